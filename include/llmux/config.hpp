@@ -1,0 +1,153 @@
+// -----------------------------------------------------------------------------
+// File: llmux/config.hpp
+// -----------------------------------------------------------------------------
+// The router's configuration as plain data. `parse_config` reads a LiteLLM
+// config.yaml (or the same structure as JSON) into it; programs may also
+// build one by hand. Defaults are LiteLLM's (reference §3.1) unless marked
+// "llmux:". Plain value types: copy freely, no thread-safety concerns.
+#pragma once
+
+#include "llmux/export.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmux/error.hpp"
+
+namespace llmux {
+
+// One deployment = one `model_list` entry.
+struct DeploymentConfig {
+  std::string model_name;      // the model group
+  std::string model;           // litellm_params.model as written, e.g. "openai/qwen3-14b"
+  std::string provider;        // resolved provider: "openai", "hosted_vllm", "bedrock", ...
+  std::string provider_model;  // model name the provider expects ("qwen3-14b")
+  std::string id;              // model_info.id, else a stable sha256 hash (LiteLLM's recipe)
+
+  std::string api_base;        // empty: the provider's default
+  std::string api_key;         // secret; never logged or reported
+  std::string api_version;
+  std::string organization;
+
+  std::optional<double> weight;
+  std::optional<double> rpm;   // top-level, litellm_params or model_info (in that order)
+  std::optional<double> tpm;
+  std::optional<int> order;
+  std::optional<int> max_parallel_requests;
+  std::optional<int> num_retries;
+  std::optional<double> timeout_seconds;         // litellm_params.timeout / request_timeout
+  std::optional<double> stream_timeout_seconds;  // litellm_params.stream_timeout
+  std::optional<double> cooldown_time_seconds;
+  std::optional<int64_t> max_input_tokens;       // model_info
+  std::optional<double> input_cost_per_token;    // litellm_params, else model_info
+  std::optional<double> output_cost_per_token;
+  std::optional<double> max_budget;
+  std::string budget_duration;
+  std::string region_name;
+  std::vector<std::string> tags;
+  std::optional<std::string> mock_response;      // LiteLLM's test hook
+
+  // Extra headers sent with every request (litellm_params.extra_headers).
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  // litellm_params as JSON, secrets resolved (kept for providers that need more keys).
+  std::string litellm_params_json;
+  // model_info as JSON.
+  std::string model_info_json;
+};
+
+// A fallback rule: requests for `group` fall back to `targets`, in order.
+// `group` "*" is the default rule (default_fallbacks).
+struct FallbackRule {
+  std::string group;
+  std::vector<std::string> targets;
+};
+
+// Per-error-class retry counts (LiteLLM's RetryPolicy); unset = not in the policy.
+struct RetryPolicy {
+  std::optional<int> bad_request;
+  std::optional<int> authentication;
+  std::optional<int> timeout;
+  std::optional<int> rate_limit;
+  std::optional<int> content_policy_violation;
+  std::optional<int> internal_server;  // accepted; LiteLLM never consults it (reference §6.5)
+};
+
+// Per-error-class failure allowances (LiteLLM's AllowedFailsPolicy).
+struct AllowedFailsPolicy {
+  std::optional<int> bad_request;
+  std::optional<int> authentication;
+  std::optional<int> timeout;
+  std::optional<int> rate_limit;
+  std::optional<int> content_policy_violation;
+  std::optional<int> internal_server;
+};
+
+struct ModelGroupAlias {
+  std::string target;
+  bool hidden = false;
+};
+
+struct RouterSettings {
+  std::string routing_strategy = "simple-shuffle";
+  std::string routing_strategy_args_json = "{}";
+  int num_retries = 2;
+  double retry_after_seconds = 0;
+  double timeout_seconds = 6000;                 // litellm.request_timeout
+  std::optional<double> stream_timeout_seconds;
+  int allowed_fails = 3;
+  bool allowed_fails_set = false;                // legacy rule switch (reference §5.3)
+  std::optional<AllowedFailsPolicy> allowed_fails_policy;
+  double cooldown_time_seconds = 5;
+  bool disable_cooldowns = false;
+  std::optional<RetryPolicy> retry_policy;
+  std::map<std::string, RetryPolicy> model_group_retry_policy;
+  std::vector<FallbackRule> fallbacks;           // includes {"*": default_fallbacks}
+  std::vector<FallbackRule> context_window_fallbacks;
+  std::vector<FallbackRule> content_policy_fallbacks;
+  int max_fallbacks = 5;
+  bool enable_pre_call_checks = false;
+  bool enable_tag_filtering = false;
+  bool tag_filtering_match_any = true;
+  std::optional<int> default_max_parallel_requests;
+  std::map<std::string, ModelGroupAlias> model_group_alias;
+  bool drop_params = false;
+  std::string provider_budget_config_json;       // kept for the budget filter
+  // Redis (shared state); empty host/url = in-memory only.
+  std::string redis_url;
+  std::string redis_host;
+  int redis_port = 0;
+  std::string redis_password;
+
+  // llmux: per-attempt limits enforced by the transport's own timers.
+  double connect_timeout_seconds = 10;           // llmux: TCP/TLS connect
+  std::optional<double> first_token_timeout_seconds;  // llmux: time to first byte/token; unset = total only
+  double stream_idle_timeout_seconds = 60;       // llmux: longest silence inside a stream
+};
+
+struct RouterConfig {
+  std::vector<DeploymentConfig> model_list;
+  RouterSettings settings;
+  // One line per ignored key ("general_settings: ignored (not a routing setting)").
+  std::vector<std::string> warnings;
+};
+
+// Reads an environment variable; returns nullopt when it is not set.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// Parses a LiteLLM config (YAML or JSON text). `os.environ/NAME` values are
+// resolved through `env` (the process environment when empty). Errors name
+// the path of the offending key. Does not check that providers are supported:
+// Router::create does that.
+LLMUX_API Result<RouterConfig> parse_config(std::string_view text, const EnvLookup& env = {});
+
+// Parses one deployment (a model_list entry as YAML or JSON text), as
+// add_deployment receives it.
+LLMUX_API Result<DeploymentConfig> parse_deployment(std::string_view text, const EnvLookup& env = {});
+
+}  // namespace llmux

@@ -1,0 +1,136 @@
+// -----------------------------------------------------------------------------
+// File: llmux/router.hpp
+// -----------------------------------------------------------------------------
+// The front door. A Router routes OpenAI-style chat-completion and embedding
+// requests (JSON bytes) across the deployments of a LiteLLM-style config,
+// with retries, fallbacks and cooldowns, over one libcurl-multi I/O thread.
+//
+//   auto router = llmux::Router::from_config(yaml_text);
+//   if (!router.ok()) { std::cerr << router.error().to_string(); return 1; }
+//   auto resp = (*router)->completion(R"({"model":"gpt-4o","messages":[...]})");
+//
+// Thread safety: every method is safe to call from any thread concurrently.
+// Callbacks (done, chunk) run on the router's I/O thread, one at a time; they
+// must not block, and must not call the blocking methods (completion,
+// embedding) — those return kInvalidArgument when called from a callback.
+// Ownership: the Router owns its thread, connections and deployments. The
+// destructor cancels calls still in flight (each gets its done callback with
+// kCancelled) and joins the thread.
+#pragma once
+
+#include "llmux/export.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmux/clock.hpp"
+#include "llmux/config.hpp"
+#include "llmux/error.hpp"
+#include "llmux/metadata.hpp"
+
+namespace llmux {
+
+struct Response {
+  // The provider's JSON body, verbatim (non-streaming calls). Empty for streams.
+  std::string body;
+  int status = 200;
+  Usage usage;
+  std::string finish_reason;
+  // Response headers from the provider (names lower-cased).
+  std::vector<std::pair<std::string, std::string>> headers;
+  RouterMetadata metadata;
+};
+
+// Called exactly once per call with the final outcome.
+using DoneCallback = std::function<void(Result<Response>)>;
+// Called for each streamed chunk: `chunk_json` is one OpenAI chat.completion.chunk
+// object (the SSE `data:` payload), valid only during the call. Return false to
+// stop the stream: the call ends with kCancelled.
+using ChunkCallback = std::function<bool(std::string_view chunk_json)>;
+
+struct RouterOptions {
+  // Time source for health decisions (cooldowns); nullptr = steady clock.
+  const TimeSource* time_source = nullptr;
+  // Seed for routing randomness; 0 = random.
+  uint64_t random_seed = 0;
+  // Receives config warnings and operational notices; nullptr = stderr.
+  std::function<void(std::string_view)> log;
+};
+
+// One deployment's state as `health()` reports it.
+struct DeploymentHealth {
+  std::string id;
+  std::string model_group;
+  std::string api_base;
+  bool healthy = true;
+  std::string reason;           // why it is cooling down ("429 rate limit", ...)
+  int status = 0;               // status of the failure that cooled it down
+  double cooldown_remaining_seconds = 0;
+  int64_t in_flight = 0;
+};
+
+class LLMUX_API Router {
+ public:
+  // Builds a router from LiteLLM config text (YAML or JSON). Fails with
+  // kInvalidConfig naming the key path, or the deployment and provider when a
+  // provider is not supported.
+  static Result<std::unique_ptr<Router>> from_config(std::string_view text, RouterOptions options = {});
+  static Result<std::unique_ptr<Router>> create(RouterConfig config, RouterOptions options = {});
+
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Blocking chat completion. `request_json` is an OpenAI chat-completions body;
+  // router-only keys (fallbacks, num_retries, metadata, mock_* ...) are honoured
+  // and stripped before sending. A request with "stream": true is served as a
+  // stream whose chunks are discarded (use stream() to receive them).
+  Result<Response> completion(std::string_view request_json);
+
+  // Asynchronous completion; `on_done` runs once on the I/O thread. Returns the
+  // call id (for cancel()).
+  uint64_t completion_async(std::string_view request_json, DoneCallback on_done);
+
+  // Streaming completion ("stream": true is implied). Chunks arrive in order on
+  // the I/O thread, then `on_done` once (Response.body empty, usage and
+  // metadata filled). A failure before the first chunk is retried/failed over
+  // invisibly; after it the call ends with kMidStream.
+  uint64_t stream(std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done);
+
+  // Embeddings (OpenAI /embeddings body).
+  Result<Response> embedding(std::string_view request_json);
+  uint64_t embedding_async(std::string_view request_json, DoneCallback on_done);
+
+  // Cancels a call in flight. Returns false when the call already finished or
+  // is unknown. The call's done callback reports kCancelled.
+  bool cancel(uint64_t call_id);
+
+  // Adds a deployment; fails if its id exists or its provider is unsupported.
+  Status add_deployment(DeploymentConfig deployment);
+  // Removes a deployment by id; calls in flight to it complete normally.
+  Status remove_deployment(std::string_view id);
+  // The current deployments (api_key blanked).
+  std::vector<DeploymentConfig> deployments() const;
+  // Health of every deployment of `model_group` (all groups when empty).
+  std::vector<DeploymentHealth> health(std::string_view model_group = {}) const;
+
+  const RouterSettings& settings() const;
+  // Warnings produced while loading the configuration.
+  const std::vector<std::string>& warnings() const;
+
+  class Impl;
+
+ private:
+  explicit Router(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// "0.1.0"
+LLMUX_API std::string_view version();
+
+}  // namespace llmux

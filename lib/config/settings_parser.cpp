@@ -1,0 +1,510 @@
+#include "config/settings_parser.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "config/duration.hpp"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+
+namespace llmux::config {
+namespace {
+
+using State = SettingsBuilder::State;
+using Handler = Status (*)(const Value& v, const std::string& path, State& state, ParseContext& ctx);
+
+struct KeyHandler {
+  std::string_view key;
+  Handler handler;
+};
+
+constexpr std::array<std::string_view, 8> kRoutingStrategies = {
+    "simple-shuffle",        "least-busy",         "usage-based-routing",     "usage-based-routing-v2",
+    "latency-based-routing", "cost-based-routing", "provider-budget-routing", "power-of-two-choices",
+};
+
+// ---- per-error-class policies ---------------------------------------------
+
+template <class Policy>
+struct PolicyField {
+  std::string_view key;
+  std::optional<int> Policy::*field;
+};
+
+constexpr PolicyField<RetryPolicy> kRetryPolicyFields[] = {
+    {"BadRequestErrorRetries", &RetryPolicy::bad_request},
+    {"AuthenticationErrorRetries", &RetryPolicy::authentication},
+    {"TimeoutErrorRetries", &RetryPolicy::timeout},
+    {"RateLimitErrorRetries", &RetryPolicy::rate_limit},
+    {"ContentPolicyViolationErrorRetries", &RetryPolicy::content_policy_violation},
+    {"InternalServerErrorRetries", &RetryPolicy::internal_server},
+};
+
+constexpr PolicyField<AllowedFailsPolicy> kAllowedFailsPolicyFields[] = {
+    {"BadRequestErrorAllowedFails", &AllowedFailsPolicy::bad_request},
+    {"AuthenticationErrorAllowedFails", &AllowedFailsPolicy::authentication},
+    {"TimeoutErrorAllowedFails", &AllowedFailsPolicy::timeout},
+    {"RateLimitErrorAllowedFails", &AllowedFailsPolicy::rate_limit},
+    {"ContentPolicyViolationErrorAllowedFails", &AllowedFailsPolicy::content_policy_violation},
+    {"InternalServerErrorAllowedFails", &AllowedFailsPolicy::internal_server},
+};
+
+template <class Policy, size_t N>
+Status read_policy(const Value& v, const std::string& path, const PolicyField<Policy> (&fields)[N], ParseContext& ctx,
+                   Policy& out) {
+  if (!v.is_map()) return config_error(path, fmt::format("expected a map, got {}", describe(v)), &v);
+  std::array<std::string_view, N> names;
+  for (size_t i = 0; i < N; ++i) names[i] = fields[i].key;
+  for (const auto& [key, member] : v.members) {
+    const std::string member_path = child_path(path, key);
+    auto it = std::find_if(std::begin(fields), std::end(fields), [&](const auto& f) { return f.key == key; });
+    if (it == std::end(fields)) {
+      ctx.warn(unknown_key_warning(member_path, key, names));
+      continue;
+    }
+    if (member.is_null()) continue;
+    int count = 0;
+    LLMUX_CONFIG_TRY(read_int(member, member_path, 0, count));
+    out.*(it->field) = count;
+  }
+  return Status::Ok();
+}
+
+// ---- fallbacks --------------------------------------------------------------
+
+// [{"groupA": ["groupB", ...]}, ...]: each item a map with exactly one key
+// whose value is a list of group names (LiteLLM's validate_fallbacks).
+Status read_fallback_rules(const Value& v, const std::string& path, std::vector<FallbackRule>& out) {
+  if (!v.is_list()) {
+    return config_error(
+        path, fmt::format("expected a list of {{model_group: [fallback groups]}} maps, got {}", describe(v)), &v);
+  }
+  std::vector<FallbackRule> rules;
+  rules.reserve(v.items.size());
+  for (size_t i = 0; i < v.items.size(); ++i) {
+    const Value& item = v.items[i];
+    const std::string item_path = index_path(path, i);
+    if (!item.is_map() || item.members.size() != 1) {
+      const std::string got = item.is_map() ? fmt::format("a map with {} keys", item.members.size()) : describe(item);
+      return config_error(item_path,
+                          fmt::format("expected a map with exactly one key (model group -> list of fallback "
+                                      "groups), got {}",
+                                      got),
+                          &item);
+    }
+    const auto& [group, targets] = item.members.front();
+    const std::string targets_path = child_path(item_path, group);
+    if (!targets.is_list()) {
+      return config_error(targets_path, fmt::format("expected a list of model group names, got {}", describe(targets)),
+                          &targets);
+    }
+    FallbackRule rule;
+    rule.group = group;
+    LLMUX_CONFIG_TRY(read_string_list(targets, targets_path, rule.targets));
+    rules.push_back(std::move(rule));
+  }
+  out = std::move(rules);
+  return Status::Ok();
+}
+
+// ---- maps kept as JSON ---------------------------------------------------------
+
+// provider_budget_config: {provider: {budget_limit, time_period} | {max_budget, budget_duration}}.
+Status check_provider_budget_config(const Value& v, const std::string& path, ParseContext& ctx) {
+  static constexpr std::string_view kKeys[] = {"budget_limit", "time_period", "max_budget", "budget_duration"};
+  LLMUX_CONFIG_TRY(expect_map(v, path));
+  for (const auto& [provider, entry] : v.members) {
+    const std::string entry_path = child_path(path, provider);
+    if (entry.is_null()) continue;
+    if (!entry.is_map()) {
+      return config_error(
+          entry_path, fmt::format("expected a map with budget_limit and time_period, got {}", describe(entry)), &entry);
+    }
+    for (const auto& [key, member] : entry.members) {
+      const std::string member_path = child_path(entry_path, key);
+      if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+        ctx.warn(unknown_key_warning(member_path, key, kKeys));
+        continue;
+      }
+      if (member.is_null()) continue;
+      if (key == "budget_limit" || key == "max_budget") {
+        double limit = 0;
+        LLMUX_CONFIG_TRY(read_number(member, member_path, 0, false, limit));
+      } else {
+        std::string duration;
+        LLMUX_CONFIG_TRY(read_string(member, member_path, duration));
+        if (!parse_duration_seconds(duration)) {
+          return config_error(
+              member_path, fmt::format("'{}' is not a duration like 30s, 10m, 1h, 1d, 1w or 1mo", duration), &member);
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- handlers ---------------------------------------------------------------------
+
+Status set_routing_strategy(const Value& v, const std::string& path, State& s, ParseContext&) {
+  std::string name;
+  LLMUX_CONFIG_TRY(read_string(v, path, name));
+  if (std::find(kRoutingStrategies.begin(), kRoutingStrategies.end(), name) == kRoutingStrategies.end()) {
+    return config_error(path, fmt::format("'{}' is not one of {}", name, fmt::join(kRoutingStrategies, ", ")), &v);
+  }
+  s.settings.routing_strategy = std::move(name);
+  return Status::Ok();
+}
+
+Status set_routing_strategy_args(const Value& v, const std::string& path, State& s, ParseContext&) {
+  LLMUX_CONFIG_TRY(expect_map(v, path));
+  s.settings.routing_strategy_args_json = to_json(v);
+  return Status::Ok();
+}
+
+Status set_num_retries(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_int(v, path, 0, s.settings.num_retries);
+}
+
+Status set_max_fallbacks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_int(v, path, 0, s.settings.max_fallbacks);
+}
+
+Status set_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, true, s.settings.timeout_seconds);
+}
+
+Status set_stream_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  double seconds = 0;
+  LLMUX_CONFIG_TRY(read_number(v, path, 0, true, seconds));
+  s.settings.stream_timeout_seconds = seconds;
+  return Status::Ok();
+}
+
+Status set_retry_after(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, false, s.settings.retry_after_seconds);
+}
+
+Status set_allowed_fails(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_int(v, path, 0, s.settings.allowed_fails);
+}
+
+Status set_allowed_fails_policy(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  AllowedFailsPolicy policy;
+  LLMUX_CONFIG_TRY(read_policy(v, path, kAllowedFailsPolicyFields, ctx, policy));
+  s.settings.allowed_fails_policy = policy;
+  return Status::Ok();
+}
+
+Status set_cooldown_time(const Value& v, const std::string& path, State& s, ParseContext&) {
+  double seconds = 0;
+  LLMUX_CONFIG_TRY(read_number(v, path, 0, false, seconds));
+  // LiteLLM: `cooldown_time or DEFAULT_COOLDOWN_TIME_SECONDS` — 0 means the default.
+  s.settings.cooldown_time_seconds = seconds == 0 ? RouterSettings().cooldown_time_seconds : seconds;
+  return Status::Ok();
+}
+
+Status set_disable_cooldowns(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.disable_cooldowns);
+}
+
+Status set_retry_policy(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  RetryPolicy policy;
+  LLMUX_CONFIG_TRY(read_policy(v, path, kRetryPolicyFields, ctx, policy));
+  s.settings.retry_policy = policy;
+  return Status::Ok();
+}
+
+Status set_model_group_retry_policy(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  LLMUX_CONFIG_TRY(expect_map(v, path));
+  std::map<std::string, RetryPolicy> policies;
+  for (const auto& [group, member] : v.members) {
+    if (member.is_null()) continue;
+    RetryPolicy policy;
+    LLMUX_CONFIG_TRY(read_policy(member, child_path(path, group), kRetryPolicyFields, ctx, policy));
+    policies[group] = policy;
+  }
+  s.settings.model_group_retry_policy = std::move(policies);
+  return Status::Ok();
+}
+
+Status set_fallbacks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_fallback_rules(v, path, s.settings.fallbacks);
+}
+
+Status set_context_window_fallbacks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_fallback_rules(v, path, s.settings.context_window_fallbacks);
+}
+
+Status set_content_policy_fallbacks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_fallback_rules(v, path, s.settings.content_policy_fallbacks);
+}
+
+Status set_default_fallbacks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  if (!v.is_list()) {
+    return config_error(path, fmt::format("expected a list of model group names, got {}", describe(v)), &v);
+  }
+  std::vector<std::string> groups;
+  LLMUX_CONFIG_TRY(read_string_list(v, path, groups));
+  s.default_fallbacks = std::move(groups);
+  return Status::Ok();
+}
+
+Status set_enable_pre_call_checks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.enable_pre_call_checks);
+}
+
+Status set_enable_tag_filtering(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.enable_tag_filtering);
+}
+
+Status set_tag_filtering_match_any(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.tag_filtering_match_any);
+}
+
+Status set_provider_budget_config(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  LLMUX_CONFIG_TRY(check_provider_budget_config(v, path, ctx));
+  s.settings.provider_budget_config_json = to_json(v);
+  return Status::Ok();
+}
+
+// {alias: "group"} or {alias: {model: "group", hidden: bool}}.
+Status set_model_group_alias(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  static constexpr std::string_view kKeys[] = {"model", "hidden"};
+  LLMUX_CONFIG_TRY(expect_map(v, path));
+  std::map<std::string, ModelGroupAlias> aliases;
+  for (const auto& [alias, member] : v.members) {
+    const std::string alias_path = child_path(path, alias);
+    ModelGroupAlias entry;
+    if (member.is_string()) {
+      entry.target = member.text;
+    } else if (member.is_map()) {
+      for (const auto& [key, field] : member.members) {
+        if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+          ctx.warn(unknown_key_warning(child_path(alias_path, key), key, kKeys));
+        }
+      }
+      const Value* model = member.find("model");
+      if (model == nullptr || model->is_null()) {
+        return config_error(child_path(alias_path, "model"), "required", &member);
+      }
+      LLMUX_CONFIG_TRY(read_string(*model, child_path(alias_path, "model"), entry.target));
+      if (const Value* hidden = member.find("hidden"); hidden != nullptr && !hidden->is_null()) {
+        LLMUX_CONFIG_TRY(read_bool(*hidden, child_path(alias_path, "hidden"), entry.hidden));
+      }
+    } else {
+      return config_error(
+          alias_path,
+          fmt::format("expected a model group name or {{model: group, hidden: bool}}, got {}", describe(member)),
+          &member);
+    }
+    if (entry.target.empty()) return config_error(alias_path, "the target model group is empty", &member);
+    aliases[alias] = std::move(entry);
+  }
+  s.settings.model_group_alias = std::move(aliases);
+  return Status::Ok();
+}
+
+Status set_default_max_parallel_requests(const Value& v, const std::string& path, State& s, ParseContext&) {
+  int n = 0;
+  LLMUX_CONFIG_TRY(read_int(v, path, 1, n));
+  s.settings.default_max_parallel_requests = n;
+  return Status::Ok();
+}
+
+Status set_drop_params(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.drop_params);
+}
+
+Status set_redis_url(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_string(v, path, s.settings.redis_url);
+}
+
+Status set_redis_host(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_string(v, path, s.settings.redis_host);
+}
+
+Status set_redis_port(const Value& v, const std::string& path, State& s, ParseContext&) {
+  int64_t port = 0;
+  LLMUX_CONFIG_TRY(read_int(v, path, 1, 65535, port));
+  s.settings.redis_port = static_cast<int>(port);
+  return Status::Ok();
+}
+
+Status set_redis_password(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_string(v, path, s.settings.redis_password);
+}
+
+Status set_connect_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, true, s.settings.connect_timeout_seconds);
+}
+
+Status set_first_token_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  double seconds = 0;
+  LLMUX_CONFIG_TRY(read_number(v, path, 0, true, seconds));
+  s.settings.first_token_timeout_seconds = seconds;
+  return Status::Ok();
+}
+
+Status set_stream_idle_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, true, s.settings.stream_idle_timeout_seconds);
+}
+
+// Every Router argument llmux reads (reference §3.1), plus llmux's own timeouts.
+constexpr KeyHandler kRouterSettings[] = {
+    {"routing_strategy", set_routing_strategy},
+    {"routing_strategy_args", set_routing_strategy_args},
+    {"num_retries", set_num_retries},
+    {"max_fallbacks", set_max_fallbacks},
+    {"timeout", set_timeout},
+    {"stream_timeout", set_stream_timeout},
+    {"retry_after", set_retry_after},
+    {"allowed_fails", set_allowed_fails},
+    {"allowed_fails_policy", set_allowed_fails_policy},
+    {"cooldown_time", set_cooldown_time},
+    {"disable_cooldowns", set_disable_cooldowns},
+    {"retry_policy", set_retry_policy},
+    {"model_group_retry_policy", set_model_group_retry_policy},
+    {"fallbacks", set_fallbacks},
+    {"default_fallbacks", set_default_fallbacks},
+    {"context_window_fallbacks", set_context_window_fallbacks},
+    {"content_policy_fallbacks", set_content_policy_fallbacks},
+    {"enable_pre_call_checks", set_enable_pre_call_checks},
+    {"enable_tag_filtering", set_enable_tag_filtering},
+    {"tag_filtering_match_any", set_tag_filtering_match_any},
+    {"provider_budget_config", set_provider_budget_config},
+    {"model_group_alias", set_model_group_alias},
+    {"default_max_parallel_requests", set_default_max_parallel_requests},
+    {"drop_params", set_drop_params},
+    {"redis_url", set_redis_url},
+    {"redis_host", set_redis_host},
+    {"redis_port", set_redis_port},
+    {"redis_password", set_redis_password},
+    {"connect_timeout", set_connect_timeout},         // llmux
+    {"first_token_timeout", set_first_token_timeout},  // llmux
+    {"stream_idle_timeout", set_stream_idle_timeout},  // llmux
+};
+
+// Router arguments of features llmux does not have (caching, alerting,
+// scheduling, ...): accepted with a warning so LiteLLM configs load unchanged.
+constexpr std::string_view kRouterSettingsNotUsed[] = {
+    "model_list", "optional_pre_call_checks", "default_litellm_params", "redis_db", "cache_kwargs",
+    "cache_responses", "caching_groups", "client_ttl", "polling_interval", "default_priority", "set_verbose",
+    "debug_level", "alerting_config", "router_general_settings", "ignore_invalid_deployments", "assistants_config",
+    "search_tools", "guardrail_list", "max_retries", "health_check_interval", "enable_health_check_routing",
+    "health_check_staleness_threshold", "health_check_ignore_transient_errors", "deployment_affinity_ttl_seconds",
+    "model_group_affinity_config", "enable_weighted_failover", "routing_groups", "default_deployment",
+    "provider_default_deployment_ids", "enable_loadbalancing_on_batch_endpoints", "auto_routers",
+};
+
+// The routing subset of litellm_settings (module globals LiteLLM's Router
+// reads as defaults).
+constexpr KeyHandler kLitellmSettings[] = {
+    {"num_retries", set_num_retries},
+    {"request_timeout", set_timeout},
+    {"fallbacks", set_fallbacks},
+    {"default_fallbacks", set_default_fallbacks},
+    {"context_window_fallbacks", set_context_window_fallbacks},
+    {"content_policy_fallbacks", set_content_policy_fallbacks},
+    {"allowed_fails", set_allowed_fails},
+    {"cooldown_time", set_cooldown_time},
+    {"drop_params", set_drop_params},
+    {"max_fallbacks", set_max_fallbacks},
+    {"retry_policy", set_retry_policy},
+};
+
+// Common litellm_settings that are not about routing; they get the plain
+// "ignored" warning without a did-you-mean ("callbacks" is not a typo of
+// "fallbacks").
+constexpr std::string_view kLitellmSettingsNotRouting[] = {
+    "callbacks", "success_callback", "failure_callback", "service_callback", "set_verbose", "json_logs", "cache",
+    "cache_params", "turn_off_message_logging", "redact_user_api_key_info", "telemetry", "modify_params",
+    "max_budget", "budget_duration", "default_team_settings", "upperbound_key_generate_params",
+    "default_key_generate_params", "enable_json_schema_validation", "return_response_headers", "ssl_verify",
+    "force_ipv4", "callback_settings", "default_internal_user_params", "max_end_user_budget", "public_model_groups",
+    "key_generation_settings", "disable_end_user_cost_tracking", "enable_preview_features", "num_retries_per_request",
+    "request_timeout_seconds", "guardrails", "langfuse_default_tags", "default_max_internal_user_budget",
+};
+
+template <size_t N>
+std::vector<std::string_view> handler_names(const KeyHandler (&handlers)[N]) {
+  std::vector<std::string_view> names;
+  for (const auto& h : handlers) names.push_back(h.key);
+  return names;
+}
+
+template <size_t N>
+const KeyHandler* find_handler(const KeyHandler (&handlers)[N], std::string_view key) {
+  for (const auto& h : handlers) {
+    if (h.key == key) return &h;
+  }
+  return nullptr;
+}
+
+template <class Range>
+bool contains(const Range& range, std::string_view key) {
+  return std::find(std::begin(range), std::end(range), key) != std::end(range);
+}
+
+}  // namespace
+
+std::span<const std::string_view> routing_strategy_names() { return kRoutingStrategies; }
+
+Status SettingsBuilder::apply_litellm_settings(const Value& section, ParseContext& ctx) {
+  static const std::vector<std::string_view> kNames = handler_names(kLitellmSettings);
+  const std::string path = "litellm_settings";
+  LLMUX_CONFIG_TRY(expect_map(section, path));
+  for (const auto& [key, value] : section.members) {
+    const std::string key_path = child_path(path, key);
+    const KeyHandler* handler = find_handler(kLitellmSettings, key);
+    if (handler == nullptr) {
+      std::string message = fmt::format("{}: not a routing setting, ignored", key_path);
+      if (!contains(kLitellmSettingsNotRouting, key)) {
+        if (auto suggestion = did_you_mean(key, kNames)) message += fmt::format(" (did you mean {}?)", *suggestion);
+      }
+      ctx.warn(std::move(message));
+      continue;
+    }
+    if (value.is_null()) continue;  // None: LiteLLM keeps its default
+    LLMUX_CONFIG_TRY(handler->handler(value, key_path, state_, ctx));
+  }
+  return Status::Ok();
+}
+
+Status SettingsBuilder::apply_router_settings(const Value& section, ParseContext& ctx) {
+  static const std::vector<std::string_view> kNames = [] {
+    std::vector<std::string_view> names = handler_names(kRouterSettings);
+    names.insert(names.end(), std::begin(kRouterSettingsNotUsed), std::end(kRouterSettingsNotUsed));
+    return names;
+  }();
+  const std::string path = "router_settings";
+  LLMUX_CONFIG_TRY(expect_map(section, path));
+  for (const auto& [key, value] : section.members) {
+    const std::string key_path = child_path(path, key);
+    const KeyHandler* handler = find_handler(kRouterSettings, key);
+    if (handler == nullptr) {
+      if (contains(kRouterSettingsNotUsed, key)) {
+        ctx.warn(fmt::format("{}: not used by llmux, ignored", key_path));
+      } else {
+        ctx.warn(unknown_key_warning(key_path, key, kNames));
+      }
+      continue;
+    }
+    if (value.is_null()) continue;  // None: LiteLLM keeps its default
+    LLMUX_CONFIG_TRY(handler->handler(value, key_path, state_, ctx));
+  }
+  return Status::Ok();
+}
+
+RouterSettings SettingsBuilder::finish() && {
+  RouterSettings settings = std::move(state_.settings);
+  // LiteLLM quirk (reference §14.7): the legacy allowed_fails cooldown rule
+  // switches on only when allowed_fails differs from litellm.allowed_fails
+  // (3), so an explicit `allowed_fails: 3` is the same as not setting it.
+  settings.allowed_fails_set = settings.allowed_fails != RouterSettings().allowed_fails;
+  if (state_.default_fallbacks && !state_.default_fallbacks->empty()) {
+    settings.fallbacks.push_back(FallbackRule{"*", std::move(*state_.default_fallbacks)});
+  }
+  return settings;
+}
+
+}  // namespace llmux::config

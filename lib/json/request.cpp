@@ -1,0 +1,784 @@
+// Request parsing and splicing (DESIGN.md §2 steps 1 and 5).
+//
+// One simdjson on-demand pass over the top-level object. Every value is
+// walked completely (not skipped), so that a body with a syntax error inside a
+// passed-through value (`[1,2}`, `[tru]`) is rejected here rather than by the
+// provider; walking touches structural tokens only, string contents are
+// validated by simdjson's stage 1 (UTF-8, quoting) and never copied.
+#include "json/request.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
+#include <absl/strings/numbers.h>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace llmux::json {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+// On-demand parsers are expensive to create and keep their buffers between
+// documents, so each thread reuses one.
+od::parser& thread_parser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+Error invalid(std::string message) { return Error(ErrorKind::kInvalidArgument, std::move(message)); }
+
+Error not_json(error_code e) {
+  return invalid(fmt::format("request body is not valid JSON: {}", simdjson::error_message(e)));
+}
+
+// Debian's abseil is built with its own string_view type.
+absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && is_json_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Walks a value completely so that simdjson validates it. Recursion depth is
+// bounded by the parser's max depth.
+error_code walk(od::value v) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      SIMDJSON_TRY(v.get_object().get(o));
+      for (auto fr : o) {
+        od::field f;
+        SIMDJSON_TRY(std::move(fr).get(f));
+        SIMDJSON_TRY(walk(f.value()));
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array a;
+      SIMDJSON_TRY(v.get_array().get(a));
+      for (auto er : a) {
+        od::value e;
+        SIMDJSON_TRY(std::move(er).get(e));
+        SIMDJSON_TRY(walk(e));
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      od::raw_json_string s;
+      return v.get_raw_json_string().get(s);
+    }
+    case od::json_type::number: {
+      od::number n;
+      return v.get_number().get(n);
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      SIMDJSON_TRY(v.is_null().get(is_null));
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+// Length of a raw key (pointer just past the opening quote) up to its closing
+// quote. Stage 1 has validated the quoting, so the scan always terminates.
+std::string_view raw_key_view(const char* start) {
+  size_t i = 0;
+  while (start[i] != '"') i += start[i] == '\\' ? 2 : 1;
+  return {start, i};
+}
+
+enum class Key {
+  kOther,
+  kModel,
+  kStream,
+  kStreamOptions,
+  kMessages,
+  kInput,
+  kFallbacks,
+  kContextWindowFallbacks,
+  kContentPolicyFallbacks,
+  kNumRetries,
+  kTimeout,
+  kRequestTimeout,
+  kStreamTimeout,
+  kCooldownTime,
+  kMaxFallbacks,
+  kDisableFallbacks,
+  kMetadata,
+  kMockResponse,
+  kMockTimeout,
+  kMockTestingFallbacks,
+  kMockTestingContextFallbacks,
+  kMockTestingContentPolicyFallbacks,
+  kMockTestingRateLimitError,
+  kConnectTimeout,
+  kFirstTokenTimeout,
+  kStreamIdleTimeout,
+  kStripOnly,  // router-only keys llmux does not interpret (yet): removed, validated as JSON
+};
+
+struct KeyEntry {
+  std::string_view name;
+  Key key;
+};
+
+// Sorted by name for binary search.
+constexpr KeyEntry kKeys[] = {
+    {"allowed_model_region", Key::kStripOnly},
+    {"caching", Key::kStripOnly},
+    {"connect_timeout", Key::kConnectTimeout},
+    {"content_policy_fallbacks", Key::kContentPolicyFallbacks},
+    {"context_window_fallbacks", Key::kContextWindowFallbacks},
+    {"cooldown_time", Key::kCooldownTime},
+    {"disable_fallbacks", Key::kDisableFallbacks},
+    {"drop_params", Key::kStripOnly},
+    {"fallbacks", Key::kFallbacks},
+    {"first_token_timeout", Key::kFirstTokenTimeout},
+    {"input", Key::kInput},
+    {"litellm_call_id", Key::kStripOnly},
+    {"litellm_metadata", Key::kStripOnly},
+    {"litellm_trace_id", Key::kStripOnly},
+    {"max_fallbacks", Key::kMaxFallbacks},
+    {"messages", Key::kMessages},
+    {"metadata", Key::kMetadata},
+    {"mock_response", Key::kMockResponse},
+    {"mock_testing_content_policy_fallbacks", Key::kMockTestingContentPolicyFallbacks},
+    {"mock_testing_context_fallbacks", Key::kMockTestingContextFallbacks},
+    {"mock_testing_fallbacks", Key::kMockTestingFallbacks},
+    {"mock_testing_rate_limit_error", Key::kMockTestingRateLimitError},
+    {"mock_timeout", Key::kMockTimeout},
+    {"model", Key::kModel},
+    {"model_group_retry_policy", Key::kStripOnly},
+    {"num_retries", Key::kNumRetries},
+    {"priority", Key::kStripOnly},
+    {"request_timeout", Key::kRequestTimeout},
+    {"specific_deployment", Key::kStripOnly},
+    {"stream", Key::kStream},
+    {"stream_idle_timeout", Key::kStreamIdleTimeout},
+    {"stream_options", Key::kStreamOptions},
+    {"stream_timeout", Key::kStreamTimeout},
+    {"timeout", Key::kTimeout},
+};
+
+Key classify_key(std::string_view name) {
+  const auto* end = std::end(kKeys);
+  const auto* it = std::lower_bound(std::begin(kKeys), end, name,
+                                    [](const KeyEntry& e, std::string_view n) { return e.name < n; });
+  return it != end && it->name == name ? it->key : Key::kOther;
+}
+
+// Canonical spelling of a kept key whose input spelling used escapes
+// ("str\u0065am"): splice_request matches kept keys by their raw bytes.
+std::string_view canonical_kept_key(Key key, std::string_view raw) {
+  switch (key) {
+    case Key::kStream: return "stream";
+    case Key::kStreamOptions: return "stream_options";
+    case Key::kMessages: return "messages";
+    case Key::kInput: return "input";
+    default: return raw;
+  }
+}
+
+// Reads one request: the state of a single parse_request call.
+class RequestReader {
+ public:
+  RequestReader(ParsedRequest& request, od::document& doc) : r_(request), doc_(doc) {}
+
+  Status read() {
+    od::object top;
+    od::json_type top_type;
+    if (auto e = doc_.type().get(top_type)) return not_json(e);
+    if (top_type != od::json_type::object) return invalid("request body must be a JSON object");
+    if (auto e = doc_.get_object().get(top)) return not_json(e);
+    for (auto fr : top) {
+      od::field field;
+      if (auto e = std::move(fr).get(field)) return not_json(e);
+      const std::string_view raw_key = raw_key_view(field.key().raw());
+      std::string_view name = raw_key;
+      if (raw_key.find('\\') != std::string_view::npos) {
+        if (auto e = field.unescaped_key().get(name)) return not_json(e);
+      }
+      const Key key = classify_key(name);
+      od::value value = field.value();
+      Status s = read_member(key, name, canonical_kept_key(key, raw_key), value);
+      if (!s.ok()) return s;
+    }
+    // Anything after the top-level object is trailing garbage.
+    const char* rest = nullptr;
+    if (!doc_.current_location().get(rest)) return not_json(simdjson::TRAILING_CONTENT);
+    return finish();
+  }
+
+ private:
+  // Validates `v` completely and returns its exact text.
+  Status consume_raw(od::value& v, std::string_view& raw) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::object || t == od::json_type::array) {
+      const char* start = v.raw_json_token().data();
+      if (auto e = walk(v)) return not_json(e);
+      // After a container the iterator rests on the next structural token of
+      // the enclosing object (',' or '}'), which always exists here.
+      const char* end = nullptr;
+      if (auto e = doc_.current_location().get(end)) return not_json(e);
+      raw = trim_right(std::string_view(start, static_cast<size_t>(end - start)));
+      return {};
+    }
+    raw = trim_right(v.raw_json_token());
+    if (auto e = walk(v)) return not_json(e);
+    return {};
+  }
+
+  void keep(std::string_view kept_key, std::string_view raw, int* slot) {
+    // A repeated special key replaces the earlier one (last wins, as in most
+    // JSON readers) so the spliced body never carries it twice.
+    if (slot != nullptr) {
+      if (*slot >= 0) {
+        r_.kept[static_cast<size_t>(*slot)].value = raw;
+        return;
+      }
+      *slot = static_cast<int>(r_.kept.size());
+    }
+    r_.kept.push_back(RawField{kept_key, raw});
+  }
+
+  Status read_member(Key key, std::string_view name, std::string_view kept_key, od::value& v) {
+    switch (key) {
+      case Key::kOther: {
+        std::string_view raw;
+        if (Status s = consume_raw(v, raw); !s.ok()) return s;
+        r_.kept.push_back(RawField{kept_key, raw});
+        return {};
+      }
+      case Key::kModel: return read_model(v);
+      case Key::kStream: return read_stream(v, kept_key);
+      case Key::kStreamOptions: return read_stream_options(v, kept_key);
+      case Key::kMessages: return read_prompt(v, key, kept_key);
+      case Key::kInput: return read_prompt(v, key, kept_key);
+      case Key::kFallbacks: return read_fallbacks(v, name, /*allow_client_side=*/true, r_.router.fallbacks);
+      case Key::kContextWindowFallbacks:
+        return read_fallbacks(v, name, false, r_.router.context_window_fallbacks);
+      case Key::kContentPolicyFallbacks:
+        return read_fallbacks(v, name, false, r_.router.content_policy_fallbacks);
+      case Key::kNumRetries: return read_count(v, name, r_.router.num_retries);
+      case Key::kMaxFallbacks: return read_count(v, name, r_.router.max_fallbacks);
+      case Key::kTimeout: return read_seconds(v, name, /*zero_is_unset=*/true, timeout_);
+      case Key::kRequestTimeout: return read_seconds(v, name, true, request_timeout_);
+      case Key::kStreamTimeout: return read_seconds(v, name, true, r_.router.stream_timeout_seconds);
+      // cooldown_time 0 means "never cool down" (reference §5.3), so it is kept.
+      case Key::kCooldownTime: return read_seconds(v, name, false, r_.router.cooldown_time_seconds);
+      case Key::kConnectTimeout: return read_seconds(v, name, true, r_.router.connect_timeout_seconds);
+      case Key::kFirstTokenTimeout: return read_seconds(v, name, true, r_.router.first_token_timeout_seconds);
+      case Key::kStreamIdleTimeout: return read_seconds(v, name, true, r_.router.stream_idle_timeout_seconds);
+      case Key::kDisableFallbacks: return read_flag(v, name, r_.router.disable_fallbacks);
+      case Key::kMockTimeout: return read_flag(v, name, r_.router.mock_timeout);
+      case Key::kMockTestingFallbacks: return read_flag(v, name, r_.router.mock_testing_fallbacks);
+      case Key::kMockTestingContextFallbacks: return read_flag(v, name, r_.router.mock_testing_context_fallbacks);
+      case Key::kMockTestingContentPolicyFallbacks:
+        return read_flag(v, name, r_.router.mock_testing_content_policy_fallbacks);
+      case Key::kMockTestingRateLimitError: return read_flag(v, name, r_.router.mock_testing_rate_limit_error);
+      case Key::kMetadata: return read_metadata(v);
+      case Key::kMockResponse: return read_mock_response(v, name);
+      case Key::kStripOnly: {
+        if (auto e = walk(v)) return not_json(e);
+        return {};
+      }
+    }
+    return {};
+  }
+
+  Status read_model(od::value& v) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t != od::json_type::string) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid("'model' must be a string");
+    }
+    std::string_view s;
+    if (auto e = v.get_string().get(s)) return not_json(e);
+    r_.model.assign(s.data(), s.size());
+    has_model_ = true;
+    return {};
+  }
+
+  Status read_stream(od::value& v, std::string_view kept_key) {
+    std::string_view raw = trim_right(v.raw_json_token());
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::boolean) {
+      if (auto e = v.get_bool().get(r_.stream)) return not_json(e);
+    } else if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      r_.stream = false;
+    } else {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid("'stream' must be a boolean");
+    }
+    keep(kept_key, raw, &stream_slot_);
+    return {};
+  }
+
+  Status read_stream_options(od::value& v, std::string_view kept_key) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      // "stream_options": null is the same as no stream_options; dropping it
+      // lets add_include_usage add ours.
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::object) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid("'stream_options' must be an object");
+    }
+    const char* start = v.raw_json_token().data();
+    od::object o;
+    if (auto e = v.get_object().get(o)) return not_json(e);
+    bool include_usage = false;
+    for (auto fr : o) {
+      od::field f;
+      if (auto e = std::move(fr).get(f)) return not_json(e);
+      std::string_view k;
+      if (auto e = f.unescaped_key().get(k)) return not_json(e);
+      od::value fv = f.value();
+      if (k == "include_usage") {
+        od::json_type ft;
+        if (auto e = fv.type().get(ft)) return not_json(e);
+        if (ft == od::json_type::boolean) {
+          if (auto e = fv.get_bool().get(include_usage)) return not_json(e);
+          continue;
+        }
+        if (ft != od::json_type::null) {
+          if (auto e = walk(fv)) return not_json(e);
+          return invalid("'stream_options.include_usage' must be a boolean");
+        }
+        include_usage = false;
+      }
+      if (auto e = walk(fv)) return not_json(e);
+    }
+    const char* end = nullptr;
+    if (auto e = doc_.current_location().get(end)) return not_json(e);
+    r_.include_usage = include_usage;
+    r_.has_stream_options = true;
+    keep(kept_key, trim_right(std::string_view(start, static_cast<size_t>(end - start))),
+         &stream_options_slot_);
+    return {};
+  }
+
+  Status read_prompt(od::value& v, Key key, std::string_view kept_key) {
+    const bool is_messages = key == Key::kMessages;
+    const bool is_prompt = is_messages == (r_.endpoint == Endpoint::kChatCompletions);
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    std::string_view raw;
+    if (Status s = consume_raw(v, raw); !s.ok()) return s;
+    if (is_prompt) {
+      if (is_messages && t != od::json_type::array) return invalid("'messages' must be an array");
+      if (!is_messages && t != od::json_type::array && t != od::json_type::string) {
+        return invalid("'input' must be a string or an array");
+      }
+      has_prompt_ = true;
+      r_.prompt_bytes = static_cast<int64_t>(raw.size());
+    }
+    keep(kept_key, raw, is_messages ? &messages_slot_ : &input_slot_);
+    return {};
+  }
+
+  // A non-negative integer (num_retries, max_fallbacks); 2.0 is accepted as 2.
+  Status read_count(od::value& v, std::string_view name, std::optional<int>& out) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    const Error bad = invalid(fmt::format("'{}' must be a non-negative integer", name));
+    if (t != od::json_type::number) {
+      if (auto e = walk(v)) return not_json(e);
+      return bad;
+    }
+    double d = 0;
+    if (auto e = v.get_double().get(d)) return not_json(e);
+    if (!(d >= 0) || d > std::numeric_limits<int>::max() || d != std::floor(d)) return bad;
+    out = static_cast<int>(d);
+    return {};
+  }
+
+  // Seconds as a number or a numeric string (LiteLLM calls float() on these).
+  // With zero_is_unset, 0 means "not set" (LiteLLM takes the first truthy
+  // timeout in its chain, reference §6.9).
+  Status read_seconds(od::value& v, std::string_view name, bool zero_is_unset, std::optional<double>& out) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    const Error bad = invalid(fmt::format("'{}' must be a non-negative number of seconds", name));
+    double d = 0;
+    if (t == od::json_type::number) {
+      if (auto e = v.get_double().get(d)) return not_json(e);
+    } else if (t == od::json_type::string) {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return not_json(e);
+      if (!absl::SimpleAtod(to_absl(s), &d)) return bad;
+    } else {
+      if (auto e = walk(v)) return not_json(e);
+      return bad;
+    }
+    if (!std::isfinite(d) || d < 0) return bad;
+    if (zero_is_unset && d == 0) {
+      out.reset();
+      return {};
+    }
+    out = d;
+    return {};
+  }
+
+  // A boolean, or "true"/"false" as LiteLLM's str_to_bool reads them.
+  Status read_flag(od::value& v, std::string_view name, bool& out) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::boolean) {
+      if (auto e = v.get_bool().get(out)) return not_json(e);
+      return {};
+    }
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      out = false;
+      return {};
+    }
+    if (t == od::json_type::string) {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return not_json(e);
+      const absl::string_view flag = absl::StripAsciiWhitespace(to_absl(s));
+      if (absl::EqualsIgnoreCase(flag, "true")) {
+        out = true;
+        return {};
+      }
+      if (absl::EqualsIgnoreCase(flag, "false")) {
+        out = false;
+        return {};
+      }
+    } else if (auto e = walk(v)) {
+      return not_json(e);
+    }
+    return invalid(fmt::format("'{}' must be a boolean", name));
+  }
+
+  Status read_mock_response(od::value& v, std::string_view name) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::string) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid(fmt::format("'{}' must be a string", name));
+    }
+    std::string_view s;
+    if (auto e = v.get_string().get(s)) return not_json(e);
+    r_.router.mock_response.emplace(s);
+    return {};
+  }
+
+  // Reads an array of strings into `out`; false (with `out` unspecified) when
+  // `v` is not an array of strings. JSON errors go to `err`.
+  bool read_strings(od::value& v, std::vector<std::string>& out, Status& err) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) {
+      err = not_json(e);
+      return false;
+    }
+    if (t != od::json_type::array) {
+      if (auto e = walk(v)) err = not_json(e);
+      return false;
+    }
+    od::array a;
+    if (auto e = v.get_array().get(a)) {
+      err = not_json(e);
+      return false;
+    }
+    bool all_strings = true;
+    for (auto er : a) {
+      od::value ev;
+      if (auto e = std::move(er).get(ev)) {
+        err = not_json(e);
+        return false;
+      }
+      od::json_type et;
+      if (auto e = ev.type().get(et)) {
+        err = not_json(e);
+        return false;
+      }
+      if (et == od::json_type::string && all_strings) {
+        std::string_view s;
+        if (auto e = ev.get_string().get(s)) {
+          err = not_json(e);
+          return false;
+        }
+        out.emplace_back(s);
+        continue;
+      }
+      all_strings = false;
+      if (auto e = walk(ev)) {
+        err = not_json(e);
+        return false;
+      }
+    }
+    return all_strings;
+  }
+
+  // "fallbacks": client-side (["g1", "g2"] or [{"model": "g1", ...}]) or
+  // standard ([{"group": ["g1", "g2"]}]); reference §6.6.
+  Status read_fallbacks(od::value& v, std::string_view name, bool allow_client_side,
+                        std::optional<std::vector<FallbackRule>>& rules_out) {
+    const Error bad = invalid(
+        allow_client_side
+            ? fmt::format("'{}' must be a list of model group names, of {{\"model\": \"<group>\", ...}} objects, "
+                          "or of {{\"<group>\": [\"<fallback group>\", ...]}} objects",
+                          name)
+            : fmt::format("'{}' must be a list of {{\"<group>\": [\"<fallback group>\", ...]}} objects", name));
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::array) {
+      if (auto e = walk(v)) return not_json(e);
+      return bad;
+    }
+    enum class Shape { kUnknown, kClient, kStandard };
+    Shape shape = Shape::kUnknown;
+    std::vector<std::string> client;
+    std::vector<FallbackRule> rules;
+    bool ok = true;
+    od::array a;
+    if (auto e = v.get_array().get(a)) return not_json(e);
+    for (auto er : a) {
+      od::value ev;
+      if (auto e = std::move(er).get(ev)) return not_json(e);
+      od::json_type et;
+      if (auto e = ev.type().get(et)) return not_json(e);
+      Shape item = Shape::kUnknown;
+      if (et == od::json_type::string && ok) {
+        std::string_view s;
+        if (auto e = ev.get_string().get(s)) return not_json(e);
+        client.emplace_back(s);
+        item = Shape::kClient;
+      } else if (et == od::json_type::object && ok) {
+        od::object o;
+        if (auto e = ev.get_object().get(o)) return not_json(e);
+        int fields = 0;
+        std::optional<std::string> model;
+        FallbackRule rule;
+        bool rule_ok = false;
+        for (auto fr : o) {
+          od::field f;
+          if (auto e = std::move(fr).get(f)) return not_json(e);
+          std::string_view k;
+          if (auto e = f.unescaped_key().get(k)) return not_json(e);
+          ++fields;
+          od::value fv = f.value();
+          od::json_type ft;
+          if (auto e = fv.type().get(ft)) return not_json(e);
+          if (k == "model" && ft == od::json_type::string) {
+            std::string_view s;
+            if (auto e = fv.get_string().get(s)) return not_json(e);
+            model.emplace(s);
+          } else if (fields == 1 && ft == od::json_type::array) {
+            rule.group.assign(k.data(), k.size());
+            Status err;
+            rule_ok = read_strings(fv, rule.targets, err);
+            if (!err.ok()) return err;
+          } else if (auto e = walk(fv)) {
+            return not_json(e);
+          }
+        }
+        if (model) {
+          client.push_back(std::move(*model));
+          item = Shape::kClient;
+        } else if (fields == 1 && rule_ok) {
+          rules.push_back(std::move(rule));
+          item = Shape::kStandard;
+        }
+      } else if (auto e = walk(ev)) {
+        return not_json(e);
+      }
+      if (item == Shape::kUnknown || (shape != Shape::kUnknown && item != shape)) ok = false;
+      if (shape == Shape::kUnknown) shape = item;
+    }
+    if (!ok || (shape == Shape::kClient && !allow_client_side)) return bad;
+    if (shape == Shape::kClient) {
+      r_.router.client_fallbacks = std::move(client);
+    } else {
+      rules_out = std::move(rules);  // [] disables the router's fallbacks for this call
+    }
+    return {};
+  }
+
+  Status read_metadata(od::value& v) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::object) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid("'metadata' must be an object");
+    }
+    od::object o;
+    if (auto e = v.get_object().get(o)) return not_json(e);
+    for (auto fr : o) {
+      od::field f;
+      if (auto e = std::move(fr).get(f)) return not_json(e);
+      std::string_view k;
+      if (auto e = f.unescaped_key().get(k)) return not_json(e);
+      od::value fv = f.value();
+      if (k == "tags") {
+        od::json_type ft;
+        if (auto e = fv.type().get(ft)) return not_json(e);
+        if (ft == od::json_type::null) {
+          if (auto e = walk(fv)) return not_json(e);
+          continue;
+        }
+        std::vector<std::string> tags;
+        Status err;
+        const bool ok = read_strings(fv, tags, err);
+        if (!err.ok()) return err;
+        if (!ok) return invalid("'metadata.tags' must be a list of strings");
+        r_.router.tags = std::move(tags);
+        continue;
+      }
+      if (auto e = walk(fv)) return not_json(e);
+    }
+    return {};
+  }
+
+  Status finish() {
+    if (!has_model_) return invalid("'model' is required");
+    if (r_.model.empty()) return invalid("'model' must not be empty");
+    if (!has_prompt_) {
+      return invalid(r_.endpoint == Endpoint::kChatCompletions ? "'messages' is required" : "'input' is required");
+    }
+    // "timeout" wins over "request_timeout" (LiteLLM's non-stream chain, §6.9).
+    r_.router.timeout_seconds = timeout_ ? timeout_ : request_timeout_;
+    r_.estimated_prompt_tokens = (r_.prompt_bytes + 3) / 4;
+    return {};
+  }
+
+  ParsedRequest& r_;
+  od::document& doc_;
+  bool has_model_ = false;
+  bool has_prompt_ = false;
+  std::optional<double> timeout_;
+  std::optional<double> request_timeout_;
+  int stream_slot_ = -1;
+  int stream_options_slot_ = -1;
+  int messages_slot_ = -1;
+  int input_slot_ = -1;
+};
+
+bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+}  // namespace
+
+Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
+  ParsedRequest request;
+  request.endpoint = endpoint;
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: the owned copy
+  // carries that slack in its capacity, so no second padded copy is needed.
+  request.body.reserve(bytes.size() + simdjson::SIMDJSON_PADDING);
+  request.body.assign(bytes.data(), bytes.size());
+  request.kept.reserve(8);
+
+  od::document doc;
+  auto e = thread_parser()
+               .iterate(simdjson::padded_string_view(request.body.data(), request.body.size(),
+                                                     request.body.capacity()))
+               .get(doc);
+  if (e) return not_json(e);
+  RequestReader reader(request, doc);
+  Status s = reader.read();
+  if (!s.ok()) return s.error();
+  return request;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0;  // start of the pending run of bytes that need no escaping
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(c)) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default: {
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(esc, sizeof esc);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+void splice_request(const ParsedRequest& request, std::string_view model, const SpliceOptions& options,
+                    std::string& out) {
+  const bool drop_stream = options.force_stream || options.force_no_stream;
+  const bool drop_stream_options = options.force_no_stream && !options.force_stream;
+  out.clear();
+  out.reserve(request.body.size() + model.size() + options.extra_members.size() +
+              options.messages_override.size() + 64);
+  out.append("{\"model\":");
+  append_json_string(out, model);
+  for (const RawField& f : request.kept) {
+    if (drop_stream && f.key == "stream") continue;
+    if (drop_stream_options && f.key == "stream_options") continue;
+    out.append(",\"");
+    out.append(f.key);
+    out.append("\":");
+    if (!options.messages_override.empty() && f.key == "messages") {
+      out.append(options.messages_override);
+    } else {
+      out.append(f.value);
+    }
+  }
+  if (options.force_stream) out.append(",\"stream\":true");
+  if (options.add_include_usage && !request.has_stream_options && !drop_stream_options) {
+    out.append(",\"stream_options\":{\"include_usage\":true}");
+  }
+  if (!options.extra_members.empty()) {
+    out.push_back(',');
+    out.append(options.extra_members);
+  }
+  out.push_back('}');
+}
+
+}  // namespace llmux::json

@@ -1,0 +1,405 @@
+#include "provider/openai_compatible.hpp"
+
+#include <absl/strings/ascii.h>
+#include <absl/strings/numbers.h>
+#include <absl/time/clock.h>
+#include <fmt/format.h>
+
+#include "json/scratch_parser.hpp"
+#include "provider/error_classifier.hpp"
+
+namespace llmux::provider {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
+
+std::string_view strip(std::string_view s) {
+  const absl::string_view t = absl::StripAsciiWhitespace(to_absl(s));
+  return {t.data(), t.size()};
+}
+
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Writes header lines into an existing vector, reusing its strings' buffers.
+class HeaderWriter {
+ public:
+  explicit HeaderWriter(std::vector<std::string>& headers) : headers_(headers) {}
+  void add(std::string_view name, std::string_view value) {
+    std::string& line = next();
+    line.append(name);
+    line.append(": ");
+    line.append(value);
+  }
+  void add2(std::string_view name, std::string_view value_prefix, std::string_view value) {
+    std::string& line = next();
+    line.append(name);
+    line.append(": ");
+    line.append(value_prefix);
+    line.append(value);
+  }
+  void finish() { headers_.resize(count_); }
+
+ private:
+  std::string& next() {
+    if (count_ == headers_.size()) headers_.emplace_back();
+    std::string& line = headers_[count_++];
+    line.clear();
+    return line;
+  }
+  std::vector<std::string>& headers_;
+  size_t count_ = 0;
+};
+
+// One parser for response bodies and stream chunks on this thread (they never
+// nest; the error classifier has its own).
+json::ScratchParser& response_parser() {
+  thread_local json::ScratchParser parser;
+  return parser;
+}
+
+// Token counts may come as integers or (rarely) floats.
+simdjson::error_code read_count(od::value& v, int64_t& out) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::number) return simdjson::SUCCESS;  // null or junk: leave 0
+  od::number n;
+  SIMDJSON_TRY(v.get_number().get(n));
+  if (n.is_int64()) {
+    out = n.get_int64();
+  } else if (n.is_uint64()) {
+    out = static_cast<int64_t>(n.get_uint64());
+  } else {
+    out = static_cast<int64_t>(n.get_double());
+  }
+  return simdjson::SUCCESS;
+}
+
+// Reads a "usage" value; false (no usage) when it is null or not an object.
+simdjson::error_code read_usage(od::value& v, std::optional<Usage>& out) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::object) return simdjson::SUCCESS;
+  od::object o;
+  SIMDJSON_TRY(v.get_object().get(o));
+  Usage u;
+  bool has_total = false;
+  for (auto fr : o) {
+    od::field f;
+    SIMDJSON_TRY(std::move(fr).get(f));
+    const od::raw_json_string key = f.key();
+    od::value fv = f.value();
+    if (key == "prompt_tokens") {
+      SIMDJSON_TRY(read_count(fv, u.prompt_tokens));
+    } else if (key == "completion_tokens") {
+      SIMDJSON_TRY(read_count(fv, u.completion_tokens));
+    } else if (key == "total_tokens") {
+      SIMDJSON_TRY(read_count(fv, u.total_tokens));
+      has_total = true;
+    }
+  }
+  if (!has_total) u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  u.reported = true;
+  out = u;
+  return simdjson::SUCCESS;
+}
+
+// Sets `out` when the value is a string (null and other types leave it).
+simdjson::error_code read_string(od::value& v, std::string& out) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::string) return simdjson::SUCCESS;
+  std::string_view s;
+  SIMDJSON_TRY(v.get_string().get(s));
+  out.assign(s.data(), s.size());
+  return simdjson::SUCCESS;
+}
+
+// Whether a delta member carries something the user sees: non-empty text,
+// tool calls or a function call.
+simdjson::error_code delta_member_has_content(od::value& v, bool& has) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  switch (t) {
+    case od::json_type::string: {
+      od::raw_json_string s;
+      SIMDJSON_TRY(v.get_raw_json_string().get(s));
+      if (s.raw()[0] != '"') has = true;  // raw() starts after the opening quote
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array a;
+      SIMDJSON_TRY(v.get_array().get(a));
+      bool empty = true;
+      SIMDJSON_TRY(a.is_empty().get(empty));
+      if (!empty) has = true;
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::object: has = true; return simdjson::SUCCESS;
+    case od::json_type::null: {
+      bool is_null = false;
+      SIMDJSON_TRY(v.is_null().get(is_null));
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      return v.get_bool().get(b);
+    }
+    case od::json_type::number: {
+      od::number n;
+      return v.get_number().get(n);
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code read_choice(od::value& v, ChunkInfo& info, std::string& finish_reason) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::object) return simdjson::SUCCESS;
+  od::object o;
+  SIMDJSON_TRY(v.get_object().get(o));
+  for (auto fr : o) {
+    od::field f;
+    SIMDJSON_TRY(std::move(fr).get(f));
+    const od::raw_json_string key = f.key();
+    od::value fv = f.value();
+    if (key == "delta") {
+      od::json_type dt;
+      SIMDJSON_TRY(fv.type().get(dt));
+      if (dt != od::json_type::object) continue;
+      od::object delta;
+      SIMDJSON_TRY(fv.get_object().get(delta));
+      for (auto dfr : delta) {
+        od::field df;
+        SIMDJSON_TRY(std::move(dfr).get(df));
+        const od::raw_json_string dkey = df.key();
+        if (dkey == "content" || dkey == "reasoning_content" || dkey == "reasoning" || dkey == "refusal" ||
+            dkey == "tool_calls" || dkey == "function_call") {
+          od::value dv = df.value();
+          SIMDJSON_TRY(delta_member_has_content(dv, info.has_content));
+        }
+      }
+    } else if (key == "finish_reason" && finish_reason.empty()) {
+      SIMDJSON_TRY(read_string(fv, finish_reason));
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+// Status for an error object found in a 2xx body or a stream: its numeric
+// "code" when that is an HTTP error status, else 500.
+simdjson::error_code read_error_code(od::value& v, int& status) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::object) return simdjson::SUCCESS;
+  od::object o;
+  SIMDJSON_TRY(v.get_object().get(o));
+  for (auto fr : o) {
+    od::field f;
+    SIMDJSON_TRY(std::move(fr).get(f));
+    if (f.key() != "code") continue;
+    od::value cv = f.value();
+    od::json_type ct;
+    SIMDJSON_TRY(cv.type().get(ct));
+    int64_t code = 0;
+    if (ct == od::json_type::number) {
+      od::number n;
+      SIMDJSON_TRY(cv.get_number().get(n));
+      if (n.is_int64()) code = n.get_int64();
+    } else if (ct == od::json_type::string) {
+      std::string_view s;
+      SIMDJSON_TRY(cv.get_string().get(s));
+      if (!absl::SimpleAtoi(to_absl(s), &code)) code = 0;
+    }
+    if (code >= 400 && code <= 599) status = static_cast<int>(code);
+  }
+  return simdjson::SUCCESS;
+}
+
+bool is_null_value(od::value& v) {
+  od::json_type t;
+  return !v.type().get(t) && t == od::json_type::null;
+}
+
+}  // namespace
+
+Status OpenAiCompatibleProvider::build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                                               bool stream, transport::HttpRequest& out) const {
+  std::string_view base = deployment.api_base.empty() ? default_api_base_ : std::string_view(deployment.api_base);
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  if (base.empty()) {
+    return Error(ErrorKind::kInvalidConfig,
+                 fmt::format("deployment {}: api_base is required for provider {}", deployment.id, name_));
+  }
+  // A line break in a header value would inject headers. Never echo the key.
+  if (has_line_break(deployment.api_key)) {
+    return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: api_key contains a line break", deployment.id));
+  }
+  if (has_line_break(deployment.organization) || has_line_break(base)) {
+    return Error(ErrorKind::kInvalidConfig,
+                 fmt::format("deployment {}: organization or api_base contains a line break", deployment.id));
+  }
+  for (const auto& [name, value] : deployment.extra_headers) {
+    if (has_line_break(name) || has_line_break(value) || name.find(':') != std::string::npos || name.empty()) {
+      return Error(ErrorKind::kInvalidConfig,
+                   fmt::format("deployment {}: extra header '{}' is not a valid header", deployment.id,
+                               has_line_break(name) ? std::string("<name with a line break>") : name));
+    }
+  }
+
+  const bool embeddings = request.endpoint == json::Endpoint::kEmbeddings;
+  const bool streaming = stream && !embeddings;
+  const std::string_view path = embeddings ? "/embeddings" : "/chat/completions";
+  out.url.assign(base.data(), base.size());
+  // An api_base that already names the endpoint is used as it is.
+  if (!(base.size() >= path.size() && base.substr(base.size() - path.size()) == path)) out.url.append(path);
+  out.method.assign("POST");
+
+  HeaderWriter headers(out.headers);
+  headers.add("Content-Type", "application/json");
+  if (!deployment.api_key.empty()) headers.add2("Authorization", "Bearer ", deployment.api_key);
+  if (!deployment.organization.empty()) headers.add("OpenAI-Organization", deployment.organization);
+  for (const auto& [name, value] : deployment.extra_headers) headers.add(name, value);
+  if (streaming) headers.add("Accept", "text/event-stream");
+  headers.finish();
+
+  json::SpliceOptions options;
+  options.force_stream = streaming;
+  options.add_include_usage = streaming;
+  options.force_no_stream = !streaming && request.stream;
+  const std::string& model = deployment.provider_model.empty() ? deployment.model : deployment.provider_model;
+  json::splice_request(request, model, options, out.body);
+  out.stream_body = streaming;
+  return {};
+}
+
+Error OpenAiCompatibleProvider::classify_failure(const transport::TransferResult& result) const {
+  return provider::classify_failure(result, name_, absl::Now());
+}
+
+Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view body, json::Endpoint) const {
+  auto not_json = [&] {
+    Error e(ErrorKind::kApiError, fmt::format("{} - provider returned a non-JSON body", exception_name(name_)));
+    e.llm_provider = std::string(name_);
+    return e;
+  };
+  od::document doc;
+  if (response_parser().iterate(body, doc)) return not_json();
+  od::object top;
+  if (doc.get_object().get(top)) return not_json();
+  ResponseInfo info;
+  std::optional<Usage> usage;
+  bool has_error = false;
+  int object_code = 0;  // the error object's HTTP-like "code", 0 when none
+  for (auto fr : top) {
+    od::field f;
+    if (std::move(fr).get(f)) return not_json();
+    const od::raw_json_string key = f.key();
+    od::value v = f.value();
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (key == "model") {
+      e = read_string(v, info.model);
+    } else if (key == "usage") {
+      e = read_usage(v, usage);
+    } else if (key == "choices") {
+      od::json_type t;
+      e = v.type().get(t);
+      if (!e && t == od::json_type::array) {
+        od::array choices;
+        e = v.get_array().get(choices);
+        for (auto cr : choices) {
+          if (e) break;
+          od::value c;
+          if ((e = std::move(cr).get(c))) break;
+          ChunkInfo unused;
+          e = read_choice(c, unused, info.finish_reason);
+          break;  // only the first choice matters
+        }
+      }
+    } else if (key == "error") {
+      if (!is_null_value(v)) {
+        has_error = true;
+        e = read_error_code(v, object_code);
+      }
+    }
+    if (e) return not_json();
+  }
+  const char* rest = nullptr;
+  if (!doc.current_location().get(rest)) return not_json();  // trailing garbage
+  if (has_error) {
+    // An error object despite the 2xx status: classified as an HTTP error
+    // with the object's own code, 500 when it has none.
+    Error err = classify_http_error(object_code != 0 ? object_code : 500, body, name_);
+    err.provider_status = object_code;
+    return err;
+  }
+  if (usage) info.usage = *usage;
+  return info;
+}
+
+ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
+  ChunkInfo info;
+  const std::string_view d = strip(data);
+  if (d == "[DONE]") {
+    info.kind = ChunkInfo::Kind::kDone;
+    return info;
+  }
+  auto malformed = [] {
+    ChunkInfo m;
+    m.kind = ChunkInfo::Kind::kMalformed;
+    return m;
+  };
+  if (d.empty() || d.front() != '{') return malformed();
+  od::document doc;
+  if (response_parser().iterate(d, doc)) return malformed();
+  od::object top;
+  if (doc.get_object().get(top)) return malformed();
+  bool has_error = false;
+  int object_code = 0;  // the error object's HTTP-like "code", 0 when none
+  for (auto fr : top) {
+    od::field f;
+    if (std::move(fr).get(f)) return malformed();
+    const od::raw_json_string key = f.key();
+    od::value v = f.value();
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (key == "choices") {
+      od::json_type t;
+      e = v.type().get(t);
+      if (!e && t == od::json_type::array) {
+        od::array choices;
+        e = v.get_array().get(choices);
+        for (auto cr : choices) {
+          if (e) break;
+          od::value c;
+          if ((e = std::move(cr).get(c))) break;
+          info.has_choices = true;
+          e = read_choice(c, info, info.finish_reason);
+        }
+      }
+    } else if (key == "usage") {
+      e = read_usage(v, info.usage);
+    } else if (key == "model") {
+      e = read_string(v, info.model);
+    } else if (key == "error") {
+      if (!is_null_value(v)) {
+        has_error = true;
+        e = read_error_code(v, object_code);
+      }
+    }
+    if (e) return malformed();
+  }
+  const char* rest = nullptr;
+  if (!doc.current_location().get(rest)) return malformed();
+  if (has_error) {
+    info.kind = ChunkInfo::Kind::kError;
+    Error err = classify_http_error(object_code != 0 ? object_code : 500, d, name_);
+    // The HTTP answer itself was a 2xx: report the error object's own code.
+    err.provider_status = object_code;
+    info.error = std::move(err);
+  }
+  return info;
+}
+
+}  // namespace llmux::provider

@@ -1,0 +1,38 @@
+// -----------------------------------------------------------------------------
+// File: provider/openai_compatible.hpp
+// -----------------------------------------------------------------------------
+// The adapter for every OpenAI-compatible API family (OpenAI itself, vLLM,
+// LM Studio, llamafile, Groq, ...). The body is spliced, not rebuilt
+// (DESIGN.md §2 step 5). One immutable instance per provider name, owned by
+// the registry (provider_registry.cpp); thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "provider/provider.hpp"
+
+namespace llmux::provider {
+
+class OpenAiCompatibleProvider final : public Provider {
+ public:
+  // `default_api_base` may be empty: then every deployment must set api_base.
+  // Both strings must outlive the provider (string literals in the registry).
+  OpenAiCompatibleProvider(std::string_view name, std::string_view default_api_base)
+      : name_(name), default_api_base_(default_api_base) {}
+
+  std::string_view name() const override { return name_; }
+  std::string_view default_api_base() const { return default_api_base_; }
+
+  Status build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request, bool stream,
+                       transport::HttpRequest& out) const override;
+  Error classify_failure(const transport::TransferResult& result) const override;
+  Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const override;
+  ChunkInfo inspect_chunk(std::string_view data) const override;
+
+ private:
+  std::string_view name_;
+  std::string_view default_api_base_;
+};
+
+}  // namespace llmux::provider

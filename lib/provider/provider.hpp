@@ -1,0 +1,76 @@
+// -----------------------------------------------------------------------------
+// File: provider/provider.hpp
+// -----------------------------------------------------------------------------
+// A provider adapter turns a parsed request into an HTTP request for one
+// deployment, and reads what comes back: classifies failures into the error
+// taxonomy and inspects responses and stream events. Providers know nothing
+// of routing. One adapter per API family, each in its own file; stateless and
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "json/request.hpp"
+#include "llmux/config.hpp"
+#include "llmux/error.hpp"
+#include "llmux/metadata.hpp"
+#include "transport/http_transport.hpp"
+
+namespace llmux::provider {
+
+struct ResponseInfo {
+  Usage usage;
+  std::string finish_reason;  // first choice's finish_reason, "" when absent
+  std::string model;          // the model the provider says served
+};
+
+struct ChunkInfo {
+  enum class Kind {
+    kChunk,      // a normal chunk
+    kDone,       // the "[DONE]" sentinel
+    kError,      // an {"error": ...} object sent inside the stream
+    kMalformed,  // not valid JSON: skipped and counted
+  };
+  Kind kind = Kind::kChunk;
+  bool has_content = false;   // carries delta content / tool-call text (counts as "first token")
+  bool has_choices = false;   // false for a usage-only chunk (choices: [])
+  std::optional<Usage> usage;
+  std::string finish_reason;
+  std::string model;
+  std::optional<Error> error; // kError: the classified error
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string_view name() const = 0;
+
+  // Fills `out` (url, method, headers, body) for one attempt. `stream` is
+  // whether this call streams. Reuses `out`'s buffers.
+  virtual Status build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                               bool stream, transport::HttpRequest& out) const = 0;
+
+  // Classifies a failed attempt: an HTTP error status (with body/headers) or
+  // a transport failure (timeouts, connection errors). Keeps the provider's
+  // own message; sets retry_after_seconds from Retry-After.
+  virtual Error classify_failure(const transport::TransferResult& result) const = 0;
+
+  // Reads a 2xx non-stream body. Fails when the body is not JSON or is an
+  // error object despite the 2xx status.
+  virtual Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const = 0;
+
+  // Reads one SSE data payload of a stream.
+  virtual ChunkInfo inspect_chunk(std::string_view data) const = 0;
+};
+
+// The adapter for a resolved provider name ("openai", "hosted_vllm", ...);
+// nullptr when that provider is not supported (yet).
+const Provider* find_provider(std::string_view provider_name);
+
+// Names of the supported providers, for error messages.
+std::string_view supported_provider_list();
+
+}  // namespace llmux::provider

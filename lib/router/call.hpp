@@ -1,0 +1,135 @@
+// -----------------------------------------------------------------------------
+// File: router/call.hpp
+// -----------------------------------------------------------------------------
+// One user request: an explicit state machine with no thread of its own
+// (DESIGN.md §2 step 3-8). It plans attempts — the primary group with its
+// retries, then fallback groups —, picks a deployment per attempt, hands the
+// HTTP request to the transport, classifies the outcome, records health, and
+// either delivers or schedules the next attempt on a timer. Every method runs
+// on the router's I/O thread. Exactly one final callback per call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "json/request.hpp"
+#include "llmux/router.hpp"
+#include "llmux/strategy.hpp"
+#include "router/deployment_pool.hpp"
+#include "transport/http_transport.hpp"
+#include "transport/sse_parser.hpp"
+
+namespace llmux::router {
+
+// What every call of one router shares. Owned by Router::Impl.
+struct RouterCore {
+  RouterSettings settings;
+  transport::HttpTransport* transport = nullptr;
+  health::CooldownTracker* cooldowns = nullptr;
+  Strategy* strategy = nullptr;
+  Random* rng = nullptr;            // I/O thread only
+  const TimeSource* time = nullptr;
+  // Called (on the I/O thread) when a call has delivered its final callback;
+  // the owner destroys the call later, outside the call's own stack.
+  std::function<void(uint64_t call_id)> on_call_finished;
+};
+
+enum class CallMode { kCompletion, kStream, kEmbedding };
+
+class Call final : public transport::TransferObserver {
+ public:
+  Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
+       json::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done);
+  ~Call() override;
+
+  void start();
+  // Ends the call with kCancelled (after its transfer, if any, reports back).
+  void cancel();
+  bool finished() const { return state_ == State::kDone; }
+  uint64_t id() const { return id_; }
+
+  // TransferObserver
+  void on_headers(int status, const transport::Headers& headers) override;
+  bool on_body(std::string_view bytes) override;
+  void on_complete(transport::TransferResult&& result) override;
+
+ private:
+  enum class State { kIdle, kInFlight, kWaiting, kDone };
+
+  struct Stage {
+    std::string group_name;
+    const ModelGroup* group = nullptr;
+    const PoolEntry* single = nullptr;  // group addressed by deployment id
+    std::optional<std::vector<std::string>> wildcard_captures;
+    int attempts = 0;
+    int retries_allowed = 0;
+    bool retries_from_deployment = false;
+  };
+
+  void begin_stage(Stage stage);
+  void attempt();
+  void serve_mock(const PoolEntry& entry, const std::string& mock);
+  void handle_failure(Error error, const PoolEntry* entry, bool transport_level);
+  void next_stage_or_fail();
+  void succeed(Response response);
+  void fail(Error error);
+  void finish(Result<Response> result);
+  void fill_metadata(RouterMetadata& m) const;
+  bool process_event(std::string_view data);
+  bool flush_pending_chunks();
+  bool deliver_chunk(std::string_view chunk);
+  size_t healthy_in_stage(TimePoint now) const;
+  Duration attempt_timeout() const;
+  Error no_deployments_error(TimePoint now) const;
+  void reset_attempt_state();
+
+  RouterCore& core_;
+  std::shared_ptr<const DeploymentPool> pool_;
+  const uint64_t id_;
+  const CallMode mode_;
+  json::ParsedRequest request_;
+  ChunkCallback on_chunk_;
+  DoneCallback on_done_;
+
+  State state_ = State::kIdle;
+  bool cancel_requested_ = false;
+  TimePoint started_{};
+
+  // Plan.
+  Stage stage_;
+  bool in_fallbacks_ = false;
+  std::vector<std::string> fallback_queue_;
+  size_t next_fallback_ = 0;
+  int fallbacks_entered_ = 0;
+  std::optional<Error> primary_error_;
+  std::vector<std::string> fallback_errors_;
+  int total_attempts_ = 0;
+  const PoolEntry* last_failed_ = nullptr;
+
+  // Current attempt.
+  const PoolEntry* current_ = nullptr;
+  transport::TransferId transfer_ = 0;
+  transport::TimerId timer_ = 0;
+  transport::HttpRequest http_;
+  TimePoint attempt_started_{};
+  std::string served_model_;
+
+  // Streaming state of the current attempt.
+  transport::SseParser sse_;
+  std::vector<std::string> pending_chunks_;  // held back until the first content token
+  bool content_delivered_ = false;
+  bool saw_done_ = false;
+  bool user_stopped_ = false;
+  std::optional<Error> stream_error_;
+  Usage usage_;
+  std::string finish_reason_;
+  int malformed_events_ = 0;
+  TimePoint first_token_at_{};
+  std::vector<Deployment const*> scratch_candidates_;
+  std::vector<const PoolEntry*> scratch_entries_;
+};
+
+}  // namespace llmux::router

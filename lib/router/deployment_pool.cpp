@@ -1,0 +1,172 @@
+#include "router/deployment_pool.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "absl/strings/string_view.h"
+
+namespace llmux::router {
+namespace {
+// Debian's abseil has its own string_view type: bridge for heterogeneous lookup.
+absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+}  // namespace
+
+Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<DeploymentConfig> deployments,
+                                                                    const RouterSettings& settings,
+                                                                    const DeploymentPool* previous) {
+  auto pool = std::shared_ptr<DeploymentPool>(new DeploymentPool());
+  pool->entries_.reserve(deployments.size());
+  for (size_t i = 0; i < deployments.size(); ++i) {
+    DeploymentConfig& c = deployments[i];
+    const provider::Provider* p = provider::find_provider(c.provider);
+    if (!p && !c.mock_response) {
+      return Error(ErrorKind::kInvalidConfig,
+                   fmt::format("model_list[{}] (model_name '{}', model '{}'): provider '{}' is not supported yet "
+                               "(supported: {})",
+                               i, c.model_name, c.model, c.provider, provider::supported_provider_list()));
+    }
+    auto entry = std::make_unique<PoolEntry>();
+    entry->provider = p;
+    entry->wildcard = c.model_name.find('*') != std::string::npos;
+    const PoolEntry* old = previous ? previous->by_id(c.id) : nullptr;
+    if (old && old->deployment->config().model_name == c.model_name) {
+      entry->health = old->health;
+    } else {
+      entry->health = std::make_shared<health::DeploymentHealthState>();
+    }
+    if (old && old->deployment->config().model == c.model && old->deployment->config().api_base == c.api_base &&
+        old->deployment->config().model_name == c.model_name) {
+      entry->deployment = old->deployment;  // keep its live counters
+    } else {
+      entry->deployment = std::make_shared<Deployment>(std::move(c));
+    }
+    pool->entries_.push_back(std::move(entry));
+  }
+
+  for (const auto& e : pool->entries_) {
+    const DeploymentConfig& c = e->deployment->config();
+    auto [it, inserted] = pool->group_index_.try_emplace(c.model_name, pool->groups_.size());
+    if (inserted) pool->groups_.push_back(ModelGroup{c.model_name, {}});
+    pool->groups_[it->second].members.push_back(e.get());
+    // Identical deployments share one id (LiteLLM §3.3); the first one keeps it.
+    pool->by_id_.try_emplace(c.id, e.get());
+    pool->by_litellm_model_.try_emplace(c.model, it->second);
+    if (inserted && e->wildcard) pool->wildcards_.push_back(Wildcard{c.model_name, it->second});
+  }
+  // Most specific pattern first (LiteLLM sorts by regex length, then by
+  // count of special characters).
+  std::stable_sort(pool->wildcards_.begin(), pool->wildcards_.end(), [](const Wildcard& a, const Wildcard& b) {
+    if (a.pattern.size() != b.pattern.size()) return a.pattern.size() > b.pattern.size();
+    return std::count(a.pattern.begin(), a.pattern.end(), '*') < std::count(b.pattern.begin(), b.pattern.end(), '*');
+  });
+  pool->aliases_ = settings.model_group_alias;
+  for (const auto& rule : settings.fallbacks) {
+    if (rule.group == "*" && !rule.targets.empty()) pool->first_default_fallback_ = rule.targets.front();
+  }
+  return std::shared_ptr<const DeploymentPool>(std::move(pool));
+}
+
+bool DeploymentPool::match_wildcard(std::string_view pattern, std::string_view text,
+                                    std::vector<std::string>& captures) {
+  // Anchored at the start like Python's re.match; the last '*' may absorb the rest.
+  captures.clear();
+  size_t pi = 0, ti = 0;
+  while (pi < pattern.size()) {
+    if (pattern[pi] == '*') {
+      // Find the next literal segment after this star.
+      size_t next_star = pattern.find('*', pi + 1);
+      std::string_view literal = pattern.substr(pi + 1, next_star == std::string_view::npos ? std::string_view::npos
+                                                                                           : next_star - pi - 1);
+      if (literal.empty()) {
+        if (next_star == std::string_view::npos) {
+          captures.emplace_back(text.substr(ti));
+          return true;
+        }
+        captures.emplace_back();  // "**": the first star captures nothing
+        pi = next_star;
+        continue;
+      }
+      // Greedy like (.*): the last occurrence when this is the final segment.
+      size_t pos = next_star == std::string_view::npos ? text.rfind(literal) : text.find(literal, ti);
+      if (pos == std::string_view::npos || pos < ti) return false;
+      captures.emplace_back(text.substr(ti, pos - ti));
+      ti = pos + literal.size();
+      pi += 1 + literal.size();
+      if (next_star == std::string_view::npos) return true;  // re.match: trailing text allowed
+    } else {
+      if (ti >= text.size() || text[ti] != pattern[pi]) return false;
+      ++ti;
+      ++pi;
+    }
+  }
+  return true;
+}
+
+std::string DeploymentPool::apply_captures(std::string_view pattern, const std::vector<std::string>& captures) {
+  std::string out;
+  size_t k = 0;
+  for (char ch : pattern) {
+    if (ch == '*' && k < captures.size()) {
+      out += captures[k++];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::optional<Resolution> DeploymentPool::resolve(std::string_view model) const {
+  Resolution r;
+  if (const PoolEntry* e = by_id(model)) {
+    r.single = e;
+    r.group_name = e->deployment->config().model_name;
+    return r;
+  }
+  std::string_view target = model;
+  if (auto a = aliases_.find(std::string(model)); a != aliases_.end()) target = a->second.target;
+  r.group_name = std::string(model);
+  if (auto it = group_index_.find(av(target)); it != group_index_.end()) {
+    r.group = &groups_[it->second];
+    return r;
+  }
+  std::vector<std::string> captures;
+  for (const auto& w : wildcards_) {
+    if (match_wildcard(w.pattern, target, captures)) {
+      r.group = &groups_[w.group_index];
+      r.wildcard_captures = std::move(captures);
+      return r;
+    }
+  }
+  if (auto it = by_litellm_model_.find(av(target)); it != by_litellm_model_.end()) {
+    r.group = &groups_[it->second];
+    return r;
+  }
+  if (!first_default_fallback_.empty()) {
+    if (auto it = group_index_.find(first_default_fallback_); it != group_index_.end()) {
+      r.group = &groups_[it->second];
+      r.group_name = first_default_fallback_;
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+const ModelGroup* DeploymentPool::group(std::string_view name) const {
+  auto it = group_index_.find(av(name));
+  return it == group_index_.end() ? nullptr : &groups_[it->second];
+}
+
+const PoolEntry* DeploymentPool::by_id(std::string_view id) const {
+  auto it = by_id_.find(av(id));
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+std::vector<DeploymentConfig> DeploymentPool::configs() const {
+  std::vector<DeploymentConfig> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) out.push_back(e->deployment->config());
+  return out;
+}
+
+}  // namespace llmux::router

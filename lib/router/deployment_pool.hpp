@@ -1,0 +1,86 @@
+// -----------------------------------------------------------------------------
+// File: router/deployment_pool.hpp
+// -----------------------------------------------------------------------------
+// An immutable snapshot of the router's deployments, indexed for model-group
+// resolution (reference §4.0, §11.3-11.4): alias → exact model_name →
+// wildcard pattern → litellm_params.model; a deployment id addresses that
+// deployment alone. add/remove build a new snapshot; calls in flight keep the
+// one they started with. Live state (in-flight counts, health) is shared
+// between snapshots through shared_ptr.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "health/cooldown_tracker.hpp"
+#include "llmux/config.hpp"
+#include "llmux/deployment.hpp"
+#include "llmux/error.hpp"
+#include "provider/provider.hpp"
+
+namespace llmux::router {
+
+struct PoolEntry {
+  std::shared_ptr<Deployment> deployment;
+  std::shared_ptr<health::DeploymentHealthState> health;
+  const provider::Provider* provider = nullptr;  // nullptr: mock_response only
+  bool wildcard = false;                         // model_name contains '*'
+};
+
+struct ModelGroup {
+  std::string name;
+  std::vector<const PoolEntry*> members;
+};
+
+// What a requested model name resolved to.
+struct Resolution {
+  const ModelGroup* group = nullptr;  // null when a deployment id was addressed
+  const PoolEntry* single = nullptr;  // deployment addressed by id
+  std::string group_name;             // for metadata and fallback lookup (alias name when aliased)
+  // Wildcard matches: the provider model with '*' replaced by the captured text.
+  std::optional<std::vector<std::string>> wildcard_captures;
+};
+
+class DeploymentPool {
+ public:
+  // Builds a snapshot. `previous` (may be null) lends live state to
+  // deployments whose id it already had. Fails when a provider is unsupported.
+  static Result<std::shared_ptr<const DeploymentPool>> build(std::vector<DeploymentConfig> deployments,
+                                                             const RouterSettings& settings,
+                                                             const DeploymentPool* previous);
+
+  // Resolves a requested model; nullopt when nothing matches.
+  std::optional<Resolution> resolve(std::string_view model) const;
+  const ModelGroup* group(std::string_view name) const;
+  const PoolEntry* by_id(std::string_view id) const;
+
+  const std::vector<std::unique_ptr<PoolEntry>>& entries() const { return entries_; }
+  const std::vector<ModelGroup>& groups() const { return groups_; }
+  std::vector<DeploymentConfig> configs() const;
+
+  // Replaces each '*' of `pattern` with the captures, in order.
+  static std::string apply_captures(std::string_view pattern, const std::vector<std::string>& captures);
+
+ private:
+  struct Wildcard {
+    std::string pattern;  // the model_name with '*'
+    size_t group_index;
+  };
+  static bool match_wildcard(std::string_view pattern, std::string_view text, std::vector<std::string>& captures);
+
+  std::vector<std::unique_ptr<PoolEntry>> entries_;
+  std::vector<ModelGroup> groups_;
+  absl::flat_hash_map<std::string, size_t> group_index_;
+  absl::flat_hash_map<std::string, const PoolEntry*> by_id_;
+  absl::flat_hash_map<std::string, size_t> by_litellm_model_;  // litellm_params.model → group of its first deployment
+  std::vector<Wildcard> wildcards_;                             // most specific first
+  std::map<std::string, ModelGroupAlias> aliases_;
+  std::string first_default_fallback_;
+};
+
+}  // namespace llmux::router

@@ -1,0 +1,745 @@
+#include "transport/http_transport.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "fmt/format.h"
+
+namespace llmux::transport {
+
+std::string_view transfer_error_name(TransferError e) {
+  switch (e) {
+    case TransferError::kNone: return "none";
+    case TransferError::kConnectTimeout: return "connect_timeout";
+    case TransferError::kFirstByteTimeout: return "first_byte_timeout";
+    case TransferError::kIdleTimeout: return "idle_timeout";
+    case TransferError::kTotalTimeout: return "total_timeout";
+    case TransferError::kConnectFailed: return "connect_failed";
+    case TransferError::kConnectionClosed: return "connection_closed";
+    case TransferError::kAborted: return "aborted";
+    case TransferError::kCancelled: return "cancelled";
+    case TransferError::kResponseTooLarge: return "response_too_large";
+    case TransferError::kOther: return "other";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Deadlines longer than this are treated as "none" (also keeps time_point
+// arithmetic away from overflow when callers pass huge values).
+constexpr Duration kNoDeadline = std::chrono::hours(24 * 365 * 10);
+constexpr int kMaxPollMs = 1000;
+constexpr size_t kMaxPooledHandles = 256;
+// Stale heap entries tolerated before the heap is compacted.
+constexpr size_t kCompactThreshold = 4096;
+
+bool has_deadline(Duration d) { return d < kNoDeadline; }
+Duration clamp_nonnegative(Duration d) { return d < Duration::zero() ? Duration::zero() : d; }
+
+std::string seconds_text(Duration d) { return fmt::format("{:.3f} s", duration_to_seconds(d)); }
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_ALL); });
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// "HTTP/1.1 200 OK" / "HTTP/2 200" → 200; 0 when malformed.
+int parse_status(std::string_view line) {
+  const size_t sp = line.find(' ');
+  if (sp == std::string_view::npos || line.size() < sp + 4) return 0;
+  int status = 0;
+  for (size_t i = sp + 1; i < sp + 4; ++i) {
+    const char c = line[i];
+    if (c < '0' || c > '9') return 0;
+    status = status * 10 + (c - '0');
+  }
+  return status;
+}
+
+TransferError classify(CURLcode code, bool reached_request) {
+  switch (code) {
+    case CURLE_OK:
+      return TransferError::kNone;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+      return TransferError::kConnectFailed;
+    case CURLE_OPERATION_TIMEDOUT:
+      // Only CURLOPT_CONNECTTIMEOUT_MS is set on the handle: a libcurl timeout
+      // before the request went out is the connect deadline.
+      return reached_request ? TransferError::kOther : TransferError::kConnectTimeout;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP3:
+      return TransferError::kConnectionClosed;
+    default:
+      return TransferError::kOther;
+  }
+}
+
+}  // namespace
+
+class HttpTransport::Impl {
+ public:
+  explicit Impl(TransportOptions options);
+  ~Impl();
+
+  TransferId start(HttpRequest request, TransferObserver* observer);
+  void cancel(TransferId id);
+  void post(std::function<void()> task);
+  TimerId schedule(Duration delay, std::function<void()> task);
+  void cancel_timer(TimerId id);
+  bool in_loop_thread() const { return std::this_thread::get_id() == loop_id_; }
+
+ private:
+  enum class TimerKind : uint8_t { kUser, kFirstByte, kIdle, kTotal };
+
+  // A pooled easy handle plus the storage its header list is built in, so a
+  // recycled handle needs no allocation for the list either.
+  struct EasyHandle {
+    CURL* easy = nullptr;
+    std::vector<curl_slist> header_nodes;
+  };
+
+  struct Transfer {
+    TransferId id = 0;
+    Impl* impl = nullptr;
+    HttpRequest request;
+    TransferObserver* observer = nullptr;
+    EasyHandle handle;
+    bool added = false;              // attached to the multi handle
+    bool head_complete = false;      // the final (non-1xx) head ended
+    bool head_dispatched = false;    // on_headers called
+    bool streaming = false;          // body goes to on_body
+    TransferError fail = TransferError::kNone;  // set by a callback that aborted libcurl
+    uint32_t armed = 0;              // heap entries that refer to this transfer
+    TimePoint last_body{};
+    TransferResult result;
+    char error_buf[CURL_ERROR_SIZE];
+  };
+
+  struct TimerEntry {
+    TimePoint when;
+    uint64_t seq;  // FIFO among equal deadlines
+    uint64_t id;   // TimerId for kUser, TransferId otherwise
+    TimerKind kind;
+  };
+  struct TimerLater {
+    bool operator()(const TimerEntry& a, const TimerEntry& b) const {
+      return a.when != b.when ? a.when > b.when : a.seq > b.seq;
+    }
+  };
+
+  struct TimerAdd {
+    TimerId id;
+    TimePoint when;
+    std::function<void()> task;
+  };
+
+  // Everything other threads hand to the loop.
+  struct Queue {
+    std::vector<std::unique_ptr<Transfer>> starts;
+    std::vector<TransferId> cancels;
+    std::vector<std::function<void()>> posts;
+    std::vector<TimerAdd> timer_adds;
+    std::vector<TimerId> timer_cancels;
+    bool empty() const {
+      return starts.empty() && cancels.empty() && posts.empty() && timer_adds.empty() &&
+             timer_cancels.empty();
+    }
+    void swap(Queue& o) {
+      starts.swap(o.starts);
+      cancels.swap(o.cancels);
+      posts.swap(o.posts);
+      timer_adds.swap(o.timer_adds);
+      timer_cancels.swap(o.timer_cancels);
+    }
+  };
+
+  // --- any thread ---
+  template <class Fn>
+  void enqueue(Fn&& fn);
+
+  // --- loop thread only ---
+  void run();
+  void drain();
+  void add_transfer(std::unique_ptr<Transfer> t);
+  void setup_handle(Transfer& t);
+  void process_done();
+  void fire_timers();
+  int poll_timeout_ms();
+  void shutdown();
+  void push_timer(TimePoint when, uint64_t id, TimerKind kind);
+  void maybe_compact();
+  void dispatch_headers(Transfer& t);
+  // Detaches the transfer, recycles its handle and calls on_complete.
+  void complete(Transfer* t, TransferError error, std::string message);
+  void complete_done(Transfer* t, CURLcode code);
+  EasyHandle acquire_handle();
+  void release_handle(EasyHandle handle);
+
+  static size_t on_header_cb(char* data, size_t size, size_t n, void* user);
+  static size_t on_write_cb(char* data, size_t size, size_t n, void* user);
+
+  const TransportOptions options_;
+  CURLM* multi_ = nullptr;
+
+  absl::Mutex mu_;
+  Queue queue_ ABSL_GUARDED_BY(mu_);
+  // Set when queue_ may hold work; the enqueuer that flips it wakes the loop.
+  std::atomic<bool> work_pending_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> next_id_{1};
+
+  // Loop-thread state.
+  Queue local_;
+  absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> active_;
+  absl::flat_hash_map<TimerId, std::function<void()>> timers_;
+  std::vector<TimerEntry> heap_;
+  uint64_t timer_seq_ = 0;
+  size_t stale_ = 0;  // heap entries whose timer/transfer is gone
+  std::vector<EasyHandle> pool_;
+
+  std::thread::id loop_id_;
+  absl::Notification loop_started_;
+  std::thread thread_;
+};
+
+HttpTransport::Impl::Impl(TransportOptions options) : options_(options) {
+  global_init_once();
+  multi_ = curl_multi_init();
+  if (options_.max_connections > 0) curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
+  if (options_.max_host_connections > 0) {
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+  }
+  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  thread_ = std::thread([this] { run(); });
+  loop_started_.WaitForNotification();  // loop_id_ is published before anyone can call in
+}
+
+HttpTransport::Impl::~Impl() {
+  stop_.store(true);
+  curl_multi_wakeup(multi_);
+  thread_.join();
+  curl_multi_cleanup(multi_);
+}
+
+template <class Fn>
+void HttpTransport::Impl::enqueue(Fn&& fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    fn(queue_);
+  }
+  // The loop re-checks work_pending_ before it polls, so calls made on the
+  // loop thread (from callbacks) need no wakeup syscall.
+  if (!work_pending_.exchange(true) && !in_loop_thread()) curl_multi_wakeup(multi_);
+}
+
+TransferId HttpTransport::Impl::start(HttpRequest request, TransferObserver* observer) {
+  auto t = std::make_unique<Transfer>();
+  const TransferId id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  t->id = id;
+  t->impl = this;
+  t->request = std::move(request);
+  t->observer = observer;
+  enqueue([&](Queue& q) { q.starts.push_back(std::move(t)); });
+  return id;
+}
+
+void HttpTransport::Impl::cancel(TransferId id) {
+  enqueue([&](Queue& q) { q.cancels.push_back(id); });
+}
+
+void HttpTransport::Impl::post(std::function<void()> task) {
+  enqueue([&](Queue& q) { q.posts.push_back(std::move(task)); });
+}
+
+TimerId HttpTransport::Impl::schedule(Duration delay, std::function<void()> task) {
+  const TimerId id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  delay = std::min(clamp_nonnegative(delay), kNoDeadline);
+  const TimePoint when = Clock::now() + delay;
+  enqueue([&](Queue& q) { q.timer_adds.push_back(TimerAdd{id, when, std::move(task)}); });
+  return id;
+}
+
+void HttpTransport::Impl::cancel_timer(TimerId id) {
+  // On the loop thread (a task or callback) drop it at once, so a timer due
+  // in the same pass cannot fire after being cancelled. A timer scheduled in
+  // this same pass is not in timers_ yet: that case goes through the queue.
+  if (in_loop_thread() && timers_.erase(id) > 0) {
+    ++stale_;
+    return;
+  }
+  enqueue([&](Queue& q) { q.timer_cancels.push_back(id); });
+}
+
+// --- the loop -----------------------------------------------------------------
+
+void HttpTransport::Impl::run() {
+  loop_id_ = std::this_thread::get_id();
+  loop_started_.Notify();
+  while (!stop_.load(std::memory_order_acquire)) {
+    drain();
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    process_done();
+    fire_timers();
+    if (stop_.load(std::memory_order_acquire)) break;
+    const int timeout = poll_timeout_ms();
+    if (timeout > 0) curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
+  }
+  shutdown();
+}
+
+void HttpTransport::Impl::drain() {
+  work_pending_.store(false);
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) return;
+    local_.swap(queue_);
+  }
+  // Order matters: a cancel may target a transfer started in the same batch,
+  // and a timer cancel one scheduled in the same batch.
+  for (auto& t : local_.starts) add_transfer(std::move(t));
+  local_.starts.clear();
+  for (TransferId id : local_.cancels) {
+    auto it = active_.find(id);
+    if (it != active_.end()) complete(it->second.get(), TransferError::kCancelled, "cancelled");
+  }
+  local_.cancels.clear();
+  for (auto& add : local_.timer_adds) {
+    timers_.emplace(add.id, std::move(add.task));
+    push_timer(add.when, add.id, TimerKind::kUser);
+  }
+  local_.timer_adds.clear();
+  for (TimerId id : local_.timer_cancels) {
+    if (timers_.erase(id) > 0) ++stale_;
+  }
+  local_.timer_cancels.clear();
+  // Tasks may post more tasks; those land in queue_ and run next iteration.
+  for (auto& task : local_.posts) task();
+  local_.posts.clear();
+  maybe_compact();
+}
+
+void HttpTransport::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
+  Transfer* t = owned.get();
+  t->handle = acquire_handle();
+  t->result.started = Clock::now();
+  active_.emplace(t->id, std::move(owned));
+  if (t->handle.easy == nullptr) {
+    complete(t, TransferError::kOther, "curl_easy_init failed");
+    return;
+  }
+  setup_handle(*t);
+  const CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
+  if (mc != CURLM_OK) {
+    complete(t, TransferError::kOther, fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(mc)));
+    return;
+  }
+  t->added = true;
+  const HttpRequest& r = t->request;
+  if (has_deadline(r.first_byte_timeout)) {
+    push_timer(t->result.started + clamp_nonnegative(r.first_byte_timeout), t->id, TimerKind::kFirstByte);
+  }
+  if (has_deadline(r.total_timeout)) {
+    push_timer(t->result.started + clamp_nonnegative(r.total_timeout), t->id, TimerKind::kTotal);
+  }
+}
+
+void HttpTransport::Impl::setup_handle(Transfer& t) {
+  CURL* e = t.handle.easy;
+  HttpRequest& r = t.request;
+  t.error_buf[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buf);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
+
+  if (options_.http2 && starts_with_nocase(r.url, "https://")) {
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    // Wait for an h2 connection being set up instead of opening parallel ones.
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  }
+
+  if (r.method == "POST") {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  } else if (r.method == "GET" && r.body.empty()) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (r.method == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    if (!r.body.empty()) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    }
+  }
+
+  // The header list is built over the request's own strings: libcurl only
+  // reads it, so no per-header strdup as curl_slist_append would do.
+  static char kNoExpect[] = "Expect:";  // no 100-continue round trip for large bodies
+  std::vector<curl_slist>& nodes = t.handle.header_nodes;
+  nodes.resize(r.headers.size() + 1);
+  for (size_t i = 0; i < r.headers.size(); ++i) {
+    nodes[i].data = r.headers[i].data();
+    nodes[i].next = &nodes[i + 1];
+  }
+  nodes.back().data = kNoExpect;
+  nodes.back().next = nullptr;
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes.data());
+
+  if (has_deadline(r.connect_timeout)) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout)).count();
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms, 1)));
+  }
+}
+
+void HttpTransport::Impl::process_done() {
+  int remaining = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &remaining)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    char* priv = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    if (priv != nullptr) complete_done(reinterpret_cast<Transfer*>(priv), msg->data.result);
+  }
+}
+
+void HttpTransport::Impl::complete_done(Transfer* t, CURLcode code) {
+  if (t->fail != TransferError::kNone) {
+    // A callback aborted libcurl; its reason beats libcurl's "write error".
+    const TransferError fail = t->fail;
+    std::string message = std::move(t->result.error_message);
+    t->result.curl_code = code;
+    complete(t, fail, std::move(message));
+    return;
+  }
+  t->result.curl_code = code;
+  if (code == CURLE_OK) {
+    complete(t, TransferError::kNone, {});
+    return;
+  }
+  curl_off_t pretransfer = 0;
+  curl_easy_getinfo(t->handle.easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  const TransferError error = classify(code, pretransfer > 0);
+  std::string message = t->error_buf[0] != '\0' ? std::string(t->error_buf) : curl_easy_strerror(code);
+  if (error == TransferError::kConnectTimeout && has_deadline(t->request.connect_timeout)) {
+    message = fmt::format("no connection within {} ({})", seconds_text(t->request.connect_timeout), message);
+  }
+  complete(t, error, std::move(message));
+}
+
+void HttpTransport::Impl::complete(Transfer* t, TransferError error, std::string message) {
+  TransferResult& result = t->result;
+  result.error = error;
+  result.error_message = std::move(message);
+  result.finished = Clock::now();
+  if (CURL* easy = t->handle.easy; easy != nullptr) {
+    if (result.status == 0) {
+      long code = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+      result.status = static_cast<int>(code);
+    }
+    // Reused = this transfer got a connection (the request went out) without
+    // opening one itself.
+    long connects = 0;
+    curl_off_t pretransfer = 0;
+    curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    result.connection_reused =
+        t->added && connects == 0 && (pretransfer > 0 || result.first_byte != TimePoint{});
+    if (t->added) curl_multi_remove_handle(multi_, easy);
+    release_handle(std::move(t->handle));
+    t->handle = {};
+  }
+  // The head is reported before completion when it arrived in full.
+  const bool head_pending = t->head_complete && !t->head_dispatched;
+  stale_ += t->armed;
+  std::unique_ptr<Transfer> owned;
+  if (auto it = active_.find(t->id); it != active_.end()) {
+    owned = std::move(it->second);
+    active_.erase(it);
+  }
+  if (head_pending) {
+    t->head_dispatched = true;
+    t->observer->on_headers(result.status, result.headers);
+  }
+  // No internal lock is held here: the observer may start, cancel, post.
+  t->observer->on_complete(std::move(result));
+}
+
+void HttpTransport::Impl::dispatch_headers(Transfer& t) {
+  t.head_dispatched = true;
+  const int status = t.result.status;
+  t.streaming = t.request.stream_body && status >= 200 && status < 300;
+  if (t.request.stream_body && has_deadline(t.request.idle_timeout)) {
+    t.last_body = Clock::now();
+    push_timer(t.last_body + clamp_nonnegative(t.request.idle_timeout), t.id, TimerKind::kIdle);
+  }
+  t.observer->on_headers(status, t.result.headers);
+}
+
+size_t HttpTransport::Impl::on_header_cb(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  TransferResult& r = t->result;
+  if (r.first_byte == TimePoint{}) r.first_byte = Clock::now();
+  std::string_view line(data, len);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.size() >= 5 && line.substr(0, 5) == "HTTP/") {
+    // A new status line (after 1xx): start the head over.
+    r.status = parse_status(line);
+    r.headers.clear();
+    t->head_complete = false;
+    return len;
+  }
+  if (t->head_complete) return len;  // trailers
+  if (line.empty()) {
+    if (r.status >= 200) {
+      t->head_complete = true;
+      if (!t->head_dispatched) t->impl->dispatch_headers(*t);
+    }
+    return len;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return len;
+  std::string name(trim(line.substr(0, colon)));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  r.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+  return len;
+}
+
+size_t HttpTransport::Impl::on_write_cb(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  if (!t->head_dispatched) {
+    t->head_complete = true;
+    t->impl->dispatch_headers(*t);
+  }
+  if (t->streaming) {
+    t->last_body = Clock::now();
+    if (!t->observer->on_body(std::string_view(data, len))) {
+      t->fail = TransferError::kAborted;
+      t->result.error_message = "aborted by the body consumer";
+      return CURL_WRITEFUNC_ERROR;
+    }
+    return len;
+  }
+  std::string& body = t->result.body;
+  if (body.size() + len > t->impl->options_.max_buffered_body) {
+    t->fail = TransferError::kResponseTooLarge;
+    t->result.error_message =
+        fmt::format("response body exceeds {} bytes", t->impl->options_.max_buffered_body);
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (t->request.stream_body) t->last_body = Clock::now();
+  body.append(data, len);
+  return len;
+}
+
+// --- timers -------------------------------------------------------------------
+
+void HttpTransport::Impl::push_timer(TimePoint when, uint64_t id, TimerKind kind) {
+  heap_.push_back(TimerEntry{when, timer_seq_++, id, kind});
+  std::push_heap(heap_.begin(), heap_.end(), TimerLater{});
+  if (kind != TimerKind::kUser) {
+    if (auto it = active_.find(id); it != active_.end()) ++it->second->armed;
+  }
+}
+
+void HttpTransport::Impl::maybe_compact() {
+  if (stale_ < kCompactThreshold || stale_ * 2 < heap_.size()) return;
+  auto dead = [this](const TimerEntry& e) {
+    return e.kind == TimerKind::kUser ? !timers_.contains(e.id) : !active_.contains(e.id);
+  };
+  heap_.erase(std::remove_if(heap_.begin(), heap_.end(), dead), heap_.end());
+  std::make_heap(heap_.begin(), heap_.end(), TimerLater{});
+  stale_ = 0;
+}
+
+void HttpTransport::Impl::fire_timers() {
+  if (heap_.empty()) return;
+  const TimePoint now = Clock::now();
+  while (!heap_.empty() && heap_.front().when <= now) {
+    std::pop_heap(heap_.begin(), heap_.end(), TimerLater{});
+    const TimerEntry e = heap_.back();
+    heap_.pop_back();
+    if (e.kind == TimerKind::kUser) {
+      auto it = timers_.find(e.id);
+      if (it == timers_.end()) {
+        if (stale_ > 0) --stale_;
+        continue;
+      }
+      std::function<void()> task = std::move(it->second);
+      timers_.erase(it);
+      task();
+      continue;
+    }
+    auto it = active_.find(e.id);
+    if (it == active_.end()) {
+      if (stale_ > 0) --stale_;
+      continue;
+    }
+    Transfer* t = it->second.get();
+    --t->armed;
+    const HttpRequest& r = t->request;
+    switch (e.kind) {
+      case TimerKind::kFirstByte:
+        if (t->result.first_byte == TimePoint{}) {
+          complete(t, TransferError::kFirstByteTimeout,
+                   fmt::format("no first byte within {}", seconds_text(r.first_byte_timeout)));
+        }
+        break;
+      case TimerKind::kIdle: {
+        // Re-armed lazily: body callbacks only record the time.
+        const TimePoint due = t->last_body + clamp_nonnegative(r.idle_timeout);
+        if (due > now) {
+          push_timer(due, t->id, TimerKind::kIdle);
+        } else {
+          complete(t, TransferError::kIdleTimeout,
+                   fmt::format("stream idle for more than {}", seconds_text(r.idle_timeout)));
+        }
+        break;
+      }
+      case TimerKind::kTotal:
+        complete(t, TransferError::kTotalTimeout,
+                 fmt::format("transfer not complete within {}", seconds_text(r.total_timeout)));
+        break;
+      case TimerKind::kUser:
+        break;
+    }
+  }
+  maybe_compact();
+}
+
+int HttpTransport::Impl::poll_timeout_ms() {
+  if (work_pending_.load()) return 0;
+  long curl_ms = -1;
+  curl_multi_timeout(multi_, &curl_ms);
+  long timeout = kMaxPollMs;
+  if (curl_ms >= 0) timeout = std::min(timeout, curl_ms);
+  if (!heap_.empty()) {
+    const Duration wait = heap_.front().when - Clock::now();
+    // Rounded up: waking early would only spin until the deadline.
+    const long ms =
+        wait <= Duration::zero() ? 0 : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    timeout = std::min(timeout, ms);
+  }
+  return static_cast<int>(timeout);
+}
+
+// --- shutdown -----------------------------------------------------------------
+
+void HttpTransport::Impl::shutdown() {
+  // Completions and tasks may start transfers or post more work: repeat until
+  // nothing is left. Everything new is cancelled at once; timers never run.
+  for (;;) {
+    work_pending_.store(false);
+    {
+      absl::MutexLock lock(&mu_);
+      local_.swap(queue_);
+    }
+    if (local_.empty() && active_.empty()) break;
+    for (auto& owned : local_.starts) {
+      Transfer* t = owned.get();
+      t->result.started = Clock::now();
+      active_.emplace(t->id, std::move(owned));
+    }
+    local_.starts.clear();
+    local_.cancels.clear();
+    local_.timer_adds.clear();
+    local_.timer_cancels.clear();
+    std::vector<Transfer*> doomed;
+    doomed.reserve(active_.size());
+    for (auto& [id, t] : active_) doomed.push_back(t.get());
+    for (Transfer* t : doomed) complete(t, TransferError::kCancelled, "transport shut down");
+    for (auto& task : local_.posts) task();
+    local_.posts.clear();
+  }
+  heap_.clear();
+  timers_.clear();
+  for (EasyHandle& h : pool_) curl_easy_cleanup(h.easy);
+  pool_.clear();
+}
+
+// --- easy handle pool -----------------------------------------------------------
+
+HttpTransport::Impl::EasyHandle HttpTransport::Impl::acquire_handle() {
+  if (pool_.empty()) return EasyHandle{curl_easy_init(), {}};
+  EasyHandle h = std::move(pool_.back());
+  pool_.pop_back();
+  return h;
+}
+
+void HttpTransport::Impl::release_handle(EasyHandle handle) {
+  if (pool_.size() >= kMaxPooledHandles) {
+    curl_easy_cleanup(handle.easy);
+    return;
+  }
+  curl_easy_reset(handle.easy);
+  pool_.push_back(std::move(handle));
+}
+
+// --- public facade --------------------------------------------------------------
+
+HttpTransport::HttpTransport(TransportOptions options) : impl_(std::make_unique<Impl>(options)) {}
+HttpTransport::~HttpTransport() = default;
+
+TransferId HttpTransport::start(HttpRequest request, TransferObserver* observer) {
+  return impl_->start(std::move(request), observer);
+}
+void HttpTransport::cancel(TransferId id) { impl_->cancel(id); }
+void HttpTransport::post(std::function<void()> task) { impl_->post(std::move(task)); }
+TimerId HttpTransport::schedule(Duration delay, std::function<void()> task) {
+  return impl_->schedule(delay, std::move(task));
+}
+void HttpTransport::cancel_timer(TimerId id) { impl_->cancel_timer(id); }
+bool HttpTransport::in_loop_thread() const { return impl_->in_loop_thread(); }
+
+}  // namespace llmux::transport

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test llmux has, the way CI does:
+#   1. a RelWithDebInfo build with warnings as errors (library, tests, examples, benchmarks) + the whole suite;
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build + the whole suite again.
+# Installs missing Debian packages first (scripts/setup.sh). Build trees: build/release, build/asan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+JOBS="${JOBS:-$(nproc)}"
+export CTEST_OUTPUT_ON_FAILURE=1
+
+echo "== release build =="
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
+  -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=ON -DLLMUX_BUILD_BENCHMARKS=ON
+cmake --build build/release -j "$JOBS"
+ctest --test-dir build/release -j "$JOBS" --timeout 300
+echo "== demo smoke run =="
+./build/release/examples/llmux_demo > build/release/demo.log 2>&1 || { cat build/release/demo.log; exit 1; }
+tail -n 3 build/release/demo.log
+
+echo "== sanitizer build (address, undefined) =="
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
+  -DLLMUX_SANITIZE=address,undefined -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=OFF -DLLMUX_BUILD_BENCHMARKS=OFF
+cmake --build build/asan -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan -j "$JOBS" --timeout 600

@@ -1,0 +1,162 @@
+#include "health/cooldown_tracker.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "unit/health/fake_time.hpp"
+
+using namespace llmux;
+using namespace llmux::health;
+using llmux::testing::FakeTime;
+
+namespace {
+
+FailureEvent failure(int status, ErrorKind kind, size_t group_size = 2) {
+  FailureEvent e;
+  e.status = status;
+  e.kind = kind;
+  e.group_size = group_size;
+  e.message = "provider said no";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("429 cools down a deployment of a multi-deployment group for cooldown_time", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  auto secs = tracker.record_failure(st, failure(429, ErrorKind::kRateLimit));
+  REQUIRE(secs.has_value());
+  CHECK(*secs == Approx(5.0));
+  CHECK(st.cooling_down(t.now()));
+  t.advance(4.9);
+  CHECK(st.cooling_down(t.now()));
+  t.advance(0.2);
+  CHECK_FALSE(st.cooling_down(t.now()));  // absolute expiry, checked on read
+  CHECK(st.snapshot().status == 429);
+  CHECK(st.snapshot().reason.find("provider said no") != std::string::npos);
+}
+
+TEST_CASE("429 on a single-deployment group does not cool down by default", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, failure(429, ErrorKind::kRateLimit, 1)).has_value());
+  CHECK_FALSE(st.cooling_down(t.now()));
+}
+
+TEST_CASE("401 and 404 cool down even a single deployment; 400/403/422 never", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  for (int status : {401, 404}) {
+    DeploymentHealthState st;
+    CHECK(tracker.record_failure(st, failure(status, ErrorKind::kAuthentication, 1)).has_value());
+  }
+  for (int status : {400, 403, 422}) {
+    DeploymentHealthState st;
+    for (int i = 0; i < 10; ++i) CHECK_FALSE(tracker.record_failure(st, failure(status, ErrorKind::kBadRequest)).has_value());
+  }
+}
+
+TEST_CASE("connection errors never cool down", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  for (int i = 0; i < 10; ++i) {
+    CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kConnectionError)).has_value());
+  }
+}
+
+TEST_CASE("5xx cools down only above 50% failures with at least 5 calls in the minute", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  // 3 successes, then failures: 4th failure makes 4/7 > 50% with T >= 5.
+  for (int i = 0; i < 3; ++i) tracker.record_success(st);
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));  // 1/4
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));  // 2/5
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));  // 3/6 = 50%, not >
+  CHECK(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));        // 4/7
+}
+
+TEST_CASE("the failure-rate window is one minute", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));
+  t.advance(61);
+  // The old failures aged out: 1/1 with T < 5.
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));
+}
+
+TEST_CASE("single-deployment groups need 100% failures over 1000 calls for 5xx", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  for (int i = 0; i < 999; ++i) REQUIRE_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+  CHECK(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+}
+
+TEST_CASE("cooldown length precedence: request > deployment > Retry-After > router", "[cooldown]") {
+  RouterSettings s;
+  s.cooldown_time_seconds = 7;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  FailureEvent e = failure(429, ErrorKind::kRateLimit);
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(7));
+  e.retry_after_seconds = 12;
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(12));
+  e.retry_after_seconds = 100000;  // capped
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(CooldownTracker::kMaxRetryAfterCooldown));
+  e.deployment_cooldown_seconds = 3;
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(3));
+  e.request_cooldown_seconds = 1;
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(1));
+  // cooldown_time 0 on the deployment disables its cooldown.
+  FailureEvent off = failure(429, ErrorKind::kRateLimit);
+  off.deployment_cooldown_seconds = 0;
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, off).has_value());
+}
+
+TEST_CASE("disable_cooldowns and wildcard deployments never cool down", "[cooldown]") {
+  RouterSettings s;
+  s.disable_cooldowns = true;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, failure(401, ErrorKind::kAuthentication)));
+  RouterSettings s2;
+  CooldownTracker tracker2(s2, t);
+  FailureEvent w = failure(401, ErrorKind::kAuthentication);
+  w.wildcard_deployment = true;
+  CHECK_FALSE(tracker2.record_failure(st, w));
+}
+
+TEST_CASE("legacy allowed_fails rule: cool down after more than allowed_fails failures", "[cooldown]") {
+  RouterSettings s;
+  s.allowed_fails = 2;
+  s.allowed_fails_set = true;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+  CHECK(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+
+  AllowedFailsPolicy policy;
+  policy.rate_limit = 5;
+  RouterSettings s2;
+  s2.allowed_fails_policy = policy;
+  CooldownTracker tracker2(s2, t);
+  DeploymentHealthState st2;
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(tracker2.record_failure(st2, failure(429, ErrorKind::kRateLimit)));
+  CHECK(tracker2.record_failure(st2, failure(429, ErrorKind::kRateLimit)));
+}

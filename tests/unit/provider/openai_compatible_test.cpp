@@ -1,0 +1,410 @@
+#include "provider/openai_compatible.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "json/request.hpp"
+#include "provider/provider.hpp"
+
+using llmux::DeploymentConfig;
+using llmux::ErrorKind;
+using llmux::json::Endpoint;
+using llmux::json::ParsedRequest;
+using llmux::provider::ChunkInfo;
+using llmux::provider::find_provider;
+using llmux::provider::Provider;
+using llmux::provider::supported_provider_list;
+using llmux::transport::HttpRequest;
+
+namespace {
+
+ParsedRequest parse(std::string_view body, Endpoint endpoint = Endpoint::kChatCompletions) {
+  auto r = llmux::json::parse_request(body, endpoint);
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+DeploymentConfig deployment(std::string provider, std::string api_base = "", std::string api_key = "") {
+  DeploymentConfig d;
+  d.id = "dep-1";
+  d.model_name = "group";
+  d.provider = provider;
+  d.model = provider + "/served-model";
+  d.provider_model = "served-model";
+  d.api_base = std::move(api_base);
+  d.api_key = std::move(api_key);
+  return d;
+}
+
+const Provider& provider(std::string_view name) {
+  const Provider* p = find_provider(name);
+  REQUIRE(p != nullptr);
+  return *p;
+}
+
+HttpRequest build_ok(const Provider& p, const DeploymentConfig& d, const ParsedRequest& r, bool stream) {
+  HttpRequest out;
+  auto s = p.build_request(d, r, stream, out);
+  if (!s.ok()) FAIL(s.error().message);
+  return out;
+}
+
+const char* kChat = R"({"model":"group","messages":[{"role":"user","content":"hi"}],"temperature":0})";
+
+}  // namespace
+
+TEST_CASE("registry: OpenAI-compatible families resolve, others do not") {
+  for (const char* name : {"openai", "custom_openai", "openai_like", "hosted_vllm", "vllm", "lm_studio", "llamafile",
+                           "xinference", "litellm_proxy", "groq", "deepseek", "together_ai", "fireworks_ai",
+                           "deepinfra", "perplexity", "mistral", "xai", "cerebras", "nvidia_nim", "sambanova",
+                           "openrouter"}) {
+    INFO(name);
+    const Provider* p = find_provider(name);
+    REQUIRE(p != nullptr);
+    CHECK(p->name() == name);
+  }
+  for (const char* name : {"", "OpenAI", "bedrock", "anthropic", "gemini", "vertex_ai", "azure", "mock", "open"}) {
+    INFO(name);
+    CHECK(find_provider(name) == nullptr);
+  }
+  CHECK(find_provider("openai") == find_provider("openai"));  // one shared instance
+  const std::string list(supported_provider_list());
+  CHECK(list.rfind("openai, custom_openai, openai_like, hosted_vllm, vllm, ", 0) == 0);
+  CHECK(list.find("groq") != std::string::npos);
+  CHECK(list.back() != ' ');
+}
+
+TEST_CASE("build_request: URL per provider and api_base form") {
+  auto chat = parse(kChat);
+  auto emb = parse(R"({"model":"e","input":"text"})", Endpoint::kEmbeddings);
+  struct Case {
+    const char* provider;
+    const char* api_base;
+    bool embeddings;
+    const char* url;
+  };
+  const std::vector<Case> cases = {
+      {"openai", "", false, "https://api.openai.com/v1/chat/completions"},
+      {"openai", "", true, "https://api.openai.com/v1/embeddings"},
+      {"openai", "https://proxy.example.com/v1", false, "https://proxy.example.com/v1/chat/completions"},
+      {"openai", "https://proxy.example.com/v1/", false, "https://proxy.example.com/v1/chat/completions"},
+      {"hosted_vllm", "http://10.0.0.5:8000/v1", false, "http://10.0.0.5:8000/v1/chat/completions"},
+      {"hosted_vllm", "http://10.0.0.5:8000/v1//", true, "http://10.0.0.5:8000/v1/embeddings"},
+      {"hosted_vllm", "http://gpu-1:8000/v1/chat/completions", false, "http://gpu-1:8000/v1/chat/completions"},
+      {"vllm", "http://127.0.0.1:8001", false, "http://127.0.0.1:8001/chat/completions"},
+      {"llamafile", "", false, "http://127.0.0.1:8080/v1/chat/completions"},
+      {"groq", "", false, "https://api.groq.com/openai/v1/chat/completions"},
+      {"lm_studio", "http://localhost:1234/v1", false, "http://localhost:1234/v1/chat/completions"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.provider << " " << c.api_base);
+    auto out = build_ok(provider(c.provider), deployment(c.provider, c.api_base), c.embeddings ? emb : chat, false);
+    CHECK(out.url == c.url);
+    CHECK(out.method == "POST");
+  }
+}
+
+TEST_CASE("build_request: api_base is required where there is no default") {
+  auto chat = parse(kChat);
+  for (const char* name : {"hosted_vllm", "vllm", "custom_openai", "openai_like", "lm_studio", "litellm_proxy"}) {
+    INFO(name);
+    HttpRequest out;
+    auto d = deployment(name, "", "secret-key");
+    d.id = "vllm-a";
+    auto s = provider(name).build_request(d, chat, false, out);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::kInvalidConfig);
+    CHECK(s.error().message == std::string("deployment vllm-a: api_base is required for provider ") + name);
+  }
+  HttpRequest out;
+  auto s = provider("hosted_vllm").build_request(deployment("hosted_vllm", "///"), chat, false, out);
+  CHECK_FALSE(s.ok());
+}
+
+TEST_CASE("build_request: headers") {
+  auto chat = parse(kChat);
+  SECTION("key, organization, extra headers, streaming accept") {
+    auto d = deployment("openai", "", "sk-test-123");
+    d.organization = "org-42";
+    d.extra_headers = {{"X-Tenant", "blue"}, {"OpenAI-Project", "proj_1"}};
+    auto out = build_ok(provider("openai"), d, chat, true);
+    CHECK(out.headers == std::vector<std::string>{"Content-Type: application/json", "Authorization: Bearer sk-test-123",
+                                                  "OpenAI-Organization: org-42", "X-Tenant: blue",
+                                                  "OpenAI-Project: proj_1", "Accept: text/event-stream"});
+  }
+  SECTION("no key: no Authorization; non-stream: no Accept") {
+    auto out = build_ok(provider("hosted_vllm"), deployment("hosted_vllm", "http://h:8000/v1"), chat, false);
+    CHECK(out.headers == std::vector<std::string>{"Content-Type: application/json"});
+  }
+  SECTION("reusing a request object leaves no stale headers") {
+    HttpRequest out;
+    out.headers = {"Stale: 1", "Stale: 2", "Stale: 3", "Stale: 4", "Stale: 5"};
+    auto s = provider("openai").build_request(deployment("openai", "", "k"), chat, false, out);
+    REQUIRE(s.ok());
+    CHECK(out.headers == std::vector<std::string>{"Content-Type: application/json", "Authorization: Bearer k"});
+  }
+  SECTION("a line break in the key is refused without echoing the key") {
+    HttpRequest out;
+    auto s = provider("openai").build_request(deployment("openai", "", "sk-abc\r\nX-Evil: 1"), chat, false, out);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::kInvalidConfig);
+    CHECK(s.error().message.find("sk-abc") == std::string::npos);
+    auto d = deployment("openai");
+    d.extra_headers = {{"X-A", "v\nInjected: yes"}};
+    CHECK_FALSE(provider("openai").build_request(d, chat, false, out).ok());
+  }
+}
+
+TEST_CASE("build_request: body is spliced with the provider model") {
+  const auto& p = provider("hosted_vllm");
+  auto d = deployment("hosted_vllm", "http://h:8000/v1");
+  SECTION("non-stream") {
+    auto out = build_ok(p, d, parse(kChat), false);
+    CHECK(out.body == R"({"model":"served-model","messages":[{"role":"user","content":"hi"}],"temperature":0})");
+    CHECK_FALSE(out.stream_body);
+  }
+  SECTION("stream: stream true and include_usage added") {
+    auto out = build_ok(p, d, parse(kChat), true);
+    CHECK(out.body ==
+          R"({"model":"served-model","messages":[{"role":"user","content":"hi"}],"temperature":0,"stream":true,)"
+          R"("stream_options":{"include_usage":true}})");
+    CHECK(out.stream_body);
+  }
+  SECTION("a stream request sent without streaming loses its stream fields") {
+    auto r = parse(R"({"model":"g","messages":[],"stream":true,"stream_options":{"include_usage":true}})");
+    auto out = build_ok(p, d, r, false);
+    CHECK(out.body == R"({"model":"served-model","messages":[]})");
+  }
+  SECTION("router-only keys never reach the provider") {
+    auto r = parse(R"({"model":"g","messages":[],"num_retries":3,"fallbacks":["x"],"metadata":{"tags":["a"]}})");
+    auto out = build_ok(p, d, r, false);
+    CHECK(out.body == R"({"model":"served-model","messages":[]})");
+  }
+  SECTION("embeddings never stream") {
+    auto r = parse(R"({"model":"g","input":["a"]})", Endpoint::kEmbeddings);
+    auto out = build_ok(p, d, r, true);
+    CHECK(out.body == R"({"model":"served-model","input":["a"]})");
+    CHECK_FALSE(out.stream_body);
+    CHECK(out.url == "http://h:8000/v1/embeddings");
+  }
+  SECTION("provider_model empty: the configured model is sent") {
+    d.provider_model.clear();
+    d.model = "my-model";
+    auto out = build_ok(p, d, parse(kChat), false);
+    CHECK(out.body.rfind(R"({"model":"my-model",)", 0) == 0);
+  }
+}
+
+TEST_CASE("inspect_response: OpenAI and vLLM bodies") {
+  const auto& p = provider("openai");
+  SECTION("OpenAI chat completion") {
+    const char* body = R"({
+      "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+      "object": "chat.completion",
+      "created": 1741569952,
+      "model": "gpt-4o-2024-08-06",
+      "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!", "refusal": null,
+                   "annotations": []}, "logprobs": null, "finish_reason": "stop"}],
+      "usage": {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0}},
+      "service_tier": "default"
+    })";
+    auto r = p.inspect_response(body, Endpoint::kChatCompletions);
+    REQUIRE(r.ok());
+    CHECK(r->model == "gpt-4o-2024-08-06");
+    CHECK(r->finish_reason == "stop");
+    CHECK(r->usage.reported);
+    CHECK(r->usage.prompt_tokens == 19);
+    CHECK(r->usage.completion_tokens == 10);
+    CHECK(r->usage.total_tokens == 29);
+  }
+  SECTION("vLLM chat completion, two choices, finish_reason length") {
+    const char* body =
+        R"({"id":"chatcmpl-8f3c","object":"chat.completion","created":1718000000,"model":"Qwen/Qwen3-14B",)"
+        R"("choices":[{"index":0,"message":{"role":"assistant","reasoning_content":null,"content":"abc","tool_calls":[]},)"
+        R"("logprobs":null,"finish_reason":"length","stop_reason":null},)"
+        R"({"index":1,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}],)"
+        R"("usage":{"prompt_tokens":12,"total_tokens":112,"completion_tokens":100,"prompt_tokens_details":null},)"
+        R"("prompt_logprobs":null})";
+    auto r = p.inspect_response(body, Endpoint::kChatCompletions);
+    REQUIRE(r.ok());
+    CHECK(r->model == "Qwen/Qwen3-14B");
+    CHECK(r->finish_reason == "length");
+    CHECK(r->usage.total_tokens == 112);
+  }
+  SECTION("embeddings; total computed when absent") {
+    const char* body =
+        R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2]}],)"
+        R"("model":"text-embedding-3-small","usage":{"prompt_tokens":5}})";
+    auto r = p.inspect_response(body, Endpoint::kEmbeddings);
+    REQUIRE(r.ok());
+    CHECK(r->usage.reported);
+    CHECK(r->usage.prompt_tokens == 5);
+    CHECK(r->usage.total_tokens == 5);
+    CHECK(r->finish_reason.empty());
+  }
+  SECTION("no usage block") {
+    auto r = p.inspect_response(R"({"model":"m","choices":[],"usage":null})", Endpoint::kChatCompletions);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->usage.reported);
+  }
+  SECTION("a 2xx body that is an error object") {
+    auto r = p.inspect_response(
+        R"({"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}})",
+        Endpoint::kChatCompletions);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kRateLimit);
+    CHECK(r.error().message == "OpenAIException - Rate limit reached for requests");
+    auto r2 = p.inspect_response(R"({"object":"error","error":{"message":"engine died","code":503}})",
+                                 Endpoint::kChatCompletions);
+    REQUIRE_FALSE(r2.ok());
+    CHECK(r2.error().kind == ErrorKind::kServiceUnavailable);
+    CHECK(r2.error().status == 503);
+    auto r3 = p.inspect_response(R"({"error":{"message":"boom"}})", Endpoint::kChatCompletions);
+    REQUIRE_FALSE(r3.ok());
+    CHECK(r3.error().kind == ErrorKind::kInternalServer);
+    CHECK(r3.error().status == 500);
+    auto ok = p.inspect_response(R"({"model":"m","error":null,"choices":[]})", Endpoint::kChatCompletions);
+    CHECK(ok.ok());
+  }
+  SECTION("not JSON") {
+    for (const char* body : {"", "<html>oops</html>", R"({"model":"m",)", R"({"model":"m"} extra)", "[1,2]"}) {
+      INFO(body);
+      auto r = p.inspect_response(body, Endpoint::kChatCompletions);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().kind == ErrorKind::kApiError);
+      CHECK(r.error().message == "OpenAIException - provider returned a non-JSON body");
+    }
+  }
+}
+
+TEST_CASE("inspect_chunk on real OpenAI and vLLM chunks") {
+  const auto& p = provider("openai");
+  SECTION("OpenAI role chunk: choices, no content") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini",)"
+        R"("system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{"role":"assistant","content":"",)"
+        R"("refusal":null},"logprobs":null,"finish_reason":null}],"usage":null})");
+    CHECK(c.kind == ChunkInfo::Kind::kChunk);
+    CHECK(c.has_choices);
+    CHECK_FALSE(c.has_content);
+    CHECK_FALSE(c.usage);
+    CHECK(c.finish_reason.empty());
+    CHECK(c.model == "gpt-4o-mini");
+  }
+  SECTION("OpenAI content chunk") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini",)"
+        R"("choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]})");
+    CHECK(c.kind == ChunkInfo::Kind::kChunk);
+    CHECK(c.has_content);
+  }
+  SECTION("escaped content counts") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"content":"\n"}}]})");
+    CHECK(c.has_content);
+  }
+  SECTION("tool call chunk (fields after it are still read)") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-9","object":"chat.completion.chunk","created":1,"choices":[{"index":0,"delta":{"role":)"
+        R"("assistant","content":null,"tool_calls":[{"index":0,"id":"call_abc","type":"function","function":)"
+        R"({"name":"get_weather","arguments":""}}],"refusal":null},"logprobs":null,"finish_reason":null}],)"
+        R"("usage":null,"model":"gpt-4o"})");
+    CHECK(c.kind == ChunkInfo::Kind::kChunk);
+    CHECK(c.has_content);
+    CHECK(c.model == "gpt-4o");
+  }
+  SECTION("empty tool_calls and null content: no content") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"content":null,"tool_calls":[]},"finish_reason":null}],"model":"m"})");
+    CHECK(c.has_choices);
+    CHECK_FALSE(c.has_content);
+    CHECK(c.model == "m");
+  }
+  SECTION("legacy function_call") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"function_call":{"name":"f","arguments":""}}}]})");
+    CHECK(c.has_content);
+  }
+  SECTION("vLLM reasoning chunk") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-a1","object":"chat.completion.chunk","created":1718000000,"model":"Qwen/Qwen3-14B",)"
+        R"("choices":[{"index":0,"delta":{"reasoning_content":"Let me think"},"logprobs":null,"finish_reason":null}]})");
+    CHECK(c.has_content);
+    CHECK(c.model == "Qwen/Qwen3-14B");
+  }
+  SECTION("finish chunk") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini",)"
+        R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})");
+    CHECK(c.has_choices);
+    CHECK_FALSE(c.has_content);
+    CHECK(c.finish_reason == "stop");
+  }
+  SECTION("usage-only chunk") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini",)"
+        R"("choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,)"
+        R"("prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}})");
+    CHECK(c.kind == ChunkInfo::Kind::kChunk);
+    CHECK_FALSE(c.has_choices);
+    CHECK_FALSE(c.has_content);
+    REQUIRE(c.usage);
+    CHECK(c.usage->reported);
+    CHECK(c.usage->prompt_tokens == 9);
+    CHECK(c.usage->completion_tokens == 12);
+    CHECK(c.usage->total_tokens == 21);
+  }
+  SECTION("vLLM continuous usage stats on a content chunk") {
+    auto c = p.inspect_chunk(
+        R"({"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,)"
+        R"("delta":{"content":" world"},"logprobs":null,"finish_reason":null}],)"
+        R"("usage":{"prompt_tokens":5,"total_tokens":7,"completion_tokens":2}})");
+    CHECK(c.has_content);
+    REQUIRE(c.usage);
+    CHECK(c.usage->total_tokens == 7);
+  }
+  SECTION("[DONE]") {
+    CHECK(p.inspect_chunk("[DONE]").kind == ChunkInfo::Kind::kDone);
+    CHECK(p.inspect_chunk(" [DONE]\r\n").kind == ChunkInfo::Kind::kDone);
+  }
+  SECTION("malformed events") {
+    for (const char* data : {"", "   ", "not json", R"({"choices":[)", R"({"choices":[{"delta":{"content":"a"}}]} x)",
+                             "[1,2]", "\"text\"", R"({"choices":[{"delta":{"content":tru}}]})"}) {
+      INFO(data);
+      CHECK(p.inspect_chunk(data).kind == ChunkInfo::Kind::kMalformed);
+    }
+  }
+  SECTION("OpenAI error event") {
+    auto c = p.inspect_chunk(
+        R"({"error":{"message":"The server had an error while processing your request. Sorry about that!",)"
+        R"("type":"server_error","param":null,"code":null}})");
+    REQUIRE(c.kind == ChunkInfo::Kind::kError);
+    REQUIRE(c.error);
+    CHECK(c.error->kind == ErrorKind::kInternalServer);
+    CHECK(c.error->status == 500);
+    CHECK(c.error->provider_status == 0);
+    CHECK(c.error->message ==
+          "OpenAIException - The server had an error while processing your request. Sorry about that!");
+    CHECK(c.error->llm_provider == "openai");
+  }
+  SECTION("vLLM error event with a numeric code") {
+    const auto& v = provider("hosted_vllm");
+    auto c = v.inspect_chunk(
+        R"({"error":{"object":"error","message":"Unexpected token 'x' at position 3","type":"BadRequestError",)"
+        R"("param":null,"code":400}})");
+    REQUIRE(c.kind == ChunkInfo::Kind::kError);
+    REQUIRE(c.error);
+    CHECK(c.error->kind == ErrorKind::kBadRequest);
+    CHECK(c.error->status == 400);
+    CHECK(c.error->provider_status == 400);
+    CHECK(c.error->message == "Hosted_vllmException - Unexpected token 'x' at position 3");
+  }
+  SECTION("rate-limit error event") {
+    auto c = p.inspect_chunk(R"({"error":{"message":"Too many requests","code":"429"}})");
+    REQUIRE(c.kind == ChunkInfo::Kind::kError);
+    CHECK(c.error->kind == ErrorKind::kRateLimit);
+    CHECK(c.error->status == 429);
+  }
+}

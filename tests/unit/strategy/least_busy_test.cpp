@@ -1,0 +1,32 @@
+#include "strategy/least_busy.hpp"
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <vector>
+
+using namespace llmux;
+
+TEST_CASE("least-busy picks the deployment with the fewest attempts in flight", "[strategy]") {
+  std::vector<std::unique_ptr<Deployment>> owned;
+  std::vector<const Deployment*> view;
+  for (int i = 0; i < 3; ++i) {
+    DeploymentConfig c;
+    c.id = std::to_string(i);
+    owned.push_back(std::make_unique<Deployment>(c));
+    view.push_back(owned.back().get());
+  }
+  owned[0]->add_in_flight(5);
+  owned[1]->add_in_flight(1);
+  owned[2]->add_in_flight(3);
+  strategy::LeastBusy s;
+  Random rng(3);
+  PickContext ctx;
+  for (int i = 0; i < 100; ++i) CHECK(s.pick(ctx, view, rng) == 1);
+  owned[1]->add_in_flight(4);  // now 5, 5, 3
+  CHECK(s.pick(ctx, view, rng) == 2);
+  // Ties are spread, not always the first.
+  owned[2]->add_in_flight(2);  // 5, 5, 5
+  std::vector<int> h(3, 0);
+  for (int i = 0; i < 3000; ++i) h[s.pick(ctx, view, rng)]++;
+  for (int n : h) CHECK(n > 800);
+}
