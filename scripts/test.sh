@@ -15,6 +15,17 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_W
   -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=ON -DLLMUX_BUILD_BENCHMARKS=ON
 cmake --build build/release -j "$JOBS"
 ctest --test-dir build/release -j "$JOBS" --timeout 300
+echo "== installed package: find_package(llmux) and pkg-config =="
+rm -rf build/release/install build/release/consumer
+cmake --install build/release --prefix "$PWD/build/release/install" >/dev/null
+cmake -S tests/install_consumer -B build/release/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/release/install" >/dev/null
+cmake --build build/release/consumer >/dev/null
+LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consumer
+./build/release/consumer/consumer_static
+PKG_CONFIG_PATH="$PWD/build/release/install/lib/pkgconfig" c++ -std=c++20 tests/install_consumer/main.cpp \
+  $(PKG_CONFIG_PATH="$PWD/build/release/install/lib/pkgconfig" pkg-config --cflags --libs llmux) -o build/release/consumer/consumer_pc
+LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consumer_pc
+
 echo "== demo smoke run =="
 ./build/release/examples/llmux_demo > build/release/demo.log 2>&1 || { cat build/release/demo.log; exit 1; }
 tail -n 3 build/release/demo.log

@@ -230,10 +230,11 @@ Result<std::unique_ptr<Router>> Router::from_config(std::string_view text, Route
 
 Result<std::unique_ptr<Router>> Router::create(RouterConfig config, RouterOptions options) {
   try {
-    auto strategy = make_strategy(config.settings.routing_strategy, config.settings.routing_strategy_args_json);
-    if (!strategy.ok()) return std::move(strategy).error();
+    // Deployments first: an unsupported provider is the more specific error.
     auto pool = router::DeploymentPool::build(config.model_list, config.settings, nullptr);
     if (!pool.ok()) return std::move(pool).error();
+    auto strategy = make_strategy(config.settings.routing_strategy, config.settings.routing_strategy_args_json);
+    if (!strategy.ok()) return std::move(strategy).error();
     for (const auto& w : config.warnings) {
       if (options.log) {
         options.log(w);

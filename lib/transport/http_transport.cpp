@@ -1,3 +1,21 @@
+// -----------------------------------------------------------------------------
+// File: transport/http_transport.cpp
+// -----------------------------------------------------------------------------
+// The loop thread owns the CURLM, every easy handle, the timer heap and the
+// table of active transfers; other threads touch only `queue_` (under `mu_`)
+// and wake the loop with curl_multi_wakeup. One iteration: drain the queue
+// (add handles, cancel, add/cancel timers, run posted tasks), perform, read
+// finished transfers, fire due timers, poll until the next curl timeout,
+// timer or wakeup (at most 1 s).
+//
+// Observers are called on the loop thread with no lock held, so they may
+// start, cancel, post and schedule; those calls only enqueue (libcurl forbids
+// add/remove from inside its callbacks). Destroying the transport from one of
+// its own callbacks is not supported (the destructor joins the loop thread).
+//
+// Deadline timers are lazily invalidated: a finished transfer leaves its heap
+// entries behind, they are skipped when popped, and the heap is compacted
+// when stale entries outnumber live ones.
 #include "transport/http_transport.hpp"
 
 #include <curl/curl.h>
@@ -204,6 +222,7 @@ class HttpTransport::Impl {
   int poll_timeout_ms();
   void shutdown();
   void push_timer(TimePoint when, uint64_t id, TimerKind kind);
+  void arm(Transfer& t, Duration after, TimePoint from, TimerKind kind);
   void maybe_compact();
   void dispatch_headers(Transfer& t);
   // Detaches the transfer, recycles its handle and calls on_complete.
@@ -374,11 +393,9 @@ void HttpTransport::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   t->added = true;
   const HttpRequest& r = t->request;
   if (has_deadline(r.first_byte_timeout)) {
-    push_timer(t->result.started + clamp_nonnegative(r.first_byte_timeout), t->id, TimerKind::kFirstByte);
+    arm(*t, r.first_byte_timeout, t->result.started, TimerKind::kFirstByte);
   }
-  if (has_deadline(r.total_timeout)) {
-    push_timer(t->result.started + clamp_nonnegative(r.total_timeout), t->id, TimerKind::kTotal);
-  }
+  if (has_deadline(r.total_timeout)) arm(*t, r.total_timeout, t->result.started, TimerKind::kTotal);
 }
 
 void HttpTransport::Impl::setup_handle(Transfer& t) {
@@ -436,8 +453,9 @@ void HttpTransport::Impl::setup_handle(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes.data());
 
   if (has_deadline(r.connect_timeout)) {
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout)).count();
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms, 1)));
+    // 0 would mean libcurl's default (300 s), so the shortest is 1 ms.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms.count(), 1)));
   }
 }
 
@@ -520,7 +538,7 @@ void HttpTransport::Impl::dispatch_headers(Transfer& t) {
   t.streaming = t.request.stream_body && status >= 200 && status < 300;
   if (t.request.stream_body && has_deadline(t.request.idle_timeout)) {
     t.last_body = Clock::now();
-    push_timer(t.last_body + clamp_nonnegative(t.request.idle_timeout), t.id, TimerKind::kIdle);
+    arm(t, t.request.idle_timeout, t.last_body, TimerKind::kIdle);
   }
   t.observer->on_headers(status, t.result.headers);
 }
@@ -588,9 +606,11 @@ size_t HttpTransport::Impl::on_write_cb(char* data, size_t size, size_t n, void*
 void HttpTransport::Impl::push_timer(TimePoint when, uint64_t id, TimerKind kind) {
   heap_.push_back(TimerEntry{when, timer_seq_++, id, kind});
   std::push_heap(heap_.begin(), heap_.end(), TimerLater{});
-  if (kind != TimerKind::kUser) {
-    if (auto it = active_.find(id); it != active_.end()) ++it->second->armed;
-  }
+}
+
+void HttpTransport::Impl::arm(Transfer& t, Duration after, TimePoint from, TimerKind kind) {
+  ++t.armed;  // counted as stale if the transfer finishes first
+  push_timer(from + clamp_nonnegative(after), t.id, kind);
 }
 
 void HttpTransport::Impl::maybe_compact() {
@@ -638,9 +658,8 @@ void HttpTransport::Impl::fire_timers() {
         break;
       case TimerKind::kIdle: {
         // Re-armed lazily: body callbacks only record the time.
-        const TimePoint due = t->last_body + clamp_nonnegative(r.idle_timeout);
-        if (due > now) {
-          push_timer(due, t->id, TimerKind::kIdle);
+        if (t->last_body + clamp_nonnegative(r.idle_timeout) > now) {
+          arm(*t, r.idle_timeout, t->last_body, TimerKind::kIdle);
         } else {
           complete(t, TransferError::kIdleTimeout,
                    fmt::format("stream idle for more than {}", seconds_text(r.idle_timeout)));
@@ -667,8 +686,9 @@ int HttpTransport::Impl::poll_timeout_ms() {
   if (!heap_.empty()) {
     const Duration wait = heap_.front().when - Clock::now();
     // Rounded up: waking early would only spin until the deadline.
-    const long ms =
-        wait <= Duration::zero() ? 0 : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    const long ms = wait <= Duration::zero()
+                        ? 0
+                        : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
     timeout = std::min(timeout, ms);
   }
   return static_cast<int>(timeout);

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -414,7 +416,8 @@ TEST_CASE("transport: connect timeout against a listener whose accept queue is f
     (void)::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     fillers.push_back(c);
   }
-  std::this_thread::sleep_for(20ms);  // let the handshakes settle (not a timing assertion)
+  pollfd first{fillers[0], POLLOUT, 0};
+  REQUIRE(::poll(&first, 1, 5000) == 1);  // the queued connection is established
 
   HttpTransport transport;
   Recorder rec;
@@ -555,9 +558,10 @@ TEST_CASE("transport: post runs FIFO on the loop; timers fire by deadline; cance
   });
   transport.schedule(300ms, [&] { note("A"); });
   transport.schedule(20ms, [&] { note(transport.in_loop_thread() ? "B" : "B-wrong-thread"); });
-  const TimerId c = transport.schedule(100ms, [&] { note("C"); });
+  // Due before the final timer, so it would show up if the cancel were lost.
+  const TimerId c = transport.schedule(350ms, [&] { note("C"); });
   transport.cancel_timer(c);
-  transport.schedule(400ms, [&] {
+  transport.schedule(450ms, [&] {
     std::lock_guard<std::mutex> lock(mu);
     done = true;
     cv.notify_all();
@@ -608,12 +612,27 @@ TEST_CASE("transport: thousands of cancelled timers (heap compaction) leave live
   std::atomic<int> fired_near{0};
   std::vector<TimerId> far;
   std::vector<TimerId> near;
+  // Hold the loop in a task so every schedule and cancel below lands in one
+  // batch: however slow this thread is, no near timer can fire before its
+  // cancel is seen.
+  // Wait until the loop is inside that task: otherwise the loop may pick up
+  // the task together with some of the schedules below, add those timers, and
+  // fire them before it sees their cancels.
+  std::promise<void> gate;
+  std::shared_future<void> gate_open = gate.get_future().share();
+  std::promise<void> loop_held;
+  transport.post([gate_open, &loop_held] {
+    loop_held.set_value();
+    gate_open.wait();
+  });
+  loop_held.get_future().wait();
   for (int i = 0; i < kTimers; ++i) far.push_back(transport.schedule(1h, [&] { ++fired_far; }));
-  for (int i = 0; i < kTimers; ++i) near.push_back(transport.schedule(30ms, [&] { ++fired_near; }));
+  for (int i = 0; i < kTimers; ++i) near.push_back(transport.schedule(1ms, [&] { ++fired_near; }));
   for (TimerId id : far) transport.cancel_timer(id);
   for (int i = 0; i < kTimers; ++i) {
     if (i != 1234) transport.cancel_timer(near[i]);
   }
+  gate.set_value();
   std::atomic<bool> marker{false};
   transport.schedule(60ms, [&] { marker = true; });
   REQUIRE(eventually([&] { return marker.load(); }));
