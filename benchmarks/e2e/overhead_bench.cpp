@@ -4,7 +4,9 @@
 // answering POST /v1/chat/completions with a fixed chat.completion body.
 //
 //   llmux_overhead_bench --port=P [--requests=20000] [--warmup=1000] [--block=500]
-//                        [--concurrency=64] [--throughput-requests=20000] [--rounds=2] [--json=FILE]
+//                        [--concurrency=64] [--throughput-requests=50000] [--rounds=3] [--json=FILE]
+//   llmux_overhead_bench --port=P --only=baseline|llmux [--requests=N]   (one side's sequential
+//                        latency alone, nothing else: for profiling, e.g. under strace or callgrind)
 //   llmux_overhead_bench --print-response-body    (the body nginx must return)
 //
 // Method.
@@ -26,7 +28,8 @@
 //    done callback) for --throughput-requests calls; req/s, CPU per call under
 //    load, and the child's VmHWM (peak RSS) and its growth from the process
 //    start (after the libraries are loaded, before the client exists).
-//    Rounds alternate which side runs first; figures are averaged.
+//    Rounds alternate which side runs first; each figure is the median over
+//    the rounds.
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -67,10 +70,11 @@ struct Options {
   int warmup = 1000;     // per side
   int block = 500;
   int concurrency = 64;
-  int throughput_requests = 20000;  // per side and round
-  int rounds = 2;
+  int throughput_requests = 50000;  // per side and round
+  int rounds = 3;
   std::string json_path;
   std::string child;  // internal: "baseline" or "llmux"
+  std::string only;   // diagnostic: sequential latency of this side alone
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -103,6 +107,7 @@ Options parse_args(int argc, char** argv) {
     else if (key == "--rounds") o.rounds = parse_int(key, val);
     else if (key == "--json") o.json_path = std::string(val);
     else if (key == "--child") o.child = std::string(val);
+    else if (key == "--only") o.only = std::string(val);
     else die(fmt::format("unknown argument '{}'", a));
   }
   if (o.port <= 0) die("--port is required (run benchmarks/e2e/run_overhead.sh, which starts nginx)");
@@ -348,16 +353,53 @@ struct SideFigures {
   double cpu_us_per_call_loaded = 0;
   double peak_rss_mib = 0;
   double rss_growth_mib = 0;
+  std::vector<double> throughput_rounds;  // per round, for the JSON
+  std::vector<double> cpu_loaded_rounds;
 };
+
+std::string json_list(const std::vector<double>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += fmt::format("{}{:.3f}", i ? "," : "", v[i]);
+  return out + "]";
+}
 
 std::string json_side(const SideFigures& s) {
   const LatencyResult& l = s.latency;
   return fmt::format(
       R"({{"latency_us":{{"p50":{:.3f},"p90":{:.3f},"p99":{:.3f},"p999":{:.3f},"mean":{:.3f},"min":{:.3f},"samples":{}}},)"
       R"("cpu_us_per_call_sequential":{:.3f},"cpu_us_per_call_loaded":{:.3f},"throughput_rps":{:.1f},)"
-      R"("peak_rss_mib":{:.2f},"rss_growth_mib":{:.2f}}})",
+      R"("peak_rss_mib":{:.2f},"rss_growth_mib":{:.2f},"throughput_rps_rounds":{},"cpu_us_per_call_loaded_rounds":{}}})",
       l.p50, l.p90, l.p99, l.p999, l.mean, l.min, l.calls, l.cpu_us_per_call, s.cpu_us_per_call_loaded,
-      s.throughput_rps, s.peak_rss_mib, s.rss_growth_mib);
+      s.throughput_rps, s.peak_rss_mib, s.rss_growth_mib, json_list(s.throughput_rounds), json_list(s.cpu_loaded_rounds));
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Sequential calls of one side, nothing else in the process.
+int run_only(const Options& o) {
+  auto client = make_client(o.only, o);
+  for (int i = 0; i < o.warmup; ++i) {
+    if (!client->call()) die("a warm-up call failed");
+  }
+  std::vector<int64_t> samples;
+  samples.reserve(static_cast<size_t>(o.requests));
+  const double cpu0 = cpu_seconds();
+  for (int i = 0; i < o.requests; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!client->call()) die("a call failed");
+    const auto t1 = std::chrono::steady_clock::now();
+    samples.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+  }
+  const double cpu = cpu_seconds() - cpu0;
+  std::printf("%s alone: %d sequential calls, latency p50 %.2f us, p99 %.2f us, CPU per call %.2f us\n",
+              o.only.c_str(), o.requests, percentile_us(samples, 0.50), percentile_us(samples, 0.99),
+              o.requests > 0 ? cpu * 1e6 / o.requests : 0.0);
+  return 0;
 }
 
 int run_parent(const char* self, const Options& o) {
@@ -418,16 +460,25 @@ int run_parent(const char* self, const Options& o) {
   }  // both clients (threads, connections) are gone before the children run
 
   const char* names[2] = {"baseline", "llmux"};
+  std::vector<double> rps[2], cpu_loaded[2], peak[2], growth[2];
   for (int r = 0; r < o.rounds; ++r) {
     for (int k = 0; k < 2; ++k) {
       const int side = (r % 2 == 0) ? k : 1 - k;
       auto kv = spawn_child(self, o, names[side]);
-      SideFigures& f = fig[side];
-      f.throughput_rps += kv["throughput_rps"] / o.rounds;
-      f.cpu_us_per_call_loaded += kv["cpu_us_per_call"] / o.rounds;
-      f.peak_rss_mib += kv["vmhwm_kb"] / 1024.0 / o.rounds;
-      f.rss_growth_mib += (kv["vmhwm_kb"] - kv["rss_start_kb"]) / 1024.0 / o.rounds;
+      rps[side].push_back(kv["throughput_rps"]);
+      cpu_loaded[side].push_back(kv["cpu_us_per_call"]);
+      peak[side].push_back(kv["vmhwm_kb"] / 1024.0);
+      growth[side].push_back((kv["vmhwm_kb"] - kv["rss_start_kb"]) / 1024.0);
     }
+  }
+  for (int side = 0; side < 2; ++side) {
+    SideFigures& f = fig[side];
+    f.throughput_rps = median(rps[side]);
+    f.cpu_us_per_call_loaded = median(cpu_loaded[side]);
+    f.peak_rss_mib = median(peak[side]);
+    f.rss_growth_mib = median(growth[side]);
+    f.throughput_rounds = rps[side];
+    f.cpu_loaded_rounds = cpu_loaded[side];
   }
 
   // --- report ---
@@ -456,8 +507,9 @@ int run_parent(const char* self, const Options& o) {
     std::printf("%-32s %12.2f %12.2f %+12.2f %8.3f\n", r.metric, r.base, r.llmux, r.llmux - r.base,
                 r.base > 0 ? r.llmux / r.base : 0.0);
   }
-  std::printf("(loaded = %d calls in flight; RSS from per-side child processes; growth = peak - RSS at start)\n\n",
-              o.concurrency);
+  std::printf("(loaded = %d calls in flight, median of %d round(s); RSS from per-side child processes; "
+              "growth = peak - RSS at start)\n\n",
+              o.concurrency, o.rounds);
 
   struct Check {
     const char* what;
@@ -522,5 +574,6 @@ int main(int argc, char** argv) {
   }
   const llmux::bench::Options o = llmux::bench::parse_args(argc, argv);
   if (!o.child.empty()) return llmux::bench::run_child(o);
+  if (!o.only.empty()) return llmux::bench::run_only(o);
   return llmux::bench::run_parent(argv[0], o);
 }

@@ -155,32 +155,34 @@ void Call::attempt() {
   reset_attempt_state();
   const TimePoint now = core_.time->now();
 
-  scratch_entries_.clear();
+  auto& entries = core_.scratch_entries;
+  auto& candidates = core_.scratch_candidates;
+  entries.clear();
   if (stage_.single) {
-    scratch_entries_.push_back(stage_.single);  // by id: cooldowns do not apply (LiteLLM)
+    entries.push_back(stage_.single);  // by id: cooldowns do not apply (LiteLLM)
   } else if (stage_.group) {
     for (const PoolEntry* e : stage_.group->members) {
-      if (!e->health->cooling_down(now)) scratch_entries_.push_back(e);
+      if (!e->health->cooling_down(now)) entries.push_back(e);
     }
     // A retry avoids the deployment that just failed when another is healthy.
-    if (last_failed_ && scratch_entries_.size() > 1) {
-      auto it = std::find(scratch_entries_.begin(), scratch_entries_.end(), last_failed_);
-      if (it != scratch_entries_.end()) scratch_entries_.erase(it);
+    if (last_failed_ && entries.size() > 1) {
+      auto it = std::find(entries.begin(), entries.end(), last_failed_);
+      if (it != entries.end()) entries.erase(it);
     }
   }
-  if (scratch_entries_.empty()) {
+  if (entries.empty()) {
     handle_failure(no_deployments_error(now), nullptr, true);
     return;
   }
   size_t index = 0;
-  if (scratch_entries_.size() > 1) {
-    scratch_candidates_.clear();
-    for (const PoolEntry* e : scratch_entries_) scratch_candidates_.push_back(e->deployment.get());
+  if (entries.size() > 1) {
+    candidates.clear();
+    for (const PoolEntry* e : entries) candidates.push_back(e->deployment.get());
     PickContext ctx{stage_.group_name, request_.estimated_prompt_tokens, streaming_call(mode_, request_), now};
-    index = core_.strategy->pick(ctx, std::span<const Deployment* const>(scratch_candidates_), *core_.rng);
-    if (index >= scratch_entries_.size()) index = 0;  // a custom strategy returned garbage
+    index = core_.strategy->pick(ctx, std::span<const Deployment* const>(candidates), *core_.rng);
+    if (index >= entries.size()) index = 0;  // a custom strategy returned garbage
   }
-  current_ = scratch_entries_[index];
+  current_ = entries[index];
   ++stage_.attempts;
   ++total_attempts_;
   const DeploymentConfig& dc = current_->deployment->config();

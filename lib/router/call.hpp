@@ -35,6 +35,10 @@ struct RouterCore {
   // Called (on the I/O thread) when a call has delivered its final callback;
   // the owner destroys the call later, outside the call's own stack.
   std::function<void(uint64_t call_id)> on_call_finished;
+  // Scratch space for one routing decision. Only the I/O thread routes, one
+  // decision at a time, so every call shares it: no allocation per call.
+  std::vector<const Deployment*> scratch_candidates;
+  std::vector<const PoolEntry*> scratch_entries;
 };
 
 enum class CallMode { kCompletion, kStream, kEmbedding };
@@ -128,8 +132,6 @@ class Call final : public transport::TransferObserver {
   std::string finish_reason_;
   int malformed_events_ = 0;
   TimePoint first_token_at_{};
-  std::vector<Deployment const*> scratch_candidates_;
-  std::vector<const PoolEntry*> scratch_entries_;
 };
 
 }  // namespace llmux::router

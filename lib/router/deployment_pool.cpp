@@ -60,7 +60,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     if (a.pattern.size() != b.pattern.size()) return a.pattern.size() > b.pattern.size();
     return std::count(a.pattern.begin(), a.pattern.end(), '*') < std::count(b.pattern.begin(), b.pattern.end(), '*');
   });
-  pool->aliases_ = settings.model_group_alias;
+  pool->aliases_.insert(settings.model_group_alias.begin(), settings.model_group_alias.end());
   for (const auto& rule : settings.fallbacks) {
     if (rule.group == "*" && !rule.targets.empty()) pool->first_default_fallback_ = rule.targets.front();
   }
@@ -124,7 +124,7 @@ std::optional<Resolution> DeploymentPool::resolve(std::string_view model) const 
     return r;
   }
   std::string_view target = model;
-  if (auto a = aliases_.find(std::string(model)); a != aliases_.end()) target = a->second.target;
+  if (auto a = aliases_.find(model); a != aliases_.end()) target = a->second.target;
   r.group_name = std::string(model);
   if (auto it = group_index_.find(av(target)); it != group_index_.end()) {
     r.group = &groups_[it->second];

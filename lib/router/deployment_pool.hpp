@@ -79,7 +79,7 @@ class DeploymentPool {
   absl::flat_hash_map<std::string, const PoolEntry*> by_id_;
   absl::flat_hash_map<std::string, size_t> by_litellm_model_;  // litellm_params.model → group of its first deployment
   std::vector<Wildcard> wildcards_;                             // most specific first
-  std::map<std::string, ModelGroupAlias> aliases_;
+  std::map<std::string, ModelGroupAlias, std::less<>> aliases_;  // transparent: no key copy per lookup
   std::string first_default_fallback_;
 };
 

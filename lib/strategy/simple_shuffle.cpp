@@ -20,15 +20,19 @@ const std::optional<double>& field(const DeploymentConfig& c, WeightKey k) {
 size_t SimpleShuffle::pick(const PickContext&, std::span<const Deployment* const> candidates, Random& rng) {
   const size_t n = candidates.size();
   if (n <= 1) return 0;
+  // One pass finds the most preferred key any candidate sets.
   WeightKey key = WeightKey::kNone;
-  for (WeightKey k : {WeightKey::kWeight, WeightKey::kRpm, WeightKey::kTpm}) {
-    for (const Deployment* d : candidates) {
-      if (field(d->config(), k).has_value()) {
-        key = k;
-        break;
-      }
+  for (const Deployment* d : candidates) {
+    const DeploymentConfig& c = d->config();
+    if (c.weight) {
+      key = WeightKey::kWeight;
+      break;
     }
-    if (key != WeightKey::kNone) break;
+    if (c.rpm && key != WeightKey::kRpm) {
+      key = WeightKey::kRpm;
+    } else if (c.tpm && key == WeightKey::kNone) {
+      key = WeightKey::kTpm;
+    }
   }
   if (key != WeightKey::kNone) {
     double total = 0;

@@ -215,6 +215,8 @@ class HttpTransport::Impl {
   // --- loop thread only ---
   void run();
   void drain();
+  // One pass over the queue; true when it ran posted tasks.
+  bool drain_once();
   void add_transfer(std::unique_ptr<Transfer> t);
   void setup_handle(Transfer& t);
   void process_done();
@@ -345,12 +347,23 @@ void HttpTransport::Impl::run() {
 }
 
 void HttpTransport::Impl::drain() {
+  // Tasks posted by other threads usually start a transfer or schedule a
+  // timer from inside the task (the router starts its calls that way): take
+  // that follow-up work in the same loop turn instead of the next one. A few
+  // rounds at most, so a task that keeps posting cannot starve libcurl.
+  for (int round = 0; round < 3; ++round) {
+    if (!drain_once()) break;
+  }
+}
+
+bool HttpTransport::Impl::drain_once() {
   work_pending_.store(false);
   {
     absl::MutexLock lock(&mu_);
-    if (queue_.empty()) return;
+    if (queue_.empty()) return false;
     local_.swap(queue_);
   }
+  const bool ran_tasks = !local_.posts.empty();
   // Order matters: a cancel may target a transfer started in the same batch,
   // and a timer cancel one scheduled in the same batch.
   for (auto& t : local_.starts) add_transfer(std::move(t));
@@ -373,6 +386,7 @@ void HttpTransport::Impl::drain() {
   for (auto& task : local_.posts) task();
   local_.posts.clear();
   maybe_compact();
+  return ran_tasks;
 }
 
 void HttpTransport::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
