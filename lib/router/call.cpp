@@ -46,6 +46,7 @@ Call::Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_
 Call::~Call() = default;
 
 void Call::start() {
+  EntryGuard guard(this);
   started_ = Clock::now();
   if (cancel_requested_) {
     fail(Error(ErrorKind::kCancelled, "call cancelled before it started"));
@@ -350,10 +351,12 @@ bool Call::process_event(std::string_view data) {
 }
 
 bool Call::on_body(std::string_view bytes) {
+  EntryGuard guard(this);
   return sse_.feed(bytes, [this](const transport::SseEvent& ev) { return process_event(ev.data); });
 }
 
 void Call::on_complete(transport::TransferResult&& result) {
+  EntryGuard guard(this);
   transfer_ = 0;
   state_ = State::kIdle;
   const PoolEntry* entry = current_;
@@ -478,6 +481,7 @@ void Call::handle_failure(Error error, const PoolEntry* entry, bool retryable) {
           health::retry_backoff(error, ctx, retries_done, core_.settings.retry_after_seconds, *core_.rng);
       state_ = State::kWaiting;
       timer_ = core_.transport->schedule(wait, [this] {
+        EntryGuard guard(this);
         timer_ = 0;
         state_ = State::kIdle;
         attempt();
@@ -596,6 +600,7 @@ void Call::finish(Result<Response> result) {
 }
 
 void Call::cancel() {
+  EntryGuard guard(this);
   if (state_ == State::kDone) return;
   cancel_requested_ = true;
   switch (state_) {

@@ -7,6 +7,11 @@
 // HTTP request to the transport, classifies the outcome, records health, and
 // either delivers or schedules the next attempt on a timer. Every method runs
 // on the router's I/O thread. Exactly one final callback per call.
+//
+// Ownership: a Call owns itself. It is created with new, and deletes itself
+// when the outermost of its entry points (start, cancel, a transfer event, a
+// timer) returns after the call has finished — no extra loop turn to clean
+// up, and never while one of its frames is still on the stack.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +37,8 @@ struct RouterCore {
   Strategy* strategy = nullptr;
   Random* rng = nullptr;            // I/O thread only
   const TimeSource* time = nullptr;
-  // Called (on the I/O thread) when a call has delivered its final callback;
-  // the owner destroys the call later, outside the call's own stack.
+  // Called (on the I/O thread) when a call has delivered its final callback.
+  // The call deletes itself right after, once its own stack has unwound.
   std::function<void(uint64_t call_id)> on_call_finished;
   // Scratch space for one routing decision. Only the I/O thread routes, one
   // decision at a time, so every call shares it: no allocation per call.
@@ -47,7 +52,8 @@ class Call final : public transport::TransferObserver {
  public:
   Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
        json::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done);
-  ~Call() override;
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
 
   void start();
   // Ends the call with kCancelled (after its transfer, if any, reports back).
@@ -62,6 +68,21 @@ class Call final : public transport::TransferObserver {
 
  private:
   enum class State { kIdle, kInFlight, kWaiting, kDone };
+
+  // Marks one entry point on the stack; the last one out deletes a finished call.
+  class EntryGuard {
+   public:
+    explicit EntryGuard(Call* call) : call_(call) { ++call_->depth_; }
+    ~EntryGuard() {
+      if (--call_->depth_ == 0 && call_->state_ == State::kDone) delete call_;
+    }
+    EntryGuard(const EntryGuard&) = delete;
+    EntryGuard& operator=(const EntryGuard&) = delete;
+
+   private:
+    Call* call_;
+  };
+  ~Call() override;  // only through EntryGuard
 
   struct Stage {
     std::string group_name;
@@ -99,6 +120,7 @@ class Call final : public transport::TransferObserver {
   DoneCallback on_done_;
 
   State state_ = State::kIdle;
+  int depth_ = 0;  // entry points on the stack
   bool cancel_requested_ = false;
   TimePoint started_{};
 

@@ -44,15 +44,18 @@ class Router::Impl {
   ~Impl() {
     shutting_down_.store(true);
     transport_->post([this] {
-      for (auto& [id, call] : calls_) call->cancel();
+      // cancel() may finish a call, which erases it from calls_: iterate a copy.
+      std::vector<router::Call*> in_flight;
+      in_flight.reserve(calls_.size());
+      for (auto& [id, call] : calls_) in_flight.push_back(call);
+      for (router::Call* call : in_flight) call->cancel();
     });
     {
       absl::MutexLock lock(&live_mu_);
       live_mu_.Await(absl::Condition(
           +[](absl::flat_hash_set<uint64_t>* live) { return live->empty(); }, &live_));
     }
-    transport_.reset();  // joins the I/O thread; queued erase tasks run first
-    calls_.clear();
+    transport_.reset();  // joins the I/O thread; finished calls deleted themselves
   }
 
   uint64_t submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done) {
@@ -96,8 +99,8 @@ class Router::Impl {
       live_.insert(id);
     }
     transport_->post([this, call] {
-      calls_.emplace(call->id(), std::unique_ptr<router::Call>(call));
-      call->start();
+      calls_.emplace(call->id(), call);
+      call->start();  // may finish and delete the call before returning
     });
     return id;
   }
@@ -191,11 +194,10 @@ class Router::Impl {
   const RouterConfig& config() const { return config_; }
 
  private:
+  // On the I/O thread, from the call's final callback path; the call deletes
+  // itself once its stack unwinds.
   void on_call_finished(uint64_t id) {
-    // Destroy the call later: we may be inside one of its methods. Post
-    // before leaving live_: the destructor tears the transport down as soon as
-    // live_ is empty.
-    transport_->post([this, id] { calls_.erase(id); });
+    calls_.erase(id);
     absl::MutexLock lock(&live_mu_);
     live_.erase(id);
   }
@@ -216,7 +218,7 @@ class Router::Impl {
   std::atomic<bool> shutting_down_{false};
   absl::Mutex live_mu_;
   absl::flat_hash_set<uint64_t> live_ ABSL_GUARDED_BY(live_mu_);
-  absl::flat_hash_map<uint64_t, std::unique_ptr<router::Call>> calls_;  // I/O thread only
+  absl::flat_hash_map<uint64_t, router::Call*> calls_;  // I/O thread only; calls own themselves
 };
 
 Router::Router(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -568,6 +568,7 @@ size_t HttpTransport::Impl::on_header_cb(char* data, size_t size, size_t n, void
     // A new status line (after 1xx): start the head over.
     r.status = parse_status(line);
     r.headers.clear();
+    r.headers.reserve(16);  // typical LLM API heads carry 8-15 headers: one allocation
     t->head_complete = false;
     return len;
   }
@@ -582,7 +583,9 @@ size_t HttpTransport::Impl::on_header_cb(char* data, size_t size, size_t n, void
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return len;
   std::string name(trim(line.substr(0, colon)));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII only, no locale lookup
+  }
   r.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
   return len;
 }
