@@ -248,3 +248,61 @@ TEST_CASE("add_deployment and remove_deployment change routing at runtime", "[ro
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().message.find("bedrock") != std::string::npos);
 }
+
+TEST_CASE("a provider that misbehaves gets a typed error and the call fails over", "[router][retry]") {
+  FakeProvider garbage, closer, good;
+  Behavior not_json = Behavior::ok();
+  not_json.body = "<html>502 from a proxy in front of the model</html>";
+  garbage.set_default(not_json);
+  Behavior close_after_headers = Behavior::ok();
+  close_after_headers.action = Behavior::Action::kCloseAfterHeaders;
+  closer.set_default(close_after_headers);
+  good.set_default(Behavior::ok("sane answer"));
+
+  // Alone, each misbehaviour is a typed error, never a success.
+  auto only_garbage = make_router("model_list:\n" + deployment_yaml("g", "m", garbage) + "router_settings:\n  num_retries: 0\n");
+  auto e1 = only_garbage->completion(chat_request("g"));
+  REQUIRE_FALSE(e1.ok());
+  CHECK(e1.error().kind == ErrorKind::kApiError);
+  auto only_closer = make_router("model_list:\n" + deployment_yaml("g", "m", closer) + "router_settings:\n  num_retries: 0\n");
+  auto e2 = only_closer->completion(chat_request("g"));
+  REQUIRE_FALSE(e2.ok());
+  CHECK(e2.error().kind == ErrorKind::kConnectionError);
+
+  // In a group with a healthy deployment, every call is served by it.
+  std::string cfg = "model_list:\n" + deployment_yaml("g", "m", garbage, "", "garbage") +
+                    deployment_yaml("g", "m", closer, "", "closer") + deployment_yaml("g", "m", good, "", "good");
+  auto router = make_router(cfg);
+  for (int i = 0; i < 12; ++i) {
+    auto r = router->completion(chat_request("g"));
+    REQUIRE(r.ok());
+    CHECK(r->metadata.deployment_id == "good");
+    CHECK(r->body.find("sane answer") != std::string::npos);
+  }
+}
+
+TEST_CASE("an error event inside a 200 stream before content fails over", "[router][stream]") {
+  FakeProvider bad, good;
+  Behavior err = Behavior::streaming("unused", 2);
+  err.events = {R"({"error":{"message":"model overloaded","type":"server_error","code":503}})"};
+  bad.set_default(err);
+  good.set_default(Behavior::streaming("fine", 1));
+  std::string cfg = "model_list:\n" + deployment_yaml("g", "m", bad, "", "bad") + deployment_yaml("g", "m", good, "", "good");
+  auto router = make_router(cfg);
+  for (int i = 0; i < 4; ++i) {
+    std::atomic<bool> finished{false};
+    std::optional<Result<Response>> done;
+    std::string text;
+    router->stream(
+        chat_request("g"), [&](std::string_view c) { text += std::string(c); return true; },
+        [&](Result<Response> r) {
+          done.emplace(std::move(r));
+          finished = true;
+        });
+    for (int k = 0; k < 2000 && !finished; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(finished);
+    REQUIRE(done->ok());
+    CHECK(done->value().metadata.deployment_id == "good");
+    CHECK(text.find("overloaded") == std::string::npos);
+  }
+}
