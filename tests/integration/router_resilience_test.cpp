@@ -290,19 +290,10 @@ TEST_CASE("an error event inside a 200 stream before content fails over", "[rout
   std::string cfg = "model_list:\n" + deployment_yaml("g", "m", bad, "", "bad") + deployment_yaml("g", "m", good, "", "good");
   auto router = make_router(cfg);
   for (int i = 0; i < 4; ++i) {
-    std::atomic<bool> finished{false};
-    std::optional<Result<Response>> done;
-    std::string text;
-    router->stream(
-        chat_request("g"), [&](std::string_view c) { text += std::string(c); return true; },
-        [&](Result<Response> r) {
-          done.emplace(std::move(r));
-          finished = true;
-        });
-    for (int k = 0; k < 2000 && !finished; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    REQUIRE(finished);
-    REQUIRE(done->ok());
-    CHECK(done->value().metadata.deployment_id == "good");
-    CHECK(text.find("overloaded") == std::string::npos);
+    auto c = run_stream(*router, chat_request("g"));
+    REQUIRE(c.done->ok());
+    CHECK(c.done->value().metadata.deployment_id == "good");
+    CHECK(c.text == "fine");
+    for (const auto& chunk : c.chunks) CHECK(chunk.find("overloaded") == std::string::npos);
   }
 }

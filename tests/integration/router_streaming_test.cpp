@@ -10,50 +10,6 @@
 using namespace llmux;
 using namespace llmux::testing;
 
-namespace {
-
-struct Collected {
-  std::vector<std::string> chunks;
-  std::string text;
-  std::optional<Result<Response>> done;
-  int done_calls = 0;
-};
-
-// Extracts choices[0].delta.content from a chunk ("" when absent).
-std::string delta_content(const std::string& chunk) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(chunk);
-  auto doc = parser.iterate(padded);
-  std::string_view content;
-  auto choices = doc["choices"];
-  for (auto choice : choices.get_array()) {
-    if (choice["delta"]["content"].get_string().get(content) == simdjson::SUCCESS) return std::string(content);
-    break;
-  }
-  return "";
-}
-
-Collected run_stream(Router& router, const std::string& request) {
-  Collected c;
-  std::atomic<bool> finished{false};
-  router.stream(
-      request,
-      [&](std::string_view chunk) {
-        c.chunks.emplace_back(chunk);
-        c.text += delta_content(std::string(chunk));
-        return true;
-      },
-      [&](Result<Response> r) {
-        c.done.emplace(std::move(r));
-        c.done_calls++;
-        finished = true;
-      });
-  for (int i = 0; i < 3000 && !finished; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(finished);
-  return c;
-}
-
-}  // namespace
 
 TEST_CASE("a stream delivers every chunk in order, then done with usage", "[router][stream]") {
   FakeProvider p;

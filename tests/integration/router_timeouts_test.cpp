@@ -65,21 +65,11 @@ TEST_CASE("stream idle timeout: a stalled stream before content fails over, afte
   std::string cfg = "model_list:\n" + deployment_yaml("g", "m", stall_early, "", "stall") +
                     deployment_yaml("g", "m", good, "", "good") + "router_settings:\n  stream_idle_timeout: 0.3\n";
   auto router = make_router(cfg);
-  std::atomic<bool> finished{false};
-  std::string text;
-  std::optional<Result<Response>> done;
   for (int i = 0; i < 3; ++i) {
-    finished = false;
-    router->stream(
-        chat_request("g"), [&](std::string_view c) { text += std::string(c).find("recovered") != std::string::npos ? "R" : ""; return true; },
-        [&](Result<Response> r) {
-          done.emplace(std::move(r));
-          finished = true;
-        });
-    for (int k = 0; k < 2000 && !finished; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    REQUIRE(finished);
-    REQUIRE(done->ok());
-    CHECK(done->value().metadata.deployment_id == "good");
+    auto c = run_stream(*router, chat_request("g"));
+    REQUIRE(c.done->ok());
+    CHECK(c.text == "recovered");
+    CHECK(c.done->value().metadata.deployment_id == "good");
   }
 
   FakeProvider stall_late;
@@ -88,15 +78,8 @@ TEST_CASE("stream idle timeout: a stalled stream before content fails over, afte
   stall_late.set_default(late);
   auto r2 = make_router("model_list:\n" + deployment_yaml("g", "m", stall_late) +
                         "router_settings:\n  stream_idle_timeout: 0.3\n");
-  finished = false;
-  r2->stream(
-      chat_request("g"), [&](std::string_view) { return true; },
-      [&](Result<Response> r) {
-        done.emplace(std::move(r));
-        finished = true;
-      });
-  for (int k = 0; k < 2000 && !finished; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(finished);
+  auto c2 = run_stream(*r2, chat_request("g"));
+  auto& done = c2.done;
   REQUIRE_FALSE(done->ok());
   CHECK(done->error().kind == ErrorKind::kMidStream);
   CHECK(done->error().message.find("Timeout") != std::string::npos);

@@ -1,13 +1,17 @@
 // Helpers shared by the router integration tests.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "llmux/router.hpp"
 #include "support/fake_provider.hpp"
@@ -37,6 +41,49 @@ inline std::string deployment_yaml(const std::string& group, const std::string& 
   if (!extra_params.empty()) s += extra_params;
   if (!id.empty()) s += fmt::format("    model_info:\n      id: {}\n", id);
   return s;
+}
+
+// What one stream() call produced.
+struct Collected {
+  std::vector<std::string> chunks;
+  std::string text;  // concatenated choices[0].delta.content
+  std::optional<Result<Response>> done;
+  int done_calls = 0;
+};
+
+// Extracts choices[0].delta.content from a chunk ("" when absent).
+inline std::string delta_content(const std::string& chunk) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(chunk);
+  auto doc = parser.iterate(padded);
+  std::string_view content;
+  auto choices = doc["choices"];
+  for (auto choice : choices.get_array()) {
+    if (choice["delta"]["content"].get_string().get(content) == simdjson::SUCCESS) return std::string(content);
+    break;
+  }
+  return "";
+}
+
+// Runs one stream to its end (bounded wait) and collects what it delivered.
+inline Collected run_stream(Router& router, const std::string& request) {
+  Collected c;
+  std::atomic<bool> finished{false};
+  router.stream(
+      request,
+      [&](std::string_view chunk) {
+        c.chunks.emplace_back(chunk);
+        c.text += delta_content(std::string(chunk));
+        return true;
+      },
+      [&](Result<Response> r) {
+        c.done.emplace(std::move(r));
+        c.done_calls++;
+        finished = true;
+      });
+  for (int i = 0; i < 3000 && !finished; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(finished);
+  return c;
 }
 
 inline double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
