@@ -2,21 +2,53 @@
 // File: llmux/deployment.hpp
 // -----------------------------------------------------------------------------
 // A deployment as routing sees it: its configuration plus the live counters
-// strategies read. Owned by the router (shared_ptr); strategies only borrow it
-// for the duration of a pick or an outcome notification.
+// filters and strategies read. Owned by the router (shared_ptr, kept across
+// add/remove of other deployments); strategies only borrow it for the
+// duration of a pick or an outcome notification.
+//
+// Thread safety: config() is immutable. The counters are atomics (any thread
+// may read; the router's I/O thread writes). The load-balancing data slot is
+// installed once (compare-and-swap) and owned by the deployment.
 #pragma once
+
+#include "llmux/export.hpp"
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "llmux/clock.hpp"
 #include "llmux/config.hpp"
 
 namespace llmux {
 
-class Deployment {
+// Requests and tokens counted per minute (rpm/tpm windows). The minute is the
+// clock's (steady or injected) time divided into 60 s buckets; a read in a
+// later minute sees 0. Lock-free: minute and count are packed in one word.
+class LLMUX_API MinuteCounter {
+ public:
+  int64_t value(TimePoint now) const;
+  void add(TimePoint now, int64_t delta);
+
+  static int64_t minute_of(TimePoint now);
+
+ private:
+  // High 24 bits: minute (mod 2^24); low 40 bits: count.
+  std::atomic<uint64_t> packed_{0};
+};
+
+// What a strategy keeps per deployment (Envoy's HostLbPolicyData): strategies
+// derive from it and attach one instance with Deployment::install_lb_data.
+class LLMUX_API DeploymentLbData {
+ public:
+  virtual ~DeploymentLbData() = default;
+};
+
+class LLMUX_API Deployment {
  public:
   explicit Deployment(DeploymentConfig config) : config_(std::move(config)) {}
+  ~Deployment();
   Deployment(const Deployment&) = delete;
   Deployment& operator=(const Deployment&) = delete;
 
@@ -26,11 +58,31 @@ class Deployment {
 
   // Attempts currently on the wire to this deployment. Thread-safe.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
-  void add_in_flight(int64_t delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+  void add_in_flight(int64_t delta) const { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+
+  // Requests started and tokens used (prompt + completion of successful
+  // attempts) in the current minute: the rpm/tpm windows.
+  const MinuteCounter& minute_requests() const { return minute_requests_; }
+  const MinuteCounter& minute_tokens() const { return minute_tokens_; }
+  void count_request(TimePoint now) const { minute_requests_.add(now, 1); }
+  void count_tokens(TimePoint now, int64_t tokens) const { minute_tokens_.add(now, tokens); }
+
+  // The rpm / tpm limits (config), as integers; <0 = no limit.
+  int64_t rpm_limit() const { return config_.rpm ? static_cast<int64_t>(*config_.rpm) : -1; }
+  int64_t tpm_limit() const { return config_.tpm ? static_cast<int64_t>(*config_.tpm) : -1; }
+
+  // The strategy's per-deployment data, nullptr until installed.
+  DeploymentLbData* lb_data() const { return lb_data_.load(std::memory_order_acquire); }
+  // Installs `data` unless another thread installed one first; returns the
+  // installed instance either way. The deployment owns it.
+  DeploymentLbData* install_lb_data(std::unique_ptr<DeploymentLbData> data) const;
 
  private:
   DeploymentConfig config_;
-  std::atomic<int64_t> in_flight_{0};
+  mutable std::atomic<int64_t> in_flight_{0};
+  mutable MinuteCounter minute_requests_;
+  mutable MinuteCounter minute_tokens_;
+  mutable std::atomic<DeploymentLbData*> lb_data_{nullptr};
 };
 
 }  // namespace llmux

@@ -30,29 +30,42 @@ struct PickContext {
   std::string_view model_group;
   int64_t estimated_prompt_tokens = 0;
   bool stream = false;
-  TimePoint now{};
+  TimePoint now{};  // the router's (injectable) clock
 };
 
 // What happened to one attempt, reported back to the strategy.
 struct AttemptOutcome {
   bool success = false;
-  std::optional<ErrorKind> error;    // set when !success
+  std::optional<ErrorKind> error;    // set when !success (kTimeout: the attempt timed out)
+  TimePoint at{};                    // when it ended, on the router's clock
+  bool stream = false;               // a streaming attempt
   Duration latency{};                // start of attempt to last byte
   Duration time_to_first_token{-1};  // streaming; negative when n/a
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
 };
 
+// Thread safety: a strategy instance belongs to one router, whose I/O thread
+// calls it; built-in strategies are also safe to call from several threads at
+// once (their per-deployment data is atomic or locked), which the contention
+// benchmark exercises. pick() must not block.
 class LLMUX_API Strategy {
  public:
+  // pick() found no candidate it may use (e.g. every one is over its rpm/tpm).
+  static constexpr size_t kNoDeployment = static_cast<size_t>(-1);
+
   virtual ~Strategy() = default;
   virtual std::string_view name() const = 0;
-  // Returns an index into `candidates` (never empty). Called on the router's
-  // I/O thread; must not block. A strategy instance belongs to one router.
+  // Returns an index into `candidates` (never empty), or kNoDeployment.
   virtual size_t pick(const PickContext& ctx, std::span<const Deployment* const> candidates,
                       Random& rng) = 0;
-  // Optional hooks for strategies that keep statistics.
-  virtual void on_attempt_start(const Deployment&) {}
+  // Whether the router must drop candidates without rpm/tpm headroom before
+  // pick() (usage-, latency- and cost-based routing do, as in LiteLLM; other
+  // strategies only when enable_pre_call_checks is set).
+  virtual bool enforces_rate_limits() const { return false; }
+  // Optional hooks for strategies that keep statistics. Every attempt that
+  // started gets exactly one on_attempt_end.
+  virtual void on_attempt_start(const Deployment&, TimePoint /*now*/) {}
   virtual void on_attempt_end(const Deployment&, const AttemptOutcome&) {}
 };
 

@@ -240,7 +240,7 @@ void Call::attempt() {
   }
 
   current_->deployment->add_in_flight(1);
-  core_.strategy->on_attempt_start(*current_->deployment);
+  core_.strategy->on_attempt_start(*current_->deployment, now);
   attempt_started_ = Clock::now();
   state_ = State::kInFlight;
   transfer_ = core_.transport->start(std::move(http_), this);
