@@ -1,16 +1,19 @@
 // Routing decision micro benchmarks (DESIGN.md §5: ≤ 100 ns for 8 deployments,
-// ≤ 1 µs for 1,000).
+// ≤ 1 µs for 1,000), for every built-in strategy, plus the decision and
+// outcome bookkeeping under contention from two threads.
 //
 // "Routing decision" is what Call::attempt() (lib/router/call.cpp) does before
-// it builds the HTTP request: read the router's clock, keep the group members
-// that are not cooling down in a scratch vector, then Strategy::pick among
-// them. decide() below replicates that loop with the real types (a
+// it builds the HTTP request: read the router's clock, run the candidate
+// filters over the group's members in a scratch vector, then Strategy::pick
+// among them. decide() below replicates that loop with the real types (a
 // DeploymentPool built from configs, its PoolEntry health states, a strategy
 // from the registry) so that a change to any of them shows up here.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,6 +26,9 @@
 #include "llmux/config.hpp"
 #include "llmux/strategy.hpp"
 #include "micro/micro_registry.hpp"
+#include "json/request.hpp"
+#include "micro/payloads.hpp"
+#include "router/candidate_filter.hpp"
 #include "router/deployment_pool.hpp"
 
 namespace llmux::bench {
@@ -37,22 +43,32 @@ constexpr double kBudgetSmallNs = 100;   // ≤ 8 deployments
 constexpr double kBudgetLargeNs = 1000;  // ≤ 1,000 deployments
 constexpr int64_t kPromptTokens = 275;   // json::parse_request's estimate for the sample chat body
 
-enum class Variant { kShuffle, kShuffleWeighted, kLeastBusy };
+enum class Variant { kShuffle, kShuffleWeighted, kLeastBusy, kLatency, kUsage, kCost, kP2C };
+
+constexpr Variant kAllStrategies[] = {Variant::kShuffle, Variant::kLeastBusy, Variant::kLatency,
+                                      Variant::kUsage,   Variant::kCost,      Variant::kP2C};
 
 std::string_view variant_name(Variant v) {
   switch (v) {
     case Variant::kShuffle: return "simple-shuffle";
     case Variant::kShuffleWeighted: return "simple-shuffle-weighted";
     case Variant::kLeastBusy: return "least-busy";
+    case Variant::kLatency: return "latency-based-routing";
+    case Variant::kUsage: return "usage-based-routing-v2";
+    case Variant::kCost: return "cost-based-routing";
+    case Variant::kP2C: return "power-of-two-choices";
   }
   return "?";
 }
 
-std::string_view strategy_name(Variant v) { return v == Variant::kLeastBusy ? "least-busy" : "simple-shuffle"; }
+std::string_view strategy_name(Variant v) {
+  return v == Variant::kShuffleWeighted ? "simple-shuffle" : variant_name(v);
+}
 
 // A model group of `n` deployments as a config would declare them: one
-// api_base per GPU server; weighted variants carry `weight` 1..4.
-std::vector<DeploymentConfig> make_deployments(size_t n, bool weighted) {
+// api_base per GPU server; weighted variants carry `weight` 1..4; the cost
+// variant carries prices (7 price levels, so there are ties).
+std::vector<DeploymentConfig> make_deployments(size_t n, Variant v) {
   std::vector<DeploymentConfig> out;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
@@ -64,7 +80,11 @@ std::vector<DeploymentConfig> make_deployments(size_t n, bool weighted) {
     c.id = fmt::format("deployment-{:04}", i);
     c.api_base = fmt::format("http://10.0.{}.{}:8000/v1", i / 256, i % 256);
     c.api_key = "sk-bench";
-    if (weighted) c.weight = static_cast<double>(1 + i % 4);
+    if (v == Variant::kShuffleWeighted) c.weight = static_cast<double>(1 + i % 4);
+    if (v == Variant::kCost) {
+      c.input_cost_per_token = 1e-7 * static_cast<double>(1 + i % 7);
+      c.output_cost_per_token = 4e-7 * static_cast<double>(1 + i % 7);
+    }
     out.push_back(std::move(c));
   }
   return out;
@@ -82,7 +102,7 @@ struct RoutingSetup {
 // cooldown through the real CooldownTracker (a 429 in a multi-deployment group).
 RoutingSetup make_setup(Variant v, size_t n, size_t cooling_every) {
   RoutingSetup s;
-  auto pool = DeploymentPool::build(make_deployments(n, v == Variant::kShuffleWeighted), s.settings, nullptr);
+  auto pool = DeploymentPool::build(make_deployments(n, v), s.settings, nullptr);
   if (!pool.ok()) {
     s.error = pool.error().to_string();
     return s;
@@ -117,25 +137,87 @@ RoutingSetup make_setup(Variant v, size_t n, size_t cooling_every) {
   return s;
 }
 
-// Call::attempt()'s decision, step for step (the scratch vectors are the
-// Call's members; `last_failed_` is null on a first attempt).
+// Statistics as after some traffic: every deployment has answered (latency
+// windows full, peak-EWMA estimates set, tokens counted this minute), with
+// different values so that there is one best candidate. Outcomes are stamped
+// with the steady clock the decision reads. The per-minute token counters
+// read 0 again in the next minute: a run crossing a minute boundary sees them
+// all tied (the same work for the strategy).
+void warm_statistics(Variant v, RoutingSetup& s) {
+  const TimePoint now = TimeSource::steady().now();
+  const auto& entries = s.pool->entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Deployment& d = *entries[i]->deployment;
+    const double spread = static_cast<double>((i * 37) % 101) / 100.0;  // 0 .. 1, one minimum
+    switch (v) {
+      case Variant::kLatency:
+        for (int k = 0; k < 12; ++k) {
+          AttemptOutcome o;
+          o.success = true;
+          o.at = now;
+          o.stream = k % 4 == 0;
+          o.latency = seconds_to_duration(2.0 + spread + 0.01 * k);
+          o.time_to_first_token = o.stream ? seconds_to_duration(0.2 + spread) : Duration(-1);
+          o.completion_tokens = 200;
+          s.strategy->on_attempt_end(d, o);
+        }
+        break;
+      case Variant::kP2C: {
+        AttemptOutcome o;
+        o.success = true;
+        o.at = now;
+        o.latency = seconds_to_duration(1.0 + spread);
+        s.strategy->on_attempt_end(d, o);
+        break;
+      }
+      case Variant::kUsage:
+        d.count_tokens(now, 1000 + static_cast<int64_t>((i * 7919) % 5000));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// Call::attempt()'s decision, step for step: the router's own candidate
+// filters (router/candidate_filter.hpp, with the default settings: cooldown,
+// order, max_parallel and the rest as configured), then Strategy::pick. The
+// scratch vectors are the router's; `avoid` is null on a first attempt.
 struct Decision {
   std::vector<const PoolEntry*> scratch_entries;
   std::vector<const Deployment*> scratch_candidates;
+  router::FilterReport report;
+
+  TimePoint now{};  // the clock reading of the last decision
+
+  static const json::ParsedRequest& request() {
+    static const json::ParsedRequest* r = [] {
+      auto parsed = json::parse_request(kChatRequestBody, json::Endpoint::kChatCompletions);
+      return new json::ParsedRequest(std::move(parsed).value());
+    }();
+    return *r;
+  }
 
   const PoolEntry* decide(const ModelGroup& group, Strategy& strategy, Random& rng, const TimeSource& time) {
-    const TimePoint now = time.now();
-    scratch_entries.clear();
-    for (const PoolEntry* e : group.members) {
-      if (!e->health->cooling_down(now)) scratch_entries.push_back(e);
-    }
+    static const RouterSettings settings;
+    now = time.now();
+    scratch_entries.assign(group.members.begin(), group.members.end());
+    router::FilterInput in;
+    in.now = now;
+    in.settings = &settings;
+    in.request = &request();
+    in.group_name = group.name;
+    in.enforce_rate_limits = strategy.enforces_rate_limits();
+    report.clear();
+    router::filter_candidates(in, scratch_entries, report);
     if (scratch_entries.empty()) return nullptr;
     size_t index = 0;
-    if (scratch_entries.size() > 1) {
+    if (scratch_entries.size() > 1 || strategy.enforces_rate_limits()) {
       scratch_candidates.clear();
       for (const PoolEntry* e : scratch_entries) scratch_candidates.push_back(e->deployment.get());
-      PickContext ctx{group.name, kPromptTokens, false, now};
+      PickContext ctx{group.name, in.request->estimated_prompt_tokens, false, now};
       index = strategy.pick(ctx, std::span<const Deployment* const>(scratch_candidates), rng);
+      if (index == Strategy::kNoDeployment) return nullptr;
       if (index >= scratch_entries.size()) index = 0;
     }
     return scratch_entries[index];
@@ -148,6 +230,7 @@ void bm_decision(benchmark::State& state, Variant v, size_t n, size_t cooling_ev
     state.SkipWithError(s.error.c_str());
     return;
   }
+  warm_statistics(v, s);
   Random rng(0x5eed);
   const TimeSource& time = TimeSource::steady();
   Decision reused;
@@ -168,11 +251,83 @@ void bm_decision(benchmark::State& state, Variant v, size_t n, size_t cooling_ev
   state.counters["deployments"] = static_cast<double>(n);
 }
 
+// Strategy::pick alone over a prepared candidate span (no clock read, no
+// cooldown filter): the strategy's own share of the decision.
+void bm_pick(benchmark::State& state, Variant v, size_t n) {
+  RoutingSetup s = make_setup(v, n, 0);
+  if (!s.error.empty()) {
+    state.SkipWithError(s.error.c_str());
+    return;
+  }
+  warm_statistics(v, s);
+  std::vector<const Deployment*> candidates;
+  for (const PoolEntry* e : s.group->members) candidates.push_back(e->deployment.get());
+  const PickContext ctx{s.group->name, kPromptTokens, false, TimeSource::steady().now()};
+  Random rng(0x5eed);
+  for (auto _ : state) {
+    size_t index = s.strategy->pick(ctx, std::span<const Deployment* const>(candidates), rng);
+    benchmark::DoNotOptimize(index);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["deployments"] = static_cast<double>(n);
+}
+
+// The least an O(n) strategy can do: read one counter of every candidate.
+void bm_pick_baseline(benchmark::State& state, size_t n) {
+  RoutingSetup s = make_setup(Variant::kShuffle, n, 0);
+  if (!s.error.empty()) {
+    state.SkipWithError(s.error.c_str());
+    return;
+  }
+  std::vector<const Deployment*> candidates;
+  for (const PoolEntry* e : s.group->members) candidates.push_back(e->deployment.get());
+  for (auto _ : state) {
+    int64_t sum = 0;
+    for (const Deployment* d : candidates) sum += d->in_flight();
+    benchmark::DoNotOptimize(sum);
+  }
+}
+
+// One attempt's routing work as the router does it: the decision, then the
+// deployment counters and the strategy hooks around the attempt (in flight
+// +1, request counted, on_attempt_start, on_attempt_end with a success, tokens
+// counted, in flight -1). Run with 1 and with 2 threads on one shared group
+// of 8 deployments and one strategy instance: the ratio is what contention
+// (locks, shared cache lines) adds per attempt.
+void bm_contended(benchmark::State& state, RoutingSetup* s) {
+  if (!s->error.empty()) {
+    state.SkipWithError(s->error.c_str());
+    return;
+  }
+  Random rng(0x5eed + static_cast<uint64_t>(state.thread_index()));
+  const TimeSource& time = TimeSource::steady();
+  Decision decision;
+  int64_t i = 0;
+  for (auto _ : state) {
+    const PoolEntry* picked = decision.decide(*s->group, *s->strategy, rng, time);
+    const Deployment& d = *picked->deployment;
+    const TimePoint now = decision.now;
+    d.add_in_flight(1);
+    d.count_request(now);
+    s->strategy->on_attempt_start(d, now);
+    AttemptOutcome o;
+    o.success = true;
+    o.at = now;
+    o.latency = std::chrono::milliseconds(800 + (i++ & 255));
+    o.prompt_tokens = kPromptTokens;
+    o.completion_tokens = 120;
+    s->strategy->on_attempt_end(d, o);
+    d.count_tokens(now, o.prompt_tokens + o.completion_tokens);
+    d.add_in_flight(-1);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // Model-group resolution (Call::start(), once per call) against the hash
 // lookup it is built on.
 void bm_resolve(benchmark::State& state, std::string group_name) {
   RouterSettings settings;
-  std::vector<DeploymentConfig> configs = make_deployments(8, false);
+  std::vector<DeploymentConfig> configs = make_deployments(8, Variant::kShuffle);
   for (auto& c : configs) c.model_name = group_name;
   auto pool = DeploymentPool::build(std::move(configs), settings, nullptr);
   if (!pool.ok()) {
@@ -200,7 +355,8 @@ void bm_resolve_baseline(benchmark::State& state, std::string group_name) {
 }  // namespace
 
 void register_routing_benchmarks(std::vector<Comparison>& out) {
-  for (Variant v : {Variant::kShuffle, Variant::kShuffleWeighted, Variant::kLeastBusy}) {
+  for (Variant v : {Variant::kShuffle, Variant::kShuffleWeighted, Variant::kLeastBusy, Variant::kLatency,
+                    Variant::kUsage, Variant::kCost, Variant::kP2C}) {
     for (size_t n : {size_t{2}, size_t{8}, size_t{100}, size_t{1000}}) {
       const std::string name = fmt::format("routing/{}/{}", variant_name(v), n);
       benchmark::RegisterBenchmark(name.c_str(), [v, n](benchmark::State& st) { bm_decision(st, v, n, 0, false); });
@@ -225,6 +381,31 @@ void register_routing_benchmarks(std::vector<Comparison>& out) {
     out.push_back(Comparison{
         fmt::format("routing decision, simple-shuffle, {} deployments, scratch vectors new per call (as a new Call has)", n),
         name, n <= 8 ? kBudgetSmallNs : kBudgetLargeNs, "", "", false});
+  }
+  for (size_t n : {size_t{8}, size_t{1000}}) {
+    const std::string base = fmt::format("routing-pick-baseline/{}", n);
+    benchmark::RegisterBenchmark(base.c_str(), [n](benchmark::State& st) { bm_pick_baseline(st, n); });
+    for (Variant v : kAllStrategies) {
+      const std::string name = fmt::format("routing-pick/{}/{}", variant_name(v), n);
+      benchmark::RegisterBenchmark(name.c_str(), [v, n](benchmark::State& st) { bm_pick(st, v, n); });
+      out.push_back(Comparison{fmt::format("Strategy::pick alone, {}, {} deployments", variant_name(v), n), name, 0,
+                               base, "reading in_flight() of every candidate", false});
+    }
+  }
+  // Contention: one shared setup per strategy, alive for the whole process
+  // (the benchmark threads of both runs use it).
+  static std::vector<std::unique_ptr<RoutingSetup>> shared;
+  for (Variant v : kAllStrategies) {
+    shared.push_back(std::make_unique<RoutingSetup>(make_setup(v, 8, 0)));
+    RoutingSetup* s = shared.back().get();
+    if (s->error.empty()) warm_statistics(v, *s);
+    const std::string one = fmt::format("routing-contended/{}/1-thread", variant_name(v));
+    const std::string two = fmt::format("routing-contended/{}/2-threads", variant_name(v));
+    benchmark::RegisterBenchmark(one.c_str(), [s](benchmark::State& st) { bm_contended(st, s); })->Threads(1);
+    benchmark::RegisterBenchmark(two.c_str(), [s](benchmark::State& st) { bm_contended(st, s); })->Threads(2);
+    out.push_back(Comparison{
+        fmt::format("decision + outcome bookkeeping, {}, 8 deployments, 2 threads on one strategy", variant_name(v)),
+        two, 0, one, "the same work on 1 thread", false});
   }
   for (std::string group : {std::string("gpt-4o"), std::string("claude-3-5-sonnet-20240620")}) {
     const std::string name = fmt::format("resolve/{}", group);

@@ -60,7 +60,13 @@ std::string health_line(llmux::Router& router) {
   std::string out;
   for (const auto& h : router.health("qwen3-14b")) {
     if (!out.empty()) out += ", ";
-    out += h.healthy ? fmt::format("{} ok", h.id) : fmt::format("{} cooling {:.1f}s", h.id, h.cooldown_remaining_seconds);
+    if (h.healthy) {
+      out += fmt::format("{} ok", h.id);
+    } else if (h.state == "cooling_down") {
+      out += fmt::format("{} cooling {:.1f}s", h.id, h.cooldown_remaining_seconds);
+    } else {
+      out += fmt::format("{} {}", h.id, h.state);  // half_open / probing: one probe call decides
+    }
   }
   return out;
 }
@@ -76,6 +82,8 @@ void print_health(llmux::Router& router) {
   for (const auto& h : router.health()) {
     if (h.healthy) {
       fmt::print("      {:<8} {:<10} healthy\n", h.id, h.model_group);
+    } else if (h.state != "cooling_down") {
+      fmt::print("      {:<8} {:<10} {} (cooldown over; the next call probes it)\n", h.id, h.model_group, h.state);
     } else {
       fmt::print("      {:<8} {:<10} COOLING DOWN {:.1f}s left  ({})\n", h.id, h.model_group,
                  h.cooldown_remaining_seconds, h.reason.substr(0, 60));
@@ -179,7 +187,8 @@ router_settings:
   gpu_b.failure_status = 0;
   fmt::print("\n== both GPU servers repaired; waiting for their cooldowns (3 s) to expire ==\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(3200));
-  phases.push_back(run_phase(router, "4. recovered: traffic returns to gpu-a and gpu-b", 60, 4));
+  print_health(router);  // half-open: recovery is observed through one probe call each, not assumed
+  phases.push_back(run_phase(router, "4. recovered: probes succeed, traffic returns to gpu-a and gpu-b", 60, 4));
   print_health(router);
 
   int total_failed = 0, total_calls = 0;

@@ -52,6 +52,10 @@ struct DeploymentConfig {
   std::string region_name;
   std::vector<std::string> tags;
   std::optional<std::string> mock_response;      // LiteLLM's test hook
+  // Whether the deployment continues an assistant prefill: model_info's
+  // supports_assistant_prefill, else litellm_params'; unset = the provider's
+  // default. Used to continue a stream cut after content was delivered.
+  std::optional<bool> supports_assistant_prefill;
 
   // Extra headers sent with every request (litellm_params.extra_headers).
   std::vector<std::pair<std::string, std::string>> extra_headers;
@@ -126,8 +130,13 @@ struct RouterSettings {
 
   // llmux: per-attempt limits enforced by the transport's own timers.
   double connect_timeout_seconds = 10;           // llmux: TCP/TLS connect
-  std::optional<double> first_token_timeout_seconds;  // llmux: time to first byte/token; unset = total only
+  // llmux: time to first byte of a streaming attempt, applied only when the
+  // call has somewhere else to go (another deployment or a fallback group).
+  double first_token_timeout_seconds = 30;
   double stream_idle_timeout_seconds = 60;       // llmux: longest silence inside a stream
+  // llmux: the whole call — every attempt, wait and the entire stream — ends
+  // by then (LiteLLM's default request timeout, so default configs bound every call).
+  double total_timeout_seconds = 6000;
 };
 
 struct RouterConfig {

@@ -28,13 +28,24 @@ namespace llmux {
 // later minute sees 0. Lock-free: minute and count are packed in one word.
 class LLMUX_API MinuteCounter {
  public:
-  int64_t value(TimePoint now) const;
+  int64_t value(TimePoint now) const {
+    const uint64_t p = packed_.load(std::memory_order_relaxed);
+    if ((p >> kCountBits) != minute_tag(now)) return 0;
+    return static_cast<int64_t>(p & kCountMask);
+  }
   void add(TimePoint now, int64_t delta);
 
-  static int64_t minute_of(TimePoint now);
+  static int64_t minute_of(TimePoint now) {
+    return std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
+  }
 
  private:
   // High 24 bits: minute (mod 2^24); low 40 bits: count.
+  static constexpr int kCountBits = 40;
+  static constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
+  static constexpr uint64_t kMinuteMask = (uint64_t{1} << (64 - kCountBits)) - 1;
+  static uint64_t minute_tag(TimePoint now) { return static_cast<uint64_t>(minute_of(now)) & kMinuteMask; }
+
   std::atomic<uint64_t> packed_{0};
 };
 

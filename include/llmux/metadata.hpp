@@ -5,8 +5,12 @@
 // every response and every error (DESIGN.md §3.5). Never holds an API key.
 #pragma once
 
+#include "llmux/export.hpp"
+
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llmux {
 
@@ -15,6 +19,15 @@ struct Usage {
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
   bool reported = false;  // false when the provider sent no usage block
+};
+
+// One backend attempt of a call (LiteLLM's previous_models trail, per call).
+struct AttemptRecord {
+  std::string model_group;
+  std::string deployment_id;
+  std::string error_type;  // LiteLLM exception class name; empty when the attempt succeeded
+  int status = 0;          // LiteLLM-equivalent status of the failure; 0 on success
+  double latency_ms = 0;
 };
 
 struct RouterMetadata {
@@ -27,11 +40,23 @@ struct RouterMetadata {
   std::string api_base;         // never a key
   int attempts = 0;             // backend attempts made in total (>= 1 once anything was tried)
   int retries = 0;              // attempts beyond the first within the serving group
+  int max_retries = 0;          // retries the serving group allowed
   int fallbacks = 0;            // fallback groups entered
+  std::string fallback_model_group;  // the fallback group that served/failed last; empty without fallback
   double latency_ms = 0;        // call start to final byte
   double time_to_first_token_ms = -1;  // streaming: first content chunk; -1 when n/a
   double response_cost = 0;     // from usage x price when prices are configured
   int malformed_events = 0;     // SSE events skipped because they were not valid JSON
+  int stream_continuations = 0; // times a stream went on on another deployment after content was delivered
+  std::vector<AttemptRecord> attempt_log;  // every backend attempt, in order
 };
+
+// LiteLLM's response headers for this metadata (reference §8.1), names
+// lower-case: x-litellm-model-group, x-litellm-attempted-retries,
+// x-litellm-max-retries, x-litellm-attempted-fallbacks, x-litellm-model-id,
+// x-litellm-model-api-base, x-litellm-response-cost,
+// x-litellm-response-duration-ms, x-litellm-call-id. Bindings expose them as
+// `_hidden_params["additional_headers"]`.
+LLMUX_API std::vector<std::pair<std::string, std::string>> litellm_headers(const RouterMetadata& metadata);
 
 }  // namespace llmux

@@ -53,13 +53,46 @@ using DoneCallback = std::function<void(Result<Response>)>;
 // stop the stream: the call ends with kCancelled.
 using ChunkCallback = std::function<bool(std::string_view chunk_json)>;
 
+// Routing decisions as they happen (LiteLLM's success/failure/retry/fallback
+// callbacks and the cooldown event, reference §8.3).
+enum class RouterEventType {
+  kSuccess,    // a call succeeded (once per call)
+  kFailure,    // a call failed (once per call)
+  kRetry,      // an attempt failed and the call tries again in the same group
+  kFallback,   // the call moves on to a fallback group
+  kCooldown,   // a deployment was cooled down (also a half-open probe that failed)
+  kRecovered,  // a half-open deployment's probe succeeded: it is healthy again
+};
+
+LLMUX_API std::string_view router_event_type_name(RouterEventType type);
+
+// Views are valid only during the callback.
+struct RouterEvent {
+  RouterEventType type = RouterEventType::kSuccess;
+  uint64_t call_id = 0;
+  std::string_view model_group;     // group of the attempt (kFallback: the group that failed)
+  std::string_view deployment_id;   // deployment concerned; empty when none
+  const Error* error = nullptr;     // kFailure, kRetry, kFallback, kCooldown: the cause
+  std::string_view fallback_group;  // kFallback: the group entered
+  double cooldown_seconds = 0;      // kCooldown: its length
+  double retry_in_seconds = 0;      // kRetry: the wait before the next attempt
+  const RouterMetadata* metadata = nullptr;  // kSuccess, kFailure
+};
+
+// Runs on the router's I/O thread; must not block. An exception it throws is
+// swallowed.
+using EventCallback = std::function<void(const RouterEvent&)>;
+
 struct RouterOptions {
-  // Time source for health decisions (cooldowns); nullptr = steady clock.
+  // Time source for health decisions (cooldowns, rpm/tpm minutes, budgets,
+  // latency windows); nullptr = steady clock.
   const TimeSource* time_source = nullptr;
   // Seed for routing randomness; 0 = random.
   uint64_t random_seed = 0;
   // Receives config warnings and operational notices; nullptr = stderr.
   std::function<void(std::string_view)> log;
+  // Receives routing events; may be empty.
+  EventCallback on_event;
 };
 
 // One deployment's state as `health()` reports it.
@@ -67,11 +100,15 @@ struct DeploymentHealth {
   std::string id;
   std::string model_group;
   std::string api_base;
-  bool healthy = true;
-  std::string reason;           // why it is cooling down ("429 rate limit", ...)
+  bool healthy = true;          // false while cooling down or probing
+  std::string state;            // "healthy", "cooling_down", "half_open" (one probe may go), "probing"
+  std::string reason;           // why it cooled down ("429 RateLimitError: ...")
   int status = 0;               // status of the failure that cooled it down
   double cooldown_remaining_seconds = 0;
+  int trips = 0;                // consecutive re-openings after failed probes
   int64_t in_flight = 0;
+  int64_t requests_this_minute = 0;
+  int64_t tokens_this_minute = 0;
 };
 
 class LLMUX_API Router {

@@ -3,25 +3,6 @@
 #include <algorithm>
 
 namespace llmux {
-namespace {
-
-constexpr int kCountBits = 40;
-constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
-constexpr uint64_t kMinuteMask = (uint64_t{1} << (64 - kCountBits)) - 1;
-
-uint64_t minute_tag(TimePoint now) { return static_cast<uint64_t>(MinuteCounter::minute_of(now)) & kMinuteMask; }
-
-}  // namespace
-
-int64_t MinuteCounter::minute_of(TimePoint now) {
-  return std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
-}
-
-int64_t MinuteCounter::value(TimePoint now) const {
-  const uint64_t p = packed_.load(std::memory_order_relaxed);
-  if ((p >> kCountBits) != minute_tag(now)) return 0;
-  return static_cast<int64_t>(p & kCountMask);
-}
 
 void MinuteCounter::add(TimePoint now, int64_t delta) {
   if (delta <= 0) return;

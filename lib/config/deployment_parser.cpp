@@ -20,7 +20,7 @@ constexpr std::string_view kParamKeys[] = {
     "model", "api_base", "base_url", "api_key", "api_version", "organization", "custom_llm_provider", "weight",
     "rpm", "tpm", "order", "max_parallel_requests", "num_retries", "timeout", "request_timeout", "stream_timeout",
     "cooldown_time", "region_name", "tags", "mock_response", "input_cost_per_token", "output_cost_per_token",
-    "max_budget", "budget_duration", "extra_headers",
+    "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill",
 };
 // Kept keys that are close to a read key but are not typos.
 constexpr std::string_view kParamKeysNotTypos[] = {"max_retries"};
@@ -54,6 +54,15 @@ Status opt_number(const Value& map, std::string_view key, std::string_view path,
   if (const Value* v = get(map, key)) {
     double value = 0;
     LLMUX_CONFIG_TRY(read_number(*v, child_path(path, key), min, exclusive, value));
+    out = value;
+  }
+  return Status::Ok();
+}
+
+Status opt_bool(const Value& map, std::string_view key, std::string_view path, std::optional<bool>& out) {
+  if (const Value* v = get(map, key)) {
+    bool value = false;
+    LLMUX_CONFIG_TRY(read_bool(*v, child_path(path, key), value));
     out = value;
   }
   return Status::Ok();
@@ -124,6 +133,7 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
     LLMUX_CONFIG_TRY(read_string(*v, child_path(path, "mock_response"), text));
     d.mock_response = std::move(text);
   }
+  LLMUX_CONFIG_TRY(opt_bool(params, "supports_assistant_prefill", path, d.supports_assistant_prefill));
   if (const Value* v = get(params, "extra_headers")) {
     const std::string p = child_path(path, "extra_headers");
     if (!v->is_map()) {
@@ -175,6 +185,10 @@ Status read_model_info(const Value& info, std::string_view path, DeploymentConfi
   cost.reset();
   LLMUX_CONFIG_TRY(opt_number(info, "output_cost_per_token", path, 0, false, cost));
   if (!d.output_cost_per_token) d.output_cost_per_token = cost;
+  // model_info (LiteLLM's model capability map) wins over litellm_params.
+  std::optional<bool> prefill;
+  LLMUX_CONFIG_TRY(opt_bool(info, "supports_assistant_prefill", path, prefill));
+  if (prefill) d.supports_assistant_prefill = prefill;
   return Status::Ok();
 }
 

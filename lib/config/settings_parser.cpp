@@ -339,14 +339,15 @@ Status set_connect_timeout(const Value& v, const std::string& path, State& s, Pa
 }
 
 Status set_first_token_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
-  double seconds = 0;
-  LLMUX_CONFIG_TRY(read_number(v, path, 0, true, seconds));
-  s.settings.first_token_timeout_seconds = seconds;
-  return Status::Ok();
+  return read_number(v, path, 0, true, s.settings.first_token_timeout_seconds);
 }
 
 Status set_stream_idle_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
   return read_number(v, path, 0, true, s.settings.stream_idle_timeout_seconds);
+}
+
+Status set_total_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, true, s.settings.total_timeout_seconds);
 }
 
 // Every Router argument llmux reads (reference §3.1), plus llmux's own timeouts.
@@ -382,6 +383,7 @@ constexpr KeyHandler kRouterSettings[] = {
     {"connect_timeout", set_connect_timeout},         // llmux
     {"first_token_timeout", set_first_token_timeout},  // llmux
     {"stream_idle_timeout", set_stream_idle_timeout},  // llmux
+    {"total_timeout", set_total_timeout},              // llmux
 };
 
 // Router arguments of features llmux does not have (caching, alerting,

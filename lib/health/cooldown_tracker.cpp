@@ -7,9 +7,54 @@
 
 namespace llmux::health {
 
-DeploymentHealthState::Snapshot DeploymentHealthState::snapshot() const {
+namespace {
+
+int64_t ns_of(TimePoint t) { return t.time_since_epoch().count(); }
+
+bool status_is_retryable(int status) { return status == 408 || status == 409 || status == 429 || status >= 500; }
+
+}  // namespace
+
+std::string_view circuit_state_name(CircuitState state) {
+  switch (state) {
+    case CircuitState::kClosed: return "closed";
+    case CircuitState::kOpen: return "open";
+    case CircuitState::kHalfOpen: return "half-open";
+  }
+  return "closed";
+}
+
+uint64_t DeploymentHealthState::pack_until(TimePoint t) {
+  const int64_t ns = ns_of(t);
+  if (ns <= 0) return 0;
+  return std::min(static_cast<uint64_t>(ns), kUntilMask);
+}
+
+Availability DeploymentHealthState::availability(TimePoint now) const {
+  const uint64_t w = word_.load(std::memory_order_acquire);
+  if ((w & kTrippedBit) == 0) return Availability::kAvailable;
+  if (ns_of(now) < unpack_until(w)) return Availability::kCoolingDown;
+  return (w & kProbeBit) != 0 ? Availability::kProbeInFlight : Availability::kProbeAvailable;
+}
+
+DeploymentHealthState::Snapshot DeploymentHealthState::snapshot(TimePoint now) const {
   absl::MutexLock lock(&mu_);
-  return Snapshot{cooldown_until(), reason_, status_, cooldown_seconds_};
+  const uint64_t w = word_.load(std::memory_order_acquire);
+  Snapshot s;
+  s.cooldown_until = TimePoint(Duration(unpack_until(w)));
+  s.reason = reason_;
+  s.status = status_;
+  s.cooldown_seconds = cooldown_seconds_;
+  if ((w & kTrippedBit) == 0) {
+    s.state = CircuitState::kClosed;
+  } else if (ns_of(now) < unpack_until(w)) {
+    s.state = CircuitState::kOpen;
+  } else {
+    s.state = CircuitState::kHalfOpen;
+  }
+  s.trips = trips_;
+  s.probe_in_flight = (w & kProbeBit) != 0;
+  return s;
 }
 
 CooldownTracker::CooldownTracker(const RouterSettings& settings, const TimeSource& time)
@@ -24,6 +69,26 @@ void CooldownTracker::record_success(DeploymentHealthState& state) {
     state.window_failures_ = 0;
   }
   ++state.window_successes_;
+
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  for (;;) {
+    // Closed: nothing to do. Open: a success (of an attempt that started
+    // before the cooldown) does not cut the cooldown short.
+    if ((w & DeploymentHealthState::kTrippedBit) == 0 || ns_of(now) < DeploymentHealthState::unpack_until(w)) return;
+    // Half-open: recovery observed. Keep the expiry for reporting.
+    if (state.word_.compare_exchange_weak(w, w & DeploymentHealthState::kUntilMask, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      break;
+    }
+  }
+  state.trips_ = 0;
+  // Failures from before the recovery must not re-trip the circuit on the
+  // next single failure: the counters start afresh.
+  state.window_start_ = now;
+  state.window_successes_ = 1;
+  state.window_failures_ = 0;
+  state.legacy_window_start_ = now;
+  state.legacy_failures_ = 0;
 }
 
 bool CooldownTracker::cooldown_applies_to(const FailureEvent& event) {
@@ -37,6 +102,30 @@ bool CooldownTracker::cooldown_applies_to(const FailureEvent& event) {
   return true;
 }
 
+bool CooldownTracker::failure_is_deployment_fault(const FailureEvent& event) {
+  switch (event.kind) {
+    case ErrorKind::kConnectionError:
+    case ErrorKind::kTimeout:
+    case ErrorKind::kMidStream:
+      return true;
+    case ErrorKind::kBadRequest:
+    case ErrorKind::kContextWindowExceeded:
+    case ErrorKind::kContentPolicyViolation:
+    case ErrorKind::kPermissionDenied:
+    case ErrorKind::kInvalidArgument:
+    case ErrorKind::kInvalidConfig:
+    case ErrorKind::kCancelled:
+    case ErrorKind::kBudgetExceeded:
+    case ErrorKind::kNoDeploymentsAvailable:
+      return false;
+    default:
+      break;
+  }
+  const int s = event.status;
+  if (s >= 400 && s < 500) return s == 401 || s == 404 || s == 408 || s == 429;
+  return true;  // 5xx, or a server-side kind without a status
+}
+
 double CooldownTracker::cooldown_seconds_for(const FailureEvent& event) const {
   if (event.request_cooldown_seconds && *event.request_cooldown_seconds >= 0) return *event.request_cooldown_seconds;
   if (event.deployment_cooldown_seconds && *event.deployment_cooldown_seconds >= 0) {
@@ -46,6 +135,11 @@ double CooldownTracker::cooldown_seconds_for(const FailureEvent& event) const {
     return std::min(*event.retry_after_seconds, kMaxRetryAfterCooldown);
   }
   return settings_.cooldown_time_seconds;
+}
+
+double CooldownTracker::reopen_seconds(double base, int trips) {
+  const int exponent = std::clamp(trips, 0, 30);  // 2^30 × any base is past the cap already
+  return std::min(std::ldexp(base, exponent), std::max(kMaxCooldownSeconds, base));
 }
 
 bool CooldownTracker::legacy_rule_active() const {
@@ -69,15 +163,37 @@ std::optional<int> CooldownTracker::allowed_fails_for(ErrorKind kind) const {
   return v;
 }
 
-static bool status_is_retryable(int status) {
-  return status == 408 || status == 409 || status == 429 || status >= 500;
+bool CooldownTracker::rule_says_cool_down(DeploymentHealthState& state, const FailureEvent& event,
+                                          TimePoint now) const {
+  if (legacy_rule_active()) {
+    const int allowed = allowed_fails_for(event.kind).value_or(settings_.allowed_fails);
+    if (now - state.legacy_window_start_ >= seconds_to_duration(settings_.cooldown_time_seconds)) {
+      state.legacy_window_start_ = now;
+      state.legacy_failures_ = 0;
+    }
+    const int64_t n = ++state.legacy_failures_;
+    return n > allowed;
+  }
+  const bool single = event.group_size <= 1;
+  const int64_t f = state.window_failures_;
+  const int64_t t = f + state.window_successes_;
+  const double rate = t > 0 ? static_cast<double>(f) / static_cast<double>(t) : 0.0;
+  if (event.status == 429 && !single) return true;
+  if (rate >= 1.0 && t >= kSingleDeploymentFailureMinimumRequests) return true;
+  if (rate > kFailureRateThreshold && t >= kFailureRateMinimumRequests && !single) return true;
+  return !status_is_retryable(event.status);  // 401 / 404, single-deployment groups included
+}
+
+void CooldownTracker::set_reason(DeploymentHealthState& state, const FailureEvent& event, double seconds) {
+  state.status_ = event.status;
+  state.cooldown_seconds_ = seconds;
+  state.reason_ = fmt::format("{} {}: {}", event.status, error_kind_name(event.kind),
+                              event.message.size() > 200 ? event.message.substr(0, 200) + "..." : event.message);
 }
 
 std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& state, const FailureEvent& event) {
+  using S = DeploymentHealthState;
   const TimePoint now = time_.now();
-  const double seconds = cooldown_seconds_for(event);
-  const bool required = !settings_.disable_cooldowns && seconds > 1e-9 && cooldown_applies_to(event);
-  const bool single = event.group_size <= 1;
 
   absl::MutexLock lock(&state.mu_);
   // The failure always counts toward the failure-rate window (LiteLLM counts
@@ -88,40 +204,67 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
     state.window_failures_ = 0;
   }
   ++state.window_failures_;
-  if (!required) return std::nullopt;
 
-  bool cool = false;
-  if (legacy_rule_active()) {
-    const int allowed = allowed_fails_for(event.kind).value_or(settings_.allowed_fails);
-    if (now - state.legacy_window_start_ >= seconds_to_duration(settings_.cooldown_time_seconds)) {
-      state.legacy_window_start_ = now;
-      state.legacy_failures_ = 0;
+  // A probe's verdict. begin_probe / end_probe_without_verdict may race with
+  // us (they do not take the mutex), hence the CAS loop.
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  while ((w & S::kProbeBit) != 0) {
+    const double base = cooldown_seconds_for(event);
+    const bool reopen =
+        !settings_.disable_cooldowns && !event.wildcard_deployment && base > 1e-9 && failure_is_deployment_fault(event);
+    if (!reopen) {
+      // Caller error (or a cooldown of 0 asked for): no verdict, the
+      // deployment stays half-open and the next request may probe.
+      if (state.word_.compare_exchange_weak(w, w & ~S::kProbeBit, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+        return std::nullopt;
+      }
+      continue;
     }
-    const int64_t n = ++state.legacy_failures_;
-    cool = n > allowed;
-  } else {
-    const int64_t f = state.window_failures_;
-    const int64_t t = f + state.window_successes_;
-    const double rate = t > 0 ? static_cast<double>(f) / static_cast<double>(t) : 0.0;
-    if (event.status == 429 && !single) {
-      cool = true;
-    } else if (rate >= 1.0 && t >= kSingleDeploymentFailureMinimumRequests) {
-      cool = true;
-    } else if (rate > kFailureRateThreshold && t >= kFailureRateMinimumRequests && !single) {
-      cool = true;
-    } else if (!status_is_retryable(event.status)) {
-      cool = true;  // 401 / 404, single-deployment groups included
+    const double seconds = reopen_seconds(base, state.trips_ + 1);
+    const uint64_t desired = S::pack_until(now + seconds_to_duration(seconds)) | S::kTrippedBit;
+    if (state.word_.compare_exchange_weak(w, desired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      ++state.trips_;
+      set_reason(state, event, seconds);
+      return seconds;
     }
   }
-  if (!cool) return std::nullopt;
 
-  const TimePoint until = now + seconds_to_duration(seconds);
-  state.cooldown_until_ns_.store(until.time_since_epoch().count(), std::memory_order_release);
-  state.status_ = event.status;
-  state.cooldown_seconds_ = seconds;
-  state.reason_ = fmt::format("{} {}: {}", event.status, error_kind_name(event.kind),
-                              event.message.size() > 200 ? event.message.substr(0, 200) + "..." : event.message);
+  // Not a probe: LiteLLM's rules.
+  const double seconds = cooldown_seconds_for(event);
+  const bool required = !settings_.disable_cooldowns && seconds > 1e-9 && cooldown_applies_to(event);
+  if (!required) return std::nullopt;
+  if (!rule_says_cool_down(state, event, now)) return std::nullopt;
+
+  const uint64_t until = S::pack_until(now + seconds_to_duration(seconds));
+  for (;;) {
+    // Never shorten a running cooldown (it may be a long re-opening).
+    if ((w & S::kTrippedBit) != 0 && S::unpack_until(w) > static_cast<int64_t>(until)) return std::nullopt;
+    // Opening also drops a probe claimed meanwhile: its verdict is moot.
+    if (state.word_.compare_exchange_weak(w, until | S::kTrippedBit, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      break;
+    }
+  }
+  set_reason(state, event, seconds);
   return seconds;
+}
+
+bool CooldownTracker::begin_probe(DeploymentHealthState& state, TimePoint now) {
+  using S = DeploymentHealthState;
+  if (settings_.disable_cooldowns) return false;
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((w & S::kTrippedBit) == 0 || (w & S::kProbeBit) != 0 || ns_of(now) < S::unpack_until(w)) return false;
+    if (state.word_.compare_exchange_weak(w, w | S::kProbeBit, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      return true;
+    }
+  }
+}
+
+void CooldownTracker::end_probe_without_verdict(DeploymentHealthState& state) {
+  state.word_.fetch_and(~DeploymentHealthState::kProbeBit, std::memory_order_acq_rel);
 }
 
 }  // namespace llmux::health

@@ -2,18 +2,31 @@
 // File: health/cooldown_tracker.hpp
 // -----------------------------------------------------------------------------
 // Decides when a deployment cools down and for how long, with LiteLLM's rules
-// (reference §5.2-5.4), and stores the decision as an absolute expiry that
-// the routing filter reads with one atomic load.
+// (reference §5.2-5.4), and keeps the result as a small circuit breaker whose
+// state the routing filter reads with one atomic load.
+//
+// The circuit (DESIGN.md §4, "recovery is observed, not assumed"):
+//
+//   closed ──(LiteLLM rule says cool down)──> open (until an absolute expiry)
+//   open ──(expiry passes; nothing to do, checked on read)──> half-open
+//   half-open ──begin_probe──> half-open + probe in flight (others excluded)
+//   probe in flight ──success──> closed (trips = 0)
+//   probe in flight ──deployment-fault failure──> open for
+//                     min(base × 2^trips, max(kMaxCooldownSeconds, base)), ++trips
+//   probe in flight ──caller-error failure / end_probe_without_verdict──> half-open
 //
 // Differences from LiteLLM (deliberate, documented in the README): expiry is
-// absolute and checked on read; Retry-After used as a cooldown length is
-// capped at kMaxRetryAfterCooldown.
+// absolute and checked on read; an expired cooldown leaves the deployment
+// half-open instead of fully trusted; Retry-After used as a cooldown length is
+// capped at kMaxRetryAfterCooldown; a failure while open never shortens the
+// current cooldown.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/synchronization/mutex.h"
 #include "llmux/clock.hpp"
@@ -22,27 +35,65 @@
 
 namespace llmux::health {
 
+// What the routing filter needs to know about a deployment at one instant.
+enum class Availability {
+  kAvailable,       // circuit closed: route normally
+  kCoolingDown,     // circuit open: exclude
+  kProbeAvailable,  // half-open, probe slot free: usable only via begin_probe
+  kProbeInFlight,   // half-open, someone else is probing: exclude
+};
+
+// The circuit as health reporting shows it.
+enum class CircuitState { kClosed, kOpen, kHalfOpen };
+// "closed", "open", "half-open".
+std::string_view circuit_state_name(CircuitState state);
+
 // Live health of one deployment. Shared (shared_ptr) between the deployment
 // pool snapshots so it survives add/remove of other deployments.
+// Thread-safe: the circuit word is atomic (lock-free reads); the counters and
+// the last reason are guarded by an internal mutex. Only CooldownTracker
+// changes it.
 class DeploymentHealthState {
  public:
-  // Cooling down at `now`? Lock-free.
-  bool cooling_down(TimePoint now) const {
-    return now.time_since_epoch().count() < cooldown_until_ns_.load(std::memory_order_acquire);
-  }
-  TimePoint cooldown_until() const { return TimePoint(Duration(cooldown_until_ns_.load(std::memory_order_acquire))); }
+  // The circuit at `now`. Lock-free (one atomic load).
+  Availability availability(TimePoint now) const;
+
+  // Open (kCoolingDown) at `now`? Lock-free. Half-open is not cooling down:
+  // routing should use availability().
+  bool cooling_down(TimePoint now) const { return availability(now) == Availability::kCoolingDown; }
+  // Absolute expiry of the latest cooldown (epoch when never cooled down). It
+  // stays at the old value after the circuit closes.
+  TimePoint cooldown_until() const { return TimePoint(Duration(unpack_until(word_.load(std::memory_order_acquire)))); }
 
   struct Snapshot {
     TimePoint cooldown_until{};
-    std::string reason;
-    int status = 0;
-    double cooldown_seconds = 0;
+    std::string reason;             // last cooldown's cause ("429 RateLimitError: ...")
+    int status = 0;                 // last cooldown's status
+    double cooldown_seconds = 0;    // last cooldown's length
+    CircuitState state = CircuitState::kClosed;
+    int trips = 0;                  // consecutive re-openings after failed probes
+    bool probe_in_flight = false;
   };
-  Snapshot snapshot() const;
+  // Consistent copy, circuit state evaluated at `now`.
+  Snapshot snapshot(TimePoint now) const;
+  // Same at the steady clock's now; prefer snapshot(now) with the router's
+  // TimeSource (the two differ under an injected clock).
+  Snapshot snapshot() const { return snapshot(Clock::now()); }
 
  private:
   friend class CooldownTracker;
-  std::atomic<int64_t> cooldown_until_ns_{0};
+
+  // One 64-bit word: bits 0-61 expiry (ns since the clock's epoch), bit 62
+  // "tripped" (open or half-open; closed when clear), bit 63 "probe in
+  // flight". One word so that readers never see a torn state and
+  // begin_probe is a single CAS.
+  static constexpr uint64_t kUntilMask = (uint64_t{1} << 62) - 1;
+  static constexpr uint64_t kTrippedBit = uint64_t{1} << 62;
+  static constexpr uint64_t kProbeBit = uint64_t{1} << 63;
+  static int64_t unpack_until(uint64_t w) { return static_cast<int64_t>(w & kUntilMask); }
+  static uint64_t pack_until(TimePoint t);
+
+  std::atomic<uint64_t> word_{0};
 
   mutable absl::Mutex mu_;
   // Per-minute success/failure window for the failure-rate rule.
@@ -52,6 +103,7 @@ class DeploymentHealthState {
   // Legacy allowed_fails counter (window = cooldown_time from the first failure).
   TimePoint legacy_window_start_ ABSL_GUARDED_BY(mu_){};
   int64_t legacy_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  int trips_ ABSL_GUARDED_BY(mu_) = 0;
   std::string reason_ ABSL_GUARDED_BY(mu_);
   int status_ ABSL_GUARDED_BY(mu_) = 0;
   double cooldown_seconds_ ABSL_GUARDED_BY(mu_) = 0;
@@ -69,7 +121,8 @@ struct FailureEvent {
   std::optional<double> request_cooldown_seconds;     // request kwarg cooldown_time
 };
 
-// Thread-safe; one per router.
+// Thread-safe; one per router. Borrows `settings` and `time`, which must
+// outlive it.
 class CooldownTracker {
  public:
   // LiteLLM constants (reference §5.3).
@@ -78,24 +131,53 @@ class CooldownTracker {
   static constexpr int64_t kSingleDeploymentFailureMinimumRequests = 1000;
   static constexpr Duration kWindow = std::chrono::seconds(60);
   static constexpr double kMaxRetryAfterCooldown = 300;
+  // llmux: ceiling of the exponential re-open backoff after failed probes
+  // (a configured cooldown_time above it is still honoured as the base).
+  static constexpr double kMaxCooldownSeconds = 300;
 
   CooldownTracker(const RouterSettings& settings, const TimeSource& time);
 
+  // A successful attempt. Counts toward the failure-rate window; on a
+  // half-open deployment (probe in flight or not) it closes the circuit and
+  // resets trips. While open it changes nothing else: the cooldown holds.
   void record_success(DeploymentHealthState& state);
-  // Returns the cooldown length in seconds when the deployment was cooled down.
+  // A failed attempt. Returns the cooldown length in seconds when it opened
+  // (or re-opened, or extended) the circuit. On a probing deployment a
+  // deployment-fault failure (failure_is_deployment_fault) re-opens at once
+  // with exponential backoff; any other failure ends the probe without a
+  // verdict.
   std::optional<double> record_failure(DeploymentHealthState& state, const FailureEvent& event);
+
+  // Claims the deployment's single probe slot: true iff it is half-open at
+  // `now` and no probe is in flight (lock-free CAS). The caller must then
+  // report the attempt with record_success / record_failure, or with
+  // end_probe_without_verdict when it ends without one (cancelled).
+  bool begin_probe(DeploymentHealthState& state, TimePoint now);
+  // Frees the probe slot (cancelled probe, caller error); the deployment
+  // stays half-open. No-op when no probe is in flight.
+  void end_probe_without_verdict(DeploymentHealthState& state);
 
   // Whether LiteLLM's _is_cooldown_required holds for this failure.
   static bool cooldown_applies_to(const FailureEvent& event);
+  // Whether a failed probe says the deployment is still unhealthy: 5xx, 429,
+  // 401, 404, 408, timeouts, connection errors, broken streams. Caller errors
+  // (400, 403, 422, context window, content policy, ...) say nothing.
+  static bool failure_is_deployment_fault(const FailureEvent& event);
   // Cooldown length per LiteLLM's precedence: request/deployment cooldown_time >
   // Retry-After > router default. 0 means "no cooldown".
   double cooldown_seconds_for(const FailureEvent& event) const;
+  // Length of the re-opening after the `trips`-th consecutive failed probe.
+  static double reopen_seconds(double base, int trips);
 
   const TimeSource& time() const { return time_; }
 
  private:
   bool legacy_rule_active() const;
   std::optional<int> allowed_fails_for(ErrorKind kind) const;
+  bool rule_says_cool_down(DeploymentHealthState& state, const FailureEvent& event, TimePoint now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu_);
+  static void set_reason(DeploymentHealthState& state, const FailureEvent& event, double seconds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu_);
 
   const RouterSettings& settings_;
   const TimeSource& time_;

@@ -129,6 +129,8 @@ enum class Key {
   kConnectTimeout,
   kFirstTokenTimeout,
   kStreamIdleTimeout,
+  kTotalTimeout,
+  kAllowedModelRegion,
   kStripOnly,  // router-only keys llmux does not interpret (yet): removed, validated as JSON
 };
 
@@ -139,7 +141,7 @@ struct KeyEntry {
 
 // Sorted by name for binary search.
 constexpr KeyEntry kKeys[] = {
-    {"allowed_model_region", Key::kStripOnly},
+    {"allowed_model_region", Key::kAllowedModelRegion},
     {"caching", Key::kStripOnly},
     {"connect_timeout", Key::kConnectTimeout},
     {"content_policy_fallbacks", Key::kContentPolicyFallbacks},
@@ -173,6 +175,7 @@ constexpr KeyEntry kKeys[] = {
     {"stream_options", Key::kStreamOptions},
     {"stream_timeout", Key::kStreamTimeout},
     {"timeout", Key::kTimeout},
+    {"total_timeout", Key::kTotalTimeout},
 };
 
 Key classify_key(std::string_view name) {
@@ -285,6 +288,8 @@ class RequestReader {
       case Key::kConnectTimeout: return read_seconds(v, name, true, r_.router.connect_timeout_seconds);
       case Key::kFirstTokenTimeout: return read_seconds(v, name, true, r_.router.first_token_timeout_seconds);
       case Key::kStreamIdleTimeout: return read_seconds(v, name, true, r_.router.stream_idle_timeout_seconds);
+      case Key::kTotalTimeout: return read_seconds(v, name, true, r_.router.total_timeout_seconds);
+      case Key::kAllowedModelRegion: return read_region(v, name);
       case Key::kDisableFallbacks: return read_flag(v, name, r_.router.disable_fallbacks);
       case Key::kMockTimeout: return read_flag(v, name, r_.router.mock_timeout);
       case Key::kMockTestingFallbacks: return read_flag(v, name, r_.router.mock_testing_fallbacks);
@@ -479,6 +484,23 @@ class RequestReader {
       return not_json(e);
     }
     return invalid(fmt::format("'{}' must be a boolean", name));
+  }
+
+  Status read_region(od::value& v, std::string_view name) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::string) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid(fmt::format("'{}' must be a string", name));
+    }
+    std::string_view s;
+    if (auto e = v.get_string().get(s)) return not_json(e);
+    r_.router.allowed_model_region.emplace(s);
+    return {};
   }
 
   Status read_mock_response(od::value& v, std::string_view name) {

@@ -52,6 +52,9 @@ struct RouterRequestOptions {
   std::optional<double> connect_timeout_seconds;
   std::optional<double> first_token_timeout_seconds;
   std::optional<double> stream_idle_timeout_seconds;
+  std::optional<double> total_timeout_seconds;
+  // LiteLLM's allowed_model_region: only deployments whose region_name matches.
+  std::optional<std::string> allowed_model_region;
 };
 
 struct ParsedRequest {

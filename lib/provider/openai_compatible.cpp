@@ -154,36 +154,106 @@ simdjson::error_code delta_member_has_content(od::value& v, bool& has) {
   return simdjson::SUCCESS;
 }
 
-simdjson::error_code read_choice(od::value& v, ChunkInfo& info, std::string& finish_reason) {
+// What the delta of one choice carries that a stream continuation needs.
+struct DeltaText {
+  std::string_view content;  // unescaped delta.content; valid until the next parse
+  bool undecodable = false;  // delta.content present, non-empty, text unknown
+};
+
+// Reads delta.content: a string is unescaped (a stream continuation needs the
+// exact text); an empty string costs nothing extra.
+simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaText& text) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::string) {
+    bool has = false;
+    SIMDJSON_TRY(delta_member_has_content(v, has));
+    // Content parts in a delta are not an OpenAI shape: counted, not decoded.
+    if (has) {
+      has_content = true;
+      text.undecodable = true;
+    }
+    return simdjson::SUCCESS;
+  }
+  std::string_view s;
+  const simdjson::error_code e = v.get_string().get(s);
+  if (e == simdjson::STRING_ERROR) {
+    // A lone surrogate escape (or a bad escape): the token is consumed, so
+    // reading goes on. Only a non-empty string can fail to unescape.
+    has_content = true;
+    text.undecodable = true;
+    return simdjson::SUCCESS;
+  }
+  SIMDJSON_TRY(e);
+  if (!s.empty()) {
+    has_content = true;
+    text.content = s;
+  }
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code read_delta(od::value& v, ChunkInfo& info, DeltaText& text) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::object) return simdjson::SUCCESS;
+  od::object delta;
+  SIMDJSON_TRY(v.get_object().get(delta));
+  for (auto dfr : delta) {
+    od::field df;
+    SIMDJSON_TRY(std::move(dfr).get(df));
+    const od::raw_json_string dkey = df.key();
+    if (dkey == "content") {
+      od::value dv = df.value();
+      SIMDJSON_TRY(read_delta_content(dv, info.has_content, text));
+    } else if (dkey == "tool_calls" || dkey == "function_call") {
+      od::value dv = df.value();
+      bool has = false;
+      SIMDJSON_TRY(delta_member_has_content(dv, has));
+      if (has) {
+        info.has_content = true;
+        info.has_tool_calls = true;
+      }
+    } else if (dkey == "reasoning_content" || dkey == "reasoning" || dkey == "refusal") {
+      od::value dv = df.value();
+      SIMDJSON_TRY(delta_member_has_content(dv, info.has_content));
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+// Reads one element of "choices" (`position` is its place in the array: the
+// index of an element that has no "index"). Only choice 0's text is kept.
+simdjson::error_code read_choice(od::value& v, size_t position, ChunkInfo& info, std::string& finish_reason) {
   od::json_type t;
   SIMDJSON_TRY(v.type().get(t));
   if (t != od::json_type::object) return simdjson::SUCCESS;
   od::object o;
   SIMDJSON_TRY(v.get_object().get(o));
+  DeltaText text;
+  int64_t index = static_cast<int64_t>(position);
   for (auto fr : o) {
     od::field f;
     SIMDJSON_TRY(std::move(fr).get(f));
     const od::raw_json_string key = f.key();
     od::value fv = f.value();
     if (key == "delta") {
-      od::json_type dt;
-      SIMDJSON_TRY(fv.type().get(dt));
-      if (dt != od::json_type::object) continue;
-      od::object delta;
-      SIMDJSON_TRY(fv.get_object().get(delta));
-      for (auto dfr : delta) {
-        od::field df;
-        SIMDJSON_TRY(std::move(dfr).get(df));
-        const od::raw_json_string dkey = df.key();
-        if (dkey == "content" || dkey == "reasoning_content" || dkey == "reasoning" || dkey == "refusal" ||
-            dkey == "tool_calls" || dkey == "function_call") {
-          od::value dv = df.value();
-          SIMDJSON_TRY(delta_member_has_content(dv, info.has_content));
-        }
+      SIMDJSON_TRY(read_delta(fv, info, text));
+    } else if (key == "index") {
+      od::json_type it;
+      SIMDJSON_TRY(fv.type().get(it));
+      if (it == od::json_type::number) {
+        od::number n;
+        SIMDJSON_TRY(fv.get_number().get(n));
+        index = n.is_int64() ? n.get_int64() : -1;
       }
     } else if (key == "finish_reason" && finish_reason.empty()) {
       SIMDJSON_TRY(read_string(fv, finish_reason));
     }
+  }
+  // The first choice 0 wins should a chunk (wrongly) carry two.
+  if (index == 0 && info.content.empty() && !info.content_undecodable) {
+    info.content.assign(text.content.data(), text.content.size());
+    info.content_undecodable = text.undecodable;
   }
   return simdjson::SUCCESS;
 }
@@ -227,6 +297,46 @@ bool is_null_value(od::value& v) {
 
 Status OpenAiCompatibleProvider::build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
                                                bool stream, transport::HttpRequest& out) const {
+  return build(deployment, request, stream, {}, {}, out);
+}
+
+Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConfig& deployment,
+                                                            const json::ParsedRequest& request,
+                                                            std::string_view delivered_text,
+                                                            transport::HttpRequest& out) const {
+  if (request.endpoint != json::Endpoint::kChatCompletions) {
+    return Error(ErrorKind::kInvalidArgument, "only a chat completion can be continued");
+  }
+  std::string_view messages;
+  for (const json::RawField& f : request.kept) {
+    if (f.key == "messages") messages = strip(f.value);
+  }
+  if (messages.size() < 2 || messages.front() != '[' || messages.back() != ']') {
+    return Error(ErrorKind::kInvalidArgument, "a continuation needs the request's messages array");
+  }
+  const std::string_view items = messages.substr(1, messages.size() - 2);
+  std::string with_prefill;
+  with_prefill.reserve(messages.size() + delivered_text.size() + 64);
+  with_prefill.push_back('[');
+  with_prefill.append(items);
+  if (!strip(items).empty()) with_prefill.push_back(',');
+  with_prefill.append(R"({"role":"assistant","content":)");
+  json::append_json_string(with_prefill, delivered_text);
+  // vLLM continues the final message when asked at the top level (a template
+  // flag); DeepSeek, Mistral and LiteLLM mark the message itself.
+  if (!vllm_prefill_) with_prefill.append(R"(,"prefix":true)");
+  with_prefill.append("}]");
+  // Appended after the caller's members: should the caller have sent either
+  // key, the server's JSON reader (last one wins) takes these.
+  const std::string_view extra =
+      vllm_prefill_ ? std::string_view(R"("continue_final_message":true,"add_generation_prompt":false)")
+                    : std::string_view();
+  return build(deployment, request, true, with_prefill, extra, out);
+}
+
+Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                                       bool stream, std::string_view messages_override,
+                                       std::string_view extra_members, transport::HttpRequest& out) const {
   std::string_view base = deployment.api_base.empty() ? default_api_base_ : std::string_view(deployment.api_base);
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
   if (base.empty()) {
@@ -269,6 +379,8 @@ Status OpenAiCompatibleProvider::build_request(const DeploymentConfig& deploymen
   options.force_stream = streaming;
   options.add_include_usage = streaming;
   options.force_no_stream = !streaming && request.stream;
+  options.messages_override = messages_override;
+  options.extra_members = extra_members;
   const std::string& model = deployment.provider_model.empty() ? deployment.model : deployment.provider_model;
   json::splice_request(request, model, options, out.body);
   out.stream_body = streaming;
@@ -314,7 +426,7 @@ Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view
           od::value c;
           if ((e = std::move(cr).get(c))) break;
           ChunkInfo unused;
-          e = read_choice(c, unused, info.finish_reason);
+          e = read_choice(c, 0, unused, info.finish_reason);
           break;  // only the first choice matters
         }
       }
@@ -370,12 +482,13 @@ ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
       if (!e && t == od::json_type::array) {
         od::array choices;
         e = v.get_array().get(choices);
+        size_t position = 0;
         for (auto cr : choices) {
           if (e) break;
           od::value c;
           if ((e = std::move(cr).get(c))) break;
           info.has_choices = true;
-          e = read_choice(c, info, info.finish_reason);
+          e = read_choice(c, position++, info, info.finish_reason);
         }
       }
     } else if (key == "usage") {

@@ -19,7 +19,7 @@ class OpenAiCompatibleProvider final : public Provider {
   // `default_api_base` may be empty: then every deployment must set api_base.
   // Both strings must outlive the provider (string literals in the registry).
   OpenAiCompatibleProvider(std::string_view name, std::string_view default_api_base)
-      : name_(name), default_api_base_(default_api_base) {}
+      : name_(name), default_api_base_(default_api_base), vllm_prefill_(name == "hosted_vllm" || name == "vllm") {}
 
   std::string_view name() const override { return name_; }
   std::string_view default_api_base() const { return default_api_base_; }
@@ -29,10 +29,21 @@ class OpenAiCompatibleProvider final : public Provider {
   Error classify_failure(const transport::TransferResult& result) const override;
   Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const override;
   ChunkInfo inspect_chunk(std::string_view data) const override;
+  // vLLM (hosted_vllm, vllm): the assistant message plus top-level
+  // "continue_final_message": true, "add_generation_prompt": false. Every
+  // other family: the assistant message with "prefix": true (DeepSeek,
+  // Mistral and LiteLLM's style).
+  Status build_continuation_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                                    std::string_view delivered_text, transport::HttpRequest& out) const override;
 
  private:
+  Status build(const DeploymentConfig& deployment, const json::ParsedRequest& request, bool stream,
+               std::string_view messages_override, std::string_view extra_members,
+               transport::HttpRequest& out) const;
+
   std::string_view name_;
   std::string_view default_api_base_;
+  bool vllm_prefill_;  // vLLM's continue_final_message instead of "prefix"
 };
 
 }  // namespace llmux::provider

@@ -37,6 +37,17 @@ struct ChunkInfo {
   Kind kind = Kind::kChunk;
   bool has_content = false;   // carries delta content / tool-call text (counts as "first token")
   bool has_choices = false;   // false for a usage-only chunk (choices: [])
+  // Unescaped text of delta.content of choice 0 (the choice whose "index" is
+  // 0; an element without "index" counts by its position); empty when there
+  // is none. What a stream continuation compares and prefills with.
+  std::string content;
+  // delta.content of choice 0 is present and non-empty but its text is not
+  // known (a lone UTF-16 surrogate escape, or a non-string value): `content`
+  // is empty and the text delivered so far can no longer be continued.
+  bool content_undecodable = false;
+  // Some choice's delta carries tool_calls (non-empty) or a function_call:
+  // such a stream cannot be continued by prefill or restart.
+  bool has_tool_calls = false;
   std::optional<Usage> usage;
   std::string finish_reason;
   std::string model;
@@ -64,7 +75,25 @@ class Provider {
 
   // Reads one SSE data payload of a stream.
   virtual ChunkInfo inspect_chunk(std::string_view data) const = 0;
+
+  // Fills `out` for a streaming chat request that continues a stream cut
+  // after `delivered_text` reached the consumer (DESIGN.md §4, streams): the
+  // caller's messages plus a trailing assistant message holding
+  // `delivered_text`, marked so the model continues it rather than answering
+  // anew (assistant prefill; the style is the provider's). A new assistant
+  // message is appended even when the caller's last message already is one.
+  // Only call it for deployments where accepts_assistant_prefill() holds.
+  // This default says the provider has no prefill (kInvalidArgument).
+  virtual Status build_continuation_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                                            std::string_view delivered_text, transport::HttpRequest& out) const;
 };
+
+// Whether `deployment` accepts an assistant prefill (a continuation request):
+// its supports_assistant_prefill when set, else true for hosted_vllm and vllm
+// (vLLM's chat API has continue_final_message) and false for every other
+// provider: one that does not know the prefill marker would answer the
+// conversation anew and repeat the delivered text.
+bool accepts_assistant_prefill(const DeploymentConfig& deployment);
 
 // The adapter for a resolved provider name ("openai", "hosted_vllm", ...);
 // nullptr when that provider is not supported (yet).

@@ -4,6 +4,8 @@
 // with no per-provider parameter mapping.
 #include <string>
 
+#include <fmt/format.h>
+
 #include "provider/openai_compatible.hpp"
 
 namespace llmux::provider {
@@ -69,5 +71,15 @@ const Provider* find_provider(std::string_view provider_name) {
 }
 
 std::string_view supported_provider_list() { return registry().names; }
+
+Status Provider::build_continuation_request(const DeploymentConfig&, const json::ParsedRequest&, std::string_view,
+                                            transport::HttpRequest&) const {
+  return Error(ErrorKind::kInvalidArgument, fmt::format("provider {}: assistant prefill not supported", name()));
+}
+
+bool accepts_assistant_prefill(const DeploymentConfig& deployment) {
+  if (deployment.supports_assistant_prefill) return *deployment.supports_assistant_prefill;
+  return deployment.provider == "hosted_vllm" || deployment.provider == "vllm";
+}
 
 }  // namespace llmux::provider

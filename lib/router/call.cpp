@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "health/pricing.hpp"
 #include "health/retry_policy.hpp"
 #include "provider/mock_response.hpp"
 
@@ -31,7 +32,45 @@ bool streaming_call(CallMode mode, const json::ParsedRequest& r) {
   return mode == CallMode::kStream || (mode == CallMode::kCompletion && r.stream);
 }
 
+// Timed out before the deployment said anything: LiteLLM would retry it in
+// place; llmux fails over (DESIGN.md §4).
+bool silent_timeout(const transport::TransferResult& r) {
+  using transport::TransferError;
+  if (r.error == TransferError::kConnectTimeout || r.error == TransferError::kFirstByteTimeout) return true;
+  return r.error == TransferError::kTotalTimeout && r.first_byte == TimePoint{};
+}
+
+// "n" > 1: only choice 0 is tracked, so such a stream cannot be continued.
+bool several_choices(const json::ParsedRequest& r) {
+  for (const json::RawField& f : r.kept) {
+    if (f.key == "n") return f.value != "1" && f.value != "null";
+  }
+  return false;
+}
+
+double cost_of(const DeploymentConfig& dc, const Usage& u) {
+  return u.reported ? health::response_cost(dc, u.prompt_tokens, u.completion_tokens) : 0;
+}
+
 }  // namespace
+
+void RouterCore::emit(const RouterEvent& event) const {
+  if (!on_event) return;
+  try {
+    on_event(event);
+  } catch (...) {
+    // An observer must not break routing.
+  }
+}
+
+void RouterCore::wake_slot_waiter(const std::string& group) {
+  auto it = slot_waiters.find(group);
+  if (it == slot_waiters.end() || it->second.empty()) return;
+  Call* waiter = it->second.front();
+  it->second.pop_front();
+  if (it->second.empty()) slot_waiters.erase(it);
+  waiter->wake();
+}
 
 Call::Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
            json::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done)
@@ -48,6 +87,8 @@ Call::~Call() = default;
 void Call::start() {
   EntryGuard guard(this);
   started_ = Clock::now();
+  const double total = request_.router.total_timeout_seconds.value_or(core_.settings.total_timeout_seconds);
+  deadline_ = total > 0 ? started_ + seconds_to_duration(total) : TimePoint::max();
   if (cancel_requested_) {
     fail(Error(ErrorKind::kCancelled, "call cancelled before it started"));
     return;
@@ -80,7 +121,7 @@ void Call::start() {
   }
   stage_ = std::move(s);
   if (mock_fallback_error) {
-    handle_failure(std::move(*mock_fallback_error), nullptr, /*retryable=*/false);
+    handle_failure(std::move(*mock_fallback_error), nullptr, FailureInfo{.retryable = false});
     return;
   }
   begin_stage(std::move(stage_));
@@ -90,6 +131,7 @@ void Call::begin_stage(Stage stage) {
   stage_ = std::move(stage);
   stage_.attempts = 0;
   stage_.retries_allowed = request_.router.num_retries.value_or(core_.settings.num_retries);
+  stage_.retries_allowed_effective = -1;
   last_failed_ = nullptr;
   attempt();
 }
@@ -103,34 +145,24 @@ void Call::reset_attempt_state() {
   finish_reason_.clear();
   served_model_.clear();
   current_ = nullptr;
+  probe_ = false;
+}
+
+Duration Call::remaining() const {
+  if (deadline_ == TimePoint::max()) return Duration::max();
+  return deadline_ - Clock::now();
 }
 
 size_t Call::healthy_in_stage(TimePoint now) const {
   if (stage_.single) return 0;  // addressed by id: LiteLLM reports no healthy deployments (reference §6.2 step 7)
   if (!stage_.group) return 0;
   size_t n = 0;
-  for (const PoolEntry* e : stage_.group->members) n += e->health->cooling_down(now) ? 0 : 1;
-  return n;
-}
-
-Error Call::no_deployments_error(TimePoint now) const {
-  double soonest = -1;
-  std::string ids;
-  if (stage_.group) {
-    for (const PoolEntry* e : stage_.group->members) {
-      if (!e->health->cooling_down(now)) continue;
-      const double left = duration_to_seconds(e->health->cooldown_until() - now);
-      if (soonest < 0 || left < soonest) soonest = left;
-      ids += (ids.empty() ? "" : ", ") + e->deployment->id();
-    }
+  for (const PoolEntry* e : stage_.group->members) {
+    if (e->health->cooling_down(now)) continue;
+    if (std::find(excluded_.begin(), excluded_.end(), e) != excluded_.end()) continue;
+    ++n;
   }
-  if (soonest < 0) soonest = core_.settings.cooldown_time_seconds;
-  Error e(ErrorKind::kNoDeploymentsAvailable,
-          fmt::format("No deployments available for selected model, Try again in {:.1f} seconds. Passed model={}. "
-                      "pre-call-checks={}, cooldown_list=[{}]",
-                      soonest, stage_.group_name, core_.settings.enable_pre_call_checks ? "True" : "False", ids));
-  e.retry_after_seconds = soonest;
-  return e;
+  return n;
 }
 
 Duration Call::attempt_timeout() const {
@@ -148,9 +180,23 @@ Duration Call::attempt_timeout() const {
   return to_duration(total);
 }
 
+bool Call::has_alternative(size_t candidates_left) const {
+  if (candidates_left > 1) return true;
+  if (in_fallbacks_) return next_fallback_ < fallback_queue_.size();
+  if (request_.router.disable_fallbacks) return false;
+  return !health::fallback_groups_for(stage_.group_name, Error(ErrorKind::kTimeout, ""), fallback_inputs()).empty();
+}
+
 void Call::attempt() {
   if (cancel_requested_) {
     fail(Error(ErrorKind::kCancelled, "call cancelled"));
+    return;
+  }
+  if (remaining() <= Duration::zero()) {
+    Error e(ErrorKind::kTimeout, fmt::format("call deadline reached (total_timeout {} s)",
+                                             request_.router.total_timeout_seconds.value_or(core_.settings.total_timeout_seconds)));
+    if (primary_error_) e.message += fmt::format("; last error: {}", primary_error_->to_string());
+    fail(std::move(e));
     return;
   }
   reset_attempt_state();
@@ -160,37 +206,63 @@ void Call::attempt() {
   auto& candidates = core_.scratch_candidates;
   entries.clear();
   if (stage_.single) {
-    entries.push_back(stage_.single);  // by id: cooldowns do not apply (LiteLLM)
+    entries.push_back(stage_.single);
   } else if (stage_.group) {
-    for (const PoolEntry* e : stage_.group->members) {
-      if (!e->health->cooling_down(now)) entries.push_back(e);
-    }
-    // A retry avoids the deployment that just failed when another is healthy.
-    if (last_failed_ && entries.size() > 1) {
-      auto it = std::find(entries.begin(), entries.end(), last_failed_);
-      if (it != entries.end()) entries.erase(it);
-    }
+    entries.insert(entries.end(), stage_.group->members.begin(), stage_.group->members.end());
   }
+  FilterInput in;
+  in.now = now;
+  in.settings = &core_.settings;
+  in.request = &request_;
+  in.group_name = stage_.group_name;
+  in.enforce_rate_limits = core_.settings.enable_pre_call_checks || core_.strategy->enforces_rate_limits();
+  in.budgets = core_.budgets;
+  in.excluded = excluded_;
+  in.avoid = last_failed_;
+  in.addressed_by_id = stage_.single != nullptr;
+  FilterReport& report = core_.scratch_report;
+  report.clear();
+  filter_candidates(in, entries, report);
   if (entries.empty()) {
-    handle_failure(no_deployments_error(now), nullptr, true);
+    if (report.only_busy(entries.size())) {
+      wait_for_slot();
+      return;
+    }
+    handle_failure(no_candidates_error(in, report), nullptr, FailureInfo{.retryable = false});
     return;
   }
   size_t index = 0;
-  if (entries.size() > 1) {
+  if (entries.size() > 1 || core_.strategy->enforces_rate_limits()) {
     candidates.clear();
     for (const PoolEntry* e : entries) candidates.push_back(e->deployment.get());
     PickContext ctx{stage_.group_name, request_.estimated_prompt_tokens, streaming_call(mode_, request_), now};
     index = core_.strategy->pick(ctx, std::span<const Deployment* const>(candidates), *core_.rng);
+    if (index == Strategy::kNoDeployment) {
+      handle_failure(Error(ErrorKind::kNoDeploymentsAvailable,
+                           fmt::format("No deployments available for selected model: routing strategy '{}' found none "
+                                       "of {} candidates usable. Passed model={}",
+                                       core_.strategy->name(), entries.size(), stage_.group_name)),
+                     nullptr, FailureInfo{.retryable = false});
+      return;
+    }
     if (index >= entries.size()) index = 0;  // a custom strategy returned garbage
   }
+  const size_t candidates_left = entries.size();
   current_ = entries[index];
+  probe_ = is_probe_candidate(*current_, now) && core_.cooldowns->begin_probe(*current_->health, now);
   ++stage_.attempts;
   ++total_attempts_;
   const DeploymentConfig& dc = current_->deployment->config();
 
   if (request_.router.mock_testing_rate_limit_error) {
     handle_failure(Error(ErrorKind::kRateLimit, "This is a mock exception for rate limits (mock_testing_rate_limit_error=true)"),
-                   current_, true);
+                   current_, FailureInfo{});
+    return;
+  }
+  if (request_.router.mock_timeout) {
+    // LiteLLM sleeps past the timeout; the outcome is the same without the wait.
+    handle_failure(Error(ErrorKind::kTimeout, "This is a mock timeout (mock_timeout=true)"), current_,
+                   FailureInfo{.silent = true});
     return;
   }
   const std::optional<std::string>& mock = request_.router.mock_response ? request_.router.mock_response : dc.mock_response;
@@ -204,52 +276,137 @@ void Call::attempt() {
   }
 
   const bool stream = streaming_call(mode_, request_);
-  Status built = Status::Ok();
+  const DeploymentConfig* target = &dc;
+  DeploymentConfig expanded;
   if (stage_.wildcard_captures) {
-    DeploymentConfig expanded = dc;
+    expanded = dc;
     expanded.provider_model = DeploymentPool::apply_captures(dc.provider_model, *stage_.wildcard_captures);
-    built = current_->provider->build_request(expanded, request_, stream, http_);
+    target = &expanded;
+  }
+  Status built = Status::Ok();
+  if (continuing_) {
+    // The consumer already has part of the answer: continue it here.
+    ++continuations_;
+    if (provider::accepts_assistant_prefill(*target)) {
+      continuation_.begin_attempt(StreamContinuation::Mode::kPrefill);
+      built = current_->provider->build_continuation_request(*target, request_, continuation_.delivered_text(), http_);
+    } else {
+      continuation_.begin_attempt(StreamContinuation::Mode::kRestart);
+      built = current_->provider->build_request(*target, request_, stream, http_);
+    }
   } else {
-    built = current_->provider->build_request(dc, request_, stream, http_);
+    built = current_->provider->build_request(*target, request_, stream, http_);
   }
   if (!built.ok()) {
-    handle_failure(built.error(), current_, false);
+    handle_failure(built.error(), current_, FailureInfo{.retryable = false});
     return;
   }
 
   // Per-attempt deadlines (README "Timeouts"): `timeout`/`stream_timeout`
-  // with LiteLLM's precedence, plus llmux's connect / first-token / idle.
+  // with LiteLLM's precedence, llmux's connect / first-token / idle limits,
+  // all within the call's total_timeout.
   const auto& ro = request_.router;
-  const Duration total = attempt_timeout();
+  const Duration left = remaining();
+  const Duration read = attempt_timeout();
   const Duration connect = to_duration(ro.connect_timeout_seconds ? ro.connect_timeout_seconds
                                                                   : std::optional<double>(core_.settings.connect_timeout_seconds));
-  Duration first_byte = to_duration(ro.first_token_timeout_seconds ? ro.first_token_timeout_seconds
-                                                                   : core_.settings.first_token_timeout_seconds);
-  http_.connect_timeout = std::min(connect, total);
+  http_.connect_timeout = std::min({connect, read, left});
   if (stream) {
     // A stream's timeout bounds the wait for its first byte and each silence
-    // (it is a read timeout in LiteLLM's HTTP client), not its whole length.
+    // (it is a read timeout in LiteLLM's HTTP client), not its whole length;
+    // the call's total_timeout bounds that. A slow first token is cut short
+    // only when the call has somewhere else to go.
     const Duration idle = to_duration(ro.stream_idle_timeout_seconds ? ro.stream_idle_timeout_seconds
                                                                      : std::optional<double>(core_.settings.stream_idle_timeout_seconds));
-    http_.first_byte_timeout = std::min(first_byte, total);
-    http_.idle_timeout = std::min(idle, total);
-    http_.total_timeout = Duration::max();
+    Duration first = read;
+    if (ro.first_token_timeout_seconds || has_alternative(candidates_left)) {
+      first = std::min(first, to_duration(ro.first_token_timeout_seconds ? ro.first_token_timeout_seconds
+                                                                         : std::optional<double>(core_.settings.first_token_timeout_seconds)));
+    }
+    http_.first_byte_timeout = std::min(first, left);
+    http_.idle_timeout = std::min(idle, read);
+    http_.total_timeout = left;
   } else {
-    http_.first_byte_timeout = std::min(first_byte, total);
-    http_.total_timeout = total;
+    http_.first_byte_timeout = Duration::max();
+    if (ro.first_token_timeout_seconds) http_.first_byte_timeout = to_duration(ro.first_token_timeout_seconds);
+    http_.total_timeout = std::min(read, left);
+    http_.first_byte_timeout = std::min(http_.first_byte_timeout, http_.total_timeout);
   }
 
-  current_->deployment->add_in_flight(1);
-  core_.strategy->on_attempt_start(*current_->deployment, now);
+  const Deployment& d = *current_->deployment;
+  d.add_in_flight(1);
+  d.count_request(now);
+  core_.strategy->on_attempt_start(d, now);
+  attempt_open_ = true;
   attempt_started_ = Clock::now();
   state_ = State::kInFlight;
   transfer_ = core_.transport->start(std::move(http_), this);
   http_ = transport::HttpRequest{};
 }
 
+void Call::wait_for_slot() {
+  state_ = State::kWaitingForSlot;
+  waiting_group_ = stage_.single ? stage_.single->deployment->model_group() : stage_.group->name;
+  core_.slot_waiters[waiting_group_].push_back(this);
+  const Duration left = remaining();
+  timer_ = core_.transport->schedule(left, [this] {
+    EntryGuard guard(this);
+    timer_ = 0;
+    stop_waiting_for_slot();
+    state_ = State::kIdle;
+    fail(Error(ErrorKind::kTimeout,
+               fmt::format("timed out waiting for a free slot (max_parallel_requests) on model={}", stage_.group_name)));
+  });
+}
+
+void Call::stop_waiting_for_slot() {
+  auto it = core_.slot_waiters.find(waiting_group_);
+  if (it != core_.slot_waiters.end()) {
+    auto& q = it->second;
+    q.erase(std::remove(q.begin(), q.end(), this), q.end());
+    if (q.empty()) core_.slot_waiters.erase(it);
+  }
+  if (timer_ != 0) {
+    core_.transport->cancel_timer(timer_);
+    timer_ = 0;
+  }
+}
+
+void Call::wake() {
+  // From another call's attempt end: retry on the next loop turn, not inside
+  // that call's frames.
+  if (state_ != State::kWaitingForSlot) return;
+  stop_waiting_for_slot();
+  timer_ = core_.transport->schedule(Duration::zero(), [this] {
+    EntryGuard guard(this);
+    timer_ = 0;
+    state_ = State::kIdle;
+    attempt();
+  });
+  state_ = State::kWaiting;
+}
+
+void Call::close_attempt(const PoolEntry& entry, bool success, std::optional<ErrorKind> error) {
+  if (!attempt_open_) return;
+  attempt_open_ = false;
+  const Deployment& d = *entry.deployment;
+  d.add_in_flight(-1);
+  AttemptOutcome o;
+  o.success = success;
+  o.error = error;
+  o.at = core_.time->now();
+  o.stream = streaming_call(mode_, request_);
+  o.latency = Clock::now() - attempt_started_;
+  if (success && first_token_at_ > attempt_started_) o.time_to_first_token = first_token_at_ - attempt_started_;
+  o.prompt_tokens = usage_.prompt_tokens;
+  o.completion_tokens = usage_.completion_tokens;
+  core_.strategy->on_attempt_end(d, o);
+  if (entry.max_parallel >= 0) core_.wake_slot_waiter(d.model_group());
+}
+
 void Call::serve_mock(const PoolEntry& entry, const std::string& mock) {
   if (provider::mock_is_error(mock)) {
-    handle_failure(provider::mock_error(mock), &entry, true);
+    handle_failure(provider::mock_error(mock), &entry, FailureInfo{});
     return;
   }
   const DeploymentConfig& dc = entry.deployment->config();
@@ -299,12 +456,13 @@ bool Call::deliver_chunk(std::string_view chunk) {
 }
 
 bool Call::flush_pending_chunks() {
-  for (const auto& c : pending_chunks_) {
-    if (!deliver_chunk(c)) {
+  for (const auto& [data, info] : pending_chunks_) {
+    if (!deliver_chunk(data)) {
       user_stopped_ = true;
       pending_chunks_.clear();
       return false;
     }
+    continuation_.record_delivered(info);
   }
   pending_chunks_.clear();
   return true;
@@ -332,11 +490,39 @@ bool Call::process_event(std::string_view data) {
   // A usage-only chunk (choices: []) reaches the caller only if it asked for usage.
   const bool deliverable = ci.has_choices || request_.include_usage;
   if (!deliverable) return true;
+  if (continuing_) {
+    StreamContinuation::Verdict v = continuation_.on_chunk(data, ci);
+    switch (v.action) {
+      case StreamContinuation::Verdict::Action::kSuppress:
+        return true;
+      case StreamContinuation::Verdict::Action::kDiverged:
+        stream_error_ = Error(ErrorKind::kMidStream,
+                              fmt::format("stream from deployment {} restarted after a failure but its text diverged "
+                                          "from what was already delivered: {}",
+                                          current_->deployment->id(), continuation_.divergence()));
+        diverged_ = true;
+        return false;
+      case StreamContinuation::Verdict::Action::kDeliverRewritten:
+        if (!deliver_chunk(v.chunk)) {
+          user_stopped_ = true;
+          return false;
+        }
+        return true;
+      case StreamContinuation::Verdict::Action::kDeliver:
+        break;
+    }
+    if (!deliver_chunk(data)) {
+      user_stopped_ = true;
+      return false;
+    }
+    return true;
+  }
   if (!content_delivered_) {
     // Hold chunks back until the first content token, so that a failure
     // before it can be retried invisibly.
-    pending_chunks_.emplace_back(data);
-    if (ci.has_content || !ci.finish_reason.empty()) {
+    pending_chunks_.emplace_back(std::string(data), std::move(ci));
+    const auto& held = pending_chunks_.back().second;
+    if (held.has_content || !held.finish_reason.empty()) {
       content_delivered_ = true;
       first_token_at_ = Clock::now();
       return flush_pending_chunks();
@@ -347,6 +533,7 @@ bool Call::process_event(std::string_view data) {
     user_stopped_ = true;
     return false;
   }
+  continuation_.record_delivered(ci);
   return true;
 }
 
@@ -360,39 +547,48 @@ void Call::on_complete(transport::TransferResult&& result) {
   transfer_ = 0;
   state_ = State::kIdle;
   const PoolEntry* entry = current_;
-  entry->deployment->add_in_flight(-1);
 
-  if (cancel_requested_ || result.error == transport::TransferError::kCancelled) {
-    AttemptOutcome o;
-    o.error = ErrorKind::kCancelled;
-    core_.strategy->on_attempt_end(*entry->deployment, o);
-    fail(Error(ErrorKind::kCancelled, "call cancelled"));
-    return;
-  }
-  if (user_stopped_) {
-    AttemptOutcome o;
-    o.error = ErrorKind::kCancelled;
-    core_.strategy->on_attempt_end(*entry->deployment, o);
-    fail(Error(ErrorKind::kCancelled, "stream stopped by the consumer"));
+  if (cancel_requested_ || result.error == transport::TransferError::kCancelled || user_stopped_) {
+    close_attempt(*entry, false, ErrorKind::kCancelled);
+    if (probe_) core_.cooldowns->end_probe_without_verdict(*entry->health);
+    probe_ = false;
+    fail(Error(ErrorKind::kCancelled, user_stopped_ && !cancel_requested_ ? "stream stopped by the consumer" : "call cancelled"));
     return;
   }
   const bool stream = streaming_call(mode_, request_);
   if (stream && is_2xx(result.status)) {
     std::optional<Error> err = std::move(stream_error_);
     if (!err && result.error != transport::TransferError::kNone) err = entry->provider->classify_failure(result);
+    if (!err && continuing_ && !continuation_.prefix_repeated()) {
+      err = Error(ErrorKind::kMidStream,
+                  fmt::format("stream from deployment {} restarted after a failure but ended before reaching the text "
+                              "already delivered",
+                              entry->deployment->id()));
+      diverged_ = true;
+    }
     if (err) {
-      if (content_delivered_) {
+      close_attempt(*entry, false, err->kind);
+      if (diverged_) {
+        // Not the deployment's fault: no health verdict.
+        handle_failure(std::move(*err), entry, FailureInfo{.retryable = false, .health = false});
+      } else if (content_delivered_ && (!continuation_.can_continue() || several_choices(request_))) {
         handle_failure(Error(ErrorKind::kMidStream,
                              fmt::format("stream from deployment {} failed after content was delivered: {}",
                                          entry->deployment->id(), err->to_string())),
-                       entry, false);
+                       entry, FailureInfo{.retryable = false});
       } else {
-        handle_failure(std::move(*err), entry, true);
+        // Before the first token: retried invisibly. After it: continued on
+        // another deployment (prefill or restart with the prefix suppressed).
+        if (content_delivered_) continuing_ = true;
+        handle_failure(std::move(*err), entry, FailureInfo{.silent = !content_delivered_ && silent_timeout(result)});
       }
       return;
     }
     // Clean end, with or without [DONE]: finalise at once.
+    close_attempt(*entry, true, std::nullopt);
     if (!flush_pending_chunks()) {
+      if (probe_) core_.cooldowns->end_probe_without_verdict(*entry->health);
+      probe_ = false;
       fail(Error(ErrorKind::kCancelled, "stream stopped by the consumer"));
       return;
     }
@@ -407,12 +603,14 @@ void Call::on_complete(transport::TransferResult&& result) {
   if (result.error == transport::TransferError::kNone && is_2xx(result.status)) {
     auto info = entry->provider->inspect_response(result.body, request_.endpoint);
     if (!info.ok()) {
-      handle_failure(std::move(info).error(), entry, true);
+      close_attempt(*entry, false, info.error().kind);
+      handle_failure(std::move(info).error(), entry, FailureInfo{});
       return;
     }
     usage_ = info->usage;
     finish_reason_ = info->finish_reason;
     served_model_ = info->model;
+    close_attempt(*entry, true, std::nullopt);
     Response r;
     r.status = result.status;
     r.body = std::move(result.body);
@@ -422,16 +620,31 @@ void Call::on_complete(transport::TransferResult&& result) {
     succeed(std::move(r));
     return;
   }
-  handle_failure(entry->provider->classify_failure(result), entry, true);
+  Error err = entry->provider->classify_failure(result);
+  close_attempt(*entry, false, err.kind);
+  handle_failure(std::move(err), entry, FailureInfo{.silent = silent_timeout(result)});
 }
 
-void Call::handle_failure(Error error, const PoolEntry* entry, bool retryable) {
+health::FallbackInputs Call::fallback_inputs() const {
+  const auto& ro = request_.router;
+  health::FallbackInputs in;
+  in.fallbacks = ro.fallbacks ? &*ro.fallbacks : &core_.settings.fallbacks;
+  in.context_window_fallbacks =
+      ro.context_window_fallbacks ? &*ro.context_window_fallbacks : &core_.settings.context_window_fallbacks;
+  in.content_policy_fallbacks =
+      ro.content_policy_fallbacks ? &*ro.content_policy_fallbacks : &core_.settings.content_policy_fallbacks;
+  in.client_fallbacks = ro.client_fallbacks ? &*ro.client_fallbacks : nullptr;
+  in.max_fallbacks = ro.max_fallbacks.value_or(core_.settings.max_fallbacks);
+  return in;
+}
+
+void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info) {
   const TimePoint now = core_.time->now();
   if (entry) {
     const DeploymentConfig& dc = entry->deployment->config();
     error.llm_provider = dc.provider;
     redact_secret(error.message, dc.api_key);
-    if (error.kind != ErrorKind::kCancelled) {
+    if (error.kind != ErrorKind::kCancelled && info.health) {
       health::FailureEvent ev;
       ev.kind = error.kind;
       ev.status = error.status;
@@ -441,21 +654,27 @@ void Call::handle_failure(Error error, const PoolEntry* entry, bool retryable) {
       ev.wildcard_deployment = entry->wildcard;
       ev.deployment_cooldown_seconds = dc.cooldown_time_seconds;
       ev.request_cooldown_seconds = request_.router.cooldown_time_seconds;
-      core_.cooldowns->record_failure(*entry->health, ev);
-      AttemptOutcome o;
-      o.error = error.kind;
-      o.latency = Clock::now() - attempt_started_;
-      core_.strategy->on_attempt_end(*entry->deployment, o);
+      if (std::optional<double> cooled = core_.cooldowns->record_failure(*entry->health, ev)) {
+        emit(RouterEventType::kCooldown, &error, entry, *cooled);
+      }
+    } else if (probe_) {
+      core_.cooldowns->end_probe_without_verdict(*entry->health);
     }
+    probe_ = false;
+    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, std::string(error_kind_name(error.kind)),
+                                         error.status, ms_between(attempt_started_, Clock::now())});
     last_failed_ = entry;
+    if (info.silent) excluded_.push_back(entry);
   }
   if (cancel_requested_) {
     fail(Error(ErrorKind::kCancelled, "call cancelled"));
     return;
   }
+  bool retryable = info.retryable;
   if (error.kind == ErrorKind::kMidStream || error.kind == ErrorKind::kInvalidConfig) retryable = false;
+  const bool out_of_time = remaining() <= Duration::zero();
 
-  if (retryable) {
+  if (retryable && !out_of_time) {
     health::RetryContext ctx;
     ctx.healthy_deployments = healthy_in_stage(now);
     ctx.group_size = stage_.single ? 1 : (stage_.group ? stage_.group->members.size() : 0);
@@ -472,41 +691,43 @@ void Call::handle_failure(Error error, const PoolEntry* entry, bool retryable) {
     const RetryPolicy* policy = health::retry_policy_for(core_.settings, stage_.group_name);
     std::optional<int> from_policy = policy ? health::retries_from_policy(*policy, error.kind) : std::nullopt;
     if (from_policy) {
+      allowed = *from_policy;
       retry = retries_done < *from_policy;
     } else {
       retry = retries_done < allowed && health::should_retry_error(error, ctx);
     }
+    // A silent deployment is failed over: retry only if another one is left.
+    if (retry && info.silent && ctx.healthy_deployments == 0) retry = false;
+    stage_.retries_allowed_effective = allowed;
     if (retry && stage_.attempts > 0) {
       const Duration wait =
           health::retry_backoff(error, ctx, retries_done, core_.settings.retry_after_seconds, *core_.rng);
-      state_ = State::kWaiting;
-      timer_ = core_.transport->schedule(wait, [this] {
-        EntryGuard guard(this);
-        timer_ = 0;
-        state_ = State::kIdle;
-        attempt();
-      });
-      return;
+      // Never sleep past the call's deadline.
+      if (wait < remaining()) {
+        emit(RouterEventType::kRetry, &error, entry, duration_to_seconds(wait));
+        state_ = State::kWaiting;
+        timer_ = core_.transport->schedule(wait, [this] {
+          EntryGuard guard(this);
+          timer_ = 0;
+          state_ = State::kIdle;
+          attempt();
+        });
+        return;
+      }
     }
   }
 
   // This group is done: on to fallbacks.
   if (!in_fallbacks_) {
     const auto& ro = request_.router;
-    if (!ro.disable_fallbacks && error.kind != ErrorKind::kMidStream && error.kind != ErrorKind::kInvalidConfig) {
-      health::FallbackInputs in;
-      in.fallbacks = ro.fallbacks ? &*ro.fallbacks : &core_.settings.fallbacks;
-      in.context_window_fallbacks =
-          ro.context_window_fallbacks ? &*ro.context_window_fallbacks : &core_.settings.context_window_fallbacks;
-      in.content_policy_fallbacks =
-          ro.content_policy_fallbacks ? &*ro.content_policy_fallbacks : &core_.settings.content_policy_fallbacks;
-      in.client_fallbacks = ro.client_fallbacks ? &*ro.client_fallbacks : nullptr;
-      in.max_fallbacks = ro.max_fallbacks.value_or(core_.settings.max_fallbacks);
-      fallback_queue_ = health::fallback_groups_for(stage_.group_name, error, in);
+    if (!ro.disable_fallbacks && !out_of_time && error.kind != ErrorKind::kMidStream &&
+        error.kind != ErrorKind::kInvalidConfig) {
+      fallback_queue_ = health::fallback_groups_for(stage_.group_name, error, fallback_inputs());
     }
     primary_error_ = std::move(error);
   } else {
     fallback_errors_.push_back(fmt::format("{} → {}", stage_.group_name, error.to_string()));
+    if (out_of_time || error.kind == ErrorKind::kMidStream) next_fallback_ = fallback_queue_.size();
   }
   next_stage_or_fail();
 }
@@ -519,6 +740,7 @@ void Call::next_stage_or_fail() {
       fallback_errors_.push_back(fmt::format("{} → no such model group", name));
       continue;
     }
+    const std::string failed_group = stage_.group_name;
     in_fallbacks_ = true;
     ++fallbacks_entered_;
     Stage s;
@@ -526,6 +748,17 @@ void Call::next_stage_or_fail() {
     s.group = res->group;
     s.single = res->single;
     s.wildcard_captures = std::move(res->wildcard_captures);
+    {
+      const Error* cause = primary_error_ ? &*primary_error_ : nullptr;
+      RouterEvent ev;
+      ev.type = RouterEventType::kFallback;
+      ev.call_id = id_;
+      ev.model_group = failed_group;
+      ev.error = cause;
+      ev.fallback_group = name;
+      core_.emit(ev);
+    }
+    last_failed_ = nullptr;
     begin_stage(std::move(s));
     return;
   }
@@ -542,6 +775,7 @@ void Call::fill_metadata(RouterMetadata& m) const {
   m.call_id = id_;
   m.requested_model = request_.model;
   m.model_group = stage_.group_name;
+  if (in_fallbacks_) m.fallback_model_group = stage_.group_name;
   const PoolEntry* e = current_ ? current_ : last_failed_;
   if (e) {
     const DeploymentConfig& dc = e->deployment->config();
@@ -552,33 +786,40 @@ void Call::fill_metadata(RouterMetadata& m) const {
   }
   m.attempts = total_attempts_;
   m.retries = std::max(0, stage_.attempts - 1);
+  m.max_retries = stage_.retries_allowed_effective >= 0 ? stage_.retries_allowed_effective : stage_.retries_allowed;
   m.fallbacks = fallbacks_entered_;
   m.latency_ms = ms_between(started_, Clock::now());
   m.time_to_first_token_ms = content_delivered_ ? ms_between(started_, first_token_at_) : -1;
   m.malformed_events = malformed_events_;
-  if (e && usage_.reported) {
-    const DeploymentConfig& dc = e->deployment->config();
-    m.response_cost = static_cast<double>(usage_.prompt_tokens) * dc.input_cost_per_token.value_or(0) +
-                      static_cast<double>(usage_.completion_tokens) * dc.output_cost_per_token.value_or(0);
-  }
+  m.stream_continuations = continuations_;
+  m.attempt_log = attempt_log_;
+  // Only the attempt that served is billed.
+  if (e && current_) m.response_cost = cost_of(e->deployment->config(), usage_);
 }
 
 void Call::succeed(Response response) {
   if (current_) {
+    const TimePoint now = core_.time->now();
+    const DeploymentConfig& dc = current_->deployment->config();
+    const bool was_probe = probe_;
     core_.cooldowns->record_success(*current_->health);
-    AttemptOutcome o;
-    o.success = true;
-    o.latency = Clock::now() - attempt_started_;
-    if (content_delivered_) o.time_to_first_token = first_token_at_ - attempt_started_;
-    o.prompt_tokens = usage_.prompt_tokens;
-    o.completion_tokens = usage_.completion_tokens;
-    core_.strategy->on_attempt_end(*current_->deployment, o);
+    probe_ = false;
+    if (was_probe) emit(RouterEventType::kRecovered, nullptr, current_);
+    if (usage_.reported) current_->deployment->count_tokens(now, usage_.prompt_tokens + usage_.completion_tokens);
+    if (core_.budgets && usage_.reported) core_.budgets->record_spend(dc, cost_of(dc, usage_), now);
+    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, "", 0, ms_between(attempt_started_, Clock::now())});
   }
   fill_metadata(response.metadata);
   finish(std::move(response));
 }
 
 void Call::fail(Error error) {
+  // Part of the answer reached the consumer: whatever ended the call, it is
+  // a mid-stream failure, never a short success.
+  if (content_delivered_ && error.kind != ErrorKind::kMidStream && error.kind != ErrorKind::kCancelled) {
+    error = Error(ErrorKind::kMidStream,
+                  fmt::format("stream failed after content was delivered: {}", error.to_string()));
+  }
   fill_metadata(error.metadata);
   finish(std::move(error));
 }
@@ -586,6 +827,17 @@ void Call::fail(Error error) {
 void Call::finish(Result<Response> result) {
   if (state_ == State::kDone) return;
   state_ = State::kDone;
+  if (core_.on_event) {
+    RouterEvent ev;
+    ev.type = result.ok() ? RouterEventType::kSuccess : RouterEventType::kFailure;
+    ev.call_id = id_;
+    ev.model_group = stage_.group_name;
+    const PoolEntry* e = current_ ? current_ : last_failed_;
+    if (e) ev.deployment_id = e->deployment->id();
+    ev.error = result.ok() ? nullptr : &result.error();
+    ev.metadata = result.ok() ? &result.value().metadata : &result.error().metadata;
+    core_.emit(ev);
+  }
   DoneCallback cb = std::move(on_done_);
   on_done_ = nullptr;
   on_chunk_ = nullptr;
@@ -599,6 +851,21 @@ void Call::finish(Result<Response> result) {
   if (core_.on_call_finished) core_.on_call_finished(id_);
 }
 
+void Call::emit(RouterEventType type, const Error* error, const PoolEntry* entry, double seconds,
+                std::string_view fallback_group) {
+  if (!core_.on_event) return;
+  RouterEvent ev;
+  ev.type = type;
+  ev.call_id = id_;
+  ev.model_group = stage_.group_name;
+  if (entry) ev.deployment_id = entry->deployment->id();
+  ev.error = error;
+  ev.fallback_group = fallback_group;
+  if (type == RouterEventType::kCooldown) ev.cooldown_seconds = seconds;
+  if (type == RouterEventType::kRetry) ev.retry_in_seconds = seconds;
+  core_.emit(ev);
+}
+
 void Call::cancel() {
   EntryGuard guard(this);
   if (state_ == State::kDone) return;
@@ -610,6 +877,10 @@ void Call::cancel() {
     case State::kWaiting:
       core_.transport->cancel_timer(timer_);
       timer_ = 0;
+      fail(Error(ErrorKind::kCancelled, "call cancelled"));
+      break;
+    case State::kWaitingForSlot:
+      stop_waiting_for_slot();
       fail(Error(ErrorKind::kCancelled, "call cancelled"));
       break;
     case State::kIdle:

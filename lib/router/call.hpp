@@ -20,23 +20,34 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "health/budget_tracker.hpp"
+#include "health/retry_policy.hpp"
 #include "json/request.hpp"
 #include "llmux/router.hpp"
 #include "llmux/strategy.hpp"
+#include "router/candidate_filter.hpp"
 #include "router/deployment_pool.hpp"
+#include "router/stream_continuation.hpp"
 #include "transport/http_transport.hpp"
 #include "transport/sse_parser.hpp"
 
 namespace llmux::router {
+
+class Call;
 
 // What every call of one router shares. Owned by Router::Impl.
 struct RouterCore {
   RouterSettings settings;
   transport::HttpTransport* transport = nullptr;
   health::CooldownTracker* cooldowns = nullptr;
+  health::BudgetTracker* budgets = nullptr;  // null when no budget is configured
   Strategy* strategy = nullptr;
   Random* rng = nullptr;            // I/O thread only
   const TimeSource* time = nullptr;
+  EventCallback on_event;           // may be empty
   // Called (on the I/O thread) when a call has delivered its final callback.
   // The call deletes itself right after, once its own stack has unwound.
   std::function<void(uint64_t call_id)> on_call_finished;
@@ -44,6 +55,14 @@ struct RouterCore {
   // decision at a time, so every call shares it: no allocation per call.
   std::vector<const Deployment*> scratch_candidates;
   std::vector<const PoolEntry*> scratch_entries;
+  FilterReport scratch_report;
+  // Calls waiting for a max_parallel_requests slot, per model group, FIFO.
+  absl::flat_hash_map<std::string, std::deque<Call*>> slot_waiters;
+
+  void emit(const RouterEvent& event) const;
+  // An attempt on a deployment of `group` ended: the first waiter of that
+  // group (if any) tries again.
+  void wake_slot_waiter(const std::string& group);
 };
 
 enum class CallMode { kCompletion, kStream, kEmbedding };
@@ -58,6 +77,8 @@ class Call final : public transport::TransferObserver {
   void start();
   // Ends the call with kCancelled (after its transfer, if any, reports back).
   void cancel();
+  // A max_parallel_requests slot may be free: try again (from RouterCore).
+  void wake();
   bool finished() const { return state_ == State::kDone; }
   uint64_t id() const { return id_; }
 
@@ -67,7 +88,14 @@ class Call final : public transport::TransferObserver {
   void on_complete(transport::TransferResult&& result) override;
 
  private:
-  enum class State { kIdle, kInFlight, kWaiting, kDone };
+  enum class State { kIdle, kInFlight, kWaiting, kWaitingForSlot, kDone };
+
+  // How an attempt failed, beyond its error.
+  struct FailureInfo {
+    bool retryable = true;       // false: skip retries in this group (fallbacks may follow)
+    bool silent = false;         // timed out before any response byte: fail over, never retry in place
+    bool health = true;          // the failure is the deployment's (cooldown rules apply)
+  };
 
   // Marks one entry point on the stack; the last one out deletes a finished call.
   class EntryGuard {
@@ -91,14 +119,23 @@ class Call final : public transport::TransferObserver {
     std::optional<std::vector<std::string>> wildcard_captures;
     int attempts = 0;
     int retries_allowed = 0;
+    int retries_allowed_effective = -1;  // after deployment num_retries / retry policy; -1 = not decided yet
     bool retries_from_deployment = false;
   };
 
   void begin_stage(Stage stage);
   void attempt();
+  void wait_for_slot();
+  void stop_waiting_for_slot();
   void serve_mock(const PoolEntry& entry, const std::string& mock);
-  void handle_failure(Error error, const PoolEntry* entry, bool transport_level);
+  void handle_failure(Error error, const PoolEntry* entry, FailureInfo info);
+  void close_attempt(const PoolEntry& entry, bool success, std::optional<ErrorKind> error);
+  bool has_alternative(size_t candidates_left) const;
   void next_stage_or_fail();
+  health::FallbackInputs fallback_inputs() const;
+  Duration remaining() const;
+  void emit(RouterEventType type, const Error* error = nullptr, const PoolEntry* entry = nullptr,
+            double seconds = 0, std::string_view fallback_group = {});
   void succeed(Response response);
   void fail(Error error);
   void finish(Result<Response> result);
@@ -108,7 +145,6 @@ class Call final : public transport::TransferObserver {
   bool deliver_chunk(std::string_view chunk);
   size_t healthy_in_stage(TimePoint now) const;
   Duration attempt_timeout() const;
-  Error no_deployments_error(TimePoint now) const;
   void reset_attempt_state();
 
   RouterCore& core_;
@@ -123,6 +159,7 @@ class Call final : public transport::TransferObserver {
   int depth_ = 0;  // entry points on the stack
   bool cancel_requested_ = false;
   TimePoint started_{};
+  TimePoint deadline_{};  // started_ + total_timeout (steady clock, like the transport's timers)
 
   // Plan.
   Stage stage_;
@@ -134,6 +171,9 @@ class Call final : public transport::TransferObserver {
   std::vector<std::string> fallback_errors_;
   int total_attempts_ = 0;
   const PoolEntry* last_failed_ = nullptr;
+  std::vector<const PoolEntry*> excluded_;  // timed out before answering: not used again by this call
+  std::vector<AttemptRecord> attempt_log_;
+  std::string waiting_group_;               // kWaitingForSlot: the slot_waiters key
 
   // Current attempt.
   const PoolEntry* current_ = nullptr;
@@ -141,11 +181,14 @@ class Call final : public transport::TransferObserver {
   transport::TimerId timer_ = 0;
   transport::HttpRequest http_;
   TimePoint attempt_started_{};
+  bool attempt_open_ = false;  // the strategy saw on_attempt_start and awaits on_attempt_end
+  bool probe_ = false;         // this attempt is its deployment's half-open probe
   std::string served_model_;
 
   // Streaming state of the current attempt.
   transport::SseParser sse_;
-  std::vector<std::string> pending_chunks_;  // held back until the first content token
+  // Held back until the first content token, with what they carry.
+  std::vector<std::pair<std::string, provider::ChunkInfo>> pending_chunks_;
   bool content_delivered_ = false;
   bool saw_done_ = false;
   bool user_stopped_ = false;
@@ -154,6 +197,11 @@ class Call final : public transport::TransferObserver {
   std::string finish_reason_;
   int malformed_events_ = 0;
   TimePoint first_token_at_{};
+  // After content was delivered, a failed stream goes on elsewhere.
+  StreamContinuation continuation_;
+  bool continuing_ = false;    // the current attempt continues a delivered stream
+  bool diverged_ = false;      // a restarted stream did not repeat what was delivered
+  int continuations_ = 0;
 };
 
 }  // namespace llmux::router

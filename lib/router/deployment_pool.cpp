@@ -12,6 +12,14 @@ namespace {
 absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 }  // namespace
 
+int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSettings& settings) {
+  if (c.max_parallel_requests) return *c.max_parallel_requests;
+  if (c.rpm && *c.rpm >= 1) return static_cast<int64_t>(*c.rpm);
+  if (c.tpm && *c.tpm > 0) return std::max<int64_t>(1, static_cast<int64_t>(*c.tpm / 1000.0 * 6.0));
+  if (settings.default_max_parallel_requests) return *settings.default_max_parallel_requests;
+  return -1;
+}
+
 Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<DeploymentConfig> deployments,
                                                                     const RouterSettings& settings,
                                                                     const DeploymentPool* previous) {
@@ -41,6 +49,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     } else {
       entry->deployment = std::make_shared<Deployment>(std::move(c));
     }
+    entry->max_parallel = max_parallel_requests_for(entry->deployment->config(), settings);
     pool->entries_.push_back(std::move(entry));
   }
 

@@ -30,7 +30,14 @@ struct PoolEntry {
   std::shared_ptr<health::DeploymentHealthState> health;
   const provider::Provider* provider = nullptr;  // nullptr: mock_response only
   bool wildcard = false;                         // model_name contains '*'
+  // Concurrency cap (LiteLLM's max_parallel_requests rule, reference §7.4);
+  // <0 = none.
+  int64_t max_parallel = -1;
 };
+
+// LiteLLM's calculate_max_parallel_requests: max_parallel_requests, else rpm,
+// else max(1, tpm/1000*6), else the router's default_max_parallel_requests.
+int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSettings& settings);
 
 struct ModelGroup {
   std::string name;

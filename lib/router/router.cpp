@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "health/budget_tracker.hpp"
 #include "health/cooldown_tracker.hpp"
 #include "json/request.hpp"
 #include "router/call.hpp"
@@ -20,14 +21,28 @@ namespace llmux {
 
 std::string_view version() { return "0.1.0"; }
 
+std::string_view router_event_type_name(RouterEventType type) {
+  switch (type) {
+    case RouterEventType::kSuccess: return "success";
+    case RouterEventType::kFailure: return "failure";
+    case RouterEventType::kRetry: return "retry";
+    case RouterEventType::kFallback: return "fallback";
+    case RouterEventType::kCooldown: return "cooldown";
+    case RouterEventType::kRecovered: return "recovered";
+  }
+  return "unknown";
+}
+
 class Router::Impl {
  public:
   Impl(RouterConfig config, RouterOptions options, std::unique_ptr<Strategy> strategy,
-       std::shared_ptr<const router::DeploymentPool> pool)
+       std::shared_ptr<const router::DeploymentPool> pool, std::unique_ptr<health::BudgetTracker> budgets,
+       bool budgets_active)
       : config_(std::move(config)),
         options_(std::move(options)),
         time_(options_.time_source ? *options_.time_source : TimeSource::steady()),
         cooldowns_(config_.settings, time_),
+        budgets_(std::move(budgets)),
         strategy_(std::move(strategy)),
         rng_(options_.random_seed ? options_.random_seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + 1),
         pool_(std::move(pool)) {
@@ -35,6 +50,8 @@ class Router::Impl {
     core_.settings = config_.settings;
     core_.transport = transport_.get();
     core_.cooldowns = &cooldowns_;
+    core_.budgets = budgets_active ? budgets_.get() : nullptr;
+    core_.on_event = options_.on_event;
     core_.strategy = strategy_.get();
     core_.rng = &rng_;
     core_.time = &time_;
@@ -137,10 +154,15 @@ class Router::Impl {
     for (const auto& c : configs) {
       if (c.id == d.id) return Error(ErrorKind::kInvalidArgument, fmt::format("deployment id '{}' already exists", d.id));
     }
+    const bool needs_budget = budgets_->enabled_for(d);
     configs.push_back(std::move(d));
     auto next = router::DeploymentPool::build(std::move(configs), config_.settings, pool_.get());
     if (!next.ok()) return next.error();
     pool_ = std::move(next).value();
+    if (needs_budget) {
+      // core_ belongs to the I/O thread.
+      transport_->post([this] { core_.budgets = budgets_.get(); });
+    }
     return Status::Ok();
   }
 
@@ -179,12 +201,25 @@ class Router::Impl {
       h.model_group = c.model_name;
       h.api_base = c.api_base;
       h.in_flight = e->deployment->in_flight();
-      if (e->health->cooling_down(now)) {
-        auto snap = e->health->snapshot();
+      h.requests_this_minute = e->deployment->minute_requests().value(now);
+      h.tokens_this_minute = e->deployment->minute_tokens().value(now);
+      const health::Availability a = e->health->availability(now);
+      h.state = "healthy";
+      if (a != health::Availability::kAvailable) {
+        auto snap = e->health->snapshot(now);
         h.healthy = false;
         h.reason = snap.reason;
         h.status = snap.status;
-        h.cooldown_remaining_seconds = duration_to_seconds(snap.cooldown_until - now);
+        h.trips = snap.trips;
+        switch (a) {
+          case health::Availability::kCoolingDown:
+            h.state = "cooling_down";
+            h.cooldown_remaining_seconds = duration_to_seconds(snap.cooldown_until - now);
+            break;
+          case health::Availability::kProbeAvailable: h.state = "half_open"; break;
+          case health::Availability::kProbeInFlight: h.state = "probing"; break;
+          case health::Availability::kAvailable: break;
+        }
       }
       out.push_back(std::move(h));
     }
@@ -206,6 +241,7 @@ class Router::Impl {
   RouterOptions options_;
   const TimeSource& time_;
   health::CooldownTracker cooldowns_;
+  std::unique_ptr<health::BudgetTracker> budgets_;  // null when no budget is configured
   std::unique_ptr<Strategy> strategy_;
   Random rng_;
   router::RouterCore core_;
@@ -237,6 +273,19 @@ Result<std::unique_ptr<Router>> Router::create(RouterConfig config, RouterOption
     if (!pool.ok()) return std::move(pool).error();
     auto strategy = make_strategy(config.settings.routing_strategy, config.settings.routing_strategy_args_json);
     if (!strategy.ok()) return std::move(strategy).error();
+    std::unique_ptr<health::BudgetTracker> budgets;
+    bool budgets_active = false;
+    {
+      const TimeSource& time = options.time_source ? *options.time_source : TimeSource::steady();
+      auto tracker = health::BudgetTracker::create(config.settings, time);
+      if (!tracker.ok()) return std::move(tracker).error();
+      bool needed = false;
+      for (const auto& d : config.model_list) needed = needed || (*tracker)->enabled_for(d);
+      budgets = std::move(tracker).value();
+      // The filter runs only when some deployment has a budget (add_deployment
+      // may switch it on later).
+      budgets_active = needed;
+    }
     for (const auto& w : config.warnings) {
       if (options.log) {
         options.log(w);
@@ -245,7 +294,7 @@ Result<std::unique_ptr<Router>> Router::create(RouterConfig config, RouterOption
       }
     }
     auto impl = std::make_unique<Impl>(std::move(config), std::move(options), std::move(strategy).value(),
-                                       std::move(pool).value());
+                                       std::move(pool).value(), std::move(budgets), budgets_active);
     return std::unique_ptr<Router>(new Router(std::move(impl)));
   } catch (const std::exception& e) {
     return Error(ErrorKind::kInternalServer, fmt::format("router construction failed: {}", e.what()));

@@ -1,19 +1,25 @@
 // The process-wide strategy registry: names → factories. Holds no routing
-// state (each router creates its own strategy instance).
+// state (each router creates its own strategy instance). std::mutex rather
+// than absl::Mutex so that TSan builds see the locking (Debian's abseil is
+// not instrumented).
 #include <algorithm>
 #include <map>
+#include <mutex>
 
-#include "absl/synchronization/mutex.h"
 #include "llmux/strategy.hpp"
+#include "strategy/cost_based.hpp"
+#include "strategy/latency_based.hpp"
 #include "strategy/least_busy.hpp"
+#include "strategy/power_of_two_choices.hpp"
 #include "strategy/simple_shuffle.hpp"
+#include "strategy/usage_based.hpp"
 
 namespace llmux {
 namespace {
 
 struct Registry {
-  absl::Mutex mu;
-  std::map<std::string, StrategyFactory, std::less<>> factories ABSL_GUARDED_BY(mu);
+  std::mutex mu;
+  std::map<std::string, StrategyFactory, std::less<>> factories;  // guarded by mu
 };
 
 template <class T>
@@ -24,9 +30,22 @@ StrategyFactory stateless_factory() {
 Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry();
-    absl::MutexLock lock(&reg->mu);
+    std::lock_guard lock(reg->mu);
     reg->factories["simple-shuffle"] = stateless_factory<strategy::SimpleShuffle>();
     reg->factories["least-busy"] = stateless_factory<strategy::LeastBusy>();
+    // LiteLLM accepts this name but no strategy implements it (every call
+    // fails, reference §4.0); its intent — budgets — is provider_budget_config,
+    // which the router's budget filter enforces under any strategy.
+    reg->factories["provider-budget-routing"] = stateless_factory<strategy::SimpleShuffle>();
+    reg->factories["latency-based-routing"] = &strategy::LatencyBased::create;
+    reg->factories[std::string(strategy::UsageBased::kNameV2)] = [](std::string_view args) {
+      return strategy::UsageBased::create(strategy::UsageBased::kNameV2, args);
+    };
+    reg->factories[std::string(strategy::UsageBased::kNameV1)] = [](std::string_view args) {
+      return strategy::UsageBased::create(strategy::UsageBased::kNameV1, args);
+    };
+    reg->factories["cost-based-routing"] = &strategy::CostBased::create;
+    reg->factories["power-of-two-choices"] = &strategy::PowerOfTwoChoices::create;
     return reg;
   }();
   return *r;
@@ -36,7 +55,7 @@ Registry& registry() {
 
 void register_strategy(std::string name, StrategyFactory factory) {
   Registry& r = registry();
-  absl::MutexLock lock(&r.mu);
+  std::lock_guard lock(r.mu);
   r.factories[std::move(name)] = std::move(factory);
 }
 
@@ -44,7 +63,7 @@ Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, std::stri
   StrategyFactory factory;
   {
     Registry& r = registry();
-    absl::MutexLock lock(&r.mu);
+    std::lock_guard lock(r.mu);
     auto it = r.factories.find(name);
     if (it != r.factories.end()) factory = it->second;
   }
@@ -60,7 +79,7 @@ Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, std::stri
 
 std::vector<std::string> strategy_names() {
   Registry& r = registry();
-  absl::MutexLock lock(&r.mu);
+  std::lock_guard lock(r.mu);
   std::vector<std::string> names;
   for (const auto& [n, f] : r.factories) names.push_back(n);
   return names;

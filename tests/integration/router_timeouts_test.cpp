@@ -44,16 +44,71 @@ TEST_CASE("per-request timeout overrides the router's", "[router][timeout]") {
   CHECK(r.error().kind == ErrorKind::kTimeout);
 }
 
-TEST_CASE("first-byte timeout against a server that never answers", "[router][timeout]") {
+TEST_CASE("first-token timeout: a silent stream fails over when there is somewhere to go, and is not retried in place",
+          "[router][timeout]") {
+  FakeProvider hang, good;
+  hang.set_default(Behavior::hang());
+  good.set_default(Behavior::streaming("from the fallback", 2));
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", hang, "", "silent") +
+                            deployment_yaml("backup", "m", good, "", "good") +
+                            "router_settings:\n  first_token_timeout: 0.2\n  num_retries: 3\n"
+                            "  fallbacks: [{\"g\": [\"backup\"]}]\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = run_stream(*router, chat_request("g"));
+  REQUIRE(c.done->ok());
+  CHECK(c.text == "from the fallback");
+  CHECK(c.done->value().metadata.model_group == "backup");
+  CHECK(hang.request_count() == 1);  // failed over, not retried in place despite num_retries: 3
+  CHECK(seconds_between(t0, std::chrono::steady_clock::now()) < 5);
+}
+
+TEST_CASE("first-token timeout: with nowhere else to go a slow first token is waited for", "[router][timeout]") {
+  FakeProvider slow;
+  Behavior b = Behavior::streaming("worth the wait", 2);
+  b.delay = Millis(400);
+  slow.set_default(b);
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", slow) +
+                            "router_settings:\n  first_token_timeout: 0.1\n  num_retries: 0\n");
+  auto c = run_stream(*router, chat_request("g"));
+  REQUIRE(c.done->ok());
+  CHECK(c.text == "worth the wait");
+  CHECK(slow.request_count() == 1);
+}
+
+TEST_CASE("a per-request first_token_timeout applies even without an alternative", "[router][timeout]") {
   FakeProvider hang;
   hang.set_default(Behavior::hang());
-  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", hang) +
-                            "router_settings:\n  first_token_timeout: 0.2\n  num_retries: 0\n");
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", hang) + "router_settings:\n  num_retries: 0\n");
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = router->completion(chat_request("g"));
+  auto r = router->completion(chat_request("g", R"("first_token_timeout":0.2)"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::kTimeout);
   CHECK(seconds_between(t0, std::chrono::steady_clock::now()) < 5);
+}
+
+TEST_CASE("total_timeout bounds the whole call: retries, waits and the stream", "[router][timeout]") {
+  FakeProvider failing;
+  failing.set_default(Behavior::error(500, "boom", "server_error"));
+  // One deployment: every retry waits 0.5·2^k s; a 1 s total leaves room for ~1.
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", failing) +
+                            "router_settings:\n  num_retries: 10\n  total_timeout: 1\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = router->completion(chat_request("g"));
+  const double took = seconds_between(t0, std::chrono::steady_clock::now());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::kInternalServer);  // the provider's error, not a generic one
+  CHECK(failing.request_count() < 5);
+  CHECK(took < 5);
+
+  FakeProvider trickle;
+  Behavior b = Behavior::streaming("a b c d e f g h i j", 10);
+  b.event_interval = Millis(150);
+  trickle.set_default(b);
+  auto r2 = make_router("model_list:\n" + deployment_yaml("g", "m", trickle) + "router_settings:\n  num_retries: 0\n");
+  auto c = run_stream(*r2, chat_request("g", R"("total_timeout":0.5)"));
+  REQUIRE_FALSE(c.done->ok());
+  CHECK(c.done->error().kind == ErrorKind::kMidStream);  // content had been delivered
+  CHECK(c.done->error().message.find("Timeout") != std::string::npos);
 }
 
 TEST_CASE("stream idle timeout: a stalled stream before content fails over, after content errors", "[router][timeout]") {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -88,6 +89,74 @@ inline Collected run_stream(Router& router, const std::string& request) {
 
 inline double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+// A router clock (RouterOptions::time_source: cooldowns, rpm/tpm minutes,
+// budget windows) that moves only when told to, so minute windows cannot
+// roll over in the middle of a test. Thread-safe. Starts on a minute boundary.
+class ManualTime final : public TimeSource {
+ public:
+  TimePoint now() const override { return TimePoint(Duration(ns_.load())); }
+  void advance(double seconds) { ns_.fetch_add(seconds_to_duration(seconds).count()); }
+
+ private:
+  std::atomic<int64_t> ns_{std::chrono::duration_cast<Duration>(std::chrono::hours(1000)).count()};
+};
+
+// make_router with caller options (time source, on_event); seed 42 and a
+// silent log unless set.
+inline std::unique_ptr<Router> make_router_with(const std::string& yaml, RouterOptions opts) {
+  if (opts.random_seed == 0) opts.random_seed = 42;
+  if (!opts.log) opts.log = [](std::string_view) {};
+  auto r = Router::from_config(yaml, opts);
+  if (!r.ok()) FAIL("router config rejected: " << r.error().to_string());
+  return std::move(r).value();
+}
+
+// A 200 chat.completion body reporting exactly this usage (the generated one
+// derives usage from the request size).
+inline std::string completion_body_with_usage(int64_t prompt_tokens, int64_t completion_tokens,
+                                              const std::string& text = "ok") {
+  return fmt::format(
+      R"({{"id":"chatcmpl-usage","object":"chat.completion","created":1,"model":"m","choices":[{{"index":0,)"
+      R"("message":{{"role":"assistant","content":"{}"}},"finish_reason":"stop"}}],)"
+      R"("usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}}}})",
+      text, prompt_tokens, completion_tokens, prompt_tokens + completion_tokens);
+}
+
+inline Behavior ok_with_usage(int64_t prompt_tokens, int64_t completion_tokens, const std::string& text = "ok") {
+  Behavior b;
+  b.body = completion_body_with_usage(prompt_tokens, completion_tokens, text);
+  return b;
+}
+
+// Starts every request with completion_async at once and waits (bounded) for
+// all of them; results in request order.
+inline std::vector<Result<Response>> run_concurrently(Router& router, const std::vector<std::string>& requests) {
+  struct Shared {
+    std::mutex mu;
+    std::vector<std::optional<Result<Response>>> results;
+    std::atomic<size_t> done{0};
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->results.resize(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    router.completion_async(requests[i], [shared, i](Result<Response> r) {
+      {
+        std::lock_guard lock(shared->mu);
+        shared->results[i].emplace(std::move(r));
+      }
+      shared->done.fetch_add(1);
+    });
+  }
+  for (int i = 0; i < 2000 && shared->done.load() < requests.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(shared->done.load() == requests.size());
+  std::vector<Result<Response>> out;
+  std::lock_guard lock(shared->mu);
+  for (auto& r : shared->results) out.push_back(std::move(*r));
+  return out;
 }
 
 }  // namespace llmux::testing

@@ -831,6 +831,14 @@ void FakeProvider::Impl::plan_response(Conn& c, const ReceivedRequest& rec, cons
                      prompt_tokens, completion_tokens, prompt_tokens + completion_tokens);
     }
   }
+  if (b.cut_body_after_bytes >= 0) {
+    // Announce the whole body, send part of it, hang up: a truncated answer.
+    const size_t keep = std::min(static_cast<size_t>(b.cut_body_after_bytes), body.size());
+    c.steps.push_back(Step{Kind::kWrite, b.delay,
+                           head(status, b, "application/json", body.size(), true) + body.substr(0, keep)});
+    c.steps.push_back(Step{Kind::kClose, Millis{0}, {}});
+    return;
+  }
   c.steps.push_back(
       Step{Kind::kWrite, b.delay, head(status, b, "application/json", body.size(), c.close_after) + body});
 }
@@ -866,6 +874,14 @@ void FakeProvider::Impl::plan_stream(Conn& c, const Behavior& b, const RequestFa
           prefix + fmt::format(R"([],"usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}}}})",
                                prompt_tokens, completion_tokens, prompt_tokens + completion_tokens)));
     }
+  }
+  if (b.error_after_events >= 0) {
+    events.resize(std::min(static_cast<size_t>(b.error_after_events), events.size()));
+    std::string payload = R"({"error":{"object":"error","message":)";
+    append_json_string(payload, fmt::format("fake provider failed mid-stream (code {})", b.error_event_code));
+    fmt::format_to(std::back_inserter(payload), R"(,"type":"server_error","param":null,"code":{}}}}})",
+                   b.error_event_code);
+    events.push_back(sse_chunk(payload));
   }
   if (b.send_done) events.push_back(sse_chunk("[DONE]"));
   if (b.malformed_after_events >= 0) {

@@ -47,6 +47,9 @@ struct Behavior {
   std::string body;
   std::string text = "Hello from the fake provider.";
   Millis delay{0};  // wait before sending the status line
+  // Non-stream fault: >= 0 sends the head (announcing the full Content-Length)
+  // and only the first N bytes of the body, then closes the connection.
+  int cut_body_after_bytes = -1;
 
   // Streaming (used when stream is true, or when the request asked for
   // "stream": true and `body` is empty).
@@ -62,8 +65,16 @@ struct Behavior {
   int cut_after_events = -1;  // >= 0: close the connection after N events, no terminating chunk
   int stall_after_events = -1;  // >= 0: after N events stop sending; keep the connection open
   int malformed_after_events = -1;  // >= 0: insert one "data: {not json" event after N events
+  // >= 0: after N events (counted before [DONE] and the malformed event are
+  // added) send one OpenAI/vLLM-style error event instead of the rest,
+  // {"error":{"message":..,"type":..,"code":error_event_code}}, then [DONE]
+  // if send_done, and end the body cleanly — a 200 stream that fails midway.
+  int error_after_events = -1;
+  int error_event_code = 500;
   // cut/stall count every event sent, including the malformed one and [DONE];
   // generated events are: role, `stream_chunks` content parts, finish, [usage], [DONE].
+  // Delays: `delay` before the head, then `event_interval` before each event
+  // (a slow stream).
 
   // Convenience constructors.
   static Behavior ok(std::string text = "Hello from the fake provider.");

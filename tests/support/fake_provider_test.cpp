@@ -448,6 +448,57 @@ TEST_CASE("stream faults cut and stall and malformed") {
   }
 }
 
+TEST_CASE("a non-stream body cut after N bytes is a partial transfer") {
+  FakeProvider fake;
+  Behavior b = Behavior::ok("a complete answer that never fully arrives");
+  b.cut_body_after_bytes = 20;
+  fake.enqueue(b);
+  const Reply r = request(fake, kChatBody);
+  CHECK((r.code == CURLE_PARTIAL_FILE || r.code == CURLE_RECV_ERROR));
+  CHECK(r.status == 200);
+  CHECK(r.body.size() == 20);
+  CHECK(r.body.rfind(R"({"id":"chatcmpl-fake)", 0) == 0);
+  // The connection is closed: the next request (default behavior) is answered in full on a new one.
+  const Reply next = request(fake, kChatBody);
+  REQUIRE(next.code == CURLE_OK);
+  CHECK(message_content(next.body) == "Hello from the fake provider.");
+  CHECK(fake.connections_accepted() == 2);
+}
+
+TEST_CASE("an error event mid-stream replaces the rest of the stream") {
+  FakeProvider fake;
+  Behavior b = Behavior::streaming("a b c d", 4);
+  b.error_after_events = 3;  // role + two content parts
+  b.error_event_code = 503;
+  fake.enqueue(b);
+  const Reply r = request(fake, kStreamBody);
+  REQUIRE(r.code == CURLE_OK);  // the body itself ends cleanly
+  CHECK(r.status == 200);
+  const std::vector<std::string> events = sse_payloads(r.body);
+  REQUIRE(events.size() == 5);  // role, 2 parts, error, [DONE]
+  CHECK(events.back() == "[DONE]");
+  simdjson::dom::parser parser;
+  simdjson::dom::element err;
+  REQUIRE(parser.parse(events[3]).get(err) == simdjson::SUCCESS);
+  CHECK(int64_t(err["error"]["code"]) == 503);
+  CHECK(std::string_view(err["error"]["type"]) == "server_error");
+  CHECK(std::string_view(err["error"]["message"]).find("mid-stream") != std::string_view::npos);
+
+  SECTION("without [DONE], counted before the malformed event") {
+    Behavior c = Behavior::streaming("a b", 2);
+    c.error_after_events = 1;
+    c.send_done = false;
+    c.malformed_after_events = 1;
+    fake.enqueue(c);
+    const Reply r2 = request(fake, kStreamBody);
+    REQUIRE(r2.code == CURLE_OK);
+    const std::vector<std::string> ev = sse_payloads(r2.body);
+    REQUIRE(ev.size() == 3);  // role, malformed, error
+    CHECK(ev[1] == "{not json");
+    CHECK(ev[2].find(R"("error")") != std::string::npos);
+  }
+}
+
 TEST_CASE("keep-alive reuses one connection until Connection close") {
   FakeProvider fake;
   CURL* handle = curl_easy_init();

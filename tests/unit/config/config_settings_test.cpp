@@ -53,7 +53,8 @@ TEST_CASE("defaults are LiteLLM's", "[config][settings]") {
   CHECK(s.redis_url.empty());
   CHECK(s.redis_port == 0);
   CHECK(s.connect_timeout_seconds == 10);
-  CHECK_FALSE(s.first_token_timeout_seconds.has_value());
+  CHECK(s.first_token_timeout_seconds == 30);
+  CHECK(s.total_timeout_seconds == 6000);
   CHECK(s.stream_idle_timeout_seconds == 60);
   // An empty JSON object and a config without model_list are fine too.
   CHECK(parse_ok("{}").model_list.empty());
@@ -108,6 +109,7 @@ router_settings:
   connect_timeout: 2
   first_token_timeout: 3.5
   stream_idle_timeout: 20
+  total_timeout: 120
 )");
   const RouterSettings& s = c.settings;
   CHECK(c.warnings.empty());
@@ -165,6 +167,7 @@ router_settings:
   CHECK(s.connect_timeout_seconds == 2);
   CHECK(s.first_token_timeout_seconds == 3.5);
   CHECK(s.stream_idle_timeout_seconds == 20);
+  CHECK(s.total_timeout_seconds == 120);
 }
 
 TEST_CASE("fallback list spellings are equivalent", "[config][settings]") {

@@ -160,3 +160,151 @@ TEST_CASE("legacy allowed_fails rule: cool down after more than allowed_fails fa
   for (int i = 0; i < 5; ++i) CHECK_FALSE(tracker2.record_failure(st2, failure(429, ErrorKind::kRateLimit)));
   CHECK(tracker2.record_failure(st2, failure(429, ErrorKind::kRateLimit)));
 }
+
+// ---- LiteLLM rules not covered above (reference §5.3 / §5.4) ----------------------
+
+TEST_CASE("429 cools down at once only in multi-deployment groups", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState multi;
+  CHECK(tracker.record_failure(multi, failure(429, ErrorKind::kRateLimit, 3)) == Approx(5.0));
+  DeploymentHealthState single;
+  // Single: a stream of 429s still needs the 1000-call 100% rule.
+  for (int i = 0; i < 20; ++i) CHECK_FALSE(tracker.record_failure(single, failure(429, ErrorKind::kRateLimit, 1)));
+  CHECK(single.availability(t.now()) == Availability::kAvailable);
+}
+
+TEST_CASE("401 and 404 cool down on the first failure, even alone in their group", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState a;
+  CHECK(tracker.record_failure(a, failure(401, ErrorKind::kAuthentication, 1)) == Approx(5.0));
+  CHECK(a.cooling_down(t.now()));
+  CHECK(a.snapshot(t.now()).status == 401);
+  DeploymentHealthState n;
+  CHECK(tracker.record_failure(n, failure(404, ErrorKind::kNotFound, 1)) == Approx(5.0));
+  CHECK(n.cooling_down(t.now()));
+}
+
+TEST_CASE("408 and 5xx need the failure-rate rule", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  // T < 5: even 100% failures do not cool down.
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(tracker.record_failure(st, failure(408, ErrorKind::kTimeout)));
+  // 5th call, 5/5 > 50%, T >= 5.
+  CHECK(tracker.record_failure(st, failure(408, ErrorKind::kTimeout)));
+}
+
+TEST_CASE("the failure-rate rule does not apply to single-deployment groups", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  for (int i = 0; i < 3; ++i) tracker.record_success(st);
+  for (int i = 0; i < 20; ++i) CHECK_FALSE(tracker.record_failure(st, failure(503, ErrorKind::kServiceUnavailable, 1)));
+}
+
+TEST_CASE("failures that never cool down still count toward the failure rate", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(tracker.record_failure(st, failure(400, ErrorKind::kBadRequest)));
+  // 5/5 failures in the minute: the first 5xx trips it.
+  CHECK(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));
+}
+
+TEST_CASE("the 1000-call rule needs 100% failures", "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  tracker.record_success(st);
+  for (int i = 0; i < 1500; ++i) REQUIRE_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+  // A new minute: the old success aged out; 1000 failures in a row trip it.
+  t.advance(60);
+  for (int i = 0; i < 999; ++i) REQUIRE_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+  CHECK(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
+}
+
+TEST_CASE("legacy allowed_fails_policy: per error class, 0 or unset falls back to allowed_fails", "[cooldown]") {
+  AllowedFailsPolicy policy;
+  policy.authentication = 1;
+  policy.timeout = 2;
+  policy.rate_limit = 0;  // falls back
+  RouterSettings s;
+  s.allowed_fails_policy = policy;  // allowed_fails stays 3
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+
+  DeploymentHealthState auth;
+  CHECK_FALSE(tracker.record_failure(auth, failure(401, ErrorKind::kAuthentication)));
+  CHECK(tracker.record_failure(auth, failure(401, ErrorKind::kAuthentication)));
+
+  DeploymentHealthState timeout;
+  CHECK_FALSE(tracker.record_failure(timeout, failure(408, ErrorKind::kTimeout)));
+  CHECK_FALSE(tracker.record_failure(timeout, failure(408, ErrorKind::kTimeout)));
+  CHECK(tracker.record_failure(timeout, failure(408, ErrorKind::kTimeout)));
+
+  for (auto [status, kind] : {std::pair{429, ErrorKind::kRateLimit}, std::pair{500, ErrorKind::kInternalServer}}) {
+    DeploymentHealthState st;
+    for (int i = 0; i < 3; ++i) CHECK_FALSE(tracker.record_failure(st, failure(status, kind, 1)));
+    CHECK(tracker.record_failure(st, failure(status, kind, 1)));
+  }
+
+  // The legacy rule still never cools a 400 down.
+  DeploymentHealthState bad;
+  for (int i = 0; i < 10; ++i) CHECK_FALSE(tracker.record_failure(bad, failure(400, ErrorKind::kBadRequest)));
+}
+
+TEST_CASE("legacy allowed_fails counts within cooldown_time from the first failure", "[cooldown]") {
+  RouterSettings s;
+  s.allowed_fails = 1;
+  s.allowed_fails_set = true;
+  s.cooldown_time_seconds = 10;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, failure(429, ErrorKind::kRateLimit)));
+  t.advance(10);  // the counter's window (cooldown_time) has passed
+  CHECK_FALSE(tracker.record_failure(st, failure(429, ErrorKind::kRateLimit)));
+  t.advance(9);
+  CHECK(tracker.record_failure(st, failure(429, ErrorKind::kRateLimit)) == Approx(10));
+}
+
+TEST_CASE("cooldown length: request cooldown_time beats a longer deployment one; Retry-After 0 means none",
+          "[cooldown]") {
+  RouterSettings s;
+  FakeTime t;
+  CooldownTracker tracker(s, t);
+  FailureEvent e = failure(401, ErrorKind::kAuthentication);
+  e.deployment_cooldown_seconds = 3;
+  e.request_cooldown_seconds = 30;
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(30));
+  // Negative values are "unset".
+  e.request_cooldown_seconds = -1;
+  e.deployment_cooldown_seconds = -1;
+  e.retry_after_seconds = 9;
+  CHECK(tracker.cooldown_seconds_for(e) == Approx(9));
+
+  FailureEvent zero = failure(401, ErrorKind::kAuthentication);
+  zero.retry_after_seconds = 0;
+  CHECK(tracker.cooldown_seconds_for(zero) == 0);
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, zero));
+  CHECK(st.availability(t.now()) == Availability::kAvailable);
+
+  // The chosen length is what the deployment actually sits out.
+  FailureEvent ra = failure(401, ErrorKind::kAuthentication);
+  ra.retry_after_seconds = 12;
+  DeploymentHealthState st2;
+  CHECK(tracker.record_failure(st2, ra) == Approx(12));
+  t.advance(11.9);
+  CHECK(st2.cooling_down(t.now()));
+  t.advance(0.2);
+  CHECK_FALSE(st2.cooling_down(t.now()));
+}

@@ -133,6 +133,7 @@ TEST_CASE("router-only keys are parsed and stripped") {
     "connect_timeout": 2,
     "first_token_timeout": 5.5,
     "stream_idle_timeout": 30,
+    "total_timeout": 90,
     "top_p": 1
   })";
   auto r = parse_ok(body);
@@ -167,10 +168,12 @@ TEST_CASE("router-only keys are parsed and stripped") {
   CHECK(o.connect_timeout_seconds == 2.0);
   CHECK(o.first_token_timeout_seconds == 5.5);
   CHECK(o.stream_idle_timeout_seconds == 30.0);
+  CHECK(o.total_timeout_seconds == 90.0);
+  CHECK(o.allowed_model_region == std::optional<std::string>("eu"));
 
   const std::string out = splice(r, "gpt-4o-2024");
   for (const char* stripped : {"fallbacks", "num_retries", "metadata", "mock_", "litellm_", "timeout", "caching",
-                               "priority", "drop_params", "specific_deployment", "allowed_model_region"}) {
+                               "priority", "drop_params", "specific_deployment", "allowed_model_region", "total_timeout"}) {
     INFO(stripped);
     CHECK(out.find(stripped) == std::string::npos);
   }

@@ -408,3 +408,108 @@ TEST_CASE("inspect_chunk on real OpenAI and vLLM chunks") {
     CHECK(c.error->status == 429);
   }
 }
+
+TEST_CASE("inspect_chunk: choice 0's text and tool calls") {
+  const auto& p = provider("hosted_vllm");
+  SECTION("plain text") {
+    auto c = p.inspect_chunk(
+        R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m",)"
+        R"("choices":[{"index":0,"delta":{"content":"Hello, wor"},"logprobs":null,"finish_reason":null}]})");
+    CHECK(c.content == "Hello, wor");
+    CHECK(c.has_content);
+    CHECK_FALSE(c.has_tool_calls);
+    CHECK_FALSE(c.content_undecodable);
+  }
+  SECTION("JSON escapes are unescaped") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"content":"a\n\"b\" \u00e9\\ \ud83d\ude00\t/\/"}}]})");
+    CHECK(c.content == "a\n\"b\" \xC3\xA9\\ \xF0\x9F\x98\x80\t//");
+    CHECK(c.has_content);
+  }
+  SECTION("raw multi-byte UTF-8") {
+    auto c = p.inspect_chunk("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"caf\xC3\xA9 \xE2\x82\xAC\"}}]}");
+    CHECK(c.content == "caf\xC3\xA9 \xE2\x82\xAC");
+  }
+  SECTION("role chunk: empty content, nothing recorded") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})");
+    CHECK(c.content.empty());
+    CHECK_FALSE(c.has_content);
+    CHECK_FALSE(c.has_tool_calls);
+    CHECK_FALSE(c.content_undecodable);
+  }
+  SECTION("null content, finish and usage chunks carry no text") {
+    for (const char* data :
+         {R"({"choices":[{"index":0,"delta":{"content":null},"finish_reason":"stop"}]})",
+          R"({"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})",
+          R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"}) {
+      INFO(data);
+      auto c = p.inspect_chunk(data);
+      CHECK(c.kind == ChunkInfo::Kind::kChunk);
+      CHECK(c.content.empty());
+      CHECK_FALSE(c.has_content);
+    }
+  }
+  SECTION("reasoning is content for the first token, but not text") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"reasoning_content":"hmm","content":null}}]})");
+    CHECK(c.has_content);
+    CHECK(c.content.empty());
+    CHECK_FALSE(c.content_undecodable);
+  }
+  SECTION("tool calls") {
+    auto c = p.inspect_chunk(
+        R"({"choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,)"
+        R"("id":"call_1","type":"function","function":{"name":"f","arguments":""}}]},"finish_reason":null}]})");
+    CHECK(c.has_tool_calls);
+    CHECK(c.has_content);
+    CHECK(c.content.empty());
+    auto args = p.inspect_chunk(
+        R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]}}]})");
+    CHECK(args.has_tool_calls);
+    auto legacy = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"function_call":{"arguments":"{}"}}}]})");
+    CHECK(legacy.has_tool_calls);
+    auto empty = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"tool_calls":[],"function_call":null}}]})");
+    CHECK_FALSE(empty.has_tool_calls);
+    CHECK_FALSE(empty.has_content);
+  }
+  SECTION("text alongside a tool call") {
+    auto c = p.inspect_chunk(
+        R"({"choices":[{"index":0,"delta":{"content":"Let me check.","tool_calls":[{"index":0,"id":"c"}]}}]})");
+    CHECK(c.content == "Let me check.");
+    CHECK(c.has_tool_calls);
+  }
+  SECTION("only choice 0's text: by index, else by position") {
+    auto other = p.inspect_chunk(R"({"choices":[{"index":1,"delta":{"content":"second"}}]})");
+    CHECK(other.has_content);
+    CHECK(other.content.empty());
+    auto both = p.inspect_chunk(
+        R"({"choices":[{"delta":{"content":"zero"}},{"delta":{"content":"one"}}]})");
+    CHECK(both.content == "zero");
+    auto swapped = p.inspect_chunk(
+        R"({"choices":[{"delta":{"content":"one"},"index":1},{"delta":{"content":"zero"},"index":0}]})");
+    CHECK(swapped.content == "zero");
+    auto tool_elsewhere = p.inspect_chunk(
+        R"({"choices":[{"index":0,"delta":{"content":"x"}},{"index":1,"delta":{"tool_calls":[{"index":0}]}}]})");
+    CHECK(tool_elsewhere.content == "x");
+    CHECK(tool_elsewhere.has_tool_calls);
+  }
+  SECTION("text whose escapes cannot be decoded") {
+    auto c = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"content":"a\ud83d"},"finish_reason":null}],"model":"m"})");
+    CHECK(c.kind == ChunkInfo::Kind::kChunk);  // still delivered, as before
+    CHECK(c.has_content);
+    CHECK(c.content.empty());
+    CHECK(c.content_undecodable);
+    CHECK(c.model == "m");  // members after it are still read
+    auto parts = p.inspect_chunk(R"({"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"x"}]}}]})");
+    CHECK(parts.has_content);
+    CHECK(parts.content_undecodable);
+  }
+  SECTION("the other fields are still read") {
+    auto c = p.inspect_chunk(
+        R"({"id":"x","model":"Qwen/Qwen3-14B","choices":[{"index":0,"delta":{"content":"end"},"finish_reason":"stop"}],)"
+        R"("usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}})");
+    CHECK(c.content == "end");
+    CHECK(c.finish_reason == "stop");
+    CHECK(c.model == "Qwen/Qwen3-14B");
+    REQUIRE(c.usage);
+    CHECK(c.usage->total_tokens == 8);
+  }
+}

@@ -1,0 +1,20 @@
+// -----------------------------------------------------------------------------
+// File: health/pricing.hpp
+// -----------------------------------------------------------------------------
+// The cost of one call from the deployment's configured prices
+// (litellm_params / model_info input_cost_per_token, output_cost_per_token),
+// as budgets and response metadata use it. Stateless: thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "llmux/config.hpp"
+
+namespace llmux::health {
+
+// prompt × input_cost_per_token + completion × output_cost_per_token. A side
+// whose price is not configured contributes 0; a configured price of 0 is a
+// real price (free), not "unknown". Negative token counts count as 0.
+double response_cost(const DeploymentConfig& d, int64_t prompt_tokens, int64_t completion_tokens);
+
+}  // namespace llmux::health

@@ -1,0 +1,246 @@
+#include "router/candidate_filter.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace llmux::router {
+namespace {
+
+template <class Pred>
+size_t remove_if(std::vector<const PoolEntry*>& v, Pred pred) {
+  const size_t before = v.size();
+  v.erase(std::remove_if(v.begin(), v.end(), pred), v.end());
+  return before - v.size();
+}
+
+void cooldown_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  r.cooling_down += remove_if(c, [&](const PoolEntry* e) {
+    switch (e->health->availability(in.now)) {
+      case health::Availability::kAvailable:
+      case health::Availability::kProbeAvailable: return false;
+      case health::Availability::kProbeInFlight:
+        // Recovers as soon as the probe answers.
+        if (r.soonest_recovery_seconds < 0) r.soonest_recovery_seconds = 0;
+        r.soonest_recovery_seconds = std::min(r.soonest_recovery_seconds, 0.0);
+        return true;
+      case health::Availability::kCoolingDown: {
+        const double left = std::max(0.0, duration_to_seconds(e->health->cooldown_until() - in.now));
+        if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
+        return true;
+      }
+    }
+    return false;
+  });
+}
+
+void excluded_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  if (in.excluded.empty()) return;
+  r.excluded += remove_if(c, [&](const PoolEntry* e) {
+    return std::find(in.excluded.begin(), in.excluded.end(), e) != in.excluded.end();
+  });
+}
+
+void budget_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  if (in.budgets == nullptr) return;
+  r.over_budget += remove_if(c, [&](const PoolEntry* e) {
+    const DeploymentConfig& dc = e->deployment->config();
+    if (!in.budgets->enabled_for(dc)) return false;
+    auto why = in.budgets->over_budget(dc, in.now);
+    if (!why) return false;
+    if (r.budget_reason.empty()) r.budget_reason = std::move(*why);
+    return true;
+  });
+}
+
+// LiteLLM's _pre_call_checks context-window rule, on llmux's fast estimate of
+// the prompt (request bytes / 4, see json::ParsedRequest).
+void context_window_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  if (!in.settings->enable_pre_call_checks || in.request->endpoint != json::Endpoint::kChatCompletions) return;
+  const int64_t tokens = in.request->estimated_prompt_tokens;
+  r.context_too_small += remove_if(c, [&](const PoolEntry* e) {
+    const auto& limit = e->deployment->config().max_input_tokens;
+    if (!limit) return false;  // unknown context size: kept (LiteLLM)
+    r.largest_context = std::max(r.largest_context, *limit);
+    return tokens > *limit;
+  });
+}
+
+void region_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  const auto& region = in.request->router.allowed_model_region;
+  if (!region) return;
+  r.wrong_region += remove_if(c, [&](const PoolEntry* e) { return e->deployment->config().region_name != *region; });
+}
+
+// rpm: a request is allowed while fewer than `rpm` started this minute (no
+// off-by-one, unlike usage-v2's selection). tpm: the estimated prompt must fit.
+void rate_limit_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  if (!in.enforce_rate_limits) return;
+  const int64_t tokens = in.request->estimated_prompt_tokens;
+  r.over_rate_limit += remove_if(c, [&](const PoolEntry* e) {
+    const Deployment& d = *e->deployment;
+    const int64_t rpm = d.rpm_limit();
+    if (rpm >= 0 && d.minute_requests().value(in.now) + 1 > rpm) return true;
+    const int64_t tpm = d.tpm_limit();
+    return tpm >= 0 && d.minute_tokens().value(in.now) + tokens > tpm;
+  });
+}
+
+// Lowest `order` among the candidates left; those without an order are
+// dropped when any candidate has one (LiteLLM).
+void order_filter(std::vector<const PoolEntry*>& c, FilterReport& r) {
+  int best = std::numeric_limits<int>::max();
+  bool any = false;
+  for (const PoolEntry* e : c) {
+    const auto& o = e->deployment->config().order;
+    if (o) {
+      any = true;
+      best = std::min(best, *o);
+    }
+  }
+  if (!any) return;
+  r.not_in_tier += remove_if(c, [&](const PoolEntry* e) {
+    const auto& o = e->deployment->config().order;
+    return !o || *o != best;
+  });
+}
+
+bool has_tag(const std::vector<std::string>& tags, std::string_view t) {
+  return std::find(tags.begin(), tags.end(), t) != tags.end();
+}
+
+// LiteLLM's get_deployments_for_tag (reference §7.5).
+void tag_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  if (!in.settings->enable_tag_filtering) return;
+  const auto& want = in.request->router.tags;
+  bool any_default = false;
+  for (const PoolEntry* e : c) any_default = any_default || has_tag(e->deployment->config().tags, "default");
+  if (want.empty()) {
+    if (any_default) {
+      r.tag_mismatch += remove_if(c, [](const PoolEntry* e) { return !has_tag(e->deployment->config().tags, "default"); });
+    }
+    return;
+  }
+  auto matches = [&](const PoolEntry* e) {
+    const auto& have = e->deployment->config().tags;
+    if (have.empty()) return false;
+    if (in.settings->tag_filtering_match_any) {
+      return std::any_of(want.begin(), want.end(), [&](const std::string& t) { return has_tag(have, t); });
+    }
+    return std::all_of(want.begin(), want.end(), [&](const std::string& t) { return has_tag(have, t); });
+  };
+  const bool any_match = std::any_of(c.begin(), c.end(), matches);
+  if (any_match) {
+    r.tag_mismatch += remove_if(c, [&](const PoolEntry* e) { return !matches(e); });
+  } else {
+    r.tag_mismatch += remove_if(c, [](const PoolEntry* e) { return !has_tag(e->deployment->config().tags, "default"); });
+  }
+}
+
+void max_parallel_filter(std::vector<const PoolEntry*>& c, FilterReport& r) {
+  r.at_max_parallel += remove_if(c, [](const PoolEntry* e) {
+    return e->max_parallel >= 0 && e->deployment->in_flight() >= e->max_parallel;
+  });
+}
+
+void avoid_filter(const FilterInput& in, std::vector<const PoolEntry*>& c) {
+  if (in.avoid == nullptr || c.size() < 2) return;
+  auto it = std::find(c.begin(), c.end(), in.avoid);
+  if (it != c.end()) c.erase(it);
+}
+
+std::string tags_text(const std::vector<std::string>& tags) {
+  std::string out = "[";
+  for (size_t i = 0; i < tags.size(); ++i) out += fmt::format("{}'{}'", i ? ", " : "", tags[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+bool is_probe_candidate(const PoolEntry& e, TimePoint now) {
+  return e.health->availability(now) == health::Availability::kProbeAvailable;
+}
+
+void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
+  r.considered = c.size();
+  if (!in.addressed_by_id) {
+    cooldown_filter(in, c, r);
+    excluded_filter(in, c, r);
+    budget_filter(in, c, r);
+    context_window_filter(in, c, r);
+    region_filter(in, c, r);
+    rate_limit_filter(in, c, r);
+    order_filter(c, r);
+    tag_filter(in, c, r);
+  }
+  max_parallel_filter(c, r);
+  avoid_filter(in, c);
+}
+
+Error no_candidates_error(const FilterInput& in, const FilterReport& r) {
+  const std::string_view model = in.group_name;
+  const size_t removed_for_reason = r.cooling_down + r.excluded + r.over_budget + r.context_too_small +
+                                    r.wrong_region + r.over_rate_limit + r.tag_mismatch + r.at_max_parallel;
+  auto only = [&](size_t n) { return n > 0 && n == removed_for_reason; };
+
+  if (only(r.context_too_small)) {
+    return Error(ErrorKind::kContextWindowExceeded,
+                 fmt::format("litellm._pre_call_checks: Context Window exceeded for given call. No models have context "
+                             "window large enough for this call.\nModel={}, Max Input Tokens={}, Got={} (estimated)",
+                             model, r.largest_context, in.request->estimated_prompt_tokens));
+  }
+  if (only(r.over_budget)) {
+    return Error(ErrorKind::kBudgetExceeded,
+                 fmt::format("No deployments available - crossed budget: {}. Passed model={}", r.budget_reason, model));
+  }
+  if (only(r.tag_mismatch)) {
+    return Error(ErrorKind::kNoDeploymentsAvailable,
+                 fmt::format("Not allowed to access model due to tags configuration. Passed model={} and tags={}",
+                             model, tags_text(in.request->router.tags)));
+  }
+  if (only(r.over_rate_limit)) {
+    // The minute window turns over within 60 s.
+    const double next_minute =
+        60.0 - std::fmod(duration_to_seconds(in.now.time_since_epoch()), 60.0);
+    Error e(ErrorKind::kNoDeploymentsAvailable,
+            fmt::format("No deployments available for selected model: every deployment is over its rpm/tpm limit "
+                        "for this minute, try again in {:.1f} seconds. Passed model={}",
+                        next_minute, model));
+    e.retry_after_seconds = next_minute;
+    return e;
+  }
+  if (only(r.wrong_region)) {
+    return Error(ErrorKind::kNoDeploymentsAvailable,
+                 fmt::format("No deployments available for selected model in region '{}'. Passed model={}",
+                             in.request->router.allowed_model_region.value_or(""), model));
+  }
+  if (only(r.excluded)) {
+    return Error(ErrorKind::kTimeout,
+                 fmt::format("every deployment of model={} timed out in this call", model));
+  }
+  // LiteLLM's RouterRateLimitError text, with every reason counted.
+  const double soonest = r.soonest_recovery_seconds >= 0 ? r.soonest_recovery_seconds : in.settings->cooldown_time_seconds;
+  std::string reasons;
+  auto add = [&](size_t n, std::string_view what) {
+    if (n > 0) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, what);
+  };
+  add(r.cooling_down, "cooling down");
+  add(r.excluded, "timed out earlier in this call");
+  add(r.over_budget, "over budget");
+  add(r.context_too_small, "context window too small");
+  add(r.wrong_region, "in another region");
+  add(r.over_rate_limit, "over rpm/tpm limit");
+  add(r.tag_mismatch, "not matching the request tags");
+  add(r.at_max_parallel, "at max_parallel_requests");
+  Error e(ErrorKind::kNoDeploymentsAvailable,
+          fmt::format("No deployments available for selected model, Try again in {:.1f} seconds. Passed model={}. "
+                      "pre-call-checks={}, deployments: {} of {} {}",
+                      soonest, model, in.settings->enable_pre_call_checks ? "True" : "False", removed_for_reason,
+                      r.considered, reasons.empty() ? "(none configured)" : reasons));
+  if (r.cooling_down > 0) e.retry_after_seconds = soonest;
+  return e;
+}
+
+}  // namespace llmux::router

@@ -1,0 +1,213 @@
+#include "strategy/latency_based.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <mutex>
+
+#include "strategy/pick_util.hpp"
+#include "strategy/strategy_args.hpp"
+
+namespace llmux::strategy {
+namespace {
+
+constexpr double kMaxTtlSeconds = 1e9;  // ~31 years: keeps at + ttl far from int64 overflow
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+int64_t ns(TimePoint t) { return t.time_since_epoch().count(); }
+
+struct Sample {
+  int64_t at;  // ns on the router's clock
+  double value;
+};
+
+// A window's mean as lock-free readers see it, with the time it stays valid.
+struct Published {
+  std::atomic<double> mean{-1.0};  // < 0: empty
+  std::atomic<int64_t> valid_until{kNever};
+
+  // The mean, if nothing in the window has expired at `now`.
+  bool current(int64_t now, double& out) const {
+    if (now > valid_until.load(std::memory_order_acquire)) return false;
+    out = mean.load(std::memory_order_relaxed);
+    return true;
+  }
+};
+
+// The newest `capacity` samples not older than the ttl, oldest first in a
+// ring. Mutated under the owner's lock, which publishes mean and expiry.
+class Window {
+ public:
+  explicit Window(int capacity) : ring_(new Sample[static_cast<size_t>(capacity)]), capacity_(capacity) {}
+
+  void add(Sample s, int64_t ttl, Published& out) {
+    if (size_ == capacity_) {
+      ring_[start_] = s;  // the oldest goes
+      start_ = (start_ + 1) % capacity_;
+    } else {
+      ring_[(start_ + size_) % capacity_] = s;
+      ++size_;
+    }
+    refresh(s.at, ttl, out);
+  }
+
+  // Drops what has expired at `now` and republishes.
+  void refresh(int64_t now, int64_t ttl, Published& out) {
+    int kept = 0;
+    for (int k = 0; k < size_; ++k) {
+      const Sample& s = ring_[(start_ + k) % capacity_];
+      if (now - s.at > ttl) continue;
+      ring_[(start_ + kept) % capacity_] = s;  // kept <= k: never overwrites an unread sample
+      ++kept;
+    }
+    size_ = kept;
+    double sum = 0;
+    int64_t oldest = kNever;
+    for (int k = 0; k < size_; ++k) {
+      const Sample& s = ring_[(start_ + k) % capacity_];
+      sum += s.value;
+      oldest = std::min(oldest, s.at);
+    }
+    out.mean.store(size_ > 0 ? sum / size_ : -1.0, std::memory_order_relaxed);
+    out.valid_until.store(size_ > 0 ? oldest + ttl : kNever, std::memory_order_release);
+  }
+
+  int size() const { return size_; }
+
+ private:
+  std::unique_ptr<Sample[]> ring_;
+  int capacity_;
+  int start_ = 0;
+  int size_ = 0;
+};
+
+// What pick() reads comes first, on the vtable pointer's cache line.
+class alignas(64) LatencyData final : public DeploymentLbData {
+ public:
+  explicit LatencyData(int capacity) : latency_window(capacity), ttft_window(capacity) {}
+
+  // The window's mean at `now` (< 0: empty). Never waits for the lock: when
+  // another thread holds it, the last published mean is used.
+  [[gnu::always_inline]] double mean(bool ttft, int64_t now, int64_t ttl) {
+    Published& pub = ttft ? ttft_mean : latency_mean;
+    double m;
+    if (pub.current(now, m)) [[likely]] return m;
+    return refresh_mean(ttft, now, ttl);
+  }
+
+  [[gnu::noinline]] double refresh_mean(bool ttft, int64_t now, int64_t ttl) {
+    Published& pub = ttft ? ttft_mean : latency_mean;
+    std::unique_lock lock(mu, std::try_to_lock);
+    if (lock.owns_lock()) (ttft ? ttft_window : latency_window).refresh(now, ttl, pub);
+    return pub.mean.load(std::memory_order_relaxed);
+  }
+
+  void add(bool ttft, Sample s, int64_t ttl) {  // under mu
+    (ttft ? ttft_window : latency_window).add(s, ttl, ttft ? ttft_mean : latency_mean);
+  }
+  int size(bool ttft, int64_t now, int64_t ttl) {  // under mu
+    Window& w = ttft ? ttft_window : latency_window;
+    w.refresh(now, ttl, ttft ? ttft_mean : latency_mean);
+    return w.size();
+  }
+
+  Published latency_mean;
+  Published ttft_mean;
+  std::atomic<uint64_t> recorded{0};
+  std::mutex mu;
+  Window latency_window;  // guarded by mu
+  Window ttft_window;     // guarded by mu
+};
+
+[[gnu::always_inline]] inline double score_of(LatencyData* data, bool stream, int64_t now, int64_t ttl) {
+  if (data == nullptr) return 0;  // never observed: tried first
+  if (stream) {
+    const double t = data->mean(/*ttft=*/true, now, ttl);
+    if (t >= 0) return t;
+  }
+  const double l = data->mean(/*ttft=*/false, now, ttl);
+  return l >= 0 ? l : 0;
+}
+
+}  // namespace
+
+LatencyBased::LatencyBased(LatencyBasedArgs args) : args_(args) {
+  // create() validates; direct construction gets the defaults for nonsense.
+  const LatencyBasedArgs defaults;
+  if (!(args_.ttl_seconds > 0)) args_.ttl_seconds = defaults.ttl_seconds;
+  if (!(args_.lowest_latency_buffer >= 0)) args_.lowest_latency_buffer = defaults.lowest_latency_buffer;
+  args_.max_latency_list_size = std::max(1, args_.max_latency_list_size);
+  ttl_ = seconds_to_duration(std::min(args_.ttl_seconds, kMaxTtlSeconds));
+}
+
+Result<std::unique_ptr<Strategy>> LatencyBased::create(std::string_view args_json) {
+  LatencyBasedArgs a;
+  double size = a.max_latency_list_size;
+  const NumberArg spec[] = {
+      {"ttl", &a.ttl_seconds, 0, /*min_exclusive=*/true},
+      {"lowest_latency_buffer", &a.lowest_latency_buffer, 0, false},
+      {"max_latency_list_size", &size, 1, false, 100000, /*integer=*/true},
+  };
+  if (Status s = parse_number_args(args_json, spec); !s.ok()) return s.error();
+  a.max_latency_list_size = static_cast<int>(size);
+  return std::unique_ptr<Strategy>(new LatencyBased(a));
+}
+
+size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* const> candidates, Random& rng) {
+  const size_t n = candidates.size();
+  if (n == 0) return kNoDeployment;
+  if (n == 1) return 0;
+  const int64_t now = ns(ctx.now);
+  const int64_t ttl = ttl_.count();
+  const bool stream = ctx.stream;
+  const double buffer = args_.lowest_latency_buffer;
+  return pick_uniform_among_lowest(
+      n, [&](size_t i) { return score_of(lb_data_as<LatencyData>(*candidates[i]), stream, now, ttl); },
+      [buffer](double lowest) { return lowest + buffer * lowest; }, rng);
+}
+
+void LatencyBased::on_attempt_end(const Deployment& d, const AttemptOutcome& outcome) {
+  double latency;
+  double ttft = -1;
+  if (outcome.success) {
+    const double tokens = static_cast<double>(outcome.completion_tokens);
+    latency = std::max(0.0, duration_to_seconds(outcome.latency));
+    if (tokens > 0) latency /= tokens;
+    if (outcome.stream && outcome.time_to_first_token.count() >= 0) {
+      ttft = duration_to_seconds(outcome.time_to_first_token);
+      if (tokens > 0) ttft /= tokens;
+    }
+  } else if (outcome.error == ErrorKind::kTimeout) {
+    latency = kTimeoutPenaltySeconds;
+    if (outcome.stream) ttft = kTimeoutPenaltySeconds;
+  } else {
+    return;  // LiteLLM penalises only timeouts
+  }
+  const int capacity = args_.max_latency_list_size;
+  LatencyData* data = lb_data_or_install<LatencyData>(d, [capacity] { return new LatencyData(capacity); });
+  if (data == nullptr) return;  // the slot belongs to another strategy
+  const int64_t at = ns(outcome.at);
+  const int64_t ttl = ttl_.count();
+  std::lock_guard lock(data->mu);
+  data->add(/*ttft=*/false, {at, latency}, ttl);
+  if (ttft >= 0) data->add(/*ttft=*/true, {at, ttft}, ttl);
+  data->recorded.fetch_add(1, std::memory_order_relaxed);
+}
+
+double LatencyBased::score(const Deployment& d, bool stream, TimePoint now) const {
+  return score_of(lb_data_as<LatencyData>(d), stream, ns(now), ttl_.count());
+}
+
+int LatencyBased::window_size(const Deployment& d, bool ttft, TimePoint now) const {
+  LatencyData* data = lb_data_as<LatencyData>(d);
+  if (data == nullptr) return 0;
+  std::lock_guard lock(data->mu);
+  return data->size(ttft, ns(now), ttl_.count());
+}
+
+uint64_t LatencyBased::outcomes_recorded(const Deployment& d) const {
+  LatencyData* data = lb_data_as<LatencyData>(d);
+  return data == nullptr ? 0 : data->recorded.load(std::memory_order_relaxed);
+}
+
+}  // namespace llmux::strategy

@@ -1,0 +1,98 @@
+// -----------------------------------------------------------------------------
+// File: strategy/pick_util.hpp
+// -----------------------------------------------------------------------------
+// Pieces the built-in strategies share: typed access to a deployment's
+// load-balancing data slot, and "uniform among the lowest" selection that
+// neither allocates in steady state nor draws one random number per tie.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "llmux/deployment.hpp"
+#include "llmux/strategy.hpp"
+
+namespace llmux::strategy {
+
+// The deployment's slot as T, or nullptr when nothing is installed or another
+// strategy's data is (the slot holds one instance; a deployment seen by two
+// different strategies keeps the first one's data and the second one sees it
+// as never observed).
+template <class T>
+[[gnu::always_inline]] inline T* lb_data_as(const Deployment& d) {
+  DeploymentLbData* p = d.lb_data();
+  if (p == nullptr || typeid(*p) != typeid(T)) return nullptr;
+  return static_cast<T*>(p);
+}
+
+// The deployment's T, installed with `make()` on first use; nullptr when the
+// slot holds another strategy's data. Allocates once per deployment.
+template <class T, class Make>
+T* lb_data_or_install(const Deployment& d, Make&& make) {
+  if (T* p = lb_data_as<T>(d)) return p;
+  if (d.lb_data() != nullptr) return nullptr;
+  d.install_lb_data(std::unique_ptr<DeploymentLbData>(make()));
+  return lb_data_as<T>(d);
+}
+
+// Per-thread scratch for one key per candidate: inline up to kInline
+// candidates, a thread-local vector (grown once, then reused) above.
+class KeyScratch {
+ public:
+  static constexpr size_t kInline = 32;
+  explicit KeyScratch(size_t n) {
+    if (n <= kInline) {
+      data_ = inline_;
+    } else {
+      thread_local std::vector<double> big;
+      if (big.size() < n) big.resize(n);
+      data_ = big.data();
+    }
+  }
+  double& operator[](size_t i) { return data_[i]; }
+
+ private:
+  double inline_[kInline];
+  double* data_;
+};
+
+// Calls key(i) once for every candidate index in [0, n), then returns a
+// uniformly random index among those whose key <= limit(lowest key).
+// n must be > 0. Keys must not be NaN.
+template <class KeyFn, class LimitFn>
+size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random& rng) {
+  KeyScratch keys(n);
+  double lowest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double k = key(i);
+    keys[i] = k;
+    if (i == 0 || k < lowest) lowest = k;
+  }
+  const double cut = limit(lowest);
+  size_t eligible = 0;
+  size_t only = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (keys[i] <= cut) {
+      only = i;
+      ++eligible;
+    }
+  }
+  if (eligible <= 1) return only;
+  size_t r = static_cast<size_t>(rng.below(eligible));
+  for (size_t i = 0; i < n; ++i) {
+    if (keys[i] <= cut && r-- == 0) return i;
+  }
+  return only;  // unreachable
+}
+
+// The common case: uniformly among the candidates with the minimal key.
+template <class KeyFn>
+size_t pick_uniform_among_min(size_t n, KeyFn&& key, Random& rng) {
+  return pick_uniform_among_lowest(n, std::forward<KeyFn>(key), [](double lowest) { return lowest; }, rng);
+}
+
+}  // namespace llmux::strategy

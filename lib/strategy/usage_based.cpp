@@ -1,0 +1,23 @@
+#include "strategy/usage_based.hpp"
+
+#include "strategy/pick_util.hpp"
+#include "strategy/strategy_args.hpp"
+
+namespace llmux::strategy {
+
+Result<std::unique_ptr<Strategy>> UsageBased::create(std::string_view name, std::string_view args_json) {
+  if (Status s = parse_number_args(args_json, {}); !s.ok()) return s.error();
+  return std::unique_ptr<Strategy>(new UsageBased(name));
+}
+
+size_t UsageBased::pick(const PickContext& ctx, std::span<const Deployment* const> candidates, Random& rng) {
+  const size_t n = candidates.size();
+  if (n == 0) return kNoDeployment;
+  if (n == 1) return 0;
+  const TimePoint now = ctx.now;
+  // Token counts below 2^40 are exact as doubles.
+  return pick_uniform_among_min(
+      n, [&](size_t i) { return static_cast<double>(candidates[i]->minute_tokens().value(now)); }, rng);
+}
+
+}  // namespace llmux::strategy

@@ -1,0 +1,319 @@
+// Every candidate filter rule, on real DeploymentPool entries and an injected
+// clock (no HTTP): cooldown and half-open, exclusions, budgets, context window,
+// region, rpm/tpm headroom, order tiers, tags, max_parallel_requests, and the
+// error an empty result turns into.
+#include "router/candidate_filter.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "health/cooldown_tracker.hpp"
+
+using namespace llmux;
+using namespace llmux::router;
+
+namespace {
+
+const TimePoint kNow = TimePoint(std::chrono::hours(1000)) + std::chrono::seconds(7);
+
+DeploymentConfig dep(std::string id) {
+  DeploymentConfig c;
+  c.model_name = "g";
+  c.model = "openai/m";
+  c.provider = "openai";
+  c.provider_model = "m";
+  c.api_base = "http://127.0.0.1:1/v1";
+  c.id = std::move(id);
+  return c;
+}
+
+class FixedTime final : public TimeSource {
+ public:
+  TimePoint now() const override { return now_; }
+  TimePoint now_ = kNow;
+};
+
+struct Fixture {
+  RouterSettings settings;
+  std::shared_ptr<const DeploymentPool> pool;
+  json::ParsedRequest request;
+  std::vector<const PoolEntry*> candidates;
+  FilterReport report;
+  FilterInput in;
+
+  Fixture(std::vector<DeploymentConfig> deps, std::string body = R"({"model":"g","messages":[{"role":"user","content":"hi"}]})") {
+    auto parsed = json::parse_request(body, json::Endpoint::kChatCompletions);
+    REQUIRE(parsed.ok());
+    request = std::move(parsed).value();
+    rebuild(std::move(deps));
+  }
+  void rebuild(std::vector<DeploymentConfig> deps) {
+    auto p = DeploymentPool::build(std::move(deps), settings, pool.get());
+    REQUIRE(p.ok());
+    pool = std::move(p).value();
+  }
+  const PoolEntry& entry(const std::string& id) const { return *pool->by_id(id); }
+  std::vector<std::string> run() {
+    in.now = kNow;
+    in.settings = &settings;
+    in.request = &request;
+    in.group_name = "g";
+    candidates.assign(pool->group("g")->members.begin(), pool->group("g")->members.end());
+    report.clear();
+    filter_candidates(in, candidates, report);
+    std::vector<std::string> ids;
+    for (const PoolEntry* e : candidates) ids.push_back(e->deployment->id());
+    return ids;
+  }
+  Error error() const { return no_candidates_error(in, report); }
+};
+
+using Ids = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("cooldown: open circuits are dropped, half-open ones stay; the error says when the first recovers",
+          "[filter]") {
+  Fixture f({dep("a"), dep("b")});
+  FixedTime time;
+  health::CooldownTracker tracker(f.settings, time);
+  health::FailureEvent ev;
+  ev.kind = ErrorKind::kRateLimit;
+  ev.status = 429;
+  ev.group_size = 2;
+  ev.deployment_cooldown_seconds = 30;
+  REQUIRE(tracker.record_failure(*f.entry("a").health, ev));
+  CHECK(f.run() == Ids{"b"});
+  CHECK(f.report.cooling_down == 1);
+
+  ev.deployment_cooldown_seconds = 12;
+  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));
+  CHECK(f.run().empty());
+  CHECK_FALSE(f.report.only_busy(0));
+  Error e = f.error();
+  CHECK(e.kind == ErrorKind::kNoDeploymentsAvailable);
+  REQUIRE(e.retry_after_seconds);
+  CHECK(*e.retry_after_seconds == Approx(12));
+  CHECK(e.message.find("Try again in 12.0 seconds") != std::string::npos);
+  CHECK(e.message.find("2 cooling down") != std::string::npos);
+
+  // After b's cooldown it is half-open: a candidate (the router then claims its probe).
+  time.now_ = kNow + std::chrono::seconds(13);
+  f.in.now = time.now_;
+  auto members = f.pool->group("g")->members;
+  f.candidates.assign(members.begin(), members.end());
+  f.report.clear();
+  FilterInput in = f.in;
+  in.now = time.now_;
+  in.settings = &f.settings;
+  in.request = &f.request;
+  filter_candidates(in, f.candidates, f.report);
+  REQUIRE(f.candidates.size() == 1);
+  CHECK(f.candidates[0]->deployment->id() == "b");
+  CHECK(is_probe_candidate(*f.candidates[0], time.now_));
+  REQUIRE(tracker.begin_probe(*f.entry("b").health, time.now_));
+  // With the probe in flight nobody else gets it.
+  f.candidates.assign(members.begin(), members.end());
+  f.report.clear();
+  filter_candidates(in, f.candidates, f.report);
+  CHECK(f.candidates.empty());
+}
+
+TEST_CASE("a deployment addressed by id skips every filter but max_parallel", "[filter]") {
+  auto d = dep("a");
+  d.max_parallel_requests = 1;
+  d.region_name = "us";
+  Fixture f({d}, R"({"model":"a","messages":[],"allowed_model_region":"eu"})");
+  f.in.addressed_by_id = true;
+  CHECK(f.run() == Ids{"a"});
+  f.entry("a").deployment->add_in_flight(1);
+  CHECK(f.run().empty());
+  CHECK(f.report.only_busy(0));
+  f.entry("a").deployment->add_in_flight(-1);
+}
+
+TEST_CASE("exclusions and the avoided deployment", "[filter]") {
+  Fixture f({dep("a"), dep("b"), dep("c")});
+  std::vector<const PoolEntry*> excluded = {&f.entry("a")};
+  f.in.excluded = excluded;
+  f.in.avoid = &f.entry("b");
+  CHECK(f.run() == Ids{"c"});
+  CHECK(f.report.excluded == 1);
+  // The avoided deployment stays when it is the only one left.
+  excluded.push_back(&f.entry("c"));
+  f.in.excluded = excluded;
+  CHECK(f.run() == Ids{"b"});
+  excluded.push_back(&f.entry("b"));
+  f.in.excluded = excluded;
+  CHECK(f.run().empty());
+  Error e = f.error();
+  CHECK(e.kind == ErrorKind::kTimeout);
+}
+
+TEST_CASE("context window: only with enable_pre_call_checks; unknown sizes are kept", "[filter]") {
+  auto small = dep("small");
+  small.max_input_tokens = 10;
+  auto big = dep("big");
+  big.max_input_tokens = 100000;
+  auto unknown = dep("unknown");
+  const std::string long_prompt(400, 'x');  // ~100 estimated tokens
+  Fixture f({small, big, unknown}, R"({"model":"g","messages":[{"role":"user","content":")" + long_prompt + R"("}]})");
+  CHECK(f.run().size() == 3);  // off by default (LiteLLM)
+  f.settings.enable_pre_call_checks = true;
+  CHECK(f.run() == Ids{"big", "unknown"});
+  CHECK(f.report.context_too_small == 1);
+
+  f.rebuild({small});
+  CHECK(f.run().empty());
+  Error e = f.error();
+  CHECK(e.kind == ErrorKind::kContextWindowExceeded);
+  CHECK(e.message.find("Context Window exceeded") != std::string::npos);
+  CHECK(e.message.find("Max Input Tokens=10") != std::string::npos);
+}
+
+TEST_CASE("region: allowed_model_region must equal region_name", "[filter]") {
+  auto eu = dep("eu");
+  eu.region_name = "eu";
+  auto us = dep("us");
+  us.region_name = "us";
+  Fixture f({eu, us, dep("none")}, R"({"model":"g","messages":[],"allowed_model_region":"eu"})");
+  CHECK(f.run() == Ids{"eu"});
+  f.rebuild({us});
+  CHECK(f.run().empty());
+  CHECK(f.error().message.find("region 'eu'") != std::string::npos);
+}
+
+TEST_CASE("rpm/tpm headroom: exactly rpm requests per minute, tpm counts the estimated prompt", "[filter]") {
+  auto a = dep("a");
+  a.rpm = 2;
+  auto b = dep("b");
+  b.tpm = 100;
+  Fixture f({a, b});
+  CHECK(f.run().size() == 2);  // not enforced unless asked
+  f.in.enforce_rate_limits = true;
+  CHECK(f.run() == Ids{"a", "b"});
+  f.entry("a").deployment->count_request(kNow);
+  CHECK(f.run() == Ids{"a", "b"});  // 1 of 2 used: one more fits
+  f.entry("a").deployment->count_request(kNow);
+  CHECK(f.run() == Ids{"b"});  // 2 of 2: full
+  f.entry("b").deployment->count_tokens(kNow, 95);
+  CHECK(f.run().empty());  // 95 + this prompt's estimate > 100
+  Error e = f.error();
+  CHECK(e.kind == ErrorKind::kNoDeploymentsAvailable);
+  CHECK(e.message.find("rpm/tpm") != std::string::npos);
+  REQUIRE(e.retry_after_seconds);
+  CHECK(*e.retry_after_seconds == Approx(53));  // kNow is 7 s into its minute
+  // The next minute starts afresh.
+  f.in.now = kNow + std::chrono::seconds(60);
+  f.candidates.assign(f.pool->group("g")->members.begin(), f.pool->group("g")->members.end());
+  f.report.clear();
+  FilterInput in = f.in;
+  filter_candidates(in, f.candidates, f.report);
+  CHECK(f.candidates.size() == 2);
+}
+
+TEST_CASE("order: the lowest tier among the candidates left; deployments without an order drop out", "[filter]") {
+  auto a = dep("a");
+  a.order = 1;
+  auto b = dep("b");
+  b.order = 2;
+  auto c = dep("c");
+  c.order = 2;
+  Fixture f({a, b, c, dep("none")});
+  CHECK(f.run() == Ids{"a"});
+  std::vector<const PoolEntry*> excluded = {&f.entry("a")};
+  f.in.excluded = excluded;
+  CHECK(f.run() == Ids{"b", "c"});
+}
+
+TEST_CASE("tags: match any / all, the default tag, and the error", "[filter]") {
+  auto paid = dep("paid");
+  paid.tags = {"paid", "eu"};
+  auto free = dep("free");
+  free.tags = {"free"};
+  auto fallback = dep("fallback");
+  fallback.tags = {"default"};
+  auto untagged = dep("untagged");
+  Fixture f({paid, free, fallback, untagged}, R"({"model":"g","messages":[],"metadata":{"tags":["paid","us"]}})");
+  CHECK(f.run().size() == 4);  // off unless enable_tag_filtering
+  f.settings.enable_tag_filtering = true;
+  CHECK(f.run() == Ids{"paid"});  // match any
+  f.settings.tag_filtering_match_any = false;
+  CHECK(f.run() == Ids{"fallback"});  // paid lacks "us": only the default-tagged one is left
+  f.rebuild({paid, free});
+  CHECK(f.run().empty());
+  Error e = f.error();
+  CHECK(e.message.find("Not allowed to access model due to tags configuration") != std::string::npos);
+  CHECK(e.message.find("'paid'") != std::string::npos);
+
+  Fixture g({paid, fallback, untagged});  // no tags in the request
+  g.settings.enable_tag_filtering = true;
+  CHECK(g.run() == Ids{"fallback"});
+  Fixture h({paid, untagged});
+  h.settings.enable_tag_filtering = true;
+  CHECK(h.run().size() == 2);  // no default-tagged deployment: everything
+}
+
+TEST_CASE("max_parallel_requests: full deployments drop out; only-busy means wait", "[filter]") {
+  auto a = dep("a");
+  a.max_parallel_requests = 1;
+  auto b = dep("b");
+  b.rpm = 2;  // LiteLLM derives a cap from rpm when max_parallel_requests is unset
+  Fixture f({a, b});
+  CHECK(f.entry("a").max_parallel == 1);
+  CHECK(f.entry("b").max_parallel == 2);
+  f.entry("a").deployment->add_in_flight(1);
+  CHECK(f.run() == Ids{"b"});
+  f.entry("b").deployment->add_in_flight(2);
+  CHECK(f.run().empty());
+  CHECK(f.report.only_busy(0));
+  f.entry("a").deployment->add_in_flight(-1);
+  f.entry("b").deployment->add_in_flight(-2);
+  CHECK(max_parallel_requests_for(dep("x"), f.settings) == -1);
+  f.settings.default_max_parallel_requests = 7;
+  CHECK(max_parallel_requests_for(dep("x"), f.settings) == 7);
+  auto t = dep("t");
+  t.tpm = 100000;
+  CHECK(max_parallel_requests_for(t, f.settings) == 600);
+}
+
+TEST_CASE("mixed reasons are all counted in the message", "[filter]") {
+  auto a = dep("a");
+  a.rpm = 0;
+  a.region_name = "eu";
+  auto b = dep("b");
+  b.region_name = "us";
+  Fixture f({a, b});
+  f.in.enforce_rate_limits = true;
+  CHECK(f.run() == Ids{"b"});  // rpm 0 is a real limit
+  Fixture g({a, b}, R"({"model":"g","messages":[],"allowed_model_region":"eu"})");
+  g.in.enforce_rate_limits = true;
+  CHECK(g.run().empty());
+  Error e = g.error();
+  CHECK(e.kind == ErrorKind::kNoDeploymentsAvailable);
+  CHECK(e.message.find("1 in another region") != std::string::npos);
+  CHECK(e.message.find("1 over rpm/tpm limit") != std::string::npos);
+}
+
+TEST_CASE("budgets: a deployment or provider over its budget drops out; all over is BudgetExceeded", "[filter]") {
+  auto a = dep("a");
+  a.max_budget = 1.0;
+  a.budget_duration = "1d";
+  auto other = dep("other");
+  other.provider = "hosted_vllm";
+  Fixture f({a, other});
+  f.settings.provider_budget_config_json = R"({"hosted_vllm": {"budget_limit": 0.5, "time_period": "1h"}})";
+  FixedTime time;
+  auto tracker = health::BudgetTracker::create(f.settings, time);
+  REQUIRE(tracker.ok());
+  f.in.budgets = tracker->get();
+  CHECK(f.run() == Ids{"a", "other"});
+  (*tracker)->record_spend(f.entry("a").deployment->config(), 1.0, kNow);
+  CHECK(f.run() == Ids{"other"});
+  CHECK(f.report.over_budget == 1);
+  (*tracker)->record_spend(f.entry("other").deployment->config(), 0.7, kNow);
+  CHECK(f.run().empty());
+  Error e = f.error();
+  CHECK(e.kind == ErrorKind::kBudgetExceeded);
+  CHECK(e.message.find("crossed budget") != std::string::npos);
+  CHECK(e.message.find("Exceeded budget for") != std::string::npos);
+}
