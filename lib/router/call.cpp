@@ -611,6 +611,16 @@ void Call::on_complete(transport::TransferResult&& result) {
     finish_reason_ = info->finish_reason;
     served_model_ = info->model;
     close_attempt(*entry, true, std::nullopt);
+    if (finish_reason_ == "content_filter" && content_filter_fallback_exists()) {
+      // LiteLLM's _should_raise_content_policy_error (reference §6.8): a
+      // filtered answer moves to the content-policy fallback when one exists.
+      // The deployment itself worked.
+      core_.cooldowns->record_success(*entry->health);
+      probe_ = false;
+      handle_failure(Error(ErrorKind::kContentPolicyViolation, "Response output was blocked."), entry,
+                     FailureInfo{.retryable = false, .health = false});
+      return;
+    }
     Response r;
     r.status = result.status;
     r.body = std::move(result.body);
@@ -623,6 +633,18 @@ void Call::on_complete(transport::TransferResult&& result) {
   Error err = entry->provider->classify_failure(result);
   close_attempt(*entry, false, err.kind);
   handle_failure(std::move(err), entry, FailureInfo{.silent = silent_timeout(result)});
+}
+
+bool Call::content_filter_fallback_exists() const {
+  if (request_.router.disable_fallbacks || in_fallbacks_) return false;
+  const auto& ro = request_.router;
+  const auto& cp = ro.content_policy_fallbacks ? *ro.content_policy_fallbacks : core_.settings.content_policy_fallbacks;
+  if (!cp.empty()) {
+    return std::any_of(cp.begin(), cp.end(),
+                       [&](const FallbackRule& r) { return r.group == stage_.group_name && !r.targets.empty(); });
+  }
+  const auto& fb = ro.fallbacks ? *ro.fallbacks : core_.settings.fallbacks;
+  return std::any_of(fb.begin(), fb.end(), [](const FallbackRule& r) { return r.group == "*" && !r.targets.empty(); });
 }
 
 health::FallbackInputs Call::fallback_inputs() const {

@@ -133,6 +133,7 @@ class Call final : public transport::TransferObserver {
   bool has_alternative(size_t candidates_left) const;
   void next_stage_or_fail();
   health::FallbackInputs fallback_inputs() const;
+  bool content_filter_fallback_exists() const;
   Duration remaining() const;
   void emit(RouterEventType type, const Error* error = nullptr, const PoolEntry* entry = nullptr,
             double seconds = 0, std::string_view fallback_group = {});

@@ -9,8 +9,10 @@
 // Checked for every call: its done callback runs exactly once and no chunk
 // follows it; a success carries exactly the text the fake provider meant to
 // send for that call (and a finish_reason), from the deployment that received
-// the call's last request, which was answered with a fault that can succeed;
-// content followed by a failure is a kMidStream error, never a success; every
+// the call's last request, which was answered with a fault that can succeed
+// (a stream continued elsewhere after a cut must still carry the whole text);
+// content followed by a failure ends in a kMidStream error, never a success,
+// and text reaches the consumer only as a prefix of the intended text; every
 // error is typed; metadata.attempts accounts for every request the providers
 // received. The router is destroyed cleanly after the calls, and also with
 // calls in flight.
@@ -62,7 +64,9 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
 }
 
 uint64_t chaos_seed() { return env_u64("LLMUX_CHAOS_SEED", kDefaultSeed); }
-int chaos_calls() { return static_cast<int>(std::clamp<uint64_t>(env_u64("LLMUX_CHAOS_CALLS", kDefaultCalls), 50, 20000)); }
+int chaos_calls() {
+  return static_cast<int>(std::clamp<uint64_t>(env_u64("LLMUX_CHAOS_CALLS", kDefaultCalls), 50, 20000));
+}
 
 uint64_t splitmix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -103,9 +107,9 @@ enum class Fault : int {
 };
 constexpr int kFaultCount = static_cast<int>(Fault::kCount);
 constexpr std::array<std::string_view, kFaultCount> kFaultNames = {
-    "ok",          "slow-ok",    "500",          "429",      "503",       "hang",     "reset",
-    "close-after-headers",       "cut-body",     "garbled-body",          "slow-stream", "cut-stream",
-    "stall-stream", "malformed-event",           "no-done",  "error-event"};
+    "ok",         "slow-ok",    "500",          "429",          "503",             "hang",    "reset",
+    "close-after-headers",      "cut-body",     "garbled-body", "slow-stream",     "cut-stream",
+    "stall-stream",             "malformed-event",              "no-done",         "error-event"};
 
 std::string_view fault_name(Fault f) { return kFaultNames[static_cast<size_t>(f)]; }
 
@@ -167,12 +171,23 @@ std::string full_text(int call) {
   return s;
 }
 
+// How many content events the fake generates for a stream: it splits the
+// text into `stream_chunks` non-empty pieces, fewer when the text is shorter
+// (a continuation's remainder may even be empty). The texts are ASCII.
+int content_pieces(const Behavior& b) {
+  return std::min(b.stream_chunks, static_cast<int>(b.text.size()));
+}
+
 struct Arrival {
   int fake = -1;
   Fault fault = Fault::kOk;
   bool stream = false;
   bool reused_connection = false;  // the connection had carried an earlier request
   bool breaks_after_content = false;  // a stream cut, stalled or failed after its first content event
+  bool prefill = false;               // a continuation: the request ended with an assistant prefill
+  // The answer can serve a success: a fault that can succeed, or a stream
+  // broken only after its finish chunk (all content and the finish_reason sent).
+  bool may_succeed = false;
 };
 
 // libcurl re-sends a request on a fresh connection, by itself, when a reused
@@ -235,9 +250,15 @@ class ChaosScript {
     }
     Behavior b = behavior_for(fault, stream, std::move(text), rng);
     Arrival a{fake, fault, stream};
+    a.prefill = !prefill.empty();
     a.reused_connection = !seen_connections_[static_cast<size_t>(fake)].insert(req.connection_id).second;
-    // Events 0 (role) and 1 (first content) sent: the failure comes after content.
-    a.breaks_after_content = stream && (b.cut_after_events >= 2 || b.stall_after_events >= 2 || b.error_after_events >= 2);
+    // Events sent before a cut, stall or error event (only one is set): with
+    // role first, the failure follows content from 2 on, and the finish chunk
+    // from pieces + 2 on.
+    const int fault_at = std::max({b.cut_after_events, b.stall_after_events, b.error_after_events});
+    const int pieces = content_pieces(b);
+    a.breaks_after_content = stream && pieces > 0 && fault_at >= 2;
+    a.may_succeed = can_succeed(fault) || (stream && fault_at >= pieces + 2);
     arrivals.push_back(a);
     ++fault_counts_[static_cast<size_t>(fault)];
     return b;
@@ -259,10 +280,12 @@ class ChaosScript {
  private:
   static Behavior behavior_for(Fault fault, bool stream, std::string text, Random& rng) {
     const int parts = 2 + static_cast<int>(rng.below(6));
-    // Generated events: role, `parts` content pieces, finish, usage (the router
-    // always asks for it), [DONE].
-    const int events = parts + 3;
     Behavior b = stream ? Behavior::streaming(std::move(text), parts) : Behavior::ok(std::move(text));
+    // Generated events: role, the content pieces, finish, usage (the router
+    // always asks for it), [DONE]. N in [0, events] puts a fault anywhere
+    // before [DONE].
+    const int pieces = content_pieces(b);
+    const int events = pieces + 3;
     switch (fault) {
       case Fault::kOk: break;
       case Fault::kSlowOk: b.delay = Millis(100 + rng.below(200)); break;
@@ -280,7 +303,9 @@ class ChaosScript {
       case Fault::kCutBody: b.cut_body_after_bytes = static_cast<int>(rng.below(150)); break;
       case Fault::kGarbledBody: b.body = R"({"id":"chatcmpl-garbled","choices":[{"message":{"content":"c0: w1)"; break;
       case Fault::kSlowStream: b.event_interval = Millis(5 + rng.below(40)); break;
-      case Fault::kCutStream: b.cut_after_events = static_cast<int>(rng.below(static_cast<uint64_t>(events) + 1)); break;
+      case Fault::kCutStream:
+        b.cut_after_events = static_cast<int>(rng.below(static_cast<uint64_t>(events) + 1));
+        break;
       case Fault::kStallStream:
         b.stall_after_events = static_cast<int>(rng.below(static_cast<uint64_t>(events) + 1));
         break;
@@ -289,7 +314,7 @@ class ChaosScript {
         break;
       case Fault::kNoDone: b.send_done = false; break;
       case Fault::kErrorEvent: {
-        b.error_after_events = static_cast<int>(rng.below(static_cast<uint64_t>(parts) + 3));
+        b.error_after_events = static_cast<int>(rng.below(static_cast<uint64_t>(pieces) + 3));
         constexpr std::array<int, 3> kCodes = {500, 503, 429};
         b.error_event_code = kCodes[rng.below(kCodes.size())];
         break;
@@ -388,6 +413,7 @@ struct Tally {
   int64_t attempts = 0;
   int64_t arrivals = 0;
   int64_t possible_resends = 0;
+  int64_t prefill_requests = 0;
   int fallback_successes = 0;
   int broken_after_content = 0;  // stream() calls that met a failure after content reached them
   int ok_then_timeout = 0;  // last request answered well, but the call timed out (load)
@@ -408,8 +434,11 @@ class Chaos {
   std::string config() const {
     std::string cfg = "model_list:\n";
     for (int f = 0; f < kFakes; ++f) {
-      cfg += deployment_yaml(f < kPrimaryFakes ? "chaos" : "backup", "m", *fakes_[static_cast<size_t>(f)], "",
-                             deployment_id(f));
+      // One deployment per group continues a broken stream from an assistant
+      // prefill; the others restart it (the script serves both correctly).
+      const bool prefill = f == 1 || f == kPrimaryFakes;
+      cfg += deployment_yaml(f < kPrimaryFakes ? "chaos" : "backup", "m", *fakes_[static_cast<size_t>(f)],
+                             prefill ? "      supports_assistant_prefill: true\n" : "", deployment_id(f));
     }
     cfg +=
         "router_settings:\n"
@@ -454,11 +483,14 @@ class Chaos {
     CallRecord& rec = record(i);
     const std::string req = request(i, rec.mode);
     auto on_done = [&rec, this](Result<Response> r) {
+      bool first = false;
       {
         absl::MutexLock lock(&rec.mu);
-        if (++rec.done_calls == 1) rec.result.emplace(std::move(r));
+        first = ++rec.done_calls == 1;
+        if (first) rec.result.emplace(std::move(r));
       }
-      done_.fetch_add(1, std::memory_order_release);
+      // Counts calls that ended (a second callback is caught by check_call).
+      if (first) done_.fetch_add(1, std::memory_order_release);
     };
     uint64_t id = 0;
     if (rec.mode == Mode::kStream) {
@@ -508,7 +540,8 @@ class Chaos {
     rec.id.store(id, std::memory_order_release);
     {
       absl::MutexLock lock(&rec.mu);
-      if (++rec.done_calls == 1) rec.result.emplace(std::move(r));
+      ++rec.done_calls;
+      rec.result.emplace(std::move(r));
     }
     done_.fetch_add(1, std::memory_order_release);
   }
@@ -544,7 +577,8 @@ class Chaos {
       trail += fmt::format("{}{}:{}", trail.empty() ? "" : " ", deployment_id(a.fake), fault_name(a.fault));
     }
     auto bad = [&](std::string what) {
-      violations.push_back(fmt::format("call {} ({}{}), requests [{}]: {}", i, kModeNames[static_cast<size_t>(rec.mode)],
+      violations.push_back(fmt::format("call {} ({}{}), requests [{}]: {}", i,
+                                       kModeNames[static_cast<size_t>(rec.mode)],
                                        rec.cancel == CancelHow::kNone ? "" : ", cancel chosen", trail, what));
     };
 
@@ -553,7 +587,9 @@ class Chaos {
       if (rec.done_calls == 0) return;
     }
     if (rec.chunks_after_done > 0) bad(fmt::format("{} chunks after the done callback", rec.chunks_after_done));
-    if (rec.chunks_after_stop > 0) bad(fmt::format("{} chunks after the consumer returned false", rec.chunks_after_stop));
+    if (rec.chunks_after_stop > 0) {
+      bad(fmt::format("{} chunks after the consumer returned false", rec.chunks_after_stop));
+    }
     if (rec.bad_chunks > 0) bad(fmt::format("{} chunks that are not chat.completion.chunk JSON", rec.bad_chunks));
     if (rec.role_chunks > 1) bad(fmt::format("{} role chunks (a failed attempt's chunks leaked)", rec.role_chunks));
     if (full.rfind(rec.text, 0) != 0) bad(fmt::format("delivered text '{}' is not a prefix of '{}'", rec.text, full));
@@ -565,6 +601,7 @@ class Chaos {
     tally.arrivals += static_cast<int64_t>(arrivals.size());
     const int resends = possible_resends(arrivals);
     tally.possible_resends += resends;
+    for (const Arrival& a : arrivals) tally.prefill_requests += a.prefill;
     if (rec.mode == Mode::kStream && rec.chunks > 0 &&
         std::any_of(arrivals.begin(), arrivals.end(), [](const Arrival& a) { return a.breaks_after_content; })) {
       tally.broken_after_content++;
@@ -588,7 +625,7 @@ class Chaos {
         return;
       }
       const Arrival& last = arrivals.back();
-      if (!can_succeed(last.fault)) {
+      if (!last.may_succeed) {
         bad(fmt::format("success although the serving request was answered with '{}'", fault_name(last.fault)));
       }
       if (m.deployment_id != deployment_id(last.fake)) {
@@ -645,7 +682,9 @@ class Chaos {
         if (rec.mode == Mode::kStream && rec.chunks == 0) bad("mid-stream error without any chunk delivered: " + what);
         break;
       case ErrorKind::kCancelled:
-        if (rec.cancel == CancelHow::kNone && !router_destroyed_midway) bad("cancelled although nobody cancelled: " + what);
+        if (rec.cancel == CancelHow::kNone && !router_destroyed_midway) {
+          bad("cancelled although nobody cancelled: " + what);
+        }
         break;
       default:
         bad("unexpected error kind: " + what);
@@ -717,15 +756,18 @@ void submit_async(Chaos& chaos) {
 
 std::string summarize(std::string_view scenario, uint64_t seed, Chaos& chaos, const Tally& t, double seconds) {
   std::string s = fmt::format("chaos[{}] seed={:#x} calls={} wall={:.2f}s ok:", scenario, seed, chaos.calls(), seconds);
-  for (size_t m = 0; m < kModeNames.size(); ++m) fmt::format_to(std::back_inserter(s), " {}={}", kModeNames[m], t.ok_by_mode[m]);
+  for (size_t m = 0; m < kModeNames.size(); ++m) {
+    fmt::format_to(std::back_inserter(s), " {}={}", kModeNames[m], t.ok_by_mode[m]);
+  }
   fmt::format_to(std::back_inserter(s), " (via fallback {}) errors:", t.fallback_successes);
   for (size_t k = 0; k < t.errors_by_kind.size(); ++k) {
     if (t.errors_by_kind[k] > 0) {
       fmt::format_to(std::back_inserter(s), " {}={}", error_kind_name(static_cast<ErrorKind>(k)), t.errors_by_kind[k]);
     }
   }
-  fmt::format_to(std::back_inserter(s), " | attempts={} requests={} possible-resends={} ok-then-timeout={} | faults:",
-                 t.attempts, t.arrivals, t.possible_resends, t.ok_then_timeout);
+  fmt::format_to(std::back_inserter(s),
+                 " | attempts={} requests={} possible-resends={} prefill-requests={} ok-then-timeout={} | faults:",
+                 t.attempts, t.arrivals, t.possible_resends, t.prefill_requests, t.ok_then_timeout);
   const auto counts = chaos.script().fault_counts();
   for (size_t f = 0; f < counts.size(); ++f) fmt::format_to(std::back_inserter(s), " {}={}", kFaultNames[f], counts[f]);
   return s;
@@ -869,7 +911,8 @@ TEST_CASE("chaos: a random 10 % of 2,000 concurrent calls cancelled mid-flight",
   CHECK(errors_of(tally, ErrorKind::kCancelled) > stopped);  // some cancel() calls landed mid-flight
 }
 
-TEST_CASE("chaos: destroying the router with faulty calls in flight ends each exactly once", "[router][chaos][shutdown]") {
+TEST_CASE("chaos: destroying the router with faulty calls in flight ends each exactly once",
+          "[router][chaos][shutdown]") {
   const uint64_t seed = splitmix(splitmix(chaos_seed()));
   const int calls = std::max(50, chaos_calls() / 4);
   INFO("seed " << fmt::format("{:#x}", chaos_seed()) << " (LLMUX_CHAOS_SEED), calls " << calls);
@@ -888,8 +931,9 @@ TEST_CASE("chaos: destroying the router with faulty calls in flight ends each ex
   Tally tally;
   std::vector<std::string> violations;
   for (int i = 0; i < calls; ++i) chaos.check_call(i, true, tally, violations);
-  std::printf("%s | done before destruction=%d\n",
-              summarize("shutdown", chaos_seed(), chaos, tally, seconds_between(t0, Clock::now())).c_str(), done_before);
+  const double seconds = seconds_between(t0, Clock::now());
+  std::printf("%s | done before destruction=%d\n", summarize("shutdown", chaos_seed(), chaos, tally, seconds).c_str(),
+              done_before);
   report_violations(violations);
   CHECK(done_before < calls);  // calls were in flight when the router went away
   CHECK(errors_of(tally, ErrorKind::kCancelled) > 0);

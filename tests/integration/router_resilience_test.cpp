@@ -297,3 +297,36 @@ TEST_CASE("an error event inside a 200 stream before content fails over", "[rout
     for (const auto& chunk : c.chunks) CHECK(chunk.find("overloaded") == std::string::npos);
   }
 }
+
+TEST_CASE("a 200 answer with finish_reason content_filter moves to the content-policy fallback when one exists",
+          "[router][fallback]") {
+  FakeProvider strict, lenient;
+  Behavior filtered = Behavior::ok();
+  filtered.body =
+      R"({"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":)"
+      R"({"role":"assistant","content":""},"finish_reason":"content_filter"}],)"
+      R"("usage":{"prompt_tokens":3,"completion_tokens":0,"total_tokens":3}})";
+  strict.set_default(filtered);
+  lenient.set_default(Behavior::ok("allowed answer"));
+  {
+    auto router = make_router("model_list:\n" + deployment_yaml("strict", "m", strict, "", "s") +
+                              deployment_yaml("lenient", "m", lenient, "", "l") +
+                              "router_settings:\n  content_policy_fallbacks:\n    - strict: [lenient]\n");
+    auto r = router->completion(chat_request("strict"));
+    REQUIRE(r.ok());
+    CHECK(r->metadata.model_group == "lenient");
+    CHECK(r->body.find("allowed answer") != std::string::npos);
+    CHECK(strict.request_count() == 1);  // not retried: the deployment answered
+    REQUIRE(r->metadata.attempt_log.size() == 2);
+    CHECK(r->metadata.attempt_log[0].error_type == "ContentPolicyViolationError");
+    // The deployment was not cooled down for answering.
+    for (const auto& h : router->health("strict")) CHECK(h.healthy);
+  }
+  {
+    // Without a content-policy fallback the filtered answer is returned as it is (LiteLLM).
+    auto router = make_router("model_list:\n" + deployment_yaml("strict", "m", strict, "", "s"));
+    auto r = router->completion(chat_request("strict"));
+    REQUIRE(r.ok());
+    CHECK(r->finish_reason == "content_filter");
+  }
+}
