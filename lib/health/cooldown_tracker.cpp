@@ -30,13 +30,6 @@ uint64_t DeploymentHealthState::pack_until(TimePoint t) {
   return std::min(static_cast<uint64_t>(ns), kUntilMask);
 }
 
-Availability DeploymentHealthState::availability(TimePoint now) const {
-  const uint64_t w = word_.load(std::memory_order_acquire);
-  if ((w & kTrippedBit) == 0) return Availability::kAvailable;
-  if (ns_of(now) < unpack_until(w)) return Availability::kCoolingDown;
-  return (w & kProbeBit) != 0 ? Availability::kProbeInFlight : Availability::kProbeAvailable;
-}
-
 DeploymentHealthState::Snapshot DeploymentHealthState::snapshot(TimePoint now) const {
   absl::MutexLock lock(&mu_);
   const uint64_t w = word_.load(std::memory_order_acquire);

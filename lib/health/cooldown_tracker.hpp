@@ -56,7 +56,13 @@ std::string_view circuit_state_name(CircuitState state);
 class DeploymentHealthState {
  public:
   // The circuit at `now`. Lock-free (one atomic load).
-  Availability availability(TimePoint now) const;
+  Availability availability(TimePoint now) const {
+    // Inline: the candidate filter reads it for every deployment of every attempt.
+    const uint64_t w = word_.load(std::memory_order_acquire);
+    if ((w & kTrippedBit) == 0) return Availability::kAvailable;
+    if (now.time_since_epoch().count() < unpack_until(w)) return Availability::kCoolingDown;
+    return (w & kProbeBit) != 0 ? Availability::kProbeInFlight : Availability::kProbeAvailable;
+  }
 
   // Open (kCoolingDown) at `now`? Lock-free. Half-open is not cooling down:
   // routing should use availability().

@@ -793,7 +793,7 @@ void Call::next_stage_or_fail() {
   fail(std::move(final_error));
 }
 
-void Call::fill_metadata(RouterMetadata& m) const {
+void Call::fill_metadata(RouterMetadata& m) {
   m.call_id = id_;
   m.requested_model = request_.model;
   m.model_group = stage_.group_name;
@@ -814,7 +814,7 @@ void Call::fill_metadata(RouterMetadata& m) const {
   m.time_to_first_token_ms = content_delivered_ ? ms_between(started_, first_token_at_) : -1;
   m.malformed_events = malformed_events_;
   m.stream_continuations = continuations_;
-  m.attempt_log = attempt_log_;
+  m.attempt_log = std::move(attempt_log_);  // the call ends right after
   // Only the attempt that served is billed.
   if (e && current_) m.response_cost = cost_of(e->deployment->config(), usage_);
 }

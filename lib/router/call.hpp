@@ -140,7 +140,7 @@ class Call final : public transport::TransferObserver {
   void succeed(Response response);
   void fail(Error error);
   void finish(Result<Response> result);
-  void fill_metadata(RouterMetadata& m) const;
+  void fill_metadata(RouterMetadata& m);
   bool process_event(std::string_view data);
   bool flush_pending_chunks();
   bool deliver_chunk(std::string_view chunk);

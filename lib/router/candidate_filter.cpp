@@ -16,78 +16,6 @@ size_t remove_if(std::vector<const PoolEntry*>& v, Pred pred) {
   return before - v.size();
 }
 
-void cooldown_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
-  r.cooling_down += remove_if(c, [&](const PoolEntry* e) {
-    switch (e->health->availability(in.now)) {
-      case health::Availability::kAvailable:
-      case health::Availability::kProbeAvailable: return false;
-      case health::Availability::kProbeInFlight:
-        // Recovers as soon as the probe answers.
-        if (r.soonest_recovery_seconds < 0) r.soonest_recovery_seconds = 0;
-        r.soonest_recovery_seconds = std::min(r.soonest_recovery_seconds, 0.0);
-        return true;
-      case health::Availability::kCoolingDown: {
-        const double left = std::max(0.0, duration_to_seconds(e->health->cooldown_until() - in.now));
-        if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
-        return true;
-      }
-    }
-    return false;
-  });
-}
-
-void excluded_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
-  if (in.excluded.empty()) return;
-  r.excluded += remove_if(c, [&](const PoolEntry* e) {
-    return std::find(in.excluded.begin(), in.excluded.end(), e) != in.excluded.end();
-  });
-}
-
-void budget_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
-  if (in.budgets == nullptr) return;
-  r.over_budget += remove_if(c, [&](const PoolEntry* e) {
-    const DeploymentConfig& dc = e->deployment->config();
-    if (!in.budgets->enabled_for(dc)) return false;
-    auto why = in.budgets->over_budget(dc, in.now);
-    if (!why) return false;
-    if (r.budget_reason.empty()) r.budget_reason = std::move(*why);
-    return true;
-  });
-}
-
-// LiteLLM's _pre_call_checks context-window rule, on llmux's fast estimate of
-// the prompt (request bytes / 4, see json::ParsedRequest).
-void context_window_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
-  if (!in.settings->enable_pre_call_checks || in.request->endpoint != json::Endpoint::kChatCompletions) return;
-  const int64_t tokens = in.request->estimated_prompt_tokens;
-  r.context_too_small += remove_if(c, [&](const PoolEntry* e) {
-    const auto& limit = e->deployment->config().max_input_tokens;
-    if (!limit) return false;  // unknown context size: kept (LiteLLM)
-    r.largest_context = std::max(r.largest_context, *limit);
-    return tokens > *limit;
-  });
-}
-
-void region_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
-  const auto& region = in.request->router.allowed_model_region;
-  if (!region) return;
-  r.wrong_region += remove_if(c, [&](const PoolEntry* e) { return e->deployment->config().region_name != *region; });
-}
-
-// rpm: a request is allowed while fewer than `rpm` started this minute (no
-// off-by-one, unlike usage-v2's selection). tpm: the estimated prompt must fit.
-void rate_limit_filter(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
-  if (!in.enforce_rate_limits) return;
-  const int64_t tokens = in.request->estimated_prompt_tokens;
-  r.over_rate_limit += remove_if(c, [&](const PoolEntry* e) {
-    const Deployment& d = *e->deployment;
-    const int64_t rpm = d.rpm_limit();
-    if (rpm >= 0 && d.minute_requests().value(in.now) + 1 > rpm) return true;
-    const int64_t tpm = d.tpm_limit();
-    return tpm >= 0 && d.minute_tokens().value(in.now) + tokens > tpm;
-  });
-}
-
 // Lowest `order` among the candidates left; those without an order are
 // dropped when any candidate has one (LiteLLM).
 void order_filter(std::vector<const PoolEntry*>& c, FilterReport& r) {
@@ -166,13 +94,77 @@ bool is_probe_candidate(const PoolEntry& e, TimePoint now) {
 void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
   r.considered = c.size();
   if (!in.addressed_by_id) {
-    cooldown_filter(in, c, r);
-    excluded_filter(in, c, r);
-    budget_filter(in, c, r);
-    context_window_filter(in, c, r);
-    region_filter(in, c, r);
-    rate_limit_filter(in, c, r);
-    order_filter(c, r);
+    // One pass for the per-deployment rules (this runs before every attempt:
+    // a pass per rule would multiply the cost); the rules that compare
+    // candidates with each other (order, tags) run on what is left.
+    const bool check_excluded = !in.excluded.empty();
+    const bool check_budget = in.budgets != nullptr;
+    const bool check_context =
+        in.settings->enable_pre_call_checks && in.request->endpoint == json::Endpoint::kChatCompletions;
+    const std::string* region =
+        in.request->router.allowed_model_region ? &*in.request->router.allowed_model_region : nullptr;
+    const bool check_rate = in.enforce_rate_limits;
+    const int64_t tokens = in.request->estimated_prompt_tokens;
+    bool any_order = false;
+    size_t kept = 0;
+    for (const PoolEntry* e : c) {
+      switch (e->health->availability(in.now)) {
+        case health::Availability::kAvailable:
+        case health::Availability::kProbeAvailable:
+          break;
+        case health::Availability::kProbeInFlight:
+          ++r.cooling_down;
+          r.soonest_recovery_seconds = 0;  // recovers as soon as the probe answers
+          continue;
+        case health::Availability::kCoolingDown: {
+          ++r.cooling_down;
+          const double left = std::max(0.0, duration_to_seconds(e->health->cooldown_until() - in.now));
+          if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
+          continue;
+        }
+      }
+      if (check_excluded && std::find(in.excluded.begin(), in.excluded.end(), e) != in.excluded.end()) {
+        ++r.excluded;
+        continue;
+      }
+      const Deployment& d = *e->deployment;
+      const DeploymentConfig& dc = d.config();
+      if (check_budget && in.budgets->enabled_for(dc)) {
+        if (auto why = in.budgets->over_budget(dc, in.now)) {
+          ++r.over_budget;
+          if (r.budget_reason.empty()) r.budget_reason = std::move(*why);
+          continue;
+        }
+      }
+      // LiteLLM's _pre_call_checks context-window rule, on llmux's fast
+      // estimate of the prompt (request bytes / 4); unknown sizes are kept.
+      if (check_context && dc.max_input_tokens) {
+        r.largest_context = std::max(r.largest_context, *dc.max_input_tokens);
+        if (tokens > *dc.max_input_tokens) {
+          ++r.context_too_small;
+          continue;
+        }
+      }
+      if (region && dc.region_name != *region) {
+        ++r.wrong_region;
+        continue;
+      }
+      // rpm: allowed while fewer than `rpm` started this minute (no
+      // off-by-one, unlike usage-v2's selection); tpm: the prompt must fit.
+      if (check_rate) {
+        const int64_t rpm = d.rpm_limit();
+        const int64_t tpm = d.tpm_limit();
+        if ((rpm >= 0 && d.minute_requests().value(in.now) + 1 > rpm) ||
+            (tpm >= 0 && d.minute_tokens().value(in.now) + tokens > tpm)) {
+          ++r.over_rate_limit;
+          continue;
+        }
+      }
+      any_order = any_order || e->has_order;
+      c[kept++] = e;
+    }
+    c.resize(kept);
+    if (any_order) order_filter(c, r);
     tag_filter(in, c, r);
   }
   max_parallel_filter(c, r);

@@ -50,6 +50,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
       entry->deployment = std::make_shared<Deployment>(std::move(c));
     }
     entry->max_parallel = max_parallel_requests_for(entry->deployment->config(), settings);
+    entry->has_order = entry->deployment->config().order.has_value();
     pool->entries_.push_back(std::move(entry));
   }
 

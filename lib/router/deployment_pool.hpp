@@ -33,6 +33,7 @@ struct PoolEntry {
   // Concurrency cap (LiteLLM's max_parallel_requests rule, reference §7.4);
   // <0 = none.
   int64_t max_parallel = -1;
+  bool has_order = false;  // config().order is set (read per attempt by the filter: kept next to the rest)
 };
 
 // LiteLLM's calculate_max_parallel_requests: max_parallel_requests, else rpm,
