@@ -289,7 +289,7 @@ class RequestReader {
       case Key::kFirstTokenTimeout: return read_seconds(v, name, true, r_.router.first_token_timeout_seconds);
       case Key::kStreamIdleTimeout: return read_seconds(v, name, true, r_.router.stream_idle_timeout_seconds);
       case Key::kTotalTimeout: return read_seconds(v, name, true, r_.router.total_timeout_seconds);
-      case Key::kAllowedModelRegion: return read_region(v, name);
+      case Key::kAllowedModelRegion: return read_optional_string(v, name, r_.router.allowed_model_region);
       case Key::kDisableFallbacks: return read_flag(v, name, r_.router.disable_fallbacks);
       case Key::kMockTimeout: return read_flag(v, name, r_.router.mock_timeout);
       case Key::kMockTestingFallbacks: return read_flag(v, name, r_.router.mock_testing_fallbacks);
@@ -298,7 +298,7 @@ class RequestReader {
         return read_flag(v, name, r_.router.mock_testing_content_policy_fallbacks);
       case Key::kMockTestingRateLimitError: return read_flag(v, name, r_.router.mock_testing_rate_limit_error);
       case Key::kMetadata: return read_metadata(v);
-      case Key::kMockResponse: return read_mock_response(v, name);
+      case Key::kMockResponse: return read_optional_string(v, name, r_.router.mock_response);
       case Key::kStripOnly: {
         if (auto e = walk(v)) return not_json(e);
         return {};
@@ -486,7 +486,8 @@ class RequestReader {
     return invalid(fmt::format("'{}' must be a boolean", name));
   }
 
-  Status read_region(od::value& v, std::string_view name) {
+  // A string or null (null leaves `out` unset).
+  Status read_optional_string(od::value& v, std::string_view name, std::optional<std::string>& out) {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
@@ -499,24 +500,7 @@ class RequestReader {
     }
     std::string_view s;
     if (auto e = v.get_string().get(s)) return not_json(e);
-    r_.router.allowed_model_region.emplace(s);
-    return {};
-  }
-
-  Status read_mock_response(od::value& v, std::string_view name) {
-    od::json_type t;
-    if (auto e = v.type().get(t)) return not_json(e);
-    if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
-      return {};
-    }
-    if (t != od::json_type::string) {
-      if (auto e = walk(v)) return not_json(e);
-      return invalid(fmt::format("'{}' must be a string", name));
-    }
-    std::string_view s;
-    if (auto e = v.get_string().get(s)) return not_json(e);
-    r_.router.mock_response.emplace(s);
+    out.emplace(s);
     return {};
   }
 

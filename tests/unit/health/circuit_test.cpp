@@ -6,22 +6,14 @@
 #include <catch2/catch.hpp>
 
 #include "health/cooldown_tracker.hpp"
-#include "unit/health/fake_time.hpp"
+#include "unit/health/health_test_util.hpp"
 
 using namespace llmux;
 using namespace llmux::health;
 using llmux::testing::FakeTime;
+using llmux::testing::failure;
 
 namespace {
-
-FailureEvent failure(int status, ErrorKind kind, size_t group_size = 2) {
-  FailureEvent e;
-  e.status = status;
-  e.kind = kind;
-  e.group_size = group_size;
-  e.message = "upstream unhappy";
-  return e;
-}
 
 FailureEvent server_error() { return failure(500, ErrorKind::kInternalServer); }
 FailureEvent rate_limited() { return failure(429, ErrorKind::kRateLimit); }

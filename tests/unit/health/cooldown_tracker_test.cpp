@@ -2,24 +2,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "unit/health/fake_time.hpp"
+#include "unit/health/health_test_util.hpp"
 
 using namespace llmux;
 using namespace llmux::health;
 using llmux::testing::FakeTime;
-
-namespace {
-
-FailureEvent failure(int status, ErrorKind kind, size_t group_size = 2) {
-  FailureEvent e;
-  e.status = status;
-  e.kind = kind;
-  e.group_size = group_size;
-  e.message = "provider said no";
-  return e;
-}
-
-}  // namespace
+using llmux::testing::failure;
 
 TEST_CASE("429 cools down a deployment of a multi-deployment group for cooldown_time", "[cooldown]") {
   RouterSettings s;

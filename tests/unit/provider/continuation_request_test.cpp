@@ -12,6 +12,7 @@
 #include "json/request.hpp"
 #include "provider/openai_compatible.hpp"
 #include "provider/provider.hpp"
+#include "unit/provider/provider_test_util.hpp"
 
 using llmux::DeploymentConfig;
 using llmux::ErrorKind;
@@ -24,29 +25,13 @@ using llmux::transport::HttpRequest;
 
 namespace {
 
-ParsedRequest parse(std::string_view body, Endpoint endpoint = Endpoint::kChatCompletions) {
-  auto r = llmux::json::parse_request(body, endpoint);
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
+using llmux::testing::parse;
 
 DeploymentConfig deployment(std::string provider, std::string api_base = "http://h:8000/v1") {
-  DeploymentConfig d;
-  d.id = "dep-1";
-  d.model_name = "group";
-  d.provider = provider;
-  d.model = provider + "/served-model";
-  d.provider_model = "served-model";
-  d.api_base = std::move(api_base);
-  d.api_key = "sk-test";
-  return d;
+  return llmux::testing::deployment(std::move(provider), std::move(api_base), "sk-test");
 }
 
-const Provider& provider(std::string_view name) {
-  const Provider* p = find_provider(name);
-  REQUIRE(p != nullptr);
-  return *p;
-}
+const Provider& provider(std::string_view name) { return llmux::testing::provider_named(name); }
 
 HttpRequest continuation(std::string_view provider_name, std::string_view body, std::string_view delivered) {
   HttpRequest out;

@@ -8,6 +8,7 @@
 
 #include "json/request.hpp"
 #include "provider/provider.hpp"
+#include "unit/provider/provider_test_util.hpp"
 
 using llmux::DeploymentConfig;
 using llmux::ErrorKind;
@@ -21,29 +22,10 @@ using llmux::transport::HttpRequest;
 
 namespace {
 
-ParsedRequest parse(std::string_view body, Endpoint endpoint = Endpoint::kChatCompletions) {
-  auto r = llmux::json::parse_request(body, endpoint);
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
+using llmux::testing::deployment;
+using llmux::testing::parse;
 
-DeploymentConfig deployment(std::string provider, std::string api_base = "", std::string api_key = "") {
-  DeploymentConfig d;
-  d.id = "dep-1";
-  d.model_name = "group";
-  d.provider = provider;
-  d.model = provider + "/served-model";
-  d.provider_model = "served-model";
-  d.api_base = std::move(api_base);
-  d.api_key = std::move(api_key);
-  return d;
-}
-
-const Provider& provider(std::string_view name) {
-  const Provider* p = find_provider(name);
-  REQUIRE(p != nullptr);
-  return *p;
-}
+const Provider& provider(std::string_view name) { return llmux::testing::provider_named(name); }
 
 HttpRequest build_ok(const Provider& p, const DeploymentConfig& d, const ParsedRequest& r, bool stream) {
   HttpRequest out;
