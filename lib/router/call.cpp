@@ -184,7 +184,13 @@ bool Call::has_alternative(size_t candidates_left) const {
   if (candidates_left > 1) return true;
   if (in_fallbacks_) return next_fallback_ < fallback_queue_.size();
   if (request_.router.disable_fallbacks) return false;
-  return !health::fallback_groups_for(stage_.group_name, Error(ErrorKind::kTimeout, ""), fallback_inputs()).empty();
+  // The primary group's fallbacks for a timeout do not change during the call:
+  // look them up once, not on every streaming attempt.
+  if (!timeout_fallback_exists_) {
+    timeout_fallback_exists_ =
+        !health::fallback_groups_for(stage_.group_name, Error(ErrorKind::kTimeout, ""), fallback_inputs()).empty();
+  }
+  return *timeout_fallback_exists_;
 }
 
 void Call::attempt() {
@@ -762,7 +768,8 @@ void Call::next_stage_or_fail() {
       fallback_errors_.push_back(fmt::format("{} → no such model group", name));
       continue;
     }
-    const std::string failed_group = stage_.group_name;
+    // stage_ is still the group that failed.
+    emit(RouterEventType::kFallback, primary_error_ ? &*primary_error_ : nullptr, nullptr, 0, name);
     in_fallbacks_ = true;
     ++fallbacks_entered_;
     Stage s;
@@ -770,16 +777,6 @@ void Call::next_stage_or_fail() {
     s.group = res->group;
     s.single = res->single;
     s.wildcard_captures = std::move(res->wildcard_captures);
-    {
-      const Error* cause = primary_error_ ? &*primary_error_ : nullptr;
-      RouterEvent ev;
-      ev.type = RouterEventType::kFallback;
-      ev.call_id = id_;
-      ev.model_group = failed_group;
-      ev.error = cause;
-      ev.fallback_group = name;
-      core_.emit(ev);
-    }
     last_failed_ = nullptr;
     begin_stage(std::move(s));
     return;

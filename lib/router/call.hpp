@@ -168,6 +168,7 @@ class Call final : public transport::TransferObserver {
   std::vector<std::string> fallback_queue_;
   size_t next_fallback_ = 0;
   int fallbacks_entered_ = 0;
+  mutable std::optional<bool> timeout_fallback_exists_;  // has_alternative()'s cache (primary group only)
   std::optional<Error> primary_error_;
   std::vector<std::string> fallback_errors_;
   int total_attempts_ = 0;
