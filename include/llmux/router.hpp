@@ -167,6 +167,16 @@ class LLMUX_API Router {
   std::unique_ptr<Impl> impl_;
 };
 
+// JSON views for the C ABI and the bindings (and for C++ programs that log).
+// The response as its provider body with a "_llmux" member added (router
+// metadata, usage, finish_reason and the x-litellm-* headers); for a stream
+// (empty body) just {"_llmux": {...}}.
+LLMUX_API std::string response_json(const Response& response);
+// {"type","message","status","kind","llm_provider","retry_after_seconds","_llmux":{...}}.
+LLMUX_API std::string error_json(const Error& error);
+// A JSON array of the deployments' health.
+LLMUX_API std::string health_json(const std::vector<DeploymentHealth>& health);
+
 // "0.1.0"
 LLMUX_API std::string_view version();
 
