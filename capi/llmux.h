@@ -1,9 +1,8 @@
 /*
  * llmux.h — the C ABI of llmux (DESIGN.md §3.3, issue 4).
  *
- * DRAFT on branch issue-4-capi: the contract for the implementation
- * (capi/llmux_capi.cpp), the C test suite and the Python/Go/Rust bindings.
- * Not built yet.
+The contract for capi/llmux_capi.cpp, the C test suite
+ * (tests/capi/) and the Python/Go/Rust bindings (bindings/).
  *
  * Conventions (reference/c-abi-lb-transport.md §A):
  *   - Prefix llmux_, opaque handles, create/free pairs; every free accepts NULL.
@@ -29,14 +28,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(_WIN32)
+/* LLMUX_API marks exported symbols (the library builds with
+ * -fvisibility=hidden). Define LLMUX_STATIC when linking libllmux.a on Windows. */
+#ifndef LLMUX_API
+#if defined(_WIN32) && !defined(LLMUX_STATIC)
 #if defined(LLMUX_BUILDING)
-#define LLMUX_C_API __declspec(dllexport)
+#define LLMUX_API __declspec(dllexport)
 #else
-#define LLMUX_C_API __declspec(dllimport)
+#define LLMUX_API __declspec(dllimport)
 #endif
+#elif defined(_WIN32)
+#define LLMUX_API
 #else
-#define LLMUX_C_API __attribute__((visibility("default")))
+#define LLMUX_API __attribute__((visibility("default")))
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -84,40 +89,43 @@ typedef struct llmux_error llmux_error;   /* opaque */
 /* ---- library ------------------------------------------------------------ */
 
 /* "0.1.0". Static string: do not free. Thread-safe. */
-LLMUX_C_API const char* llmux_version(void);
+LLMUX_API const char* llmux_version(void);
 /* LLMUX_ABI_VERSION of the loaded library (check it against the header's). */
-LLMUX_C_API int llmux_abi_version(void);
+LLMUX_API int llmux_abi_version(void);
 /* Frees a string returned by the library. NULL is a no-op. Thread-safe. */
-LLMUX_C_API void llmux_free(void* ptr);
+LLMUX_API void llmux_free(void* ptr);
+/* "OK", "RateLimitError", ... for any status (unknown values: "UnknownError").
+ * Static string: do not free. Thread-safe. */
+LLMUX_API const char* llmux_status_string(llmux_status status);
 
 /* ---- errors ------------------------------------------------------------- */
 
 /* Message (never contains an API key). Owned by the error: valid until
  * llmux_error_free. NULL error → "". */
-LLMUX_C_API const char* llmux_error_message(const llmux_error* error);
+LLMUX_API const char* llmux_error_message(const llmux_error* error);
 /* LiteLLM exception class name ("RateLimitError", "Timeout", ...). Owned by the error. */
-LLMUX_C_API const char* llmux_error_type(const llmux_error* error);
+LLMUX_API const char* llmux_error_type(const llmux_error* error);
 /* The status LiteLLM would report (429, 408, ...); 0 for a NULL error. */
-LLMUX_C_API int llmux_error_status(const llmux_error* error);
+LLMUX_API int llmux_error_status(const llmux_error* error);
 /* The status code (kind) as llmux_status. */
-LLMUX_C_API llmux_status llmux_error_code(const llmux_error* error);
+LLMUX_API llmux_status llmux_error_code(const llmux_error* error);
 /* Everything as JSON: {"type","message","status","kind","llm_provider",
  * "retry_after_seconds","_llmux":{metadata}}. Owned by the error. */
-LLMUX_C_API const char* llmux_error_json(const llmux_error* error);
+LLMUX_API const char* llmux_error_json(const llmux_error* error);
 /* Frees an error. NULL is a no-op. */
-LLMUX_C_API void llmux_error_free(llmux_error* error);
+LLMUX_API void llmux_error_free(llmux_error* error);
 
 /* ---- router ------------------------------------------------------------- */
 
 /* Builds a router from LiteLLM config text (YAML or JSON, `len` bytes; the
  * text need not be NUL-terminated). On success *out_router owns a router:
  * free it with llmux_router_free. Thread-safe. */
-LLMUX_C_API llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out_router,
+LLMUX_API llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out_router,
                                           llmux_error** out_error);
 /* Cancels the calls still in flight (their done callbacks run with
  * LLMUX_ERR_CANCELLED before this returns), joins the I/O thread, frees the
  * router. NULL is a no-op. Must not be called from a router callback. */
-LLMUX_C_API void llmux_router_free(llmux_router* router);
+LLMUX_API void llmux_router_free(llmux_router* router);
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -128,7 +136,7 @@ LLMUX_C_API void llmux_router_free(llmux_router* router);
  * "max_retries","fallbacks","latency_ms","time_to_first_token_ms",
  * "response_cost","usage":{...},"headers":{x-litellm-*...}}.
  * Thread-safe; must not be called from a router callback. */
-LLMUX_C_API llmux_status llmux_completion(llmux_router* router, const char* request, size_t len,
+LLMUX_API llmux_status llmux_completion(llmux_router* router, const char* request, size_t len,
                                           char** out_response, llmux_error** out_error);
 
 /* Runs once per call with the final outcome, on the I/O thread. On success
@@ -142,7 +150,7 @@ typedef void (*llmux_done_callback)(void* user_data, llmux_status status, const 
  * function fails after taking the request (then on the I/O thread as well);
  * when it returns an error status before taking it (NULL router/request,
  * invalid UTF-8), on_done is not called. Thread-safe. */
-LLMUX_C_API llmux_status llmux_completion_async(llmux_router* router, const char* request, size_t len,
+LLMUX_API llmux_status llmux_completion_async(llmux_router* router, const char* request, size_t len,
                                                 llmux_done_callback on_done, void* user_data, uint64_t* out_call_id);
 
 /* One stream chunk: an OpenAI chat.completion.chunk JSON object, borrowed for
@@ -152,35 +160,44 @@ typedef int (*llmux_chunk_callback)(void* user_data, const char* chunk, size_t c
 
 /* Streaming completion ("stream": true implied). Chunks in order, then on_done
  * once (response: {"_llmux":{...}} with usage and the serving model). */
-LLMUX_C_API llmux_status llmux_completion_stream(llmux_router* router, const char* request, size_t len,
+LLMUX_API llmux_status llmux_completion_stream(llmux_router* router, const char* request, size_t len,
                                                  llmux_chunk_callback on_chunk, llmux_done_callback on_done,
                                                  void* user_data, uint64_t* out_call_id);
 
 /* Cancels a call in flight; its on_done reports LLMUX_ERR_CANCELLED.
  * LLMUX_ERR_NOT_FOUND when it already finished or is unknown. Thread-safe;
  * callable from callbacks. */
-LLMUX_C_API llmux_status llmux_cancel(llmux_router* router, uint64_t call_id);
+LLMUX_API llmux_status llmux_cancel(llmux_router* router, uint64_t call_id);
 
 /* Blocking embeddings (OpenAI /embeddings body). Same ownership as llmux_completion. */
-LLMUX_C_API llmux_status llmux_embedding(llmux_router* router, const char* request, size_t len,
+LLMUX_API llmux_status llmux_embedding(llmux_router* router, const char* request, size_t len,
                                          char** out_response, llmux_error** out_error);
+
+/* Asynchronous embeddings: llmux_completion_async's contract for an
+ * /embeddings body. */
+LLMUX_API llmux_status llmux_embedding_async(llmux_router* router, const char* request, size_t len,
+                                             llmux_done_callback on_done, void* user_data, uint64_t* out_call_id);
 
 /* ---- deployments, health, metrics --------------------------------------- */
 
 /* Adds one deployment (a model_list entry as YAML or JSON). Thread-safe. */
-LLMUX_C_API llmux_status llmux_router_add_deployment(llmux_router* router, const char* deployment, size_t len,
+LLMUX_API llmux_status llmux_router_add_deployment(llmux_router* router, const char* deployment, size_t len,
                                                      llmux_error** out_error);
 /* Removes a deployment by id (NUL-terminated). Calls in flight finish normally. */
-LLMUX_C_API llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id,
+LLMUX_API llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id,
                                                         llmux_error** out_error);
+/* The current deployments as a JSON array of model_list entries
+ * {"model_name","litellm_params":{...},"model_info":{"id",...}} — api_key and
+ * other secrets replaced by "***". Caller frees *out_json with llmux_free. Thread-safe. */
+LLMUX_API llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llmux_error** out_error);
 /* Health of the deployments of `model_group` (NULL or "" = all) as a JSON
  * array of {"id","model_group","api_base","healthy","state","reason","status",
  * "cooldown_remaining_seconds","trips","in_flight","requests_this_minute",
  * "tokens_this_minute"}. Caller frees *out_json with llmux_free. */
-LLMUX_C_API llmux_status llmux_router_health(llmux_router* router, const char* model_group, char** out_json,
+LLMUX_API llmux_status llmux_router_health(llmux_router* router, const char* model_group, char** out_json,
                                              llmux_error** out_error);
 /* Router metrics as Prometheus text exposition. Caller frees with llmux_free. */
-LLMUX_C_API llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_error** out_error);
+LLMUX_API llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_error** out_error);
 
 #ifdef __cplusplus
 } /* extern "C" */

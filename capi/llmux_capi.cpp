@@ -109,6 +109,24 @@ const char* llmux_version(void) { return "0.1.0"; }
 int llmux_abi_version(void) { return LLMUX_ABI_VERSION; }
 void llmux_free(void* ptr) { std::free(ptr); }
 
+const char* llmux_status_string(llmux_status status) {
+  switch (status) {
+    case LLMUX_OK:
+      return "OK";
+    case LLMUX_ERR_OUT_OF_MEMORY:
+      return "OutOfMemory";
+    case LLMUX_ERR_INTERNAL:
+      return "InternalError";
+    default:
+      break;
+  }
+  const int value = static_cast<int>(status);
+  if (value >= 1 && value <= static_cast<int>(llmux::ErrorKind::kInvalidArgument)) {
+    return llmux::error_kind_name(static_cast<llmux::ErrorKind>(value)).data();
+  }
+  return "UnknownError";
+}
+
 const char* llmux_error_message(const llmux_error* e) { return e ? e->message.c_str() : ""; }
 const char* llmux_error_type(const llmux_error* e) { return e ? e->type.c_str() : ""; }
 int llmux_error_status(const llmux_error* e) { return e ? e->status : 0; }
@@ -198,6 +216,19 @@ llmux_status llmux_completion_stream(llmux_router* router, const char* request, 
   });
 }
 
+llmux_status llmux_embedding_async(llmux_router* router, const char* request, size_t len,
+                                   llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
+  if (out_call_id) *out_call_id = 0;
+  if (!router || !request || !on_done) return LLMUX_ERR_INVALID_ARGUMENT;
+  return guarded(nullptr, [&] {
+    AsyncContext ctx{nullptr, on_done, user_data};
+    const uint64_t id = router->router->embedding_async(
+        std::string_view(request, len), [ctx](llmux::Result<llmux::Response> r) { deliver_done(ctx, std::move(r)); });
+    if (out_call_id) *out_call_id = id;
+    return LLMUX_OK;
+  });
+}
+
 llmux_status llmux_cancel(llmux_router* router, uint64_t call_id) {
   if (!router) return LLMUX_ERR_INVALID_ARGUMENT;
   return guarded(nullptr, [&] { return router->router->cancel(call_id) ? LLMUX_OK : LLMUX_ERR_NOT_FOUND; });
@@ -230,6 +261,18 @@ llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id
   });
 }
 
+llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !out_json) {
+    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_deployments: router and out_json are required");
+  }
+  return guarded(out_error, [&] {
+    *out_json = copy_out(llmux::deployments_json(router->router->deployments()));
+    return *out_json ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
+  });
+}
+
 llmux_status llmux_router_health(llmux_router* router, const char* model_group, char** out_json,
                                  llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
@@ -249,8 +292,10 @@ llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_e
   if (!router || !out_text) {
     return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_metrics: router and out_text are required");
   }
-  // TODO(issue 4): Router::metrics_prometheus() does not exist yet.
-  return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_metrics: not implemented yet");
+  return guarded(out_error, [&] {
+    *out_text = copy_out(router->router->metrics_prometheus());
+    return *out_text ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
+  });
 }
 
 }  // extern "C"

@@ -5,12 +5,16 @@
 // only what is marked LLMUX_API.
 #pragma once
 
-#if defined(_WIN32)
+#ifndef LLMUX_API
+#if defined(_WIN32) && !defined(LLMUX_STATIC)
 #if defined(LLMUX_BUILDING)
 #define LLMUX_API __declspec(dllexport)
 #else
 #define LLMUX_API __declspec(dllimport)
 #endif
+#elif defined(_WIN32)
+#define LLMUX_API
 #else
 #define LLMUX_API __attribute__((visibility("default")))
+#endif
 #endif

@@ -155,6 +155,10 @@ class LLMUX_API Router {
   std::vector<DeploymentConfig> deployments() const;
   // Health of every deployment of `model_group` (all groups when empty).
   std::vector<DeploymentHealth> health(std::string_view model_group = {}) const;
+  // Counters and gauges in the Prometheus text exposition format (version
+  // 0.0.4): calls by group and outcome, attempts/failures/cooldowns per
+  // deployment, and the health() gauges. No API key ever appears. Thread-safe.
+  std::string metrics_prometheus() const;
 
   const RouterSettings& settings() const;
   // Warnings produced while loading the configuration.
@@ -174,6 +178,9 @@ class LLMUX_API Router {
 LLMUX_API std::string response_json(const Response& response);
 // {"type","message","status","kind","llm_provider","retry_after_seconds","_llmux":{...}}.
 LLMUX_API std::string error_json(const Error& error);
+// A JSON array of model_list entries {"model_name","litellm_params","model_info"}
+// with api_key (and any other secret) replaced by "***".
+LLMUX_API std::string deployments_json(const std::vector<DeploymentConfig>& deployments);
 // A JSON array of the deployments' health.
 LLMUX_API std::string health_json(const std::vector<DeploymentHealth>& health);
 

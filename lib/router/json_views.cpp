@@ -143,4 +143,7 @@ std::string health_json(const std::vector<DeploymentHealth>& hs) {
   return out;
 }
 
+// TODO(issue 4, metrics helper): the real view.
+std::string deployments_json(const std::vector<DeploymentConfig>&) { return "[]"; }
+
 }  // namespace llmux

@@ -322,6 +322,8 @@ uint64_t Router::embedding_async(std::string_view request_json, DoneCallback on_
 }
 
 bool Router::cancel(uint64_t call_id) { return impl_->cancel(call_id); }
+// TODO(issue 4, metrics helper): real counters.
+std::string Router::metrics_prometheus() const { return ""; }
 Status Router::add_deployment(DeploymentConfig deployment) { return impl_->add_deployment(std::move(deployment)); }
 Status Router::remove_deployment(std::string_view id) { return impl_->remove_deployment(id); }
 std::vector<DeploymentConfig> Router::deployments() const { return impl_->deployments(); }
