@@ -10,6 +10,15 @@ PACKAGES=(
   nginx-light python3 python3-pytest
 )
 
+# The bindings' toolchains are not Debian packages here (Debian 12's Go and Rust
+# are older than the bindings need): they must already be on PATH.
+for tool in go cargo python3; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "setup: '$tool' not found on PATH (needed by bindings/; Go >= 1.23, Rust >= 1.70, Python >= 3.9)" >&2
+    exit 1
+  }
+done
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

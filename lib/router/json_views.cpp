@@ -1,5 +1,10 @@
-// JSON views of responses, errors and health for the C ABI and the bindings.
+// JSON views of responses, errors, deployments and health for the C ABI and the bindings.
+#include <cctype>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "json/request.hpp"
 #include "llmux/router.hpp"
@@ -81,6 +86,93 @@ void append_metadata(std::string& out, const RouterMetadata& m, const Usage* usa
   out.push_back('}');
 }
 
+
+// What a secret's value is shown as.
+constexpr std::string_view kRedacted = "***";
+
+// The words of a key, lower-cased: split at every non-alphanumeric character
+// and at camelCase humps ("x-api-key", "apiKey", "aws_session_token").
+std::vector<std::string> key_words(std::string_view key) {
+  std::vector<std::string> words(1);
+  for (size_t i = 0; i < key.size(); ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (!std::isalnum(c)) {
+      if (!words.back().empty()) words.emplace_back();
+      continue;
+    }
+    const bool hump = std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(key[i - 1]));
+    if (hump && !words.back().empty()) words.emplace_back();
+    words.back().push_back(static_cast<char>(std::tolower(c)));
+  }
+  if (words.back().empty()) words.pop_back();
+  return words;
+}
+
+// Whether a litellm_params / model_info / header name holds a credential:
+// api_key, aws_secret_access_key, aws_session_token, vertex_credentials,
+// azure_ad_token, client_secret, Authorization, x-api-key, ... Matched by
+// word so that prices and limits stay visible (input_cost_per_token,
+// max_tokens): a word ending in "key" or "token" (not "per token"), or one
+// containing secret/password/passwd/credential, or starting with "auth".
+bool is_secret_key(std::string_view key) {
+  const std::vector<std::string> words = key_words(key);
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string_view w = words[i];
+    if (w.find("secret") != w.npos || w.find("password") != w.npos || w.find("passwd") != w.npos ||
+        w.find("credential") != w.npos || w.starts_with("auth") || w.ends_with("key") || w == "keys") {
+      return true;
+    }
+    if (w.ends_with("token") && !(i > 0 && words[i - 1] == "per")) return true;
+  }
+  return false;
+}
+
+void append_redacted_value(std::string& out, simdjson::dom::element value);
+
+// `object` with every secret member's value replaced by "***", recursively.
+// A non-empty `id` is written first as "id" (replacing the object's own).
+void append_redacted_object(std::string& out, simdjson::dom::object object, std::string_view id) {
+  out.push_back('{');
+  if (!id.empty()) str(out, "id", id);
+  for (const simdjson::dom::key_value_pair field : object) {
+    if (!id.empty() && field.key == "id") continue;
+    member(out, field.key);
+    if (is_secret_key(field.key) && !field.value.is_null()) {
+      json::append_json_string(out, kRedacted);
+    } else {
+      append_redacted_value(out, field.value);
+    }
+  }
+  out.push_back('}');
+}
+
+void append_redacted_value(std::string& out, simdjson::dom::element value) {
+  switch (value.type()) {
+    case simdjson::dom::element_type::OBJECT:
+      append_redacted_object(out, value.get_object().value_unsafe(), {});
+      return;
+    case simdjson::dom::element_type::ARRAY:
+      out.push_back('[');
+      for (const simdjson::dom::element item : value.get_array().value_unsafe()) {
+        if (out.back() != '[') out.push_back(',');
+        append_redacted_value(out, item);
+      }
+      out.push_back(']');
+      return;
+    case simdjson::dom::element_type::STRING: json::append_json_string(out, value.get_string().value_unsafe()); return;
+    case simdjson::dom::element_type::INT64:
+      fmt::format_to(std::back_inserter(out), "{}", value.get_int64().value_unsafe());
+      return;
+    case simdjson::dom::element_type::UINT64:
+      fmt::format_to(std::back_inserter(out), "{}", value.get_uint64().value_unsafe());
+      return;
+    case simdjson::dom::element_type::DOUBLE:
+      fmt::format_to(std::back_inserter(out), "{}", value.get_double().value_unsafe());
+      return;
+    case simdjson::dom::element_type::BOOL: out += value.get_bool().value_unsafe() ? "true" : "false"; return;
+    case simdjson::dom::element_type::NULL_VALUE: out += "null"; return;
+  }
+}
 }  // namespace
 
 std::string response_json(const Response& r) {
@@ -110,7 +202,7 @@ std::string error_json(const Error& e) {
   std::string out = "{";
   str(out, "type", error_kind_name(e.kind));
   str(out, "message", e.message);
-  num(out, "status", e.status);
+  num(out, "status", e.status ? e.status : error_kind_default_status(e.kind));
   num(out, "kind", static_cast<int>(e.kind));
   str(out, "llm_provider", e.llm_provider);
   if (e.retry_after_seconds) num(out, "retry_after_seconds", *e.retry_after_seconds);
@@ -143,7 +235,43 @@ std::string health_json(const std::vector<DeploymentHealth>& hs) {
   return out;
 }
 
-// TODO(issue 4, metrics helper): the real view.
-std::string deployments_json(const std::vector<DeploymentConfig>&) { return "[]"; }
+std::string deployments_json(const std::vector<DeploymentConfig>& deployments) {
+  simdjson::dom::parser parser;
+  std::string out = "[";
+  for (const DeploymentConfig& d : deployments) {
+    if (out.back() != '[') out.push_back(',');
+    out.push_back('{');
+    str(out, "model_name", d.model_name);
+
+    member(out, "litellm_params");
+    simdjson::dom::object params;
+    if (parser.parse(d.litellm_params_json).get(params) == simdjson::SUCCESS) {
+      append_redacted_object(out, params, {});
+    } else {
+      // Built in code rather than parsed from a config: the typed fields.
+      out.push_back('{');
+      str(out, "model", d.model);
+      if (!d.api_base.empty()) str(out, "api_base", d.api_base);
+      if (!d.api_key.empty()) str(out, "api_key", kRedacted);
+      if (!d.api_version.empty()) str(out, "api_version", d.api_version);
+      if (!d.organization.empty()) str(out, "organization", d.organization);
+      out.push_back('}');
+    }
+
+    // model_info always names the id, also when it was generated (the hash).
+    member(out, "model_info");
+    simdjson::dom::object info;
+    if (parser.parse(d.model_info_json).get(info) == simdjson::SUCCESS) {
+      append_redacted_object(out, info, d.id);
+    } else {
+      out.push_back('{');
+      str(out, "id", d.id);
+      out.push_back('}');
+    }
+    out.push_back('}');
+  }
+  out.push_back(']');
+  return out;
+}
 
 }  // namespace llmux

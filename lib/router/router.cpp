@@ -15,6 +15,7 @@
 #include "json/request.hpp"
 #include "router/call.hpp"
 #include "router/deployment_pool.hpp"
+#include "router/router_metrics.hpp"
 #include "transport/http_transport.hpp"
 
 namespace llmux {
@@ -51,7 +52,12 @@ class Router::Impl {
     core_.transport = transport_.get();
     core_.cooldowns = &cooldowns_;
     core_.budgets = budgets_active ? budgets_.get() : nullptr;
-    core_.on_event = options_.on_event;
+    // The metrics see every event first; then the caller's callback, whose
+    // exceptions RouterCore::emit swallows.
+    core_.on_event = [this](const RouterEvent& event) {
+      metrics_.record(event);
+      if (options_.on_event) options_.on_event(event);
+    };
     core_.strategy = strategy_.get();
     core_.rng = &rng_;
     core_.time = &time_;
@@ -109,8 +115,13 @@ class Router::Impl {
       absl::MutexLock lock(&pool_mu_);
       pool = pool_;
     }
+    // Events carry no usage: the metrics take tokens and spend from the response.
+    DoneCallback observed_done = [this, on_done = std::move(on_done)](Result<Response> result) {
+      if (result.ok()) metrics_.record_usage(result.value());
+      if (on_done) on_done(std::move(result));
+    };
     auto* call = new router::Call(core_, std::move(pool), id, mode, std::move(parsed).value(), std::move(on_chunk),
-                                  std::move(on_done));
+                                  std::move(observed_done));
     {
       absl::MutexLock lock(&live_mu_);
       live_.insert(id);
@@ -226,6 +237,8 @@ class Router::Impl {
     return out;
   }
 
+  std::string metrics_prometheus() const { return metrics_.render(health({})); }
+
   const RouterConfig& config() const { return config_; }
 
  private:
@@ -244,6 +257,7 @@ class Router::Impl {
   std::unique_ptr<health::BudgetTracker> budgets_;  // null when no budget is configured
   std::unique_ptr<Strategy> strategy_;
   Random rng_;
+  router::RouterMetrics metrics_;  // fed on the I/O thread through core_.on_event
   router::RouterCore core_;
   std::unique_ptr<transport::HttpTransport> transport_;
 
@@ -322,8 +336,7 @@ uint64_t Router::embedding_async(std::string_view request_json, DoneCallback on_
 }
 
 bool Router::cancel(uint64_t call_id) { return impl_->cancel(call_id); }
-// TODO(issue 4, metrics helper): real counters.
-std::string Router::metrics_prometheus() const { return ""; }
+std::string Router::metrics_prometheus() const { return impl_->metrics_prometheus(); }
 Status Router::add_deployment(DeploymentConfig deployment) { return impl_->add_deployment(std::move(deployment)); }
 Status Router::remove_deployment(std::string_view id) { return impl_->remove_deployment(id); }
 std::vector<DeploymentConfig> Router::deployments() const { return impl_->deployments(); }

@@ -385,3 +385,81 @@ TEST_CASE("health(): requests and tokens this minute, and a cooled-down deployme
   CHECK(hg[0].tokens_this_minute == 0);
   CHECK(router->health().size() == 2);
 }
+
+TEST_CASE("metrics_prometheus and deployments_json after real calls: counters per group and deployment, no key",
+          "[router][metrics][observability]") {
+  ManualTime time;  // the minute windows behind the gauges cannot roll over
+  FakeProvider p1, b1, bad;
+  p1.set_default(Behavior::rate_limited());
+  b1.set_default(ok_with_usage(100, 50));
+  bad.set_default(Behavior::error(401, "Incorrect API key provided: sk-test-secret-key", "invalid_request_error",
+                                  "invalid_api_key"));
+  const std::string price = "      input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000002\n";
+  RouterOptions opts;
+  opts.time_source = &time;
+  // The metrics see every event before the caller's callback, which throws.
+  opts.on_event = [](const RouterEvent&) { throw std::runtime_error("observer failed"); };
+  auto router = make_router_with("model_list:\n" + dep("primary", p1, "p1") + dep("backup", b1, "b1", price) +
+                                     dep("auth", bad, "bad") +
+                                     "router_settings:\n  num_retries: 0\n  fallbacks:\n    - primary: [backup]\n",
+                                 opts);
+
+  auto served = router->completion(chat_request("primary"));
+  REQUIRE(served.ok());
+  CHECK(served->metadata.deployment_id == "b1");
+  auto denied = router->completion(chat_request("auth"));
+  REQUIRE_FALSE(denied.ok());
+  CHECK(denied.error().kind == ErrorKind::kAuthentication);
+  CHECK(p1.request_count() == 1);
+  CHECK(b1.request_count() == 1);
+  CHECK(bad.request_count() == 1);
+
+  const std::string text = router->metrics_prometheus();
+  INFO(text);
+  auto has_line = [&](const std::string& line) { return contains("\n" + text, "\n" + line + "\n"); };
+  CHECK(has_line(R"(llmux_calls_total{model_group="primary",outcome="success"} 1)"));
+  CHECK(has_line(R"(llmux_calls_total{model_group="auth",outcome="AuthenticationError"} 1)"));
+  CHECK(has_line(R"(llmux_attempts_total{model_group="primary",deployment_id="p1",outcome="RateLimitError"} 1)"));
+  CHECK(has_line(R"(llmux_attempts_total{model_group="backup",deployment_id="b1",outcome="success"} 1)"));
+  CHECK(has_line(R"(llmux_attempts_total{model_group="auth",deployment_id="bad",outcome="AuthenticationError"} 1)"));
+  CHECK(has_line(R"(llmux_fallbacks_total{model_group="primary",fallback_group="backup"} 1)"));
+  CHECK(has_line(R"(llmux_cooldowns_total{model_group="auth",deployment_id="bad"} 1)"));
+  CHECK(has_line(R"(llmux_tokens_total{model_group="primary",type="prompt"} 100)"));
+  CHECK(has_line(R"(llmux_tokens_total{model_group="primary",type="completion"} 50)"));
+  CHECK(has_line(R"(llmux_call_duration_seconds_count{model_group="primary"} 1)"));
+  CHECK(has_line(R"(llmux_call_duration_seconds_count{model_group="auth"} 1)"));
+  CHECK(has_line(fmt::format(R"(llmux_deployment_healthy{{model_group="auth",deployment_id="bad",api_base="{}"}} 0)",
+                             bad.base_url())));
+  CHECK(has_line(fmt::format(R"(llmux_deployment_healthy{{model_group="backup",deployment_id="b1",api_base="{}"}} 1)",
+                             b1.base_url())));
+  CHECK(has_line(fmt::format(
+      R"(llmux_deployment_requests_this_minute{{model_group="backup",deployment_id="b1",api_base="{}"}} 1)",
+      b1.base_url())));
+  CHECK(has_line(fmt::format(
+      R"(llmux_deployment_tokens_this_minute{{model_group="backup",deployment_id="b1",api_base="{}"}} 150)",
+      b1.base_url())));
+  // 100 × 1e-6 + 50 × 2e-6
+  const std::string spend = R"(llmux_spend_usd_total{model_group="primary"} )";
+  const size_t at = text.find("\n" + spend);
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(text.substr(at + 1 + spend.size())) == Approx(0.0002));
+  CHECK_FALSE(contains(text, "sk-test-secret-key"));
+  CHECK_FALSE(contains(text, "Incorrect API key"));
+
+  const std::string deployments = deployments_json(router->deployments());
+  INFO(deployments);
+  CHECK_FALSE(contains(deployments, "sk-test-secret-key"));
+  simdjson::dom::parser parser;
+  simdjson::dom::array entries;
+  REQUIRE(parser.parse(deployments).get(entries) == simdjson::SUCCESS);
+  REQUIRE(entries.size() == 3);
+  std::vector<std::string> ids;
+  for (simdjson::dom::element entry : entries) {
+    std::string_view key, id;
+    REQUIRE(entry.at_pointer("/litellm_params/api_key").get_string().get(key) == simdjson::SUCCESS);
+    CHECK(key == "***");
+    REQUIRE(entry.at_pointer("/model_info/id").get_string().get(id) == simdjson::SUCCESS);
+    ids.emplace_back(id);
+  }
+  CHECK(ids == std::vector<std::string>{"p1", "b1", "bad"});
+}

@@ -1,0 +1,51 @@
+//! Safe Rust bindings to llmux, an embeddable LLM router with LiteLLM's
+//! Router semantics: load balancing across deployments, retries, fallbacks,
+//! cooldowns and streaming failover, configured by a LiteLLM `config.yaml`.
+//!
+//! Requests and responses are OpenAI JSON bodies ([`serde_json::Value`]);
+//! every response carries what the router did ([`Metadata`]); every failure is
+//! an [`Error`] with LiteLLM's class name and HTTP status.
+//!
+//! ```no_run
+//! use serde_json::json;
+//!
+//! fn main() -> Result<(), llmux::Error> {
+//!     let router = llmux::Router::from_config(
+//!         r#"
+//! model_list:
+//!   - model_name: chat
+//!     litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY}
+//! "#,
+//!     )?;
+//!     let request = json!({"model": "chat", "messages": [{"role": "user", "content": "Hello"}]});
+//!     let response = router.completion(&request)?;
+//!     println!("{} (from {})", response.content().unwrap_or_default(), response.metadata().deployment_id);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The raw C declarations are in [`sys`].
+#![warn(missing_docs)]
+
+mod error;
+mod response;
+mod router;
+mod stream;
+#[allow(missing_docs)]
+pub mod sys;
+
+pub use error::{Error, ErrorKind};
+pub use response::{Chunk, Deployment, DeploymentHealth, Metadata, Response, Usage};
+pub use router::Router;
+pub use stream::Stream;
+
+/// The C ABI version this crate is written for (`LLMUX_ABI_VERSION` of its
+/// `llmux.h`); [`Router::from_config`] refuses a library with another.
+pub const ABI_VERSION: i32 = sys::LLMUX_ABI_VERSION;
+
+/// The version of the loaded libllmux ("0.1.0").
+pub fn version() -> &'static str {
+    // SAFETY: llmux_version returns a static NUL-terminated string.
+    let version = unsafe { std::ffi::CStr::from_ptr(sys::llmux_version()) };
+    version.to_str().unwrap_or("")
+}

@@ -1,0 +1,201 @@
+//! [`Router`]: the safe owner of an `llmux_router`.
+use std::ffi::{c_char, CString};
+use std::ptr::{self, NonNull};
+
+use serde_json::Value;
+
+use crate::error::{copied, Error};
+use crate::response::{Deployment, DeploymentHealth, Response};
+use crate::stream::Stream;
+use crate::sys;
+
+/// An llmux router: load balancing, retries, fallbacks and cooldowns across
+/// the deployments of a LiteLLM configuration.
+///
+/// A `Router` is `Send + Sync`: share one between threads (for example in an
+/// `Arc`); every call is thread-safe. The blocking calls wait on the calling
+/// thread while the router's own I/O thread does the network work. Dropping
+/// the router cancels what is still in flight and frees it.
+#[derive(Debug)]
+pub struct Router {
+    raw: NonNull<sys::llmux_router>,
+}
+
+// SAFETY: llmux.h documents every router function used here as thread-safe;
+// the handle is only freed by Drop, which has exclusive access.
+unsafe impl Send for Router {}
+unsafe impl Sync for Router {}
+
+impl Router {
+    /// Builds a router from LiteLLM config text (YAML or JSON): `model_list`,
+    /// `router_settings`, `litellm_settings`. `os.environ/NAME` values read the
+    /// environment now.
+    ///
+    /// Fails with [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig)
+    /// naming the offending key path, or
+    /// [`ErrorKind::Internal`](crate::ErrorKind::Internal) when the loaded
+    /// libllmux has another ABI version than this crate was written for.
+    pub fn from_config(config: &str) -> Result<Router, Error> {
+        // SAFETY: no arguments.
+        let library_abi = unsafe { sys::llmux_abi_version() };
+        if library_abi != crate::ABI_VERSION {
+            return Err(Error::internal(format!(
+                "the loaded libllmux has ABI version {library_abi}; this crate needs {}",
+                crate::ABI_VERSION
+            )));
+        }
+        let mut raw = ptr::null_mut();
+        let mut error = ptr::null_mut();
+        // SAFETY: the config is borrowed for the call; the out-params are valid.
+        let status = unsafe { sys::llmux_router_new(config.as_ptr().cast(), config.len(), &mut raw, &mut error) };
+        // SAFETY: `error` is NULL or an error this call handed us.
+        unsafe { check(status, error, "llmux_router_new") }?;
+        NonNull::new(raw)
+            .map(|raw| Router { raw })
+            .ok_or_else(|| Error::internal("llmux_router_new succeeded without a router".to_owned()))
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut sys::llmux_router {
+        self.raw.as_ptr()
+    }
+
+    /// A blocking chat completion. `request` is an OpenAI chat-completions
+    /// body (`model` names a model group); router-only keys (`fallbacks`,
+    /// `num_retries`, `mock_response`, ...) are honoured and stripped.
+    pub fn completion(&self, request: &Value) -> Result<Response, Error> {
+        Response::from_text(&self.completion_raw(&request.to_string())?)
+    }
+
+    /// [`completion`](Router::completion) with JSON text in and out: the
+    /// provider's body with the router metadata under "_llmux". Text that is
+    /// not a valid request is an [`ErrorKind::BadRequest`](crate::ErrorKind::BadRequest).
+    pub fn completion_raw(&self, request: &str) -> Result<String, Error> {
+        self.text_call("llmux_completion", |out, error| unsafe {
+            // SAFETY: the request is borrowed for the call; out-params are valid.
+            sys::llmux_completion(self.as_raw(), request.as_ptr().cast(), request.len(), out, error)
+        })
+    }
+
+    /// Starts a streaming chat completion (`"stream": true` is implied) and
+    /// returns its chunks as an iterator; see [`Stream`].
+    pub fn stream(&self, request: &Value) -> Result<Stream<'_>, Error> {
+        Stream::start(self, &request.to_string())
+    }
+
+    /// A blocking embeddings call (an OpenAI `/embeddings` body).
+    pub fn embedding(&self, request: &Value) -> Result<Response, Error> {
+        Response::from_text(&self.embedding_raw(&request.to_string())?)
+    }
+
+    /// [`embedding`](Router::embedding) with JSON text in and out.
+    pub fn embedding_raw(&self, request: &str) -> Result<String, Error> {
+        self.text_call("llmux_embedding", |out, error| unsafe {
+            // SAFETY: the request is borrowed for the call; out-params are valid.
+            sys::llmux_embedding(self.as_raw(), request.as_ptr().cast(), request.len(), out, error)
+        })
+    }
+
+    /// The health of the deployments of `model_group` (all when `None`):
+    /// healthy or cooling down, why, for how long, load this minute.
+    pub fn health(&self, model_group: Option<&str>) -> Result<Vec<DeploymentHealth>, Error> {
+        let group = model_group.map(|g| c_string(g, "model group")).transpose()?;
+        let group_ptr = group.as_ref().map_or(ptr::null(), |g| g.as_ptr());
+        let text = self.text_call("llmux_router_health", |out, error| unsafe {
+            // SAFETY: group_ptr is NULL or a NUL-terminated string alive for the call.
+            sys::llmux_router_health(self.as_raw(), group_ptr, out, error)
+        })?;
+        DeploymentHealth::list_from_text(&text)
+    }
+
+    /// The current deployments as `model_list` entries, secrets masked.
+    pub fn deployments(&self) -> Result<Vec<Deployment>, Error> {
+        let text = self.text_call("llmux_router_deployments", |out, error| unsafe {
+            // SAFETY: out-params are valid.
+            sys::llmux_router_deployments(self.as_raw(), out, error)
+        })?;
+        Deployment::list_from_text(&text)
+    }
+
+    /// The router's metrics in Prometheus text exposition format.
+    pub fn metrics(&self) -> Result<String, Error> {
+        self.text_call("llmux_router_metrics", |out, error| unsafe {
+            // SAFETY: out-params are valid.
+            sys::llmux_router_metrics(self.as_raw(), out, error)
+        })
+    }
+
+    /// Adds one deployment: a `model_list` entry as YAML or JSON text.
+    pub fn add_deployment(&self, deployment: &str) -> Result<(), Error> {
+        let mut error = ptr::null_mut();
+        // SAFETY: the text is borrowed for the call; the out-param is valid.
+        let status = unsafe {
+            sys::llmux_router_add_deployment(self.as_raw(), deployment.as_ptr().cast(), deployment.len(), &mut error)
+        };
+        // SAFETY: `error` is NULL or an error this call handed us.
+        unsafe { check(status, error, "llmux_router_add_deployment") }
+    }
+
+    /// Removes the deployment with this id (model_info.id); calls in flight
+    /// on it finish normally.
+    pub fn remove_deployment(&self, id: &str) -> Result<(), Error> {
+        let id = c_string(id, "deployment id")?;
+        let mut error = ptr::null_mut();
+        // SAFETY: id is NUL-terminated and alive for the call; the out-param is valid.
+        let status = unsafe { sys::llmux_router_remove_deployment(self.as_raw(), id.as_ptr(), &mut error) };
+        // SAFETY: `error` is NULL or an error this call handed us.
+        unsafe { check(status, error, "llmux_router_remove_deployment") }
+    }
+
+    /// Runs a library function that returns a string through an out-param and
+    /// takes ownership of whatever it hands back.
+    fn text_call(
+        &self,
+        context: &str,
+        call: impl FnOnce(*mut *mut c_char, *mut *mut sys::llmux_error) -> sys::llmux_status,
+    ) -> Result<String, Error> {
+        let mut out: *mut c_char = ptr::null_mut();
+        let mut error = ptr::null_mut();
+        let status = call(&mut out, &mut error);
+        // SAFETY: `out` is NULL or a library-allocated string now owned here.
+        let text = unsafe { take_string(out) };
+        // SAFETY: `error` is NULL or an error this call handed us.
+        unsafe { check(status, error, context) }?;
+        if out.is_null() {
+            return Err(Error::internal(format!("{context} succeeded without output")));
+        }
+        Ok(text)
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        // SAFETY: the router is ours and nothing borrows it any more (a
+        // Stream borrows the Router, so none is alive).
+        unsafe { sys::llmux_router_free(self.raw.as_ptr()) }
+    }
+}
+
+/// Turns a status and its optional error into a Result, freeing the error.
+///
+/// # Safety
+/// `error` is NULL or an `llmux_error` owned by the caller.
+unsafe fn check(status: sys::llmux_status, error: *mut sys::llmux_error, context: &str) -> Result<(), Error> {
+    let outcome = if status == sys::LLMUX_OK { Ok(()) } else { Err(Error::from_raw(status, error, context)) };
+    sys::llmux_error_free(error);
+    outcome
+}
+
+/// Copies a library-allocated string and frees it with llmux_free.
+///
+/// # Safety
+/// `text` is NULL or a string the library handed over to the caller.
+unsafe fn take_string(text: *mut c_char) -> String {
+    let copy = copied(text);
+    sys::llmux_free(text.cast());
+    copy
+}
+
+/// `text` as a C string; an interior NUL is an InvalidArgument error.
+fn c_string(text: &str, what: &str) -> Result<CString, Error> {
+    CString::new(text).map_err(|_| Error::invalid_argument(format!("the {what} contains a NUL byte: {text:?}")))
+}

@@ -1,0 +1,175 @@
+//! Raw declarations of the C ABI, `capi/llmux.h`, one for one.
+//!
+//! Everything here is `unsafe` and follows the header's ownership rules:
+//! strings the library returns are freed with [`llmux_free`], errors with
+//! [`llmux_error_free`], routers with [`llmux_router_free`]. The safe API of
+//! this crate wraps all of it; use these only to reach what it does not offer.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_void};
+use std::marker::{PhantomData, PhantomPinned};
+
+/// `LLMUX_VERSION_MAJOR` of the header these declarations mirror.
+pub const LLMUX_VERSION_MAJOR: c_int = 0;
+/// `LLMUX_VERSION_MINOR`.
+pub const LLMUX_VERSION_MINOR: c_int = 1;
+/// `LLMUX_VERSION_PATCH`.
+pub const LLMUX_VERSION_PATCH: c_int = 0;
+/// `LLMUX_VERSION_NUMBER`: major * 10000 + minor * 100 + patch.
+pub const LLMUX_VERSION_NUMBER: c_int = LLMUX_VERSION_MAJOR * 10000 + LLMUX_VERSION_MINOR * 100 + LLMUX_VERSION_PATCH;
+/// `LLMUX_ABI_VERSION`: what [`llmux_abi_version`] must return for these declarations to hold.
+pub const LLMUX_ABI_VERSION: c_int = 1;
+
+/// `enum llmux_status`. An integer rather than a Rust enum: the C enum is
+/// append-only, so a newer library may return values unknown here.
+pub type llmux_status = c_int;
+
+pub const LLMUX_OK: llmux_status = 0;
+pub const LLMUX_ERR_BAD_REQUEST: llmux_status = 1;
+pub const LLMUX_ERR_CONTEXT_WINDOW_EXCEEDED: llmux_status = 2;
+pub const LLMUX_ERR_CONTENT_POLICY_VIOLATION: llmux_status = 3;
+pub const LLMUX_ERR_AUTHENTICATION: llmux_status = 4;
+pub const LLMUX_ERR_PERMISSION_DENIED: llmux_status = 5;
+pub const LLMUX_ERR_NOT_FOUND: llmux_status = 6;
+pub const LLMUX_ERR_TIMEOUT: llmux_status = 7;
+pub const LLMUX_ERR_RATE_LIMIT: llmux_status = 8;
+pub const LLMUX_ERR_NO_DEPLOYMENTS_AVAILABLE: llmux_status = 9;
+pub const LLMUX_ERR_BUDGET_EXCEEDED: llmux_status = 10;
+pub const LLMUX_ERR_INTERNAL_SERVER: llmux_status = 11;
+pub const LLMUX_ERR_BAD_GATEWAY: llmux_status = 12;
+pub const LLMUX_ERR_SERVICE_UNAVAILABLE: llmux_status = 13;
+pub const LLMUX_ERR_API: llmux_status = 14;
+pub const LLMUX_ERR_CONNECTION: llmux_status = 15;
+pub const LLMUX_ERR_MID_STREAM: llmux_status = 16;
+pub const LLMUX_ERR_CANCELLED: llmux_status = 17;
+pub const LLMUX_ERR_INVALID_CONFIG: llmux_status = 18;
+pub const LLMUX_ERR_INVALID_ARGUMENT: llmux_status = 19;
+pub const LLMUX_ERR_OUT_OF_MEMORY: llmux_status = 100;
+pub const LLMUX_ERR_INTERNAL: llmux_status = 101;
+
+/// Opaque `llmux_router`.
+#[repr(C)]
+pub struct llmux_router {
+    _private: [u8; 0],
+    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// Opaque `llmux_error`.
+#[repr(C)]
+pub struct llmux_error {
+    _private: [u8; 0],
+    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// `llmux_done_callback`: runs once per asynchronous call on the I/O thread;
+/// `response` and `error` are borrowed for the duration of the callback.
+pub type llmux_done_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: llmux_status,
+        response: *const c_char,
+        response_len: usize,
+        error: *const llmux_error,
+    ),
+>;
+
+/// `llmux_chunk_callback`: one stream chunk, borrowed for the callback;
+/// return nonzero to go on, 0 to stop the stream.
+pub type llmux_chunk_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, chunk: *const c_char, chunk_len: usize) -> c_int>;
+
+extern "C" {
+    // ---- library ----
+    pub fn llmux_version() -> *const c_char;
+    pub fn llmux_abi_version() -> c_int;
+    pub fn llmux_free(ptr: *mut c_void);
+    pub fn llmux_status_string(status: llmux_status) -> *const c_char;
+
+    // ---- errors ----
+    pub fn llmux_error_message(error: *const llmux_error) -> *const c_char;
+    pub fn llmux_error_type(error: *const llmux_error) -> *const c_char;
+    pub fn llmux_error_status(error: *const llmux_error) -> c_int;
+    pub fn llmux_error_code(error: *const llmux_error) -> llmux_status;
+    pub fn llmux_error_json(error: *const llmux_error) -> *const c_char;
+    pub fn llmux_error_free(error: *mut llmux_error);
+
+    // ---- router ----
+    pub fn llmux_router_new(
+        config: *const c_char,
+        len: usize,
+        out_router: *mut *mut llmux_router,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_free(router: *mut llmux_router);
+
+    // ---- calls ----
+    pub fn llmux_completion(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        out_response: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_completion_async(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        on_done: llmux_done_callback,
+        user_data: *mut c_void,
+        out_call_id: *mut u64,
+    ) -> llmux_status;
+    pub fn llmux_completion_stream(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        on_chunk: llmux_chunk_callback,
+        on_done: llmux_done_callback,
+        user_data: *mut c_void,
+        out_call_id: *mut u64,
+    ) -> llmux_status;
+    pub fn llmux_cancel(router: *mut llmux_router, call_id: u64) -> llmux_status;
+    pub fn llmux_embedding(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        out_response: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_embedding_async(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        on_done: llmux_done_callback,
+        user_data: *mut c_void,
+        out_call_id: *mut u64,
+    ) -> llmux_status;
+
+    // ---- deployments, health, metrics ----
+    pub fn llmux_router_add_deployment(
+        router: *mut llmux_router,
+        deployment: *const c_char,
+        len: usize,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_remove_deployment(
+        router: *mut llmux_router,
+        id: *const c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_deployments(
+        router: *mut llmux_router,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_health(
+        router: *mut llmux_router,
+        model_group: *const c_char,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_metrics(
+        router: *mut llmux_router,
+        out_text: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+}
