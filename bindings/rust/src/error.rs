@@ -14,7 +14,7 @@ use crate::sys;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// `BadRequestError` (400/422, unknown model group, invalid request body).
+    /// `BadRequestError` (400/422, unknown model group, a request the provider rejects).
     BadRequest,
     /// `ContextWindowExceededError`: the prompt is longer than the model's context.
     ContextWindowExceeded,

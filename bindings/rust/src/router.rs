@@ -68,7 +68,7 @@ impl Router {
 
     /// [`completion`](Router::completion) with JSON text in and out: the
     /// provider's body with the router metadata under "_llmux". Text that is
-    /// not a valid request is an [`ErrorKind::BadRequest`](crate::ErrorKind::BadRequest).
+    /// not valid JSON is an [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument).
     pub fn completion_raw(&self, request: &str) -> Result<String, Error> {
         self.text_call("llmux_completion", |out, error| unsafe {
             // SAFETY: the request is borrowed for the call; out-params are valid.

@@ -1,0 +1,53 @@
+// Package llmux routes OpenAI-style chat completions and embeddings across
+// the deployments of a LiteLLM-style config — load balancing, retries,
+// fallbacks, cooldowns, rate limits and streaming failover — in process,
+// through the llmux C library (cgo over capi/llmux.h).
+//
+// # Using it
+//
+// Build a Router from config text (YAML or JSON, as LiteLLM's config.yaml),
+// call it from any number of goroutines, and Close it when done:
+//
+//	router, err := llmux.NewRouter(configYAML)
+//	if err != nil { ... }
+//	defer router.Close()
+//	resp, err := router.Completion(ctx, &llmux.ChatCompletionRequest{
+//		Model:    "gpt-4o",
+//		Messages: []llmux.Message{{Role: "user", Content: "Hello"}},
+//	})
+//
+// Every response carries Metadata: the deployment and model group that
+// served, attempts, retries, fallbacks, latency, time to first token, cost.
+// Router-only request keys (num_retries, fallbacks, timeout, metadata,
+// mock_response, ...) go in the request's Extra map. CompletionRaw and
+// EmbeddingRaw take and return JSON bytes as they are.
+//
+// Streams: Router.Stream returns a *Stream; read it with Next/Chunk/Err or
+// range over Stream.Chunks. Breaking out of the loop or calling Close cancels
+// the call. Chunks are buffered without limit so that a slow reader never
+// stalls the router's I/O thread.
+//
+// Cancellation: when a call's context is done, the call is cancelled in the
+// library and returns an *Error of KindCancelled that also matches ctx.Err()
+// with errors.Is. Close cancels the calls still in flight (their errors match
+// ErrClosed).
+//
+// Errors are values: every failure is an *Error (errors.As) with a Kind
+// mirroring llmux_status, LiteLLM's type name and HTTP status, RetryAfter and
+// the call's Metadata; errors.Is(err, llmux.ErrRateLimit) matches on the kind.
+//
+// # Finding the library
+//
+// The package links -lllmux and includes llmux.h from capi/ in this
+// repository. Tell cgo where libllmux.so is, either from a build tree:
+//
+//	export CGO_LDFLAGS="-L$BUILD/lib -Wl,-rpath,$BUILD/lib"
+//
+// or from an installation, through its pkg-config file llmux.pc:
+//
+//	export CGO_LDFLAGS="$(pkg-config --libs llmux) -Wl,-rpath,$(pkg-config --variable=libdir llmux)"
+//	export CGO_CFLAGS="$(pkg-config --cflags llmux)" # when llmux.h is installed there
+//
+// (CGO_CFLAGS is needed only when the package is used outside this
+// repository, e.g. from the module cache, where capi/ is not next to it.)
+package llmux

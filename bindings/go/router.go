@@ -1,0 +1,318 @@
+package llmux
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include "llmux.h"
+
+// bridge.c: start a call whose callbacks are llmuxGoDone / llmuxGoChunk, with
+// the cgo.Handle of its asyncCall as user_data.
+llmux_status llmuxgo_completion_async(llmux_router* router, const char* request, size_t len, uintptr_t handle,
+                                      uint64_t* call_id);
+llmux_status llmuxgo_completion_stream(llmux_router* router, const char* request, size_t len, uintptr_t handle,
+                                       uint64_t* call_id);
+llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, size_t len, uintptr_t handle,
+                                     uint64_t* call_id);
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Router routes chat completions and embeddings across the deployments of a
+// LiteLLM-style config. It is safe for concurrent use. Close it when done:
+// it owns an I/O thread and connections.
+type Router struct {
+	// mu guards c: calls into the library hold it shared, Close exclusively,
+	// so the library's router is never used after it was freed. No lock is
+	// held while waiting for a call's outcome.
+	mu     sync.RWMutex
+	c      *C.llmux_router
+	closed atomic.Bool
+}
+
+// NewRouter builds a router from LiteLLM config text (YAML or JSON):
+// model_list, router_settings and the routing subset of litellm_settings.
+// A wrong config is an *Error of KindInvalidConfig naming the key path.
+func NewRouter(config string) (*Router, error) {
+	if abi := int(C.llmux_abi_version()); abi != C.LLMUX_ABI_VERSION {
+		return nil, fmt.Errorf("llmux: the loaded library has ABI version %d, this package needs %d", abi,
+			C.LLMUX_ABI_VERSION)
+	}
+	if config == "" {
+		return nil, &Error{Kind: KindInvalidConfig, Status: 400, Type: KindInvalidConfig.String(),
+			Message: "the config text is empty"}
+	}
+	var router *C.llmux_router
+	var cerr *C.llmux_error
+	text := unsafe.StringData(config)
+	status := C.llmux_router_new((*C.char)(unsafe.Pointer(text)), C.size_t(len(config)), &router, &cerr)
+	runtime.KeepAlive(config)
+	if status != C.LLMUX_OK {
+		return nil, takeError(status, cerr)
+	}
+	return &Router{c: router}, nil
+}
+
+// Close cancels the calls still in flight (they return a KindCancelled
+// *Error whose cause is ErrClosed), stops the router's thread and frees it.
+// Calls made afterwards return ErrClosed. Close is idempotent.
+func (r *Router) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c == nil {
+		return nil
+	}
+	r.closed.Store(true)
+	// Runs the done callbacks of the calls in flight; they take no lock.
+	C.llmux_router_free(r.c)
+	r.c = nil
+	return nil
+}
+
+// Completion sends a chat completion and waits for its outcome. When ctx is
+// done first the call is cancelled: the error then is a KindCancelled *Error
+// that also matches ctx.Err() with errors.Is.
+func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*ChatCompletionResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
+	}
+	raw, err := r.CompletionRaw(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	resp := &ChatCompletionResponse{Raw: raw}
+	if err := json.Unmarshal(raw, resp); err != nil {
+		return nil, fmt.Errorf("llmux: decoding the response: %w", err)
+	}
+	return resp, nil
+}
+
+// CompletionRaw sends an OpenAI chat-completions body as is and returns the
+// response JSON (the provider's body plus the "_llmux" metadata member).
+func (r *Router) CompletionRaw(ctx context.Context, request []byte) ([]byte, error) {
+	return r.call(ctx, callCompletion, request)
+}
+
+// Embedding computes embeddings, with Completion's context handling.
+func (r *Router) Embedding(ctx context.Context, req *EmbeddingRequest) (*EmbeddingResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
+	}
+	raw, err := r.EmbeddingRaw(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	resp := &EmbeddingResponse{Raw: raw}
+	if err := json.Unmarshal(raw, resp); err != nil {
+		return nil, fmt.Errorf("llmux: decoding the response: %w", err)
+	}
+	return resp, nil
+}
+
+// EmbeddingRaw sends an OpenAI embeddings body as is and returns the
+// response JSON with its "_llmux" member.
+func (r *Router) EmbeddingRaw(ctx context.Context, request []byte) ([]byte, error) {
+	return r.call(ctx, callEmbedding, request)
+}
+
+// Health reports the deployments of a model group ("" = every group).
+func (r *Router) Health(group string) ([]DeploymentHealth, error) {
+	var health []DeploymentHealth
+	err := r.query(&health, func(c *C.llmux_router, out **C.char, cerr **C.llmux_error) C.llmux_status {
+		cgroup := C.CString(group)
+		defer C.free(unsafe.Pointer(cgroup))
+		return C.llmux_router_health(c, cgroup, out, cerr)
+	})
+	return health, err
+}
+
+// Deployments lists the router's deployments, secrets masked.
+func (r *Router) Deployments() ([]Deployment, error) {
+	var deployments []Deployment
+	err := r.query(&deployments, func(c *C.llmux_router, out **C.char, cerr **C.llmux_error) C.llmux_status {
+		return C.llmux_router_deployments(c, out, cerr)
+	})
+	return deployments, err
+}
+
+// Metrics is the router's metrics in the Prometheus text exposition format.
+func (r *Router) Metrics() (string, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c == nil {
+		return "", ErrClosed
+	}
+	var text *C.char
+	var cerr *C.llmux_error
+	if status := C.llmux_router_metrics(r.c, &text, &cerr); status != C.LLMUX_OK {
+		return "", takeError(status, cerr)
+	}
+	return takeString(text), nil
+}
+
+// AddDeployment adds one deployment: a model_list entry as YAML or JSON.
+func (r *Router) AddDeployment(deployment string) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c == nil {
+		return ErrClosed
+	}
+	if deployment == "" {
+		return invalidArgument("the deployment text is empty")
+	}
+	var cerr *C.llmux_error
+	text := unsafe.StringData(deployment)
+	status := C.llmux_router_add_deployment(r.c, (*C.char)(unsafe.Pointer(text)), C.size_t(len(deployment)), &cerr)
+	runtime.KeepAlive(deployment)
+	if status != C.LLMUX_OK {
+		return takeError(status, cerr)
+	}
+	return nil
+}
+
+// RemoveDeployment removes a deployment by id; calls in flight to it finish
+// normally.
+func (r *Router) RemoveDeployment(id string) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c == nil {
+		return ErrClosed
+	}
+	cid := C.CString(id)
+	defer C.free(unsafe.Pointer(cid))
+	var cerr *C.llmux_error
+	if status := C.llmux_router_remove_deployment(r.c, cid, &cerr); status != C.LLMUX_OK {
+		return takeError(status, cerr)
+	}
+	return nil
+}
+
+// query runs a library function that returns JSON and decodes it into out.
+func (r *Router) query(out any, fn func(*C.llmux_router, **C.char, **C.llmux_error) C.llmux_status) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c == nil {
+		return ErrClosed
+	}
+	var text *C.char
+	var cerr *C.llmux_error
+	if status := fn(r.c, &text, &cerr); status != C.LLMUX_OK {
+		return takeError(status, cerr)
+	}
+	if err := json.Unmarshal([]byte(takeString(text)), out); err != nil {
+		return fmt.Errorf("llmux: decoding the library's JSON: %w", err)
+	}
+	return nil
+}
+
+type callKind int
+
+const (
+	callCompletion callKind = iota
+	callStream
+	callEmbedding
+)
+
+// call runs one asynchronous call to its end.
+func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	call := newAsyncCall(false)
+	id, err := r.start(kind, request, call)
+	if err != nil {
+		return nil, err
+	}
+	var outcome callOutcome
+	var ctxErr error
+	select {
+	case outcome = <-call.done:
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+		r.cancel(id)
+		// The done callback always follows, promptly after a cancel.
+		outcome = <-call.done
+	}
+	if outcome.status == C.LLMUX_OK {
+		return outcome.body, nil
+	}
+	return nil, r.callError(outcome, ctxErr)
+}
+
+// start hands a request to the library; on success the done callback will
+// run exactly once and release the call's handle.
+func (r *Router) start(kind callKind, request []byte, call *asyncCall) (uint64, error) {
+	if len(request) == 0 {
+		return 0, invalidArgument("the request body is empty")
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c == nil {
+		return 0, ErrClosed
+	}
+	handle := cgo.NewHandle(call)
+	ptr, n := cString(request)
+	var id C.uint64_t
+	var status C.llmux_status
+	switch kind {
+	case callCompletion:
+		status = C.llmuxgo_completion_async(r.c, ptr, n, C.uintptr_t(handle), &id)
+	case callStream:
+		status = C.llmuxgo_completion_stream(r.c, ptr, n, C.uintptr_t(handle), &id)
+	case callEmbedding:
+		status = C.llmuxgo_embedding_async(r.c, ptr, n, C.uintptr_t(handle), &id)
+	}
+	runtime.KeepAlive(request)
+	if status != C.LLMUX_OK {
+		// The library refused the request before taking it: no callback will run.
+		handle.Delete()
+		return 0, refusedCall(Kind(status))
+	}
+	return uint64(id), nil
+}
+
+// refusedCall is the error of a call the library would not start. Router,
+// request and callbacks are never NULL here, so an invalid argument can only
+// be text that is not UTF-8.
+func refusedCall(kind Kind) *Error {
+	if kind == KindInvalidArgument {
+		return invalidArgument("the request is not valid UTF-8")
+	}
+	return &Error{Kind: kind, Type: kind.String(), Message: "the library could not start the call"}
+}
+
+// cancel asks the library to cancel a call; a call that already finished
+// (or a closed router) makes it a no-op.
+func (r *Router) cancel(id uint64) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c != nil {
+		C.llmux_cancel(r.c, C.uint64_t(id))
+	}
+}
+
+// callError builds the error of a failed call; a cancellation carries its
+// cause (the context's error, or ErrClosed when Close cancelled it).
+func (r *Router) callError(outcome callOutcome, ctxErr error) *Error {
+	e := newError(outcome)
+	if e.Kind == KindCancelled {
+		switch {
+		case ctxErr != nil:
+			e.cause = ctxErr
+		case r.closed.Load():
+			e.cause = ErrClosed
+		}
+	}
+	return e
+}
