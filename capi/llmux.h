@@ -1,8 +1,10 @@
 /*
  * llmux.h — the C ABI of llmux (DESIGN.md §3.3, issue 4).
  *
-The contract for capi/llmux_capi.cpp, the C test suite
- * (tests/capi/) and the Python/Go/Rust bindings (bindings/).
+ * The contract for capi/llmux_capi.cpp, the C test suite (tests/capi/) and
+ * the Python/Go/Rust bindings (bindings/). Installed as <llmux.h>
+ * (`pkg-config --cflags --libs llmux`, or CMake's find_package(llmux) and
+ * llmux::llmux).
  *
  * Conventions (reference/c-abi-lb-transport.md §A):
  *   - Prefix llmux_, opaque handles, create/free pairs; every free accepts NULL.
@@ -12,15 +14,26 @@ The contract for capi/llmux_capi.cpp, the C test suite
  *   - Every function returns llmux_status (LLMUX_OK = 0) and writes results to
  *     out-params; on failure out-params are left NULL/0.
  *   - Rich errors through an optional `llmux_error** out_error` (pass NULL if not
- *     wanted): message, LiteLLM type name, HTTP status, JSON detail. Free with
- *     llmux_error_free.
+ *     wanted): message, LiteLLM type name, HTTP status, JSON detail. On success
+ *     *out_error is set to NULL; on failure to an error (never NULL, even when
+ *     out of memory) that the caller frees with llmux_error_free.
+ *   - Arguments: a NULL handle or a NULL required pointer gives
+ *     LLMUX_ERR_INVALID_ARGUMENT (with a message naming the function). Text
+ *     passed with a length (`const char* text, size_t len`) is exactly `len`
+ *     bytes and need not be NUL-terminated; text passed without one (ids, model
+ *     group names) is NUL-terminated. All text must be UTF-8: anything else is
+ *     LLMUX_ERR_INVALID_ARGUMENT "<function>: <argument>: not valid UTF-8".
  *   - Strings the library returns (char*) are NUL-terminated UTF-8, owned by the
  *     caller, and freed with llmux_free. Strings passed in are borrowed for the
  *     duration of the call only (the library copies what it keeps).
- *   - Callbacks take `void* user_data` and run on the router's I/O thread; they
- *     must not block and must not call the blocking functions (llmux_completion,
- *     llmux_embedding) — those return LLMUX_ERR_INVALID_ARGUMENT from a callback.
- *   - No C++ exception ever crosses this boundary.
+ *   - Callbacks take `void* user_data` and run on the router's I/O thread, one
+ *     at a time; they must not block. The blocking functions (llmux_completion,
+ *     llmux_embedding) return LLMUX_ERR_INVALID_ARGUMENT when called from any
+ *     llmux callback (they would deadlock); the asynchronous ones, llmux_cancel
+ *     and the deployment/health/metrics functions may be called from callbacks.
+ *   - No C++ exception ever crosses this boundary, in either direction: an
+ *     exception thrown by a callback written in C++ is caught and dropped (from
+ *     a chunk callback it stops the stream).
  */
 #ifndef LLMUX_H_
 #define LLMUX_H_
@@ -100,31 +113,45 @@ LLMUX_API const char* llmux_status_string(llmux_status status);
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* Message (never contains an API key). Owned by the error: valid until
- * llmux_error_free. NULL error → "". */
+/* The accessors accept NULL and never fail. Strings are owned by the error:
+ * valid until llmux_error_free. An error is immutable: the accessors are
+ * thread-safe. */
+
+/* Message (never contains an API key). NULL error → "". */
 LLMUX_API const char* llmux_error_message(const llmux_error* error);
-/* LiteLLM exception class name ("RateLimitError", "Timeout", ...). Owned by the error. */
+/* LiteLLM exception class name ("RateLimitError", "Timeout", ...; for the
+ * statuses without one: "OutOfMemory", "InternalError"). NULL error → "". */
 LLMUX_API const char* llmux_error_type(const llmux_error* error);
 /* The status LiteLLM would report (429, 408, ...); 0 for a NULL error. */
 LLMUX_API int llmux_error_status(const llmux_error* error);
-/* The status code (kind) as llmux_status. */
+/* The status code (kind) as llmux_status; LLMUX_OK for a NULL error. */
 LLMUX_API llmux_status llmux_error_code(const llmux_error* error);
 /* Everything as JSON: {"type","message","status","kind","llm_provider",
- * "retry_after_seconds","_llmux":{metadata}}. Owned by the error. */
+ * "retry_after_seconds","_llmux":{metadata}}. NULL error → "{}". */
 LLMUX_API const char* llmux_error_json(const llmux_error* error);
-/* Frees an error. NULL is a no-op. */
+/* Frees an error from an out_error parameter. NULL is a no-op. Never pass the
+ * `error` of a done callback (it is borrowed). */
 LLMUX_API void llmux_error_free(llmux_error* error);
 
 /* ---- router ------------------------------------------------------------- */
 
 /* Builds a router from LiteLLM config text (YAML or JSON, `len` bytes; the
  * text need not be NUL-terminated). On success *out_router owns a router:
- * free it with llmux_router_free. Thread-safe. */
+ * free it with llmux_router_free. A wrong config is LLMUX_ERR_INVALID_CONFIG
+ * with a message naming the key path. Config warnings go to stderr.
+ * Thread-safe. */
 LLMUX_API llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out_router,
                                           llmux_error** out_error);
 /* Cancels the calls still in flight (their done callbacks run with
- * LLMUX_ERR_CANCELLED before this returns), joins the I/O thread, frees the
- * router. NULL is a no-op. Must not be called from a router callback. */
+ * LLMUX_ERR_CANCELLED before this returns; a call started from one of those
+ * callbacks gets its on_done(LLMUX_ERR_CANCELLED) at once), joins the I/O
+ * thread, frees the router. NULL is a no-op. No other thread may use the
+ * router during or after this call.
+ * From a callback of this same router it would deadlock (the router waits for
+ * that callback to return): that is detected, reported on stderr and ignored —
+ * the router stays alive, and must be freed from another thread. From a
+ * callback of another router it works, but blocks that router's I/O thread
+ * until this router's calls are cancelled. */
 LLMUX_API void llmux_router_free(llmux_router* router);
 
 /* ---- calls -------------------------------------------------------------- */
@@ -135,68 +162,98 @@ LLMUX_API void llmux_router_free(llmux_router* router);
  * {"call_id","model_group","deployment_id","api_base","attempts","retries",
  * "max_retries","fallbacks","latency_ms","time_to_first_token_ms",
  * "response_cost","usage":{...},"headers":{x-litellm-*...}}.
- * Thread-safe; must not be called from a router callback. */
+ * Errors: a body that is not a JSON object with the required keys is
+ * LLMUX_ERR_INVALID_ARGUMENT; an unknown model group LLMUX_ERR_BAD_REQUEST;
+ * the provider's failures are classified as LiteLLM does.
+ * Thread-safe; from a router callback it returns LLMUX_ERR_INVALID_ARGUMENT. */
 LLMUX_API llmux_status llmux_completion(llmux_router* router, const char* request, size_t len,
                                           char** out_response, llmux_error** out_error);
 
 /* Runs once per call with the final outcome, on the I/O thread. On success
- * `response` is the JSON above and `error` is NULL; on failure `response` is
- * NULL. Both are borrowed: valid only during the callback (copy what you keep). */
+ * `status` is LLMUX_OK, `response` is the JSON above (NUL-terminated,
+ * `response_len` bytes without the NUL) and `error` is NULL; on failure
+ * `response` is NULL, `response_len` 0 and `error` describes the failure
+ * (never NULL). Both are borrowed: valid only during the callback (copy what
+ * you keep; do not llmux_error_free the error). */
 typedef void (*llmux_done_callback)(void* user_data, llmux_status status, const char* response, size_t response_len,
                                     const llmux_error* error);
 
 /* Asynchronous completion. Returns at once; *out_call_id (may be NULL) gets an
- * id for llmux_cancel. `on_done` is called exactly once — also when this
- * function fails after taking the request (then on the I/O thread as well);
- * when it returns an error status before taking it (NULL router/request,
- * invalid UTF-8), on_done is not called. Thread-safe. */
+ * id for llmux_cancel.
+ *   - LLMUX_OK: the call was taken. `on_done` is then called exactly once, on
+ *     the I/O thread, with the outcome — also when the router rejects the
+ *     request (invalid JSON, unknown model group: the error comes through
+ *     on_done), when the call is cancelled, and when the router is freed while
+ *     it is in flight (LLMUX_ERR_CANCELLED).
+ *   - Any other status: nothing was started and `on_done` is never called;
+ *     *out_call_id is 0. LLMUX_ERR_INVALID_ARGUMENT for a NULL router, request
+ *     or on_done, or a request that is not UTF-8; LLMUX_ERR_OUT_OF_MEMORY.
+ * Thread-safe; callable from callbacks. */
 LLMUX_API llmux_status llmux_completion_async(llmux_router* router, const char* request, size_t len,
                                                 llmux_done_callback on_done, void* user_data, uint64_t* out_call_id);
 
-/* One stream chunk: an OpenAI chat.completion.chunk JSON object, borrowed for
- * the callback. Return nonzero to go on, 0 to stop the stream (the call then
- * ends with LLMUX_ERR_CANCELLED). */
+/* One stream chunk: an OpenAI chat.completion.chunk JSON object
+ * (NUL-terminated, `chunk_len` bytes without the NUL), borrowed for the
+ * callback. Return nonzero to go on, 0 to stop the stream: no chunk follows,
+ * and on_done reports LLMUX_ERR_CANCELLED. */
 typedef int (*llmux_chunk_callback)(void* user_data, const char* chunk, size_t chunk_len);
 
 /* Streaming completion ("stream": true implied). Chunks in order, then on_done
- * once (response: {"_llmux":{...}} with usage and the serving model). */
+ * once (response: {"_llmux":{...}} with usage and the serving model). A failure
+ * before the first chunk is retried/failed over invisibly; after it the call
+ * ends with LLMUX_ERR_MID_STREAM. When on_done is called (and when it is not)
+ * is llmux_completion_async's contract; on_chunk is required too.
+ * Thread-safe; callable from callbacks. */
 LLMUX_API llmux_status llmux_completion_stream(llmux_router* router, const char* request, size_t len,
                                                  llmux_chunk_callback on_chunk, llmux_done_callback on_done,
                                                  void* user_data, uint64_t* out_call_id);
 
-/* Cancels a call in flight; its on_done reports LLMUX_ERR_CANCELLED.
- * LLMUX_ERR_NOT_FOUND when it already finished or is unknown. Thread-safe;
+/* Cancels a call in flight; its on_done reports LLMUX_ERR_CANCELLED (unless it
+ * was already finishing). LLMUX_ERR_NOT_FOUND when the id is unknown or the
+ * call finished (while its on_done runs the call still counts as in flight:
+ * cancelling it then returns LLMUX_OK and changes nothing). Thread-safe;
  * callable from callbacks. */
 LLMUX_API llmux_status llmux_cancel(llmux_router* router, uint64_t call_id);
 
-/* Blocking embeddings (OpenAI /embeddings body). Same ownership as llmux_completion. */
+/* Blocking embeddings (OpenAI /embeddings body). llmux_completion's contract
+ * (ownership, errors, threads). */
 LLMUX_API llmux_status llmux_embedding(llmux_router* router, const char* request, size_t len,
                                          char** out_response, llmux_error** out_error);
 
 /* Asynchronous embeddings: llmux_completion_async's contract for an
- * /embeddings body. */
+ * /embeddings body. Thread-safe; callable from callbacks. */
 LLMUX_API llmux_status llmux_embedding_async(llmux_router* router, const char* request, size_t len,
                                              llmux_done_callback on_done, void* user_data, uint64_t* out_call_id);
 
 /* ---- deployments, health, metrics --------------------------------------- */
 
-/* Adds one deployment (a model_list entry as YAML or JSON). Thread-safe. */
+/* Adds one deployment (a model_list entry as YAML or JSON, `len` bytes, need
+ * not be NUL-terminated); calls started afterwards may route to it.
+ * LLMUX_ERR_INVALID_CONFIG for an entry that does not parse;
+ * LLMUX_ERR_INVALID_ARGUMENT when its id (model_info.id) already exists.
+ * Thread-safe. */
 LLMUX_API llmux_status llmux_router_add_deployment(llmux_router* router, const char* deployment, size_t len,
                                                      llmux_error** out_error);
-/* Removes a deployment by id (NUL-terminated). Calls in flight finish normally. */
+/* Removes a deployment by id (NUL-terminated UTF-8). Calls in flight to it
+ * finish normally; later calls no longer route to it.
+ * LLMUX_ERR_INVALID_ARGUMENT when no deployment has that id. Thread-safe. */
 LLMUX_API llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id,
                                                         llmux_error** out_error);
 /* The current deployments as a JSON array of model_list entries
  * {"model_name","litellm_params":{...},"model_info":{"id",...}} — api_key and
  * other secrets replaced by "***". Caller frees *out_json with llmux_free. Thread-safe. */
 LLMUX_API llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llmux_error** out_error);
-/* Health of the deployments of `model_group` (NULL or "" = all) as a JSON
+/* Health of the deployments of `model_group` (NUL-terminated; NULL or "" = all;
+ * an unknown group gives "[]") as a JSON
  * array of {"id","model_group","api_base","healthy","state","reason","status",
  * "cooldown_remaining_seconds","trips","in_flight","requests_this_minute",
- * "tokens_this_minute"}. Caller frees *out_json with llmux_free. */
+ * "tokens_this_minute"}; state is "healthy", "cooling_down", "half_open" or
+ * "probing". Caller frees *out_json with llmux_free. Thread-safe. */
 LLMUX_API llmux_status llmux_router_health(llmux_router* router, const char* model_group, char** out_json,
                                              llmux_error** out_error);
-/* Router metrics as Prometheus text exposition. Caller frees with llmux_free. */
+/* Router metrics as Prometheus text exposition (version 0.0.4): calls by group
+ * and outcome, per-deployment attempts/failures/cooldowns, the health gauges;
+ * no API key. Caller frees *out_text with llmux_free. Thread-safe. */
 LLMUX_API llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_error** out_error);
 
 #ifdef __cplusplus

@@ -1,14 +1,22 @@
 // The C ABI (capi/llmux.h): a thin shell over include/llmux/. Every entry
-// point catches everything; no C++ exception crosses the boundary.
+// point validates its arguments (NULL, UTF-8) and catches everything: no C++
+// exception crosses the boundary in either direction (a C++ function passed
+// as a callback may throw; it is caught here).
 #include "llmux.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <new>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include <simdjson.h>
+
+#include "json/request.hpp"
 #include "llmux/router.hpp"
 
 struct llmux_router {
@@ -21,38 +29,110 @@ struct llmux_error {
   std::string message;
   int status = 0;
   std::string json;
+  // The out-of-memory error is allocated once, at load time, so that running
+  // out of memory can still be reported; llmux_error_free leaves it alone.
+  bool preallocated = false;
 };
+
+#define LLMUX_STRINGIFY_VALUE(x) #x
+#define LLMUX_STRINGIFY(x) LLMUX_STRINGIFY_VALUE(x)
 
 namespace {
 
+constexpr const char* kVersion =
+    LLMUX_STRINGIFY(LLMUX_VERSION_MAJOR) "." LLMUX_STRINGIFY(LLMUX_VERSION_MINOR) "." LLMUX_STRINGIFY(LLMUX_VERSION_PATCH);
+
+llmux_error g_out_of_memory{
+    LLMUX_ERR_OUT_OF_MEMORY, "OutOfMemory", "llmux: out of memory", 500,
+    R"({"type":"OutOfMemory","message":"llmux: out of memory","status":500,"kind":100})", true};
+
 llmux_status status_of(llmux::ErrorKind kind) { return static_cast<llmux_status>(static_cast<int>(kind)); }
 
-llmux_error* make_error(const llmux::Error& e) {
-  auto* out = new (std::nothrow) llmux_error();
-  if (!out) return nullptr;
-  try {
-    out->code = status_of(e.kind);
-    out->type = std::string(llmux::error_kind_name(e.kind));
-    out->message = e.message;
-    out->status = e.status ? e.status : llmux::error_kind_default_status(e.kind);
-    out->json = llmux::error_json(e);
-  } catch (...) {
-    // Keep what was filled: an error with a partial JSON beats none.
-  }
-  return out;
+// Fills `out` from a C++ error. May throw std::bad_alloc.
+void fill_error(llmux_error& out, const llmux::Error& e) {
+  out.code = status_of(e.kind);
+  out.type = std::string(llmux::error_kind_name(e.kind));
+  out.message = e.message;
+  out.status = e.status ? e.status : llmux::error_kind_default_status(e.kind);
+  out.json = llmux::error_json(e);
 }
 
-llmux_status fail(llmux_error** out_error, llmux::ErrorKind kind, std::string message) {
-  if (out_error) *out_error = make_error(llmux::Error(kind, std::move(message)));
-  return status_of(kind);
+// A bug in llmux (an unexpected exception): LLMUX_ERR_INTERNAL. May throw std::bad_alloc.
+void fill_internal_error(llmux_error& out, std::string_view what) {
+  out.code = LLMUX_ERR_INTERNAL;
+  out.type = "InternalError";
+  out.message = "llmux internal error: ";
+  out.message += what;
+  out.status = 500;
+  out.json = R"({"type":"InternalError","message":)";
+  llmux::json::append_json_string(out.json, out.message);
+  out.json += R"(,"status":500,"kind":101})";
+}
+
+// A heap error for out_error; the preallocated out-of-memory error when even
+// that cannot be built.
+template <class Fill>
+llmux_error* new_error(Fill&& fill) noexcept {
+  llmux_error* out = new (std::nothrow) llmux_error();
+  if (!out) return &g_out_of_memory;
+  try {
+    fill(*out);
+    return out;
+  } catch (...) {
+    delete out;
+    return &g_out_of_memory;
+  }
+}
+
+// Hands `error` to the caller. The status matches the error's code, also when
+// the error could not be built for lack of memory.
+llmux_status report(llmux_error** out_error, llmux_error* error, llmux_status status) {
+  *out_error = error;
+  return error == &g_out_of_memory ? LLMUX_ERR_OUT_OF_MEMORY : status;
 }
 
 llmux_status fail(llmux_error** out_error, const llmux::Error& e) {
-  if (out_error) *out_error = make_error(e);
-  return status_of(e.kind);
+  if (!out_error) return status_of(e.kind);
+  return report(out_error, new_error([&](llmux_error& out) { fill_error(out, e); }), status_of(e.kind));
 }
 
-// A copy the caller frees with llmux_free (malloc'd, NUL-terminated).
+// LLMUX_ERR_INVALID_ARGUMENT "<function>: <problem>".
+llmux_status fail_argument(llmux_error** out_error, std::string_view function, std::string_view problem) {
+  if (!out_error) return LLMUX_ERR_INVALID_ARGUMENT;
+  return report(out_error, new_error([&](llmux_error& out) {
+                  std::string message(function);
+                  message += ": ";
+                  message += problem;
+                  fill_error(out, llmux::Error(llmux::ErrorKind::kInvalidArgument, std::move(message)));
+                }),
+                LLMUX_ERR_INVALID_ARGUMENT);
+}
+
+llmux_status fail_out_of_memory(llmux_error** out_error) {
+  if (out_error) *out_error = &g_out_of_memory;
+  return LLMUX_ERR_OUT_OF_MEMORY;
+}
+
+llmux_status fail_internal(llmux_error** out_error, const char* what) {
+  if (!out_error) return LLMUX_ERR_INTERNAL;
+  return report(out_error, new_error([&](llmux_error& out) { fill_internal_error(out, what); }), LLMUX_ERR_INTERNAL);
+}
+
+// The text arguments: "<function>: <argument>: not valid UTF-8" when they are
+// not UTF-8 (JSON and YAML are UTF-8; the bindings pass their strings as is).
+llmux_status check_utf8(const char* text, size_t len, std::string_view function, std::string_view argument,
+                        llmux_error** out_error) {
+  if (simdjson::validate_utf8(text, len)) return LLMUX_OK;
+  std::string problem;
+  try {
+    problem.append(argument).append(": not valid UTF-8");
+  } catch (...) {
+    return fail_out_of_memory(out_error);
+  }
+  return fail_argument(out_error, function, problem);
+}
+
+// A copy the caller frees with llmux_free (malloc'd, NUL-terminated), or NULL.
 char* copy_out(std::string_view s) {
   auto* p = static_cast<char*>(std::malloc(s.size() + 1));
   if (!p) return nullptr;
@@ -61,51 +141,154 @@ char* copy_out(std::string_view s) {
   return p;
 }
 
+llmux_status return_copy(std::string_view s, char** out, llmux_error** out_error) {
+  *out = copy_out(s);
+  return *out ? LLMUX_OK : fail_out_of_memory(out_error);
+}
+
 // Runs `body` and turns any escaping exception into a status.
 template <class F>
-llmux_status guarded(llmux_error** out_error, F&& body) {
+llmux_status guarded(llmux_error** out_error, F&& body) noexcept {
   try {
     return body();
   } catch (const std::bad_alloc&) {
-    if (out_error) *out_error = nullptr;
-    return LLMUX_ERR_OUT_OF_MEMORY;
+    return fail_out_of_memory(out_error);
   } catch (const std::exception& e) {
-    fail(out_error, llmux::ErrorKind::kInvalidArgument, std::string("llmux internal error: ") + e.what());
-    return LLMUX_ERR_INTERNAL;
+    return fail_internal(out_error, e.what());
   } catch (...) {
-    fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux internal error");
-    return LLMUX_ERR_INTERNAL;
+    return fail_internal(out_error, "unknown exception");
   }
 }
 
-struct AsyncContext {
+// The router callbacks running on this thread, innermost first (a linked list
+// through the stack). It lets the C layer refuse what would deadlock from a
+// callback: a blocking call, or freeing the router whose I/O thread this is.
+struct CallbackScope {
+  explicit CallbackScope(const llmux_router* r) noexcept : router(r), outer(innermost) { innermost = this; }
+  ~CallbackScope() { innermost = outer; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+
+  static bool active() noexcept { return innermost != nullptr; }
+  static bool active_for(const llmux_router* r) noexcept {
+    for (const CallbackScope* s = innermost; s; s = s->outer) {
+      if (s->router == r) return true;
+    }
+    return false;
+  }
+
+  const llmux_router* router;
+  const CallbackScope* outer;
+  static thread_local const CallbackScope* innermost;
+};
+
+thread_local const CallbackScope* CallbackScope::innermost = nullptr;
+
+// What the C caller gave for one asynchronous call.
+struct CallbackTarget {
+  const llmux_router* router = nullptr;
   llmux_chunk_callback on_chunk = nullptr;
   llmux_done_callback on_done = nullptr;
   void* user_data = nullptr;
 };
 
-void deliver_done(const AsyncContext& ctx, llmux::Result<llmux::Response>&& r) {
-  if (!ctx.on_done) return;
-  if (r.ok()) {
-    const std::string json = llmux::response_json(r.value());
-    ctx.on_done(ctx.user_data, LLMUX_OK, json.c_str(), json.size(), nullptr);
-  } else {
-    llmux_error e;
-    const llmux::Error& err = r.error();
-    e.code = status_of(err.kind);
-    e.type = std::string(llmux::error_kind_name(err.kind));
-    e.message = err.message;
-    e.status = err.status ? err.status : llmux::error_kind_default_status(err.kind);
-    e.json = llmux::error_json(err);
-    ctx.on_done(ctx.user_data, e.code, nullptr, 0, &e);
+// Calls on_done exactly once. Building the response JSON or the error may
+// fail (out of memory); on_done then reports that failure instead.
+void deliver_done(const CallbackTarget& target, const llmux::Result<llmux::Response>& result) noexcept {
+  llmux_status status = LLMUX_OK;
+  std::string response;
+  llmux_error error;
+  const llmux_error* error_arg = nullptr;
+  try {
+    if (result.ok()) {
+      response = llmux::response_json(result.value());
+    } else {
+      fill_error(error, result.error());
+      status = error.code;
+      error_arg = &error;
+    }
+  } catch (const std::bad_alloc&) {
+    status = LLMUX_ERR_OUT_OF_MEMORY;
+    error_arg = &g_out_of_memory;
+  } catch (const std::exception& e) {
+    status = LLMUX_ERR_INTERNAL;
+    try {
+      fill_internal_error(error, e.what());
+      error_arg = &error;
+    } catch (...) {
+      status = LLMUX_ERR_OUT_OF_MEMORY;
+      error_arg = &g_out_of_memory;
+    }
   }
+  CallbackScope scope(target.router);
+  try {
+    if (status == LLMUX_OK) {
+      target.on_done(target.user_data, status, response.c_str(), response.size(), nullptr);
+    } else {
+      target.on_done(target.user_data, status, nullptr, 0, error_arg);
+    }
+  } catch (...) {
+    // A C++ callback threw: it must not unwind into the I/O thread.
+  }
+}
+
+llmux::DoneCallback done_wrapper(const CallbackTarget& target) {
+  return [target](llmux::Result<llmux::Response> result) { deliver_done(target, result); };
+}
+
+// Passes chunks on NUL-terminated (the SSE payload is a view into the
+// transport's buffer); the buffer is reused, so steady state does not allocate.
+llmux::ChunkCallback chunk_wrapper(const CallbackTarget& target) {
+  return [target, buffer = std::string()](std::string_view chunk) mutable noexcept {
+    CallbackScope scope(target.router);
+    try {
+      buffer.assign(chunk);
+      return target.on_chunk(target.user_data, buffer.c_str(), buffer.size()) != 0;
+    } catch (...) {
+      return false;  // out of memory, or a C++ callback threw: stop the stream
+    }
+  };
+}
+
+// The checks every asynchronous entry point makes before taking the request.
+llmux_status check_async_args(const llmux_router* router, const char* request, size_t len, bool callbacks_given) {
+  if (!router || !request || !callbacks_given) return LLMUX_ERR_INVALID_ARGUMENT;
+  return simdjson::validate_utf8(request, len) ? LLMUX_OK : LLMUX_ERR_INVALID_ARGUMENT;
+}
+
+// The checks of the blocking calls; "<function>: ..." messages.
+llmux_status check_blocking_args(const char* function, const llmux_router* router, const char* request, size_t len,
+                                 char** out_response, llmux_error** out_error) {
+  if (!router || !request || !out_response) {
+    return fail_argument(out_error, function, "router, request and out_response are required");
+  }
+  if (CallbackScope::active()) {
+    return fail_argument(out_error, function,
+                         "blocking call made from a router callback (it would deadlock); use the async API");
+  }
+  return check_utf8(request, len, function, "request", out_error);
+}
+
+template <class Call>
+llmux_status blocking_call(const char* function, llmux_router* router, const char* request, size_t len,
+                           char** out_response, llmux_error** out_error, Call&& call) {
+  if (out_error) *out_error = nullptr;
+  if (out_response) *out_response = nullptr;
+  if (llmux_status s = check_blocking_args(function, router, request, len, out_response, out_error); s != LLMUX_OK) {
+    return s;
+  }
+  return guarded(out_error, [&] {
+    llmux::Result<llmux::Response> r = call(*router->router, std::string_view(request, len));
+    if (!r.ok()) return fail(out_error, r.error());
+    return return_copy(llmux::response_json(r.value()), out_response, out_error);
+  });
 }
 
 }  // namespace
 
 extern "C" {
 
-const char* llmux_version(void) { return "0.1.0"; }
+const char* llmux_version(void) { return kVersion; }
 int llmux_abi_version(void) { return LLMUX_ABI_VERSION; }
 void llmux_free(void* ptr) { std::free(ptr); }
 
@@ -122,24 +305,28 @@ const char* llmux_status_string(llmux_status status) {
   }
   const int value = static_cast<int>(status);
   if (value >= 1 && value <= static_cast<int>(llmux::ErrorKind::kInvalidArgument)) {
+    // error_kind_name returns views of string literals: NUL-terminated.
     return llmux::error_kind_name(static_cast<llmux::ErrorKind>(value)).data();
   }
   return "UnknownError";
 }
 
-const char* llmux_error_message(const llmux_error* e) { return e ? e->message.c_str() : ""; }
-const char* llmux_error_type(const llmux_error* e) { return e ? e->type.c_str() : ""; }
-int llmux_error_status(const llmux_error* e) { return e ? e->status : 0; }
-llmux_status llmux_error_code(const llmux_error* e) { return e ? e->code : LLMUX_OK; }
-const char* llmux_error_json(const llmux_error* e) { return e ? e->json.c_str() : "{}"; }
-void llmux_error_free(llmux_error* e) { delete e; }
+const char* llmux_error_message(const llmux_error* error) { return error ? error->message.c_str() : ""; }
+const char* llmux_error_type(const llmux_error* error) { return error ? error->type.c_str() : ""; }
+int llmux_error_status(const llmux_error* error) { return error ? error->status : 0; }
+llmux_status llmux_error_code(const llmux_error* error) { return error ? error->code : LLMUX_OK; }
+const char* llmux_error_json(const llmux_error* error) { return error ? error->json.c_str() : "{}"; }
+void llmux_error_free(llmux_error* error) {
+  if (error && !error->preallocated) delete error;
+}
 
 llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out_router, llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
   if (out_router) *out_router = nullptr;
   if (!config || !out_router) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_new: config and out_router are required");
+    return fail_argument(out_error, "llmux_router_new", "config and out_router are required");
   }
+  if (llmux_status s = check_utf8(config, len, "llmux_router_new", "config", out_error); s != LLMUX_OK) return s;
   return guarded(out_error, [&] {
     auto r = llmux::Router::from_config(std::string_view(config, len));
     if (!r.ok()) return fail(out_error, r.error());
@@ -149,52 +336,40 @@ llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out
 }
 
 void llmux_router_free(llmux_router* router) {
+  if (!router) return;
+  if (CallbackScope::active_for(router)) {
+    // ~Router waits for this very callback to return: a deadlock. Refuse, loudly.
+    std::fputs("llmux: llmux_router_free called from a callback of the same router (it would deadlock); "
+               "ignored: the router is still alive\n",
+               stderr);
+    return;
+  }
   try {
     delete router;
   } catch (...) {
+    // ~Router does not throw; nothing can be reported from a void function anyway.
   }
 }
 
 llmux_status llmux_completion(llmux_router* router, const char* request, size_t len, char** out_response,
                               llmux_error** out_error) {
-  if (out_error) *out_error = nullptr;
-  if (out_response) *out_response = nullptr;
-  if (!router || !request || !out_response) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument,
-                "llmux_completion: router, request and out_response are required");
-  }
-  return guarded(out_error, [&] {
-    auto r = router->router->completion(std::string_view(request, len));
-    if (!r.ok()) return fail(out_error, r.error());
-    *out_response = copy_out(llmux::response_json(r.value()));
-    return *out_response ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
-  });
+  return blocking_call("llmux_completion", router, request, len, out_response, out_error,
+                       [](llmux::Router& r, std::string_view body) { return r.completion(body); });
 }
 
 llmux_status llmux_embedding(llmux_router* router, const char* request, size_t len, char** out_response,
                              llmux_error** out_error) {
-  if (out_error) *out_error = nullptr;
-  if (out_response) *out_response = nullptr;
-  if (!router || !request || !out_response) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument,
-                "llmux_embedding: router, request and out_response are required");
-  }
-  return guarded(out_error, [&] {
-    auto r = router->router->embedding(std::string_view(request, len));
-    if (!r.ok()) return fail(out_error, r.error());
-    *out_response = copy_out(llmux::response_json(r.value()));
-    return *out_response ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
-  });
+  return blocking_call("llmux_embedding", router, request, len, out_response, out_error,
+                       [](llmux::Router& r, std::string_view body) { return r.embedding(body); });
 }
 
 llmux_status llmux_completion_async(llmux_router* router, const char* request, size_t len,
                                     llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
   if (out_call_id) *out_call_id = 0;
-  if (!router || !request || !on_done) return LLMUX_ERR_INVALID_ARGUMENT;
+  if (llmux_status s = check_async_args(router, request, len, on_done != nullptr); s != LLMUX_OK) return s;
   return guarded(nullptr, [&] {
-    AsyncContext ctx{nullptr, on_done, user_data};
-    const uint64_t id = router->router->completion_async(
-        std::string_view(request, len), [ctx](llmux::Result<llmux::Response> r) { deliver_done(ctx, std::move(r)); });
+    const uint64_t id = router->router->completion_async(std::string_view(request, len),
+                                                         done_wrapper({router, nullptr, on_done, user_data}));
     if (out_call_id) *out_call_id = id;
     return LLMUX_OK;
   });
@@ -204,13 +379,11 @@ llmux_status llmux_completion_stream(llmux_router* router, const char* request, 
                                      llmux_chunk_callback on_chunk, llmux_done_callback on_done, void* user_data,
                                      uint64_t* out_call_id) {
   if (out_call_id) *out_call_id = 0;
-  if (!router || !request || !on_chunk || !on_done) return LLMUX_ERR_INVALID_ARGUMENT;
+  if (llmux_status s = check_async_args(router, request, len, on_chunk && on_done); s != LLMUX_OK) return s;
   return guarded(nullptr, [&] {
-    AsyncContext ctx{on_chunk, on_done, user_data};
-    const uint64_t id = router->router->stream(
-        std::string_view(request, len),
-        [ctx](std::string_view chunk) { return ctx.on_chunk(ctx.user_data, chunk.data(), chunk.size()) != 0; },
-        [ctx](llmux::Result<llmux::Response> r) { deliver_done(ctx, std::move(r)); });
+    const CallbackTarget target{router, on_chunk, on_done, user_data};
+    const uint64_t id =
+        router->router->stream(std::string_view(request, len), chunk_wrapper(target), done_wrapper(target));
     if (out_call_id) *out_call_id = id;
     return LLMUX_OK;
   });
@@ -219,11 +392,10 @@ llmux_status llmux_completion_stream(llmux_router* router, const char* request, 
 llmux_status llmux_embedding_async(llmux_router* router, const char* request, size_t len,
                                    llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
   if (out_call_id) *out_call_id = 0;
-  if (!router || !request || !on_done) return LLMUX_ERR_INVALID_ARGUMENT;
+  if (llmux_status s = check_async_args(router, request, len, on_done != nullptr); s != LLMUX_OK) return s;
   return guarded(nullptr, [&] {
-    AsyncContext ctx{nullptr, on_done, user_data};
-    const uint64_t id = router->router->embedding_async(
-        std::string_view(request, len), [ctx](llmux::Result<llmux::Response> r) { deliver_done(ctx, std::move(r)); });
+    const uint64_t id = router->router->embedding_async(std::string_view(request, len),
+                                                        done_wrapper({router, nullptr, on_done, user_data}));
     if (out_call_id) *out_call_id = id;
     return LLMUX_OK;
   });
@@ -238,7 +410,11 @@ llmux_status llmux_router_add_deployment(llmux_router* router, const char* deplo
                                          llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
   if (!router || !deployment) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_add_deployment: router and deployment are required");
+    return fail_argument(out_error, "llmux_router_add_deployment", "router and deployment are required");
+  }
+  if (llmux_status s = check_utf8(deployment, len, "llmux_router_add_deployment", "deployment", out_error);
+      s != LLMUX_OK) {
+    return s;
   }
   return guarded(out_error, [&] {
     auto d = llmux::parse_deployment(std::string_view(deployment, len));
@@ -252,10 +428,14 @@ llmux_status llmux_router_add_deployment(llmux_router* router, const char* deplo
 llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id, llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
   if (!router || !id) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_remove_deployment: router and id are required");
+    return fail_argument(out_error, "llmux_router_remove_deployment", "router and id are required");
+  }
+  const size_t len = std::strlen(id);
+  if (llmux_status s = check_utf8(id, len, "llmux_router_remove_deployment", "id", out_error); s != LLMUX_OK) {
+    return s;
   }
   return guarded(out_error, [&] {
-    llmux::Status s = router->router->remove_deployment(id);
+    llmux::Status s = router->router->remove_deployment(std::string_view(id, len));
     if (!s.ok()) return fail(out_error, s.error());
     return LLMUX_OK;
   });
@@ -265,11 +445,10 @@ llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llm
   if (out_error) *out_error = nullptr;
   if (out_json) *out_json = nullptr;
   if (!router || !out_json) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_deployments: router and out_json are required");
+    return fail_argument(out_error, "llmux_router_deployments", "router and out_json are required");
   }
   return guarded(out_error, [&] {
-    *out_json = copy_out(llmux::deployments_json(router->router->deployments()));
-    return *out_json ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
+    return return_copy(llmux::deployments_json(router->router->deployments()), out_json, out_error);
   });
 }
 
@@ -278,24 +457,24 @@ llmux_status llmux_router_health(llmux_router* router, const char* model_group, 
   if (out_error) *out_error = nullptr;
   if (out_json) *out_json = nullptr;
   if (!router || !out_json) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_health: router and out_json are required");
+    return fail_argument(out_error, "llmux_router_health", "router and out_json are required");
   }
-  return guarded(out_error, [&] {
-    *out_json = copy_out(llmux::health_json(router->router->health(model_group ? model_group : "")));
-    return *out_json ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
-  });
+  const std::string_view group = model_group ? model_group : "";
+  if (llmux_status s = check_utf8(group.data(), group.size(), "llmux_router_health", "model_group", out_error);
+      s != LLMUX_OK) {
+    return s;
+  }
+  return guarded(out_error,
+                 [&] { return return_copy(llmux::health_json(router->router->health(group)), out_json, out_error); });
 }
 
 llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
   if (out_text) *out_text = nullptr;
   if (!router || !out_text) {
-    return fail(out_error, llmux::ErrorKind::kInvalidArgument, "llmux_router_metrics: router and out_text are required");
+    return fail_argument(out_error, "llmux_router_metrics", "router and out_text are required");
   }
-  return guarded(out_error, [&] {
-    *out_text = copy_out(router->router->metrics_prometheus());
-    return *out_text ? LLMUX_OK : LLMUX_ERR_OUT_OF_MEMORY;
-  });
+  return guarded(out_error, [&] { return return_copy(router->router->metrics_prometheus(), out_text, out_error); });
 }
 
 }  // extern "C"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test llmux has, the way CI does:
-#   1. a RelWithDebInfo build with warnings as errors (library, tests, examples, benchmarks) + the whole suite;
-#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build + the whole suite again.
+#   1. a RelWithDebInfo build with warnings as errors (library, tests, examples, benchmarks) + the whole suite
+#      (C++ unit and integration tests, the C ABI suite);
+#   2. the installed package consumed through find_package and pkg-config, from C++ and C;
+#   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh);
+#   4. an AddressSanitizer + UndefinedBehaviorSanitizer build + the C++ and C suites again.
 # Installs missing Debian packages first (scripts/setup.sh). Build trees: build/release, build/asan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,10 +28,21 @@ LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consum
 PKG_CONFIG_PATH="$PWD/build/release/install/lib/pkgconfig" c++ -std=c++20 tests/install_consumer/main.cpp \
   $(PKG_CONFIG_PATH="$PWD/build/release/install/lib/pkgconfig" pkg-config --cflags --libs llmux) -o build/release/consumer/consumer_pc
 LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consumer_pc
+LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consumer_c
+./build/release/consumer/consumer_c_static
+cc -std=c11 tests/install_consumer/consumer.c \
+  $(PKG_CONFIG_PATH="$PWD/build/release/install/lib/pkgconfig" pkg-config --cflags --libs llmux) -o build/release/consumer/consumer_c_pc
+LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consumer_c_pc
 
 echo "== demo smoke run =="
 ./build/release/examples/llmux_demo > build/release/demo.log 2>&1 || { cat build/release/demo.log; exit 1; }
 tail -n 3 build/release/demo.log
+
+echo "== bindings: Python, Go, Rust (each against build/release) =="
+for lang in python go rust; do
+  echo "-- $lang --"
+  bash "bindings/$lang/test.sh" "$PWD/build/release"
+done
 
 echo "== sanitizer build (address, undefined) =="
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
