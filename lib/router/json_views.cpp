@@ -151,14 +151,19 @@ void append_redacted_value(std::string& out, simdjson::dom::element value) {
     case simdjson::dom::element_type::OBJECT:
       append_redacted_object(out, value.get_object().value_unsafe(), {});
       return;
-    case simdjson::dom::element_type::ARRAY:
+    case simdjson::dom::element_type::ARRAY: {
+      // A named array: iterating a temporary's range trips GCC 12's -Wdangling-pointer at -O2.
+      const simdjson::dom::array items = value.get_array().value_unsafe();
       out.push_back('[');
-      for (const simdjson::dom::element item : value.get_array().value_unsafe()) {
-        if (out.back() != '[') out.push_back(',');
+      bool first = true;
+      for (const simdjson::dom::element item : items) {
+        if (!first) out.push_back(',');
+        first = false;
         append_redacted_value(out, item);
       }
       out.push_back(']');
       return;
+    }
     case simdjson::dom::element_type::STRING: json::append_json_string(out, value.get_string().value_unsafe()); return;
     case simdjson::dom::element_type::INT64:
       fmt::format_to(std::back_inserter(out), "{}", value.get_int64().value_unsafe());
