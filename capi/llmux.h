@@ -236,7 +236,7 @@ LLMUX_API llmux_status llmux_router_add_deployment(llmux_router* router, const c
                                                      llmux_error** out_error);
 /* Removes a deployment by id (NUL-terminated UTF-8). Calls in flight to it
  * finish normally; later calls no longer route to it.
- * LLMUX_ERR_INVALID_ARGUMENT when no deployment has that id. Thread-safe. */
+ * LLMUX_ERR_NOT_FOUND when no deployment has that id. Thread-safe. */
 LLMUX_API llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id,
                                                         llmux_error** out_error);
 /* The current deployments as a JSON array of model_list entries

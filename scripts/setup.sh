@@ -7,14 +7,14 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libcurl4-openssl-dev libsimdjson-dev libabsl-dev libfmt-dev catch2 libyaml-cpp-dev
   libhiredis-dev redis-server libbenchmark-dev
-  nginx-light python3 python3-pytest
+  nginx-light python3 python3-pytest python3-venv python3-setuptools python3-wheel
 )
 
 # The bindings' toolchains are not Debian packages here (Debian 12's Go and Rust
 # are older than the bindings need): they must already be on PATH.
 for tool in go cargo python3; do
   command -v "$tool" >/dev/null 2>&1 || {
-    echo "setup: '$tool' not found on PATH (needed by bindings/; Go >= 1.23, Rust >= 1.70, Python >= 3.9)" >&2
+    echo "setup: '$tool' not found on PATH (needed by bindings/; Go >= 1.24, Rust >= 1.80, Python >= 3.9)" >&2
     exit 1
   }
 done

@@ -153,8 +153,8 @@ func TestAddRemoveDeployment(t *testing.T) {
 	if _, err := router.Completion(ctx, request); !errors.Is(err, llmux.ErrBadRequest) {
 		t.Errorf("Completion after removing the group's deployments: err = %v, want a BadRequestError", err)
 	}
-	if err := router.RemoveDeployment("added-1"); !errors.As(err, &e) || e.Kind != llmux.KindInvalidArgument ||
+	if err := router.RemoveDeployment("added-1"); !errors.As(err, &e) || e.Kind != llmux.KindNotFound ||
 		!strings.Contains(e.Message, "added-1") {
-		t.Errorf("RemoveDeployment of an unknown id: err = %v, want an InvalidArgumentError naming added-1", err)
+		t.Errorf("RemoveDeployment of an unknown id: err = %v, want a NotFoundError naming added-1", err)
 	}
 }

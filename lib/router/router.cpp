@@ -181,7 +181,7 @@ class Router::Impl {
     absl::MutexLock lock(&pool_mu_);
     auto configs = pool_->configs();
     auto it = std::find_if(configs.begin(), configs.end(), [&](const DeploymentConfig& c) { return c.id == id; });
-    if (it == configs.end()) return Error(ErrorKind::kInvalidArgument, fmt::format("no deployment with id '{}'", id));
+    if (it == configs.end()) return Error(ErrorKind::kNotFound, fmt::format("no deployment with id '{}'", id));
     configs.erase(it);
     auto next = router::DeploymentPool::build(std::move(configs), config_.settings, pool_.get());
     if (!next.ok()) return next.error();

@@ -651,7 +651,7 @@ static void test_add_and_remove_deployment(void) {
   CHECK(error == NULL);
   CHECK_STATUS(completion_status(router, "added", NULL), LLMUX_ERR_BAD_REQUEST, NULL);
   CHECK_STATUS(completion_status(router, "json-added", NULL), LLMUX_OK, NULL);
-  CHECK_STATUS(llmux_router_remove_deployment(router, "added-1", &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  CHECK_STATUS(llmux_router_remove_deployment(router, "added-1", &error), LLMUX_ERR_NOT_FOUND, error);
   CHECK_CONTAINS(llmux_error_message(error), "added-1");
   llmux_error_free(error);
   CHECK_STATUS(llmux_router_remove_deployment(router, "caf\xe9", &error), LLMUX_ERR_INVALID_ARGUMENT, error);

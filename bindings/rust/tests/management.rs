@@ -109,7 +109,7 @@ fn deployments_can_be_added_and_removed_while_serving() {
     let error = router.completion(&chat("late", "hi")).unwrap_err();
     assert_eq!(error.kind, ErrorKind::BadRequest, "{error}");
     let missing = router.remove_deployment("late-1").unwrap_err();
-    assert_eq!(missing.kind, ErrorKind::InvalidArgument, "{missing}");
+    assert_eq!(missing.kind, ErrorKind::NotFound, "{missing}");
     assert!(missing.message.contains("late-1"), "{}", missing.message);
     assert_eq!(router.deployments().unwrap().len(), 1);
 }

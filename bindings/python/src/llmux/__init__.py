@@ -1,0 +1,117 @@
+"""llmux for Python: LiteLLM's Router, routed natively by libllmux (ctypes, standard library only).
+
+Quickstart::
+
+    import llmux
+
+    router = llmux.Router(model_list=[
+        {"model_name": "gpt-4o",
+         "litellm_params": {"model": "openai/gpt-4o", "api_base": "http://gpu-1:8000/v1",
+                            "api_key": "os.environ/OPENAI_API_KEY"}},
+    ], num_retries=2)
+    resp = router.completion(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    print(resp.choices[0].message.content, resp._hidden_params["model_id"])
+
+The library is found through ``LLMUX_LIBRARY`` (the path of libllmux.so), next to this package,
+or in the build tree of the llmux checkout this package (or the working directory) is in.
+"""
+
+from __future__ import annotations
+
+from ._encode import LiteLLMCompatibilityWarning
+from ._ffi import ABI_VERSION, LibraryNotFoundError
+from ._ffi import library as _library
+from ._ffi import library_path
+from .exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadGatewayError,
+    BadRequestError,
+    BudgetExceededError,
+    CallCancelledError,
+    ContentPolicyViolationError,
+    ContextWindowExceededError,
+    InternalServerError,
+    InvalidArgumentError,
+    InvalidConfigError,
+    LLMuxError,
+    LLMuxInternalError,
+    MidStreamFallbackError,
+    NoDeploymentsAvailableError,
+    NotFoundError,
+    OutOfMemoryError,
+    PermissionDeniedError,
+    RateLimitError,
+    RouterRateLimitError,
+    ServiceUnavailableError,
+    Timeout,
+)
+from .router import Router
+from .streaming import AsyncCompletionStream, CompletionStream
+from .types import (
+    Choices,
+    Delta,
+    DeploymentHealth,
+    Embedding,
+    EmbeddingResponse,
+    LLMuxObject,
+    Message,
+    ModelResponse,
+    ModelResponseStream,
+    StreamingChoices,
+    Usage,
+)
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The version of the loaded libllmux ("0.1.0"); loads the library if needed."""
+    return str(_library().llmux_version().decode("utf-8"))
+
+
+__all__ = [
+    "ABI_VERSION",
+    "APIConnectionError",
+    "APIError",
+    "AsyncCompletionStream",
+    "AuthenticationError",
+    "BadGatewayError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "CallCancelledError",
+    "Choices",
+    "CompletionStream",
+    "ContentPolicyViolationError",
+    "ContextWindowExceededError",
+    "Delta",
+    "DeploymentHealth",
+    "Embedding",
+    "EmbeddingResponse",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidConfigError",
+    "LLMuxError",
+    "LLMuxInternalError",
+    "LLMuxObject",
+    "LibraryNotFoundError",
+    "LiteLLMCompatibilityWarning",
+    "Message",
+    "MidStreamFallbackError",
+    "ModelResponse",
+    "ModelResponseStream",
+    "NoDeploymentsAvailableError",
+    "NotFoundError",
+    "OutOfMemoryError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Router",
+    "RouterRateLimitError",
+    "ServiceUnavailableError",
+    "StreamingChoices",
+    "Timeout",
+    "Usage",
+    "library_path",
+    "library_version",
+]

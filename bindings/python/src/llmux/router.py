@@ -1,0 +1,459 @@
+"""``llmux.Router``: a drop-in for the common use of ``litellm.Router``, backed by libllmux."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ctypes
+import os
+import threading
+import weakref
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Literal, Optional, TypeVar, Union, overload
+
+from . import _ffi
+from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, parse_json, split_response
+from ._encode import config_json, deployment_json, request_json
+from ._ffi import Outcome, PendingCall, Status
+from .exceptions import InvalidArgumentError, LLMuxInternalError, NotFoundError, error_from_detail, error_from_status
+from .streaming import AsyncCompletionStream, CompletionStream
+from .types import DeploymentHealth, EmbeddingResponse, ModelResponse
+
+__all__ = ["Router"]
+
+#: A config given to :meth:`Router.from_config`: a file path, or the YAML/JSON text itself.
+ConfigSource = Union[str, bytes, "os.PathLike[str]"]
+
+_COMPLETION = "completion"
+_STREAM = "stream"
+_EMBEDDING = "embedding"
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _raise_for_status(status: int, error: ctypes.c_void_p, what: str) -> None:
+    """Raises the exception for a failed synchronous library function (and frees its error)."""
+    if status == Status.OK:
+        return
+    try:
+        if error.value:
+            raise error_from_detail(_ffi.ErrorDetail.read(error.value))
+        raise error_from_status(status, f"llmux: {what} failed")
+    finally:
+        _ffi.library().llmux_error_free(error)
+
+
+class Router:
+    """Routes LLM calls across deployments, with LiteLLM's Router arguments and call signatures.
+
+    ``Router(model_list=[...], **router_settings)`` takes LiteLLM's constructor arguments
+    (``routing_strategy``, ``num_retries``, ``fallbacks``, ``timeout``, ...; see the README for what
+    each does in llmux). LiteLLM arguments llmux does not implement are accepted with a
+    :class:`~llmux.LiteLLMCompatibilityWarning`; unknown ones are a TypeError; a bad value is an
+    :class:`~llmux.InvalidConfigError` naming it. :meth:`from_config` reads a LiteLLM
+    ``config.yaml`` (or JSON) instead.
+
+    Every method may be called from any thread; ``acompletion``/``aembedding`` never block the
+    event loop. The router owns one native I/O thread: :meth:`close` it (or use ``with``) to stop
+    it and cancel what is still in flight; it is also closed when garbage-collected and at exit.
+    """
+
+    def __init__(
+        self,
+        model_list: Optional[list[Any]] = None,
+        *,
+        routing_strategy: Optional[str] = None,
+        routing_strategy_args: Optional[dict[str, Any]] = None,
+        num_retries: Optional[int] = None,
+        max_fallbacks: Optional[int] = None,
+        timeout: Optional[float] = None,
+        stream_timeout: Optional[float] = None,
+        retry_after: Optional[float] = None,
+        allowed_fails: Optional[int] = None,
+        allowed_fails_policy: Optional[Any] = None,
+        cooldown_time: Optional[float] = None,
+        disable_cooldowns: Optional[bool] = None,
+        retry_policy: Optional[Any] = None,
+        model_group_retry_policy: Optional[dict[str, Any]] = None,
+        fallbacks: Optional[list[dict[str, list[str]]]] = None,
+        default_fallbacks: Optional[list[str]] = None,
+        context_window_fallbacks: Optional[list[dict[str, list[str]]]] = None,
+        content_policy_fallbacks: Optional[list[dict[str, list[str]]]] = None,
+        enable_pre_call_checks: Optional[bool] = None,
+        enable_tag_filtering: Optional[bool] = None,
+        tag_filtering_match_any: Optional[bool] = None,
+        provider_budget_config: Optional[dict[str, Any]] = None,
+        model_group_alias: Optional[dict[str, Any]] = None,
+        default_max_parallel_requests: Optional[int] = None,
+        redis_url: Optional[str] = None,
+        redis_host: Optional[str] = None,
+        redis_port: Optional[Union[int, str]] = None,
+        redis_password: Optional[str] = None,
+        connect_timeout: Optional[float] = None,
+        first_token_timeout: Optional[float] = None,
+        stream_idle_timeout: Optional[float] = None,
+        total_timeout: Optional[float] = None,
+        **litellm_only: Any,
+    ) -> None:
+        """Builds a router.
+
+        Args:
+            model_list: LiteLLM deployments: ``{"model_name", "litellm_params", "model_info"}`` dicts.
+            routing_strategy ... redis_password: LiteLLM's ``Router`` arguments (None = LiteLLM's default).
+            connect_timeout, first_token_timeout, stream_idle_timeout, total_timeout: llmux's
+                deadlines (seconds).
+            **litellm_only: other LiteLLM ``Router`` arguments (caching, alerting, ...): accepted with a
+                warning, not used.
+
+        Raises:
+            InvalidConfigError: a value llmux rejects (the message names it).
+            TypeError: an argument LiteLLM's Router does not have either.
+            LibraryNotFoundError: libllmux could not be found or loaded.
+        """
+        arguments = dict(locals())
+        settings = {key: value for key, value in arguments.items()
+                    if key not in ("self", "model_list", "litellm_only")}
+        self._open(config_json(model_list, settings, litellm_only).encode("utf-8"))
+
+    @classmethod
+    def from_config(cls, config: ConfigSource) -> "Router":
+        """A router from a LiteLLM config (``model_list``, ``router_settings``, ``litellm_settings``).
+
+        Args:
+            config: a path (``str`` or ``os.PathLike``) to a YAML or JSON file, or the config text
+                itself (``str`` or ``bytes``). A one-line ``str`` naming an existing file is a path;
+                a ``.yaml``/``.yml``/``.json`` name that does not exist is a FileNotFoundError.
+        """
+        router = cls.__new__(cls)
+        router._open(_config_text(config))
+        return router
+
+    # ---- lifetime ----------------------------------------------------------------------------
+
+    def _open(self, config: bytes) -> None:
+        self._state = threading.Condition()
+        self._handle: Optional[int] = None
+        self._users = 0  # threads inside a library function with the handle (close waits for them)
+        lib = _ffi.library()
+        handle = ctypes.c_void_p()
+        error = ctypes.c_void_p()
+        _raise_for_status(lib.llmux_router_new(config, len(config), ctypes.byref(handle), ctypes.byref(error)),
+                          error, "llmux_router_new")
+        self._handle = handle.value
+        _live_routers.add(self)
+
+    @contextmanager
+    def _use(self) -> Iterator[int]:
+        """The native handle, kept valid (not freed by a concurrent close) while the block runs."""
+        with self._state:
+            if self._handle is None:
+                raise InvalidArgumentError("llmux: the router is closed", kind=Status.INVALID_ARGUMENT)
+            self._users += 1
+            handle = self._handle
+        try:
+            yield handle
+        finally:
+            with self._state:
+                self._users -= 1
+                if self._users == 0:
+                    self._state.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return getattr(self, "_handle", None) is None
+
+    def close(self) -> None:
+        """Cancels the calls in flight (they fail with :class:`~llmux.CallCancelledError`), stops the
+        I/O thread and frees the router. Idempotent; later calls raise InvalidArgumentError."""
+        state = getattr(self, "_state", None)
+        if state is None:  # construction failed before the router existed
+            return
+        with state:
+            handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        if _ffi.in_callback():
+            # Garbage collection can run this on the router's own I/O thread, which cannot free
+            # its router; another thread does it.
+            threading.Thread(target=self._free, args=(handle,), name="llmux-router-close").start()
+        else:
+            self._free(handle)
+
+    def _free(self, handle: int) -> None:
+        with self._state:
+            while self._users:
+                self._state.wait()
+        _ffi.library().llmux_router_free(handle)
+
+    def __enter__(self) -> "Router":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # never raise from a finaliser (e.g. at interpreter exit)
+            pass
+
+    def __repr__(self) -> str:
+        return f"<llmux.Router {'closed' if self.closed else 'open'}>"
+
+    # ---- starting calls ----------------------------------------------------------------------
+
+    def _start(self, kind: str, body: bytes, call: PendingCall) -> int:
+        """Starts a call (completion, stream or embedding) whose chunks and outcome go to ``call``;
+        returns its id (for llmux_cancel)."""
+        lib = _ffi.library()
+        key = _ffi.register(call)
+        call_id = ctypes.c_uint64()
+        try:
+            with self._use() as handle:
+                if kind == _STREAM:
+                    status = lib.llmux_completion_stream(handle, body, len(body), _ffi.CHUNK_CALLBACK,
+                                                         _ffi.DONE_CALLBACK, key, ctypes.byref(call_id))
+                else:
+                    start = lib.llmux_completion_async if kind == _COMPLETION else lib.llmux_embedding_async
+                    status = start(handle, body, len(body), _ffi.DONE_CALLBACK, key, ctypes.byref(call_id))
+        except BaseException:
+            _ffi.unregister(key)
+            raise
+        if status != Status.OK:  # refused before taking the request: no callback will come
+            _ffi.unregister(key)
+            raise error_from_status(status, f"llmux: the {kind} request was refused")
+        return call_id.value
+
+    def _cancel(self, call_id: int) -> bool:
+        """Cancels a call in flight; False when it already finished (or the router is closed)."""
+        try:
+            with self._use() as handle:
+                return int(_ffi.library().llmux_cancel(handle, call_id)) == Status.OK
+        except InvalidArgumentError:
+            return False  # closed: closing cancelled every call
+
+    def _blocking(self, kind: str, body: bytes) -> Outcome:
+        call = BlockingCall()
+        call_id = self._start(kind, body, call)
+        return call.wait(lambda: self._cancel(call_id))
+
+    async def _awaited(self, kind: str, body: bytes) -> Outcome:
+        call = FutureCall(asyncio.get_running_loop())
+        call_id = self._start(kind, body, call)
+        try:
+            return await call.future
+        except asyncio.CancelledError:
+            self._cancel(call_id)
+            raise
+
+    # ---- completions -------------------------------------------------------------------------
+
+    @overload
+    def completion(self, model: str, messages: list[Any], stream: Literal[False] = ..., **kwargs: Any
+                   ) -> ModelResponse: ...
+
+    @overload
+    def completion(self, model: str, messages: list[Any], stream: Literal[True], **kwargs: Any
+                   ) -> CompletionStream: ...
+
+    def completion(self, model: str, messages: list[Any], stream: bool = False, **kwargs: Any
+                   ) -> Union[ModelResponse, CompletionStream]:
+        """A chat completion, routed with retries and fallbacks; blocks until it is done.
+
+        Args:
+            model: a model group (``model_name``), alias, deployment id or wildcard match.
+            messages: the chat messages (dicts or objects with ``model_dump()``).
+            stream: True for a :class:`~llmux.CompletionStream` of chunks (returned at the first chunk).
+            **kwargs: the rest of the OpenAI request body (``temperature``, ``max_tokens``, ``tools``,
+                ``stream_options``, ...) and LiteLLM's per-request router keys (``num_retries``,
+                ``fallbacks``, ``timeout``, ``metadata``, ``mock_response``, ...).
+
+        Returns:
+            A :class:`~llmux.ModelResponse` (router metadata in ``_hidden_params``), or the stream.
+
+        Raises:
+            LLMuxError: the subclass for the failure (RateLimitError, Timeout, ...).
+        """
+        body = request_json({"model": model, "messages": messages, **({"stream": True} if stream else {}),
+                             **kwargs})
+        if stream:
+            channel = StreamChannel()
+            call_id = self._start(_STREAM, body, channel)
+            return CompletionStream(channel, lambda: self._cancel(call_id))._start()
+        fields, hidden = split_response(self._blocking(_COMPLETION, body), "a completion")
+        return _with_hidden(ModelResponse(fields), hidden)
+
+    @overload
+    async def acompletion(self, model: str, messages: list[Any], stream: Literal[False] = ..., **kwargs: Any
+                          ) -> ModelResponse: ...
+
+    @overload
+    async def acompletion(self, model: str, messages: list[Any], stream: Literal[True], **kwargs: Any
+                          ) -> AsyncCompletionStream: ...
+
+    async def acompletion(self, model: str, messages: list[Any], stream: bool = False, **kwargs: Any
+                          ) -> Union[ModelResponse, AsyncCompletionStream]:
+        """:meth:`completion` for asyncio: the event loop is never blocked; cancelling the awaiting
+        task cancels the call. ``stream=True`` gives an :class:`~llmux.AsyncCompletionStream`."""
+        body = request_json({"model": model, "messages": messages, **({"stream": True} if stream else {}),
+                             **kwargs})
+        if stream:
+            channel = AsyncStreamChannel(asyncio.get_running_loop())
+            call_id = self._start(_STREAM, body, channel)
+            return await AsyncCompletionStream(channel, lambda: self._cancel(call_id))._start()
+        fields, hidden = split_response(await self._awaited(_COMPLETION, body), "a completion")
+        return _with_hidden(ModelResponse(fields), hidden)
+
+    # ---- embeddings --------------------------------------------------------------------------
+
+    def embedding(self, model: str, input: Union[str, list[Any]], **kwargs: Any) -> EmbeddingResponse:
+        """Embeddings (OpenAI ``/embeddings``), routed like completions; blocks until done.
+
+        Args:
+            model: the model group.
+            input: a string or a list of strings (or token lists).
+            **kwargs: the rest of the request body and per-request router keys.
+        """
+        body = request_json({"model": model, "input": input, **kwargs})
+        fields, hidden = split_response(self._blocking(_EMBEDDING, body), "an embedding")
+        return _with_hidden(EmbeddingResponse(fields), hidden)
+
+    async def aembedding(self, model: str, input: Union[str, list[Any]], **kwargs: Any
+                         ) -> EmbeddingResponse:
+        """:meth:`embedding` for asyncio (never blocks the loop; cancelling the task cancels the call)."""
+        body = request_json({"model": model, "input": input, **kwargs})
+        fields, hidden = split_response(await self._awaited(_EMBEDDING, body), "an embedding")
+        return _with_hidden(EmbeddingResponse(fields), hidden)
+
+    # ---- deployments, health, metrics --------------------------------------------------------
+
+    def _read_text(self, function_name: str, *args: Any) -> str:
+        """Calls a library function that returns a string out-param, with error handling."""
+        lib = _ffi.library()
+        out = ctypes.c_void_p()
+        error = ctypes.c_void_p()
+        with self._use() as handle:
+            status = getattr(lib, function_name)(handle, *args, ctypes.byref(out), ctypes.byref(error))
+        _raise_for_status(status, error, function_name)
+        return _ffi.take_string(out)
+
+    def _read_json_array(self, function_name: str, what: str, *args: Any) -> list[dict[str, Any]]:
+        """Calls a library function that returns a JSON array of objects."""
+        entries = parse_json(self._read_text(function_name, *args).encode("utf-8"), what)
+        if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+            raise LLMuxInternalError(f"llmux returned {what} that is not a JSON array of objects")
+        return entries
+
+    def get_model_list(self, model_name: Optional[str] = None) -> list[dict[str, Any]]:
+        """The deployments as LiteLLM model_list entries (``model_name``, ``litellm_params``,
+        ``model_info.id``); API keys and other secrets read ``"***"``.
+
+        Args:
+            model_name: only this model group's deployments (default: all).
+        """
+        deployments = self._read_json_array("llmux_router_deployments", "the deployments")
+        if model_name is not None:
+            deployments = [d for d in deployments if d.get("model_name") == model_name]
+        return deployments
+
+    @property
+    def model_list(self) -> list[dict[str, Any]]:
+        """All deployments (as :meth:`get_model_list`)."""
+        return self.get_model_list()
+
+    def get_model_names(self) -> list[str]:
+        """The model group names, in model_list order."""
+        return list(dict.fromkeys(d.get("model_name", "") for d in self.get_model_list()))
+
+    def get_deployment(self, model_id: str) -> Optional[dict[str, Any]]:
+        """The model_list entry of the deployment with this id, or None."""
+        return next((d for d in self.get_model_list() if (d.get("model_info") or {}).get("id") == model_id), None)
+
+    def add_deployment(self, deployment: Any) -> None:
+        """Adds a deployment (a model_list entry: dict, LiteLLM ``Deployment`` or YAML/JSON text).
+
+        Raises:
+            InvalidConfigError: the entry is invalid (the message names the key).
+        """
+        text = deployment_json(deployment)
+        lib = _ffi.library()
+        error = ctypes.c_void_p()
+        with self._use() as handle:
+            status = lib.llmux_router_add_deployment(handle, text, len(text), ctypes.byref(error))
+        _raise_for_status(status, error, "llmux_router_add_deployment")
+
+    def delete_deployment(self, id: str) -> Optional[dict[str, Any]]:  # LiteLLM's name
+        """Removes a deployment by id (calls in flight on it finish normally).
+
+        Returns:
+            The removed deployment's model_list entry (secrets redacted), or None when no deployment
+            has that id (as LiteLLM).
+        """
+        removed = self.get_deployment(id)
+        lib = _ffi.library()
+        error = ctypes.c_void_p()
+        with self._use() as handle:
+            status = lib.llmux_router_remove_deployment(handle, id.encode("utf-8"), ctypes.byref(error))
+        try:
+            _raise_for_status(status, error, "llmux_router_remove_deployment")
+        except NotFoundError:
+            if removed is None:
+                return None
+            raise
+        return removed
+
+    def health(self, model_group: Optional[str] = None) -> list[DeploymentHealth]:
+        """Each deployment's health: ``state`` (healthy, cooling_down, half_open, probing), ``reason``,
+        ``status``, ``cooldown_remaining_seconds``, ``in_flight``, ...
+
+        Args:
+            model_group: only this group's deployments (default: all).
+        """
+        group = (model_group or "").encode("utf-8")
+        return [DeploymentHealth(entry) for entry in self._read_json_array("llmux_router_health", "the health report",
+                                                                           group)]
+
+    def get_cooldown_deployments(self, model_group: Optional[str] = None) -> list[str]:
+        """The ids of the deployments cooling down now (LiteLLM's ``_get_cooldown_deployments``)."""
+        return [entry.id for entry in self.health(model_group) if entry.state == "cooling_down"]
+
+    def metrics(self) -> str:
+        """The router's metrics in the Prometheus text exposition format."""
+        return self._read_text("llmux_router_metrics")
+
+
+_Response = TypeVar("_Response", ModelResponse, EmbeddingResponse)
+
+
+def _with_hidden(response: _Response, hidden: dict[str, Any]) -> _Response:
+    response._hidden_params = hidden
+    return response
+
+
+def _config_text(config: ConfigSource) -> bytes:
+    """The bytes of a config given as text or as a path."""
+    if isinstance(config, bytes):
+        return config
+    if isinstance(config, os.PathLike):
+        return Path(config).read_bytes()
+    if not isinstance(config, str):
+        raise TypeError(f"from_config: expected a path or the config text, got {type(config).__name__}")
+    if "\n" not in config:
+        path = Path(config.strip()).expanduser()
+        if path.is_file():
+            return path.read_bytes()
+        if path.suffix.lower() in _CONFIG_SUFFIXES:
+            raise FileNotFoundError(f"llmux: config file not found: {config}")
+    return config.encode("utf-8")
+
+
+# Routers still open at interpreter exit are closed first, so that no native I/O thread calls
+# back into a finalising interpreter.
+_live_routers: "weakref.WeakSet[Router]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_routers() -> None:
+    for router in list(_live_routers):
+        router.close()

@@ -1,0 +1,291 @@
+"""Response objects that behave like LiteLLM's (``ModelResponse``, ``ModelResponseStream``,
+``EmbeddingResponse``, ``Usage``, ...).
+
+Each wraps the provider's JSON: attribute access all the way down
+(``resp.choices[0].message.content``), item access (``resp["choices"]``), ``dict(resp)``, ``in``,
+``.get()``, ``.model_dump()`` (plain dicts and lists), ``.model_dump_json()`` (a str), and
+``.json()``, which returns a dict as LiteLLM's does. A field LiteLLM always declares (``usage``,
+``message.tool_calls``, ...) reads as None when the provider left it out; any other missing name
+raises AttributeError/KeyError.
+
+The router metadata (the body's ``_llmux`` member) is not part of the visible response: it is in
+``resp._hidden_params`` under LiteLLM's names (``model_id``, ``api_base``, ``response_cost``,
+``additional_headers``, ``litellm_call_id``, ``model_group``, ``custom_llm_provider``) next to
+every llmux metadata key (``deployment_id``, ``attempts``, ``retries``, ``fallbacks``,
+``attempt_log``, ``latency_ms``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Dict, Iterator, Mapping, Optional
+
+__all__ = [
+    "Choices",
+    "Delta",
+    "DeploymentHealth",
+    "Embedding",
+    "EmbeddingResponse",
+    "Function",
+    "LLMuxObject",
+    "Message",
+    "ModelResponse",
+    "ModelResponseStream",
+    "StreamingChoices",
+    "ToolCall",
+    "Usage",
+    "hidden_params",
+]
+
+_MISSING = object()
+
+
+class LLMuxObject:
+    """A JSON object with attribute and mapping access (the base of every response type).
+
+    Subclasses declare ``_fields`` (names that read as None when absent) and ``_children`` (the
+    class used to wrap the value of a member: a dict, or each dict of a list).
+    """
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _children: ClassVar[Mapping[str, type["LLMuxObject"]]] = {}
+
+    def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
+        values: dict[str, Any] = {}
+        for key, value in {**(data or {}), **fields}.items():
+            values[key] = self._wrap(key, value)
+        object.__setattr__(self, "_values", values)
+
+    @classmethod
+    def _wrap(cls, key: str, value: Any) -> Any:
+        child = cls._children.get(key, LLMuxObject)
+        return _wrap_value(value, child)
+
+    # -- attribute access ----------------------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: the JSON members.
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        if name in type(self)._fields:
+            return None
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self._values[name] = self._wrap(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_"):
+            object.__delattr__(self, name)
+        elif name in self._values:
+            del self._values[name]
+        else:
+            raise AttributeError(name)
+
+    # -- mapping access ------------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._values:
+            return self._values[key]
+        if key in type(self)._fields:
+            return None
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._values[key] = self._wrap(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> Any:
+        """The member names (what ``dict(obj)`` uses)."""
+        return self._values.keys()
+
+    def values(self) -> Any:
+        """The member values (nested objects stay wrapped)."""
+        return self._values.values()
+
+    def items(self) -> Any:
+        """(name, value) pairs (nested objects stay wrapped)."""
+        return self._values.items()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The member ``key``, or ``default`` when absent."""
+        value = self._values.get(key, _MISSING)
+        return default if value is _MISSING else value
+
+    # -- conversions ---------------------------------------------------------------------------
+
+    def model_dump(self, **_: Any) -> Dict[str, Any]:
+        """A deep copy as plain dicts and lists (pydantic's name; keyword options are ignored)."""
+        return {key: _unwrap(value) for key, value in self._values.items()}
+
+    def json(self, **_: Any) -> Dict[str, Any]:
+        """Same as :meth:`model_dump`: LiteLLM's response ``.json()`` returns a dict, not a str."""
+        return self.model_dump()
+
+    def model_dump_json(self, **_: Any) -> str:
+        """The object as JSON text."""
+        return json.dumps(self.model_dump(), ensure_ascii=False)
+
+    def dict(self, **_: Any) -> Dict[str, Any]:  # pydantic v1's name
+        """Same as :meth:`model_dump` (pydantic v1's name)."""
+        return self.model_dump()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LLMuxObject):
+            return self.model_dump() == other.model_dump()
+        if isinstance(other, Mapping):
+            return self.model_dump() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
+
+    def __repr__(self) -> str:
+        members = ", ".join(f"{key}={value!r}" for key, value in self._values.items())
+        return f"{type(self).__name__}({members})"
+
+
+def _wrap_value(value: Any, child: type[LLMuxObject]) -> Any:
+    if isinstance(value, LLMuxObject):
+        return value
+    if isinstance(value, Mapping):
+        return child(value)
+    if isinstance(value, list):
+        return [_wrap_value(item, child) for item in value]
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, LLMuxObject):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_unwrap(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _unwrap(item) for key, item in value.items()}
+    return value
+
+
+class Function(LLMuxObject):
+    """A tool call's function: ``name`` and ``arguments`` (JSON text)."""
+
+    _fields = ("name", "arguments")
+
+
+class ToolCall(LLMuxObject):
+    """One tool call of a message or delta."""
+
+    _fields = ("id", "type", "function", "index")
+    _children = {"function": Function}
+
+
+class Message(LLMuxObject):
+    """``choices[i].message``: ``role``, ``content``, ``tool_calls``, ..."""
+
+    _fields = ("content", "role", "tool_calls", "function_call", "reasoning_content")
+    _children = {"tool_calls": ToolCall, "function_call": Function}
+
+
+class Delta(LLMuxObject):
+    """``choices[i].delta`` of a stream chunk."""
+
+    _fields = ("content", "role", "tool_calls", "function_call", "reasoning_content")
+    _children = {"tool_calls": ToolCall, "function_call": Function}
+
+
+class Choices(LLMuxObject):
+    """One choice of a :class:`ModelResponse`."""
+
+    _fields = ("finish_reason", "index", "message", "logprobs")
+    _children = {"message": Message}
+
+
+class StreamingChoices(LLMuxObject):
+    """One choice of a :class:`ModelResponseStream` chunk."""
+
+    _fields = ("finish_reason", "index", "delta", "logprobs")
+    _children = {"delta": Delta}
+
+
+class Usage(LLMuxObject):
+    """Token counts: ``prompt_tokens``, ``completion_tokens``, ``total_tokens``."""
+
+    _fields = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+class _WithHiddenParams(LLMuxObject):
+    """A response carrying LiteLLM's ``_hidden_params`` (router metadata; not a JSON member)."""
+
+    def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
+        super().__init__(data, **fields)
+        self._hidden_params: dict[str, Any] = {}
+
+
+class ModelResponse(_WithHiddenParams):
+    """A chat completion (``chat.completion``), like ``litellm.ModelResponse``."""
+
+    _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
+    _children = {"choices": Choices, "usage": Usage}
+
+
+class ModelResponseStream(_WithHiddenParams):
+    """One stream chunk (``chat.completion.chunk``), like ``litellm.ModelResponseStream``.
+
+    ``usage`` is None except on the final usage chunk (with ``stream_options.include_usage``).
+    """
+
+    _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
+    _children = {"choices": StreamingChoices, "usage": Usage}
+
+
+class Embedding(LLMuxObject):
+    """One item of :attr:`EmbeddingResponse.data`: ``embedding``, ``index``, ``object``."""
+
+    _fields = ("embedding", "index", "object")
+
+
+class EmbeddingResponse(_WithHiddenParams):
+    """An embeddings response, like ``litellm.EmbeddingResponse``."""
+
+    _fields = ("data", "model", "object", "usage")
+    _children = {"data": Embedding, "usage": Usage}
+
+
+class DeploymentHealth(LLMuxObject):
+    """One deployment's health (:meth:`llmux.Router.health`): ``id``, ``model_group``, ``healthy``,
+    ``state`` (healthy, cooling_down, half_open, probing), ``reason``, ``status``,
+    ``cooldown_remaining_seconds``, ``trips``, ``in_flight``, ``requests_this_minute``,
+    ``tokens_this_minute``, ``api_base``."""
+
+    _fields = ("id", "model_group", "api_base", "healthy", "state", "reason", "status",
+               "cooldown_remaining_seconds", "trips", "in_flight", "requests_this_minute",
+               "tokens_this_minute")
+
+
+def hidden_params(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """LiteLLM's ``_hidden_params`` for the router metadata of a call: LiteLLM's names plus every
+    llmux metadata key."""
+    params: dict[str, Any] = dict(metadata)
+    params.update(
+        model_id=metadata.get("deployment_id") or None,
+        api_base=metadata.get("api_base") or None,
+        response_cost=metadata.get("response_cost"),
+        additional_headers=dict(metadata.get("headers") or {}),
+        litellm_call_id=str(metadata["call_id"]) if "call_id" in metadata else None,
+        model_group=metadata.get("model_group") or None,
+        custom_llm_provider=metadata.get("provider") or None,
+    )
+    return params
