@@ -5,21 +5,29 @@
 #   benchmarks/run.sh              micro + e2e
 #   benchmarks/run.sh micro [Google Benchmark flags...]
 #   benchmarks/run.sh e2e   [llmux_overhead_bench flags, e.g. --requests=50000 --rounds=3]
+#   benchmarks/run.sh bindings     every binding vs the C++ API, Python vs litellm
+#                                  (counts via environment: see benchmarks/bindings/run_bindings.sh)
 #
 # Environment: BUILD_DIR (default build/bench), JOBS (default nproc).
-# A full run takes about a minute on a 2-core machine. Numbers from a busy
-# machine are noisy: look at the ratios, and rerun when in doubt.
+# micro + e2e take about a minute on a 2-core machine; bindings a few minutes
+# more (plus the first build of the Go/Rust drivers and litellm's install into
+# a venv), so `all` leaves it out. Numbers from a busy machine are noisy: look
+# at the ratios, and rerun when in doubt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-all}
 [ $# -gt 0 ] && shift
 case "$what" in
-  all | micro | e2e) ;;
-  *) echo "usage: benchmarks/run.sh [all|micro|e2e] [flags for that benchmark]" >&2; exit 2 ;;
+  all | micro | e2e | bindings) ;;
+  *) echo "usage: benchmarks/run.sh [all|micro|e2e|bindings] [flags for that benchmark]" >&2; exit 2 ;;
 esac
 if [ "$what" = all ] && [ $# -gt 0 ]; then
   echo "run.sh: flags need a benchmark name (micro or e2e)" >&2
+  exit 2
+fi
+if [ "$what" = bindings ] && [ $# -gt 0 ]; then
+  echo "run.sh: the bindings benchmark takes no flags (set NATIVE_CALLS, PYTHON_CALLS, ... instead)" >&2
   exit 2
 fi
 
@@ -27,7 +35,13 @@ BUILD=${BUILD_DIR:-build/bench}
 RESULTS="$BUILD/results"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMUX_WERROR=ON \
   -DLLMUX_BUILD_BENCHMARKS=ON -DLLMUX_BUILD_TESTS=OFF -DLLMUX_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" --target llmux_micro_bench llmux_overhead_bench
+case "$what" in
+  all) targets=(llmux_micro_bench llmux_overhead_bench) ;;
+  micro) targets=(llmux_micro_bench) ;;
+  e2e) targets=(llmux_overhead_bench) ;;
+  bindings) targets=(llmux llmux_bindings_cpp_driver llmux_bindings_c_driver) ;;
+esac
+cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
 mkdir -p "$RESULTS"
 
 if [ "$what" = all ] || [ "$what" = micro ]; then
@@ -41,5 +55,10 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo "== end-to-end overhead (Router vs plain libcurl-multi, nginx on loopback) =="
   bash benchmarks/e2e/run_overhead.sh "$BUILD/benchmarks/llmux_overhead_bench" \
     --json="$RESULTS/e2e_overhead.json" "$@"
+fi
+
+if [ "$what" = bindings ]; then
+  echo "== bindings (C ABI, Python, Go, Rust vs the C++ API; Python vs litellm; nginx on loopback) =="
+  JOBS=${JOBS:-$(nproc)} bash benchmarks/bindings/run_bindings.sh "$BUILD"
 fi
 echo "results: $RESULTS/"
