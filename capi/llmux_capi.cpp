@@ -16,7 +16,6 @@
 
 #include <simdjson.h>
 
-#include "json/request.hpp"
 #include "llmux/router.hpp"
 
 struct llmux_router {
@@ -65,7 +64,7 @@ void fill_internal_error(llmux_error& out, std::string_view what) {
   out.message += what;
   out.status = 500;
   out.json = R"({"type":"InternalError","message":)";
-  llmux::json::append_json_string(out.json, out.message);
+  out.json += llmux::json_string(out.message);
   out.json += R"(,"status":500,"kind":101})";
 }
 

@@ -181,6 +181,9 @@ LLMUX_API std::string error_json(const Error& error);
 // A JSON array of model_list entries {"model_name","litellm_params","model_info"}
 // with api_key (and any other secret) replaced by "***".
 LLMUX_API std::string deployments_json(const std::vector<DeploymentConfig>& deployments);
+// `text` as a JSON string literal: quoted, escaped (for callers that build
+// JSON around these views, such as the C ABI).
+LLMUX_API std::string json_string(std::string_view text);
 // A JSON array of the deployments' health.
 LLMUX_API std::string health_json(const std::vector<DeploymentHealth>& health);
 

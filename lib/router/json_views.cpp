@@ -279,4 +279,10 @@ std::string deployments_json(const std::vector<DeploymentConfig>& deployments) {
   return out;
 }
 
+std::string json_string(std::string_view text) {
+  std::string out;
+  json::append_json_string(out, text);
+  return out;
+}
+
 }  // namespace llmux
