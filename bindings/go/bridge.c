@@ -1,28 +1,181 @@
-// C half of the cgo bridge: the llmux callbacks are trampolines into the Go
-// functions exported by cgo.go, and the call starters take the cgo.Handle as
-// an integer so that Go never converts an integer to a pointer itself.
-#include "_cgo_export.h"
+// C half of the cgo bridge: see bridge.h. Everything here runs without Go:
+// the callbacks on the router's I/O thread, the rest inside short cgo calls.
+#include "bridge.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct {
+  pthread_mutex_t mu;
+  llmuxgo_event* head;
+  llmuxgo_event* tail;
+  int write_fd;  // the pipe's write end
+} queue = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, -1};
+
+static int set_flags(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  int fd_fl = fcntl(fd, F_GETFD);
+  if (fl < 0 || fd_fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, fd_fl | FD_CLOEXEC) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+int llmuxgo_queue_open(void) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  // Both ends non-blocking: the reader is Go's poller, and the I/O thread must never block on a full pipe.
+  if (set_flags(fds[0]) != 0 || set_flags(fds[1]) != 0) {
+    int saved = errno;
+    close(fds[0]);
+    close(fds[1]);
+    errno = saved;
+    return -1;
+  }
+  pthread_mutex_lock(&queue.mu);
+  queue.write_fd = fds[1];
+  pthread_mutex_unlock(&queue.mu);
+  return fds[0];
+}
+
+// Appends an event; the first event of an empty queue wakes the reader. The
+// reader reads the pipe before it takes the queue, so an event is never left
+// behind without a wake-up pending; a full pipe already holds one.
+static void push(llmuxgo_event* event) {
+  event->next = NULL;
+  pthread_mutex_lock(&queue.mu);
+  int was_empty = queue.head == NULL;
+  if (was_empty) {
+    queue.head = event;
+  } else {
+    queue.tail->next = event;
+  }
+  queue.tail = event;
+  int fd = queue.write_fd;
+  pthread_mutex_unlock(&queue.mu);
+  if (was_empty) {
+    static const char wake = 1;
+    while (write(fd, &wake, 1) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+llmuxgo_event* llmuxgo_queue_take(void) {
+  pthread_mutex_lock(&queue.mu);
+  llmuxgo_event* events = queue.head;
+  queue.head = queue.tail = NULL;
+  pthread_mutex_unlock(&queue.mu);
+  return events;
+}
+
+void llmuxgo_events_free(llmuxgo_event* events) {
+  while (events != NULL) {
+    llmuxgo_event* next = events->next;
+    free(events->payload);
+    free(events);
+    events = next;
+  }
+}
+
+// Copies `len` bytes and a NUL to *cursor and advances it.
+static const char* put(char** cursor, const char* text, size_t len) {
+  char* copy = *cursor;
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  *cursor += len + 1;
+  return copy;
+}
+
+// user_data is the call's outcome event, allocated when the call started so
+// that the outcome is always delivered, even when nothing more can be allocated.
 static void on_done(void* user_data, llmux_status status, const char* response, size_t response_len,
                     const llmux_error* error) {
-  llmuxGoDone((uintptr_t)user_data, status, (char*)response, response_len, (llmux_error*)error);
+  llmuxgo_event* outcome = user_data;
+  outcome->status = status;
+  if (outcome->chunk_lost) {
+    outcome->status = LLMUX_ERR_OUT_OF_MEMORY;
+  } else if (status == LLMUX_OK) {
+    outcome->payload = malloc(response_len + 1);
+    if (outcome->payload != NULL) {
+      char* cursor = outcome->payload;
+      outcome->data = put(&cursor, response, response_len);
+      outcome->data_len = response_len;
+    } else {
+      outcome->status = LLMUX_ERR_OUT_OF_MEMORY;
+    }
+  } else {
+    const char* type = llmux_error_type(error);
+    const char* message = llmux_error_message(error);
+    const char* detail = llmux_error_json(error);
+    size_t type_len = strlen(type), message_len = strlen(message), detail_len = strlen(detail);
+    outcome->payload = malloc(type_len + message_len + detail_len + 3);
+    if (outcome->payload != NULL) {
+      char* cursor = outcome->payload;
+      outcome->error_type = put(&cursor, type, type_len);
+      outcome->error_message = put(&cursor, message, message_len);
+      outcome->data = put(&cursor, detail, detail_len);
+      outcome->data_len = detail_len;
+      outcome->error_status = llmux_error_status(error);
+    } else {
+      outcome->status = LLMUX_ERR_OUT_OF_MEMORY;
+    }
+  }
+  push(outcome);
 }
 
 static int on_chunk(void* user_data, const char* chunk, size_t chunk_len) {
-  return llmuxGoChunk((uintptr_t)user_data, (char*)chunk, chunk_len);
+  llmuxgo_event* outcome = user_data;
+  llmuxgo_event* event = malloc(sizeof *event + chunk_len + 1);
+  if (event == NULL) {
+    // A stream must not silently skip a chunk: stop it, and report the loss in its outcome.
+    outcome->chunk_lost = 1;
+    return 0;
+  }
+  memset(event, 0, sizeof *event);
+  event->call = outcome->call;
+  char* cursor = (char*)(event + 1);
+  event->data = put(&cursor, chunk, chunk_len);
+  event->data_len = chunk_len;
+  push(event);
+  return 1;
 }
 
-llmux_status llmuxgo_completion_async(llmux_router* router, const char* request, size_t len, uintptr_t handle,
+static llmuxgo_event* new_outcome(uintptr_t call) {
+  llmuxgo_event* outcome = calloc(1, sizeof *outcome);
+  if (outcome != NULL) {
+    outcome->call = call;
+    outcome->is_outcome = 1;
+  }
+  return outcome;
+}
+
+llmux_status llmuxgo_completion_async(llmux_router* router, const char* request, size_t len, uintptr_t call,
                                       uint64_t* call_id) {
-  return llmux_completion_async(router, request, len, on_done, (void*)handle, call_id);
+  llmuxgo_event* outcome = new_outcome(call);
+  if (outcome == NULL) return LLMUX_ERR_OUT_OF_MEMORY;
+  llmux_status status = llmux_completion_async(router, request, len, on_done, outcome, call_id);
+  if (status != LLMUX_OK) free(outcome);
+  return status;
 }
 
-llmux_status llmuxgo_completion_stream(llmux_router* router, const char* request, size_t len, uintptr_t handle,
+llmux_status llmuxgo_completion_stream(llmux_router* router, const char* request, size_t len, uintptr_t call,
                                        uint64_t* call_id) {
-  return llmux_completion_stream(router, request, len, on_chunk, on_done, (void*)handle, call_id);
+  llmuxgo_event* outcome = new_outcome(call);
+  if (outcome == NULL) return LLMUX_ERR_OUT_OF_MEMORY;
+  llmux_status status = llmux_completion_stream(router, request, len, on_chunk, on_done, outcome, call_id);
+  if (status != LLMUX_OK) free(outcome);
+  return status;
 }
 
-llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, size_t len, uintptr_t handle,
+llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, size_t len, uintptr_t call,
                                      uint64_t* call_id) {
-  return llmux_embedding_async(router, request, len, on_done, (void*)handle, call_id);
+  llmuxgo_event* outcome = new_outcome(call);
+  if (outcome == NULL) return LLMUX_ERR_OUT_OF_MEMORY;
+  llmux_status status = llmux_embedding_async(router, request, len, on_done, outcome, call_id);
+  if (status != LLMUX_OK) free(outcome);
+  return status;
 }

@@ -3,23 +3,25 @@ package llmux
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../capi
 #cgo LDFLAGS: -lllmux
-#include <stdint.h>
 #include <string.h>
-#include "llmux.h"
+#include "bridge.h"
 */
 import "C"
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 )
 
-// callOutcome is the final result of an asynchronous call, copied out of the
-// borrowed C memory inside the done callback. Decoding happens later, on the
-// caller's goroutine, so the router's I/O thread only pays for the copies.
+// callOutcome is the final result of an asynchronous call, copied into Go
+// memory by the goroutine that delivers the bridge's events. Decoding
+// happens later, on the caller's goroutine.
 type callOutcome struct {
 	status    C.llmux_status
 	body      []byte // the response JSON when status is LLMUX_OK
@@ -31,8 +33,8 @@ type callOutcome struct {
 
 // asyncCall is what a call's cgo.Handle refers to while the call runs.
 type asyncCall struct {
-	// done receives exactly one outcome; its buffer of one keeps the done
-	// callback from ever blocking the I/O thread.
+	// done receives exactly one outcome; its buffer of one keeps the
+	// delivering goroutine from ever waiting for the caller.
 	done chan callOutcome
 	// chunks is set for streams only.
 	chunks *chunkQueue
@@ -46,18 +48,96 @@ func newAsyncCall(stream bool) *asyncCall {
 	return call
 }
 
-// chunkQueue buffers stream chunks between the router's I/O thread and the
-// consumer. It is unbounded on purpose: a chunk callback must never block the
-// I/O thread (every call of the router shares it), and a stream's chunks are
-// bounded by the size of one response anyway.
+// eventQueue is the Go end of the bridge's event queue (bridge.h).
+var eventQueue struct {
+	once sync.Once
+	err  error
+}
+
+// openEventQueue creates the bridge's pipe and starts the goroutine that
+// delivers its events, once per process.
+func openEventQueue() error {
+	eventQueue.once.Do(func() {
+		fd, err := C.llmuxgo_queue_open()
+		if fd < 0 {
+			eventQueue.err = fmt.Errorf("llmux: creating the pipe of the event queue: %w", err)
+			return
+		}
+		// The read end is non-blocking: the os.File registers it with the network poller.
+		go deliverEvents(os.NewFile(uintptr(fd), "llmux event queue"))
+	})
+	return eventQueue.err
+}
+
+// deliverEvents runs for the life of the process: woken through the pipe, it
+// takes the queued events and hands each to its call. Both the wait and the
+// hand-off stay inside the Go scheduler, so the caller waiting for the
+// outcome runs as soon as it is delivered.
+func deliverEvents(wake *os.File) {
+	pipe, err := wake.SyscallConn()
+	if err == nil {
+		var drain [256]byte
+		// The callback returns false to wait for the next wake-up: each one
+		// costs a single read, which empties the pipe (the C side writes one
+		// byte per empty-to-non-empty transition of the queue).
+		err = pipe.Read(func(fd uintptr) bool {
+			for {
+				n, err := syscall.Read(int(fd), drain[:])
+				if err != syscall.EINTR && n < len(drain) {
+					break
+				}
+			}
+			events := C.llmuxgo_queue_take()
+			for event := events; event != nil; event = event.next {
+				deliver(event)
+			}
+			C.llmuxgo_events_free(events)
+			return false
+		})
+	}
+	// The pipe is never closed: calls would wait forever.
+	panic(fmt.Sprintf("llmux: waiting on the pipe of the event queue: %v", err))
+}
+
+// deliver copies one event into Go memory and hands it to its call.
+func deliver(event *C.llmuxgo_event) {
+	handle := cgo.Handle(event.call)
+	call := handle.Value().(*asyncCall)
+	if event.is_outcome == 0 {
+		if !call.chunks.stopped.Load() {
+			call.chunks.push(copyBytes(event.data, event.data_len))
+		}
+		return
+	}
+	// The outcome is a call's last event: the handle's last use.
+	handle.Delete()
+	outcome := callOutcome{status: event.status}
+	switch {
+	case event.status == C.LLMUX_OK:
+		outcome.body = copyBytes(event.data, event.data_len)
+	case event.error_type != nil:
+		outcome.errType = C.GoString(event.error_type)
+		outcome.errMsg = C.GoString(event.error_message)
+		outcome.errStatus = int(event.error_status)
+		outcome.errJSON = copyBytes(event.data, event.data_len)
+	default:
+		outcome.errMsg = "out of memory while copying the call's outcome"
+	}
+	call.done <- outcome
+}
+
+// chunkQueue buffers stream chunks between the delivering goroutine and the
+// consumer. It is unbounded on purpose: delivery must never wait for one
+// slow consumer (every call of the process shares it), and a stream's chunks
+// are bounded by the size of one response anyway.
 type chunkQueue struct {
 	mu    sync.Mutex
 	items [][]byte
 	// ready holds a token whenever items may be non-empty (capacity 1, so
 	// the producer never blocks on it).
 	ready chan struct{}
-	// stopped is set when the consumer closed the stream: the next chunk
-	// callback tells the router to stop.
+	// stopped is set when the consumer closed the stream (and cancelled the
+	// call): chunks delivered after that are dropped.
 	stopped atomic.Bool
 }
 
@@ -91,22 +171,7 @@ func (q *chunkQueue) discard() {
 	q.mu.Unlock()
 }
 
-//export llmuxGoDone
-func llmuxGoDone(handle C.uintptr_t, status C.llmux_status, response *C.char, length C.size_t, cerr *C.llmux_error) {
-	h := cgo.Handle(handle)
-	call := h.Value().(*asyncCall)
-	// The done callback runs exactly once per started call: the handle's last use.
-	h.Delete()
-	outcome := callOutcome{status: status}
-	if status == C.LLMUX_OK {
-		outcome.body = copyBytes(response, length)
-	} else {
-		outcome.copyError(cerr)
-	}
-	call.done <- outcome
-}
-
-// copyError copies the fields of a borrowed llmux_error (nil: nothing to copy).
+// copyError copies the fields of an llmux_error (nil: nothing to copy).
 func (o *callOutcome) copyError(cerr *C.llmux_error) {
 	if cerr == nil {
 		return
@@ -116,16 +181,6 @@ func (o *callOutcome) copyError(cerr *C.llmux_error) {
 	o.errStatus = int(C.llmux_error_status(cerr))
 	detail := C.llmux_error_json(cerr)
 	o.errJSON = copyBytes(detail, C.strlen(detail))
-}
-
-//export llmuxGoChunk
-func llmuxGoChunk(handle C.uintptr_t, chunk *C.char, length C.size_t) C.int {
-	queue := cgo.Handle(handle).Value().(*asyncCall).chunks
-	if queue.stopped.Load() {
-		return 0
-	}
-	queue.push(copyBytes(chunk, length))
-	return 1
 }
 
 // copyBytes copies borrowed C memory into Go memory.

@@ -3,7 +3,10 @@ package llmux_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	llmux "github.com/llmux/llmux/bindings/go"
@@ -232,5 +235,34 @@ func TestRequestEncoding(t *testing.T) {
 	if len(decoded.Messages) != 4 || len(decoded.Messages[1].MultiContent) != 2 ||
 		decoded.Messages[2].Content != "" || decoded.Messages[2].ToolCalls[0].Function.Name != "lookup" {
 		t.Errorf("decoded messages = %+v", decoded.Messages)
+	}
+
+	// Extra keys that replace no field are appended to the struct's members.
+	req.Extra = map[string]any{"num_retries": 3, "metadata": map[string]any{"tag": "a"}, "seed": json.RawMessage(`7`)}
+	data, err = json.Marshal(req)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		t.Fatalf("the encoded request is not a JSON object: %v\n%s", err, data)
+	}
+	wantMembers := map[string]string{"model": `"gpt"`, "num_retries": `3`, "metadata": `{"tag":"a"}`, "seed": `7`,
+		"temperature": `0`, "stream_options": `{"include_usage":true}`}
+	for key, value := range wantMembers {
+		if string(members[key]) != value {
+			t.Errorf("member %q = %s, want %s", key, members[key], value)
+		}
+	}
+	if len(members) != len(wantMembers)+2 || members["messages"] == nil || members["tools"] == nil {
+		t.Errorf("encoded request has members %v", slices.Sorted(maps.Keys(members)))
+	}
+	if strings.Count(string(data), `"model":`) != 1 {
+		t.Errorf("a member is encoded twice: %s", data)
+	}
+
+	req.Extra = map[string]any{"bad": func() {}}
+	if _, err := json.Marshal(req); err == nil || !strings.Contains(err.Error(), `Extra["bad"]`) {
+		t.Errorf("Marshal with an Extra value JSON cannot encode: err = %v, want one naming Extra[\"bad\"]", err)
 	}
 }

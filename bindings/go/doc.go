@@ -27,6 +27,11 @@
 // the call. Chunks are buffered without limit so that a slow reader never
 // stalls the router's I/O thread.
 //
+// Waiting: a call in flight holds no OS thread. The library's callbacks stay
+// in C: they queue each result and, through a pipe that Go's network poller
+// watches, wake the one goroutine (per process) that hands results to their
+// callers.
+//
 // Cancellation: when a call's context is done, the call is cancelled in the
 // library and returns an *Error of KindCancelled that also matches ctx.Err()
 // with errors.Is. Close cancels the calls still in flight (their errors match

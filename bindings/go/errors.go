@@ -141,7 +141,7 @@ type errorDetail struct {
 	Metadata          Metadata `json:"_llmux"`
 }
 
-// newError builds an Error from what the done callback copied out.
+// newError builds an Error from a failed call's outcome.
 func newError(o callOutcome) *Error {
 	e := &Error{Kind: Kind(o.status), Status: o.errStatus, Type: o.errType, Message: o.errMsg, Raw: o.errJSON}
 	if e.Type == "" {

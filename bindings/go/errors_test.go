@@ -143,6 +143,16 @@ func TestInvalidRequests(t *testing.T) {
 	if !errors.Is(err, llmux.ErrInvalidArgument) {
 		t.Errorf("StreamRaw of broken JSON: err = %v, want an InvalidArgumentError", err)
 	}
+	// A nil typed request is refused before it is encoded.
+	if _, err := router.Completion(ctx, nil); !errors.Is(err, llmux.ErrInvalidArgument) {
+		t.Errorf("Completion(nil): err = %v, want an InvalidArgumentError", err)
+	}
+	if _, err := router.Embedding(ctx, nil); !errors.Is(err, llmux.ErrInvalidArgument) {
+		t.Errorf("Embedding(nil): err = %v, want an InvalidArgumentError", err)
+	}
+	if _, err := router.Stream(ctx, nil); !errors.Is(err, llmux.ErrInvalidArgument) {
+		t.Errorf("Stream(nil): err = %v, want an InvalidArgumentError", err)
+	}
 }
 
 func TestBadConfig(t *testing.T) {

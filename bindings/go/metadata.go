@@ -84,7 +84,12 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	*m = Metadata{
+	*m = w.metadata()
+	return nil
+}
+
+func (w *metadataWire) metadata() Metadata {
+	m := Metadata{
 		CallID: w.CallID, RequestedModel: w.RequestedModel, ModelGroup: w.ModelGroup,
 		FallbackModelGroup: w.FallbackModelGroup, DeploymentID: w.DeploymentID, DeploymentModel: w.DeploymentModel,
 		Provider: w.Provider, APIBase: w.APIBase, Attempts: w.Attempts, Retries: w.Retries, MaxRetries: w.MaxRetries,
@@ -95,13 +100,16 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 	if w.TimeToFirstTokenMS > 0 {
 		m.TimeToFirstToken = milliseconds(w.TimeToFirstTokenMS)
 	}
+	if len(w.AttemptLog) > 0 {
+		m.AttemptLog = make([]Attempt, 0, len(w.AttemptLog))
+	}
 	for _, a := range w.AttemptLog {
 		m.AttemptLog = append(m.AttemptLog, Attempt{
 			ModelGroup: a.ModelGroup, DeploymentID: a.DeploymentID, ErrorType: a.ErrorType, Status: a.Status,
 			Latency: milliseconds(a.LatencyMS),
 		})
 	}
-	return nil
+	return m
 }
 
 // DeploymentHealth is one deployment's state as Router.Health reports it.

@@ -1,18 +1,17 @@
 package llmux
 
 /*
-#include <stdint.h>
 #include <stdlib.h>
-#include "llmux.h"
+#include "bridge.h"
 
-// bridge.c: start a call whose callbacks are llmuxGoDone / llmuxGoChunk, with
-// the cgo.Handle of its asyncCall as user_data.
-llmux_status llmuxgo_completion_async(llmux_router* router, const char* request, size_t len, uintptr_t handle,
-                                      uint64_t* call_id);
-llmux_status llmuxgo_completion_stream(llmux_router* router, const char* request, size_t len, uintptr_t handle,
-                                       uint64_t* call_id);
-llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, size_t len, uintptr_t handle,
-                                     uint64_t* call_id);
+// The bridge never calls into Go, and the library copies the request before
+// a start returns: the call id can stay on the caller's stack.
+#cgo noescape llmuxgo_completion_async
+#cgo noescape llmuxgo_completion_stream
+#cgo noescape llmuxgo_embedding_async
+#cgo nocallback llmuxgo_completion_async
+#cgo nocallback llmuxgo_completion_stream
+#cgo nocallback llmuxgo_embedding_async
 */
 import "C"
 
@@ -47,6 +46,9 @@ func NewRouter(config string) (*Router, error) {
 		return nil, fmt.Errorf("llmux: the loaded library has ABI version %d, this package needs %d", abi,
 			C.LLMUX_ABI_VERSION)
 	}
+	if err := openEventQueue(); err != nil {
+		return nil, err
+	}
 	if config == "" {
 		return nil, &Error{Kind: KindInvalidConfig, Status: 400, Type: KindInvalidConfig.String(),
 			Message: "the config text is empty"}
@@ -72,7 +74,8 @@ func (r *Router) Close() error {
 		return nil
 	}
 	r.closed.Store(true)
-	// Runs the done callbacks of the calls in flight; they take no lock.
+	// Queues the outcomes of the calls in flight (cancelled); their callers
+	// take them from the event queue, without this lock.
 	C.llmux_router_free(r.c)
 	r.c = nil
 	return nil
@@ -82,7 +85,10 @@ func (r *Router) Close() error {
 // done first the call is cancelled: the error then is a KindCancelled *Error
 // that also matches ctx.Err() with errors.Is.
 func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*ChatCompletionResponse, error) {
-	body, err := json.Marshal(req)
+	if req == nil {
+		return nil, invalidArgument("the request is nil")
+	}
+	body, err := req.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
 	}
@@ -90,8 +96,8 @@ func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*C
 	if err != nil {
 		return nil, err
 	}
-	resp := &ChatCompletionResponse{Raw: raw}
-	if err := json.Unmarshal(raw, resp); err != nil {
+	resp, err := decodeChatResponse(raw)
+	if err != nil {
 		return nil, fmt.Errorf("llmux: decoding the response: %w", err)
 	}
 	return resp, nil
@@ -105,7 +111,10 @@ func (r *Router) CompletionRaw(ctx context.Context, request []byte) ([]byte, err
 
 // Embedding computes embeddings, with Completion's context handling.
 func (r *Router) Embedding(ctx context.Context, req *EmbeddingRequest) (*EmbeddingResponse, error) {
-	body, err := json.Marshal(req)
+	if req == nil {
+		return nil, invalidArgument("the request is nil")
+	}
+	body, err := req.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
 	}
@@ -113,8 +122,8 @@ func (r *Router) Embedding(ctx context.Context, req *EmbeddingRequest) (*Embeddi
 	if err != nil {
 		return nil, err
 	}
-	resp := &EmbeddingResponse{Raw: raw}
-	if err := json.Unmarshal(raw, resp); err != nil {
+	resp, err := decodeEmbeddingResponse(raw)
+	if err != nil {
 		return nil, fmt.Errorf("llmux: decoding the response: %w", err)
 	}
 	return resp, nil
@@ -241,7 +250,7 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 	case <-ctx.Done():
 		ctxErr = ctx.Err()
 		r.cancel(id)
-		// The done callback always follows, promptly after a cancel.
+		// The outcome always follows, promptly after a cancel.
 		outcome = <-call.done
 	}
 	if outcome.status == C.LLMUX_OK {
@@ -250,8 +259,8 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 	return nil, r.callError(outcome, ctxErr)
 }
 
-// start hands a request to the library; on success the done callback will
-// run exactly once and release the call's handle.
+// start hands a request to the library; on success the call's outcome will
+// be delivered exactly once, releasing the call's handle.
 func (r *Router) start(kind callKind, request []byte, call *asyncCall) (uint64, error) {
 	if len(request) == 0 {
 		return 0, invalidArgument("the request body is empty")
@@ -275,7 +284,7 @@ func (r *Router) start(kind callKind, request []byte, call *asyncCall) (uint64, 
 	}
 	runtime.KeepAlive(request)
 	if status != C.LLMUX_OK {
-		// The library refused the request before taking it: no callback will run.
+		// The library refused the request before taking it: no event will come.
 		handle.Delete()
 		return 0, refusedCall(Kind(status))
 	}

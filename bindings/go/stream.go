@@ -28,7 +28,7 @@ type Stream struct {
 
 	chunk    *ChatCompletionChunk
 	raw      []byte
-	outcome  *callOutcome // set once the done callback ran
+	outcome  *callOutcome // set once the outcome was delivered
 	err      error
 	metadata *Metadata
 	ended    bool // Next returns false from now on
@@ -38,7 +38,10 @@ type Stream struct {
 // A failure before the first chunk is retried and failed over invisibly; one
 // after it ends the stream with an error (KindMidStream), never silently.
 func (r *Router) Stream(ctx context.Context, req *ChatCompletionRequest) (*Stream, error) {
-	body, err := json.Marshal(req)
+	if req == nil {
+		return nil, invalidArgument("the request is nil")
+	}
+	body, err := req.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
 	}
@@ -83,8 +86,8 @@ func (s *Stream) Next() bool {
 	ctxDone := s.ctx.Done()
 	for {
 		if data, ok := s.call.chunks.pop(); ok {
-			chunk := new(ChatCompletionChunk)
-			if err := json.Unmarshal(data, chunk); err != nil {
+			chunk, err := decodeChunk(data)
+			if err != nil {
 				s.stop(fmt.Errorf("llmux: decoding a stream chunk: %w", err))
 				return false
 			}

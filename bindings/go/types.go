@@ -3,6 +3,11 @@ package llmux
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
 )
 
 // ChatCompletionRequest is an OpenAI chat-completions request. Optional
@@ -29,8 +34,25 @@ type ChatCompletionRequest struct {
 // MarshalJSON encodes the request with Extra's keys at the top level.
 func (r ChatCompletionRequest) MarshalJSON() ([]byte, error) {
 	type plain ChatCompletionRequest // without this method
-	return marshalWithExtra(plain(r), r.Extra)
+	// The messages are encoded through messageOut rather than Message's own
+	// MarshalJSON, whose output encoding/json would scan once more.
+	wire := struct {
+		plain
+		Messages []messageOut `json:"messages"`
+	}{plain: plain(r)}
+	if r.Messages != nil {
+		wire.Messages = make([]messageOut, len(r.Messages))
+		for i, m := range r.Messages {
+			wire.Messages[i] = m.out()
+		}
+	}
+	return marshalWithExtra(wire, r.Extra, chatRequestNames)
 }
+
+// chatRequestNames are the JSON names of ChatCompletionRequest's fields.
+var chatRequestNames = sync.OnceValue(func() map[string]bool {
+	return jsonNames(reflect.TypeFor[ChatCompletionRequest]())
+})
 
 // StreamOptions are OpenAI's stream_options.
 type StreamOptions struct {
@@ -64,52 +86,67 @@ type ImageURL struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-type messageWire struct {
-	Role       string          `json:"role,omitempty"`
-	Content    json.RawMessage `json:"content"`
-	Name       string          `json:"name,omitempty"`
-	ToolCalls  []ToolCall      `json:"tool_calls,omitempty"`
-	ToolCallID string          `json:"tool_call_id,omitempty"`
+// messageOut is a Message as it is sent.
+type messageOut struct {
+	Role string `json:"role,omitempty"`
+	// Content is a string, a []ContentPart, or nil (null).
+	Content    any        `json:"content"`
+	Name       string     `json:"name,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+func (m *Message) out() messageOut {
+	out := messageOut{Role: m.Role, Name: m.Name, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID}
+	switch {
+	case m.MultiContent != nil:
+		out.Content = m.MultiContent
+	case m.Content != "" || len(m.ToolCalls) == 0:
+		out.Content = m.Content
+	} // else null: an assistant message that only carries tool calls
+	return out
 }
 
 // MarshalJSON sends content as a string, as parts (MultiContent), or as null
 // for an assistant message that only carries tool calls.
-func (m Message) MarshalJSON() ([]byte, error) {
-	wire := messageWire{Role: m.Role, Name: m.Name, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID}
+func (m Message) MarshalJSON() ([]byte, error) { return json.Marshal(m.out()) }
+
+// messageIn is a Message as it is received; content is decoded by message.
+type messageIn struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	Name       string          `json:"name"`
+	ToolCalls  []ToolCall      `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
+}
+
+func (in *messageIn) message() (Message, error) {
+	m := Message{Role: in.Role, Name: in.Name, ToolCalls: in.ToolCalls, ToolCallID: in.ToolCallID}
+	if len(in.Content) == 0 {
+		return m, nil
+	}
 	var err error
-	switch {
-	case m.MultiContent != nil:
-		wire.Content, err = json.Marshal(m.MultiContent)
-	case m.Content == "" && len(m.ToolCalls) > 0:
-		wire.Content = json.RawMessage("null")
+	switch in.Content[0] {
+	case '"':
+		err = json.Unmarshal(in.Content, &m.Content)
+	case '[':
+		err = json.Unmarshal(in.Content, &m.MultiContent)
+	case 'n':
 	default:
-		wire.Content, err = json.Marshal(m.Content)
+		err = fmt.Errorf("llmux: message content is neither a string, an array nor null: %s", in.Content)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(wire)
+	return m, err
 }
 
 // UnmarshalJSON accepts content as a string, an array of parts, or null.
 func (m *Message) UnmarshalJSON(data []byte) error {
-	var wire messageWire
-	if err := json.Unmarshal(data, &wire); err != nil {
+	var in messageIn
+	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*m = Message{Role: wire.Role, Name: wire.Name, ToolCalls: wire.ToolCalls, ToolCallID: wire.ToolCallID}
-	if len(wire.Content) == 0 {
-		return nil
-	}
-	switch wire.Content[0] {
-	case '"':
-		return json.Unmarshal(wire.Content, &m.Content)
-	case '[':
-		return json.Unmarshal(wire.Content, &m.MultiContent)
-	case 'n':
-		return nil
-	}
-	return fmt.Errorf("llmux: message content is neither a string, an array nor null: %s", wire.Content)
+	decoded, err := in.message()
+	*m = decoded
+	return err
 }
 
 // Tool is a tool the model may call.
@@ -188,6 +225,79 @@ type ChunkChoice struct {
 	FinishReason string  `json:"finish_reason"`
 }
 
+// The responses are decoded through the *In types below, in one pass of
+// encoding/json: decoding the public types would run Message's and
+// Metadata's UnmarshalJSON, each scanning its part of the JSON again.
+
+type chatResponseIn struct {
+	ID                string `json:"id"`
+	Object            string `json:"object"`
+	Created           int64  `json:"created"`
+	Model             string `json:"model"`
+	SystemFingerprint string `json:"system_fingerprint"`
+	Choices           []struct {
+		Index        int       `json:"index"`
+		Message      messageIn `json:"message"`
+		FinishReason string    `json:"finish_reason"`
+	} `json:"choices"`
+	Usage    Usage        `json:"usage"`
+	Metadata metadataWire `json:"_llmux"`
+}
+
+// decodeChatResponse decodes a chat completion response; raw becomes its Raw.
+func decodeChatResponse(raw []byte) (*ChatCompletionResponse, error) {
+	var in chatResponseIn
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, err
+	}
+	resp := &ChatCompletionResponse{ID: in.ID, Object: in.Object, Created: in.Created, Model: in.Model,
+		SystemFingerprint: in.SystemFingerprint, Usage: in.Usage, Metadata: in.Metadata.metadata(), Raw: raw}
+	if in.Choices != nil {
+		resp.Choices = make([]Choice, len(in.Choices))
+	}
+	for i, choice := range in.Choices {
+		message, err := choice.Message.message()
+		if err != nil {
+			return nil, err
+		}
+		resp.Choices[i] = Choice{Index: choice.Index, Message: message, FinishReason: choice.FinishReason}
+	}
+	return resp, nil
+}
+
+type chunkIn struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Index        int       `json:"index"`
+		Delta        messageIn `json:"delta"`
+		FinishReason string    `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *Usage `json:"usage"`
+}
+
+// decodeChunk decodes one stream chunk.
+func decodeChunk(data []byte) (*ChatCompletionChunk, error) {
+	var in chunkIn
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, err
+	}
+	chunk := &ChatCompletionChunk{ID: in.ID, Object: in.Object, Created: in.Created, Model: in.Model, Usage: in.Usage}
+	if in.Choices != nil {
+		chunk.Choices = make([]ChunkChoice, len(in.Choices))
+	}
+	for i, choice := range in.Choices {
+		delta, err := choice.Delta.message()
+		if err != nil {
+			return nil, err
+		}
+		chunk.Choices[i] = ChunkChoice{Index: choice.Index, Delta: delta, FinishReason: choice.FinishReason}
+	}
+	return chunk, nil
+}
+
 // EmbeddingRequest is an OpenAI embeddings request.
 type EmbeddingRequest struct {
 	Model string `json:"model"`
@@ -205,8 +315,13 @@ type EmbeddingRequest struct {
 // MarshalJSON encodes the request with Extra's keys at the top level.
 func (r EmbeddingRequest) MarshalJSON() ([]byte, error) {
 	type plain EmbeddingRequest // without this method
-	return marshalWithExtra(plain(r), r.Extra)
+	return marshalWithExtra(plain(r), r.Extra, embeddingRequestNames)
 }
+
+// embeddingRequestNames are the JSON names of EmbeddingRequest's fields.
+var embeddingRequestNames = sync.OnceValue(func() map[string]bool {
+	return jsonNames(reflect.TypeFor[EmbeddingRequest]())
+})
 
 // EmbeddingResponse is the provider's answer plus the router metadata.
 type EmbeddingResponse struct {
@@ -226,22 +341,79 @@ type Embedding struct {
 	Embedding []float64 `json:"embedding"`
 }
 
-// marshalWithExtra encodes v (a struct) and overlays extra's keys.
-func marshalWithExtra(v any, extra map[string]any) ([]byte, error) {
+type embeddingResponseIn struct {
+	Object   string       `json:"object"`
+	Data     []Embedding  `json:"data"`
+	Model    string       `json:"model"`
+	Usage    Usage        `json:"usage"`
+	Metadata metadataWire `json:"_llmux"`
+}
+
+// decodeEmbeddingResponse decodes an embeddings response; raw becomes its Raw.
+func decodeEmbeddingResponse(raw []byte) (*EmbeddingResponse, error) {
+	var in embeddingResponseIn
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, err
+	}
+	return &EmbeddingResponse{Object: in.Object, Data: in.Data, Model: in.Model, Usage: in.Usage,
+		Metadata: in.Metadata.metadata(), Raw: raw}, nil
+}
+
+// marshalWithExtra encodes v (a struct whose fields are named by fieldNames)
+// with extra's members added at the top level. Extra's members are appended
+// to v's encoding, sorted by key; when one replaces a field of v, the two
+// are merged through a map instead (encoding/json sorts its keys).
+func marshalWithExtra(v any, extra map[string]any, fieldNames func() map[string]bool) ([]byte, error) {
 	data, err := json.Marshal(v)
 	if err != nil || len(extra) == 0 {
 		return data, err
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil {
-		return nil, err
-	}
-	for key, value := range extra {
-		encoded, err := json.Marshal(value)
-		if err != nil {
+	keys := slices.Sorted(maps.Keys(extra))
+	values := make([][]byte, len(keys))
+	replaces := false
+	for i, key := range keys {
+		if values[i], err = json.Marshal(extra[key]); err != nil {
 			return nil, fmt.Errorf("llmux: Extra[%q]: %w", key, err)
 		}
-		members[key] = encoded
+		replaces = replaces || fieldNames()[key]
 	}
-	return json.Marshal(members)
+	if replaces {
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(data, &members); err != nil {
+			return nil, err
+		}
+		for i, key := range keys {
+			members[key] = values[i]
+		}
+		return json.Marshal(members)
+	}
+	data = data[:len(data)-1] // without the closing brace
+	for i, key := range keys {
+		if len(data) > 1 {
+			data = append(data, ',')
+		}
+		name, _ := json.Marshal(key) // a string always encodes
+		data = append(append(append(data, name...), ':'), values[i]...)
+	}
+	return append(data, '}'), nil
+}
+
+// jsonNames are the member names encoding/json gives the fields of struct
+// type t, embedded structs included.
+func jsonNames(t reflect.Type) map[string]bool {
+	names := map[string]bool{}
+	for i := range t.NumField() {
+		field := t.Field(i)
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !field.IsExported() && !field.Anonymous:
+		case name == "" && field.Anonymous && field.Type.Kind() == reflect.Struct:
+			maps.Copy(names, jsonNames(field.Type))
+		case name == "":
+			names[field.Name] = true
+		default:
+			names[name] = true
+		}
+	}
+	return names
 }

@@ -8,6 +8,10 @@
 // process) and requests per second.
 //
 //	llmux_bindings_go_driver --api=raw|typed --config=FILE --request=FILE [--calls=20000] [--warmup=2000]
+//	                         [--cpuprofile=FILE]
+//
+// --cpuprofile writes a pprof CPU profile of the measured loop (go tool
+// pprof): it samples the Go threads only, not the library's I/O thread.
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -80,6 +85,7 @@ func main() {
 	requestPath := flag.String("request", "", "chat-completions request body file")
 	calls := flag.Int("calls", 20000, "measured calls")
 	warmup := flag.Int("warmup", 2000, "calls before the measurement")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured loop to this file")
 	flag.Parse()
 
 	config, err := os.ReadFile(*configPath)
@@ -131,6 +137,15 @@ func main() {
 	}
 	samples := make([]time.Duration, *calls)
 	failures := 0
+	if *cpuProfile != "" {
+		out, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail("%v", err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			fail("starting the CPU profile: %v", err)
+		}
+	}
 	cpu0 := cpuSeconds()
 	start := time.Now()
 	for i := range samples {
@@ -142,6 +157,7 @@ func main() {
 	}
 	wall := time.Since(start).Seconds()
 	cpu := cpuSeconds() - cpu0
+	pprof.StopCPUProfile() // flushes the profile; a no-op without --cpuprofile
 
 	slices.Sort(samples)
 	var sum time.Duration
