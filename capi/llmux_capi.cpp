@@ -283,6 +283,20 @@ llmux_status blocking_call(const char* function, llmux_router* router, const cha
   });
 }
 
+// The non-streaming asynchronous calls: `start(router, body, done)` returns the call id.
+template <class Start>
+llmux_status async_call(llmux_router* router, const char* request, size_t len, llmux_done_callback on_done,
+                        void* user_data, uint64_t* out_call_id, Start&& start) {
+  if (out_call_id) *out_call_id = 0;
+  if (llmux_status s = check_async_args(router, request, len, on_done != nullptr); s != LLMUX_OK) return s;
+  return guarded(nullptr, [&] {
+    const uint64_t id =
+        start(*router->router, std::string_view(request, len), done_wrapper({router, nullptr, on_done, user_data}));
+    if (out_call_id) *out_call_id = id;
+    return LLMUX_OK;
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -364,14 +378,10 @@ llmux_status llmux_embedding(llmux_router* router, const char* request, size_t l
 
 llmux_status llmux_completion_async(llmux_router* router, const char* request, size_t len,
                                     llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
-  if (out_call_id) *out_call_id = 0;
-  if (llmux_status s = check_async_args(router, request, len, on_done != nullptr); s != LLMUX_OK) return s;
-  return guarded(nullptr, [&] {
-    const uint64_t id = router->router->completion_async(std::string_view(request, len),
-                                                         done_wrapper({router, nullptr, on_done, user_data}));
-    if (out_call_id) *out_call_id = id;
-    return LLMUX_OK;
-  });
+  return async_call(router, request, len, on_done, user_data, out_call_id,
+                    [](llmux::Router& r, std::string_view body, llmux::DoneCallback done) {
+                      return r.completion_async(body, std::move(done));
+                    });
 }
 
 llmux_status llmux_completion_stream(llmux_router* router, const char* request, size_t len,
@@ -390,14 +400,10 @@ llmux_status llmux_completion_stream(llmux_router* router, const char* request, 
 
 llmux_status llmux_embedding_async(llmux_router* router, const char* request, size_t len,
                                    llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
-  if (out_call_id) *out_call_id = 0;
-  if (llmux_status s = check_async_args(router, request, len, on_done != nullptr); s != LLMUX_OK) return s;
-  return guarded(nullptr, [&] {
-    const uint64_t id = router->router->embedding_async(std::string_view(request, len),
-                                                        done_wrapper({router, nullptr, on_done, user_data}));
-    if (out_call_id) *out_call_id = id;
-    return LLMUX_OK;
-  });
+  return async_call(router, request, len, on_done, user_data, out_call_id,
+                    [](llmux::Router& r, std::string_view body, llmux::DoneCallback done) {
+                      return r.embedding_async(body, std::move(done));
+                    });
 }
 
 llmux_status llmux_cancel(llmux_router* router, uint64_t call_id) {

@@ -77,6 +77,7 @@ struct RouterEvent {
   double cooldown_seconds = 0;      // kCooldown: its length
   double retry_in_seconds = 0;      // kRetry: the wait before the next attempt
   const RouterMetadata* metadata = nullptr;  // kSuccess, kFailure
+  const Usage* usage = nullptr;              // kSuccess: usage of the attempt that served
 };
 
 // Runs on the router's I/O thread; must not block. An exception it throws is

@@ -855,6 +855,7 @@ void Call::finish(Result<Response> result) {
     if (e) ev.deployment_id = e->deployment->id();
     ev.error = result.ok() ? nullptr : &result.error();
     ev.metadata = result.ok() ? &result.value().metadata : &result.error().metadata;
+    if (result.ok()) ev.usage = &result.value().usage;
     core_.emit(ev);
   }
   DoneCallback cb = std::move(on_done_);

@@ -115,13 +115,8 @@ class Router::Impl {
       absl::MutexLock lock(&pool_mu_);
       pool = pool_;
     }
-    // Events carry no usage: the metrics take tokens and spend from the response.
-    DoneCallback observed_done = [this, on_done = std::move(on_done)](Result<Response> result) {
-      if (result.ok()) metrics_.record_usage(result.value());
-      if (on_done) on_done(std::move(result));
-    };
     auto* call = new router::Call(core_, std::move(pool), id, mode, std::move(parsed).value(), std::move(on_chunk),
-                                  std::move(observed_done));
+                                  std::move(on_done));
     {
       absl::MutexLock lock(&live_mu_);
       live_.insert(id);

@@ -174,17 +174,13 @@ void RouterMetrics::record_call_locked(const RouterEvent& event) {
   ++histogram.bucket_counts[static_cast<size_t>(bound - kCallDurationBuckets.begin())];
   histogram.sum_seconds += seconds;
   ++histogram.count;
-}
-
-void RouterMetrics::record_usage(const Response& response) {
-  const std::string_view group = requested_group(response.metadata);
-  std::lock_guard lock(mu_);
-  if (response.usage.reported) {
+  if (event.type != RouterEventType::kSuccess) return;
+  if (event.usage != nullptr && event.usage->reported) {
     const auto tokens = [](int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(0, n)); };
-    series_value(counters_.tokens, {group, "prompt"}) += tokens(response.usage.prompt_tokens);
-    series_value(counters_.tokens, {group, "completion"}) += tokens(response.usage.completion_tokens);
+    series_value(counters_.tokens, {group, "prompt"}) += tokens(event.usage->prompt_tokens);
+    series_value(counters_.tokens, {group, "completion"}) += tokens(event.usage->completion_tokens);
   }
-  series_value(counters_.spend_usd, {group}) += response.metadata.response_cost;
+  series_value(counters_.spend_usd, {group}) += m.response_cost;
 }
 
 std::string RouterMetrics::render(const std::vector<DeploymentHealth>& health) const {

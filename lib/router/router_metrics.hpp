@@ -2,7 +2,7 @@
 // File: router/router_metrics.hpp
 // -----------------------------------------------------------------------------
 // The counters behind Router::metrics_prometheus(): fed by the router's own
-// routing events (and the usage of successful responses), rendered in the
+// routing events, rendered in the
 // Prometheus text exposition format 0.0.4 together with gauges taken from
 // Router::health() at render time.
 //
@@ -86,12 +86,10 @@ struct DurationHistogram {
 
 class RouterMetrics {
  public:
-  // Counts a routing event: kSuccess/kFailure (calls, attempts, duration),
-  // kRetry, kFallback and kCooldown. kRecovered is not counted.
+  // Counts a routing event: kSuccess/kFailure (calls, attempts, duration;
+  // a success's tokens and spend), kRetry, kFallback and kCooldown.
+  // kRecovered is not counted.
   void record(const RouterEvent& event);
-  // Tokens and spend of a call that succeeded. RouterEvent carries the
-  // metadata but not the usage, so the router reports the response itself.
-  void record_usage(const Response& response);
   // Every family in a fixed order (HELP and TYPE even before any sample),
   // series sorted by label values, then the per-deployment gauges of
   // `health` sorted by (model_group, deployment_id).

@@ -33,11 +33,12 @@ RouterMetadata call_metadata(std::string requested, std::string served, double l
   return m;
 }
 
-void record_success(RouterMetrics& metrics, const RouterMetadata& m) {
+void record_success(RouterMetrics& metrics, const RouterMetadata& m, const Usage* usage = nullptr) {
   RouterEvent e;
   e.type = RouterEventType::kSuccess;
   e.model_group = m.model_group;
   e.metadata = &m;
+  e.usage = usage;
   metrics.record(e);
 }
 
@@ -121,8 +122,7 @@ TEST_CASE("metrics: the exact exposition text of a small case", "[router][metric
   response.usage.completion_tokens = 3;
   response.usage.total_tokens = 15;
   response.usage.reported = true;
-  record_success(metrics, response.metadata);
-  metrics.record_usage(response);
+  record_success(metrics, response.metadata, &response.usage);
 
   // Out of order on purpose: the gauges are sorted by group, then id.
   std::vector<DeploymentHealth> health = {deployment_health("primary", "d2", true),
@@ -306,10 +306,10 @@ TEST_CASE("metrics: usage without a usage block counts no tokens, spend adds up"
   Response response;
   response.metadata = call_metadata("g", "g", 1);
   response.metadata.response_cost = 0.5;
-  metrics.record_usage(response);  // usage.reported is false
+  record_success(metrics, response.metadata, &response.usage);  // usage.reported is false
   response.usage = {4, 6, 10, true};
   response.metadata.response_cost = 0.25;
-  metrics.record_usage(response);
+  record_success(metrics, response.metadata, &response.usage);
   const std::string text = metrics.render({});
   CHECK(lines_starting_with(text, "llmux_tokens_total{") ==
         std::vector<std::string>{R"(llmux_tokens_total{model_group="g",type="completion"} 6)",
