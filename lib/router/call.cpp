@@ -32,11 +32,16 @@ bool streaming_call(CallMode mode, const json::ParsedRequest& r) {
   return mode == CallMode::kStream || (mode == CallMode::kCompletion && r.stream);
 }
 
-// Timed out before the deployment said anything: LiteLLM would retry it in
-// place; llmux fails over (DESIGN.md §4).
+// The deployment went silent: no connection, no first byte or token in
+// time, or a stream that stalled (even after content). LiteLLM would retry it
+// in place; llmux excludes it for the rest of the call and fails over at once
+// (DESIGN.md §4).
 bool silent_timeout(const transport::TransferResult& r) {
   using transport::TransferError;
-  if (r.error == TransferError::kConnectTimeout || r.error == TransferError::kFirstByteTimeout) return true;
+  if (r.error == TransferError::kConnectTimeout || r.error == TransferError::kFirstByteTimeout ||
+      r.error == TransferError::kIdleTimeout) {
+    return true;
+  }
   return r.error == TransferError::kTotalTimeout && r.first_byte == TimePoint{};
 }
 
@@ -146,6 +151,9 @@ void Call::reset_attempt_state() {
   served_model_.clear();
   current_ = nullptr;
   probe_ = false;
+  attempt_has_content_ = false;
+  first_token_expired_ = false;
+  first_token_limit_ = Duration::max();
 }
 
 Duration Call::remaining() const {
@@ -324,19 +332,22 @@ void Call::attempt() {
     // only when the call has somewhere else to go.
     const Duration idle = to_duration(ro.stream_idle_timeout_seconds ? ro.stream_idle_timeout_seconds
                                                                      : std::optional<double>(core_.settings.stream_idle_timeout_seconds));
-    Duration first = read;
-    if (ro.first_token_timeout_seconds || has_alternative(candidates_left)) {
-      first = std::min(first, to_duration(ro.first_token_timeout_seconds ? ro.first_token_timeout_seconds
-                                                                         : std::optional<double>(core_.settings.first_token_timeout_seconds)));
-    }
-    http_.first_byte_timeout = std::min(first, left);
+    http_.first_byte_timeout = std::min(read, left);
     http_.idle_timeout = std::min(idle, read);
     http_.total_timeout = left;
+    // The first content token (not the head, not a role-only chunk) is
+    // awaited on the call's own timer.
+    first_token_limit_ = Duration::max();
+    if (ro.first_token_timeout_seconds || has_alternative(candidates_left)) {
+      first_token_limit_ = to_duration(ro.first_token_timeout_seconds ? ro.first_token_timeout_seconds
+                                                                      : std::optional<double>(core_.settings.first_token_timeout_seconds));
+    }
   } else {
-    http_.first_byte_timeout = Duration::max();
-    if (ro.first_token_timeout_seconds) http_.first_byte_timeout = to_duration(ro.first_token_timeout_seconds);
+    // Non-streaming: a request's first_token_timeout bounds the first body byte.
     http_.total_timeout = std::min(read, left);
-    http_.first_byte_timeout = std::min(http_.first_byte_timeout, http_.total_timeout);
+    if (ro.first_token_timeout_seconds) {
+      http_.first_body_timeout = std::min(to_duration(ro.first_token_timeout_seconds), http_.total_timeout);
+    }
   }
 
   const Deployment& d = *current_->deployment;
@@ -348,6 +359,15 @@ void Call::attempt() {
   state_ = State::kInFlight;
   transfer_ = core_.loop->start_transfer(std::move(http_), this);
   http_ = transport::HttpRequest{};
+  if (stream && first_token_limit_ < std::min(remaining(), Duration(std::chrono::hours(24 * 365)))) {
+    timer_ = core_.loop->schedule(first_token_limit_, [this] {
+      EntryGuard guard(this);
+      timer_ = 0;
+      if (state_ != State::kInFlight || attempt_has_content_) return;
+      first_token_expired_ = true;
+      core_.loop->cancel_transfer(transfer_);  // on_complete reports it as a silent deployment
+    });
+  }
 }
 
 void Call::wait_for_slot() {
@@ -490,6 +510,7 @@ bool Call::process_event(std::string_view data) {
     case provider::ChunkInfo::Kind::kChunk:
       break;
   }
+  if (ci.has_content || !ci.finish_reason.empty()) attempt_has_content_ = true;
   if (ci.usage) usage_ = *ci.usage;
   if (!ci.finish_reason.empty()) finish_reason_ = ci.finish_reason;
   if (!ci.model.empty() && served_model_.empty()) served_model_ = ci.model;
@@ -552,7 +573,15 @@ void Call::on_complete(transport::TransferResult&& result) {
   EntryGuard guard(this);
   transfer_ = 0;
   state_ = State::kIdle;
+  if (timer_ != 0) {  // the first-token timer
+    core_.loop->cancel_timer(timer_);
+    timer_ = 0;
+  }
   const PoolEntry* entry = current_;
+  if (first_token_expired_ && !cancel_requested_ && result.error == transport::TransferError::kCancelled) {
+    result.error = transport::TransferError::kFirstByteTimeout;
+    result.error_message = fmt::format("no first token within {:.3f} s", duration_to_seconds(first_token_limit_));
+  }
 
   if (cancel_requested_ || result.error == transport::TransferError::kCancelled || user_stopped_) {
     close_attempt(*entry, false, ErrorKind::kCancelled);
@@ -586,7 +615,7 @@ void Call::on_complete(transport::TransferResult&& result) {
         // Before the first token: retried invisibly. After it: continued on
         // another deployment (prefill or restart with the prefix suppressed).
         if (content_delivered_) continuing_ = true;
-        handle_failure(std::move(*err), entry, FailureInfo{.silent = !content_delivered_ && silent_timeout(result)});
+        handle_failure(std::move(*err), entry, FailureInfo{.silent = silent_timeout(result)});
       }
       return;
     }
@@ -644,13 +673,10 @@ void Call::on_complete(transport::TransferResult&& result) {
 bool Call::content_filter_fallback_exists() const {
   if (request_.router.disable_fallbacks || in_fallbacks_) return false;
   const auto& ro = request_.router;
+  // Only content_policy_fallbacks route around a refusal (fallback_groups_for).
   const auto& cp = ro.content_policy_fallbacks ? *ro.content_policy_fallbacks : core_.settings.content_policy_fallbacks;
-  if (!cp.empty()) {
-    return std::any_of(cp.begin(), cp.end(),
-                       [&](const FallbackRule& r) { return r.group == stage_.group_name && !r.targets.empty(); });
-  }
-  const auto& fb = ro.fallbacks ? *ro.fallbacks : core_.settings.fallbacks;
-  return std::any_of(fb.begin(), fb.end(), [](const FallbackRule& r) { return r.group == "*" && !r.targets.empty(); });
+  return std::any_of(cp.begin(), cp.end(),
+                     [&](const FallbackRule& r) { return r.group == stage_.group_name && !r.targets.empty(); });
 }
 
 health::FallbackInputs Call::fallback_inputs() const {

@@ -184,6 +184,9 @@ class Call final : public transport::TransferObserver {
   TimePoint attempt_started_{};
   bool attempt_open_ = false;  // the strategy saw on_attempt_start and awaits on_attempt_end
   bool probe_ = false;         // this attempt is its deployment's half-open probe
+  Duration first_token_limit_ = Duration::max();  // streaming: time to this attempt's first content token
+  bool attempt_has_content_ = false;              // this attempt produced a content token
+  bool first_token_expired_ = false;              // the first-token timer cancelled the transfer
   std::string served_model_;
 
   // Streaming state of the current attempt.

@@ -44,7 +44,7 @@ struct StreamResult {
   std::optional<Result<Response>> done;
 };
 
-[[maybe_unused]] StreamResult stream(Router& router, SimulatedLoop& loop, const std::string& request) {
+StreamResult stream(Router& router, SimulatedLoop& loop, const std::string& request) {
   StreamResult out;
   router.stream(
       request,
@@ -216,4 +216,129 @@ TEST_CASE("sim: a silent deployment is failed over at the first-byte deadline, n
   CHECK(r->metadata.deployment_id == "b1");
   CHECK(loop.request_count("a.sim") == 1);
   CHECK(seconds_since_start(loop, 1) == Approx(20.0));
+}
+// --- issue 9 §7: three failover defects -----------------------------------------------
+
+TEST_CASE("sim: a stream that stalls after content continues elsewhere at once, never retried in place",
+          "[sim][stream][defect]") {
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) {
+    ScriptedResponse r = ScriptedResponse::sse(chat_chunks({"Hello"}), 0s, 1s, /*done=*/false);
+    r.body.pop_back();  // no finish chunk,
+    r.body.pop_back();  // no usage chunk: the stream just goes silent after "Hello"
+    r.end = ScriptedResponse::End::kHang;
+    return r;
+  });
+  // The fallback accepts an assistant prefill (vLLM) and continues the text.
+  loop.route("b.sim", [](const transport::HttpRequest&) { return ScriptedResponse::sse(chat_chunks({" world"})); });
+  const std::string backup =
+      "  - model_name: backup\n    litellm_params:\n      model: hosted_vllm/m\n      api_base: http://b.sim/v1\n"
+      "    model_info:\n      id: b1\n";
+
+  SECTION("single deployment, then the fallback group") {
+    auto router = sim_router("model_list:\n" + dep("g", "a", "a1") + backup +
+                                 "router_settings:\n  num_retries: 2\n  stream_idle_timeout: 30\n"
+                                 "  fallbacks: [{\"g\": [\"backup\"]}]\n",
+                             loop);
+    StreamResult s = stream(*router, loop, chat("g"));
+    REQUIRE(s.done.has_value());
+    REQUIRE(s.done->ok());
+    CHECK(s.text == "Hello world");
+    CHECK(loop.request_count("a.sim") == 1);  // not retried in place
+    REQUIRE(loop.requests().size() == 2);
+    // The fallback starts as soon as the stall is detected: 1 s to "Hello", then 30 s of silence.
+    CHECK(seconds_since_start(loop, 1) == Approx(31.0));
+  }
+  SECTION("another deployment in the group takes over") {
+    auto router = sim_router("model_list:\n" + dep("g", "a", "a1") +
+                                 "  - model_name: g\n    litellm_params:\n      model: hosted_vllm/m\n"
+                                 "      api_base: http://b.sim/v1\n    model_info:\n      id: b1\n"
+                                 "router_settings:\n  num_retries: 2\n  stream_idle_timeout: 30\n",
+                             loop);
+    // Route until a1 was the first pick (b1 alone would just succeed).
+    for (int i = 0; i < 20; ++i) {
+      const size_t before = loop.request_count("a.sim");
+      StreamResult s = stream(*router, loop, chat("g"));
+      REQUIRE(s.done.has_value());
+      REQUIRE(s.done->ok());
+      CHECK((s.text == "Hello world" || s.text == " world"));
+      if (loop.request_count("a.sim") > before) {
+        CHECK(loop.request_count("a.sim") == before + 1);
+        CHECK(s.text == "Hello world");
+        CHECK(s.done->value().metadata.deployment_id == "b1");
+        break;
+      }
+    }
+    CHECK(loop.request_count("a.sim") >= 1);
+  }
+}
+
+TEST_CASE("sim: first_token_timeout bounds the first content token, not the response headers",
+          "[sim][timeout][defect]") {
+  SimulatedLoop loop;
+  // Headers at once, the first content token only after 40 s.
+  loop.route("a.sim", [](const transport::HttpRequest& req) {
+    if (req.body.find(R"("stream":true)") == std::string::npos) {
+      ScriptedResponse r = ScriptedResponse::json(200, chat_completion_json("slow"));
+      r.head_at = 0s;
+      r.body[0].at = 40s;
+      return r;
+    }
+    ScriptedResponse r = ScriptedResponse::sse(chat_chunks({"slow"}), 0s, 0s);
+    for (size_t i = 1; i < r.body.size(); ++i) r.body[i].at = 40s;  // the role chunk at once, content later
+    return r;
+  });
+  loop.route("b.sim", [](const transport::HttpRequest& req) {
+    if (req.body.find(R"("stream":true)") == std::string::npos) return ok("fast");
+    return ScriptedResponse::sse(chat_chunks({"fast"}));
+  });
+  auto router = sim_router("model_list:\n" + dep("g", "a", "a1") + dep("backup", "b", "b1") +
+                               "router_settings:\n  num_retries: 2\n  fallbacks: [{\"g\": [\"backup\"]}]\n",
+                           loop);
+  SECTION("streaming") {
+    StreamResult s = stream(*router, loop, chat("g", R"("first_token_timeout":10)"));
+    REQUIRE(s.done.has_value());
+    REQUIRE(s.done->ok());
+    CHECK(s.text == "fast");
+    CHECK(loop.request_count("a.sim") == 1);
+    CHECK(seconds_since_start(loop, 1) == Approx(10.0));
+  }
+  SECTION("non-streaming: the first body byte") {
+    auto r = router->completion(chat("g", R"("first_token_timeout":10)"));
+    REQUIRE(r.ok());
+    CHECK(r->metadata.deployment_id == "b1");
+    CHECK(loop.request_count("a.sim") == 1);
+    CHECK(seconds_since_start(loop, 1) == Approx(10.0));
+  }
+}
+
+TEST_CASE("sim: a content-policy violation without content_policy_fallbacks is not routed to the generic fallbacks",
+          "[sim][fallback][defect]") {
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) {
+    return ScriptedResponse::json(
+        400, R"({"error":{"message":"Your request was rejected as a result of our safety system.",)"
+             R"("type":"invalid_request_error","code":"content_policy_violation"}})");
+  });
+  loop.route("b.sim", [](const transport::HttpRequest&) { return ok("from b"); });
+  SECTION("generic and default fallbacks only: a clean error after one attempt") {
+    auto router = sim_router("model_list:\n" + dep("g", "a", "a1") + dep("backup", "b", "b1") +
+                                 "router_settings:\n  num_retries: 2\n  fallbacks: [{\"g\": [\"backup\"]}]\n"
+                                 "  default_fallbacks: [\"backup\"]\n",
+                             loop);
+    auto r = router->completion(chat("g"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kContentPolicyViolation);
+    CHECK(loop.request_count("a.sim") == 1);
+    CHECK(loop.request_count("b.sim") == 0);
+  }
+  SECTION("content_policy_fallbacks are used") {
+    auto router = sim_router("model_list:\n" + dep("g", "a", "a1") + dep("backup", "b", "b1") +
+                                 "router_settings:\n  content_policy_fallbacks: [{\"g\": [\"backup\"]}]\n",
+                             loop);
+    auto r = router->completion(chat("g"));
+    REQUIRE(r.ok());
+    CHECK(r->metadata.model_group == "backup");
+    CHECK(loop.request_count("a.sim") == 1);
+  }
 }
