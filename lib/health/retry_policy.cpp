@@ -70,6 +70,22 @@ Duration retry_backoff(const Error& latest, const RetryContext& ctx, int retries
   return seconds_to_duration(base + jitter);
 }
 
+RetryDecision decide_retry(const RouterSettings& settings, std::string_view group, const Error& error,
+                           const RetryContext& ctx, int retries_done, int allowed, bool silent, Random& rng) {
+  RetryDecision d;
+  d.allowed = allowed;
+  const RetryPolicy* policy = retry_policy_for(settings, group);
+  if (std::optional<int> from_policy = policy ? retries_from_policy(*policy, error.kind) : std::nullopt) {
+    d.allowed = *from_policy;
+    d.retry = retries_done < *from_policy;
+  } else {
+    d.retry = retries_done < allowed && should_retry_error(error, ctx);
+  }
+  if (d.retry && silent && ctx.healthy_deployments == 0) d.retry = false;
+  if (d.retry) d.wait = retry_backoff(error, ctx, retries_done, settings.retry_after_seconds, rng);
+  return d;
+}
+
 namespace {
 
 const FallbackRule* find_rule(const std::vector<FallbackRule>& rules, std::string_view group) {

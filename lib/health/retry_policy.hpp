@@ -47,6 +47,20 @@ bool should_retry_error(const Error& error, const RetryContext& ctx);
 Duration retry_backoff(const Error& latest, const RetryContext& ctx, int retries_done, double min_retry_after_seconds,
                        Random& rng);
 
+// Whether to retry in the same group after a failure, and after how long
+// (reference §6.2-§6.5): a retry policy's count for the error class wins;
+// otherwise `allowed` retries while should_retry_error holds. A silent
+// deployment (it timed out without answering) is only failed over: no retry
+// when no other healthy deployment is left. `retries_done` counts the
+// group's retries so far.
+struct RetryDecision {
+  bool retry = false;
+  Duration wait{};      // before the next attempt
+  int allowed = 0;      // the retry count in force (reported as max_retries)
+};
+RetryDecision decide_retry(const RouterSettings& settings, std::string_view group, const Error& error,
+                           const RetryContext& ctx, int retries_done, int allowed, bool silent, Random& rng);
+
 // Which fallback groups apply to a failure of `group` with `error`
 // (reference §6.6): context-window and content-policy errors use their own
 // lists when configured (exact key only), otherwise the generic `fallbacks`

@@ -4,8 +4,9 @@
 // LiteLLM's `mock_response` test hook (reference §3.2 and §6.10): a request or
 // deployment carrying `mock_response` is answered without any network call —
 // with a fake OpenAI-shaped reply, or, when the text names a LiteLLM error
-// class ("litellm.RateLimitError"), with that error. The router calls these
-// directly; there is no "mock" provider. Pure functions, thread-safe.
+// class ("litellm.RateLimitError"), with that error. MockProvider
+// (mock_provider.hpp) builds its local answers from these. Pure functions,
+// thread-safe.
 #pragma once
 
 #include <cstddef>

@@ -54,6 +54,16 @@ struct ChunkInfo {
   std::optional<Error> error; // kError: the classified error
 };
 
+// An answer made without the network (LiteLLM's mock_response hooks): the
+// attempt then runs through the same reading, classification and stream
+// relay as one that went over HTTP.
+struct LocalAnswer {
+  int status = 200;
+  std::string body;           // the JSON body; for a streaming call, the SSE bytes
+  std::optional<Error> error; // the attempt fails with this error instead
+  bool silent = false;        // ... as a deployment that never answered (mock_timeout)
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -75,6 +85,13 @@ class Provider {
 
   // Reads one SSE data payload of a stream.
   virtual ChunkInfo inspect_chunk(std::string_view data) const = 0;
+
+  // An answer to give without a request, or nullopt to go over HTTP (every
+  // network provider: this default).
+  virtual std::optional<LocalAnswer> answer_locally(const DeploymentConfig& /*deployment*/,
+                                                    const json::ParsedRequest& /*request*/, bool /*stream*/) const {
+    return std::nullopt;
+  }
 
   // Fills `out` for a streaming chat request that continues a stream cut
   // after `delivered_text` reached the consumer (DESIGN.md §4, streams): the
@@ -98,6 +115,13 @@ bool accepts_assistant_prefill(const DeploymentConfig& deployment);
 // The adapter for a resolved provider name ("openai", "hosted_vllm", ...);
 // nullptr when that provider is not supported (yet).
 const Provider* find_provider(std::string_view provider_name);
+
+// The adapter for one attempt on `deployment`: the mock (mock_provider.hpp)
+// when the request or the deployment carries one of LiteLLM's mock hooks,
+// else `network` (the deployment's own adapter; may be null when only mocks
+// can serve it: then null).
+const Provider* provider_for_attempt(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                                     const Provider* network);
 
 // Names of the supported providers, for error messages.
 std::string_view supported_provider_list();

@@ -212,6 +212,7 @@ TEST_CASE("sim: a silent deployment is failed over at the first-byte deadline, n
                                "router_settings:\n  num_retries: 3\n  timeout: 20\n  fallbacks: [{\"g\": [\"backup\"]}]\n",
                            loop);
   auto r = router->completion(chat("g"));
+  INFO((r.ok() ? std::string("ok") : r.error().to_string()));
   REQUIRE(r.ok());
   CHECK(r->metadata.deployment_id == "b1");
   CHECK(loop.request_count("a.sim") == 1);

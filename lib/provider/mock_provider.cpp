@@ -1,0 +1,93 @@
+#include "provider/mock_provider.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "provider/mock_response.hpp"
+#include "provider/openai_compatible.hpp"
+
+namespace llmux::provider {
+namespace {
+
+// Mock bodies are OpenAI-shaped: read them as the OpenAI adapter does.
+const OpenAiCompatibleProvider& openai_reader() {
+  static const OpenAiCompatibleProvider reader("mock", "");
+  return reader;
+}
+
+LocalAnswer failed(Error error, bool silent = false) {
+  LocalAnswer a;
+  a.status = error.status;
+  a.error = std::move(error);
+  a.silent = silent;
+  return a;
+}
+
+}  // namespace
+
+bool has_mock_hook(const DeploymentConfig& deployment, const json::ParsedRequest& request) {
+  const json::RouterRequestOptions& ro = request.router;
+  return ro.mock_testing_rate_limit_error || ro.mock_timeout || ro.mock_response || deployment.mock_response;
+}
+
+const MockProvider& mock_provider() {
+  static const MockProvider provider;
+  return provider;
+}
+
+const Provider* provider_for_attempt(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+                                     const Provider* network) {
+  return has_mock_hook(deployment, request) ? &mock_provider() : network;
+}
+
+Status MockProvider::build_request(const DeploymentConfig& deployment, const json::ParsedRequest&, bool,
+                                   transport::HttpRequest&) const {
+  return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: the mock answers locally", deployment.id));
+}
+
+Error MockProvider::classify_failure(const transport::TransferResult& result) const {
+  return openai_reader().classify_failure(result);
+}
+
+Result<ResponseInfo> MockProvider::inspect_response(std::string_view body, json::Endpoint endpoint) const {
+  return openai_reader().inspect_response(body, endpoint);
+}
+
+ChunkInfo MockProvider::inspect_chunk(std::string_view data) const { return openai_reader().inspect_chunk(data); }
+
+std::optional<LocalAnswer> MockProvider::answer_locally(const DeploymentConfig& deployment,
+                                                        const json::ParsedRequest& request, bool stream) const {
+  const json::RouterRequestOptions& ro = request.router;
+  if (ro.mock_testing_rate_limit_error) {
+    return failed(Error(ErrorKind::kRateLimit,
+                        "This is a mock exception for rate limits (mock_testing_rate_limit_error=true)"));
+  }
+  if (ro.mock_timeout) {
+    // LiteLLM sleeps past the timeout; the outcome is the same without the wait.
+    return failed(Error(ErrorKind::kTimeout, "This is a mock timeout (mock_timeout=true)"), /*silent=*/true);
+  }
+  const std::optional<std::string>& mock = ro.mock_response ? ro.mock_response : deployment.mock_response;
+  if (!mock) return std::nullopt;
+  if (mock_is_error(*mock)) return failed(mock_error(*mock));
+  const std::string& model = deployment.provider_model.empty() ? deployment.model : deployment.provider_model;
+  LocalAnswer a;
+  if (request.endpoint == json::Endpoint::kEmbeddings) {
+    a.body = mock_embedding_body(model, 1);
+  } else if (stream) {
+    for (const std::string& chunk : mock_stream_chunks(model, *mock, request.include_usage)) {
+      fmt::format_to(std::back_inserter(a.body), "data: {}\n\n", chunk);
+    }
+    a.body += "data: [DONE]\n\n";
+  } else {
+    Usage u;
+    u.prompt_tokens = request.estimated_prompt_tokens;
+    u.completion_tokens = static_cast<int64_t>(std::count(mock->begin(), mock->end(), ' ') + 1);
+    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    u.reported = true;
+    a.body = mock_completion_body(model, *mock, u);
+  }
+  return a;
+}
+
+}  // namespace llmux::provider

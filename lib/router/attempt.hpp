@@ -1,0 +1,102 @@
+// -----------------------------------------------------------------------------
+// File: router/attempt.hpp
+// -----------------------------------------------------------------------------
+// One attempt of a call: which deployment it goes to (the candidate filters,
+// then the strategy's pick), its deadlines, its bookkeeping on the deployment
+// (in-flight count, rpm window, strategy outcome, half-open probe) and the
+// health verdict of a failure. The Call state machine (call.hpp) strings
+// attempts together; everything here runs on the router's loop thread.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "json/request.hpp"
+#include "llmux/error.hpp"
+#include "router/call_options.hpp"
+#include "router/candidate_filter.hpp"
+#include "router/deployment_pool.hpp"
+#include "router/router_core.hpp"
+#include "router/stream_relay.hpp"
+#include "transport/transfer.hpp"
+
+namespace llmux::router {
+
+// The model group a call is trying (the primary, then each fallback).
+struct Stage {
+  std::string group_name;
+  const ModelGroup* group = nullptr;
+  const PoolEntry* single = nullptr;  // group addressed by deployment id
+  std::optional<std::vector<std::string>> wildcard_captures;
+  int attempts = 0;
+  int retries_allowed = 0;
+  int retries_allowed_effective = -1;  // after deployment num_retries / retry policy; -1 = not decided yet
+
+  static Stage from(std::string name, Resolution resolution);
+  size_t size() const { return single ? 1 : (group ? group->members.size() : 0); }
+};
+
+// How an attempt failed, beyond its error.
+struct FailureInfo {
+  bool retryable = true;  // false: skip retries in this group (fallbacks may follow)
+  bool silent = false;    // the deployment went silent: fail over, never retry in place
+  bool health = true;     // the failure is the deployment's (cooldown rules apply)
+};
+
+// The deployment went silent: no connection, no first byte or token in time,
+// or a stream that stalled (even after content). LiteLLM would retry it in
+// place; llmux excludes it for the rest of the call and fails over at once.
+bool silent_timeout(const transport::TransferResult& result);
+
+// The deployment chosen for an attempt, or why there is none.
+struct Selection {
+  const PoolEntry* entry = nullptr;  // null: none
+  size_t candidates = 0;             // left after the filters
+  bool wait_for_slot = false;        // none only because every one is at max_parallel_requests
+  std::optional<Error> error;        // none for another reason
+};
+
+struct SelectionInput {
+  const Stage* stage = nullptr;
+  const json::ParsedRequest* request = nullptr;
+  bool stream = false;
+  std::span<const PoolEntry* const> excluded;  // went silent earlier in this call
+  const PoolEntry* avoid = nullptr;            // failed just now: avoided when another is left
+  TimePoint now{};
+};
+Selection select_deployment(RouterCore& core, const SelectionInput& in);
+
+// One attempt in flight: the deployment, the adapter serving it and what it
+// answered so far.
+struct Attempt {
+  const PoolEntry* entry = nullptr;
+  const provider::Provider* provider = nullptr;  // the deployment's, or the mock
+  bool probe = false;                            // its deployment's half-open probe
+  bool open = false;                             // counted on the deployment, awaiting close()
+  TimePoint started{};
+  Duration first_token_limit = Duration::max();  // streaming: time to its first content token
+  bool first_token_expired = false;              // that limit cancelled the transfer
+  AnswerInfo answer;
+};
+
+// Counts the attempt on its deployment (in flight, rpm minute, strategy).
+void open_attempt(RouterCore& core, Attempt& attempt, TimePoint now);
+// Reports the outcome to the strategy and frees the deployment's slot (once).
+void close_attempt(RouterCore& core, Attempt& attempt, bool success, std::optional<ErrorKind> error, bool stream,
+                   TimePoint first_token_at);
+
+// Sets `out`'s deadlines for an attempt on `deployment`: connect, the read
+// limit, stream idle, the call's remaining time; returns the first-token
+// limit the call enforces itself (streams; Duration::max() = none).
+Duration apply_deadlines(const CallOptions& options, const DeploymentConfig& deployment, Duration remaining,
+                         bool has_alternative, transport::HttpRequest& out);
+
+// The health verdict of a failed attempt (cooldown rules, half-open probe).
+// Returns the cooldown length when the deployment was cooled down.
+std::optional<double> record_failure_health(RouterCore& core, Attempt& attempt, const Error& error,
+                                            size_t group_size, std::optional<double> request_cooldown_seconds);
+
+}  // namespace llmux::router

@@ -1,0 +1,53 @@
+// -----------------------------------------------------------------------------
+// File: router/router_core.hpp
+// -----------------------------------------------------------------------------
+// What every call of one router shares: settings, the loop, the trackers, the
+// strategy, randomness, the event sink, and scratch space for routing
+// decisions. Owned by Router::Impl; used on the loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "health/budget_tracker.hpp"
+#include "health/cooldown_tracker.hpp"
+#include "llmux/router.hpp"
+#include "llmux/strategy.hpp"
+#include "router/candidate_filter.hpp"
+#include "router/deployment_pool.hpp"
+#include "transport/event_loop.hpp"
+
+namespace llmux::router {
+
+class Call;
+
+struct RouterCore {
+  RouterSettings settings;
+  transport::EventLoop* loop = nullptr;  // the one loop and clock of every call
+  health::CooldownTracker* cooldowns = nullptr;
+  health::BudgetTracker* budgets = nullptr;  // null when no budget is configured
+  Strategy* strategy = nullptr;
+  Random* rng = nullptr;
+  EventCallback on_event;  // may be empty
+  // Called when a call has delivered its final callback. The call deletes
+  // itself right after, once its own stack has unwound.
+  std::function<void(uint64_t call_id)> on_call_finished;
+  // Scratch space for one routing decision. Only the loop thread routes, one
+  // decision at a time, so every call shares it: no allocation per call.
+  std::vector<const Deployment*> scratch_candidates;
+  std::vector<const PoolEntry*> scratch_entries;
+  FilterReport scratch_report;
+  // Calls waiting for a max_parallel_requests slot, per model group, FIFO.
+  absl::flat_hash_map<std::string, std::deque<Call*>> slot_waiters;
+
+  void emit(const RouterEvent& event) const;
+  // An attempt on a deployment of `group` ended: the first waiter of that
+  // group (if any) tries again.
+  void wake_slot_waiter(const std::string& group);
+};
+
+}  // namespace llmux::router
