@@ -13,4 +13,8 @@ double response_cost(const DeploymentConfig& d, int64_t prompt_tokens, int64_t c
   return cost;
 }
 
+double usage_cost(const DeploymentConfig& d, const Usage& usage) {
+  return usage.reported ? response_cost(d, usage.prompt_tokens, usage.completion_tokens) : 0;
+}
+
 }  // namespace llmux::health

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "llmux/config.hpp"
+#include "llmux/metadata.hpp"
 
 namespace llmux::health {
 
@@ -16,5 +17,7 @@ namespace llmux::health {
 // whose price is not configured contributes 0; a configured price of 0 is a
 // real price (free), not "unknown". Negative token counts count as 0.
 double response_cost(const DeploymentConfig& d, int64_t prompt_tokens, int64_t completion_tokens);
+// The cost of `usage` on `d`; 0 when the provider reported no usage.
+double usage_cost(const DeploymentConfig& d, const Usage& usage);
 
 }  // namespace llmux::health

@@ -29,6 +29,10 @@ class ScratchParser {
         .get(doc);
   }
 
+  // Where a view into the current document (a raw token) sits in the text
+  // given to iterate(): its offset.
+  size_t offset_of(std::string_view view) const { return static_cast<size_t>(view.data() - buffer_.data()); }
+
  private:
   simdjson::ondemand::parser parser_;
   std::string buffer_;

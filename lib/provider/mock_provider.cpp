@@ -31,6 +31,21 @@ bool has_mock_hook(const DeploymentConfig& deployment, const json::ParsedRequest
   return ro.mock_testing_rate_limit_error || ro.mock_timeout || ro.mock_response || deployment.mock_response;
 }
 
+std::optional<Error> mock_fallback_error(const json::RouterRequestOptions& ro) {
+  if (ro.mock_testing_fallbacks) {
+    return Error(ErrorKind::kInternalServer, "This is a mock exception for model fallbacks (mock_testing_fallbacks=true)");
+  }
+  if (ro.mock_testing_context_fallbacks) {
+    return Error(ErrorKind::kContextWindowExceeded,
+                 "This is a mock exception for context window fallbacks (mock_testing_context_fallbacks=true)");
+  }
+  if (ro.mock_testing_content_policy_fallbacks) {
+    return Error(ErrorKind::kContentPolicyViolation,
+                 "This is a mock exception for content policy fallbacks (mock_testing_content_policy_fallbacks=true)");
+  }
+  return std::nullopt;
+}
+
 const MockProvider& mock_provider() {
   static const MockProvider provider;
   return provider;

@@ -31,4 +31,9 @@ bool has_mock_hook(const DeploymentConfig& deployment, const json::ParsedRequest
 
 const MockProvider& mock_provider();
 
+// The error of a mock_testing_*fallbacks request hook, if any. LiteLLM raises
+// these before any backend call, so they skip retries and go straight to
+// fallbacks (reference §6.1 step 2).
+std::optional<Error> mock_fallback_error(const json::RouterRequestOptions& request);
+
 }  // namespace llmux::provider

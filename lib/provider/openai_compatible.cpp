@@ -157,8 +157,18 @@ simdjson::error_code delta_member_has_content(od::value& v, bool& has) {
 // What the delta of one choice carries that a stream continuation needs.
 struct DeltaText {
   std::string_view content;  // unescaped delta.content; valid until the next parse
+  std::string_view token;    // its JSON string as written (quotes included), in the parser's buffer
   bool undecodable = false;  // delta.content present, non-empty, text unknown
 };
+
+// The raw token of a value runs to the next structural character: trailing
+// whitespace is not part of it.
+std::string_view trim_token(std::string_view raw) {
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r')) {
+    raw.remove_suffix(1);
+  }
+  return raw;
+}
 
 // Reads delta.content: a string is unescaped (a stream continuation needs the
 // exact text); an empty string costs nothing extra.
@@ -175,6 +185,7 @@ simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaTe
     }
     return simdjson::SUCCESS;
   }
+  const std::string_view token = trim_token(v.raw_json_token());
   std::string_view s;
   const simdjson::error_code e = v.get_string().get(s);
   if (e == simdjson::STRING_ERROR) {
@@ -188,6 +199,7 @@ simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaTe
   if (!s.empty()) {
     has_content = true;
     text.content = s;
+    text.token = token;
   }
   return simdjson::SUCCESS;
 }
@@ -254,6 +266,10 @@ simdjson::error_code read_choice(od::value& v, size_t position, ChunkInfo& info,
   if (index == 0 && info.content.empty() && !info.content_undecodable) {
     info.content.assign(text.content.data(), text.content.size());
     info.content_undecodable = text.undecodable;
+    if (!text.token.empty()) {
+      info.content_token_offset = response_parser().offset_of(text.token);
+      info.content_token_length = text.token.size();
+    }
   }
   return simdjson::SUCCESS;
 }
@@ -512,6 +528,8 @@ ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
     err.provider_status = object_code;
     info.error = std::move(err);
   }
+  // The token was located in the stripped payload.
+  if (info.content_token_length > 0) info.content_token_offset += static_cast<size_t>(d.data() - data.data());
   return info;
 }
 

@@ -45,6 +45,11 @@ struct ChunkInfo {
   // known (a lone UTF-16 surrogate escape, or a non-string value): `content`
   // is empty and the text delivered so far can no longer be continued.
   bool content_undecodable = false;
+  // Where the JSON string of that delta.content (quotes included) sits in the
+  // payload, so a continuation can rewrite the chunk without parsing it
+  // again; length 0 when `content` is empty or undecodable.
+  size_t content_token_offset = 0;
+  size_t content_token_length = 0;
   // Some choice's delta carries tool_calls (non-empty) or a function_call:
   // such a stream cannot be continued by prefill or restart.
   bool has_tool_calls = false;

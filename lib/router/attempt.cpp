@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "health/pricing.hpp"
+
 namespace llmux::router {
 
 Stage Stage::from(std::string name, Resolution resolution) {
@@ -125,22 +127,134 @@ Duration apply_deadlines(const CallOptions& options, const DeploymentConfig& dep
   return options.first_token_requested || has_alternative ? options.first_token_timeout : Duration::max();
 }
 
-std::optional<double> record_failure_health(RouterCore& core, Attempt& attempt, const Error& error,
-                                            size_t group_size, std::optional<double> request_cooldown_seconds) {
-  const PoolEntry& entry = *attempt.entry;
+namespace {
+
+Judgement failed(Error error, FailureInfo info) { return Judgement{Judgement::Verdict::kFailed, std::move(error), info}; }
+
+// A stream whose transfer answered 2xx: served, unless the provider sent an
+// error event, the transfer broke, or a restart diverged.
+Judgement judge_stream(Attempt& attempt, StreamRelay& relay, const transport::TransferResult& result) {
+  const std::string& id = attempt.entry->deployment->id();
+  std::optional<Error> err = relay.take_error();
+  // A restart that said something else, or ended before repeating what was
+  // delivered, is not the deployment's fault.
+  bool diverged = relay.diverged();
+  if (err && diverged) err->message = fmt::format("stream from deployment {} {}", id, err->message);
+  if (!err && result.error != transport::TransferError::kNone) err = attempt.provider->classify_failure(result);
+  if (!err && relay.continuing() && !relay.prefix_repeated()) {
+    err = Error(ErrorKind::kMidStream, fmt::format("stream from deployment {} restarted after a failure but ended "
+                                                   "before reaching the text already delivered",
+                                                   id));
+    diverged = true;
+  }
+  if (!err) return Judgement{};
+  if (diverged) return failed(std::move(*err), FailureInfo{.retryable = false, .health = false});
+  if (relay.content_delivered() && !relay.can_continue()) {
+    return failed(Error(ErrorKind::kMidStream,
+                        fmt::format("stream from deployment {} failed after content was delivered: {}", id,
+                                    err->to_string())),
+                  FailureInfo{.retryable = false});
+  }
+  // Before the first token: retried invisibly. After it: continued on
+  // another deployment (prefill or restart with the prefix suppressed).
+  return failed(std::move(*err), FailureInfo{.silent = silent_timeout(result)});
+}
+
+// Providers sometimes echo the key they were given ("Incorrect API key
+// provided: sk-..."): keys never leave the router (DESIGN.md §3.5).
+void redact_secret(std::string& text, const std::string& secret) {
+  if (secret.size() < 4) return;
+  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+    text.replace(pos, secret.size(), "[REDACTED]");
+  }
+}
+
+}  // namespace
+
+std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const PoolEntry& entry, Error& error,
+                                    size_t group_size, std::optional<double> request_cooldown_seconds, bool health) {
+  const DeploymentConfig& dc = entry.deployment->config();
+  error.llm_provider = dc.provider;
+  redact_secret(error.message, dc.api_key);
   std::optional<double> cooled;
-  health::FailureEvent ev;
-  ev.kind = error.kind;
-  ev.status = error.status;
-  ev.retry_after_seconds = error.retry_after_seconds;
-  ev.message = error.message;
-  ev.group_size = group_size;
-  ev.wildcard_deployment = entry.wildcard;
-  ev.deployment_cooldown_seconds = entry.deployment->config().cooldown_time_seconds;
-  ev.request_cooldown_seconds = request_cooldown_seconds;
-  cooled = core.cooldowns->record_failure(*entry.health, ev);
+  if (error.kind != ErrorKind::kCancelled && health) {
+    health::FailureEvent ev;
+    ev.kind = error.kind;
+    ev.status = error.status;
+    ev.retry_after_seconds = error.retry_after_seconds;
+    ev.message = error.message;
+    ev.group_size = group_size;
+    ev.wildcard_deployment = entry.wildcard;
+    ev.deployment_cooldown_seconds = dc.cooldown_time_seconds;
+    ev.request_cooldown_seconds = request_cooldown_seconds;
+    cooled = core.cooldowns->record_failure(*entry.health, ev);
+  } else if (attempt.probe) {
+    core.cooldowns->end_probe_without_verdict(*entry.health);
+  }
   attempt.probe = false;
   return cooled;
+}
+
+Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
+                         json::Endpoint endpoint, bool cancel_requested) {
+  using transport::TransferError;
+  if (attempt.first_token_expired && !cancel_requested && result.error == TransferError::kCancelled) {
+    result.error = TransferError::kFirstByteTimeout;
+    result.error_message = fmt::format("no first token within {:.3f} s", duration_to_seconds(attempt.first_token_limit));
+  }
+  if (cancel_requested || result.error == TransferError::kCancelled || relay.consumer_stopped()) {
+    const bool by_consumer = relay.consumer_stopped() && !cancel_requested;
+    return Judgement{Judgement::Verdict::kCancelled,
+                     Error(ErrorKind::kCancelled, by_consumer ? "stream stopped by the consumer" : "call cancelled"),
+                     {}};
+  }
+  const bool is_2xx = result.status >= 200 && result.status < 300;
+  if (stream && is_2xx) return judge_stream(attempt, relay, result);
+  if (result.error != TransferError::kNone || !is_2xx) {
+    return failed(attempt.provider->classify_failure(result), FailureInfo{.silent = silent_timeout(result)});
+  }
+  auto info = attempt.provider->inspect_response(result.body, endpoint);
+  if (!info.ok()) return failed(std::move(info).error(), FailureInfo{});
+  attempt.answer.usage = info->usage;
+  attempt.answer.finish_reason = std::move(info->finish_reason);
+  attempt.answer.served_model = std::move(info->model);
+  return Judgement{};
+}
+
+size_t healthy_in_stage(const Stage& stage, std::span<const PoolEntry* const> excluded, TimePoint now) {
+  if (stage.single || !stage.group) return 0;
+  size_t n = 0;
+  for (const PoolEntry* e : stage.group->members) {
+    if (e->health->cooling_down(now)) continue;
+    if (std::find(excluded.begin(), excluded.end(), e) != excluded.end()) continue;
+    ++n;
+  }
+  return n;
+}
+
+bool record_success(RouterCore& core, Attempt& attempt) {
+  const PoolEntry& e = *attempt.entry;
+  const TimePoint now = core.loop->now();
+  const DeploymentConfig& dc = e.deployment->config();
+  const Usage& usage = attempt.answer.usage;
+  const bool was_probe = attempt.probe;
+  core.cooldowns->record_success(*e.health);
+  attempt.probe = false;
+  if (usage.reported) e.deployment->count_tokens(now, usage.prompt_tokens + usage.completion_tokens);
+  if (core.budgets && usage.reported) core.budgets->record_spend(dc, health::usage_cost(dc, usage), now);
+  return was_probe;
+}
+
+void describe_attempt(const Attempt& attempt, const PoolEntry* last_failed, RouterMetadata& m) {
+  const PoolEntry* e = attempt.entry ? attempt.entry : last_failed;
+  if (!e) return;
+  const DeploymentConfig& dc = e->deployment->config();
+  m.deployment_id = dc.id;
+  m.deployment_model = attempt.answer.served_model.empty() ? dc.provider_model : attempt.answer.served_model;
+  m.provider = e->provider ? std::string(e->provider->name()) : "mock";
+  m.api_base = dc.api_base;
+  // Only the attempt that served is billed.
+  if (attempt.entry) m.response_cost = health::usage_cost(dc, attempt.answer.usage);
 }
 
 }  // namespace llmux::router

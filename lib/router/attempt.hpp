@@ -94,9 +94,40 @@ void close_attempt(RouterCore& core, Attempt& attempt, bool success, std::option
 Duration apply_deadlines(const CallOptions& options, const DeploymentConfig& deployment, Duration remaining,
                          bool has_alternative, transport::HttpRequest& out);
 
-// The health verdict of a failed attempt (cooldown rules, half-open probe).
-// Returns the cooldown length when the deployment was cooled down.
-std::optional<double> record_failure_health(RouterCore& core, Attempt& attempt, const Error& error,
-                                            size_t group_size, std::optional<double> request_cooldown_seconds);
+// What a finished transfer means for its call.
+struct Judgement {
+  enum class Verdict { kServed, kFailed, kCancelled };
+  Verdict verdict = Verdict::kServed;
+  std::optional<Error> error;  // kFailed, kCancelled
+  FailureInfo info;            // kFailed
+};
+// Judges the transfer of `attempt`: cancelled (by the caller, the consumer,
+// or the loop), failed (an HTTP error, a transport failure, a first-token
+// limit, a provider error event, a restart that diverged, a body that is not
+// an answer) or served — then `attempt.answer` holds what it said (for a
+// stream the relay has recorded it; a non-streaming body is read here).
+Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
+                         json::Endpoint endpoint, bool cancel_requested);
+
+// Deployments of the stage that may still serve: not cooling down, not
+// excluded. 0 for a deployment addressed by id (LiteLLM reports none healthy).
+size_t healthy_in_stage(const Stage& stage, std::span<const PoolEntry* const> excluded, TimePoint now);
+
+// A served attempt: its deployment is healthy (a half-open probe closes the
+// circuit), its tokens count in the tpm minute and its cost in the budgets.
+// Returns whether it was the deployment's half-open probe (it recovered).
+bool record_success(RouterCore& core, Attempt& attempt);
+
+// The deployment part of a call's metadata: the current attempt's deployment
+// (else the last that failed), the model that served, and — only for the
+// attempt that served — its cost.
+void describe_attempt(const Attempt& attempt, const PoolEntry* last_failed, RouterMetadata& m);
+
+// The verdict on a failed attempt on `entry`: the error names the provider
+// and never the key; when the failure is the deployment's (`health`) the
+// cooldown rules apply, else a half-open probe is released without a
+// verdict. Returns the cooldown length when the deployment was cooled down.
+std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const PoolEntry& entry, Error& error,
+                                    size_t group_size, std::optional<double> request_cooldown_seconds, bool health);
 
 }  // namespace llmux::router

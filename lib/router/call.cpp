@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "health/pricing.hpp"
 #include "health/retry_policy.hpp"
 #include "provider/mock_provider.hpp"
 
@@ -13,45 +12,7 @@ namespace {
 
 double ms_between(TimePoint a, TimePoint b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
-// Providers sometimes echo the key they were given ("Incorrect API key
-// provided: sk-..."): keys never leave the router (DESIGN.md §3.5).
-void redact_secret(std::string& text, const std::string& secret) {
-  if (secret.size() < 4) return;
-  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
-    text.replace(pos, secret.size(), "[REDACTED]");
-  }
-}
-
 bool is_2xx(int status) { return status >= 200 && status < 300; }
-
-// "n" > 1: only choice 0 is tracked, so such a stream cannot be continued.
-bool several_choices(const json::ParsedRequest& r) {
-  for (const json::RawField& f : r.kept) {
-    if (f.key == "n") return f.value != "1" && f.value != "null";
-  }
-  return false;
-}
-
-double cost_of(const DeploymentConfig& dc, const Usage& u) {
-  return u.reported ? health::response_cost(dc, u.prompt_tokens, u.completion_tokens) : 0;
-}
-
-// LiteLLM raises these before any backend call, so they skip retries and go
-// straight to fallbacks (reference §6.1 step 2).
-std::optional<Error> mock_fallback_error(const json::RouterRequestOptions& ro) {
-  if (ro.mock_testing_fallbacks) {
-    return Error(ErrorKind::kInternalServer, "This is a mock exception for model fallbacks (mock_testing_fallbacks=true)");
-  }
-  if (ro.mock_testing_context_fallbacks) {
-    return Error(ErrorKind::kContextWindowExceeded,
-                 "This is a mock exception for context window fallbacks (mock_testing_context_fallbacks=true)");
-  }
-  if (ro.mock_testing_content_policy_fallbacks) {
-    return Error(ErrorKind::kContentPolicyViolation,
-                 "This is a mock exception for content policy fallbacks (mock_testing_content_policy_fallbacks=true)");
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -60,11 +21,11 @@ Call::Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_
     : core_(core),
       pool_(std::move(pool)),
       id_(id),
-      mode_(mode),
       request_(std::move(request)),
       options_(CallOptions::resolve(request_, core_.settings, mode)),
       on_done_(std::move(on_done)),
-      relay_(std::move(on_chunk), request_.include_usage, several_choices(request_)) {}
+      plan_(options_),
+      relay_(std::move(on_chunk), request_) {}
 
 Call::~Call() = default;
 
@@ -85,7 +46,7 @@ void Call::start() {
   }
   std::string group_name = res->group_name;
   stage_ = Stage::from(std::move(group_name), std::move(*res));
-  if (std::optional<Error> mocked = mock_fallback_error(request_.router)) {
+  if (std::optional<Error> mocked = provider::mock_fallback_error(request_.router)) {
     handle_failure(std::move(*mocked), nullptr, FailureInfo{.retryable = false});
     return;
   }
@@ -106,29 +67,8 @@ Duration Call::remaining() const {
   return deadline_ - core_.loop->now();
 }
 
-size_t Call::healthy_in_stage(TimePoint now) const {
-  if (stage_.single) return 0;  // addressed by id: LiteLLM reports no healthy deployments (reference §6.2 step 7)
-  if (!stage_.group) return 0;
-  size_t n = 0;
-  for (const PoolEntry* e : stage_.group->members) {
-    if (e->health->cooling_down(now)) continue;
-    if (std::find(excluded_.begin(), excluded_.end(), e) != excluded_.end()) continue;
-    ++n;
-  }
-  return n;
-}
-
-bool Call::has_alternative(size_t candidates_left) const {
-  if (candidates_left > 1) return true;
-  if (in_fallbacks_) return next_fallback_ < fallback_queue_.size();
-  if (options_.disable_fallbacks) return false;
-  // The primary group's fallbacks for a timeout do not change during the call:
-  // look them up once, not on every streaming attempt.
-  if (!timeout_fallback_exists_) {
-    timeout_fallback_exists_ =
-        !health::fallback_groups_for(stage_.group_name, Error(ErrorKind::kTimeout, ""), options_.fallbacks).empty();
-  }
-  return *timeout_fallback_exists_;
+bool Call::has_alternative(size_t candidates_left) {
+  return candidates_left > 1 || plan_.has_timeout_fallback(stage_.group_name);
 }
 
 void Call::attempt() {
@@ -138,7 +78,7 @@ void Call::attempt() {
   }
   if (remaining() <= Duration::zero()) {
     Error e(ErrorKind::kTimeout, fmt::format("call deadline reached (total_timeout {} s)", options_.total_timeout_seconds));
-    if (primary_error_) e.message += fmt::format("; last error: {}", primary_error_->to_string());
+    if (plan_.primary_error()) e.message += fmt::format("; last error: {}", plan_.primary_error()->to_string());
     fail(std::move(e));
     return;
   }
@@ -248,7 +188,7 @@ void Call::cancel_timer() {
 void Call::wait_for_slot() {
   state_ = State::kWaitingForSlot;
   waiting_group_ = stage_.single ? stage_.single->deployment->model_group() : stage_.group->name;
-  core_.slot_waiters[waiting_group_].push_back(this);
+  core_.add_slot_waiter(waiting_group_, this);
   timer_ = core_.loop->schedule(remaining(), [this] {
     EntryGuard guard(this);
     timer_ = 0;
@@ -260,12 +200,7 @@ void Call::wait_for_slot() {
 }
 
 void Call::stop_waiting_for_slot() {
-  auto it = core_.slot_waiters.find(waiting_group_);
-  if (it != core_.slot_waiters.end()) {
-    auto& q = it->second;
-    q.erase(std::remove(q.begin(), q.end(), this), q.end());
-    if (q.empty()) core_.slot_waiters.erase(it);
-  }
+  core_.remove_slot_waiter(waiting_group_, this);
   cancel_timer();
 }
 
@@ -287,91 +222,27 @@ void Call::on_complete(transport::TransferResult&& result) {
   transfer_ = 0;
   state_ = State::kIdle;
   cancel_timer();  // the first-token limit
-  if (attempt_.first_token_expired && !cancel_requested_ && result.error == transport::TransferError::kCancelled) {
-    result.error = transport::TransferError::kFirstByteTimeout;
-    result.error_message =
-        fmt::format("no first token within {:.3f} s", duration_to_seconds(attempt_.first_token_limit));
+  Judgement j = judge_transfer(attempt_, relay_, result, options_.stream, request_.endpoint, cancel_requested_);
+  if (j.verdict == Judgement::Verdict::kFailed) {
+    attempt_failed(std::move(*j.error), j.info);
+    return;
   }
-  if (cancel_requested_ || result.error == transport::TransferError::kCancelled || relay_.consumer_stopped()) {
-    close_attempt(core_, attempt_, false, ErrorKind::kCancelled, options_.stream, relay_.first_token_at());
+  bool served = j.verdict == Judgement::Verdict::kServed;
+  close_attempt(core_, attempt_, served, served ? std::nullopt : std::optional(ErrorKind::kCancelled),
+                options_.stream, relay_.first_token_at());
+  // Clean end of a stream, with or without [DONE]: what is held back goes out now.
+  if (served && options_.stream && !relay_.flush()) {
+    j.error = Error(ErrorKind::kCancelled, "stream stopped by the consumer");
+    served = false;
+  }
+  if (!served) {
     if (attempt_.probe) core_.cooldowns->end_probe_without_verdict(*attempt_.entry->health);
     attempt_.probe = false;
-    fail(Error(ErrorKind::kCancelled,
-               relay_.consumer_stopped() && !cancel_requested_ ? "stream stopped by the consumer" : "call cancelled"));
+    fail(std::move(*j.error));
     return;
   }
-  if (options_.stream && is_2xx(result.status)) {
-    finish_stream_attempt(result);
-  } else if (result.error == transport::TransferError::kNone && is_2xx(result.status)) {
-    finish_answer(result);
-  } else {
-    attempt_failed(attempt_.provider->classify_failure(result), FailureInfo{.silent = silent_timeout(result)});
-  }
-}
-
-void Call::attempt_failed(Error error, FailureInfo info) {
-  close_attempt(core_, attempt_, false, error.kind, options_.stream, relay_.first_token_at());
-  handle_failure(std::move(error), attempt_.entry, info);
-}
-
-void Call::finish_stream_attempt(transport::TransferResult& result) {
-  const std::string& id = attempt_.entry->deployment->id();
-  std::optional<Error> err = relay_.take_error();
-  // A restart that said something else, or ended before repeating what was
-  // delivered, is not the deployment's fault.
-  bool diverged = relay_.diverged();
-  if (err && diverged) err->message = fmt::format("stream from deployment {} {}", id, err->message);
-  if (!err && result.error != transport::TransferError::kNone) err = attempt_.provider->classify_failure(result);
-  if (!err && relay_.continuing() && !relay_.prefix_repeated()) {
-    err = Error(ErrorKind::kMidStream,
-                fmt::format("stream from deployment {} restarted after a failure but ended before reaching the text "
-                            "already delivered",
-                            id));
-    diverged = true;
-  }
-  if (err) {
-    if (diverged) {
-      attempt_failed(std::move(*err), FailureInfo{.retryable = false, .health = false});
-    } else if (relay_.content_delivered() && !relay_.can_continue()) {
-      attempt_failed(Error(ErrorKind::kMidStream, fmt::format("stream from deployment {} failed after content was "
-                                                              "delivered: {}",
-                                                              id, err->to_string())),
-                     FailureInfo{.retryable = false});
-    } else {
-      // Before the first token: retried invisibly. After it: continued on
-      // another deployment (prefill or restart with the prefix suppressed).
-      attempt_failed(std::move(*err), FailureInfo{.silent = silent_timeout(result)});
-    }
-    return;
-  }
-  // Clean end, with or without [DONE]: finalise at once.
-  close_attempt(core_, attempt_, true, std::nullopt, options_.stream, relay_.first_token_at());
-  if (!relay_.flush()) {
-    if (attempt_.probe) core_.cooldowns->end_probe_without_verdict(*attempt_.entry->health);
-    attempt_.probe = false;
-    fail(Error(ErrorKind::kCancelled, "stream stopped by the consumer"));
-    return;
-  }
-  Response r;
-  r.status = result.status;
-  r.headers = std::move(result.headers);
-  r.usage = attempt_.answer.usage;
-  r.finish_reason = attempt_.answer.finish_reason;
-  succeed(std::move(r));
-}
-
-void Call::finish_answer(transport::TransferResult& result) {
-  auto info = attempt_.provider->inspect_response(result.body, request_.endpoint);
-  if (!info.ok()) {
-    attempt_failed(std::move(info).error(), FailureInfo{});
-    return;
-  }
-  attempt_.answer.usage = info->usage;
-  attempt_.answer.finish_reason = info->finish_reason;
-  attempt_.answer.served_model = info->model;
-  close_attempt(core_, attempt_, true, std::nullopt, options_.stream, relay_.first_token_at());
-  if (attempt_.answer.finish_reason == "content_filter" && !options_.disable_fallbacks && !in_fallbacks_ &&
-      options_.has_content_policy_fallback(stage_.group_name)) {
+  if (!options_.stream && attempt_.answer.finish_reason == "content_filter" && !options_.disable_fallbacks &&
+      !plan_.in_fallbacks() && options_.has_content_policy_fallback(stage_.group_name)) {
     // LiteLLM's _should_raise_content_policy_error (reference §6.8): a
     // filtered answer moves to the content-policy fallback. The deployment
     // itself worked.
@@ -383,30 +254,28 @@ void Call::finish_answer(transport::TransferResult& result) {
   }
   Response r;
   r.status = result.status;
-  r.body = std::move(result.body);
+  if (!options_.stream) r.body = std::move(result.body);
   r.headers = std::move(result.headers);
   r.usage = attempt_.answer.usage;
   r.finish_reason = attempt_.answer.finish_reason;
   succeed(std::move(r));
 }
 
+void Call::attempt_failed(Error error, FailureInfo info) {
+  close_attempt(core_, attempt_, false, error.kind, options_.stream, relay_.first_token_at());
+  handle_failure(std::move(error), attempt_.entry, info);
+}
+
 void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info) {
   if (entry) {
-    const DeploymentConfig& dc = entry->deployment->config();
-    error.llm_provider = dc.provider;
-    redact_secret(error.message, dc.api_key);
-    if (error.kind != ErrorKind::kCancelled && info.health) {
-      const size_t group_size = stage_.group ? stage_.group->members.size() : 1;
-      if (std::optional<double> cooled =
-              record_failure_health(core_, attempt_, error, group_size, request_.router.cooldown_time_seconds)) {
-        emit(RouterEventType::kCooldown, &error, entry, *cooled);
-      }
-    } else if (attempt_.probe) {
-      core_.cooldowns->end_probe_without_verdict(*entry->health);
+    const size_t group_size = stage_.group ? stage_.group->members.size() : 1;
+    if (std::optional<double> cooled = judge_failure(core_, attempt_, *entry, error, group_size,
+                                                     request_.router.cooldown_time_seconds, info.health)) {
+      core_.emit(RouterEventType::kCooldown, id_, stage_.group_name, entry, &error, *cooled);
     }
-    attempt_.probe = false;
-    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, std::string(error_kind_name(error.kind)),
-                                         error.status, ms_between(attempt_.started, core_.loop->now())});
+    attempt_log_.push_back(AttemptRecord{stage_.group_name, entry->deployment->id(),
+                                         std::string(error_kind_name(error.kind)), error.status,
+                                         ms_between(attempt_.started, core_.loop->now())});
     last_failed_ = entry;
     if (info.silent) excluded_.push_back(entry);
   }
@@ -417,16 +286,9 @@ void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info)
   if (retry_in_group(error, entry, info)) return;
   // This group is done: on to fallbacks.
   const bool out_of_time = remaining() <= Duration::zero();
-  if (!in_fallbacks_) {
-    if (!options_.disable_fallbacks && !out_of_time && error.kind != ErrorKind::kMidStream &&
-        error.kind != ErrorKind::kInvalidConfig) {
-      fallback_queue_ = health::fallback_groups_for(stage_.group_name, error, options_.fallbacks);
-    }
-    primary_error_ = std::move(error);
-  } else {
-    fallback_errors_.push_back(fmt::format("{} → {}", stage_.group_name, error.to_string()));
-    if (out_of_time || error.kind == ErrorKind::kMidStream) next_fallback_ = fallback_queue_.size();
-  }
+  const bool mid_stream = error.kind == ErrorKind::kMidStream;
+  const bool may_fall_back = !out_of_time && !mid_stream && error.kind != ErrorKind::kInvalidConfig;
+  plan_.group_failed(stage_.group_name, std::move(error), may_fall_back, out_of_time || mid_stream);
   next_stage_or_fail();
 }
 
@@ -434,7 +296,7 @@ bool Call::retry_in_group(const Error& error, const PoolEntry* entry, FailureInf
   if (!info.retryable || error.kind == ErrorKind::kMidStream || error.kind == ErrorKind::kInvalidConfig) return false;
   if (remaining() <= Duration::zero()) return false;
   health::RetryContext ctx;
-  ctx.healthy_deployments = healthy_in_stage(core_.loop->now());
+  ctx.healthy_deployments = healthy_in_stage(stage_, excluded_, core_.loop->now());
   ctx.group_size = stage_.size();
   ctx.context_window_fallbacks_configured = options_.context_window_fallbacks_configured;
   ctx.content_policy_fallbacks_configured = options_.content_policy_fallbacks_configured;
@@ -445,72 +307,44 @@ bool Call::retry_in_group(const Error& error, const PoolEntry* entry, FailureInf
   stage_.retries_allowed_effective = d.allowed;
   // Never sleep past the call's deadline.
   if (!d.retry || stage_.attempts == 0 || d.wait >= remaining()) return false;
-  emit(RouterEventType::kRetry, &error, entry, duration_to_seconds(d.wait));
+  core_.emit(RouterEventType::kRetry, id_, stage_.group_name, entry, &error, duration_to_seconds(d.wait));
   schedule_attempt(d.wait);
   return true;
 }
 
 void Call::next_stage_or_fail() {
-  while (next_fallback_ < fallback_queue_.size()) {
-    const std::string& name = fallback_queue_[next_fallback_++];
-    auto res = pool_->resolve(name);
-    if (!res) {
-      fallback_errors_.push_back(fmt::format("{} → no such model group", name));
-      continue;
-    }
-    // stage_ is still the group that failed.
-    emit(RouterEventType::kFallback, primary_error_ ? &*primary_error_ : nullptr, nullptr, 0, name);
-    in_fallbacks_ = true;
-    ++fallbacks_entered_;
-    begin_stage(Stage::from(name, std::move(*res)));
+  auto next = plan_.next(*pool_);
+  if (!next) {
+    fail(plan_.final_error());
     return;
   }
-  Error final_error = primary_error_ ? std::move(*primary_error_) : Error(ErrorKind::kInternalServer, "call failed");
-  if (!fallback_errors_.empty()) {
-    final_error.message += fmt::format(". Fallbacks tried: {}", fmt::join(fallback_errors_, "; "));
-  }
-  fail(std::move(final_error));
+  // stage_ is still the group that failed.
+  core_.emit(RouterEventType::kFallback, id_, stage_.group_name, nullptr, plan_.primary_error(), 0, next->first);
+  begin_stage(Stage::from(std::move(next->first), std::move(next->second)));
 }
 
 void Call::fill_metadata(RouterMetadata& m) {
   m.call_id = id_;
   m.requested_model = request_.model;
   m.model_group = stage_.group_name;
-  if (in_fallbacks_) m.fallback_model_group = stage_.group_name;
-  const PoolEntry* current = attempt_.entry;
-  const PoolEntry* e = current ? current : last_failed_;
-  if (e) {
-    const DeploymentConfig& dc = e->deployment->config();
-    m.deployment_id = dc.id;
-    m.deployment_model = attempt_.answer.served_model.empty() ? dc.provider_model : attempt_.answer.served_model;
-    m.provider = e->provider ? std::string(e->provider->name()) : "mock";
-    m.api_base = dc.api_base;
-  }
+  if (plan_.in_fallbacks()) m.fallback_model_group = stage_.group_name;
+  describe_attempt(attempt_, last_failed_, m);
   m.attempts = total_attempts_;
   m.retries = std::max(0, stage_.attempts - 1);
   m.max_retries = stage_.retries_allowed_effective >= 0 ? stage_.retries_allowed_effective : stage_.retries_allowed;
-  m.fallbacks = fallbacks_entered_;
+  m.fallbacks = plan_.entered();
   m.latency_ms = ms_between(started_, core_.loop->now());
   m.time_to_first_token_ms = relay_.content_delivered() ? ms_between(started_, relay_.first_token_at()) : -1;
   m.malformed_events = relay_.malformed_events();
   m.stream_continuations = continuations_;
   m.attempt_log = std::move(attempt_log_);  // the call ends right after
-  // Only the attempt that served is billed.
-  if (current) m.response_cost = cost_of(current->deployment->config(), attempt_.answer.usage);
 }
 
 void Call::succeed(Response response) {
   if (const PoolEntry* e = attempt_.entry) {
-    const TimePoint now = core_.loop->now();
-    const DeploymentConfig& dc = e->deployment->config();
-    const Usage& usage = attempt_.answer.usage;
-    const bool was_probe = attempt_.probe;
-    core_.cooldowns->record_success(*e->health);
-    attempt_.probe = false;
-    if (was_probe) emit(RouterEventType::kRecovered, nullptr, e);
-    if (usage.reported) e->deployment->count_tokens(now, usage.prompt_tokens + usage.completion_tokens);
-    if (core_.budgets && usage.reported) core_.budgets->record_spend(dc, cost_of(dc, usage), now);
-    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, "", 0, ms_between(attempt_.started, now)});
+    if (record_success(core_, attempt_)) core_.emit(RouterEventType::kRecovered, id_, stage_.group_name, e);
+    attempt_log_.push_back(
+        AttemptRecord{stage_.group_name, e->deployment->id(), "", 0, ms_between(attempt_.started, core_.loop->now())});
   }
   fill_metadata(response.metadata);
   finish(std::move(response));
@@ -529,18 +363,7 @@ void Call::fail(Error error) {
 void Call::finish(Result<Response> result) {
   if (state_ == State::kDone) return;
   state_ = State::kDone;
-  if (core_.on_event) {
-    RouterEvent ev;
-    ev.type = result.ok() ? RouterEventType::kSuccess : RouterEventType::kFailure;
-    ev.call_id = id_;
-    ev.model_group = stage_.group_name;
-    const PoolEntry* e = attempt_.entry ? attempt_.entry : last_failed_;
-    if (e) ev.deployment_id = e->deployment->id();
-    ev.error = result.ok() ? nullptr : &result.error();
-    ev.metadata = result.ok() ? &result.value().metadata : &result.error().metadata;
-    if (result.ok()) ev.usage = &result.value().usage;
-    core_.emit(ev);
-  }
+  core_.emit_outcome(id_, stage_.group_name, attempt_.entry ? attempt_.entry : last_failed_, result);
   DoneCallback cb = std::move(on_done_);
   on_done_ = nullptr;
   if (cb) {
@@ -553,59 +376,18 @@ void Call::finish(Result<Response> result) {
   if (core_.on_call_finished) core_.on_call_finished(id_);
 }
 
-void Call::emit(RouterEventType type, const Error* error, const PoolEntry* entry, double seconds,
-                std::string_view fallback_group) {
-  if (!core_.on_event) return;
-  RouterEvent ev;
-  ev.type = type;
-  ev.call_id = id_;
-  ev.model_group = stage_.group_name;
-  if (entry) ev.deployment_id = entry->deployment->id();
-  ev.error = error;
-  ev.fallback_group = fallback_group;
-  if (type == RouterEventType::kCooldown) ev.cooldown_seconds = seconds;
-  if (type == RouterEventType::kRetry) ev.retry_in_seconds = seconds;
-  core_.emit(ev);
-}
-
 void Call::cancel() {
   EntryGuard guard(this);
   if (state_ == State::kDone) return;
   cancel_requested_ = true;
-  switch (state_) {
-    case State::kInFlight:
-      core_.loop->cancel_transfer(transfer_);  // on_complete(kCancelled) follows
-      break;
-    case State::kWaiting:
-      cancel_timer();
-      fail(Error(ErrorKind::kCancelled, "call cancelled"));
-      break;
-    case State::kWaitingForSlot:
-      stop_waiting_for_slot();
-      fail(Error(ErrorKind::kCancelled, "call cancelled"));
-      break;
-    case State::kIdle:
-    case State::kDone:
-      break;  // start() sees the flag
+  if (state_ == State::kInFlight) {
+    core_.loop->cancel_transfer(transfer_);  // on_complete(kCancelled) follows
+    return;
   }
-}
-
-void RouterCore::emit(const RouterEvent& event) const {
-  if (!on_event) return;
-  try {
-    on_event(event);
-  } catch (...) {
-    // An observer must not break routing.
-  }
-}
-
-void RouterCore::wake_slot_waiter(const std::string& group) {
-  auto it = slot_waiters.find(group);
-  if (it == slot_waiters.end() || it->second.empty()) return;
-  Call* waiter = it->second.front();
-  it->second.pop_front();
-  if (it->second.empty()) slot_waiters.erase(it);
-  waiter->wake();
+  if (state_ == State::kIdle) return;  // start() sees the flag
+  if (state_ == State::kWaitingForSlot) stop_waiting_for_slot();
+  cancel_timer();
+  fail(Error(ErrorKind::kCancelled, "call cancelled"));
 }
 
 }  // namespace llmux::router

@@ -26,6 +26,7 @@
 #include "router/attempt.hpp"
 #include "router/call_options.hpp"
 #include "router/deployment_pool.hpp"
+#include "router/fallback_plan.hpp"
 #include "router/router_core.hpp"
 #include "router/stream_relay.hpp"
 #include "transport/event_loop.hpp"
@@ -77,17 +78,12 @@ class Call final : public transport::TransferObserver {
   void wait_for_slot();
   void stop_waiting_for_slot();
   void cancel_timer();
-  void finish_stream_attempt(transport::TransferResult& result);
-  void finish_answer(transport::TransferResult& result);
   void attempt_failed(Error error, FailureInfo info);
   void handle_failure(Error error, const PoolEntry* entry, FailureInfo info);
   bool retry_in_group(const Error& error, const PoolEntry* entry, FailureInfo info);
   void next_stage_or_fail();
-  bool has_alternative(size_t candidates_left) const;
-  size_t healthy_in_stage(TimePoint now) const;
+  bool has_alternative(size_t candidates_left);
   Duration remaining() const;
-  void emit(RouterEventType type, const Error* error = nullptr, const PoolEntry* entry = nullptr,
-            double seconds = 0, std::string_view fallback_group = {});
   void succeed(Response response);
   void fail(Error error);
   void finish(Result<Response> result);
@@ -96,7 +92,6 @@ class Call final : public transport::TransferObserver {
   RouterCore& core_;
   std::shared_ptr<const DeploymentPool> pool_;
   const uint64_t id_;
-  const CallMode mode_;
   json::ParsedRequest request_;
   const CallOptions options_;  // points into request_ and core_.settings
   DoneCallback on_done_;
@@ -110,13 +105,7 @@ class Call final : public transport::TransferObserver {
 
   // Plan.
   Stage stage_;
-  bool in_fallbacks_ = false;
-  std::vector<std::string> fallback_queue_;
-  size_t next_fallback_ = 0;
-  int fallbacks_entered_ = 0;
-  mutable std::optional<bool> timeout_fallback_exists_;  // has_alternative()'s cache (primary group only)
-  std::optional<Error> primary_error_;
-  std::vector<std::string> fallback_errors_;
+  FallbackPlan plan_;
   int total_attempts_ = 0;
   const PoolEntry* last_failed_ = nullptr;
   std::vector<const PoolEntry*> excluded_;  // went silent: not used again by this call

@@ -45,6 +45,17 @@ struct RouterCore {
   absl::flat_hash_map<std::string, std::deque<Call*>> slot_waiters;
 
   void emit(const RouterEvent& event) const;
+  // A routing event of a call (retry, fallback, cooldown, recovered): `seconds`
+  // is the cooldown length or the retry wait.
+  void emit(RouterEventType type, uint64_t call_id, std::string_view group, const PoolEntry* entry,
+            const Error* error = nullptr, double seconds = 0, std::string_view fallback_group = {}) const;
+  // The one final event of a call (success or failure).
+  void emit_outcome(uint64_t call_id, std::string_view group, const PoolEntry* entry,
+                    const Result<Response>& result) const;
+
+  // Calls waiting for a max_parallel_requests slot of `group`.
+  void add_slot_waiter(const std::string& group, Call* call);
+  void remove_slot_waiter(const std::string& group, Call* call);
   // An attempt on a deployment of `group` ended: the first waiter of that
   // group (if any) tries again.
   void wake_slot_waiter(const std::string& group);

@@ -5,14 +5,11 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "json/request.hpp"
 
 namespace llmux::router {
 namespace {
-
-namespace od = simdjson::ondemand;
 
 using Action = StreamContinuation::Verdict::Action;
 
@@ -23,85 +20,23 @@ bool is_role_only(const provider::ChunkInfo& info) {
          !info.has_tool_calls && info.finish_reason.empty();
 }
 
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Where the string value of choice 0's delta.content sits in the document:
-// the member provider::ChunkInfo::content was read from (the first element
-// with "index" 0 — or at position 0 without one — whose content is a
-// non-empty string).
-simdjson::error_code find_content(od::object& top, std::optional<std::string_view>& token) {
-  for (auto fr : top) {
-    od::field f;
-    SIMDJSON_TRY(std::move(fr).get(f));
-    if (f.key() != "choices") continue;  // unread values are skipped by the iterator
-    od::array choices;
-    SIMDJSON_TRY(f.value().get_array().get(choices));
-    int64_t position = 0;
-    for (auto cr : choices) {
-      od::value c;
-      SIMDJSON_TRY(std::move(cr).get(c));
-      od::object choice;
-      if (c.get_object().get(choice)) {  // not an object: skipped
-        ++position;
-        continue;
-      }
-      int64_t index = position++;
-      std::optional<std::string_view> content;
-      for (auto cfr : choice) {
-        od::field cf;
-        SIMDJSON_TRY(std::move(cfr).get(cf));
-        const od::raw_json_string key = cf.key();
-        if (key == "index") {
-          od::number n;
-          if (!cf.value().get_number().get(n)) index = n.is_int64() ? n.get_int64() : -1;
-        } else if (key == "delta") {
-          od::object delta;
-          if (cf.value().get_object().get(delta)) continue;
-          for (auto dfr : delta) {
-            od::field df;
-            SIMDJSON_TRY(std::move(dfr).get(df));
-            if (df.key() != "content") continue;
-            od::value dv = df.value();
-            od::json_type t;
-            SIMDJSON_TRY(dv.type().get(t));
-            // The token runs to the next structural character: trailing
-            // whitespace is not part of the string.
-            const std::string_view raw = trim_right(dv.raw_json_token());
-            if (t == od::json_type::string && raw.size() > 2 && !content) content = raw;
-          }
-        }
-      }
-      if (index == 0 && content && !token) token = content;
-    }
-  }
-  return simdjson::SUCCESS;
-}
-
 // `chunk` with the value of choice 0's delta.content replaced by `content`
 // (as a JSON string); every other byte is kept — id, model, created, index,
-// finish_reason, usage, unknown members. nullopt when the chunk has no such
-// string (the caller then cannot split it).
-std::optional<std::string> rewrite_content(std::string_view chunk, std::string_view content) {
-  // Runs once per continuation attempt: a padded copy is cheap enough.
-  thread_local od::parser parser;
-  const simdjson::padded_string padded(chunk);
-  od::document doc;
-  if (parser.iterate(padded).get(doc)) return std::nullopt;
-  od::object top;
-  if (doc.get_object().get(top)) return std::nullopt;
-  std::optional<std::string_view> token;
-  if (find_content(top, token) || !token) return std::nullopt;
-  const size_t at = static_cast<size_t>(token->data() - padded.data());
+// finish_reason, usage, unknown members. The provider located that value
+// when it read the chunk (ChunkInfo::content_token_*), so the chunk is not
+// parsed again. nullopt when it has no such string.
+std::optional<std::string> rewrite_content(std::string_view chunk, const provider::ChunkInfo& info,
+                                           std::string_view content) {
+  const size_t at = info.content_token_offset;
+  const size_t len = info.content_token_length;
+  if (len < 2 || at > chunk.size() || len > chunk.size() - at || chunk[at] != '"' || chunk[at + len - 1] != '"') {
+    return std::nullopt;
+  }
   std::string out;
   out.reserve(chunk.size() + content.size());
   out.append(chunk.substr(0, at));
   json::append_json_string(out, content);
-  out.append(chunk.substr(at + token->size()));
+  out.append(chunk.substr(at + len));
   return out;
 }
 
@@ -135,7 +70,7 @@ StreamContinuation::Verdict StreamContinuation::deliver(const provider::ChunkInf
 StreamContinuation::Verdict StreamContinuation::deliver_rewritten(std::string_view chunk_json,
                                                                   const provider::ChunkInfo& info, size_t new_from) {
   const std::string_view fresh = std::string_view(info.content).substr(new_from);
-  std::optional<std::string> rewritten = rewrite_content(chunk_json, fresh);
+  std::optional<std::string> rewritten = rewrite_content(chunk_json, info, fresh);
   if (!rewritten) {
     // inspect_chunk found the text, so this does not happen with a provider
     // chunk; never deliver the repeat.

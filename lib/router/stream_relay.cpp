@@ -4,8 +4,19 @@
 
 namespace llmux::router {
 
-StreamRelay::StreamRelay(ChunkCallback on_chunk, bool include_usage, bool several_choices)
-    : on_chunk_(std::move(on_chunk)), include_usage_(include_usage), several_choices_(several_choices) {}
+namespace {
+
+bool several_choices(const json::ParsedRequest& r) {
+  for (const json::RawField& f : r.kept) {
+    if (f.key == "n") return f.value != "1" && f.value != "null";
+  }
+  return false;
+}
+
+}  // namespace
+
+StreamRelay::StreamRelay(ChunkCallback on_chunk, const json::ParsedRequest& request)
+    : on_chunk_(std::move(on_chunk)), include_usage_(request.include_usage), several_choices_(several_choices(request)) {}
 
 void StreamRelay::begin_attempt(const provider::Provider& provider, std::optional<StreamContinuation::Mode> mode) {
   provider_ = &provider;
