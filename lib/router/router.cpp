@@ -16,6 +16,7 @@
 #include "router/call.hpp"
 #include "router/deployment_pool.hpp"
 #include "router/router_metrics.hpp"
+#include "strategy/strategy_registry.hpp"
 #include "transport/http_transport.hpp"
 
 namespace llmux {
@@ -277,7 +278,14 @@ Result<std::unique_ptr<Router>> Router::from_config(std::string_view text, Route
 
 Result<std::unique_ptr<Router>> Router::create(RouterConfig config, RouterOptions options) {
   try {
-    // Deployments first: an unsupported provider is the more specific error.
+    // The strategy name first, as when the loader checked it: the registry
+    // (built-ins and the program's own) is the one list of names.
+    if (!strategy::is_registered(config.settings.routing_strategy)) {
+      Error e = strategy::unknown_strategy_error(config.settings.routing_strategy);
+      if (config.routing_strategy_line > 0) e.message += fmt::format(" (line {})", config.routing_strategy_line);
+      return e;
+    }
+    // Deployments next: an unsupported provider is more specific than bad strategy args.
     auto pool = router::DeploymentPool::build(config.model_list, config.settings, nullptr);
     if (!pool.ok()) return std::move(pool).error();
     auto strategy = make_strategy(config.settings.routing_strategy, config.settings.routing_strategy_args_json);
