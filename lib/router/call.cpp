@@ -86,7 +86,7 @@ Call::~Call() = default;
 
 void Call::start() {
   EntryGuard guard(this);
-  started_ = Clock::now();
+  started_ = core_.loop->now();
   const double total = request_.router.total_timeout_seconds.value_or(core_.settings.total_timeout_seconds);
   deadline_ = total > 0 ? started_ + seconds_to_duration(total) : TimePoint::max();
   if (cancel_requested_) {
@@ -150,7 +150,7 @@ void Call::reset_attempt_state() {
 
 Duration Call::remaining() const {
   if (deadline_ == TimePoint::max()) return Duration::max();
-  return deadline_ - Clock::now();
+  return deadline_ - core_.loop->now();
 }
 
 size_t Call::healthy_in_stage(TimePoint now) const {
@@ -206,7 +206,7 @@ void Call::attempt() {
     return;
   }
   reset_attempt_state();
-  const TimePoint now = core_.time->now();
+  const TimePoint now = core_.loop->now();
 
   auto& entries = core_.scratch_entries;
   auto& candidates = core_.scratch_candidates;
@@ -344,9 +344,9 @@ void Call::attempt() {
   d.count_request(now);
   core_.strategy->on_attempt_start(d, now);
   attempt_open_ = true;
-  attempt_started_ = Clock::now();
+  attempt_started_ = core_.loop->now();
   state_ = State::kInFlight;
-  transfer_ = core_.transport->start(std::move(http_), this);
+  transfer_ = core_.loop->start_transfer(std::move(http_), this);
   http_ = transport::HttpRequest{};
 }
 
@@ -355,7 +355,7 @@ void Call::wait_for_slot() {
   waiting_group_ = stage_.single ? stage_.single->deployment->model_group() : stage_.group->name;
   core_.slot_waiters[waiting_group_].push_back(this);
   const Duration left = remaining();
-  timer_ = core_.transport->schedule(left, [this] {
+  timer_ = core_.loop->schedule(left, [this] {
     EntryGuard guard(this);
     timer_ = 0;
     stop_waiting_for_slot();
@@ -373,7 +373,7 @@ void Call::stop_waiting_for_slot() {
     if (q.empty()) core_.slot_waiters.erase(it);
   }
   if (timer_ != 0) {
-    core_.transport->cancel_timer(timer_);
+    core_.loop->cancel_timer(timer_);
     timer_ = 0;
   }
 }
@@ -383,7 +383,7 @@ void Call::wake() {
   // that call's frames.
   if (state_ != State::kWaitingForSlot) return;
   stop_waiting_for_slot();
-  timer_ = core_.transport->schedule(Duration::zero(), [this] {
+  timer_ = core_.loop->schedule(Duration::zero(), [this] {
     EntryGuard guard(this);
     timer_ = 0;
     state_ = State::kIdle;
@@ -400,9 +400,9 @@ void Call::close_attempt(const PoolEntry& entry, bool success, std::optional<Err
   AttemptOutcome o;
   o.success = success;
   o.error = error;
-  o.at = core_.time->now();
+  o.at = core_.loop->now();
   o.stream = streaming_call(mode_, request_);
-  o.latency = Clock::now() - attempt_started_;
+  o.latency = core_.loop->now() - attempt_started_;
   if (success && first_token_at_ > attempt_started_) o.time_to_first_token = first_token_at_ - attempt_started_;
   o.prompt_tokens = usage_.prompt_tokens;
   o.completion_tokens = usage_.completion_tokens;
@@ -418,7 +418,7 @@ void Call::serve_mock(const PoolEntry& entry, const std::string& mock) {
   const DeploymentConfig& dc = entry.deployment->config();
   const std::string& model = dc.provider_model.empty() ? dc.model : dc.provider_model;
   served_model_ = model;
-  attempt_started_ = Clock::now();
+  attempt_started_ = core_.loop->now();
   Response r;
   if (mode_ == CallMode::kEmbedding) {
     r.body = provider::mock_embedding_body(model, 1);
@@ -427,7 +427,7 @@ void Call::serve_mock(const PoolEntry& entry, const std::string& mock) {
     for (const auto& c : chunks) {
       if (!content_delivered_) {
         content_delivered_ = true;
-        first_token_at_ = Clock::now();
+        first_token_at_ = core_.loop->now();
       }
       if (!deliver_chunk(c)) {
         fail(Error(ErrorKind::kCancelled, "stream stopped by the consumer"));
@@ -530,7 +530,7 @@ bool Call::process_event(std::string_view data) {
     const auto& held = pending_chunks_.back().second;
     if (held.has_content || !held.finish_reason.empty()) {
       content_delivered_ = true;
-      first_token_at_ = Clock::now();
+      first_token_at_ = core_.loop->now();
       return flush_pending_chunks();
     }
     return true;
@@ -667,7 +667,7 @@ health::FallbackInputs Call::fallback_inputs() const {
 }
 
 void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info) {
-  const TimePoint now = core_.time->now();
+  const TimePoint now = core_.loop->now();
   if (entry) {
     const DeploymentConfig& dc = entry->deployment->config();
     error.llm_provider = dc.provider;
@@ -690,7 +690,7 @@ void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info)
     }
     probe_ = false;
     attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, std::string(error_kind_name(error.kind)),
-                                         error.status, ms_between(attempt_started_, Clock::now())});
+                                         error.status, ms_between(attempt_started_, core_.loop->now())});
     last_failed_ = entry;
     if (info.silent) excluded_.push_back(entry);
   }
@@ -734,7 +734,7 @@ void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info)
       if (wait < remaining()) {
         emit(RouterEventType::kRetry, &error, entry, duration_to_seconds(wait));
         state_ = State::kWaiting;
-        timer_ = core_.transport->schedule(wait, [this] {
+        timer_ = core_.loop->schedule(wait, [this] {
           EntryGuard guard(this);
           timer_ = 0;
           state_ = State::kIdle;
@@ -807,7 +807,7 @@ void Call::fill_metadata(RouterMetadata& m) {
   m.retries = std::max(0, stage_.attempts - 1);
   m.max_retries = stage_.retries_allowed_effective >= 0 ? stage_.retries_allowed_effective : stage_.retries_allowed;
   m.fallbacks = fallbacks_entered_;
-  m.latency_ms = ms_between(started_, Clock::now());
+  m.latency_ms = ms_between(started_, core_.loop->now());
   m.time_to_first_token_ms = content_delivered_ ? ms_between(started_, first_token_at_) : -1;
   m.malformed_events = malformed_events_;
   m.stream_continuations = continuations_;
@@ -818,7 +818,7 @@ void Call::fill_metadata(RouterMetadata& m) {
 
 void Call::succeed(Response response) {
   if (current_) {
-    const TimePoint now = core_.time->now();
+    const TimePoint now = core_.loop->now();
     const DeploymentConfig& dc = current_->deployment->config();
     const bool was_probe = probe_;
     core_.cooldowns->record_success(*current_->health);
@@ -826,7 +826,7 @@ void Call::succeed(Response response) {
     if (was_probe) emit(RouterEventType::kRecovered, nullptr, current_);
     if (usage_.reported) current_->deployment->count_tokens(now, usage_.prompt_tokens + usage_.completion_tokens);
     if (core_.budgets && usage_.reported) core_.budgets->record_spend(dc, cost_of(dc, usage_), now);
-    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, "", 0, ms_between(attempt_started_, Clock::now())});
+    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, "", 0, ms_between(attempt_started_, core_.loop->now())});
   }
   fill_metadata(response.metadata);
   finish(std::move(response));
@@ -892,10 +892,10 @@ void Call::cancel() {
   cancel_requested_ = true;
   switch (state_) {
     case State::kInFlight:
-      core_.transport->cancel(transfer_);  // on_complete(kCancelled) follows
+      core_.loop->cancel_transfer(transfer_);  // on_complete(kCancelled) follows
       break;
     case State::kWaiting:
-      core_.transport->cancel_timer(timer_);
+      core_.loop->cancel_timer(timer_);
       timer_ = 0;
       fail(Error(ErrorKind::kCancelled, "call cancelled"));
       break;
