@@ -92,13 +92,31 @@ struct AllowedFailsPolicy {
   std::optional<int> internal_server;
 };
 
+// One router_settings.provider_budget_config entry (reference §7.6), typed at
+// load. Either spelling is read: budget_limit | max_budget, time_period |
+// budget_duration (the first one set wins).
+struct ProviderBudgetConfig {
+  std::optional<double> budget_limit;  // unset: the entry is ignored (see BudgetTracker)
+  std::string time_period;             // as written ("1d"); empty = no period
+  // time_period in seconds ("mo" = 30 days); unset = a whole-lifetime budget.
+  // What the budget tracker reads: programs building settings by hand set this.
+  std::optional<int64_t> time_period_seconds;
+};
+
 struct ModelGroupAlias {
   std::string target;
   bool hidden = false;
 };
 
 struct RouterSettings {
+  // Any name registered with register_strategy (llmux/strategy.hpp): the
+  // loader keeps it as written and Router::create checks it.
   std::string routing_strategy = "simple-shuffle";
+  // routing_strategy_args as JSON text, handed to the strategy's factory.
+  // Text rather than a type: a strategy registered by a program takes
+  // arguments this library has no schema for, and StrategyFactory (public)
+  // receives them as JSON; each factory parses it once, into its own typed
+  // arguments, when the router is created.
   std::string routing_strategy_args_json = "{}";
   int num_retries = 2;
   double retry_after_seconds = 0;
@@ -121,7 +139,7 @@ struct RouterSettings {
   std::optional<int> default_max_parallel_requests;
   std::map<std::string, ModelGroupAlias> model_group_alias;
   bool drop_params = false;
-  std::string provider_budget_config_json;       // kept for the budget filter
+  std::map<std::string, ProviderBudgetConfig> provider_budget_config;  // by provider name
   // Redis (shared state); empty host/url = in-memory only.
   std::string redis_url;
   std::string redis_host;
@@ -144,6 +162,10 @@ struct RouterConfig {
   RouterSettings settings;
   // One line per ignored key ("general_settings: ignored (not a routing setting)").
   std::vector<std::string> warnings;
+  // Source line of router_settings.routing_strategy (0 = unknown): the name is
+  // checked by Router::create against the strategy registry, and its error
+  // points at this line.
+  int routing_strategy_line = 0;
 };
 
 // Reads an environment variable; returns nullopt when it is not set.
@@ -151,8 +173,9 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 
 // Parses a LiteLLM config (YAML or JSON text). `os.environ/NAME` values are
 // resolved through `env` (the process environment when empty). Errors name
-// the path of the offending key. Does not check that providers are supported:
-// Router::create does that.
+// the path of the offending key. Does not check that providers are supported
+// or that routing_strategy names a registered strategy: the provider and
+// strategy registries sit above the config, and Router::create asks them.
 LLMUX_API Result<RouterConfig> parse_config(std::string_view text, const EnvLookup& env = {});
 
 // Parses one deployment (a model_list entry as YAML or JSON text), as

@@ -86,6 +86,7 @@ Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& e
     ctx.resolve_env(*section, "router_settings");
     if (Status s = settings.apply_router_settings(*section, ctx); !s.ok()) return s.error();
   }
+  config.routing_strategy_line = settings.routing_strategy_line();
   config.settings = std::move(settings).finish();
 
   if (Value* list = root.find("model_list"); list != nullptr && !list->is_null()) {

@@ -7,6 +7,7 @@
 #include "config/deployment_id.hpp"
 #include "config/duration.hpp"
 #include "config/provider_names.hpp"
+#include "config/value_node.hpp"
 #include "fmt/format.h"
 
 namespace llmux::config {
@@ -123,10 +124,11 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
     }
   }
   if (const Value* v = get(params, "tags")) {
-    if (!v->is_list()) {
-      return config_error(child_path(path, "tags"), fmt::format("expected a list of strings, got {}", describe(*v)), v);
+    // The same list rules as a request's metadata.tags.
+    ValueNode node(*v);
+    if (auto problem = router_keys::read_names(node, child_path(path, "tags"), "a list of strings", d.tags)) {
+      return problem_error(*problem);
     }
-    LLMUX_CONFIG_TRY(read_string_list(*v, child_path(path, "tags"), d.tags));
   }
   if (const Value* v = get(params, "mock_response")) {
     std::string text;

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include "common/router_keys.hpp"
 #include "config/duration.hpp"
+#include "config/value_node.hpp"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 
@@ -18,101 +20,40 @@ struct KeyHandler {
   Handler handler;
 };
 
-constexpr std::array<std::string_view, 8> kRoutingStrategies = {
-    "simple-shuffle",        "least-busy",         "usage-based-routing",     "usage-based-routing-v2",
-    "latency-based-routing", "cost-based-routing", "provider-budget-routing", "power-of-two-choices",
-};
-
-// ---- per-error-class policies ---------------------------------------------
-
-template <class Policy>
-struct PolicyField {
-  std::string_view key;
-  std::optional<int> Policy::*field;
-};
-
-constexpr PolicyField<RetryPolicy> kRetryPolicyFields[] = {
-    {"BadRequestErrorRetries", &RetryPolicy::bad_request},
-    {"AuthenticationErrorRetries", &RetryPolicy::authentication},
-    {"TimeoutErrorRetries", &RetryPolicy::timeout},
-    {"RateLimitErrorRetries", &RetryPolicy::rate_limit},
-    {"ContentPolicyViolationErrorRetries", &RetryPolicy::content_policy_violation},
-    {"InternalServerErrorRetries", &RetryPolicy::internal_server},
-};
-
-constexpr PolicyField<AllowedFailsPolicy> kAllowedFailsPolicyFields[] = {
-    {"BadRequestErrorAllowedFails", &AllowedFailsPolicy::bad_request},
-    {"AuthenticationErrorAllowedFails", &AllowedFailsPolicy::authentication},
-    {"TimeoutErrorAllowedFails", &AllowedFailsPolicy::timeout},
-    {"RateLimitErrorAllowedFails", &AllowedFailsPolicy::rate_limit},
-    {"ContentPolicyViolationErrorAllowedFails", &AllowedFailsPolicy::content_policy_violation},
-    {"InternalServerErrorAllowedFails", &AllowedFailsPolicy::internal_server},
-};
+// ---- the keys requests share (common/router_keys.hpp) ----------------------------
 
 template <class Policy, size_t N>
-Status read_policy(const Value& v, const std::string& path, const PolicyField<Policy> (&fields)[N], ParseContext& ctx,
-                   Policy& out) {
-  if (!v.is_map()) return config_error(path, fmt::format("expected a map, got {}", describe(v)), &v);
-  std::array<std::string_view, N> names;
-  for (size_t i = 0; i < N; ++i) names[i] = fields[i].key;
-  for (const auto& [key, member] : v.members) {
-    const std::string member_path = child_path(path, key);
-    auto it = std::find_if(std::begin(fields), std::end(fields), [&](const auto& f) { return f.key == key; });
-    if (it == std::end(fields)) {
-      ctx.warn(unknown_key_warning(member_path, key, names));
-      continue;
-    }
-    if (member.is_null()) continue;
-    int count = 0;
-    LLMUX_CONFIG_TRY(read_int(member, member_path, 0, count));
-    out.*(it->field) = count;
-  }
+Status read_policy(const Value& v, const std::string& path, const router_keys::PolicyField<Policy> (&fields)[N],
+                   ParseContext& ctx, Policy& out) {
+  static const std::vector<std::string_view> kNames = router_keys::policy_keys(fields);
+  ValueNode node(v);
+  auto warn = [&](const std::string& key_path, std::string_view key) {
+    ctx.warn(unknown_key_warning(key_path, key, kNames));
+  };
+  if (auto problem = router_keys::read_policy(node, path, fields, warn, out)) return problem_error(*problem);
   return Status::Ok();
 }
-
-// ---- fallbacks --------------------------------------------------------------
 
 // [{"groupA": ["groupB", ...]}, ...]: each item a map with exactly one key
 // whose value is a list of group names (LiteLLM's validate_fallbacks).
 Status read_fallback_rules(const Value& v, const std::string& path, std::vector<FallbackRule>& out) {
-  if (!v.is_list()) {
-    return config_error(
-        path, fmt::format("expected a list of {{model_group: [fallback groups]}} maps, got {}", describe(v)), &v);
+  ValueNode node(v);
+  router_keys::Fallbacks fallbacks;
+  if (auto problem = router_keys::read_fallbacks(node, path, /*allow_client_side=*/false, fallbacks)) {
+    return problem_error(*problem);
   }
-  std::vector<FallbackRule> rules;
-  rules.reserve(v.items.size());
-  for (size_t i = 0; i < v.items.size(); ++i) {
-    const Value& item = v.items[i];
-    const std::string item_path = index_path(path, i);
-    if (!item.is_map() || item.members.size() != 1) {
-      const std::string got = item.is_map() ? fmt::format("a map with {} keys", item.members.size()) : describe(item);
-      return config_error(item_path,
-                          fmt::format("expected a map with exactly one key (model group -> list of fallback "
-                                      "groups), got {}",
-                                      got),
-                          &item);
-    }
-    const auto& [group, targets] = item.members.front();
-    const std::string targets_path = child_path(item_path, group);
-    if (!targets.is_list()) {
-      return config_error(targets_path, fmt::format("expected a list of model group names, got {}", describe(targets)),
-                          &targets);
-    }
-    FallbackRule rule;
-    rule.group = group;
-    LLMUX_CONFIG_TRY(read_string_list(targets, targets_path, rule.targets));
-    rules.push_back(std::move(rule));
-  }
-  out = std::move(rules);
+  out = fallbacks.rules ? std::move(*fallbacks.rules) : std::vector<FallbackRule>{};
   return Status::Ok();
 }
 
-// ---- maps kept as JSON ---------------------------------------------------------
+// ---- provider budgets ------------------------------------------------------------
 
 // provider_budget_config: {provider: {budget_limit, time_period} | {max_budget, budget_duration}}.
-Status check_provider_budget_config(const Value& v, const std::string& path, ParseContext& ctx) {
+Status read_provider_budget_config(const Value& v, const std::string& path, ParseContext& ctx,
+                                   std::map<std::string, ProviderBudgetConfig>& out) {
   static constexpr std::string_view kKeys[] = {"budget_limit", "time_period", "max_budget", "budget_duration"};
   LLMUX_CONFIG_TRY(expect_map(v, path));
+  std::map<std::string, ProviderBudgetConfig> budgets;
   for (const auto& [provider, entry] : v.members) {
     const std::string entry_path = child_path(path, provider);
     if (entry.is_null()) continue;
@@ -120,38 +61,59 @@ Status check_provider_budget_config(const Value& v, const std::string& path, Par
       return config_error(
           entry_path, fmt::format("expected a map with budget_limit and time_period, got {}", describe(entry)), &entry);
     }
+    std::optional<double> limit[2];       // budget_limit, max_budget
+    std::optional<std::string> period[2];  // time_period, budget_duration
+    std::optional<int64_t> seconds[2];
     for (const auto& [key, member] : entry.members) {
       const std::string member_path = child_path(entry_path, key);
-      if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      const auto known = std::find(std::begin(kKeys), std::end(kKeys), key);
+      if (known == std::end(kKeys)) {
         ctx.warn(unknown_key_warning(member_path, key, kKeys));
         continue;
       }
       if (member.is_null()) continue;
+      const size_t which = key == "budget_limit" || key == "time_period" ? 0 : 1;
       if (key == "budget_limit" || key == "max_budget") {
-        double limit = 0;
-        LLMUX_CONFIG_TRY(read_number(member, member_path, 0, false, limit));
+        double value = 0;
+        LLMUX_CONFIG_TRY(read_number(member, member_path, 0, false, value));
+        limit[which] = value;
       } else {
-        std::string duration;
-        LLMUX_CONFIG_TRY(read_string(member, member_path, duration));
-        if (!parse_duration_seconds(duration)) {
+        // A duration is text; os.environ/ values are strings too.
+        if (!member.is_string()) {
           return config_error(
-              member_path, fmt::format("'{}' is not a duration like 30s, 10m, 1h, 1d, 1w or 1mo", duration), &member);
+              member_path,
+              fmt::format("expected a duration like 30s, 10m, 1h, 1d, 1w or 1mo, got {}", describe(member)), &member);
         }
+        const std::optional<int64_t> parsed = parse_duration_seconds(member.text);
+        if (!parsed) {
+          return config_error(
+              member_path, fmt::format("'{}' is not a duration like 30s, 10m, 1h, 1d, 1w or 1mo", member.text), &member);
+        }
+        period[which] = member.text;
+        seconds[which] = parsed;
       }
     }
+    ProviderBudgetConfig budget;
+    budget.budget_limit = limit[0] ? limit[0] : limit[1];
+    const size_t p = period[0] ? 0 : 1;
+    if (period[p]) {
+      budget.time_period = *period[p];
+      budget.time_period_seconds = seconds[p];
+    }
+    budgets[provider] = std::move(budget);
   }
+  out = std::move(budgets);
   return Status::Ok();
 }
 
 // ---- handlers ---------------------------------------------------------------------
 
 Status set_routing_strategy(const Value& v, const std::string& path, State& s, ParseContext&) {
-  std::string name;
-  LLMUX_CONFIG_TRY(read_string(v, path, name));
-  if (std::find(kRoutingStrategies.begin(), kRoutingStrategies.end(), name) == kRoutingStrategies.end()) {
-    return config_error(path, fmt::format("'{}' is not one of {}", name, fmt::join(kRoutingStrategies, ", ")), &v);
-  }
-  s.settings.routing_strategy = std::move(name);
+  // Kept as written: which strategies exist is the strategy registry's
+  // business (custom ones are registered above this part), so Router::create
+  // checks the name, pointing at this line.
+  LLMUX_CONFIG_TRY(read_string(v, path, s.settings.routing_strategy));
+  s.routing_strategy_line = v.line;
   return Status::Ok();
 }
 
@@ -190,7 +152,7 @@ Status set_allowed_fails(const Value& v, const std::string& path, State& s, Pars
 
 Status set_allowed_fails_policy(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
   AllowedFailsPolicy policy;
-  LLMUX_CONFIG_TRY(read_policy(v, path, kAllowedFailsPolicyFields, ctx, policy));
+  LLMUX_CONFIG_TRY(read_policy(v, path, router_keys::kAllowedFailsPolicyFields, ctx, policy));
   s.settings.allowed_fails_policy = policy;
   return Status::Ok();
 }
@@ -209,7 +171,7 @@ Status set_disable_cooldowns(const Value& v, const std::string& path, State& s, 
 
 Status set_retry_policy(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
   RetryPolicy policy;
-  LLMUX_CONFIG_TRY(read_policy(v, path, kRetryPolicyFields, ctx, policy));
+  LLMUX_CONFIG_TRY(read_policy(v, path, router_keys::kRetryPolicyFields, ctx, policy));
   s.settings.retry_policy = policy;
   return Status::Ok();
 }
@@ -220,7 +182,7 @@ Status set_model_group_retry_policy(const Value& v, const std::string& path, Sta
   for (const auto& [group, member] : v.members) {
     if (member.is_null()) continue;
     RetryPolicy policy;
-    LLMUX_CONFIG_TRY(read_policy(member, child_path(path, group), kRetryPolicyFields, ctx, policy));
+    LLMUX_CONFIG_TRY(read_policy(member, child_path(path, group), router_keys::kRetryPolicyFields, ctx, policy));
     policies[group] = policy;
   }
   s.settings.model_group_retry_policy = std::move(policies);
@@ -240,11 +202,11 @@ Status set_content_policy_fallbacks(const Value& v, const std::string& path, Sta
 }
 
 Status set_default_fallbacks(const Value& v, const std::string& path, State& s, ParseContext&) {
-  if (!v.is_list()) {
-    return config_error(path, fmt::format("expected a list of model group names, got {}", describe(v)), &v);
-  }
   std::vector<std::string> groups;
-  LLMUX_CONFIG_TRY(read_string_list(v, path, groups));
+  ValueNode node(v);
+  if (auto problem = router_keys::read_names(node, path, "a list of model group names", groups)) {
+    return problem_error(*problem);
+  }
   s.default_fallbacks = std::move(groups);
   return Status::Ok();
 }
@@ -262,9 +224,7 @@ Status set_tag_filtering_match_any(const Value& v, const std::string& path, Stat
 }
 
 Status set_provider_budget_config(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
-  LLMUX_CONFIG_TRY(check_provider_budget_config(v, path, ctx));
-  s.settings.provider_budget_config_json = to_json(v);
-  return Status::Ok();
+  return read_provider_budget_config(v, path, ctx, s.settings.provider_budget_config);
 }
 
 // {alias: "group"} or {alias: {model: "group", hidden: bool}}.
@@ -448,8 +408,6 @@ bool contains(const Range& range, std::string_view key) {
 }
 
 }  // namespace
-
-std::span<const std::string_view> routing_strategy_names() { return kRoutingStrategies; }
 
 Status SettingsBuilder::apply_litellm_settings(const Value& section, ParseContext& ctx) {
   static const std::vector<std::string_view> kNames = handler_names(kLitellmSettings);

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,14 +32,14 @@ class SettingsBuilder {
   struct State {
     RouterSettings settings;
     std::optional<std::vector<std::string>> default_fallbacks;
+    int routing_strategy_line = 0;
   };
+
+  // Where routing_strategy was set (0 = not set or unknown).
+  int routing_strategy_line() const { return state_.routing_strategy_line; }
 
  private:
   State state_;
 };
-
-// The routing strategies routing_strategy accepts, in LiteLLM's order
-// (power-of-two-choices is llmux's own).
-std::span<const std::string_view> routing_strategy_names();
 
 }  // namespace llmux::config

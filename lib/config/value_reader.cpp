@@ -1,5 +1,7 @@
 #include "config/value_reader.hpp"
 
+#include "config/value_node.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -115,6 +117,19 @@ void ParseContext::resolve_env(Value& v, std::string_view path) {
       return;
     default: return;
   }
+}
+
+std::optional<double> ValueNode::number() const {
+  const Value typed = retype(v_);
+  if (typed.kind == Value::Kind::kInt) return static_cast<double>(typed.integer);
+  if (typed.kind == Value::Kind::kFloat) return typed.number;
+  return std::nullopt;
+}
+
+Error problem_error(const router_keys::Problem& problem) {
+  std::string text = problem.path.empty() ? problem.message : fmt::format("{}: {}", problem.path, problem.message);
+  if (problem.line > 0) text += fmt::format(" (line {})", problem.line);
+  return Error(ErrorKind::kInvalidConfig, std::move(text));
 }
 
 Status read_string(const Value& v, std::string_view path, std::string& out) {

@@ -1,13 +1,11 @@
 #include "health/budget_tracker.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "config/duration.hpp"
 
@@ -15,57 +13,11 @@ namespace llmux::health {
 
 namespace {
 
-constexpr std::string_view kPath = "router_settings.provider_budget_config";
-
-Error config_error(std::string_view path, std::string_view message) {
-  return Error(ErrorKind::kInvalidConfig, fmt::format("{}: {}", path, message));
-}
-
 std::string_view trim(std::string_view s) {
   const size_t begin = s.find_first_not_of(" \t\r\n");
   if (begin == std::string_view::npos) return {};
   const size_t end = s.find_last_not_of(" \t\r\n");
   return s.substr(begin, end - begin + 1);
-}
-
-// 'text' for strings, the JSON otherwise, shortened for error messages.
-std::string describe(simdjson::dom::element el) {
-  std::string text;
-  if (el.is_string()) {
-    text = fmt::format("'{}'", std::string_view(el.get_string().value_unsafe()));
-  } else {
-    text = simdjson::to_string(el);
-  }
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-// A JSON number, or a string holding one (os.environ/ values are strings).
-std::optional<double> number_of(simdjson::dom::element el) {
-  using Type = simdjson::dom::element_type;
-  switch (el.type()) {
-    case Type::INT64: return static_cast<double>(el.get_int64().value_unsafe());
-    case Type::UINT64: return static_cast<double>(el.get_uint64().value_unsafe());
-    case Type::DOUBLE: return el.get_double().value_unsafe();
-    case Type::STRING: {
-      const std::string_view s = trim(std::string_view(el.get_string().value_unsafe()));
-      double v = 0;
-      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-      return v;
-    }
-    default: return std::nullopt;
-  }
-}
-
-// The first of `keys` present and not null in `obj`, with its key.
-std::optional<std::pair<std::string_view, simdjson::dom::element>> first_of(simdjson::dom::object obj,
-                                                                           std::initializer_list<std::string_view> keys) {
-  for (std::string_view key : keys) {
-    simdjson::dom::element el;
-    if (obj.at_key(key).get(el) == simdjson::SUCCESS && !el.is_null()) return std::make_pair(key, el);
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -98,55 +50,25 @@ void BudgetTracker::Window::add(const Budget& b, double cost, TimePoint now) {
 
 Result<std::unique_ptr<BudgetTracker>> BudgetTracker::create(const RouterSettings& settings, const TimeSource& time) {
   std::unique_ptr<BudgetTracker> tracker(new BudgetTracker(time));
-  const std::string_view text = trim(settings.provider_budget_config_json);
-  if (text.empty()) return tracker;
-
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (auto err = parser.parse(text.data(), text.size()).get(root); err != simdjson::SUCCESS) {
-    return config_error(kPath, fmt::format("not valid JSON ({})", simdjson::error_message(err)));
-  }
-  if (root.is_null()) return tracker;
-  simdjson::dom::object providers;
-  if (root.get_object().get(providers) != simdjson::SUCCESS) {
-    return config_error(kPath, fmt::format("expected a map of provider to {{budget_limit, time_period}}, got {}",
-                                           describe(root)));
-  }
-  for (simdjson::dom::key_value_pair field : providers) {
-    const std::string provider(field.key);
-    const std::string path = fmt::format("{}.{}", kPath, provider);
-    if (field.value.is_null()) continue;
-    simdjson::dom::object entry;
-    if (field.value.get_object().get(entry) != simdjson::SUCCESS) {
-      return config_error(path,
-                          fmt::format("expected a map with budget_limit and time_period, got {}", describe(field.value)));
-    }
-    Budget budget;
-    const auto limit = first_of(entry, {"budget_limit", "max_budget"});
+  for (const auto& [provider, config] : settings.provider_budget_config) {
     // No limit: nothing to enforce. (LiteLLM drops the provider's deployments
     // instead, quirk §14.24; llmux does not.)
-    if (!limit) continue;
-    const std::optional<double> value = number_of(limit->second);
-    if (!value || !std::isfinite(*value) || *value < 0) {
-      return config_error(fmt::format("{}.{}", path, limit->first),
-                          fmt::format("expected a number >= 0, got {}", describe(limit->second)));
+    if (!config.budget_limit) continue;
+    // The loader has checked these; settings built by hand may not have been.
+    const std::string path = fmt::format("router_settings.provider_budget_config.{}", provider);
+    if (!std::isfinite(*config.budget_limit) || *config.budget_limit < 0) {
+      return Error(ErrorKind::kInvalidConfig,
+                   fmt::format("{}.budget_limit: expected a number >= 0, got {}", path, *config.budget_limit));
     }
-    budget.limit = *value;
-    if (const auto period = first_of(entry, {"time_period", "budget_duration"})) {
-      const std::string period_path = fmt::format("{}.{}", path, period->first);
-      std::string_view duration;
-      if (period->second.get_string().get(duration) != simdjson::SUCCESS) {
-        return config_error(period_path,
-                            fmt::format("expected a duration like 30s, 10m, 1h, 1d, 1w or 1mo, got {}",
-                                        describe(period->second)));
-      }
-      const std::optional<int64_t> seconds = config::parse_duration_seconds(trim(duration));
-      if (!seconds) {
-        return config_error(period_path,
-                            fmt::format("'{}' is not a duration like 30s, 10m, 1h, 1d, 1w or 1mo", duration));
-      }
+    if (config.time_period_seconds && *config.time_period_seconds <= 0) {
+      return Error(ErrorKind::kInvalidConfig,
+                   fmt::format("{}.time_period: expected a duration > 0, got {} s", path, *config.time_period_seconds));
+    }
+    Budget budget;
+    budget.limit = *config.budget_limit;
+    if (config.time_period_seconds) {
       budget.lifetime = false;
-      budget.window = std::chrono::seconds(*seconds);
+      budget.window = std::chrono::seconds(*config.time_period_seconds);
     }
     tracker->provider_budgets_[provider] = budget;
   }

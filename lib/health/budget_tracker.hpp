@@ -52,13 +52,12 @@ class BudgetTracker {
     double window_remaining_seconds = 0;    // 0 when no window is running
   };
 
-  // Parses settings.provider_budget_config_json: {provider: {budget_limit |
-  // max_budget: number, time_period | budget_duration: "30s|10m|1h|1d|1w|1mo"}}.
-  // An empty string means no provider budgets. Errors are kInvalidConfig and
-  // name the offending key ("router_settings.provider_budget_config.openai.
-  // budget_limit: ..."). Numbers may also be numeric strings (values read
-  // from os.environ/ arrive as strings). `time` is exposed as time(); the
-  // methods take `now` so a filter pass and its decision share one instant.
+  // Reads settings.provider_budget_config, typed by the config loader (entries
+  // without a budget_limit are ignored). Settings built by hand are checked:
+  // a negative or non-finite limit, or a period <= 0 s, is kInvalidConfig
+  // naming the key ("router_settings.provider_budget_config.openai.
+  // budget_limit: ..."). `time` is exposed as time(); the methods take `now`
+  // so a filter pass and its decision share one instant.
   static Result<std::unique_ptr<BudgetTracker>> create(const RouterSettings& settings, const TimeSource& time);
 
   // Whether any budget applies to `d`: its provider has one, or d.max_budget

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/router_keys.hpp"
+
 namespace llmux::json {
 namespace {
 
@@ -101,6 +103,135 @@ std::string_view raw_key_view(const char* start) {
   while (start[i] != '"') i += start[i] == '\\' ? 2 : 1;
   return {start, i};
 }
+
+// A simdjson on-demand value as a router_keys node (common/router_keys.hpp),
+// so a request reads fallback rules and tags by the config's rules. Read
+// once, in document order; the first JSON error is kept in `error` (and every
+// later operation is then a no-op).
+class JsonNode {
+ public:
+  using NodeKind = router_keys::NodeKind;
+
+  JsonNode(od::value& v, error_code& error) : v_(v), error_(error) {}
+
+  NodeKind kind() {
+    if (kind_) return *kind_;
+    kind_ = NodeKind::kNull;
+    od::json_type t;
+    if (error_) return *kind_;
+    if (auto e = v_.type().get(t)) {
+      error_ = e;
+      return *kind_;
+    }
+    switch (t) {
+      case od::json_type::object: kind_ = NodeKind::kMap; break;
+      case od::json_type::array: kind_ = NodeKind::kList; break;
+      case od::json_type::string: kind_ = NodeKind::kString; break;
+      case od::json_type::number: kind_ = NodeKind::kNumber; break;
+      case od::json_type::boolean: kind_ = NodeKind::kBool; break;
+      case od::json_type::null: kind_ = NodeKind::kNull; break;
+    }
+    return *kind_;
+  }
+
+  // JSON strings only: a number is a number here (it is in the config only
+  // when YAML wrote it plain).
+  std::optional<std::string> name() {
+    if (kind() != NodeKind::kString || error_) return std::nullopt;
+    std::string_view s;
+    if (auto e = v_.get_string().get(s)) {
+      error_ = e;
+      return std::nullopt;
+    }
+    return std::string(s);
+  }
+
+  std::string describe() {
+    if (consumed_) return raw_;
+    const NodeKind k = kind();
+    if (error_) return {};
+    if (k == NodeKind::kString) {
+      std::string_view s;
+      if (auto e = v_.get_string().get(s)) error_ = e;
+      return router_keys::quoted(s);
+    }
+    if (k == NodeKind::kList || k == NodeKind::kMap) {
+      skip();
+      return k == NodeKind::kList ? "a list" : "a map";
+    }
+    std::string raw(trim_right(v_.raw_json_token()));
+    skip();
+    return raw;
+  }
+
+  void skip() {
+    if (error_ || consumed_) return;
+    consumed_ = true;
+    if (auto e = walk(v_)) error_ = e;
+  }
+
+  std::optional<double> number() {
+    if (kind() != NodeKind::kNumber || error_) return std::nullopt;
+    raw_ = std::string(trim_right(v_.raw_json_token()));
+    consumed_ = true;
+    double d = 0;
+    if (auto e = v_.get_double().get(d)) {
+      error_ = e;
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  int line() const { return 0; }
+
+  template <class F>
+  bool for_each_item(F&& f) {
+    od::array a;
+    if (error_ || kind() != NodeKind::kList) return false;
+    consumed_ = true;
+    if (auto e = v_.get_array().get(a)) return fail(e);
+    size_t i = 0;
+    for (auto er : a) {
+      od::value ev;
+      if (auto e = std::move(er).get(ev)) return fail(e);
+      JsonNode item(ev, error_);
+      f(i++, item);
+      if (error_) return false;
+    }
+    return true;
+  }
+
+  template <class F>
+  bool for_each_member(F&& f) {
+    od::object o;
+    if (error_ || kind() != NodeKind::kMap) return false;
+    consumed_ = true;
+    if (auto e = v_.get_object().get(o)) return fail(e);
+    for (auto fr : o) {
+      od::field field;
+      if (auto e = std::move(fr).get(field)) return fail(e);
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return fail(e);
+      od::value value = field.value();
+      JsonNode member(value, error_);
+      f(key, member);
+      if (error_) return false;
+    }
+    return true;
+  }
+
+ private:
+  bool fail(error_code e) {
+    error_ = e;
+    return false;
+  }
+
+  od::value& v_;
+  error_code& error_;
+  std::optional<NodeKind> kind_;
+  bool consumed_ = false;
+  std::string raw_;  // a number read by number(), for describe()
+};
 
 enum class Key {
   kOther,
@@ -504,138 +635,35 @@ class RequestReader {
     return {};
   }
 
-  // Reads an array of strings into `out`; false (with `out` unspecified) when
-  // `v` is not an array of strings. JSON errors go to `err`.
-  bool read_strings(od::value& v, std::vector<std::string>& out, Status& err) {
-    od::json_type t;
-    if (auto e = v.type().get(t)) {
-      err = not_json(e);
-      return false;
-    }
-    if (t != od::json_type::array) {
-      if (auto e = walk(v)) err = not_json(e);
-      return false;
-    }
-    od::array a;
-    if (auto e = v.get_array().get(a)) {
-      err = not_json(e);
-      return false;
-    }
-    bool all_strings = true;
-    for (auto er : a) {
-      od::value ev;
-      if (auto e = std::move(er).get(ev)) {
-        err = not_json(e);
-        return false;
-      }
-      od::json_type et;
-      if (auto e = ev.type().get(et)) {
-        err = not_json(e);
-        return false;
-      }
-      if (et == od::json_type::string && all_strings) {
-        std::string_view s;
-        if (auto e = ev.get_string().get(s)) {
-          err = not_json(e);
-          return false;
-        }
-        out.emplace_back(s);
-        continue;
-      }
-      all_strings = false;
-      if (auto e = walk(ev)) {
-        err = not_json(e);
-        return false;
-      }
-    }
-    return all_strings;
+  // Frames a router_keys problem (or the JSON error that stopped it) as the
+  // request's error: "'<key>' must be <what> (<path>: <message>)".
+  static Status framed(const std::optional<router_keys::Problem>& problem, error_code json_error,
+                       std::string_view what_it_must_be) {
+    if (json_error) return not_json(json_error);
+    if (!problem) return {};
+    return invalid(fmt::format("{} ({}: {})", what_it_must_be, problem->path, problem->message));
   }
 
   // "fallbacks": client-side (["g1", "g2"] or [{"model": "g1", ...}]) or
-  // standard ([{"group": ["g1", "g2"]}]); reference §6.6.
+  // standard ([{"group": ["g1", "g2"]}]), reference §6.6; the *_fallbacks
+  // keys: standard only. The rules a config's fallbacks follow.
   Status read_fallbacks(od::value& v, std::string_view name, bool allow_client_side,
                         std::optional<std::vector<FallbackRule>>& rules_out) {
-    const Error bad = invalid(
+    const std::string what =
         allow_client_side
             ? fmt::format("'{}' must be a list of model group names, of {{\"model\": \"<group>\", ...}} objects, "
                           "or of {{\"<group>\": [\"<fallback group>\", ...]}} objects",
                           name)
-            : fmt::format("'{}' must be a list of {{\"<group>\": [\"<fallback group>\", ...]}} objects", name));
-    od::json_type t;
-    if (auto e = v.type().get(t)) return not_json(e);
-    if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
-      return {};
-    }
-    if (t != od::json_type::array) {
-      if (auto e = walk(v)) return not_json(e);
-      return bad;
-    }
-    enum class Shape { kUnknown, kClient, kStandard };
-    Shape shape = Shape::kUnknown;
-    std::vector<std::string> client;
-    std::vector<FallbackRule> rules;
-    bool ok = true;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return not_json(e);
-    for (auto er : a) {
-      od::value ev;
-      if (auto e = std::move(er).get(ev)) return not_json(e);
-      od::json_type et;
-      if (auto e = ev.type().get(et)) return not_json(e);
-      Shape item = Shape::kUnknown;
-      if (et == od::json_type::string && ok) {
-        std::string_view s;
-        if (auto e = ev.get_string().get(s)) return not_json(e);
-        client.emplace_back(s);
-        item = Shape::kClient;
-      } else if (et == od::json_type::object && ok) {
-        od::object o;
-        if (auto e = ev.get_object().get(o)) return not_json(e);
-        int fields = 0;
-        std::optional<std::string> model;
-        FallbackRule rule;
-        bool rule_ok = false;
-        for (auto fr : o) {
-          od::field f;
-          if (auto e = std::move(fr).get(f)) return not_json(e);
-          std::string_view k;
-          if (auto e = f.unescaped_key().get(k)) return not_json(e);
-          ++fields;
-          od::value fv = f.value();
-          od::json_type ft;
-          if (auto e = fv.type().get(ft)) return not_json(e);
-          if (k == "model" && ft == od::json_type::string) {
-            std::string_view s;
-            if (auto e = fv.get_string().get(s)) return not_json(e);
-            model.emplace(s);
-          } else if (fields == 1 && ft == od::json_type::array) {
-            rule.group.assign(k.data(), k.size());
-            Status err;
-            rule_ok = read_strings(fv, rule.targets, err);
-            if (!err.ok()) return err;
-          } else if (auto e = walk(fv)) {
-            return not_json(e);
-          }
-        }
-        if (model) {
-          client.push_back(std::move(*model));
-          item = Shape::kClient;
-        } else if (fields == 1 && rule_ok) {
-          rules.push_back(std::move(rule));
-          item = Shape::kStandard;
-        }
-      } else if (auto e = walk(ev)) {
-        return not_json(e);
-      }
-      if (item == Shape::kUnknown || (shape != Shape::kUnknown && item != shape)) ok = false;
-      if (shape == Shape::kUnknown) shape = item;
-    }
-    if (!ok || (shape == Shape::kClient && !allow_client_side)) return bad;
-    if (shape == Shape::kClient) {
-      r_.router.client_fallbacks = std::move(client);
-    } else {
-      rules_out = std::move(rules);  // [] disables the router's fallbacks for this call
+            : fmt::format("'{}' must be a list of {{\"<group>\": [\"<fallback group>\", ...]}} objects", name);
+    error_code json_error = simdjson::SUCCESS;
+    JsonNode node(v, json_error);
+    router_keys::Fallbacks fallbacks;
+    const auto problem = router_keys::read_fallbacks(node, name, allow_client_side, fallbacks);
+    if (Status s = framed(problem, json_error, what); !s.ok()) return s;
+    if (fallbacks.client) {
+      r_.router.client_fallbacks = std::move(fallbacks.client);
+    } else if (fallbacks.rules) {
+      rules_out = std::move(fallbacks.rules);  // [] disables the router's fallbacks for this call
     }
     return {};
   }
@@ -666,11 +694,12 @@ class RequestReader {
           if (auto e = walk(fv)) return not_json(e);
           continue;
         }
+        // The list rules of a deployment's litellm_params.tags.
         std::vector<std::string> tags;
-        Status err;
-        const bool ok = read_strings(fv, tags, err);
-        if (!err.ok()) return err;
-        if (!ok) return invalid("'metadata.tags' must be a list of strings");
+        error_code json_error = simdjson::SUCCESS;
+        JsonNode node(fv, json_error);
+        const auto problem = router_keys::read_names(node, "metadata.tags", "a list of strings", tags);
+        if (Status s = framed(problem, json_error, "'metadata.tags' must be a list of strings"); !s.ok()) return s;
         r_.router.tags = std::move(tags);
         continue;
       }

@@ -8,6 +8,7 @@
 
 #include "json/request.hpp"
 #include "router/router_impl.hpp"
+#include "strategy/strategy_registry.hpp"
 #include "transport/curl_event_loop.hpp"
 
 namespace llmux {
@@ -246,7 +247,14 @@ void Router::Impl::on_call_finished(uint64_t id) {
 Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, RouterOptions options,
                                                      std::optional<BorrowedLoop> borrowed) {
   try {
-    // Deployments first: an unsupported provider is the more specific error.
+    // The strategy name first, as when the loader checked it: the registry
+    // (built-ins and the program's own) is the one list of names.
+    if (!strategy::is_registered(config.settings.routing_strategy)) {
+      Error e = strategy::unknown_strategy_error(config.settings.routing_strategy);
+      if (config.routing_strategy_line > 0) e.message += fmt::format(" (line {})", config.routing_strategy_line);
+      return e;
+    }
+    // Deployments next: an unsupported provider is more specific than bad strategy args.
     auto pool = router::DeploymentPool::build(config.model_list, config.settings, nullptr);
     if (!pool.ok()) return std::move(pool).error();
     auto strategy = make_strategy(config.settings.routing_strategy, config.settings.routing_strategy_args_json);

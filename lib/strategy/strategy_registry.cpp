@@ -3,8 +3,13 @@
 // than absl::Mutex so that TSan builds see the locking (Debian's abseil is
 // not instrumented).
 #include <algorithm>
-#include <map>
 #include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "llmux/strategy.hpp"
 #include "strategy/cost_based.hpp"
@@ -12,6 +17,7 @@
 #include "strategy/least_busy.hpp"
 #include "strategy/power_of_two_choices.hpp"
 #include "strategy/simple_shuffle.hpp"
+#include "strategy/strategy_registry.hpp"
 #include "strategy/usage_based.hpp"
 
 namespace llmux {
@@ -19,7 +25,23 @@ namespace {
 
 struct Registry {
   std::mutex mu;
-  std::map<std::string, StrategyFactory, std::less<>> factories;  // guarded by mu
+  // Guarded by mu. In registration order: the built-ins in LiteLLM's order,
+  // then the program's own; re-registering a name keeps its place.
+  std::vector<std::pair<std::string, StrategyFactory>> factories;
+
+  StrategyFactory* find(std::string_view name) {
+    for (auto& [n, f] : factories) {
+      if (n == name) return &f;
+    }
+    return nullptr;
+  }
+  void add(std::string name, StrategyFactory factory) {
+    if (StrategyFactory* existing = find(name)) {
+      *existing = std::move(factory);
+    } else {
+      factories.emplace_back(std::move(name), std::move(factory));
+    }
+  }
 };
 
 template <class T>
@@ -31,32 +53,57 @@ Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry();
     std::lock_guard lock(reg->mu);
-    reg->factories["simple-shuffle"] = stateless_factory<strategy::SimpleShuffle>();
-    reg->factories["least-busy"] = stateless_factory<strategy::LeastBusy>();
+    reg->add("simple-shuffle", stateless_factory<strategy::SimpleShuffle>());
+    reg->add("least-busy", stateless_factory<strategy::LeastBusy>());
+    reg->add(std::string(strategy::UsageBased::kNameV1), [](std::string_view args) {
+      return strategy::UsageBased::create(strategy::UsageBased::kNameV1, args);
+    });
+    reg->add(std::string(strategy::UsageBased::kNameV2), [](std::string_view args) {
+      return strategy::UsageBased::create(strategy::UsageBased::kNameV2, args);
+    });
+    reg->add("latency-based-routing", &strategy::LatencyBased::create);
+    reg->add("cost-based-routing", &strategy::CostBased::create);
     // LiteLLM accepts this name but no strategy implements it (every call
     // fails, reference §4.0); its intent — budgets — is provider_budget_config,
     // which the router's budget filter enforces under any strategy.
-    reg->factories["provider-budget-routing"] = stateless_factory<strategy::SimpleShuffle>();
-    reg->factories["latency-based-routing"] = &strategy::LatencyBased::create;
-    reg->factories[std::string(strategy::UsageBased::kNameV2)] = [](std::string_view args) {
-      return strategy::UsageBased::create(strategy::UsageBased::kNameV2, args);
-    };
-    reg->factories[std::string(strategy::UsageBased::kNameV1)] = [](std::string_view args) {
-      return strategy::UsageBased::create(strategy::UsageBased::kNameV1, args);
-    };
-    reg->factories["cost-based-routing"] = &strategy::CostBased::create;
-    reg->factories["power-of-two-choices"] = &strategy::PowerOfTwoChoices::create;
+    reg->add("provider-budget-routing", stateless_factory<strategy::SimpleShuffle>());
+    reg->add("power-of-two-choices", &strategy::PowerOfTwoChoices::create);
     return reg;
   }();
   return *r;
 }
 
+std::vector<std::string> names_in_registration_order() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  std::vector<std::string> names;
+  names.reserve(r.factories.size());
+  for (const auto& [n, f] : r.factories) names.push_back(n);
+  return names;
+}
+
 }  // namespace
+
+namespace strategy {
+
+bool is_registered(std::string_view name) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  return r.find(name) != nullptr;
+}
+
+Error unknown_strategy_error(std::string_view name) {
+  return Error(ErrorKind::kInvalidConfig,
+               fmt::format("router_settings.routing_strategy: '{}' is not one of {}", name,
+                           fmt::join(names_in_registration_order(), ", ")));
+}
+
+}  // namespace strategy
 
 void register_strategy(std::string name, StrategyFactory factory) {
   Registry& r = registry();
   std::lock_guard lock(r.mu);
-  r.factories[std::move(name)] = std::move(factory);
+  r.add(std::move(name), std::move(factory));
 }
 
 Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, std::string_view args_json) {
@@ -64,24 +111,15 @@ Result<std::unique_ptr<Strategy>> make_strategy(std::string_view name, std::stri
   {
     Registry& r = registry();
     std::lock_guard lock(r.mu);
-    auto it = r.factories.find(name);
-    if (it != r.factories.end()) factory = it->second;
+    if (StrategyFactory* f = r.find(name)) factory = *f;
   }
-  if (!factory) {
-    std::string known;
-    for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
-    return Error(ErrorKind::kInvalidConfig,
-                 "router_settings.routing_strategy: '" + std::string(name) +
-                     "' is not available in this build (available: " + known + ")");
-  }
+  if (!factory) return strategy::unknown_strategy_error(name);
   return factory(args_json);
 }
 
 std::vector<std::string> strategy_names() {
-  Registry& r = registry();
-  std::lock_guard lock(r.mu);
-  std::vector<std::string> names;
-  for (const auto& [n, f] : r.factories) names.push_back(n);
+  std::vector<std::string> names = names_in_registration_order();
+  std::sort(names.begin(), names.end());
   return names;
 }
 

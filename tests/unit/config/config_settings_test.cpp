@@ -48,7 +48,7 @@ TEST_CASE("defaults are LiteLLM's", "[config][settings]") {
   CHECK_FALSE(s.default_max_parallel_requests.has_value());
   CHECK(s.model_group_alias.empty());
   CHECK_FALSE(s.drop_params);
-  CHECK(s.provider_budget_config_json.empty());
+  CHECK(s.provider_budget_config.empty());
   CHECK(s.redis_host.empty());
   CHECK(s.redis_url.empty());
   CHECK(s.redis_port == 0);
@@ -151,8 +151,13 @@ router_settings:
   CHECK(s.enable_pre_call_checks);
   CHECK(s.enable_tag_filtering);
   CHECK_FALSE(s.tag_filtering_match_any);
-  CHECK(s.provider_budget_config_json ==
-        R"({"openai":{"budget_limit":100,"time_period":"1d"},"azure":{"max_budget":0.5,"budget_duration":"30m"}})");
+  REQUIRE(s.provider_budget_config.size() == 2);
+  CHECK(s.provider_budget_config.at("openai").budget_limit == 100);
+  CHECK(s.provider_budget_config.at("openai").time_period == "1d");
+  CHECK(s.provider_budget_config.at("openai").time_period_seconds == 86400);
+  CHECK(s.provider_budget_config.at("azure").budget_limit == 0.5);  // max_budget
+  CHECK(s.provider_budget_config.at("azure").time_period == "30m");  // budget_duration
+  CHECK(s.provider_budget_config.at("azure").time_period_seconds == 1800);
   REQUIRE(s.model_group_alias.size() == 2);
   CHECK(s.model_group_alias.at("gpt4").target == "gpt-4");
   CHECK_FALSE(s.model_group_alias.at("gpt4").hidden);

@@ -10,17 +10,32 @@ using llmux::testing::VirtualClock;
 
 namespace {
 
+// provider_budget_config is typed by the config loader (parsed once, at
+// load); these tests write it as the JSON a config would carry.
+Result<RouterConfig> load(const std::string& json) {
+  return parse_config("router_settings:\n  provider_budget_config: " + json + "\n");
+}
+
 std::unique_ptr<BudgetTracker> make(std::string json, const TimeSource& t) {
-  RouterSettings s;
-  s.provider_budget_config_json = std::move(json);
-  auto r = BudgetTracker::create(s, t);
+  auto config = load(json);
+  if (!config.ok()) FAIL(config.error().message);
+  auto r = BudgetTracker::create(config->settings, t);
   if (!r.ok()) FAIL(r.error().message);
   return std::move(r).value();
 }
 
+// The error for a bad value, without the " (line 2)" the loader adds.
 std::string create_error(std::string json) {
-  RouterSettings s;
-  s.provider_budget_config_json = std::move(json);
+  auto config = load(json);
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.error().kind == ErrorKind::kInvalidConfig);
+  std::string message = config.error().message;
+  const std::string line = " (line 2)";
+  if (message.size() > line.size() && message.ends_with(line)) message.resize(message.size() - line.size());
+  return message;
+}
+
+std::string create_error(const RouterSettings& s) {
   VirtualClock t;
   auto r = BudgetTracker::create(s, t);
   REQUIRE_FALSE(r.ok());
@@ -81,7 +96,9 @@ TEST_CASE("a provider entry without a limit is ignored", "[budget]") {
 }
 
 TEST_CASE("bad provider budget configs name the offending key", "[budget]") {
-  CHECK(create_error("{not json") .find("router_settings.provider_budget_config: not valid JSON") == 0);
+  // Broken flow text is the loader's YAML/JSON error (there is no JSON text
+  // left for the tracker to parse).
+  CHECK_FALSE(load("{not json").ok());
   CHECK(create_error("[1, 2]").find("router_settings.provider_budget_config: expected a map") == 0);
   CHECK(create_error(R"({"openai": 5})") ==
         "router_settings.provider_budget_config.openai: expected a map with budget_limit and time_period, got 5");
@@ -95,6 +112,24 @@ TEST_CASE("bad provider budget configs name the offending key", "[budget]") {
   CHECK(create_error(R"({"azure": {"budget_limit": 1, "budget_duration": 30}})") ==
         "router_settings.provider_budget_config.azure.budget_duration: expected a duration like 30s, 10m, 1h, 1d, "
         "1w or 1mo, got 30");
+}
+
+TEST_CASE("provider budgets built by hand are checked; the typed period is what counts", "[budget]") {
+  RouterSettings s;
+  s.provider_budget_config["openai"].budget_limit = -1;
+  CHECK(create_error(s) == "router_settings.provider_budget_config.openai.budget_limit: expected a number >= 0, got -1");
+  s.provider_budget_config["openai"].budget_limit = 2;
+  s.provider_budget_config["openai"].time_period_seconds = 0;
+  CHECK(create_error(s) == "router_settings.provider_budget_config.openai.time_period: expected a duration > 0, got 0 s");
+  s.provider_budget_config["openai"].time_period_seconds = 60;
+  s.provider_budget_config["openai"].time_period = "ignored: the seconds are typed";
+  VirtualClock t;
+  auto r = BudgetTracker::create(s, t);
+  REQUIRE(r.ok());
+  const auto snap = (*r)->snapshot(t.now());
+  REQUIRE(snap.size() == 1);
+  CHECK(snap[0].limit == 2);
+  CHECK(snap[0].window_seconds == Approx(60));
 }
 
 TEST_CASE("provider spend: threshold is spend >= limit, LiteLLM's text", "[budget]") {

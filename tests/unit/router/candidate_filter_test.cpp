@@ -299,7 +299,7 @@ TEST_CASE("budgets: a deployment or provider over its budget drops out; all over
   auto other = dep("other");
   other.provider = "hosted_vllm";
   Fixture f({a, other});
-  f.settings.provider_budget_config_json = R"({"hosted_vllm": {"budget_limit": 0.5, "time_period": "1h"}})";
+  f.settings.provider_budget_config["hosted_vllm"] = ProviderBudgetConfig{0.5, "1h", 3600};
   VirtualClock time;
   time.advance_to(kNow);
   auto tracker = health::BudgetTracker::create(f.settings, time);
