@@ -253,7 +253,8 @@ std::optional<double> parse_retry_after(const transport::Headers& headers, absl:
     std::string err;
     if (absl::ParseTime(format, std::string(v), absl::UTCTimeZone(), &when, &err)) {
       const double delta = absl::ToDoubleSeconds(when - now);
-      if (delta < 0) return std::nullopt;
+      // absl::ParseTime also accepts "infinite-future" / "infinite-past".
+      if (!std::isfinite(delta) || delta < 0) return std::nullopt;
       return std::floor(delta);  // LiteLLM: int(retry_date - time.time())
     }
   }

@@ -213,6 +213,7 @@ TEST_CASE("Retry-After: seconds, HTTP-date, milliseconds") {
   CHECK_FALSE(parse_retry_after({{"retry-after", "1.5"}}, kNow));  // LiteLLM's int() refuses it
   CHECK_FALSE(parse_retry_after({{"retry-after", "-3"}}, kNow));
   CHECK_FALSE(parse_retry_after({{"retry-after", "soon"}}, kNow));
+  CHECK_FALSE(parse_retry_after({{"retry-after", "infinite-future"}}, kNow));  // absl::ParseTime's literal (fuzzing)
   CHECK_FALSE(parse_retry_after({}, kNow));
   CHECK(parse_retry_after({{"retry-after-ms", "1500"}}, kNow) == 1.5);
   CHECK(parse_retry_after({{"retry-after", "20"}, {"retry-after-ms", "250"}}, kNow) == 0.25);
