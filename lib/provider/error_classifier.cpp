@@ -213,10 +213,10 @@ std::string extract_error_message(std::string_view body, int status) {
       }
     }
   }
-  if (error_message) return bounded(*error_message);
-  if (message) return bounded(*message);
-  if (detail) return bounded(*detail);
-  if (error_raw) return bounded(*error_raw);
+  // The first non-blank one: an empty "message" says nothing, the body does.
+  for (const auto* candidate : {&error_message, &message, &detail, &error_raw}) {
+    if (*candidate && !strip(**candidate).empty()) return bounded(**candidate);
+  }
   return bounded(trimmed);
 }
 

@@ -2,10 +2,10 @@
 // JSON). Input: byte 0 chooses the entry point (bit 0); the rest is the text.
 // Environment references (os.environ/NAME) resolve through a fixed fake
 // environment: names of even length exist, odd ones do not.
-// Properties: a failure is kInvalidConfig with a message; a success is the
-// same on a second parse (deployment ids are stable); the JSON texts a
-// deployment carries (litellm_params, model_info) are valid JSON when the
-// input was valid UTF-8.
+// Properties: a failure is kInvalidConfig with a message (UTF-8 when the
+// input is); a success is the same on a second parse (deployment ids are
+// stable); the JSON texts a deployment carries (litellm_params, model_info)
+// are valid JSON, and its names UTF-8, when the input was valid UTF-8.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -33,18 +33,22 @@ bool valid_json(std::string_view text) {
   return parser.parse(simdjson::padded_string(text)).get(root) == simdjson::SUCCESS;
 }
 
+bool is_utf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
 void check_deployment(const DeploymentConfig& d, bool utf8) {
   FUZZ_CHECK(!d.id.empty());
   if (utf8) {
+    FUZZ_CHECK(is_utf8(d.id) && is_utf8(d.model_name) && is_utf8(d.model) && is_utf8(d.api_base));
     FUZZ_CHECK(valid_json(d.litellm_params_json));
     FUZZ_CHECK(d.model_info_json.empty() || valid_json(d.model_info_json));
   }
 }
 
 template <class T>
-void check_failure(const llmux::Result<T>& r) {
+void check_failure(const llmux::Result<T>& r, bool utf8) {
   FUZZ_CHECK(r.error().kind == ErrorKind::kInvalidConfig);
   FUZZ_CHECK(!r.error().message.empty());
+  if (utf8) FUZZ_CHECK(is_utf8(r.error().message));
 }
 
 }  // namespace
@@ -52,12 +56,12 @@ void check_failure(const llmux::Result<T>& r) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  const bool utf8 = simdjson::validate_utf8(text.data(), text.size());
+  const bool utf8 = is_utf8(text);
 
   if (data[0] & 1) {
     auto d = llmux::parse_deployment(text, fake_env);
     if (!d.ok()) {
-      check_failure(d);
+      check_failure(d, utf8);
       return 0;
     }
     check_deployment(d.value(), utf8);
@@ -68,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto config = llmux::parse_config(text, fake_env);
   if (!config.ok()) {
-    check_failure(config);
+    check_failure(config, utf8);
     return 0;
   }
   for (const DeploymentConfig& d : config.value().model_list) check_deployment(d, utf8);

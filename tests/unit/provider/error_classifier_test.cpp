@@ -193,6 +193,9 @@ TEST_CASE("extract_error_message forms") {
   CHECK(extract_error_message("  upstream connect error  \n", 503) == "upstream connect error");
   CHECK(extract_error_message("", 502) == "Error code: 502");
   CHECK(extract_error_message(R"({"unexpected":true})", 500) == R"({"unexpected":true})");
+  // A blank message says nothing: the next candidate, else the body (found by fuzzing).
+  CHECK(extract_error_message(R"({"error":{"message":" "},"detail":"why"})", 400) == "why");
+  CHECK(extract_error_message(R"({"detail":""})", 422) == R"({"detail":""})");
   CHECK(extract_error_message(R"({"error":{"message":"caf\u00e9"}})", 400) == "caf\xc3\xa9");
   // Long bodies are cut at ~1 KiB, on a UTF-8 boundary.
   std::string long_body(3000, 'x');
