@@ -306,7 +306,12 @@ int llmux_abi_version(void) { return LLMUX_ABI_VERSION; }
 void llmux_free(void* ptr) { std::free(ptr); }
 
 const char* llmux_status_string(llmux_status status) {
-  switch (status) {
+  // A C caller may pass any int. In C++ reading an enum outside its value
+  // range (here 0..127) is undefined, so the bits are read as an int.
+  static_assert(sizeof(llmux_status) == sizeof(int));
+  int value = 0;
+  std::memcpy(&value, &status, sizeof value);
+  switch (value) {
     case LLMUX_OK:
       return "OK";
     case LLMUX_ERR_OUT_OF_MEMORY:
@@ -316,7 +321,6 @@ const char* llmux_status_string(llmux_status status) {
     default:
       break;
   }
-  const int value = static_cast<int>(status);
   if (value >= 1 && value <= static_cast<int>(llmux::ErrorKind::kInvalidArgument)) {
     // error_kind_name returns views of string literals: NUL-terminated.
     return llmux::error_kind_name(static_cast<llmux::ErrorKind>(value)).data();

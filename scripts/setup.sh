@@ -8,6 +8,7 @@ PACKAGES=(
   libcurl4-openssl-dev libsimdjson-dev libabsl-dev libfmt-dev catch2 libyaml-cpp-dev
   libhiredis-dev redis-server libbenchmark-dev
   nginx-light python3 python3-pytest python3-venv python3-setuptools python3-wheel
+  clang-16 libclang-rt-16-dev llvm
 )
 
 # The bindings' toolchains are not Debian packages here (Debian 12's Go and Rust

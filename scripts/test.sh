@@ -4,8 +4,10 @@
 #      (C++ unit and integration tests, the C ABI suite);
 #   2. the installed package consumed through find_package and pkg-config, from C++ and C;
 #   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh);
-#   4. an AddressSanitizer + UndefinedBehaviorSanitizer build + the C++ and C suites again.
-# Installs missing Debian packages first (scripts/setup.sh). Build trees: build/release, build/asan.
+#   4. an AddressSanitizer + UndefinedBehaviorSanitizer build + the C++ and C suites again;
+#   5. every fuzz target (tests/fuzz/, clang + libFuzzer) for LLMUX_FUZZ_SECONDS (30) seconds (scripts/fuzz.sh).
+# Installs missing Debian packages first (scripts/setup.sh). Build trees: build/release, build/asan, build/fuzz.
+# The fuzz targets' seeds and crash regressions also run in stages 1 and 4 (ctest -L fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -50,3 +52,6 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERR
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j "$JOBS" --timeout 600
+
+echo "== fuzzing (libFuzzer, every target ${LLMUX_FUZZ_SECONDS:-30} s) =="
+bash scripts/fuzz.sh "${LLMUX_FUZZ_SECONDS:-30}"

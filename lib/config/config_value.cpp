@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -372,6 +373,12 @@ void append_double(std::string& out, double d) {
 
 }  // namespace
 
+Value::Value(const Value&) = default;
+Value::Value(Value&&) noexcept = default;
+Value& Value::operator=(const Value&) = default;
+Value& Value::operator=(Value&&) noexcept = default;
+Value::~Value() = default;
+
 const Value* Value::find(std::string_view key) const {
   for (const auto& [k, v] : members) {
     if (k == key) return &v;
@@ -470,6 +477,13 @@ Value resolve_plain_scalar(std::string_view text, int line) {
 }
 
 Result<Value> load_yaml(std::string_view text, std::vector<std::string>* warnings) {
+  // YAML and JSON text never contains NUL; yaml-cpp would take NULs as a sign
+  // of UTF-16/32 and decode the text as that, turning valid UTF-8 into
+  // invalid UTF-8 in values and messages.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    const auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n') + 1;
+    return Error(ErrorKind::kInvalidConfig, fmt::format("invalid YAML/JSON at line {}: NUL character", line));
+  }
   // yaml-cpp reports malformed input by throwing; nothing may escape.
   std::string yaml_error;
   try {

@@ -24,6 +24,16 @@ namespace llmux::config {
 struct Value {
   enum class Kind { kNull, kBool, kInt, kFloat, kString, kList, kMap };
 
+  // Special members defined out of line: clang (14-16, with libstdc++ 12)
+  // cannot define them inline while `members` holds pairs of this still
+  // incomplete type (the fuzz build uses clang).
+  Value() = default;
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+  ~Value();
+
   Kind kind = Kind::kNull;
   bool boolean = false;
   int64_t integer = 0;

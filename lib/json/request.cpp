@@ -49,6 +49,19 @@ std::string_view trim_right(std::string_view s) {
   return s;
 }
 
+// Length of a raw key (pointer just past the opening quote) up to its closing
+// quote. Stage 1 has validated the quoting, so the scan always terminates.
+std::string_view raw_key_view(const char* start) {
+  size_t i = 0;
+  while (start[i] != '"') i += start[i] == '\\' ? 2 : 1;
+  return {start, i};
+}
+
+// Stage 1 validates UTF-8 and quoting but not escapes ("\q", "\u12", a lone
+// surrogate): those only fail when unescaped. Unescaping just the strings
+// that contain a backslash keeps the common case copy-free.
+bool has_backslash(std::string_view raw) { return raw.find('\\') != std::string_view::npos; }
+
 // Walks a value completely so that simdjson validates it. Recursion depth is
 // bounded by the parser's max depth.
 error_code walk(od::value v) {
@@ -61,6 +74,10 @@ error_code walk(od::value v) {
       for (auto fr : o) {
         od::field f;
         SIMDJSON_TRY(std::move(fr).get(f));
+        if (has_backslash(raw_key_view(f.key().raw()))) {
+          std::string_view key;
+          SIMDJSON_TRY(f.unescaped_key().get(key));
+        }
         SIMDJSON_TRY(walk(f.value()));
       }
       return simdjson::SUCCESS;
@@ -76,6 +93,10 @@ error_code walk(od::value v) {
       return simdjson::SUCCESS;
     }
     case od::json_type::string: {
+      if (has_backslash(v.raw_json_token())) {
+        std::string_view s;
+        return v.get_string().get(s);
+      }
       od::raw_json_string s;
       return v.get_raw_json_string().get(s);
     }
@@ -94,14 +115,6 @@ error_code walk(od::value v) {
     }
   }
   return simdjson::INCORRECT_TYPE;
-}
-
-// Length of a raw key (pointer just past the opening quote) up to its closing
-// quote. Stage 1 has validated the quoting, so the scan always terminates.
-std::string_view raw_key_view(const char* start) {
-  size_t i = 0;
-  while (start[i] != '"') i += start[i] == '\\' ? 2 : 1;
-  return {start, i};
 }
 
 // A simdjson on-demand value as a router_keys node (common/router_keys.hpp),

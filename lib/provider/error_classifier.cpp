@@ -213,10 +213,10 @@ std::string extract_error_message(std::string_view body, int status) {
       }
     }
   }
-  if (error_message) return bounded(*error_message);
-  if (message) return bounded(*message);
-  if (detail) return bounded(*detail);
-  if (error_raw) return bounded(*error_raw);
+  // The first non-blank one: an empty "message" says nothing, the body does.
+  for (const auto* candidate : {&error_message, &message, &detail, &error_raw}) {
+    if (*candidate && !strip(**candidate).empty()) return bounded(**candidate);
+  }
   return bounded(trimmed);
 }
 
@@ -253,7 +253,8 @@ std::optional<double> parse_retry_after(const transport::Headers& headers, absl:
     std::string err;
     if (absl::ParseTime(format, std::string(v), absl::UTCTimeZone(), &when, &err)) {
       const double delta = absl::ToDoubleSeconds(when - now);
-      if (delta < 0) return std::nullopt;
+      // absl::ParseTime also accepts "infinite-future" / "infinite-past".
+      if (!std::isfinite(delta) || delta < 0) return std::nullopt;
       return std::floor(delta);  // LiteLLM: int(retry_date - time.time())
     }
   }

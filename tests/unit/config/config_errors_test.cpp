@@ -190,6 +190,16 @@ TEST_CASE("every bad value is an error naming its path", "[config][errors]") {
   }
 }
 
+TEST_CASE("a NUL character is refused, not read as UTF-32 (found by fuzzing)", "[config][errors]") {
+  using namespace std::string_view_literals;
+  auto result = parse_config("model_list: []\nrouter_settings: {}\n\0"sv, env_of({}));
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().message == "invalid YAML/JSON at line 3: NUL character");
+  auto utf32 = parse_config("\0\0\0host\x07"sv, env_of({}));
+  REQUIRE_FALSE(utf32.ok());
+  CHECK(utf32.error().message == "invalid YAML/JSON at line 1: NUL character");
+}
+
 TEST_CASE("value errors carry the source line", "[config][errors]") {
   auto result = parse_config("model_list: []\nrouter_settings:\n  num_retries: many\n", env_of({}));
   REQUIRE_FALSE(result.ok());

@@ -389,6 +389,11 @@ TEST_CASE("bad requests are kInvalidArgument naming the problem") {
       {R"({"model":"m","messages":[1,2},"a":1})", "not valid JSON"},
       {R"({"model":"m","messages":[],"x":[tru]})", "not valid JSON"},
       {R"({"model":"m","messages":[],"x":01})", "not valid JSON"},
+      // Escapes in passed-through values are checked too (found by fuzzing).
+      {R"({"model":"m","messages":[],"x":"\q"})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"x":"\u12"})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"x":"\ude00"})", "not valid JSON"},
+      {R"({"model":"m","messages":[{"c\q":1}]})", "not valid JSON"},
       {R"({"model":"m","messages":[],})", "not valid JSON"},
       {R"({"model":"m" "messages":[]})", "not valid JSON"},
       {R"({'model':'m'})", "not valid JSON"},

@@ -193,6 +193,9 @@ TEST_CASE("extract_error_message forms") {
   CHECK(extract_error_message("  upstream connect error  \n", 503) == "upstream connect error");
   CHECK(extract_error_message("", 502) == "Error code: 502");
   CHECK(extract_error_message(R"({"unexpected":true})", 500) == R"({"unexpected":true})");
+  // A blank message says nothing: the next candidate, else the body (found by fuzzing).
+  CHECK(extract_error_message(R"({"error":{"message":" "},"detail":"why"})", 400) == "why");
+  CHECK(extract_error_message(R"({"detail":""})", 422) == R"({"detail":""})");
   CHECK(extract_error_message(R"({"error":{"message":"caf\u00e9"}})", 400) == "caf\xc3\xa9");
   // Long bodies are cut at ~1 KiB, on a UTF-8 boundary.
   std::string long_body(3000, 'x');
@@ -213,6 +216,7 @@ TEST_CASE("Retry-After: seconds, HTTP-date, milliseconds") {
   CHECK_FALSE(parse_retry_after({{"retry-after", "1.5"}}, kNow));  // LiteLLM's int() refuses it
   CHECK_FALSE(parse_retry_after({{"retry-after", "-3"}}, kNow));
   CHECK_FALSE(parse_retry_after({{"retry-after", "soon"}}, kNow));
+  CHECK_FALSE(parse_retry_after({{"retry-after", "infinite-future"}}, kNow));  // absl::ParseTime's literal (fuzzing)
   CHECK_FALSE(parse_retry_after({}, kNow));
   CHECK(parse_retry_after({{"retry-after-ms", "1500"}}, kNow) == 1.5);
   CHECK(parse_retry_after({{"retry-after", "20"}, {"retry-after-ms", "250"}}, kNow) == 0.25);
