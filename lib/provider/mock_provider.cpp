@@ -56,9 +56,9 @@ const Provider* provider_for_attempt(const DeploymentConfig& deployment, const j
   return has_mock_hook(deployment, request) ? &mock_provider() : network;
 }
 
-Status MockProvider::build_request(const DeploymentConfig& deployment, const json::ParsedRequest&, bool,
+Status MockProvider::build_request(const ProviderTarget& target, const json::ParsedRequest&, bool,
                                    transport::HttpRequest&) const {
-  return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: the mock answers locally", deployment.id));
+  return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: the mock answers locally", target.config.id));
 }
 
 Error MockProvider::classify_failure(const transport::TransferResult& result) const {
@@ -71,8 +71,9 @@ Result<ResponseInfo> MockProvider::inspect_response(std::string_view body, json:
 
 ChunkInfo MockProvider::inspect_chunk(std::string_view data) const { return openai_reader().inspect_chunk(data); }
 
-std::optional<LocalAnswer> MockProvider::answer_locally(const DeploymentConfig& deployment,
-                                                        const json::ParsedRequest& request, bool stream) const {
+std::optional<LocalAnswer> MockProvider::answer_locally(const ProviderTarget& target, const json::ParsedRequest& request,
+                                                        bool stream) const {
+  const DeploymentConfig& deployment = target.config;
   const json::RouterRequestOptions& ro = request.router;
   if (ro.mock_testing_rate_limit_error) {
     return failed(Error(ErrorKind::kRateLimit,
@@ -85,7 +86,7 @@ std::optional<LocalAnswer> MockProvider::answer_locally(const DeploymentConfig& 
   const std::optional<std::string>& mock = ro.mock_response ? ro.mock_response : deployment.mock_response;
   if (!mock) return std::nullopt;
   if (mock_is_error(*mock)) return failed(mock_error(*mock));
-  const std::string& model = deployment.provider_model.empty() ? deployment.model : deployment.provider_model;
+  const std::string_view model = target.model;
   LocalAnswer a;
   if (request.endpoint == json::Endpoint::kEmbeddings) {
     a.body = mock_embedding_body(model, 1);

@@ -17,12 +17,12 @@ class MockProvider final : public Provider {
  public:
   std::string_view name() const override { return "mock"; }
   // Never used: every answer is local.
-  Status build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request, bool stream,
+  Status build_request(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override;
   Error classify_failure(const transport::TransferResult& result) const override;
   Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const override;
   ChunkInfo inspect_chunk(std::string_view data) const override;
-  std::optional<LocalAnswer> answer_locally(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+  std::optional<LocalAnswer> answer_locally(const ProviderTarget& target, const json::ParsedRequest& request,
                                             bool stream) const override;
 };
 

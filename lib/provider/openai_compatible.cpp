@@ -311,12 +311,12 @@ bool is_null_value(od::value& v) {
 
 }  // namespace
 
-Status OpenAiCompatibleProvider::build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+Status OpenAiCompatibleProvider::build_request(const ProviderTarget& target, const json::ParsedRequest& request,
                                                bool stream, transport::HttpRequest& out) const {
-  return build(deployment, request, stream, {}, {}, out);
+  return build(target, request, stream, {}, {}, out);
 }
 
-Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConfig& deployment,
+Status OpenAiCompatibleProvider::build_continuation_request(const ProviderTarget& target,
                                                             const json::ParsedRequest& request,
                                                             std::string_view delivered_text,
                                                             transport::HttpRequest& out) const {
@@ -347,12 +347,13 @@ Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConf
   const std::string_view extra =
       vllm_prefill_ ? std::string_view(R"("continue_final_message":true,"add_generation_prompt":false)")
                     : std::string_view();
-  return build(deployment, request, true, with_prefill, extra, out);
+  return build(target, request, true, with_prefill, extra, out);
 }
 
-Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const json::ParsedRequest& request,
                                        bool stream, std::string_view messages_override,
                                        std::string_view extra_members, transport::HttpRequest& out) const {
+  const DeploymentConfig& deployment = target.config;
   std::string_view base = deployment.api_base.empty() ? default_api_base_ : std::string_view(deployment.api_base);
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
   if (base.empty()) {
@@ -397,8 +398,7 @@ Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const
   options.force_no_stream = !streaming && request.stream;
   options.messages_override = messages_override;
   options.extra_members = extra_members;
-  const std::string& model = deployment.provider_model.empty() ? deployment.model : deployment.provider_model;
-  json::splice_request(request, model, options, out.body);
+  json::splice_request(request, target.model, options, out.body);
   out.stream_body = streaming;
   return {};
 }

@@ -14,7 +14,7 @@
 
 namespace llmux::provider {
 
-class OpenAiCompatibleProvider final : public Provider {
+class OpenAiCompatibleProvider : public Provider {
  public:
   // `default_api_base` may be empty: then every deployment must set api_base.
   // Both strings must outlive the provider (string literals in the registry).
@@ -24,7 +24,7 @@ class OpenAiCompatibleProvider final : public Provider {
   std::string_view name() const override { return name_; }
   std::string_view default_api_base() const { return default_api_base_; }
 
-  Status build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request, bool stream,
+  Status build_request(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override;
   Error classify_failure(const transport::TransferResult& result) const override;
   Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const override;
@@ -33,11 +33,11 @@ class OpenAiCompatibleProvider final : public Provider {
   // "continue_final_message": true, "add_generation_prompt": false. Every
   // other family: the assistant message with "prefix": true (DeepSeek,
   // Mistral and LiteLLM's style).
-  Status build_continuation_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+  Status build_continuation_request(const ProviderTarget& target, const json::ParsedRequest& request,
                                     std::string_view delivered_text, transport::HttpRequest& out) const override;
 
  private:
-  Status build(const DeploymentConfig& deployment, const json::ParsedRequest& request, bool stream,
+  Status build(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
                std::string_view messages_override, std::string_view extra_members,
                transport::HttpRequest& out) const;
 

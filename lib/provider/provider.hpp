@@ -4,11 +4,16 @@
 // A provider adapter turns a parsed request into an HTTP request for one
 // deployment, and reads what comes back: classifies failures into the error
 // taxonomy and inspects responses and stream events. Providers know nothing
-// of routing. One adapter per API family, each in its own file; stateless and
-// thread-safe.
+// of routing. One adapter per API family, each in its own file; the adapter
+// itself is stateless and thread-safe, and what a deployment needs at run
+// time (OAuth tokens, cloud credentials) lives in that deployment's
+// DeploymentAuth, which the adapter creates, refreshes on the router's loop
+// without blocking, and reads when it builds a request.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +22,7 @@
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
 #include "llmux/metadata.hpp"
+#include "transport/event_loop.hpp"
 #include "transport/transfer.hpp"
 
 namespace llmux::provider {
@@ -69,15 +75,54 @@ struct LocalAnswer {
   bool silent = false;        // ... as a deployment that never answered (mock_timeout)
 };
 
+// Per-deployment run-time state an adapter owns (tokens, credentials). Made
+// by Provider::make_auth when the deployment joins the pool, kept across pool
+// snapshots with the deployment's health; used on the router's loop thread.
+class DeploymentAuth {
+ public:
+  virtual ~DeploymentAuth() = default;
+};
+
+// The deployment one attempt goes to, resolved for its adapter: the config,
+// the provider model for this attempt (a wildcard group's capture already
+// substituted), and the deployment's auth state.
+struct ProviderTarget {
+  const DeploymentConfig& config;
+  std::string_view model;
+  DeploymentAuth* auth = nullptr;
+
+  // `config` as it is: its provider model (else its model), no auth state.
+  static ProviderTarget of(const DeploymentConfig& config, DeploymentAuth* auth = nullptr) {
+    return ProviderTarget{config, config.provider_model.empty() ? config.model : config.provider_model, auth};
+  }
+};
+
+// Called once with whether the deployment's credentials are usable.
+using ReadyCallback = std::function<void(Status)>;
+
 class Provider {
  public:
   virtual ~Provider() = default;
   virtual std::string_view name() const = 0;
 
+  // The deployment's auth state, or null when the family needs none (this
+  // default). Called when the deployment joins the pool.
+  virtual std::shared_ptr<DeploymentAuth> make_auth(const DeploymentConfig& /*deployment*/) const { return nullptr; }
+
+  // Before each network attempt: makes the target's credentials usable,
+  // refreshing them on `loop` when they are missing or about to expire (a
+  // token fetch is a transfer like any other), and calls `ready` exactly
+  // once on the loop thread — inline when nothing needs refreshing (this
+  // default). Never blocks. A failed refresh is a kAuthentication error that
+  // names the deployment (never a secret).
+  virtual void prepare(const ProviderTarget& /*target*/, transport::EventLoop& /*loop*/, ReadyCallback ready) const {
+    ready(Status::Ok());
+  }
+
   // Fills `out` (url, method, headers, body) for one attempt. `stream` is
   // whether this call streams. Reuses `out`'s buffers.
-  virtual Status build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
-                               bool stream, transport::HttpRequest& out) const = 0;
+  virtual Status build_request(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
+                               transport::HttpRequest& out) const = 0;
 
   // Classifies a failed attempt: an HTTP error status (with body/headers) or
   // a transport failure (timeouts, connection errors). Keeps the provider's
@@ -93,7 +138,7 @@ class Provider {
 
   // An answer to give without a request, or nullopt to go over HTTP (every
   // network provider: this default).
-  virtual std::optional<LocalAnswer> answer_locally(const DeploymentConfig& /*deployment*/,
+  virtual std::optional<LocalAnswer> answer_locally(const ProviderTarget& /*target*/,
                                                     const json::ParsedRequest& /*request*/, bool /*stream*/) const {
     return std::nullopt;
   }
@@ -106,7 +151,7 @@ class Provider {
   // message is appended even when the caller's last message already is one.
   // Only call it for deployments where accepts_assistant_prefill() holds.
   // This default says the provider has no prefill (kInvalidArgument).
-  virtual Status build_continuation_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+  virtual Status build_continuation_request(const ProviderTarget& target, const json::ParsedRequest& request,
                                             std::string_view delivered_text, transport::HttpRequest& out) const;
 };
 
@@ -129,6 +174,12 @@ const Provider* provider_for_attempt(const DeploymentConfig& deployment, const j
                                      const Provider* network);
 
 // Names of the supported providers, for error messages.
-std::string_view supported_provider_list();
+std::string supported_provider_list();
+
+// Adds an adapter family to the registry under its name() (process-wide,
+// thread-safe; replaces one of the same name). Deployments naming it in a
+// config are served by it from then on: how new families and tests' own
+// adapters join without a list of their own.
+void register_provider(std::shared_ptr<const Provider> provider);
 
 }  // namespace llmux::provider

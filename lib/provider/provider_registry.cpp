@@ -2,9 +2,13 @@
 // per API family). Every family here speaks the OpenAI chat-completions and
 // embeddings API; the request body is passed through (only `model` replaced),
 // with no per-provider parameter mapping.
+#include <algorithm>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "provider/openai_compatible.hpp"
 
@@ -40,39 +44,54 @@ constexpr Family kFamilies[] = {
     {"sambanova", "https://api.sambanova.ai/v1"},
     {"openrouter", "https://openrouter.ai/api/v1"},
 };
-constexpr size_t kFamilyCount = sizeof(kFamilies) / sizeof(kFamilies[0]);
 
-// Built once, immutable afterwards (thread-safe static initialisation).
+// The built-in families, then whatever register_provider adds. Entries are
+// never removed (a replaced adapter stays alive for deployments already
+// bound to it); lookups take the newest of a name. Not on the per-call path.
 struct Registry {
   Registry() {
-    providers.reserve(kFamilyCount);
     for (const Family& f : kFamilies) {
-      providers.emplace_back(f.name, f.default_api_base);
-      if (!names.empty()) names += ", ";
-      names += f.name;
+      providers.push_back(std::make_shared<OpenAiCompatibleProvider>(f.name, f.default_api_base));
     }
   }
-  std::vector<OpenAiCompatibleProvider> providers;
-  std::string names;
+  std::mutex mu;
+  std::vector<std::shared_ptr<const Provider>> providers;
 };
 
-const Registry& registry() {
-  static const Registry r;
-  return r;
+Registry& registry() {
+  static Registry* r = new Registry();  // never destroyed: usable at exit
+  return *r;
 }
 
 }  // namespace
 
 const Provider* find_provider(std::string_view provider_name) {
-  for (const auto& p : registry().providers) {
-    if (p.name() == provider_name) return &p;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (auto it = r.providers.rbegin(); it != r.providers.rend(); ++it) {
+    if ((*it)->name() == provider_name) return it->get();
   }
   return nullptr;
 }
 
-std::string_view supported_provider_list() { return registry().names; }
+std::string supported_provider_list() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<std::string_view> names;
+  for (const auto& p : r.providers) {
+    if (std::find(names.begin(), names.end(), p->name()) == names.end()) names.push_back(p->name());
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
 
-Status Provider::build_continuation_request(const DeploymentConfig&, const json::ParsedRequest&, std::string_view,
+void register_provider(std::shared_ptr<const Provider> provider) {
+  if (!provider) return;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.providers.push_back(std::move(provider));
+}
+
+Status Provider::build_continuation_request(const ProviderTarget&, const json::ParsedRequest&, std::string_view,
                                             transport::HttpRequest&) const {
   return Error(ErrorKind::kInvalidArgument, fmt::format("provider {}: assistant prefill not supported", name()));
 }

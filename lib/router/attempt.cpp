@@ -79,6 +79,12 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   return s;
 }
 
+provider::ProviderTarget target_of(const Attempt& attempt) {
+  provider::ProviderTarget t = provider::ProviderTarget::of(attempt.entry->deployment->config(), attempt.entry->auth.get());
+  if (!attempt.wildcard_model.empty()) t.model = attempt.wildcard_model;
+  return t;
+}
+
 void open_attempt(RouterCore& core, Attempt& attempt, TimePoint now) {
   const Deployment& d = *attempt.entry->deployment;
   d.add_in_flight(1);

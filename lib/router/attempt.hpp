@@ -74,6 +74,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in);
 struct Attempt {
   const PoolEntry* entry = nullptr;
   const provider::Provider* provider = nullptr;  // the deployment's, or the mock
+  std::string wildcard_model;                    // the provider model of a wildcard match; else empty
   bool probe = false;                            // its deployment's half-open probe
   bool open = false;                             // counted on the deployment, awaiting close()
   TimePoint started{};
@@ -81,6 +82,9 @@ struct Attempt {
   bool first_token_expired = false;              // that limit cancelled the transfer
   AnswerInfo answer;
 };
+
+// The deployment the attempt goes to, as its adapter sees it.
+provider::ProviderTarget target_of(const Attempt& attempt);
 
 // Counts the attempt on its deployment (in flight, rpm minute, strategy).
 void open_attempt(RouterCore& core, Attempt& attempt, TimePoint now);

@@ -103,23 +103,34 @@ void Call::attempt() {
     fail(Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: provider '{}' is not supported", dc.id, dc.provider)));
     return;
   }
-  if (!stage_.wildcard_captures) {
-    launch(dc, sel.candidates);
-    return;
+  if (stage_.wildcard_captures) {
+    attempt_.wildcard_model = DeploymentPool::apply_captures(dc.provider_model, *stage_.wildcard_captures);
   }
-  DeploymentConfig expanded = dc;
-  expanded.provider_model = DeploymentPool::apply_captures(dc.provider_model, *stage_.wildcard_captures);
-  launch(expanded, sel.candidates);
+  // Credentials first (a token may need fetching, on the loop); then the request.
+  state_ = State::kPreparing;
+  std::weak_ptr<Call*> alive = self_;
+  attempt_.provider->prepare(target_of(attempt_), *core_.loop, [this, alive, candidates = sel.candidates](Status s) {
+    if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
+    EntryGuard guard(this);
+    if (state_ != State::kPreparing) return;  // cancelled meanwhile
+    state_ = State::kIdle;
+    if (!s.ok()) {
+      handle_failure(s.error(), attempt_.entry, FailureInfo{});
+    } else {
+      launch(candidates);
+    }
+  });
 }
 
-void Call::launch(const DeploymentConfig& target, size_t candidates) {
+void Call::launch(size_t candidates) {
+  const provider::ProviderTarget target = target_of(attempt_);
   const TimePoint now = core_.loop->now();
   attempt_.started = now;
   std::optional<StreamContinuation::Mode> continuation;
   if (options_.stream && relay_.content_delivered()) {
     // The consumer already has part of the answer: continue it here.
     ++continuations_;
-    continuation = provider::accepts_assistant_prefill(target) ? StreamContinuation::Mode::kPrefill
+    continuation = provider::accepts_assistant_prefill(target.config) ? StreamContinuation::Mode::kPrefill
                                                                : StreamContinuation::Mode::kRestart;
   }
   if (options_.stream) relay_.begin_attempt(*attempt_.provider, continuation);
@@ -134,7 +145,8 @@ void Call::launch(const DeploymentConfig& target, size_t candidates) {
     handle_failure(built.error(), attempt_.entry, FailureInfo{.retryable = false});
     return;
   }
-  attempt_.first_token_limit = apply_deadlines(options_, target, remaining(), has_alternative(candidates), http_);
+  attempt_.first_token_limit =
+      apply_deadlines(options_, target.config, remaining(), has_alternative(candidates), http_);
   open_attempt(core_, attempt_, now);
   state_ = State::kInFlight;
   transfer_ = core_.loop->start_transfer(std::move(http_), this);
@@ -385,6 +397,7 @@ void Call::cancel() {
     return;
   }
   if (state_ == State::kIdle) return;  // start() sees the flag
+  // kPreparing: the provider's late answer finds the call done.
   if (state_ == State::kWaitingForSlot) stop_waiting_for_slot();
   cancel_timer();
   fail(Error(ErrorKind::kCancelled, "call cancelled"));

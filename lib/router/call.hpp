@@ -53,7 +53,7 @@ class Call final : public transport::TransferObserver {
   void on_complete(transport::TransferResult&& result) override;
 
  private:
-  enum class State { kIdle, kInFlight, kWaiting, kWaitingForSlot, kDone };
+  enum class State { kIdle, kPreparing, kInFlight, kWaiting, kWaitingForSlot, kDone };
 
   // Marks one entry point on the stack; the last one out deletes a finished call.
   class EntryGuard {
@@ -72,7 +72,7 @@ class Call final : public transport::TransferObserver {
 
   void begin_stage(Stage stage);
   void attempt();
-  void launch(const DeploymentConfig& target, size_t candidates);
+  void launch(size_t candidates);
   void answer_locally(provider::LocalAnswer answer);
   void schedule_attempt(Duration wait);
   void wait_for_slot();
@@ -119,6 +119,8 @@ class Call final : public transport::TransferObserver {
   // Streaming: what the consumer sees, across attempts.
   StreamRelay relay_;
   int continuations_ = 0;
+  // Expires with the call: a provider's late prepare() answer checks it.
+  std::shared_ptr<Call*> self_ = std::make_shared<Call*>(this);
 };
 
 }  // namespace llmux::router

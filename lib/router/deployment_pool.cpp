@@ -45,9 +45,11 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     }
     if (old && old->deployment->config().model == c.model && old->deployment->config().api_base == c.api_base &&
         old->deployment->config().model_name == c.model_name) {
-      entry->deployment = old->deployment;  // keep its live counters
+      entry->deployment = old->deployment;  // keep its live counters and credentials
+      entry->auth = old->auth;
     } else {
       entry->deployment = std::make_shared<Deployment>(std::move(c));
+      if (p) entry->auth = p->make_auth(entry->deployment->config());
     }
     entry->max_parallel = max_parallel_requests_for(entry->deployment->config(), settings);
     entry->has_order = entry->deployment->config().order.has_value();

@@ -29,6 +29,9 @@ struct PoolEntry {
   std::shared_ptr<Deployment> deployment;
   std::shared_ptr<health::DeploymentHealthState> health;
   const provider::Provider* provider = nullptr;  // nullptr: mock_response only
+  // The adapter's run-time state for this deployment (tokens, credentials);
+  // null when it has none. Kept across snapshots with the deployment.
+  std::shared_ptr<provider::DeploymentAuth> auth;
   bool wildcard = false;                         // model_name contains '*'
   // Concurrency cap (LiteLLM's max_parallel_requests rule, reference §7.4);
   // <0 = none.

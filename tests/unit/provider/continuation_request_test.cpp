@@ -36,7 +36,7 @@ const Provider& provider(std::string_view name) { return llmux::testing::provide
 HttpRequest continuation(std::string_view provider_name, std::string_view body, std::string_view delivered) {
   HttpRequest out;
   auto r = parse(body);
-  auto s = provider(provider_name).build_continuation_request(deployment(std::string(provider_name)), r, delivered, out);
+  auto s = provider(provider_name).build_continuation_request(llmux::provider::ProviderTarget::of(deployment(std::string(provider_name))), r, delivered, out);
   if (!s.ok()) FAIL(s.error().message);
   return out;
 }
@@ -201,20 +201,20 @@ TEST_CASE("build_continuation_request: refusals") {
   HttpRequest out;
   SECTION("embeddings cannot be continued") {
     auto r = parse(R"({"model":"g","input":"x"})", Endpoint::kEmbeddings);
-    auto s = provider("hosted_vllm").build_continuation_request(deployment("hosted_vllm"), r, "A", out);
+    auto s = provider("hosted_vllm").build_continuation_request(llmux::provider::ProviderTarget::of(deployment("hosted_vllm")), r, "A", out);
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == ErrorKind::kInvalidArgument);
   }
   SECTION("deployment errors are build_request's") {
     auto r = parse(kChat);
-    auto s = provider("hosted_vllm").build_continuation_request(deployment("hosted_vllm", ""), r, "A", out);
+    auto s = provider("hosted_vllm").build_continuation_request(llmux::provider::ProviderTarget::of(deployment("hosted_vllm", "")), r, "A", out);
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == ErrorKind::kInvalidConfig);
   }
   SECTION("the base class has no prefill") {
     struct NoPrefill final : Provider {
       std::string_view name() const override { return "noprefill"; }
-      llmux::Status build_request(const DeploymentConfig&, const ParsedRequest&, bool, HttpRequest&) const override {
+      llmux::Status build_request(const llmux::provider::ProviderTarget&, const ParsedRequest&, bool, HttpRequest&) const override {
         return {};
       }
       llmux::Error classify_failure(const llmux::transport::TransferResult&) const override {
@@ -226,7 +226,7 @@ TEST_CASE("build_continuation_request: refusals") {
       llmux::provider::ChunkInfo inspect_chunk(std::string_view) const override { return {}; }
     } p;
     auto r = parse(kChat);
-    auto s = p.build_continuation_request(deployment("noprefill"), r, "A", out);
+    auto s = p.build_continuation_request(llmux::provider::ProviderTarget::of(deployment("noprefill")), r, "A", out);
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == ErrorKind::kInvalidArgument);
     CHECK(s.error().message == "provider noprefill: assistant prefill not supported");

@@ -29,7 +29,7 @@ const Provider& provider(std::string_view name) { return llmux::testing::provide
 
 HttpRequest build_ok(const Provider& p, const DeploymentConfig& d, const ParsedRequest& r, bool stream) {
   HttpRequest out;
-  auto s = p.build_request(d, r, stream, out);
+  auto s = p.build_request(llmux::provider::ProviderTarget::of(d), r, stream, out);
   if (!s.ok()) FAIL(s.error().message);
   return out;
 }
@@ -96,13 +96,13 @@ TEST_CASE("build_request: api_base is required where there is no default") {
     HttpRequest out;
     auto d = deployment(name, "", "secret-key");
     d.id = "vllm-a";
-    auto s = provider(name).build_request(d, chat, false, out);
+    auto s = provider(name).build_request(llmux::provider::ProviderTarget::of(d), chat, false, out);
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == ErrorKind::kInvalidConfig);
     CHECK(s.error().message == std::string("deployment vllm-a: api_base is required for provider ") + name);
   }
   HttpRequest out;
-  auto s = provider("hosted_vllm").build_request(deployment("hosted_vllm", "///"), chat, false, out);
+  auto s = provider("hosted_vllm").build_request(llmux::provider::ProviderTarget::of(deployment("hosted_vllm", "///")), chat, false, out);
   CHECK_FALSE(s.ok());
 }
 
@@ -124,19 +124,19 @@ TEST_CASE("build_request: headers") {
   SECTION("reusing a request object leaves no stale headers") {
     HttpRequest out;
     out.headers = {"Stale: 1", "Stale: 2", "Stale: 3", "Stale: 4", "Stale: 5"};
-    auto s = provider("openai").build_request(deployment("openai", "", "k"), chat, false, out);
+    auto s = provider("openai").build_request(llmux::provider::ProviderTarget::of(deployment("openai", "", "k")), chat, false, out);
     REQUIRE(s.ok());
     CHECK(out.headers == std::vector<std::string>{"Content-Type: application/json", "Authorization: Bearer k"});
   }
   SECTION("a line break in the key is refused without echoing the key") {
     HttpRequest out;
-    auto s = provider("openai").build_request(deployment("openai", "", "sk-abc\r\nX-Evil: 1"), chat, false, out);
+    auto s = provider("openai").build_request(llmux::provider::ProviderTarget::of(deployment("openai", "", "sk-abc\r\nX-Evil: 1")), chat, false, out);
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == ErrorKind::kInvalidConfig);
     CHECK(s.error().message.find("sk-abc") == std::string::npos);
     auto d = deployment("openai");
     d.extra_headers = {{"X-A", "v\nInjected: yes"}};
-    CHECK_FALSE(provider("openai").build_request(d, chat, false, out).ok());
+    CHECK_FALSE(provider("openai").build_request(llmux::provider::ProviderTarget::of(d), chat, false, out).ok());
   }
 }
 
