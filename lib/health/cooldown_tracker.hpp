@@ -82,9 +82,6 @@ class DeploymentHealthState {
   };
   // Consistent copy, circuit state evaluated at `now`.
   Snapshot snapshot(TimePoint now) const;
-  // Same at the steady clock's now; prefer snapshot(now) with the router's
-  // TimeSource (the two differ under an injected clock).
-  Snapshot snapshot() const { return snapshot(Clock::now()); }
 
  private:
   friend class CooldownTracker;

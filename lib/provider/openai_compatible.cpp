@@ -404,6 +404,8 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const json:
 }
 
 Error OpenAiCompatibleProvider::classify_failure(const transport::TransferResult& result) const {
+  // Wall time, not the loop's clock: only to read a Retry-After given as an
+  // HTTP date.
   return provider::classify_failure(result, name_, absl::Now());
 }
 

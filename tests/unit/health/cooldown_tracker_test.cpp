@@ -22,8 +22,8 @@ TEST_CASE("429 cools down a deployment of a multi-deployment group for cooldown_
   CHECK(st.cooling_down(t.now()));
   t.advance(0.2);
   CHECK_FALSE(st.cooling_down(t.now()));  // absolute expiry, checked on read
-  CHECK(st.snapshot().status == 429);
-  CHECK(st.snapshot().reason.find("provider said no") != std::string::npos);
+  CHECK(st.snapshot(t.now()).status == 429);
+  CHECK(st.snapshot(t.now()).reason.find("provider said no") != std::string::npos);
 }
 
 TEST_CASE("429 on a single-deployment group does not cool down by default", "[cooldown]") {

@@ -343,3 +343,101 @@ TEST_CASE("sim: a content-policy violation without content_policy_fallbacks is n
     CHECK(loop.request_count("a.sim") == 1);
   }
 }
+
+TEST_CASE("sim: total_timeout bounds the whole call, retry waits included", "[sim][timeout]") {
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) { return rate_limited(40); });
+  auto router = sim_router("model_list:\n" + dep("g", "a", "a1") + "router_settings:\n  num_retries: 5\n", loop);
+  auto r = router->completion(chat("g", R"("total_timeout":100)"));
+  REQUIRE_FALSE(r.ok());
+  // A Retry-After of 40 s is honoured only while it ends before the deadline:
+  // attempts at 0 and ~40 s (and ~80 s), never a wait past 100 s.
+  CHECK(loop.requests().size() >= 2);
+  CHECK(seconds_since_start(loop, loop.requests().size() - 1) < 100.0);
+  CHECK(duration_to_seconds(loop.now() - VirtualClock::kStart) <= 100.0);
+}
+
+TEST_CASE("sim: a stream that stalls before its first token is retried invisibly elsewhere", "[sim][stream]") {
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) {
+    ScriptedResponse r = ScriptedResponse::sse(chat_chunks({"never"}), 0s, 0s, false);
+    r.body.resize(1);  // the role chunk only, then silence
+    r.end = ScriptedResponse::End::kHang;
+    return r;
+  });
+  loop.route("b.sim", [](const transport::HttpRequest&) { return ScriptedResponse::sse(chat_chunks({"Hello", "!"})); });
+  auto router = sim_router("model_list:\n" + dep("g", "a", "a1") + dep("backup", "b", "b1") +
+                               "router_settings:\n  stream_idle_timeout: 20\n  first_token_timeout: 300\n"
+                               "  fallbacks: [{\"g\": [\"backup\"]}]\n",
+                           loop);
+  StreamResult s = stream(*router, loop, chat("g"));
+  REQUIRE(s.done.has_value());
+  REQUIRE(s.done->ok());
+  CHECK(s.text == "Hello!");  // nothing of the silent attempt reached the consumer
+  CHECK(loop.request_count("a.sim") == 1);
+  CHECK(seconds_since_start(loop, 1) == Approx(20.0));
+}
+
+TEST_CASE("simulated loop: deadlines, refusals and resets as CurlEventLoop reports them", "[sim][loop]") {
+  SimulatedLoop loop;
+  struct Rec final : transport::TransferObserver {
+    std::optional<transport::TransferResult> result;
+    std::string body;
+    bool on_body(std::string_view b) override {
+      body += b;
+      return true;
+    }
+    void on_complete(transport::TransferResult&& r) override { result = std::move(r); }
+  };
+  auto run = [&](ScriptedResponse script, transport::HttpRequest req) {
+    loop.set_default_responder([script](const transport::HttpRequest&) { return script; });
+    auto rec = std::make_unique<Rec>();
+    loop.start_transfer(std::move(req), rec.get());
+    loop.run_until_idle();
+    REQUIRE(rec->result.has_value());
+    return rec;
+  };
+  transport::HttpRequest req;
+  req.url = "http://x.sim/v1/chat/completions";
+
+  ScriptedResponse slow_connect = ScriptedResponse::json(200, "{}");
+  slow_connect.connect_delay = 5s;
+  transport::HttpRequest with_connect = req;
+  with_connect.connect_timeout = 2s;
+  auto r1 = run(slow_connect, with_connect);
+  CHECK(r1->result->error == transport::TransferError::kConnectTimeout);
+  CHECK(r1->result->error_message == "no connection within 2.000 s");
+
+  ScriptedResponse refused;
+  refused.refuse_connection = true;
+  CHECK(run(refused, req)->result->error == transport::TransferError::kConnectFailed);
+
+  transport::HttpRequest with_first_byte = req;
+  with_first_byte.first_byte_timeout = 3s;
+  auto r3 = run(ScriptedResponse::silent(), with_first_byte);
+  CHECK(r3->result->error == transport::TransferError::kFirstByteTimeout);
+  CHECK(r3->result->error_message == "no first byte within 3.000 s");
+  CHECK(r3->result->status == 0);
+
+  ScriptedResponse cut = ScriptedResponse::sse({"a", "b"}, 0s, 1s, false);
+  cut.end = ScriptedResponse::End::kReset;
+  transport::HttpRequest streaming = req;
+  streaming.stream_body = true;
+  auto r4 = run(cut, streaming);
+  CHECK(r4->result->error == transport::TransferError::kConnectionClosed);
+  CHECK(r4->body == "data: a\n\ndata: b\n\n");
+
+  ScriptedResponse stall = ScriptedResponse::sse({"a"}, 0s, 0s, false);
+  stall.end = ScriptedResponse::End::kHang;
+  streaming.idle_timeout = 7s;
+  auto r5 = run(stall, streaming);
+  CHECK(r5->result->error == transport::TransferError::kIdleTimeout);
+  CHECK(r5->result->error_message == "stream idle for more than 7.000 s");
+  CHECK(duration_to_seconds(r5->result->finished - r5->result->started) == Approx(7.0));
+
+  // A 500 on a streaming request is buffered, not streamed.
+  auto r6 = run(ScriptedResponse::error(500, "boom"), streaming);
+  CHECK(r6->result->status == 500);
+  CHECK(r6->body.empty());
+  CHECK(r6->result->body.find("boom") != std::string::npos);
+}
