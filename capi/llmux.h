@@ -41,31 +41,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* LLMUX_API marks exported symbols (the library builds with
- * -fvisibility=hidden). Define LLMUX_STATIC when linking libllmux.a on Windows. */
-#ifndef LLMUX_API
-#if defined(_WIN32) && !defined(LLMUX_STATIC)
-#if defined(LLMUX_BUILDING)
-#define LLMUX_API __declspec(dllexport)
-#else
-#define LLMUX_API __declspec(dllimport)
-#endif
-#elif defined(_WIN32)
-#define LLMUX_API
-#else
-#define LLMUX_API __attribute__((visibility("default")))
-#endif
-#endif
+/* LLMUX_API and the LLMUX_VERSION_* macros (MAJOR, MINOR, PATCH, NUMBER,
+ * STRING): generated from the project version at configure time. */
+#include "llmux_version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Version of this header; llmux_version() gives the library's. */
-#define LLMUX_VERSION_MAJOR 0
-#define LLMUX_VERSION_MINOR 1
-#define LLMUX_VERSION_PATCH 0
-#define LLMUX_VERSION_NUMBER (LLMUX_VERSION_MAJOR * 10000 + LLMUX_VERSION_MINOR * 100 + LLMUX_VERSION_PATCH)
+/* LLMUX_VERSION_* (llmux_version.h) is the version of these headers;
+ * llmux_version() gives the loaded library's. */
 /* Bumped on any incompatible change of this header's functions or types. */
 #define LLMUX_ABI_VERSION 1
 
@@ -101,7 +86,7 @@ typedef struct llmux_error llmux_error;   /* opaque */
 
 /* ---- library ------------------------------------------------------------ */
 
-/* "0.1.0". Static string: do not free. Thread-safe. */
+/* The library's LLMUX_VERSION_STRING ("0.1.0"). Static string: do not free. Thread-safe. */
 LLMUX_API const char* llmux_version(void);
 /* LLMUX_ABI_VERSION of the loaded library (check it against the header's). */
 LLMUX_API int llmux_abi_version(void);

@@ -18,6 +18,33 @@
 
 #include "llmux/router.hpp"
 
+// llmux_status mirrors llmux::ErrorKind value for value (status_of() is a
+// cast): a kind added on one side without the other fails to compile here.
+#define LLMUX_SAME_VALUE(status, kind) \
+  static_assert(static_cast<int>(status) == static_cast<int>(llmux::ErrorKind::kind), #status " != " #kind)
+LLMUX_SAME_VALUE(LLMUX_ERR_BAD_REQUEST, kBadRequest);
+LLMUX_SAME_VALUE(LLMUX_ERR_CONTEXT_WINDOW_EXCEEDED, kContextWindowExceeded);
+LLMUX_SAME_VALUE(LLMUX_ERR_CONTENT_POLICY_VIOLATION, kContentPolicyViolation);
+LLMUX_SAME_VALUE(LLMUX_ERR_AUTHENTICATION, kAuthentication);
+LLMUX_SAME_VALUE(LLMUX_ERR_PERMISSION_DENIED, kPermissionDenied);
+LLMUX_SAME_VALUE(LLMUX_ERR_NOT_FOUND, kNotFound);
+LLMUX_SAME_VALUE(LLMUX_ERR_TIMEOUT, kTimeout);
+LLMUX_SAME_VALUE(LLMUX_ERR_RATE_LIMIT, kRateLimit);
+LLMUX_SAME_VALUE(LLMUX_ERR_NO_DEPLOYMENTS_AVAILABLE, kNoDeploymentsAvailable);
+LLMUX_SAME_VALUE(LLMUX_ERR_BUDGET_EXCEEDED, kBudgetExceeded);
+LLMUX_SAME_VALUE(LLMUX_ERR_INTERNAL_SERVER, kInternalServer);
+LLMUX_SAME_VALUE(LLMUX_ERR_BAD_GATEWAY, kBadGateway);
+LLMUX_SAME_VALUE(LLMUX_ERR_SERVICE_UNAVAILABLE, kServiceUnavailable);
+LLMUX_SAME_VALUE(LLMUX_ERR_API, kApiError);
+LLMUX_SAME_VALUE(LLMUX_ERR_CONNECTION, kConnectionError);
+LLMUX_SAME_VALUE(LLMUX_ERR_MID_STREAM, kMidStream);
+LLMUX_SAME_VALUE(LLMUX_ERR_CANCELLED, kCancelled);
+LLMUX_SAME_VALUE(LLMUX_ERR_INVALID_CONFIG, kInvalidConfig);
+LLMUX_SAME_VALUE(LLMUX_ERR_INVALID_ARGUMENT, kInvalidArgument);
+#undef LLMUX_SAME_VALUE
+// The last kind is the last status before the C-only ones (llmux_status_string relies on it).
+static_assert(static_cast<int>(llmux::ErrorKind::kInvalidArgument) == 19 && LLMUX_ERR_OUT_OF_MEMORY > 19);
+
 struct llmux_router {
   std::unique_ptr<llmux::Router> router;
 };
@@ -33,13 +60,7 @@ struct llmux_error {
   bool preallocated = false;
 };
 
-#define LLMUX_STRINGIFY_VALUE(x) #x
-#define LLMUX_STRINGIFY(x) LLMUX_STRINGIFY_VALUE(x)
-
 namespace {
-
-constexpr const char* kVersion =
-    LLMUX_STRINGIFY(LLMUX_VERSION_MAJOR) "." LLMUX_STRINGIFY(LLMUX_VERSION_MINOR) "." LLMUX_STRINGIFY(LLMUX_VERSION_PATCH);
 
 llmux_error g_out_of_memory{
     LLMUX_ERR_OUT_OF_MEMORY, "OutOfMemory", "llmux: out of memory", 500,
@@ -301,7 +322,7 @@ llmux_status async_call(llmux_router* router, const char* request, size_t len, l
 
 extern "C" {
 
-const char* llmux_version(void) { return kVersion; }
+const char* llmux_version(void) { return LLMUX_VERSION_STRING; }
 int llmux_abi_version(void) { return LLMUX_ABI_VERSION; }
 void llmux_free(void* ptr) { std::free(ptr); }
 

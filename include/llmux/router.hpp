@@ -188,7 +188,7 @@ LLMUX_API std::string json_string(std::string_view text);
 // A JSON array of the deployments' health.
 LLMUX_API std::string health_json(const std::vector<DeploymentHealth>& health);
 
-// "0.1.0"
+// The library's version, LLMUX_VERSION_STRING ("MAJOR.MINOR.PATCH").
 LLMUX_API std::string_view version();
 
 }  // namespace llmux
