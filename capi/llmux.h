@@ -112,8 +112,8 @@ typedef enum llmux_log_level {
  * `message_len` bytes without the NUL, borrowed for the call. Runs on the
  * thread that caused the message: config warnings on the thread creating the
  * router (before llmux_router_new returns), notes about calls on the router's
- * I/O thread. It may run on several threads at once; it must not block and
- * must not call llmux_log_set. */
+ * I/O thread, a refused llmux_router_free on the thread that called it. It
+ * may run on several threads at once and must not block. */
 typedef void (*llmux_log_callback)(void* user_data, llmux_log_level level, const char* message,
                                    size_t message_len);
 
@@ -205,8 +205,9 @@ typedef struct llmux_router_options {
 /* llmux_router_new with options (NULL = the defaults). The options are copied:
  * the struct need not outlive the call, but the user_data pointers must stay
  * valid until llmux_router_free returns. LLMUX_ERR_INVALID_ARGUMENT for a
- * struct_size too small to hold struct_size itself, or a larger struct than
- * this library knows with nonzero unknown bytes. Thread-safe. */
+ * struct_size smaller than the first version of the struct (this one), or a
+ * larger struct than this library knows with nonzero unknown bytes.
+ * Thread-safe. */
 LLMUX_API llmux_status llmux_router_new_with_options(const char* config, size_t len,
                                                        const llmux_router_options* options,
                                                        llmux_router** out_router, llmux_error** out_error);

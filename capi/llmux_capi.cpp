@@ -43,8 +43,9 @@ LLMUX_SAME_VALUE(LLMUX_ERR_CANCELLED, kCancelled);
 LLMUX_SAME_VALUE(LLMUX_ERR_INVALID_CONFIG, kInvalidConfig);
 LLMUX_SAME_VALUE(LLMUX_ERR_INVALID_ARGUMENT, kInvalidArgument);
 #undef LLMUX_SAME_VALUE
-// The last kind is the last status before the C-only ones (llmux_status_string relies on it).
-static_assert(static_cast<int>(llmux::ErrorKind::kInvalidArgument) == 19 && LLMUX_ERR_OUT_OF_MEMORY > 19);
+// llmux_status_string names 1..kInvalidArgument through error_kind_name: the
+// C-only statuses stay above the last kind.
+static_assert(LLMUX_ERR_INVALID_ARGUMENT < LLMUX_ERR_OUT_OF_MEMORY && LLMUX_ERR_OUT_OF_MEMORY < LLMUX_ERR_INTERNAL);
 
 namespace {
 
