@@ -1,10 +1,15 @@
 """LiteLLM-style logging callbacks and llmux's routing events, run on the caller's side.
 
-The library reports every routing decision as an event (success, failure, retry, fallback,
-cooldown, recovered). The events of a call travel to the thread or event loop that consumes the
-call's outcome (inside its :class:`~llmux._ffi.Outcome`), and the callbacks run there, after the
-call ended and before its result is returned or its error raised — never on the router's I/O
-thread, so a raising callback cannot break a call.
+Callbacks run on the thread or event loop that consumes a call's outcome, after the call ended and
+before its result is returned or its error raised — never on the router's I/O thread, so a raising
+callback cannot break a call. Their kwargs are built from the call's router metadata (the
+``_llmux`` object of its response or error), so they cost nothing when none is registered.
+
+``Router(on_event=fn)`` switches on the library's event callback for that router: each routing
+event (success, failure, retry, fallback, cooldown, recovered) is queued with its call on the I/O
+thread and travels to the consumer inside the call's :class:`~llmux._ffi.Outcome`; ``fn`` gets them
+there, as dicts, in order (the call's success or failure last). That crossing costs a Python
+callback per event on the I/O thread, which is why it is opt-in.
 
 Registered as in LiteLLM, module-wide (``llmux.callbacks``, ``llmux.success_callback``,
 ``llmux.failure_callback``; read at each call, so they may be set before or after the Router is
@@ -26,11 +31,10 @@ made) or per router (``Router(callbacks=[...])``):
 ``model_info``; ``api_base``; ``custom_llm_provider``), ``model_info``, ``exception`` /
 ``traceback_exception`` on failure, ``standard_logging_object`` (``model_id``, ``model_group``,
 ``response_cost``, ``status``, token counts, ...), and ``llmux`` (``attempts``, ``retries``,
-``fallbacks``, ``attempt_log``, ``events``: the call's routing events as dicts).
+``fallbacks``, ``attempt_log``, and ``events``: the call's routing events as dicts when the router
+has ``on_event``, else empty).
 
-``Router(on_event=fn)`` receives each routing event as a dict (the C ABI's event JSON), in order,
-the call's success or failure last. An exception a callback raises is logged (logger ``llmux``)
-and does not change the call's result.
+An exception a callback raises is logged (logger ``llmux``) and does not change the call's result.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import sys
 import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ._encode import LiteLLMCompatibilityWarning
 
@@ -80,24 +84,24 @@ def _events(raw: Optional[list[bytes]]) -> list[dict[str, Any]]:
     return out
 
 
-def _kwargs(info: CallInfo, final: dict[str, Any], events: list[dict[str, Any]],
+def _kwargs(info: CallInfo, metadata: Mapping[str, Any], events: list[dict[str, Any]],
             exception: Optional[BaseException], end_time: datetime.datetime) -> dict[str, Any]:
-    """LiteLLM's logging kwargs for a call that ended with `final` (its success/failure event)."""
-    metadata = final.get("metadata") or {}
-    deployment_id = final.get("deployment_id") or metadata.get("deployment_id") or None
-    model_group = metadata.get("model_group") or final.get("model_group") or None
+    """LiteLLM's logging kwargs for a call that ended with this router metadata."""
+    deployment_id = metadata.get("deployment_id") or None
+    model_group = metadata.get("model_group") or None
     api_base = metadata.get("api_base") or None
     provider = metadata.get("provider") or None
     deployment_model = metadata.get("deployment_model") or None
     model_info = {"id": deployment_id}
     request_metadata = info.fields.get("metadata")
-    usage = final.get("usage") or {}
-    cost = float(final.get("response_cost") or 0.0)
+    usage = metadata.get("usage") or {}
+    cost = float(metadata.get("response_cost") or 0.0)
+    call_id = str(metadata.get("call_id", ""))
     kwargs: dict[str, Any] = {
         "model": deployment_model or info.fields.get("model"),
         "stream": info.stream,
         "call_type": info.call_type,
-        "litellm_call_id": str(final.get("call_id", "")),
+        "litellm_call_id": call_id,
         "response_cost": cost,
         "custom_llm_provider": provider,
         "api_base": api_base,
@@ -117,7 +121,7 @@ def _kwargs(info: CallInfo, final: dict[str, Any], events: list[dict[str, Any]],
             "custom_llm_provider": provider,
         },
         "standard_logging_object": {
-            "id": str(final.get("call_id", "")),
+            "id": call_id,
             "call_type": info.call_type,
             "status": "success" if exception is None else "failure",
             "model": deployment_model,
@@ -126,9 +130,9 @@ def _kwargs(info: CallInfo, final: dict[str, Any], events: list[dict[str, Any]],
             "api_base": api_base,
             "custom_llm_provider": provider,
             "response_cost": cost,
-            "prompt_tokens": usage.get("prompt_tokens", 0),
-            "completion_tokens": usage.get("completion_tokens", 0),
-            "total_tokens": usage.get("total_tokens", 0),
+            "prompt_tokens": usage.get("prompt_tokens", 0) if exception is None else 0,
+            "completion_tokens": usage.get("completion_tokens", 0) if exception is None else 0,
+            "total_tokens": usage.get("total_tokens", 0) if exception is None else 0,
             "startTime": info.start_time.timestamp(),
             "endTime": end_time.timestamp(),
             "error_str": None if exception is None else str(exception),
@@ -173,6 +177,8 @@ class Observer:
                  ) -> None:
         self._callbacks = list(callbacks or [])
         self._on_event = on_event
+        #: Whether the router must ask the library for its events.
+        self.wants_events = on_event is not None
         for entry in self._callbacks:
             if isinstance(entry, str):
                 _skip_string(entry)
@@ -183,8 +189,9 @@ class Observer:
         own = _module_list("success_callback" if success else "failure_callback")
         return own + _module_list("callbacks") + self._callbacks
 
-    def _prepare(self, raw: Optional[list[bytes]], info: CallInfo, exception: Optional[BaseException]
-                 ) -> Optional[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    def _prepare(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any],
+                 exception: Optional[BaseException]) -> Optional[tuple[list[Any], dict[str, Any]]]:
+        """Runs on_event; returns (callbacks, kwargs), or None when no callback is registered."""
         events = _events(raw)
         if self._on_event is not None:
             for event in events:
@@ -192,20 +199,20 @@ class Observer:
                     self._on_event(event)
                 except Exception:
                     _report_callback_error(self._on_event)
-        if not events or events[-1].get("type") not in ("success", "failure"):
+        targets = self._targets(exception is None)
+        if not targets:
             return None
-        return events, _kwargs(info, events[-1], events, exception, datetime.datetime.now())
+        return targets, _kwargs(info, metadata, events, exception, datetime.datetime.now())
 
-    def report(self, raw: Optional[list[bytes]], info: CallInfo, response: Any,
+    def report(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any], response: Any,
                exception: Optional[BaseException]) -> None:
         """Runs the sync callbacks for a call that ended (sync completion, embedding or stream)."""
-        prepared = self._prepare(raw, info, exception)
+        prepared = self._prepare(raw, info, metadata, exception)
         if prepared is None:
             return
-        _, kwargs = prepared
-        success = exception is None
-        method = "log_success_event" if success else "log_failure_event"
-        for callback in self._targets(success):
+        targets, kwargs = prepared
+        method = "log_success_event" if exception is None else "log_failure_event"
+        for callback in targets:
             target = self._sync_target(callback, method)
             if target is None:
                 continue
@@ -214,17 +221,16 @@ class Observer:
             except Exception:
                 _report_callback_error(callback)
 
-    async def areport(self, raw: Optional[list[bytes]], info: CallInfo, response: Any,
-                      exception: Optional[BaseException]) -> None:
+    async def areport(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any],
+                      response: Any, exception: Optional[BaseException]) -> None:
         """Runs the callbacks for an async call that ended: the async logger methods and coroutine
         functions are awaited, plain functions called."""
-        prepared = self._prepare(raw, info, exception)
+        prepared = self._prepare(raw, info, metadata, exception)
         if prepared is None:
             return
-        _, kwargs = prepared
-        success = exception is None
-        method = "async_log_success_event" if success else "async_log_failure_event"
-        for callback in self._targets(success):
+        targets, kwargs = prepared
+        method = "async_log_success_event" if exception is None else "async_log_failure_event"
+        for callback in targets:
             target = self._async_target(callback, method)
             if target is None:
                 continue

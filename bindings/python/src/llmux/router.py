@@ -186,9 +186,9 @@ class Router:
         self._observer = Observer(callbacks, on_event)
         lib = _ffi.library()
         sink = _RouterSink()
-        # Events are always on: llmux.callbacks may be set after the router is made.
-        options = _ffi.RouterOptions(on_event=_ffi.EVENT_CALLBACK, event_user_data=sink.key, log=_ffi.LOG_CALLBACK,
-                                     log_user_data=sink.key)
+        options = _ffi.RouterOptions(log=_ffi.LOG_CALLBACK, log_user_data=sink.key)
+        if self._observer.wants_events:  # opt-in: an event costs a Python callback on the I/O thread
+            options.on_event, options.event_user_data = _ffi.EVENT_CALLBACK, sink.key
         handle = ctypes.c_void_p()
         error = ctypes.c_void_p()
         try:
@@ -511,30 +511,32 @@ class CallReport:
         self._observer = observer
         self._info = info
 
-    def report(self, outcome: Outcome, response: Any, exception: Optional[BaseException]) -> None:
-        self._observer.report(outcome.events, self._info, response, exception)
+    def report(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+               exception: Optional[BaseException]) -> None:
+        self._observer.report(outcome.events, self._info, metadata, response, exception)
 
-    async def areport(self, outcome: Outcome, response: Any, exception: Optional[BaseException]) -> None:
-        await self._observer.areport(outcome.events, self._info, response, exception)
+    async def areport(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+                      exception: Optional[BaseException]) -> None:
+        await self._observer.areport(outcome.events, self._info, metadata, response, exception)
 
     def finish(self, outcome: Outcome, make: type[_Response], what: str) -> _Response:
         try:
             fields, hidden = split_response(outcome, what)
         except LLMuxError as exc:
-            self.report(outcome, None, exc)
+            self.report(outcome, exc.llmux_metadata, None, exc)
             raise
         response = _with_hidden(make(fields), hidden)
-        self.report(outcome, response, None)
+        self.report(outcome, hidden, response, None)
         return response
 
     async def afinish(self, outcome: Outcome, make: type[_Response], what: str) -> _Response:
         try:
             fields, hidden = split_response(outcome, what)
         except LLMuxError as exc:
-            await self.areport(outcome, None, exc)
+            await self.areport(outcome, exc.llmux_metadata, None, exc)
             raise
         response = _with_hidden(make(fields), hidden)
-        await self.areport(outcome, response, None)
+        await self.areport(outcome, hidden, response, None)
         return response
 
 

@@ -26,9 +26,11 @@ __all__ = ["AsyncCompletionStream", "CompletionStream", "StreamReport"]
 class StreamReport(Protocol):
     """Runs the router's callbacks when a stream ends (response = the stream, or the exception)."""
 
-    def report(self, outcome: Outcome, response: Any, exception: Optional[BaseException]) -> None: ...
+    def report(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+               exception: Optional[BaseException]) -> None: ...
 
-    def areport(self, outcome: Outcome, response: Any, exception: Optional[BaseException]) -> Awaitable[None]: ...
+    def areport(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+                exception: Optional[BaseException]) -> Awaitable[None]: ...
 
 
 def _chunk_from(data: bytes) -> ModelResponseStream:
@@ -74,10 +76,10 @@ class _StreamState(Generic[_Channel]):
             self._finish(outcome)
         except LLMuxError as exc:
             if self._report is not None:
-                self._report.report(outcome, None, exc)
+                self._report.report(outcome, exc.llmux_metadata, None, exc)
             raise
         if self._report is not None:
-            self._report.report(outcome, self, None)
+            self._report.report(outcome, self._hidden_params, self, None)
 
     async def _afinish_and_report(self, outcome: Outcome) -> None:
         """_finish, then the callbacks of an async call."""
@@ -85,10 +87,10 @@ class _StreamState(Generic[_Channel]):
             self._finish(outcome)
         except LLMuxError as exc:
             if self._report is not None:
-                await self._report.areport(outcome, None, exc)
+                await self._report.areport(outcome, exc.llmux_metadata, None, exc)
             raise
         if self._report is not None:
-            await self._report.areport(outcome, self, None)
+            await self._report.areport(outcome, self._hidden_params, self, None)
 
     def _take_first(self) -> Optional[ModelResponseStream]:
         first, self._first = self._first, None
