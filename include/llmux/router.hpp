@@ -86,8 +86,12 @@ struct RouterEvent {
 using EventCallback = std::function<void(const RouterEvent&)>;
 
 struct RouterOptions {
-  // Time source for health decisions (cooldowns, rpm/tpm minutes, budgets,
-  // latency windows); nullptr = steady clock.
+  // The router's clock: every decision reads it (cooldowns and half-open
+  // timing, rpm/tpm minutes, budget windows, latency and time-to-first-token,
+  // call deadlines); nullptr = the steady clock. Must outlive the router. The
+  // I/O loop's timers (retry waits, transfer deadlines) still wait in real
+  // time, so a clock that stands still freezes decisions, not the loop: meant
+  // for tests.
   const TimeSource* time_source = nullptr;
   // Seed for routing randomness; 0 = random.
   uint64_t random_seed = 0;

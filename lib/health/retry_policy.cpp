@@ -94,6 +94,17 @@ void take_targets(const std::vector<std::string>& targets, std::string_view grou
 std::vector<std::string> fallback_groups_for(std::string_view group, const Error& error, const FallbackInputs& in) {
   std::vector<std::string> out;
   if (in.max_fallbacks <= 0) return out;
+  if (error.kind == ErrorKind::kContentPolicyViolation) {
+    // Only content_policy_fallbacks route around a refusal: outage fallbacks
+    // (generic, default, client-side) answering it instead is not what they
+    // were configured for (LiteLLM falls through to them; README "Differences").
+    if (in.content_policy_fallbacks) {
+      if (const FallbackRule* r = find_rule(*in.content_policy_fallbacks, group)) {
+        take_targets(r->targets, group, in.max_fallbacks, out);
+      }
+    }
+    return out;
+  }
   if (in.client_fallbacks) {
     take_targets(*in.client_fallbacks, group, in.max_fallbacks, out);
     return out;
@@ -101,13 +112,6 @@ std::vector<std::string> fallback_groups_for(std::string_view group, const Error
   if (error.kind == ErrorKind::kContextWindowExceeded && in.context_window_fallbacks &&
       !in.context_window_fallbacks->empty()) {
     if (const FallbackRule* r = find_rule(*in.context_window_fallbacks, group)) {
-      take_targets(r->targets, group, in.max_fallbacks, out);
-    }
-    return out;
-  }
-  if (error.kind == ErrorKind::kContentPolicyViolation && in.content_policy_fallbacks &&
-      !in.content_policy_fallbacks->empty()) {
-    if (const FallbackRule* r = find_rule(*in.content_policy_fallbacks, group)) {
       take_targets(r->targets, group, in.max_fallbacks, out);
     }
     return out;

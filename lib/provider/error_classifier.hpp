@@ -30,7 +30,7 @@
 #include <absl/time/time.h>
 
 #include "llmux/error.hpp"
-#include "transport/http_transport.hpp"
+#include "transport/transfer.hpp"
 
 namespace llmux::provider {
 

@@ -17,7 +17,7 @@
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
 #include "llmux/metadata.hpp"
-#include "transport/http_transport.hpp"
+#include "transport/transfer.hpp"
 
 namespace llmux::provider {
 

@@ -32,11 +32,16 @@ bool streaming_call(CallMode mode, const json::ParsedRequest& r) {
   return mode == CallMode::kStream || (mode == CallMode::kCompletion && r.stream);
 }
 
-// Timed out before the deployment said anything: LiteLLM would retry it in
-// place; llmux fails over (DESIGN.md §4).
+// The deployment went silent: no connection, no first byte or token in
+// time, or a stream that stalled (even after content). LiteLLM would retry it
+// in place; llmux excludes it for the rest of the call and fails over at once
+// (DESIGN.md §4).
 bool silent_timeout(const transport::TransferResult& r) {
   using transport::TransferError;
-  if (r.error == TransferError::kConnectTimeout || r.error == TransferError::kFirstByteTimeout) return true;
+  if (r.error == TransferError::kConnectTimeout || r.error == TransferError::kFirstByteTimeout ||
+      r.error == TransferError::kIdleTimeout) {
+    return true;
+  }
   return r.error == TransferError::kTotalTimeout && r.first_byte == TimePoint{};
 }
 
@@ -86,7 +91,7 @@ Call::~Call() = default;
 
 void Call::start() {
   EntryGuard guard(this);
-  started_ = Clock::now();
+  started_ = core_.loop->now();
   const double total = request_.router.total_timeout_seconds.value_or(core_.settings.total_timeout_seconds);
   deadline_ = total > 0 ? started_ + seconds_to_duration(total) : TimePoint::max();
   if (cancel_requested_) {
@@ -146,11 +151,14 @@ void Call::reset_attempt_state() {
   served_model_.clear();
   current_ = nullptr;
   probe_ = false;
+  attempt_has_content_ = false;
+  first_token_expired_ = false;
+  first_token_limit_ = Duration::max();
 }
 
 Duration Call::remaining() const {
   if (deadline_ == TimePoint::max()) return Duration::max();
-  return deadline_ - Clock::now();
+  return deadline_ - core_.loop->now();
 }
 
 size_t Call::healthy_in_stage(TimePoint now) const {
@@ -206,7 +214,7 @@ void Call::attempt() {
     return;
   }
   reset_attempt_state();
-  const TimePoint now = core_.time->now();
+  const TimePoint now = core_.loop->now();
 
   auto& entries = core_.scratch_entries;
   auto& candidates = core_.scratch_candidates;
@@ -324,19 +332,22 @@ void Call::attempt() {
     // only when the call has somewhere else to go.
     const Duration idle = to_duration(ro.stream_idle_timeout_seconds ? ro.stream_idle_timeout_seconds
                                                                      : std::optional<double>(core_.settings.stream_idle_timeout_seconds));
-    Duration first = read;
-    if (ro.first_token_timeout_seconds || has_alternative(candidates_left)) {
-      first = std::min(first, to_duration(ro.first_token_timeout_seconds ? ro.first_token_timeout_seconds
-                                                                         : std::optional<double>(core_.settings.first_token_timeout_seconds)));
-    }
-    http_.first_byte_timeout = std::min(first, left);
+    http_.first_byte_timeout = std::min(read, left);
     http_.idle_timeout = std::min(idle, read);
     http_.total_timeout = left;
+    // The first content token (not the head, not a role-only chunk) is
+    // awaited on the call's own timer.
+    first_token_limit_ = Duration::max();
+    if (ro.first_token_timeout_seconds || has_alternative(candidates_left)) {
+      first_token_limit_ = to_duration(ro.first_token_timeout_seconds ? ro.first_token_timeout_seconds
+                                                                      : std::optional<double>(core_.settings.first_token_timeout_seconds));
+    }
   } else {
-    http_.first_byte_timeout = Duration::max();
-    if (ro.first_token_timeout_seconds) http_.first_byte_timeout = to_duration(ro.first_token_timeout_seconds);
+    // Non-streaming: a request's first_token_timeout bounds the first body byte.
     http_.total_timeout = std::min(read, left);
-    http_.first_byte_timeout = std::min(http_.first_byte_timeout, http_.total_timeout);
+    if (ro.first_token_timeout_seconds) {
+      http_.first_body_timeout = std::min(to_duration(ro.first_token_timeout_seconds), http_.total_timeout);
+    }
   }
 
   const Deployment& d = *current_->deployment;
@@ -344,10 +355,19 @@ void Call::attempt() {
   d.count_request(now);
   core_.strategy->on_attempt_start(d, now);
   attempt_open_ = true;
-  attempt_started_ = Clock::now();
+  attempt_started_ = core_.loop->now();
   state_ = State::kInFlight;
-  transfer_ = core_.transport->start(std::move(http_), this);
+  transfer_ = core_.loop->start_transfer(std::move(http_), this);
   http_ = transport::HttpRequest{};
+  if (stream && first_token_limit_ < std::min(remaining(), Duration(std::chrono::hours(24 * 365)))) {
+    timer_ = core_.loop->schedule(first_token_limit_, [this] {
+      EntryGuard guard(this);
+      timer_ = 0;
+      if (state_ != State::kInFlight || attempt_has_content_) return;
+      first_token_expired_ = true;
+      core_.loop->cancel_transfer(transfer_);  // on_complete reports it as a silent deployment
+    });
+  }
 }
 
 void Call::wait_for_slot() {
@@ -355,7 +375,7 @@ void Call::wait_for_slot() {
   waiting_group_ = stage_.single ? stage_.single->deployment->model_group() : stage_.group->name;
   core_.slot_waiters[waiting_group_].push_back(this);
   const Duration left = remaining();
-  timer_ = core_.transport->schedule(left, [this] {
+  timer_ = core_.loop->schedule(left, [this] {
     EntryGuard guard(this);
     timer_ = 0;
     stop_waiting_for_slot();
@@ -373,7 +393,7 @@ void Call::stop_waiting_for_slot() {
     if (q.empty()) core_.slot_waiters.erase(it);
   }
   if (timer_ != 0) {
-    core_.transport->cancel_timer(timer_);
+    core_.loop->cancel_timer(timer_);
     timer_ = 0;
   }
 }
@@ -383,7 +403,7 @@ void Call::wake() {
   // that call's frames.
   if (state_ != State::kWaitingForSlot) return;
   stop_waiting_for_slot();
-  timer_ = core_.transport->schedule(Duration::zero(), [this] {
+  timer_ = core_.loop->schedule(Duration::zero(), [this] {
     EntryGuard guard(this);
     timer_ = 0;
     state_ = State::kIdle;
@@ -400,9 +420,9 @@ void Call::close_attempt(const PoolEntry& entry, bool success, std::optional<Err
   AttemptOutcome o;
   o.success = success;
   o.error = error;
-  o.at = core_.time->now();
+  o.at = core_.loop->now();
   o.stream = streaming_call(mode_, request_);
-  o.latency = Clock::now() - attempt_started_;
+  o.latency = core_.loop->now() - attempt_started_;
   if (success && first_token_at_ > attempt_started_) o.time_to_first_token = first_token_at_ - attempt_started_;
   o.prompt_tokens = usage_.prompt_tokens;
   o.completion_tokens = usage_.completion_tokens;
@@ -418,7 +438,7 @@ void Call::serve_mock(const PoolEntry& entry, const std::string& mock) {
   const DeploymentConfig& dc = entry.deployment->config();
   const std::string& model = dc.provider_model.empty() ? dc.model : dc.provider_model;
   served_model_ = model;
-  attempt_started_ = Clock::now();
+  attempt_started_ = core_.loop->now();
   Response r;
   if (mode_ == CallMode::kEmbedding) {
     r.body = provider::mock_embedding_body(model, 1);
@@ -427,7 +447,7 @@ void Call::serve_mock(const PoolEntry& entry, const std::string& mock) {
     for (const auto& c : chunks) {
       if (!content_delivered_) {
         content_delivered_ = true;
-        first_token_at_ = Clock::now();
+        first_token_at_ = core_.loop->now();
       }
       if (!deliver_chunk(c)) {
         fail(Error(ErrorKind::kCancelled, "stream stopped by the consumer"));
@@ -490,6 +510,7 @@ bool Call::process_event(std::string_view data) {
     case provider::ChunkInfo::Kind::kChunk:
       break;
   }
+  if (ci.has_content || !ci.finish_reason.empty()) attempt_has_content_ = true;
   if (ci.usage) usage_ = *ci.usage;
   if (!ci.finish_reason.empty()) finish_reason_ = ci.finish_reason;
   if (!ci.model.empty() && served_model_.empty()) served_model_ = ci.model;
@@ -530,7 +551,7 @@ bool Call::process_event(std::string_view data) {
     const auto& held = pending_chunks_.back().second;
     if (held.has_content || !held.finish_reason.empty()) {
       content_delivered_ = true;
-      first_token_at_ = Clock::now();
+      first_token_at_ = core_.loop->now();
       return flush_pending_chunks();
     }
     return true;
@@ -552,7 +573,15 @@ void Call::on_complete(transport::TransferResult&& result) {
   EntryGuard guard(this);
   transfer_ = 0;
   state_ = State::kIdle;
+  if (timer_ != 0) {  // the first-token timer
+    core_.loop->cancel_timer(timer_);
+    timer_ = 0;
+  }
   const PoolEntry* entry = current_;
+  if (first_token_expired_ && !cancel_requested_ && result.error == transport::TransferError::kCancelled) {
+    result.error = transport::TransferError::kFirstByteTimeout;
+    result.error_message = fmt::format("no first token within {:.3f} s", duration_to_seconds(first_token_limit_));
+  }
 
   if (cancel_requested_ || result.error == transport::TransferError::kCancelled || user_stopped_) {
     close_attempt(*entry, false, ErrorKind::kCancelled);
@@ -586,7 +615,7 @@ void Call::on_complete(transport::TransferResult&& result) {
         // Before the first token: retried invisibly. After it: continued on
         // another deployment (prefill or restart with the prefix suppressed).
         if (content_delivered_) continuing_ = true;
-        handle_failure(std::move(*err), entry, FailureInfo{.silent = !content_delivered_ && silent_timeout(result)});
+        handle_failure(std::move(*err), entry, FailureInfo{.silent = silent_timeout(result)});
       }
       return;
     }
@@ -644,13 +673,10 @@ void Call::on_complete(transport::TransferResult&& result) {
 bool Call::content_filter_fallback_exists() const {
   if (request_.router.disable_fallbacks || in_fallbacks_) return false;
   const auto& ro = request_.router;
+  // Only content_policy_fallbacks route around a refusal (fallback_groups_for).
   const auto& cp = ro.content_policy_fallbacks ? *ro.content_policy_fallbacks : core_.settings.content_policy_fallbacks;
-  if (!cp.empty()) {
-    return std::any_of(cp.begin(), cp.end(),
-                       [&](const FallbackRule& r) { return r.group == stage_.group_name && !r.targets.empty(); });
-  }
-  const auto& fb = ro.fallbacks ? *ro.fallbacks : core_.settings.fallbacks;
-  return std::any_of(fb.begin(), fb.end(), [](const FallbackRule& r) { return r.group == "*" && !r.targets.empty(); });
+  return std::any_of(cp.begin(), cp.end(),
+                     [&](const FallbackRule& r) { return r.group == stage_.group_name && !r.targets.empty(); });
 }
 
 health::FallbackInputs Call::fallback_inputs() const {
@@ -667,7 +693,7 @@ health::FallbackInputs Call::fallback_inputs() const {
 }
 
 void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info) {
-  const TimePoint now = core_.time->now();
+  const TimePoint now = core_.loop->now();
   if (entry) {
     const DeploymentConfig& dc = entry->deployment->config();
     error.llm_provider = dc.provider;
@@ -690,7 +716,7 @@ void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info)
     }
     probe_ = false;
     attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, std::string(error_kind_name(error.kind)),
-                                         error.status, ms_between(attempt_started_, Clock::now())});
+                                         error.status, ms_between(attempt_started_, core_.loop->now())});
     last_failed_ = entry;
     if (info.silent) excluded_.push_back(entry);
   }
@@ -734,7 +760,7 @@ void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info)
       if (wait < remaining()) {
         emit(RouterEventType::kRetry, &error, entry, duration_to_seconds(wait));
         state_ = State::kWaiting;
-        timer_ = core_.transport->schedule(wait, [this] {
+        timer_ = core_.loop->schedule(wait, [this] {
           EntryGuard guard(this);
           timer_ = 0;
           state_ = State::kIdle;
@@ -807,7 +833,7 @@ void Call::fill_metadata(RouterMetadata& m) {
   m.retries = std::max(0, stage_.attempts - 1);
   m.max_retries = stage_.retries_allowed_effective >= 0 ? stage_.retries_allowed_effective : stage_.retries_allowed;
   m.fallbacks = fallbacks_entered_;
-  m.latency_ms = ms_between(started_, Clock::now());
+  m.latency_ms = ms_between(started_, core_.loop->now());
   m.time_to_first_token_ms = content_delivered_ ? ms_between(started_, first_token_at_) : -1;
   m.malformed_events = malformed_events_;
   m.stream_continuations = continuations_;
@@ -818,7 +844,7 @@ void Call::fill_metadata(RouterMetadata& m) {
 
 void Call::succeed(Response response) {
   if (current_) {
-    const TimePoint now = core_.time->now();
+    const TimePoint now = core_.loop->now();
     const DeploymentConfig& dc = current_->deployment->config();
     const bool was_probe = probe_;
     core_.cooldowns->record_success(*current_->health);
@@ -826,7 +852,7 @@ void Call::succeed(Response response) {
     if (was_probe) emit(RouterEventType::kRecovered, nullptr, current_);
     if (usage_.reported) current_->deployment->count_tokens(now, usage_.prompt_tokens + usage_.completion_tokens);
     if (core_.budgets && usage_.reported) core_.budgets->record_spend(dc, cost_of(dc, usage_), now);
-    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, "", 0, ms_between(attempt_started_, Clock::now())});
+    attempt_log_.push_back(AttemptRecord{stage_.group_name, dc.id, "", 0, ms_between(attempt_started_, core_.loop->now())});
   }
   fill_metadata(response.metadata);
   finish(std::move(response));
@@ -892,10 +918,10 @@ void Call::cancel() {
   cancel_requested_ = true;
   switch (state_) {
     case State::kInFlight:
-      core_.transport->cancel(transfer_);  // on_complete(kCancelled) follows
+      core_.loop->cancel_transfer(transfer_);  // on_complete(kCancelled) follows
       break;
     case State::kWaiting:
-      core_.transport->cancel_timer(timer_);
+      core_.loop->cancel_timer(timer_);
       timer_ = 0;
       fail(Error(ErrorKind::kCancelled, "call cancelled"));
       break;

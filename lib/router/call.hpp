@@ -31,7 +31,7 @@
 #include "router/candidate_filter.hpp"
 #include "router/deployment_pool.hpp"
 #include "router/stream_continuation.hpp"
-#include "transport/http_transport.hpp"
+#include "transport/event_loop.hpp"
 #include "transport/sse_parser.hpp"
 
 namespace llmux::router {
@@ -41,12 +41,11 @@ class Call;
 // What every call of one router shares. Owned by Router::Impl.
 struct RouterCore {
   RouterSettings settings;
-  transport::HttpTransport* transport = nullptr;
+  transport::EventLoop* loop = nullptr;  // the one loop and clock of every call
   health::CooldownTracker* cooldowns = nullptr;
   health::BudgetTracker* budgets = nullptr;  // null when no budget is configured
   Strategy* strategy = nullptr;
   Random* rng = nullptr;            // I/O thread only
-  const TimeSource* time = nullptr;
   EventCallback on_event;           // may be empty
   // Called (on the I/O thread) when a call has delivered its final callback.
   // The call deletes itself right after, once its own stack has unwound.
@@ -160,7 +159,7 @@ class Call final : public transport::TransferObserver {
   int depth_ = 0;  // entry points on the stack
   bool cancel_requested_ = false;
   TimePoint started_{};
-  TimePoint deadline_{};  // started_ + total_timeout (steady clock, like the transport's timers)
+  TimePoint deadline_{};  // started_ + total_timeout
 
   // Plan.
   Stage stage_;
@@ -185,6 +184,9 @@ class Call final : public transport::TransferObserver {
   TimePoint attempt_started_{};
   bool attempt_open_ = false;  // the strategy saw on_attempt_start and awaits on_attempt_end
   bool probe_ = false;         // this attempt is its deployment's half-open probe
+  Duration first_token_limit_ = Duration::max();  // streaming: time to this attempt's first content token
+  bool attempt_has_content_ = false;              // this attempt produced a content token
+  bool first_token_expired_ = false;              // the first-token timer cancelled the transfer
   std::string served_model_;
 
   // Streaming state of the current attempt.

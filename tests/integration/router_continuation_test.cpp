@@ -156,3 +156,32 @@ TEST_CASE("continuation on a fallback group; with nowhere to go the stream ends 
 }
 
 }  // namespace llmux::testing
+
+namespace llmux::testing {
+
+// Issue 9 §7a, over loopback: a stream that stalls after content was
+// delivered is a silent deployment — continued on the fallback as soon as the
+// idle limit passes, not retried in place (which waited the limit out again,
+// twice, before the fallback).
+TEST_CASE("a stream that stalls after content continues on the fallback at once, not retried in place",
+          "[router][continuation][timeout]") {
+  FakeProvider a, b;
+  Behavior stall = Behavior::streaming(kText, 4);
+  stall.stall_after_events = 3;  // role + "Hi! How ", then silence on an open connection
+  a.set_default(stall);
+  b.set_default(Behavior::streaming("are you?", 2));
+  auto router = make_router("model_list:\n" + vllm_yaml("g", a, "a") + vllm_yaml("backup", b, "b") +
+                            "router_settings:\n  num_retries: 2\n  stream_idle_timeout: 0.3\n"
+                            "  fallbacks: [{\"g\": [\"backup\"]}]\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = run_stream(*router, chat_request("g"));
+  INFO((c.done->ok() ? std::string("ok") : c.done->error().to_string()));
+  REQUIRE(c.done->ok());
+  CHECK(c.text == kText);
+  CHECK(a.request_count() == 1);
+  CHECK(b.request_count() == 1);
+  CHECK(c.done->value().metadata.model_group == "backup");
+  CHECK(seconds_between(t0, std::chrono::steady_clock::now()) >= 0.3);
+}
+
+}  // namespace llmux::testing

@@ -310,7 +310,7 @@ TEST_CASE("metadata and x-litellm headers after a retry: retries, attempt_log, r
 
 TEST_CASE("health(): requests and tokens this minute, and a cooled-down deployment with reason and status",
           "[router][health][observability]") {
-  ManualTime time;
+  VirtualClock time;
   FakeProvider a, bad;
   a.set_default(ok_with_usage(100, 50));
   bad.set_default(Behavior::error(401, "Incorrect API key provided: sk-test-secret-key", "invalid_request_error",
@@ -388,7 +388,7 @@ TEST_CASE("health(): requests and tokens this minute, and a cooled-down deployme
 
 TEST_CASE("metrics_prometheus and deployments_json after real calls: counters per group and deployment, no key",
           "[router][metrics][observability]") {
-  ManualTime time;  // the minute windows behind the gauges cannot roll over
+  VirtualClock time;  // the minute windows behind the gauges cannot roll over
   FakeProvider p1, b1, bad;
   p1.set_default(Behavior::rate_limited());
   b1.set_default(ok_with_usage(100, 50));

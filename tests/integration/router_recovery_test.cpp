@@ -27,7 +27,7 @@ struct EventLog {
   }
 };
 
-std::unique_ptr<Router> make_timed_router(const std::string& yaml, ManualTime& time, EventLog* log = nullptr) {
+std::unique_ptr<Router> make_timed_router(const std::string& yaml, VirtualClock& time, EventLog* log = nullptr) {
   RouterOptions opts;
   opts.random_seed = 7;
   opts.time_source = &time;
@@ -61,7 +61,7 @@ TEST_CASE("half-open: after a cooldown one probe goes through; failure re-opens 
   FakeProvider primary, backup;
   primary.set_default(Behavior::rate_limited());  // 429 in a 2-deployment group: cooled at once
   backup.set_default(Behavior::ok("from backup"));
-  ManualTime time;
+  VirtualClock time;
   EventLog log;
   auto router = make_timed_router(tiered_config(primary, backup), time, &log);
 
@@ -126,7 +126,7 @@ TEST_CASE("half-open: only one probe is in flight; concurrent calls go elsewhere
   FakeProvider primary, backup;
   primary.set_default(Behavior::rate_limited());
   backup.set_default(Behavior::ok("from backup"));
-  ManualTime time;
+  VirtualClock time;
   auto router = make_timed_router(tiered_config(primary, backup), time);
   REQUIRE(router->completion(chat_request("g")).ok());
   REQUIRE(primary.request_count() == 1);
@@ -160,7 +160,7 @@ TEST_CASE("half-open: a probe that fails with a caller error (400) leaves the de
   FakeProvider primary, backup;
   primary.set_default(Behavior::rate_limited());
   backup.set_default(Behavior::ok("from backup"));
-  ManualTime time;
+  VirtualClock time;
   auto router = make_timed_router(tiered_config(primary, backup), time);
   REQUIRE(router->completion(chat_request("g")).ok());
   time.advance(11);

@@ -170,6 +170,28 @@ TEST_CASE("content-policy errors use content_policy_fallbacks", "[router][fallba
   CHECK(strict.request_count() == 1);
 }
 
+// Issue 9 §7c: routing around a safety refusal is what content_policy_fallbacks
+// are for; outage fallbacks (generic, default) do not answer it instead.
+TEST_CASE("content-policy errors without content_policy_fallbacks end after one attempt", "[router][fallback]") {
+  FakeProvider strict, other;
+  strict.set_default(Behavior::content_policy_violation());
+  std::string cfg = "model_list:\n" + deployment_yaml("strict", "m", strict) + deployment_yaml("other", "m", other) +
+                    "router_settings:\n  num_retries: 2\n  fallbacks:\n    - strict: [other]\n"
+                    "  default_fallbacks: [other]\n";
+  auto router = make_router(cfg);
+  auto r = router->completion(chat_request("strict"));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::kContentPolicyViolation);
+  CHECK(r.error().message.find("safety system") != std::string::npos);
+  CHECK(strict.request_count() == 1);
+  CHECK(other.request_count() == 0);
+  // Client-side fallbacks in the request are outage fallbacks too.
+  auto client = router->completion(chat_request("strict", R"("fallbacks":["other"])"));
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.error().kind == ErrorKind::kContentPolicyViolation);
+  CHECK(other.request_count() == 0);
+}
+
 TEST_CASE("mock_testing_fallbacks goes straight to the fallback group", "[router][fallback]") {
   FakeProvider primary, backup;
   std::string cfg = "model_list:\n" + deployment_yaml("big", "m", primary) + deployment_yaml("small", "m", backup) +

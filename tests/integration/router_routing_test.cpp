@@ -69,7 +69,7 @@ TEST_CASE("latency-based-routing sends the traffic to the faster deployment afte
 
 TEST_CASE("usage-based-routing-v2 admits exactly rpm requests per deployment per minute",
           "[router][strategy][ratelimit][routing-e2e]") {
-  ManualTime time;  // the minute cannot roll over mid-test
+  VirtualClock time;  // the minute cannot roll over mid-test
   FakeProvider a, b;
   RouterOptions opts;
   opts.time_source = &time;
@@ -98,7 +98,7 @@ TEST_CASE("usage-based-routing-v2 admits exactly rpm requests per deployment per
 
 TEST_CASE("under simple-shuffle rpm is enforced only with enable_pre_call_checks",
           "[router][strategy][ratelimit][routing-e2e]") {
-  ManualTime time;
+  VirtualClock time;
   FakeProvider a;
   RouterOptions opts;
   opts.time_source = &time;
@@ -118,7 +118,7 @@ TEST_CASE("under simple-shuffle rpm is enforced only with enable_pre_call_checks
 
 TEST_CASE("tpm limits count the estimated prompt (messages bytes / 4) and this minute's usage",
           "[router][strategy][ratelimit][routing-e2e]") {
-  ManualTime time;
+  VirtualClock time;
   FakeProvider a;
   a.set_default(ok_with_usage(40, 10));  // 50 tokens per answer
   RouterOptions opts;
@@ -433,7 +433,7 @@ TEST_CASE("deployment budgets: a deployment over max_budget is skipped; all over
   const std::string budget =
       "      input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000001\n"
       "      max_budget: 0.001\n      budget_duration: 1h\n";
-  ManualTime time;  // budget windows run on the router's clock
+  VirtualClock time;  // budget windows run on the router's clock
   RouterOptions opts;
   opts.time_source = &time;
   auto router = make_router_with("model_list:\n" + dep("g", a, "a", budget) + dep("g", b, "b", budget), opts);

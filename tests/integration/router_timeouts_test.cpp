@@ -206,3 +206,38 @@ TEST_CASE("a refused connection is a connection error, failed over", "[router][t
   CHECK(e.error().kind == ErrorKind::kConnectionError);
   CHECK(e.error().provider_status == 0);
 }
+
+// Issue 9 §7b, over loopback: first_token_timeout bounds the first content
+// token, not the response head: a provider that answers its head at once and
+// then nothing is failed over at the limit.
+TEST_CASE("first-token timeout: a stream whose head comes at once but whose first token does not fails over",
+          "[router][timeout]") {
+  FakeProvider slow, good;
+  Behavior b = Behavior::streaming("too late", 2);
+  b.event_interval = Millis(3000);  // the head at once, each event 3 s later
+  slow.set_default(b);
+  good.set_default(Behavior::streaming("from the fallback", 2));
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", slow, "", "slow") +
+                            deployment_yaml("backup", "m", good, "", "good") +
+                            "router_settings:\n  num_retries: 2\n  fallbacks: [{\"g\": [\"backup\"]}]\n");
+  auto c = run_stream(*router, chat_request("g", R"("first_token_timeout":0.3)"));
+  REQUIRE(c.done->ok());
+  CHECK(c.text == "from the fallback");
+  CHECK(slow.request_count() == 1);
+  CHECK(c.done->value().metadata.model_group == "backup");
+}
+
+TEST_CASE("first-token timeout: a non-streaming call's first body byte is bounded by the request's limit",
+          "[router][timeout]") {
+  FakeProvider slow, good;
+  Behavior b = Behavior::ok("too late");
+  b.delay = Millis(3000);
+  slow.set_default(b);
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", slow, "", "slow") +
+                            deployment_yaml("backup", "m", good, "", "good") +
+                            "router_settings:\n  num_retries: 2\n  fallbacks: [{\"g\": [\"backup\"]}]\n");
+  auto r = router->completion(chat_request("g", R"("first_token_timeout":0.3)"));
+  REQUIRE(r.ok());
+  CHECK(r->metadata.deployment_id == "good");
+  CHECK(slow.request_count() == 1);
+}

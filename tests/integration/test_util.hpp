@@ -16,6 +16,7 @@
 
 #include "llmux/router.hpp"
 #include "support/fake_provider.hpp"
+#include "support/virtual_clock.hpp"
 
 namespace llmux::testing {
 
@@ -91,17 +92,6 @@ inline double seconds_between(std::chrono::steady_clock::time_point a, std::chro
   return std::chrono::duration<double>(b - a).count();
 }
 
-// A router clock (RouterOptions::time_source: cooldowns, rpm/tpm minutes,
-// budget windows) that moves only when told to, so minute windows cannot
-// roll over in the middle of a test. Thread-safe. Starts on a minute boundary.
-class ManualTime final : public TimeSource {
- public:
-  TimePoint now() const override { return TimePoint(Duration(ns_.load())); }
-  void advance(double seconds) { ns_.fetch_add(seconds_to_duration(seconds).count()); }
-
- private:
-  std::atomic<int64_t> ns_{std::chrono::duration_cast<Duration>(std::chrono::hours(1000)).count()};
-};
 
 // make_router with caller options (time source, on_event); seed 42 and a
 // silent log unless set.

@@ -2,11 +2,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "unit/health/fake_time.hpp"
+#include "support/virtual_clock.hpp"
 
 using namespace llmux;
 using namespace llmux::health;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 
 namespace {
 
@@ -21,7 +21,7 @@ std::unique_ptr<BudgetTracker> make(std::string json, const TimeSource& t) {
 std::string create_error(std::string json) {
   RouterSettings s;
   s.provider_budget_config_json = std::move(json);
-  FakeTime t;
+  VirtualClock t;
   auto r = BudgetTracker::create(s, t);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::kInvalidConfig);
@@ -39,7 +39,7 @@ DeploymentConfig deployment(std::string provider, std::string id = "dep-1") {
 }  // namespace
 
 TEST_CASE("provider budgets parse both spellings; no config means no budgets", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto none = make("", t);
   CHECK_FALSE(none->enabled_for(deployment("openai")));
   CHECK(none->snapshot(t.now()).empty());
@@ -72,7 +72,7 @@ TEST_CASE("provider budgets parse both spellings; no config means no budgets", "
 }
 
 TEST_CASE("a provider entry without a limit is ignored", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make(R"({"openai": {"time_period": "1d"}, "azure": {"budget_limit": null, "time_period": "1d"}})", t);
   CHECK_FALSE(b->enabled_for(deployment("openai")));
   CHECK_FALSE(b->enabled_for(deployment("azure")));
@@ -98,7 +98,7 @@ TEST_CASE("bad provider budget configs name the offending key", "[budget]") {
 }
 
 TEST_CASE("provider spend: threshold is spend >= limit, LiteLLM's text", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make(R"({"openai": {"budget_limit": 0.001, "time_period": "1h"}})", t);
   const DeploymentConfig d = deployment("openai");
   CHECK_FALSE(b->over_budget(d, t.now()));
@@ -125,7 +125,7 @@ TEST_CASE("provider spend: threshold is spend >= limit, LiteLLM's text", "[budge
 }
 
 TEST_CASE("provider windows: the first spend starts it, a later spend after it restarts it", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make(R"({"openai": {"budget_limit": 10, "time_period": "60s"}})", t);
   const DeploymentConfig d = deployment("openai");
   t.advance(1000);  // nothing happens until the first spend
@@ -156,7 +156,7 @@ TEST_CASE("provider windows: the first spend starts it, a later spend after it r
 }
 
 TEST_CASE("a provider budget without a period never resets", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make(R"({"openai": {"budget_limit": 1}})", t);
   const DeploymentConfig d = deployment("openai");
   b->record_spend(d, 1, t.now());
@@ -168,7 +168,7 @@ TEST_CASE("a provider budget without a period never resets", "[budget]") {
 }
 
 TEST_CASE("deployment budgets: max_budget + budget_duration, keyed by id", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make("", t);
   DeploymentConfig d = deployment("openai", "abc123");
   d.model_name = "gpt-4o";
@@ -205,7 +205,7 @@ TEST_CASE("deployment budgets: max_budget + budget_duration, keyed by id", "[bud
 }
 
 TEST_CASE("a deployment budget without budget_duration is a lifetime budget", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make("", t);
   DeploymentConfig d = deployment("openai");
   d.max_budget = 1;
@@ -217,7 +217,7 @@ TEST_CASE("a deployment budget without budget_duration is a lifetime budget", "[
 }
 
 TEST_CASE("provider budget is checked before the deployment budget", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make(R"({"openai": {"budget_limit": 1, "time_period": "1h"}})", t);
   DeploymentConfig d = deployment("openai", "x");
   d.max_budget = 1;
@@ -235,7 +235,7 @@ TEST_CASE("provider budget is checked before the deployment budget", "[budget]")
 }
 
 TEST_CASE("negative and non-finite costs are ignored", "[budget]") {
-  FakeTime t;
+  VirtualClock t;
   auto b = make(R"({"openai": {"budget_limit": 1, "time_period": "1h"}})", t);
   const DeploymentConfig d = deployment("openai");
   b->record_spend(d, -5, t.now());

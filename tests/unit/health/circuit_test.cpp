@@ -10,7 +10,7 @@
 
 using namespace llmux;
 using namespace llmux::health;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 using llmux::testing::failure;
 
 namespace {
@@ -19,7 +19,7 @@ FailureEvent server_error() { return failure(500, ErrorKind::kInternalServer); }
 FailureEvent rate_limited() { return failure(429, ErrorKind::kRateLimit); }
 
 // Trips `st` with a 429 (router default cooldown 5 s) and lets it expire.
-void trip_and_expire(CooldownTracker& tracker, DeploymentHealthState& st, FakeTime& t) {
+void trip_and_expire(CooldownTracker& tracker, DeploymentHealthState& st, VirtualClock& t) {
   REQUIRE(tracker.record_failure(st, rate_limited()) == Approx(5.0));
   t.advance(5);
   REQUIRE(st.availability(t.now()) == Availability::kProbeAvailable);
@@ -29,7 +29,7 @@ void trip_and_expire(CooldownTracker& tracker, DeploymentHealthState& st, FakeTi
 
 TEST_CASE("a deployment that never cooled down is available and closed", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   CHECK(st.availability(t.now()) == Availability::kAvailable);
@@ -45,7 +45,7 @@ TEST_CASE("a deployment that never cooled down is available and closed", "[circu
 
 TEST_CASE("open -> half-open on expiry -> probe -> closed on success", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
 
@@ -87,7 +87,7 @@ TEST_CASE("open -> half-open on expiry -> probe -> closed on success", "[circuit
 
 TEST_CASE("a failed probe re-opens with exponential backoff, capped, and success resets it", "[circuit]") {
   RouterSettings s;  // base 5 s
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   trip_and_expire(tracker, st, t);
@@ -131,7 +131,7 @@ TEST_CASE("re-open length: base from the usual precedence; the cap never undercu
   CHECK(CooldownTracker::reopen_seconds(200, 1) == Approx(300));
 
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   trip_and_expire(tracker, st, t);
@@ -163,7 +163,7 @@ TEST_CASE("every deployment-fault failure re-opens a probing deployment", "[circ
   };
   for (const Case& c : cases) {
     RouterSettings s;
-    FakeTime t;
+    VirtualClock t;
     CooldownTracker tracker(s, t);
     DeploymentHealthState st;
     trip_and_expire(tracker, st, t);
@@ -190,7 +190,7 @@ TEST_CASE("a caller error during a probe ends it without a verdict", "[circuit]"
   };
   for (const Case& c : cases) {
     RouterSettings s;
-    FakeTime t;
+    VirtualClock t;
     CooldownTracker tracker(s, t);
     DeploymentHealthState st;
     trip_and_expire(tracker, st, t);
@@ -211,7 +211,7 @@ TEST_CASE("a caller error during a probe ends it without a verdict", "[circuit]"
 
 TEST_CASE("end_probe_without_verdict frees the slot and keeps the deployment half-open", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   trip_and_expire(tracker, st, t);
@@ -231,7 +231,7 @@ TEST_CASE("end_probe_without_verdict frees the slot and keeps the deployment hal
 
 TEST_CASE("Retry-After 0 on a failed probe frees the slot without re-opening", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   trip_and_expire(tracker, st, t);
@@ -245,7 +245,7 @@ TEST_CASE("Retry-After 0 on a failed probe frees the slot without re-opening", "
 
 TEST_CASE("a success while open does not cut the cooldown short", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   REQUIRE(tracker.record_failure(st, rate_limited()));
@@ -261,7 +261,7 @@ TEST_CASE("a success while open does not cut the cooldown short", "[circuit]") {
 
 TEST_CASE("a failure while open never shortens a longer re-opening", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   trip_and_expire(tracker, st, t);
@@ -281,7 +281,7 @@ TEST_CASE("a failure while open never shortens a longer re-opening", "[circuit]"
 
 TEST_CASE("closing the circuit forgets the failures that tripped it", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 4; ++i) REQUIRE_FALSE(tracker.record_failure(st, server_error()));
@@ -297,7 +297,7 @@ TEST_CASE("closing the circuit forgets the failures that tripped it", "[circuit]
 TEST_CASE("disable_cooldowns disables the circuit too", "[circuit]") {
   RouterSettings s;
   s.disable_cooldowns = true;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 20; ++i) {
@@ -312,7 +312,7 @@ TEST_CASE("disable_cooldowns disables the circuit too", "[circuit]") {
 
 TEST_CASE("wildcard deployments never open", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   FailureEvent e = failure(401, ErrorKind::kAuthentication);
@@ -323,7 +323,7 @@ TEST_CASE("wildcard deployments never open", "[circuit]") {
 
 TEST_CASE("exactly one of many concurrent begin_probe calls wins", "[circuit]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   for (int round = 0; round < 20; ++round) {
     DeploymentHealthState st;

@@ -6,12 +6,12 @@
 
 using namespace llmux;
 using namespace llmux::health;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 using llmux::testing::failure;
 
 TEST_CASE("429 cools down a deployment of a multi-deployment group for cooldown_time", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   auto secs = tracker.record_failure(st, failure(429, ErrorKind::kRateLimit));
@@ -28,7 +28,7 @@ TEST_CASE("429 cools down a deployment of a multi-deployment group for cooldown_
 
 TEST_CASE("429 on a single-deployment group does not cool down by default", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   CHECK_FALSE(tracker.record_failure(st, failure(429, ErrorKind::kRateLimit, 1)).has_value());
@@ -37,7 +37,7 @@ TEST_CASE("429 on a single-deployment group does not cool down by default", "[co
 
 TEST_CASE("401 and 404 cool down even a single deployment; 400/403/422 never", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   for (int status : {401, 404}) {
     DeploymentHealthState st;
@@ -51,7 +51,7 @@ TEST_CASE("401 and 404 cool down even a single deployment; 400/403/422 never", "
 
 TEST_CASE("connection errors never cool down", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 10; ++i) {
@@ -61,7 +61,7 @@ TEST_CASE("connection errors never cool down", "[cooldown]") {
 
 TEST_CASE("5xx cools down only above 50% failures with at least 5 calls in the minute", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   // 3 successes, then failures: 4th failure makes 4/7 > 50% with T >= 5.
@@ -74,7 +74,7 @@ TEST_CASE("5xx cools down only above 50% failures with at least 5 calls in the m
 
 TEST_CASE("the failure-rate window is one minute", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 4; ++i) CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));
@@ -85,7 +85,7 @@ TEST_CASE("the failure-rate window is one minute", "[cooldown]") {
 
 TEST_CASE("single-deployment groups need 100% failures over 1000 calls for 5xx", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 999; ++i) REQUIRE_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
@@ -95,7 +95,7 @@ TEST_CASE("single-deployment groups need 100% failures over 1000 calls for 5xx",
 TEST_CASE("cooldown length precedence: request > deployment > Retry-After > router", "[cooldown]") {
   RouterSettings s;
   s.cooldown_time_seconds = 7;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   FailureEvent e = failure(429, ErrorKind::kRateLimit);
   CHECK(tracker.cooldown_seconds_for(e) == Approx(7));
@@ -117,7 +117,7 @@ TEST_CASE("cooldown length precedence: request > deployment > Retry-After > rout
 TEST_CASE("disable_cooldowns and wildcard deployments never cool down", "[cooldown]") {
   RouterSettings s;
   s.disable_cooldowns = true;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   CHECK_FALSE(tracker.record_failure(st, failure(401, ErrorKind::kAuthentication)));
@@ -132,7 +132,7 @@ TEST_CASE("legacy allowed_fails rule: cool down after more than allowed_fails fa
   RouterSettings s;
   s.allowed_fails = 2;
   s.allowed_fails_set = true;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer, 1)));
@@ -153,7 +153,7 @@ TEST_CASE("legacy allowed_fails rule: cool down after more than allowed_fails fa
 
 TEST_CASE("429 cools down at once only in multi-deployment groups", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState multi;
   CHECK(tracker.record_failure(multi, failure(429, ErrorKind::kRateLimit, 3)) == Approx(5.0));
@@ -165,7 +165,7 @@ TEST_CASE("429 cools down at once only in multi-deployment groups", "[cooldown]"
 
 TEST_CASE("401 and 404 cool down on the first failure, even alone in their group", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState a;
   CHECK(tracker.record_failure(a, failure(401, ErrorKind::kAuthentication, 1)) == Approx(5.0));
@@ -178,7 +178,7 @@ TEST_CASE("401 and 404 cool down on the first failure, even alone in their group
 
 TEST_CASE("408 and 5xx need the failure-rate rule", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   // T < 5: even 100% failures do not cool down.
@@ -189,7 +189,7 @@ TEST_CASE("408 and 5xx need the failure-rate rule", "[cooldown]") {
 
 TEST_CASE("the failure-rate rule does not apply to single-deployment groups", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 3; ++i) tracker.record_success(st);
@@ -198,7 +198,7 @@ TEST_CASE("the failure-rate rule does not apply to single-deployment groups", "[
 
 TEST_CASE("failures that never cool down still count toward the failure rate", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   for (int i = 0; i < 4; ++i) CHECK_FALSE(tracker.record_failure(st, failure(400, ErrorKind::kBadRequest)));
@@ -208,7 +208,7 @@ TEST_CASE("failures that never cool down still count toward the failure rate", "
 
 TEST_CASE("the 1000-call rule needs 100% failures", "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   tracker.record_success(st);
@@ -226,7 +226,7 @@ TEST_CASE("legacy allowed_fails_policy: per error class, 0 or unset falls back t
   policy.rate_limit = 0;  // falls back
   RouterSettings s;
   s.allowed_fails_policy = policy;  // allowed_fails stays 3
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
 
   DeploymentHealthState auth;
@@ -254,7 +254,7 @@ TEST_CASE("legacy allowed_fails counts within cooldown_time from the first failu
   s.allowed_fails = 1;
   s.allowed_fails_set = true;
   s.cooldown_time_seconds = 10;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   DeploymentHealthState st;
   CHECK_FALSE(tracker.record_failure(st, failure(429, ErrorKind::kRateLimit)));
@@ -267,7 +267,7 @@ TEST_CASE("legacy allowed_fails counts within cooldown_time from the first failu
 TEST_CASE("cooldown length: request cooldown_time beats a longer deployment one; Retry-After 0 means none",
           "[cooldown]") {
   RouterSettings s;
-  FakeTime t;
+  VirtualClock t;
   CooldownTracker tracker(s, t);
   FailureEvent e = failure(401, ErrorKind::kAuthentication);
   e.deployment_cooldown_seconds = 3;

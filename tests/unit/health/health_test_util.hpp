@@ -4,7 +4,7 @@
 #include <cstddef>
 
 #include "health/cooldown_tracker.hpp"
-#include "unit/health/fake_time.hpp"
+#include "support/virtual_clock.hpp"
 
 namespace llmux::testing {
 

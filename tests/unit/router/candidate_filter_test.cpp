@@ -3,6 +3,7 @@
 // region, rpm/tpm headroom, order tiers, tags, max_parallel_requests, and the
 // error an empty result turns into.
 #include "router/candidate_filter.hpp"
+#include "support/virtual_clock.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,6 +11,7 @@
 
 using namespace llmux;
 using namespace llmux::router;
+using llmux::testing::VirtualClock;
 
 namespace {
 
@@ -26,11 +28,6 @@ DeploymentConfig dep(std::string id) {
   return c;
 }
 
-class FixedTime final : public TimeSource {
- public:
-  TimePoint now() const override { return now_; }
-  TimePoint now_ = kNow;
-};
 
 struct Fixture {
   RouterSettings settings;
@@ -74,7 +71,8 @@ using Ids = std::vector<std::string>;
 TEST_CASE("cooldown: open circuits are dropped, half-open ones stay; the error says when the first recovers",
           "[filter]") {
   Fixture f({dep("a"), dep("b")});
-  FixedTime time;
+  VirtualClock time;
+  time.advance_to(kNow);
   health::CooldownTracker tracker(f.settings, time);
   health::FailureEvent ev;
   ev.kind = ErrorKind::kRateLimit;
@@ -97,20 +95,20 @@ TEST_CASE("cooldown: open circuits are dropped, half-open ones stay; the error s
   CHECK(e.message.find("2 cooling down") != std::string::npos);
 
   // After b's cooldown it is half-open: a candidate (the router then claims its probe).
-  time.now_ = kNow + std::chrono::seconds(13);
-  f.in.now = time.now_;
+  time.advance_to(kNow + std::chrono::seconds(13));
+  f.in.now = time.now();
   auto members = f.pool->group("g")->members;
   f.candidates.assign(members.begin(), members.end());
   f.report.clear();
   FilterInput in = f.in;
-  in.now = time.now_;
+  in.now = time.now();
   in.settings = &f.settings;
   in.request = &f.request;
   filter_candidates(in, f.candidates, f.report);
   REQUIRE(f.candidates.size() == 1);
   CHECK(f.candidates[0]->deployment->id() == "b");
-  CHECK(is_probe_candidate(*f.candidates[0], time.now_));
-  REQUIRE(tracker.begin_probe(*f.entry("b").health, time.now_));
+  CHECK(is_probe_candidate(*f.candidates[0], time.now()));
+  REQUIRE(tracker.begin_probe(*f.entry("b").health, time.now()));
   // With the probe in flight nobody else gets it.
   f.candidates.assign(members.begin(), members.end());
   f.report.clear();
@@ -302,7 +300,8 @@ TEST_CASE("budgets: a deployment or provider over its budget drops out; all over
   other.provider = "hosted_vllm";
   Fixture f({a, other});
   f.settings.provider_budget_config_json = R"({"hosted_vllm": {"budget_limit": 0.5, "time_period": "1h"}})";
-  FixedTime time;
+  VirtualClock time;
+  time.advance_to(kNow);
   auto tracker = health::BudgetTracker::create(f.settings, time);
   REQUIRE(tracker.ok());
   f.in.budgets = tracker->get();

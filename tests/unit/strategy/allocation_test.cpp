@@ -40,7 +40,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 using namespace llmux;
 using namespace llmux::strategy_test;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 
 TEST_CASE("strategies do not allocate in steady state (8 and 100 candidates)", "[strategy][alloc]") {
 #if !LLMUX_COUNT_ALLOCATIONS
@@ -53,7 +53,7 @@ TEST_CASE("strategies do not allocate in steady state (8 and 100 candidates)", "
       auto made = make_strategy(name, "{}");
       REQUIRE(made.ok());
       Strategy& s = **made;
-      FakeTime clock;
+      VirtualClock clock;
       Pool pool;
       for (int i = 0; i < n; ++i) pool.add();
       // Warm-up: per-deployment data is installed once, thread-local scratch grows once.

@@ -6,7 +6,7 @@
 
 using namespace llmux;
 using namespace llmux::strategy_test;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 using strategy::CostBased;
 
 namespace {
@@ -34,7 +34,7 @@ TEST_CASE("cost: price is input + output per token; an unconfigured side counts 
 }
 
 TEST_CASE("cost: a price of 0 is real and wins; an unknown price loses to any configured one", "[strategy][cost]") {
-  FakeTime clock;
+  VirtualClock clock;
   CostBased s;
   Pool p;
   p.add(priced(std::nullopt, std::nullopt));  // unknown: 10.0
@@ -50,7 +50,7 @@ TEST_CASE("cost: a price of 0 is real and wins; an unknown price loses to any co
 }
 
 TEST_CASE("cost: ties are spread at random", "[strategy][cost]") {
-  FakeTime clock;
+  VirtualClock clock;
   CostBased s;
   Pool p;
   p.add(priced(1e-6, 1e-6));

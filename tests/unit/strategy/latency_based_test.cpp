@@ -6,12 +6,12 @@
 
 using namespace llmux;
 using namespace llmux::strategy_test;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 using strategy::LatencyBased;
 using strategy::LatencyBasedArgs;
 
 TEST_CASE("latency: a sample is seconds per completion token, raw seconds without tokens", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   p.add();
@@ -25,7 +25,7 @@ TEST_CASE("latency: a sample is seconds per completion token, raw seconds withou
 }
 
 TEST_CASE("latency: the lowest mean wins; untried deployments are tried first", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   for (int i = 0; i < 3; ++i) p.add();
   LatencyBased s;
@@ -50,7 +50,7 @@ TEST_CASE("latency: the lowest mean wins; untried deployments are tried first", 
 }
 
 TEST_CASE("latency: lowest_latency_buffer admits candidates within lowest × (1 + buffer)", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   for (int i = 0; i < 3; ++i) p.add();
   LatencyBasedArgs args;
@@ -75,7 +75,7 @@ TEST_CASE("latency: lowest_latency_buffer admits candidates within lowest × (1 
 }
 
 TEST_CASE("latency: the window keeps the newest max_latency_list_size samples", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   LatencyBasedArgs args;
@@ -92,7 +92,7 @@ TEST_CASE("latency: the window keeps the newest max_latency_list_size samples", 
 }
 
 TEST_CASE("latency: samples older than ttl leave the window; an empty window is untried again", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   p.add();
@@ -124,7 +124,7 @@ TEST_CASE("latency: samples older than ttl leave the window; an empty window is 
 }
 
 TEST_CASE("latency: a timeout adds a 1000 s penalty; other failures add nothing", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   p.add();
@@ -151,7 +151,7 @@ TEST_CASE("latency: a timeout adds a 1000 s penalty; other failures add nothing"
 }
 
 TEST_CASE("latency: streaming requests compare the TTFT window with its own count", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   p.add();
@@ -190,7 +190,7 @@ TEST_CASE("latency: streaming requests compare the TTFT window with its own coun
 }
 
 TEST_CASE("latency: a timed-out streaming attempt also penalises the TTFT window", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   p.add();
@@ -204,7 +204,7 @@ TEST_CASE("latency: a timed-out streaming attempt also penalises the TTFT window
 }
 
 TEST_CASE("latency: one candidate is returned without looking; picks are deterministic per seed", "[strategy][latency]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   p.add();
   LatencyBased s;

@@ -7,7 +7,7 @@
 
 using namespace llmux;
 using namespace llmux::strategy_test;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 using strategy::PowerOfTwoChoices;
 
 namespace {
@@ -15,7 +15,7 @@ TimePoint after(TimePoint t, double seconds) { return t + seconds_to_duration(se
 }  // namespace
 
 TEST_CASE("p2c: one candidate is index 0; untried idle candidates share traffic", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s;
   CHECK(s.name() == "power-of-two-choices");
   CHECK_FALSE(s.enforces_rate_limits());
@@ -30,7 +30,7 @@ TEST_CASE("p2c: one candidate is index 0; untried idle candidates share traffic"
 }
 
 TEST_CASE("p2c: lower latency × (in_flight + 1) wins; the worst of the group is never picked", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s;
   Pool p;
   for (int i = 0; i < 3; ++i) p.add();
@@ -46,7 +46,7 @@ TEST_CASE("p2c: lower latency × (in_flight + 1) wins; the worst of the group is
 }
 
 TEST_CASE("p2c: reacts to attempts in flight at once", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s;
   Pool p;
   p.add();
@@ -62,7 +62,7 @@ TEST_CASE("p2c: reacts to attempts in flight at once", "[strategy][p2c]") {
 }
 
 TEST_CASE("p2c: an untried deployment gets one probe at a time; cost ties go to fewer in flight", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s;
   Pool p;
   p.add();  // untried
@@ -90,7 +90,7 @@ TEST_CASE("p2c: an untried deployment gets one probe at a time; cost ties go to 
 }
 
 TEST_CASE("p2c: peak EWMA jumps to a higher observation and decays with decay_time", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s(10);
   Pool p;
   p.add();
@@ -122,7 +122,7 @@ TEST_CASE("p2c: peak EWMA jumps to a higher observation and decays with decay_ti
 }
 
 TEST_CASE("p2c: a deployment that was slow a while ago is probed again", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s;  // decay_time 10 s
   Pool p;
   p.add();
@@ -138,7 +138,7 @@ TEST_CASE("p2c: a deployment that was slow a while ago is probed again", "[strat
 }
 
 TEST_CASE("p2c: timeouts and connection errors are observations that only raise the value", "[strategy][p2c]") {
-  FakeTime clock;
+  VirtualClock clock;
   PowerOfTwoChoices s;
   Pool p;
   p.add();

@@ -12,7 +12,7 @@
 #include "llmux/clock.hpp"
 #include "llmux/deployment.hpp"
 #include "llmux/strategy.hpp"
-#include "unit/health/fake_time.hpp"
+#include "support/virtual_clock.hpp"
 
 namespace llmux::strategy_test {
 

@@ -6,11 +6,11 @@
 
 using namespace llmux;
 using namespace llmux::strategy_test;
-using llmux::testing::FakeTime;
+using llmux::testing::VirtualClock;
 using strategy::UsageBased;
 
 TEST_CASE("usage-v2: the deployment with the fewest tokens this minute wins", "[strategy][usage]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   for (int i = 0; i < 3; ++i) p.add();
   p[0].count_tokens(clock.now(), 100);
@@ -28,7 +28,7 @@ TEST_CASE("usage-v2: the deployment with the fewest tokens this minute wins", "[
 }
 
 TEST_CASE("usage-v2: ties are spread at random", "[strategy][usage]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   for (int i = 0; i < 3; ++i) p.add();
   p[0].count_tokens(clock.now(), 10);
@@ -47,7 +47,7 @@ TEST_CASE("usage-v2: ties are spread at random", "[strategy][usage]") {
 }
 
 TEST_CASE("usage-v2: many candidates, all tied, still uniform (no per-tie draw bias)", "[strategy][usage]") {
-  FakeTime clock;
+  VirtualClock clock;
   Pool p;
   for (int i = 0; i < 100; ++i) p.add();  // above the inline scratch size
   for (int i = 0; i < 100; ++i) p[static_cast<size_t>(i)].count_tokens(clock.now(), i < 50 ? 5 : 7);

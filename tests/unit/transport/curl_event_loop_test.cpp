@@ -1,7 +1,7 @@
-// HttpTransport against real HTTP on loopback: the scripted FakeProvider, plus
+// CurlEventLoop against real HTTP on loopback: the scripted FakeProvider, plus
 // two tiny raw-socket servers for what it cannot script (interim 1xx heads, a
 // listener whose accept queue is full).
-#include "transport/http_transport.hpp"
+#include "transport/curl_event_loop.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -104,7 +104,7 @@ HttpRequest chat_request(const FakeProvider& provider, bool stream = false) {
 
 // Runs a no-op through the loop and waits for it: everything enqueued before
 // has been processed when this returns.
-void barrier(HttpTransport& transport) {
+void barrier(CurlEventLoop& transport) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
@@ -197,14 +197,14 @@ TEST_CASE("transport: POST round trip reports status, headers and body", "[trans
   b.headers = {{"X-Custom", "abc"}};
   provider.enqueue(b);
 
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req = chat_request(provider);
   // Generous deadlines that must not fire; they also leave stale heap entries.
   req.connect_timeout = 5s;
   req.first_byte_timeout = 5s;
   req.total_timeout = 10s;
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
 
   const TransferResult& r = rec.result;
@@ -236,9 +236,9 @@ TEST_CASE("transport: POST round trip reports status, headers and body", "[trans
 TEST_CASE("transport: an HTTP error status is reported, not a transfer error", "[transport]") {
   FakeProvider provider;
   provider.enqueue(Behavior::rate_limited(7));
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
-  transport.start(chat_request(provider, /*stream=*/true), &rec);  // non-2xx streams are buffered
+  transport.start_transfer(chat_request(provider, /*stream=*/true), &rec);  // non-2xx streams are buffered
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kNone);
   CHECK(rec.result.status == 429);
@@ -249,12 +249,12 @@ TEST_CASE("transport: an HTTP error status is reported, not a transfer error", "
 
 TEST_CASE("transport: a second request reuses the keep-alive connection", "[transport]") {
   FakeProvider provider;
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder first;
   Recorder second;
-  transport.start(chat_request(provider), &first);
+  transport.start_transfer(chat_request(provider), &first);
   REQUIRE(first.wait());
-  transport.start(chat_request(provider), &second);
+  transport.start_transfer(chat_request(provider), &second);
   REQUIRE(second.wait());
 
   CHECK(first.result.error == TransferError::kNone);
@@ -276,9 +276,9 @@ TEST_CASE("transport: a streamed body arrives through on_body, in order", "[tran
   b.event_interval = 5ms;
   provider.enqueue(b);
 
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
-  transport.start(chat_request(provider, true), &rec);
+  transport.start_transfer(chat_request(provider, true), &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kNone);
   CHECK(rec.result.status == 200);
@@ -293,12 +293,12 @@ TEST_CASE("transport: interim 1xx heads are discarded; names lower-cased, values
   RawServer server(
       "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
       "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Final:   padded value  \r\nX-MiXeD-Case: v\r\n\r\nok");
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req;
   req.url = server.url();
   req.method = "GET";
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kNone);
   CHECK(rec.result.status == 201);
@@ -313,11 +313,11 @@ TEST_CASE("transport: interim 1xx heads are discarded; names lower-cased, values
 TEST_CASE("transport: first-byte timeout against a hanging server", "[transport][timeout]") {
   FakeProvider provider;
   provider.enqueue(Behavior::hang());
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req = chat_request(provider);
   req.first_byte_timeout = 200ms;
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kFirstByteTimeout);
   CHECK(rec.result.error_message == "no first byte within 0.200 s");
@@ -333,17 +333,38 @@ TEST_CASE("transport: idle timeout against a stalled stream", "[transport][timeo
   b.events = {"a", "b", "c", "d"};
   b.stall_after_events = 2;
   provider.enqueue(b);
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req = chat_request(provider, true);
   req.idle_timeout = 200ms;
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kIdleTimeout);
   CHECK(rec.result.error_message == "stream idle for more than 0.200 s");
   CHECK(rec.result.status == 200);
   CHECK(rec.header_calls == 1);
   CHECK(sse_data(rec.streamed) == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("transport: the first-body deadline ignores a head that came at once", "[transport][timeout]") {
+  FakeProvider provider;
+  Behavior b;
+  b.stream = true;
+  b.events = {"a", "b"};
+  b.stall_after_events = 0;  // the head, then nothing
+  provider.enqueue(b);
+  CurlEventLoop transport;
+  Recorder rec;
+  HttpRequest req = chat_request(provider, true);
+  req.first_byte_timeout = 5s;  // met by the head
+  req.first_body_timeout = 200ms;
+  transport.start_transfer(req, &rec);
+  REQUIRE(rec.wait());
+  CHECK(rec.result.error == TransferError::kFirstByteTimeout);
+  CHECK(rec.result.error_message == "no response body within 0.200 s");
+  CHECK(rec.result.status == 200);
+  CHECK(rec.header_calls == 1);
+  CHECK(rec.streamed.empty());
 }
 
 TEST_CASE("transport: the idle deadline re-arms while bytes keep coming", "[transport][timeout]") {
@@ -353,11 +374,11 @@ TEST_CASE("transport: the idle deadline re-arms while bytes keep coming", "[tran
   b.events = std::vector<std::string>(10, "tick");
   b.event_interval = 50ms;  // the whole stream (~500 ms) outlasts the idle deadline
   provider.enqueue(b);
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req = chat_request(provider, true);
   req.idle_timeout = 300ms;
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kNone);
   CHECK(sse_data(rec.streamed).size() == 11);
@@ -370,13 +391,13 @@ TEST_CASE("transport: total timeout", "[transport][timeout]") {
   b.events = std::vector<std::string>(40, "slow");
   b.event_interval = 50ms;  // ~2 s in total
   provider.enqueue(b);
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req = chat_request(provider, true);
   req.first_byte_timeout = 5s;
   req.idle_timeout = 5s;
   req.total_timeout = 250ms;
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kTotalTimeout);
   CHECK(rec.result.error_message == "transfer not complete within 0.250 s");
@@ -388,12 +409,12 @@ TEST_CASE("transport: connect failure to a closed port", "[transport]") {
   uint16_t port = 0;
   const int fd = listen_socket(1, &port);
   ::close(fd);
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions";
   req.body = "{}";
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kConnectFailed);
   CHECK_FALSE(rec.result.error_message.empty());
@@ -419,13 +440,13 @@ TEST_CASE("transport: connect timeout against a listener whose accept queue is f
   pollfd first{fillers[0], POLLOUT, 0};
   REQUIRE(::poll(&first, 1, 5000) == 1);  // the queued connection is established
 
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   HttpRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions";
   req.body = "{}";
   req.connect_timeout = 200ms;
-  transport.start(req, &rec);
+  transport.start_transfer(req, &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kConnectTimeout);
   CHECK(rec.result.error_message.rfind("no connection within 0.200 s", 0) == 0);
@@ -436,9 +457,9 @@ TEST_CASE("transport: connect timeout against a listener whose accept queue is f
 TEST_CASE("transport: connection reset before the response", "[transport]") {
   FakeProvider provider;
   provider.enqueue(Behavior::reset());
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
-  transport.start(chat_request(provider), &rec);
+  transport.start_transfer(chat_request(provider), &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kConnectionClosed);
   CHECK(rec.result.status == 0);
@@ -447,7 +468,7 @@ TEST_CASE("transport: connection reset before the response", "[transport]") {
 
 TEST_CASE("transport: a cut stream is a closed connection, never success", "[transport]") {
   FakeProvider provider;
-  HttpTransport transport;
+  CurlEventLoop transport;
   SECTION("cut after one event") {
     Behavior b;
     b.stream = true;
@@ -455,7 +476,7 @@ TEST_CASE("transport: a cut stream is a closed connection, never success", "[tra
     b.cut_after_events = 1;
     provider.enqueue(b);
     Recorder rec;
-    transport.start(chat_request(provider, true), &rec);
+    transport.start_transfer(chat_request(provider, true), &rec);
     REQUIRE(rec.wait());
     CHECK(rec.result.error == TransferError::kConnectionClosed);
     CHECK(rec.result.status == 200);
@@ -467,7 +488,7 @@ TEST_CASE("transport: a cut stream is a closed connection, never success", "[tra
     b.stream = true;
     provider.enqueue(b);
     Recorder rec;
-    transport.start(chat_request(provider, true), &rec);
+    transport.start_transfer(chat_request(provider, true), &rec);
     REQUIRE(rec.wait());
     CHECK(rec.result.error == TransferError::kConnectionClosed);
     CHECK(rec.result.status == 200);
@@ -483,10 +504,10 @@ TEST_CASE("transport: on_body returning false aborts", "[transport]") {
   b.events = std::vector<std::string>(20, "x");
   b.event_interval = 2ms;
   provider.enqueue(b);
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder rec;
   rec.abort_after_bytes = 1;
-  transport.start(chat_request(provider, true), &rec);
+  transport.start_transfer(chat_request(provider, true), &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kAborted);
   CHECK(rec.body_calls == 1);
@@ -499,9 +520,9 @@ TEST_CASE("transport: a buffered body over the cap fails with kResponseTooLarge"
   provider.enqueue(b);
   TransportOptions options;
   options.max_buffered_body = 1000;
-  HttpTransport transport(options);
+  CurlEventLoop transport(options);
   Recorder rec;
-  transport.start(chat_request(provider), &rec);
+  transport.start_transfer(chat_request(provider), &rec);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kResponseTooLarge);
   CHECK(rec.result.body.size() <= 1000);
@@ -510,16 +531,16 @@ TEST_CASE("transport: a buffered body over the cap fails with kResponseTooLarge"
 TEST_CASE("transport: cancel of an in-flight transfer completes it once with kCancelled", "[transport]") {
   FakeProvider provider;
   provider.set_default(Behavior::hang());
-  auto transport = std::make_unique<HttpTransport>();
+  auto transport = std::make_unique<CurlEventLoop>();
   Recorder rec;
-  const TransferId id = transport->start(chat_request(provider), &rec);
+  const TransferId id = transport->start_transfer(chat_request(provider), &rec);
   REQUIRE(eventually([&] { return provider.request_count() == 1; }));  // it is on the wire
-  transport->cancel(id);
+  transport->cancel_transfer(id);
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kCancelled);
   // Repeated and unknown cancels are no-ops.
-  transport->cancel(id);
-  transport->cancel(id + 1000);
+  transport->cancel_transfer(id);
+  transport->cancel_transfer(id + 1000);
   barrier(*transport);
   transport.reset();
   CHECK(rec.completion_count() == 1);
@@ -528,9 +549,9 @@ TEST_CASE("transport: cancel of an in-flight transfer completes it once with kCa
 TEST_CASE("transport: cancel right after start, before the loop picked it up", "[transport]") {
   FakeProvider provider;
   provider.set_default(Behavior::hang());
-  auto transport = std::make_unique<HttpTransport>();
+  auto transport = std::make_unique<CurlEventLoop>();
   Recorder rec;
-  transport->cancel(transport->start(chat_request(provider), &rec));
+  transport->cancel_transfer(transport->start_transfer(chat_request(provider), &rec));
   REQUIRE(rec.wait());
   CHECK(rec.result.error == TransferError::kCancelled);
   transport.reset();
@@ -538,7 +559,7 @@ TEST_CASE("transport: cancel right after start, before the loop picked it up", "
 }
 
 TEST_CASE("transport: post runs FIFO on the loop; timers fire by deadline; cancelled timers never", "[transport]") {
-  HttpTransport transport;
+  CurlEventLoop transport;
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> log;
@@ -591,7 +612,7 @@ TEST_CASE("transport: post runs FIFO on the loop; timers fire by deadline; cance
 }
 
 TEST_CASE("transport: cancel_timer from a task drops a timer due in the same pass", "[transport]") {
-  HttpTransport transport;
+  CurlEventLoop transport;
   std::atomic<TimerId> second{0};
   std::atomic<bool> second_ran{false};
   std::atomic<bool> first_ran{false};
@@ -606,7 +627,7 @@ TEST_CASE("transport: cancel_timer from a task drops a timer due in the same pas
 }
 
 TEST_CASE("transport: thousands of cancelled timers (heap compaction) leave live timers intact", "[transport]") {
-  HttpTransport transport;
+  CurlEventLoop transport;
   constexpr int kTimers = 6000;
   std::atomic<int> fired_far{0};
   std::atomic<int> fired_near{0};
@@ -643,19 +664,19 @@ TEST_CASE("transport: thousands of cancelled timers (heap compaction) leave live
 
 TEST_CASE("transport: a recycled easy handle carries nothing over from the last transfer", "[transport]") {
   FakeProvider provider;
-  HttpTransport transport;
+  CurlEventLoop transport;
   Recorder first;
   HttpRequest a = chat_request(provider);
   a.headers.push_back("X-Only-First: 1");
   a.headers.push_back("X-Also-First: 2");
-  transport.start(a, &first);
+  transport.start_transfer(a, &first);
   REQUIRE(first.wait());
   Recorder second;
   HttpRequest b;
   b.url = provider.base_url() + "/models";
   b.method = "GET";
   b.headers = {"X-Second: yes"};
-  transport.start(b, &second);
+  transport.start_transfer(b, &second);
   REQUIRE(second.wait());
   CHECK(second.result.error == TransferError::kNone);
   const auto requests = provider.requests();
@@ -671,10 +692,10 @@ TEST_CASE("transport: a recycled easy handle carries nothing over from the last 
 
 TEST_CASE("transport: a new transfer started from inside on_complete", "[transport]") {
   FakeProvider provider;
-  HttpTransport transport;
+  CurlEventLoop transport;
 
   struct Chain : TransferObserver {
-    HttpTransport* transport = nullptr;
+    CurlEventLoop* transport = nullptr;
     const FakeProvider* provider = nullptr;
     int remaining = 5;
     std::vector<TransferResult> results;
@@ -686,7 +707,7 @@ TEST_CASE("transport: a new transfer started from inside on_complete", "[transpo
       all_in_loop = all_in_loop && transport->in_loop_thread();
       results.push_back(std::move(r));
       if (--remaining > 0) {
-        transport->start(chat_request(*provider), this);
+        transport->start_transfer(chat_request(*provider), this);
         return;
       }
       std::lock_guard<std::mutex> lock(mu);
@@ -696,7 +717,7 @@ TEST_CASE("transport: a new transfer started from inside on_complete", "[transpo
   } chain;
   chain.transport = &transport;
   chain.provider = &provider;
-  transport.start(chat_request(provider), &chain);
+  transport.start_transfer(chat_request(provider), &chain);
   {
     std::unique_lock<std::mutex> lock(chain.mu);
     REQUIRE(chain.cv.wait_for(lock, kWaitLimit, [&] { return chain.done; }));
@@ -714,37 +735,37 @@ TEST_CASE("transport: a new transfer started from inside on_complete", "[transpo
 TEST_CASE("transport: destroying the transport cancels everything in flight", "[transport]") {
   FakeProvider provider;
   provider.set_default(Behavior::hang());
-  auto transport = std::make_unique<HttpTransport>();
+  auto transport = std::make_unique<CurlEventLoop>();
   constexpr int kInFlight = 20;
   std::vector<std::unique_ptr<Recorder>> recs;
   for (int i = 0; i < kInFlight; ++i) {
     recs.push_back(std::make_unique<Recorder>());
-    transport->start(chat_request(provider), recs.back().get());
+    transport->start_transfer(chat_request(provider), recs.back().get());
   }
   REQUIRE(eventually([&] { return provider.request_count() == kInFlight; }));
 
   // Started from on_complete during shutdown: must be cancelled too, not lost.
   struct Restarter : TransferObserver {
-    HttpTransport* transport = nullptr;
+    CurlEventLoop* transport = nullptr;
     Recorder* next = nullptr;
     HttpRequest request;
     std::atomic<int> completions{0};
     TransferError error = TransferError::kNone;
     void on_complete(TransferResult&& r) override {
       error = r.error;
-      if (completions++ == 0) transport->start(request, next);
+      if (completions++ == 0) transport->start_transfer(request, next);
     }
   } restarter;
   Recorder restarted;
   restarter.transport = transport.get();
   restarter.next = &restarted;
   restarter.request = chat_request(provider);
-  transport->start(chat_request(provider), &restarter);
+  transport->start_transfer(chat_request(provider), &restarter);
 
   std::atomic<bool> timer_ran{false};
   transport->schedule(1h, [&] { timer_ran = true; });
   Recorder never_started;  // still queued when the destructor runs
-  transport->start(chat_request(provider), &never_started);
+  transport->start_transfer(chat_request(provider), &never_started);
   transport.reset();
 
   for (auto& r : recs) {
@@ -784,7 +805,7 @@ TEST_CASE("transport: 2,000 concurrent transfers all complete exactly once", "[t
   std::vector<Counter> counters(kTransfers);
   for (auto& c : counters) c.total = &total;
 
-  auto transport = std::make_unique<HttpTransport>();
+  auto transport = std::make_unique<CurlEventLoop>();
   std::vector<std::thread> starters;
   for (int t = 0; t < kThreads; ++t) {
     starters.emplace_back([&, t] {
@@ -792,7 +813,7 @@ TEST_CASE("transport: 2,000 concurrent transfers all complete exactly once", "[t
         HttpRequest req = chat_request(provider);
         req.first_byte_timeout = 20s;  // never fire; they exercise the timer heap
         req.total_timeout = 30s;
-        transport->start(std::move(req), &counters[i]);
+        transport->start_transfer(std::move(req), &counters[i]);
       }
     });
   }

@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: transport/http_transport.cpp
+// File: transport/curl_event_loop.cpp
 // -----------------------------------------------------------------------------
 // The loop thread owns the CURLM, every easy handle, the timer heap and the
 // table of active transfers; other threads touch only `queue_` (under `mu_`)
@@ -16,7 +16,7 @@
 // Deadline timers are lazily invalidated: a finished transfer leaves its heap
 // entries behind, they are skipped when popped, and the heap is compacted
 // when stale entries outnumber live ones.
-#include "transport/http_transport.hpp"
+#include "transport/curl_event_loop.hpp"
 
 #include <curl/curl.h>
 
@@ -36,23 +36,6 @@
 
 namespace llmux::transport {
 
-std::string_view transfer_error_name(TransferError e) {
-  switch (e) {
-    case TransferError::kNone: return "none";
-    case TransferError::kConnectTimeout: return "connect_timeout";
-    case TransferError::kFirstByteTimeout: return "first_byte_timeout";
-    case TransferError::kIdleTimeout: return "idle_timeout";
-    case TransferError::kTotalTimeout: return "total_timeout";
-    case TransferError::kConnectFailed: return "connect_failed";
-    case TransferError::kConnectionClosed: return "connection_closed";
-    case TransferError::kAborted: return "aborted";
-    case TransferError::kCancelled: return "cancelled";
-    case TransferError::kResponseTooLarge: return "response_too_large";
-    case TransferError::kOther: return "other";
-  }
-  return "unknown";
-}
-
 namespace {
 
 // Deadlines longer than this are treated as "none" (also keeps time_point
@@ -66,7 +49,6 @@ constexpr size_t kCompactThreshold = 4096;
 bool has_deadline(Duration d) { return d < kNoDeadline; }
 Duration clamp_nonnegative(Duration d) { return d < Duration::zero() ? Duration::zero() : d; }
 
-std::string seconds_text(Duration d) { return fmt::format("{:.3f} s", duration_to_seconds(d)); }
 
 void global_init_once() {
   static std::once_flag once;
@@ -131,10 +113,11 @@ TransferError classify(CURLcode code, bool reached_request) {
 
 }  // namespace
 
-class HttpTransport::Impl {
+class CurlEventLoop::Impl {
  public:
-  explicit Impl(TransportOptions options);
+  Impl(TransportOptions options, const TimeSource& clock);
   ~Impl();
+  const TimeSource& clock() const { return clock_; }
 
   TransferId start(HttpRequest request, TransferObserver* observer);
   void cancel(TransferId id);
@@ -144,7 +127,7 @@ class HttpTransport::Impl {
   bool in_loop_thread() const { return std::this_thread::get_id() == loop_id_; }
 
  private:
-  enum class TimerKind : uint8_t { kUser, kFirstByte, kIdle, kTotal };
+  enum class TimerKind : uint8_t { kUser, kFirstByte, kFirstBody, kIdle, kTotal };
 
   // A pooled easy handle plus the storage its header list is built in, so a
   // recycled handle needs no allocation for the list either.
@@ -163,9 +146,11 @@ class HttpTransport::Impl {
     bool head_complete = false;      // the final (non-1xx) head ended
     bool head_dispatched = false;    // on_headers called
     bool streaming = false;          // body goes to on_body
+    bool got_body = false;           // a body byte arrived (first_body_timeout)
     TransferError fail = TransferError::kNone;  // set by a callback that aborted libcurl
     uint32_t armed = 0;              // heap entries that refer to this transfer
-    TimePoint last_body{};
+    TimePoint steady_started{};      // the deadlines' origin (steady clock)
+    TimePoint last_body{};           // steady clock
     TransferResult result;
     char error_buf[CURL_ERROR_SIZE];
   };
@@ -237,6 +222,7 @@ class HttpTransport::Impl {
   static size_t on_write_cb(char* data, size_t size, size_t n, void* user);
 
   const TransportOptions options_;
+  const TimeSource& clock_;  // stamps results; the timers below run on the steady clock
   CURLM* multi_ = nullptr;
 
   absl::Mutex mu_;
@@ -260,7 +246,7 @@ class HttpTransport::Impl {
   std::thread thread_;
 };
 
-HttpTransport::Impl::Impl(TransportOptions options) : options_(options) {
+CurlEventLoop::Impl::Impl(TransportOptions options, const TimeSource& clock) : options_(options), clock_(clock) {
   global_init_once();
   multi_ = curl_multi_init();
   if (options_.max_connections > 0) curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
@@ -272,7 +258,7 @@ HttpTransport::Impl::Impl(TransportOptions options) : options_(options) {
   loop_started_.WaitForNotification();  // loop_id_ is published before anyone can call in
 }
 
-HttpTransport::Impl::~Impl() {
+CurlEventLoop::Impl::~Impl() {
   stop_.store(true);
   curl_multi_wakeup(multi_);
   thread_.join();
@@ -280,7 +266,7 @@ HttpTransport::Impl::~Impl() {
 }
 
 template <class Fn>
-void HttpTransport::Impl::enqueue(Fn&& fn) {
+void CurlEventLoop::Impl::enqueue(Fn&& fn) {
   {
     absl::MutexLock lock(&mu_);
     fn(queue_);
@@ -290,7 +276,7 @@ void HttpTransport::Impl::enqueue(Fn&& fn) {
   if (!work_pending_.exchange(true) && !in_loop_thread()) curl_multi_wakeup(multi_);
 }
 
-TransferId HttpTransport::Impl::start(HttpRequest request, TransferObserver* observer) {
+TransferId CurlEventLoop::Impl::start(HttpRequest request, TransferObserver* observer) {
   auto t = std::make_unique<Transfer>();
   const TransferId id = next_id_.fetch_add(1, std::memory_order_relaxed);
   t->id = id;
@@ -301,15 +287,15 @@ TransferId HttpTransport::Impl::start(HttpRequest request, TransferObserver* obs
   return id;
 }
 
-void HttpTransport::Impl::cancel(TransferId id) {
+void CurlEventLoop::Impl::cancel(TransferId id) {
   enqueue([&](Queue& q) { q.cancels.push_back(id); });
 }
 
-void HttpTransport::Impl::post(std::function<void()> task) {
+void CurlEventLoop::Impl::post(std::function<void()> task) {
   enqueue([&](Queue& q) { q.posts.push_back(std::move(task)); });
 }
 
-TimerId HttpTransport::Impl::schedule(Duration delay, std::function<void()> task) {
+TimerId CurlEventLoop::Impl::schedule(Duration delay, std::function<void()> task) {
   const TimerId id = next_id_.fetch_add(1, std::memory_order_relaxed);
   delay = std::min(clamp_nonnegative(delay), kNoDeadline);
   const TimePoint when = Clock::now() + delay;
@@ -317,7 +303,7 @@ TimerId HttpTransport::Impl::schedule(Duration delay, std::function<void()> task
   return id;
 }
 
-void HttpTransport::Impl::cancel_timer(TimerId id) {
+void CurlEventLoop::Impl::cancel_timer(TimerId id) {
   // On the loop thread (a task or callback) drop it at once, so a timer due
   // in the same pass cannot fire after being cancelled. A timer scheduled in
   // this same pass is not in timers_ yet: that case goes through the queue.
@@ -330,7 +316,7 @@ void HttpTransport::Impl::cancel_timer(TimerId id) {
 
 // --- the loop -----------------------------------------------------------------
 
-void HttpTransport::Impl::run() {
+void CurlEventLoop::Impl::run() {
   loop_id_ = std::this_thread::get_id();
   loop_started_.Notify();
   while (!stop_.load(std::memory_order_acquire)) {
@@ -346,7 +332,7 @@ void HttpTransport::Impl::run() {
   shutdown();
 }
 
-void HttpTransport::Impl::drain() {
+void CurlEventLoop::Impl::drain() {
   // Tasks posted by other threads usually start a transfer or schedule a
   // timer from inside the task (the router starts its calls that way): take
   // that follow-up work in the same loop turn instead of the next one. A few
@@ -356,7 +342,7 @@ void HttpTransport::Impl::drain() {
   }
 }
 
-bool HttpTransport::Impl::drain_once() {
+bool CurlEventLoop::Impl::drain_once() {
   work_pending_.store(false);
   {
     absl::MutexLock lock(&mu_);
@@ -389,10 +375,11 @@ bool HttpTransport::Impl::drain_once() {
   return ran_tasks;
 }
 
-void HttpTransport::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
+void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   Transfer* t = owned.get();
   t->handle = acquire_handle();
-  t->result.started = Clock::now();
+  t->steady_started = Clock::now();
+  t->result.started = clock_.now();
   active_.emplace(t->id, std::move(owned));
   if (t->handle.easy == nullptr) {
     complete(t, TransferError::kOther, "curl_easy_init failed");
@@ -406,13 +393,12 @@ void HttpTransport::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   }
   t->added = true;
   const HttpRequest& r = t->request;
-  if (has_deadline(r.first_byte_timeout)) {
-    arm(*t, r.first_byte_timeout, t->result.started, TimerKind::kFirstByte);
-  }
-  if (has_deadline(r.total_timeout)) arm(*t, r.total_timeout, t->result.started, TimerKind::kTotal);
+  if (has_deadline(r.first_byte_timeout)) arm(*t, r.first_byte_timeout, t->steady_started, TimerKind::kFirstByte);
+  if (has_deadline(r.first_body_timeout)) arm(*t, r.first_body_timeout, t->steady_started, TimerKind::kFirstBody);
+  if (has_deadline(r.total_timeout)) arm(*t, r.total_timeout, t->steady_started, TimerKind::kTotal);
 }
 
-void HttpTransport::Impl::setup_handle(Transfer& t) {
+void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   CURL* e = t.handle.easy;
   HttpRequest& r = t.request;
   t.error_buf[0] = '\0';
@@ -473,7 +459,7 @@ void HttpTransport::Impl::setup_handle(Transfer& t) {
   }
 }
 
-void HttpTransport::Impl::process_done() {
+void CurlEventLoop::Impl::process_done() {
   int remaining = 0;
   while (CURLMsg* msg = curl_multi_info_read(multi_, &remaining)) {
     if (msg->msg != CURLMSG_DONE) continue;
@@ -483,7 +469,7 @@ void HttpTransport::Impl::process_done() {
   }
 }
 
-void HttpTransport::Impl::complete_done(Transfer* t, CURLcode code) {
+void CurlEventLoop::Impl::complete_done(Transfer* t, CURLcode code) {
   if (t->fail != TransferError::kNone) {
     // A callback aborted libcurl; its reason beats libcurl's "write error".
     const TransferError fail = t->fail;
@@ -502,16 +488,16 @@ void HttpTransport::Impl::complete_done(Transfer* t, CURLcode code) {
   const TransferError error = classify(code, pretransfer > 0);
   std::string message = t->error_buf[0] != '\0' ? std::string(t->error_buf) : curl_easy_strerror(code);
   if (error == TransferError::kConnectTimeout && has_deadline(t->request.connect_timeout)) {
-    message = fmt::format("no connection within {} ({})", seconds_text(t->request.connect_timeout), message);
+    message = fmt::format("{} ({})", deadline_message(Deadline::kConnect, t->request.connect_timeout), message);
   }
   complete(t, error, std::move(message));
 }
 
-void HttpTransport::Impl::complete(Transfer* t, TransferError error, std::string message) {
+void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string message) {
   TransferResult& result = t->result;
   result.error = error;
   result.error_message = std::move(message);
-  result.finished = Clock::now();
+  result.finished = clock_.now();
   if (CURL* easy = t->handle.easy; easy != nullptr) {
     if (result.status == 0) {
       long code = 0;
@@ -546,7 +532,7 @@ void HttpTransport::Impl::complete(Transfer* t, TransferError error, std::string
   t->observer->on_complete(std::move(result));
 }
 
-void HttpTransport::Impl::dispatch_headers(Transfer& t) {
+void CurlEventLoop::Impl::dispatch_headers(Transfer& t) {
   t.head_dispatched = true;
   const int status = t.result.status;
   t.streaming = t.request.stream_body && status >= 200 && status < 300;
@@ -557,11 +543,11 @@ void HttpTransport::Impl::dispatch_headers(Transfer& t) {
   t.observer->on_headers(status, t.result.headers);
 }
 
-size_t HttpTransport::Impl::on_header_cb(char* data, size_t size, size_t n, void* user) {
+size_t CurlEventLoop::Impl::on_header_cb(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
   TransferResult& r = t->result;
-  if (r.first_byte == TimePoint{}) r.first_byte = Clock::now();
+  if (r.first_byte == TimePoint{}) r.first_byte = t->impl->clock_.now();
   std::string_view line(data, len);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   if (line.size() >= 5 && line.substr(0, 5) == "HTTP/") {
@@ -590,13 +576,14 @@ size_t HttpTransport::Impl::on_header_cb(char* data, size_t size, size_t n, void
   return len;
 }
 
-size_t HttpTransport::Impl::on_write_cb(char* data, size_t size, size_t n, void* user) {
+size_t CurlEventLoop::Impl::on_write_cb(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
   if (!t->head_dispatched) {
     t->head_complete = true;
     t->impl->dispatch_headers(*t);
   }
+  t->got_body = true;
   if (t->streaming) {
     t->last_body = Clock::now();
     if (!t->observer->on_body(std::string_view(data, len))) {
@@ -620,17 +607,17 @@ size_t HttpTransport::Impl::on_write_cb(char* data, size_t size, size_t n, void*
 
 // --- timers -------------------------------------------------------------------
 
-void HttpTransport::Impl::push_timer(TimePoint when, uint64_t id, TimerKind kind) {
+void CurlEventLoop::Impl::push_timer(TimePoint when, uint64_t id, TimerKind kind) {
   heap_.push_back(TimerEntry{when, timer_seq_++, id, kind});
   std::push_heap(heap_.begin(), heap_.end(), TimerLater{});
 }
 
-void HttpTransport::Impl::arm(Transfer& t, Duration after, TimePoint from, TimerKind kind) {
+void CurlEventLoop::Impl::arm(Transfer& t, Duration after, TimePoint from, TimerKind kind) {
   ++t.armed;  // counted as stale if the transfer finishes first
   push_timer(from + clamp_nonnegative(after), t.id, kind);
 }
 
-void HttpTransport::Impl::maybe_compact() {
+void CurlEventLoop::Impl::maybe_compact() {
   if (stale_ < kCompactThreshold || stale_ * 2 < heap_.size()) return;
   auto dead = [this](const TimerEntry& e) {
     return e.kind == TimerKind::kUser ? !timers_.contains(e.id) : !active_.contains(e.id);
@@ -640,7 +627,7 @@ void HttpTransport::Impl::maybe_compact() {
   stale_ = 0;
 }
 
-void HttpTransport::Impl::fire_timers() {
+void CurlEventLoop::Impl::fire_timers() {
   if (heap_.empty()) return;
   const TimePoint now = Clock::now();
   while (!heap_.empty() && heap_.front().when <= now) {
@@ -670,7 +657,13 @@ void HttpTransport::Impl::fire_timers() {
       case TimerKind::kFirstByte:
         if (t->result.first_byte == TimePoint{}) {
           complete(t, TransferError::kFirstByteTimeout,
-                   fmt::format("no first byte within {}", seconds_text(r.first_byte_timeout)));
+                   deadline_message(Deadline::kFirstByte, r.first_byte_timeout));
+        }
+        break;
+      case TimerKind::kFirstBody:
+        if (!t->got_body) {
+          complete(t, TransferError::kFirstByteTimeout,
+                   deadline_message(Deadline::kFirstBody, r.first_body_timeout));
         }
         break;
       case TimerKind::kIdle: {
@@ -679,13 +672,13 @@ void HttpTransport::Impl::fire_timers() {
           arm(*t, r.idle_timeout, t->last_body, TimerKind::kIdle);
         } else {
           complete(t, TransferError::kIdleTimeout,
-                   fmt::format("stream idle for more than {}", seconds_text(r.idle_timeout)));
+                   deadline_message(Deadline::kIdle, r.idle_timeout));
         }
         break;
       }
       case TimerKind::kTotal:
         complete(t, TransferError::kTotalTimeout,
-                 fmt::format("transfer not complete within {}", seconds_text(r.total_timeout)));
+                 deadline_message(Deadline::kTotal, r.total_timeout));
         break;
       case TimerKind::kUser:
         break;
@@ -694,7 +687,7 @@ void HttpTransport::Impl::fire_timers() {
   maybe_compact();
 }
 
-int HttpTransport::Impl::poll_timeout_ms() {
+int CurlEventLoop::Impl::poll_timeout_ms() {
   if (work_pending_.load()) return 0;
   long curl_ms = -1;
   curl_multi_timeout(multi_, &curl_ms);
@@ -713,7 +706,7 @@ int HttpTransport::Impl::poll_timeout_ms() {
 
 // --- shutdown -----------------------------------------------------------------
 
-void HttpTransport::Impl::shutdown() {
+void CurlEventLoop::Impl::shutdown() {
   // Completions and tasks may start transfers or post more work: repeat until
   // nothing is left. Everything new is cancelled at once; timers never run.
   for (;;) {
@@ -725,7 +718,7 @@ void HttpTransport::Impl::shutdown() {
     if (local_.empty() && active_.empty()) break;
     for (auto& owned : local_.starts) {
       Transfer* t = owned.get();
-      t->result.started = Clock::now();
+      t->result.started = clock_.now();
       active_.emplace(t->id, std::move(owned));
     }
     local_.starts.clear();
@@ -747,14 +740,14 @@ void HttpTransport::Impl::shutdown() {
 
 // --- easy handle pool -----------------------------------------------------------
 
-HttpTransport::Impl::EasyHandle HttpTransport::Impl::acquire_handle() {
+CurlEventLoop::Impl::EasyHandle CurlEventLoop::Impl::acquire_handle() {
   if (pool_.empty()) return EasyHandle{curl_easy_init(), {}};
   EasyHandle h = std::move(pool_.back());
   pool_.pop_back();
   return h;
 }
 
-void HttpTransport::Impl::release_handle(EasyHandle handle) {
+void CurlEventLoop::Impl::release_handle(EasyHandle handle) {
   if (pool_.size() >= kMaxPooledHandles) {
     curl_easy_cleanup(handle.easy);
     return;
@@ -765,18 +758,20 @@ void HttpTransport::Impl::release_handle(EasyHandle handle) {
 
 // --- public facade --------------------------------------------------------------
 
-HttpTransport::HttpTransport(TransportOptions options) : impl_(std::make_unique<Impl>(options)) {}
-HttpTransport::~HttpTransport() = default;
+CurlEventLoop::CurlEventLoop(TransportOptions options, const TimeSource* clock)
+    : impl_(std::make_unique<Impl>(options, clock ? *clock : TimeSource::steady())) {}
+CurlEventLoop::~CurlEventLoop() = default;
 
-TransferId HttpTransport::start(HttpRequest request, TransferObserver* observer) {
+const TimeSource& CurlEventLoop::clock() const { return impl_->clock(); }
+TransferId CurlEventLoop::start_transfer(HttpRequest request, TransferObserver* observer) {
   return impl_->start(std::move(request), observer);
 }
-void HttpTransport::cancel(TransferId id) { impl_->cancel(id); }
-void HttpTransport::post(std::function<void()> task) { impl_->post(std::move(task)); }
-TimerId HttpTransport::schedule(Duration delay, std::function<void()> task) {
+void CurlEventLoop::cancel_transfer(TransferId id) { impl_->cancel(id); }
+void CurlEventLoop::post(std::function<void()> task) { impl_->post(std::move(task)); }
+TimerId CurlEventLoop::schedule(Duration delay, std::function<void()> task) {
   return impl_->schedule(delay, std::move(task));
 }
-void HttpTransport::cancel_timer(TimerId id) { impl_->cancel_timer(id); }
-bool HttpTransport::in_loop_thread() const { return impl_->in_loop_thread(); }
+void CurlEventLoop::cancel_timer(TimerId id) { impl_->cancel_timer(id); }
+bool CurlEventLoop::in_loop_thread() const { return impl_->in_loop_thread(); }
 
 }  // namespace llmux::transport

@@ -1,0 +1,96 @@
+// -----------------------------------------------------------------------------
+// File: router/router_impl.hpp
+// -----------------------------------------------------------------------------
+// Router::Impl: what stands behind the public Router — the deployment pool,
+// the trackers, the strategy and the event loop every call runs on. Internal:
+// tests include it to run a whole Router on tests/support's SimulatedLoop (in
+// virtual time, against scripted transfers) instead of the libcurl loop.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "health/budget_tracker.hpp"
+#include "health/cooldown_tracker.hpp"
+#include "llmux/router.hpp"
+#include "router/call.hpp"
+#include "router/deployment_pool.hpp"
+#include "router/router_metrics.hpp"
+#include "transport/event_loop.hpp"
+
+namespace llmux {
+
+class Router::Impl {
+ public:
+  // A loop the router runs on but does not own (a simulated one), and how to
+  // drive it: `drive(done)` runs it on the calling thread until done() holds
+  // or nothing is left to do. Blocking calls and the destructor drive it
+  // instead of waiting for another thread.
+  using DriveLoop = std::function<void(const std::function<bool()>& done)>;
+  struct BorrowedLoop {
+    transport::EventLoop* loop = nullptr;
+    DriveLoop drive;
+  };
+
+  // Builds a router from a parsed config. Without `borrowed` the router owns a
+  // CurlEventLoop on RouterOptions::time_source.
+  static Result<std::unique_ptr<Router>> create(RouterConfig config, RouterOptions options,
+                                                std::optional<BorrowedLoop> borrowed = std::nullopt);
+
+  Impl(RouterConfig config, RouterOptions options, std::unique_ptr<transport::EventLoop> owned_loop,
+       std::optional<BorrowedLoop> borrowed, std::unique_ptr<Strategy> strategy,
+       std::shared_ptr<const router::DeploymentPool> pool, std::unique_ptr<health::BudgetTracker> budgets,
+       bool budgets_active);
+  ~Impl();
+
+  uint64_t submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done);
+  bool cancel(uint64_t id);
+  Result<Response> wait_for(router::CallMode mode, std::string_view request_json);
+  Status add_deployment(DeploymentConfig d);
+  Status remove_deployment(std::string_view id);
+  std::vector<DeploymentConfig> deployments() const;
+  std::vector<DeploymentHealth> health(std::string_view group) const;
+  std::string metrics_prometheus() const { return metrics_.render(health({})); }
+  const RouterConfig& config() const { return config_; }
+
+ private:
+  // On the loop thread, from the call's final callback path; the call deletes
+  // itself once its stack unwinds.
+  void on_call_finished(uint64_t id);
+  void mark_live(uint64_t id);
+  std::shared_ptr<const router::DeploymentPool> current_pool() const;
+
+  RouterConfig config_;
+  RouterOptions options_;
+  std::unique_ptr<transport::EventLoop> owned_loop_;  // null when borrowed
+  DriveLoop drive_loop_;                              // set when borrowed
+  transport::EventLoop& loop_;
+  const TimeSource& time_;  // the loop's clock
+  health::CooldownTracker cooldowns_;
+  std::unique_ptr<health::BudgetTracker> budgets_;  // null when no budget is configured
+  std::unique_ptr<Strategy> strategy_;
+  Random rng_;
+  router::RouterMetrics metrics_;  // fed on the loop thread through core_.on_event
+  router::RouterCore core_;
+
+  mutable std::mutex pool_mu_;
+  std::shared_ptr<const router::DeploymentPool> pool_;  // guarded by pool_mu_
+
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<bool> shutting_down_{false};
+  std::mutex live_mu_;
+  std::condition_variable live_cv_;           // signalled when live_ becomes empty
+  absl::flat_hash_set<uint64_t> live_;        // guarded by live_mu_: calls not yet finished
+  absl::flat_hash_map<uint64_t, router::Call*> calls_;  // loop thread only; calls own themselves
+};
+
+}  // namespace llmux
