@@ -174,7 +174,9 @@ LLMUX_API llmux_status llmux_router_new(const char* config, size_t len, llmux_ro
  *                         (attempts, retries, fallbacks, attempt_log, ...); else null
  *    "usage"}             success: {prompt_tokens, completion_tokens,
  *                         total_tokens, reported}; else null
- * success and failure come once per call, just before its on_done; retry,
+ * "type" and "call_id" always come first, in that order (a reader may pick
+ * them out without a full parse). success and failure come once per call,
+ * just before its on_done; retry,
  * fallback and cooldown as they happen; recovered when a half-open
  * deployment's probe succeeds. Runs on the I/O thread, one at a time, like the
  * other callbacks (the same rules: must not block; no blocking llmux call). */
@@ -211,6 +213,7 @@ typedef struct llmux_router_options {
 LLMUX_API llmux_status llmux_router_new_with_options(const char* config, size_t len,
                                                        const llmux_router_options* options,
                                                        llmux_router** out_router, llmux_error** out_error);
+
 /* Cancels the calls still in flight (their done callbacks run with
  * LLMUX_ERR_CANCELLED before this returns; a call started from one of those
  * callbacks gets its on_done(LLMUX_ERR_CANCELLED) at once), joins the I/O
