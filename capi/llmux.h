@@ -1,12 +1,12 @@
 /*
- * llmux.h — the C ABI of llmux (DESIGN.md §3.3, issue 4).
+ * llmux.h — the C ABI of llmux.
  *
  * The contract for capi/llmux_capi.cpp, the C test suite (tests/capi/) and
  * the Python/Go/Rust bindings (bindings/). Installed as <llmux.h>
  * (`pkg-config --cflags --libs llmux`, or CMake's find_package(llmux) and
  * llmux::llmux).
  *
- * Conventions (reference/c-abi-lb-transport.md §A):
+ * Conventions (those of llama.cpp, duckdb, curl and zstd):
  *   - Prefix llmux_, opaque handles, create/free pairs; every free accepts NULL.
  *   - JSON bytes in and out: requests are OpenAI request bodies, responses are the
  *     provider's body plus a "_llmux" object with the router metadata (below).
@@ -27,13 +27,15 @@
  *     caller, and freed with llmux_free. Strings passed in are borrowed for the
  *     duration of the call only (the library copies what it keeps).
  *   - Callbacks take `void* user_data` and run on the router's I/O thread, one
- *     at a time; they must not block. The blocking functions (llmux_completion,
+ *     at a time (log callbacks: see llmux_log_callback); they must not block. The blocking functions (llmux_completion,
  *     llmux_embedding) return LLMUX_ERR_INVALID_ARGUMENT when called from any
  *     llmux callback (they would deadlock); the asynchronous ones, llmux_cancel
  *     and the deployment/health/metrics functions may be called from callbacks.
  *   - No C++ exception ever crosses this boundary, in either direction: an
  *     exception thrown by a callback written in C++ is caught and dropped (from
  *     a chunk callback it stops the stream).
+ *   - Additions keep LLMUX_ABI_VERSION: new functions, new enum values, and new
+ *     fields at the end of a size-prefixed struct (struct_size first).
  */
 #ifndef LLMUX_H_
 #define LLMUX_H_
@@ -41,31 +43,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* LLMUX_API marks exported symbols (the library builds with
- * -fvisibility=hidden). Define LLMUX_STATIC when linking libllmux.a on Windows. */
-#ifndef LLMUX_API
-#if defined(_WIN32) && !defined(LLMUX_STATIC)
-#if defined(LLMUX_BUILDING)
-#define LLMUX_API __declspec(dllexport)
-#else
-#define LLMUX_API __declspec(dllimport)
-#endif
-#elif defined(_WIN32)
-#define LLMUX_API
-#else
-#define LLMUX_API __attribute__((visibility("default")))
-#endif
-#endif
+/* LLMUX_API and the LLMUX_VERSION_* macros (MAJOR, MINOR, PATCH, NUMBER,
+ * STRING): generated from the project version at configure time. */
+#include "llmux_version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Version of this header; llmux_version() gives the library's. */
-#define LLMUX_VERSION_MAJOR 0
-#define LLMUX_VERSION_MINOR 1
-#define LLMUX_VERSION_PATCH 0
-#define LLMUX_VERSION_NUMBER (LLMUX_VERSION_MAJOR * 10000 + LLMUX_VERSION_MINOR * 100 + LLMUX_VERSION_PATCH)
+/* LLMUX_VERSION_* (llmux_version.h) is the version of these headers;
+ * llmux_version() gives the loaded library's. */
 /* Bumped on any incompatible change of this header's functions or types. */
 #define LLMUX_ABI_VERSION 1
 
@@ -101,7 +88,7 @@ typedef struct llmux_error llmux_error;   /* opaque */
 
 /* ---- library ------------------------------------------------------------ */
 
-/* "0.1.0". Static string: do not free. Thread-safe. */
+/* The library's LLMUX_VERSION_STRING ("0.1.0"). Static string: do not free. Thread-safe. */
 LLMUX_API const char* llmux_version(void);
 /* LLMUX_ABI_VERSION of the loaded library (check it against the header's). */
 LLMUX_API int llmux_abi_version(void);
@@ -110,6 +97,33 @@ LLMUX_API void llmux_free(void* ptr);
 /* "OK", "RateLimitError", ... for any status (unknown values: "UnknownError").
  * Static string: do not free. Thread-safe. */
 LLMUX_API const char* llmux_status_string(llmux_status status);
+
+/* ---- logging ------------------------------------------------------------ */
+
+/* How serious a log message is. */
+typedef enum llmux_log_level {
+  LLMUX_LOG_DEBUG = 1,
+  LLMUX_LOG_INFO = 2,
+  LLMUX_LOG_WARN = 3, /* e.g. a config key llmux accepts but does not use */
+  LLMUX_LOG_ERROR = 4 /* e.g. a misuse the library refused (freeing a router from its own callback) */
+} llmux_log_level;
+
+/* Receives one log message: NUL-terminated UTF-8 without a trailing newline,
+ * `message_len` bytes without the NUL, borrowed for the call. Runs on the
+ * thread that caused the message: config warnings on the thread creating the
+ * router (before llmux_router_new returns), notes about calls on the router's
+ * I/O thread, a refused llmux_router_free on the thread that called it. It
+ * may run on several threads at once and must not block. */
+typedef void (*llmux_log_callback)(void* user_data, llmux_log_level level, const char* message,
+                                   size_t message_len);
+
+/* Sets the process-wide log callback (as llama.cpp's llama_log_set): every
+ * message of a router without a log of its own (llmux_router_options.log)
+ * goes to it. NULL restores the default, stderr ("llmux: warning: ..."). The
+ * callback is looked up for each message, so it also applies to routers that
+ * already exist. Thread-safe; a message being logged on another thread at the
+ * moment of the change may still reach the previous callback. */
+LLMUX_API void llmux_log_set(llmux_log_callback callback, void* user_data);
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -138,17 +152,76 @@ LLMUX_API void llmux_error_free(llmux_error* error);
 /* Builds a router from LiteLLM config text (YAML or JSON, `len` bytes; the
  * text need not be NUL-terminated). On success *out_router owns a router:
  * free it with llmux_router_free. A wrong config is LLMUX_ERR_INVALID_CONFIG
- * with a message naming the key path. Config warnings go to stderr.
- * Thread-safe. */
+ * with a message naming the key path. Config warnings go to the process-wide
+ * log (llmux_log_set; stderr by default) before this returns. Thread-safe.
+ * Same as llmux_router_new_with_options with NULL options. */
 LLMUX_API llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out_router,
                                           llmux_error** out_error);
+
+/* One routing event as a JSON object (NUL-terminated, `event_len` bytes
+ * without the NUL, borrowed for the call):
+ *   {"type": "success" | "failure" | "retry" | "fallback" | "cooldown" | "recovered",
+ *    "call_id",           the call (llmux_completion_async's *out_call_id)
+ *    "model_group",       group of the attempt (fallback: the group that failed)
+ *    "deployment_id",     deployment concerned, "" when none
+ *    "fallback_group",    fallback: the group entered, else ""
+ *    "cooldown_seconds",  cooldown: its length, else 0
+ *    "retry_in_seconds",  retry: the wait before the next attempt, else 0
+ *    "response_cost",     success/failure: the call's cost, else 0
+ *    "error",             failure, retry, fallback, cooldown: the cause as
+ *                         llmux_error_json's object; null otherwise
+ *    "metadata",          success/failure: the "_llmux" object of a response
+ *                         (attempts, retries, fallbacks, attempt_log, ...); else null
+ *    "usage"}             success: {prompt_tokens, completion_tokens,
+ *                         total_tokens, reported}; else null
+ * "type" and "call_id" always come first, in that order (a reader may pick
+ * them out without a full parse). success and failure come once per call,
+ * just before its on_done; retry,
+ * fallback and cooldown as they happen; recovered when a half-open
+ * deployment's probe succeeds. Runs on the I/O thread, one at a time, like the
+ * other callbacks (the same rules: must not block; no blocking llmux call). */
+typedef void (*llmux_event_callback)(void* user_data, const char* event_json, size_t event_len);
+
+/* Options of llmux_router_new_with_options. Versioned by size: initialise it
+ * with LLMUX_ROUTER_OPTIONS_INIT (or set struct_size to
+ * sizeof(llmux_router_options) and zero the rest), then set what you need.
+ * Fields added in later versions go at the end; a library reads only the
+ * fields within struct_size (older callers get the defaults for the rest) and
+ * refuses a larger struct whose unknown trailing bytes are not all zero. */
+typedef struct llmux_router_options {
+  size_t struct_size;
+  /* Routing events (NULL: none). */
+  llmux_event_callback on_event;
+  void* event_user_data;
+  /* This router's log (NULL: the process-wide one, llmux_log_set). Receives
+   * the config warnings while the router is being created, on the creating
+   * thread. */
+  llmux_log_callback log;
+  void* log_user_data;
+  /* Seed of the routing randomness (shuffles, jitter); 0 = random. */
+  uint64_t random_seed;
+} llmux_router_options;
+
+#define LLMUX_ROUTER_OPTIONS_INIT {sizeof(llmux_router_options), NULL, NULL, NULL, NULL, 0}
+
+/* llmux_router_new with options (NULL = the defaults). The options are copied:
+ * the struct need not outlive the call, but the user_data pointers must stay
+ * valid until llmux_router_free returns. LLMUX_ERR_INVALID_ARGUMENT for a
+ * struct_size smaller than the first version of the struct (this one), or a
+ * larger struct than this library knows with nonzero unknown bytes.
+ * Thread-safe. */
+LLMUX_API llmux_status llmux_router_new_with_options(const char* config, size_t len,
+                                                       const llmux_router_options* options,
+                                                       llmux_router** out_router, llmux_error** out_error);
+
 /* Cancels the calls still in flight (their done callbacks run with
  * LLMUX_ERR_CANCELLED before this returns; a call started from one of those
  * callbacks gets its on_done(LLMUX_ERR_CANCELLED) at once), joins the I/O
  * thread, frees the router. NULL is a no-op. No other thread may use the
  * router during or after this call.
  * From a callback of this same router it would deadlock (the router waits for
- * that callback to return): that is detected, reported on stderr and ignored —
+ * that callback to return): that is detected, logged (LLMUX_LOG_ERROR, to the
+ * router's log or the process-wide one) and ignored —
  * the router stays alive, and must be freed from another thread. From a
  * callback of another router it works, but blocks that router's I/O thread
  * until this router's calls are cancelled. */

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
@@ -18,8 +19,49 @@
 
 #include "llmux/router.hpp"
 
+// llmux_status mirrors llmux::ErrorKind value for value (status_of() is a
+// cast): a kind added on one side without the other fails to compile here.
+#define LLMUX_SAME_VALUE(status, kind) \
+  static_assert(static_cast<int>(status) == static_cast<int>(llmux::ErrorKind::kind), #status " != " #kind)
+LLMUX_SAME_VALUE(LLMUX_ERR_BAD_REQUEST, kBadRequest);
+LLMUX_SAME_VALUE(LLMUX_ERR_CONTEXT_WINDOW_EXCEEDED, kContextWindowExceeded);
+LLMUX_SAME_VALUE(LLMUX_ERR_CONTENT_POLICY_VIOLATION, kContentPolicyViolation);
+LLMUX_SAME_VALUE(LLMUX_ERR_AUTHENTICATION, kAuthentication);
+LLMUX_SAME_VALUE(LLMUX_ERR_PERMISSION_DENIED, kPermissionDenied);
+LLMUX_SAME_VALUE(LLMUX_ERR_NOT_FOUND, kNotFound);
+LLMUX_SAME_VALUE(LLMUX_ERR_TIMEOUT, kTimeout);
+LLMUX_SAME_VALUE(LLMUX_ERR_RATE_LIMIT, kRateLimit);
+LLMUX_SAME_VALUE(LLMUX_ERR_NO_DEPLOYMENTS_AVAILABLE, kNoDeploymentsAvailable);
+LLMUX_SAME_VALUE(LLMUX_ERR_BUDGET_EXCEEDED, kBudgetExceeded);
+LLMUX_SAME_VALUE(LLMUX_ERR_INTERNAL_SERVER, kInternalServer);
+LLMUX_SAME_VALUE(LLMUX_ERR_BAD_GATEWAY, kBadGateway);
+LLMUX_SAME_VALUE(LLMUX_ERR_SERVICE_UNAVAILABLE, kServiceUnavailable);
+LLMUX_SAME_VALUE(LLMUX_ERR_API, kApiError);
+LLMUX_SAME_VALUE(LLMUX_ERR_CONNECTION, kConnectionError);
+LLMUX_SAME_VALUE(LLMUX_ERR_MID_STREAM, kMidStream);
+LLMUX_SAME_VALUE(LLMUX_ERR_CANCELLED, kCancelled);
+LLMUX_SAME_VALUE(LLMUX_ERR_INVALID_CONFIG, kInvalidConfig);
+LLMUX_SAME_VALUE(LLMUX_ERR_INVALID_ARGUMENT, kInvalidArgument);
+#undef LLMUX_SAME_VALUE
+// llmux_status_string names 1..kInvalidArgument through error_kind_name: the
+// C-only statuses stay above the last kind.
+static_assert(LLMUX_ERR_INVALID_ARGUMENT < LLMUX_ERR_OUT_OF_MEMORY && LLMUX_ERR_OUT_OF_MEMORY < LLMUX_ERR_INTERNAL);
+
+namespace {
+
+// Where log messages go: a C callback, or stderr when `callback` is NULL.
+struct LogTarget {
+  llmux_log_callback callback = nullptr;
+  void* user_data = nullptr;
+};
+
+}  // namespace
+
 struct llmux_router {
   std::unique_ptr<llmux::Router> router;
+  LogTarget log;  // this router's own log; NULL callback: the process-wide one
+  llmux_event_callback on_event = nullptr;
+  void* event_user_data = nullptr;
 };
 
 struct llmux_error {
@@ -33,19 +75,54 @@ struct llmux_error {
   bool preallocated = false;
 };
 
-#define LLMUX_STRINGIFY_VALUE(x) #x
-#define LLMUX_STRINGIFY(x) LLMUX_STRINGIFY_VALUE(x)
-
 namespace {
-
-constexpr const char* kVersion =
-    LLMUX_STRINGIFY(LLMUX_VERSION_MAJOR) "." LLMUX_STRINGIFY(LLMUX_VERSION_MINOR) "." LLMUX_STRINGIFY(LLMUX_VERSION_PATCH);
 
 llmux_error g_out_of_memory{
     LLMUX_ERR_OUT_OF_MEMORY, "OutOfMemory", "llmux: out of memory", 500,
     R"({"type":"OutOfMemory","message":"llmux: out of memory","status":500,"kind":100})", true};
 
 llmux_status status_of(llmux::ErrorKind kind) { return static_cast<llmux_status>(static_cast<int>(kind)); }
+
+// ---- logging ----
+
+// The process-wide log (llmux_log_set). Read under the mutex, called outside
+// it, so that a callback may log through another router or take its time.
+std::mutex g_log_mu;
+LogTarget g_log;
+
+LogTarget process_log() {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  return g_log;
+}
+
+const char* level_name(llmux_log_level level) {
+  switch (level) {
+    case LLMUX_LOG_DEBUG: return "debug";
+    case LLMUX_LOG_INFO: return "info";
+    case LLMUX_LOG_WARN: return "warning";
+    case LLMUX_LOG_ERROR: return "error";
+  }
+  return "log";
+}
+
+// Writes one message to `target` (the process-wide log when it has no
+// callback). Never throws: a message that cannot be copied (out of memory)
+// goes to stderr as far as it can.
+void write_log(LogTarget target, llmux_log_level level, std::string_view message) noexcept {
+  if (!target.callback) target = process_log();
+  if (target.callback) {
+    try {
+      const std::string copy(message);  // NUL-terminated for C
+      target.callback(target.user_data, level, copy.c_str(), copy.size());
+      return;
+    } catch (const std::bad_alloc&) {
+      // fall through to stderr
+    } catch (...) {
+      return;  // a C++ callback threw: dropped, like every callback's exception
+    }
+  }
+  std::fprintf(stderr, "llmux: %s: %.*s\n", level_name(level), static_cast<int>(message.size()), message.data());
+}
 
 // Fills `out` from a C++ error. May throw std::bad_alloc.
 void fill_error(llmux_error& out, const llmux::Error& e) {
@@ -231,6 +308,18 @@ void deliver_done(const CallbackTarget& target, const llmux::Result<llmux::Respo
   }
 }
 
+// One routing event to the router's C event callback, as JSON. An event that
+// cannot be encoded (out of memory) is dropped: events are observations.
+void deliver_event(const llmux_router* router, const llmux::RouterEvent& event) noexcept {
+  CallbackScope scope(router);
+  try {
+    const std::string json = llmux::event_json(event);
+    router->on_event(router->event_user_data, json.c_str(), json.size());
+  } catch (...) {
+    // out of memory, or a C++ callback threw: it must not unwind into the I/O thread
+  }
+}
+
 llmux::DoneCallback done_wrapper(const CallbackTarget& target) {
   return [target](llmux::Result<llmux::Response> result) { deliver_done(target, result); };
 }
@@ -297,13 +386,41 @@ llmux_status async_call(llmux_router* router, const char* request, size_t len, l
   });
 }
 
+// Copies the caller's options (a struct of `struct_size` bytes, possibly of
+// another header version) into `out`, which holds the defaults.
+llmux_status read_options(const llmux_router_options& in, llmux_router_options& out, llmux_error** out_error) {
+  // The first version of the struct is this one: nothing smaller is valid.
+  constexpr size_t kFirstVersionSize = sizeof(llmux_router_options);
+  if (in.struct_size < kFirstVersionSize) {
+    return fail_argument(out_error, "llmux_router_new_with_options",
+                         "options->struct_size is smaller than any llmux_router_options (use "
+                         "LLMUX_ROUTER_OPTIONS_INIT)");
+  }
+  // A newer header's struct: its fields this library does not know must be unset.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&in);
+  for (size_t i = sizeof(llmux_router_options); i < in.struct_size; ++i) {
+    if (bytes[i] != 0) {
+      return fail_argument(out_error, "llmux_router_new_with_options",
+                           "options set fields this version of the library does not know (newer llmux.h?)");
+    }
+  }
+  std::memcpy(&out, &in, sizeof(llmux_router_options));
+  out.struct_size = sizeof(llmux_router_options);
+  return LLMUX_OK;
+}
+
 }  // namespace
 
 extern "C" {
 
-const char* llmux_version(void) { return kVersion; }
+const char* llmux_version(void) { return LLMUX_VERSION_STRING; }
 int llmux_abi_version(void) { return LLMUX_ABI_VERSION; }
 void llmux_free(void* ptr) { std::free(ptr); }
+
+void llmux_log_set(llmux_log_callback callback, void* user_data) {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  g_log = LogTarget{callback, user_data};
+}
 
 const char* llmux_status_string(llmux_status status) {
   // A C caller may pass any int. In C++ reading an enum outside its value
@@ -338,16 +455,38 @@ void llmux_error_free(llmux_error* error) {
 }
 
 llmux_status llmux_router_new(const char* config, size_t len, llmux_router** out_router, llmux_error** out_error) {
+  return llmux_router_new_with_options(config, len, nullptr, out_router, out_error);
+}
+
+llmux_status llmux_router_new_with_options(const char* config, size_t len, const llmux_router_options* options,
+                                           llmux_router** out_router, llmux_error** out_error) {
+  constexpr const char* kFunction = "llmux_router_new";
   if (out_error) *out_error = nullptr;
   if (out_router) *out_router = nullptr;
-  if (!config || !out_router) {
-    return fail_argument(out_error, "llmux_router_new", "config and out_router are required");
+  if (!config || !out_router) return fail_argument(out_error, kFunction, "config and out_router are required");
+  if (llmux_status s = check_utf8(config, len, kFunction, "config", out_error); s != LLMUX_OK) return s;
+  llmux_router_options opts = LLMUX_ROUTER_OPTIONS_INIT;
+  if (options) {
+    if (llmux_status s = read_options(*options, opts, out_error); s != LLMUX_OK) return s;
   }
-  if (llmux_status s = check_utf8(config, len, "llmux_router_new", "config", out_error); s != LLMUX_OK) return s;
   return guarded(out_error, [&] {
-    auto r = llmux::Router::from_config(std::string_view(config, len));
+    auto handle = std::make_unique<llmux_router>();
+    handle->log = LogTarget{opts.log, opts.log_user_data};
+    handle->on_event = opts.on_event;
+    handle->event_user_data = opts.event_user_data;
+    llmux::RouterOptions router_options;
+    router_options.random_seed = opts.random_seed;
+    // The C++ log has no level: what it reports (config warnings) is a warning.
+    router_options.log = [target = handle->log](std::string_view message) {
+      write_log(target, LLMUX_LOG_WARN, message);
+    };
+    if (handle->on_event) {
+      router_options.on_event = [h = handle.get()](const llmux::RouterEvent& event) { deliver_event(h, event); };
+    }
+    auto r = llmux::Router::from_config(std::string_view(config, len), std::move(router_options));
     if (!r.ok()) return fail(out_error, r.error());
-    *out_router = new llmux_router{std::move(r).value()};
+    handle->router = std::move(r).value();
+    *out_router = handle.release();
     return LLMUX_OK;
   });
 }
@@ -356,9 +495,9 @@ void llmux_router_free(llmux_router* router) {
   if (!router) return;
   if (CallbackScope::active_for(router)) {
     // ~Router waits for this very callback to return: a deadlock. Refuse, loudly.
-    std::fputs("llmux: llmux_router_free called from a callback of the same router (it would deadlock); "
-               "ignored: the router is still alive\n",
-               stderr);
+    write_log(router->log, LLMUX_LOG_ERROR,
+              "llmux_router_free called from a callback of the same router (it would deadlock); "
+              "ignored: the router is still alive");
     return;
   }
   try {

@@ -23,6 +23,12 @@ ctest --test-dir build/release -j "$JOBS" --timeout 300
 echo "== installed package: find_package(llmux) and pkg-config =="
 rm -rf build/release/install build/release/consumer
 cmake --install build/release --prefix "$PWD/build/release/install" >/dev/null
+# The installed headers stand alone: they cite no file or issue of the repository.
+if grep -nE 'DESIGN\.md|reference/|reference §|issue [0-9]' build/release/install/include/llmux.h \
+    build/release/install/include/llmux_version.h build/release/install/include/llmux/*.hpp; then
+  echo "installed headers cite documents outside the installed package (above)" >&2
+  exit 1
+fi
 cmake -S tests/install_consumer -B build/release/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/release/install" >/dev/null
 cmake --build build/release/consumer >/dev/null
 LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consumer

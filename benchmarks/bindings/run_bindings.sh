@@ -51,7 +51,8 @@ elif [ ! -f bindings/go/go.mod ]; then
   skips+=("go	bindings/go not present")
 else
   log "building the Go driver"
-  if (cd benchmarks/bindings/go && CGO_ENABLED=1 CGO_LDFLAGS="-L$LIB_DIR -Wl,-rpath,$LIB_DIR" \
+  if (cd benchmarks/bindings/go && CGO_ENABLED=1 CGO_CFLAGS="-I$BUILD/generated/include" \
+        CGO_LDFLAGS="-L$LIB_DIR -Wl,-rpath,$LIB_DIR" \
         go build -o "$WORK/llmux_bindings_go_driver" .) > "$WORK/go-build.log" 2>&1; then
     GO_DRIVER="$WORK/llmux_bindings_go_driver"
   else

@@ -179,3 +179,107 @@ llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, 
   if (status != LLMUX_OK) free(outcome);
   return status;
 }
+
+// ---- router observers ----------------------------------------------------
+
+struct llmuxgo_observer {
+  uintptr_t handle;
+  pthread_mutex_t mu;
+  int creating;
+  llmuxgo_event* kept_head;  // log messages of the creation
+  llmuxgo_event* kept_tail;
+  llmuxgo_event* closed;  // preallocated: the end is always reported
+};
+
+static llmuxgo_event* observer_event(llmuxgo_observer* observer, int about, const char* data, size_t len) {
+  llmuxgo_event* event = malloc(sizeof *event + len + 1);
+  if (event == NULL) return NULL;  // an observation is dropped, never a call's outcome
+  memset(event, 0, sizeof *event);
+  event->call = observer->handle;
+  event->about = about;
+  char* cursor = (char*)(event + 1);
+  event->data = put(&cursor, data, len);
+  event->data_len = len;
+  return event;
+}
+
+static void on_router_event(void* user_data, const char* json, size_t len) {
+  llmuxgo_event* event = observer_event(user_data, LLMUXGO_ROUTER_EVENT, json, len);
+  if (event != NULL) push(event);
+}
+
+static void on_log(void* user_data, llmux_log_level level, const char* message, size_t len) {
+  llmuxgo_observer* observer = user_data;
+  llmuxgo_event* event = observer_event(observer, LLMUXGO_LOG, message, len);
+  if (event == NULL) return;
+  event->level = (int)level;
+  pthread_mutex_lock(&observer->mu);
+  int keep = observer->creating;
+  if (keep) {
+    if (observer->kept_tail != NULL) {
+      observer->kept_tail->next = event;
+    } else {
+      observer->kept_head = event;
+    }
+    observer->kept_tail = event;
+  }
+  pthread_mutex_unlock(&observer->mu);
+  if (!keep) push(event);
+}
+
+static void observer_free(llmuxgo_observer* observer) {
+  llmuxgo_events_free(observer->kept_head);
+  pthread_mutex_destroy(&observer->mu);
+  free(observer);
+}
+
+llmux_status llmuxgo_router_new(const char* config, size_t len, uintptr_t handle, int events, int log,
+                                uint64_t random_seed, llmuxgo_observer** out_observer, llmux_router** out_router,
+                                llmux_error** out_error) {
+  *out_observer = NULL;
+  llmuxgo_observer* observer = calloc(1, sizeof *observer);
+  llmuxgo_event* closed = calloc(1, sizeof *closed);
+  if (observer == NULL || closed == NULL) {
+    free(observer);
+    free(closed);
+    return LLMUX_ERR_OUT_OF_MEMORY;
+  }
+  observer->handle = handle;
+  observer->creating = 1;
+  observer->closed = closed;
+  closed->call = handle;
+  closed->about = LLMUXGO_ROUTER_CLOSED;
+  pthread_mutex_init(&observer->mu, NULL);
+  llmux_router_options options = LLMUX_ROUTER_OPTIONS_INIT;
+  if (events) {
+    options.on_event = on_router_event;
+    options.event_user_data = observer;
+  }
+  if (log) {
+    options.log = on_log;
+    options.log_user_data = observer;
+  }
+  options.random_seed = random_seed;
+  llmux_status status = llmux_router_new_with_options(config, len, &options, out_router, out_error);
+  if (status != LLMUX_OK) {
+    free(observer->closed);
+    observer_free(observer);
+    return status;
+  }
+  *out_observer = observer;
+  return LLMUX_OK;
+}
+
+llmuxgo_event* llmuxgo_observer_created(llmuxgo_observer* observer) {
+  pthread_mutex_lock(&observer->mu);
+  observer->creating = 0;
+  llmuxgo_event* kept = observer->kept_head;
+  observer->kept_head = observer->kept_tail = NULL;
+  pthread_mutex_unlock(&observer->mu);
+  return kept;
+}
+
+void llmuxgo_observer_closed(llmuxgo_observer* observer) {
+  push(observer->closed);
+  observer_free(observer);
+}

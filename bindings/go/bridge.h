@@ -14,11 +14,23 @@
 
 #include "llmux.h"
 
-// One stream chunk, or the outcome of a call (its last event).
+// What an event is about: a call (its chunks and outcome) or a router's
+// observer (its routing events and log messages, and its end).
+enum {
+  LLMUXGO_FOR_CALL = 0,
+  LLMUXGO_ROUTER_EVENT = 1,  // data: the event JSON
+  LLMUXGO_LOG = 2,           // data: the message; level
+  LLMUXGO_ROUTER_CLOSED = 3  // the router was freed: nothing follows for this observer
+};
+
+// One stream chunk, the outcome of a call (its last event), or one of a
+// router observer's events.
 typedef struct llmuxgo_event {
   struct llmuxgo_event* next;
-  uintptr_t call;  // the cgo.Handle of the call's Go state
-  int is_outcome;  // 0: a stream chunk; 1: the outcome
+  uintptr_t call;  // the cgo.Handle of the call's Go state (of the router's observer when `about` says so)
+  int about;       // LLMUXGO_FOR_CALL or one of the observer kinds
+  int level;       // LLMUXGO_LOG: the llmux_log_level
+  int is_outcome;  // LLMUXGO_FOR_CALL: 0 for a stream chunk; 1 for the outcome
   // The outcome's status: LLMUX_OK, the failure's kind, or LLMUX_ERR_OUT_OF_MEMORY
   // when the bridge could not copy what the library lent (the error strings are then NULL).
   llmux_status status;
@@ -49,5 +61,24 @@ llmux_status llmuxgo_completion_stream(llmux_router* router, const char* request
                                        uint64_t* call_id);
 llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, size_t len, uintptr_t call,
                                      uint64_t* call_id);
+
+// A router's observer: the C end of its routing events and log messages.
+// While the router is being created its log messages are kept here (they are
+// handed to Go on the creating goroutine); afterwards everything is queued.
+typedef struct llmuxgo_observer llmuxgo_observer;
+
+// llmux_router_new_with_options with the bridge's callbacks for what is
+// asked (events, log), reporting to the cgo.Handle `observer`. On LLMUX_OK
+// *out_observer must be ended with llmuxgo_observer_created, and after
+// llmux_router_free with llmuxgo_observer_closed.
+llmux_status llmuxgo_router_new(const char* config, size_t len, uintptr_t observer, int events, int log,
+                                uint64_t random_seed, llmuxgo_observer** out_observer, llmux_router** out_router,
+                                llmux_error** out_error);
+// Ends the creation: returns the log messages kept meanwhile (free them with
+// llmuxgo_events_free); later ones are queued.
+llmuxgo_event* llmuxgo_observer_created(llmuxgo_observer* observer);
+// After llmux_router_free: queues the observer's LLMUXGO_ROUTER_CLOSED event
+// (after everything it reported) and frees the C end.
+void llmuxgo_observer_closed(llmuxgo_observer* observer);
 
 #endif  // LLMUXGO_BRIDGE_H_

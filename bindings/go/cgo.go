@@ -101,6 +101,10 @@ func deliverEvents(wake *os.File) {
 
 // deliver copies one event into Go memory and hands it to its call.
 func deliver(event *C.llmuxgo_event) {
+	if event.about != C.LLMUXGO_FOR_CALL {
+		deliverObserved(event)
+		return
+	}
 	handle := cgo.Handle(event.call)
 	call := handle.Value().(*asyncCall)
 	if event.is_outcome == 0 {

@@ -36,12 +36,22 @@ type Router struct {
 	mu     sync.RWMutex
 	c      *C.llmux_router
 	closed atomic.Bool
+	// observer is the C end of the OnEvent/Log callbacks; nil without them.
+	observer *C.llmuxgo_observer
 }
 
 // NewRouter builds a router from LiteLLM config text (YAML or JSON):
 // model_list, router_settings and the routing subset of litellm_settings.
 // A wrong config is an *Error of KindInvalidConfig naming the key path.
+// Config warnings go to the library's process-wide log (stderr by default);
+// NewRouterWithOptions takes a Log of the router's own, and OnEvent.
 func NewRouter(config string) (*Router, error) {
+	return NewRouterWithOptions(config, RouterOptions{})
+}
+
+// NewRouterWithOptions is NewRouter with callbacks for the routing events and
+// the library's log messages (see RouterOptions).
+func NewRouterWithOptions(config string, options RouterOptions) (*Router, error) {
 	if abi := int(C.llmux_abi_version()); abi != C.LLMUX_ABI_VERSION {
 		return nil, fmt.Errorf("llmux: the loaded library has ABI version %d, this package needs %d", abi,
 			C.LLMUX_ABI_VERSION)
@@ -55,13 +65,44 @@ func NewRouter(config string) (*Router, error) {
 	}
 	var router *C.llmux_router
 	var cerr *C.llmux_error
-	text := unsafe.StringData(config)
-	status := C.llmux_router_new((*C.char)(unsafe.Pointer(text)), C.size_t(len(config)), &router, &cerr)
+	text := (*C.char)(unsafe.Pointer(unsafe.StringData(config)))
+	if options.OnEvent == nil && options.Log == nil {
+		copts := C.llmux_router_options{random_seed: C.uint64_t(options.RandomSeed)}
+		copts.struct_size = C.size_t(unsafe.Sizeof(copts))
+		status := C.llmux_router_new_with_options(text, C.size_t(len(config)), &copts, &router, &cerr)
+		runtime.KeepAlive(config)
+		if status != C.LLMUX_OK {
+			return nil, takeError(status, cerr)
+		}
+		return &Router{c: router}, nil
+	}
+	obs := newObserver(options)
+	handle := cgo.NewHandle(obs)
+	var cobs *C.llmuxgo_observer
+	status := C.llmuxgo_router_new(text, C.size_t(len(config)), C.uintptr_t(handle),
+		cBool(options.OnEvent != nil), cBool(options.Log != nil), C.uint64_t(options.RandomSeed), &cobs, &router, &cerr)
 	runtime.KeepAlive(config)
 	if status != C.LLMUX_OK {
+		handle.Delete()
+		obs.push(observed{}, true) // ends its goroutine
 		return nil, takeError(status, cerr)
 	}
-	return &Router{c: router}, nil
+	// The config warnings, on this goroutine, before the router is returned.
+	kept := C.llmuxgo_observer_created(cobs)
+	for event := kept; event != nil; event = event.next {
+		if options.Log != nil {
+			options.Log(LogLevel(event.level), string(copyBytes(event.data, event.data_len)))
+		}
+	}
+	C.llmuxgo_events_free(kept)
+	return &Router{c: router, observer: cobs}, nil
+}
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Close cancels the calls still in flight (they return a KindCancelled
@@ -78,6 +119,11 @@ func (r *Router) Close() error {
 	// take them from the event queue, without this lock.
 	C.llmux_router_free(r.c)
 	r.c = nil
+	if r.observer != nil {
+		// After everything the router reported: its observer goroutine ends.
+		C.llmuxgo_observer_closed(r.observer)
+		r.observer = nil
+	}
 	return nil
 }
 

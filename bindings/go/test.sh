@@ -24,6 +24,8 @@ fi
 command -v go >/dev/null || { echo "go: the go command is not installed" >&2; exit 1; }
 
 export CGO_ENABLED=1
+# llmux.h includes llmux_version.h, which the build generates (an installed llmux has both in one directory).
+export CGO_CFLAGS="-I$build/generated/include${CGO_CFLAGS:+ $CGO_CFLAGS}"
 export CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
 # The module has no dependencies: never reach for a network toolchain or proxy.
 export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly" GOPROXY=off

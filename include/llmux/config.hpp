@@ -3,7 +3,7 @@
 // -----------------------------------------------------------------------------
 // The router's configuration as plain data. `parse_config` reads a LiteLLM
 // config.yaml (or the same structure as JSON) into it; programs may also
-// build one by hand. Defaults are LiteLLM's (reference §3.1) unless marked
+// build one by hand. Defaults are LiteLLM Router's own unless marked
 // "llmux:". Plain value types: copy freely, no thread-safety concerns.
 #pragma once
 
@@ -79,7 +79,7 @@ struct RetryPolicy {
   std::optional<int> timeout;
   std::optional<int> rate_limit;
   std::optional<int> content_policy_violation;
-  std::optional<int> internal_server;  // accepted; LiteLLM never consults it (reference §6.5)
+  std::optional<int> internal_server;  // accepted; LiteLLM never consults it either
 };
 
 // Per-error-class failure allowances (LiteLLM's AllowedFailsPolicy).
@@ -123,7 +123,7 @@ struct RouterSettings {
   double timeout_seconds = 6000;                 // litellm.request_timeout
   std::optional<double> stream_timeout_seconds;
   int allowed_fails = 3;
-  bool allowed_fails_set = false;                // legacy rule switch (reference §5.3)
+  bool allowed_fails_set = false;                // allowed_fails given: LiteLLM's allowed-fails count rule applies
   std::optional<AllowedFailsPolicy> allowed_fails_policy;
   double cooldown_time_seconds = 5;
   bool disable_cooldowns = false;

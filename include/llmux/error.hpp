@@ -1,8 +1,8 @@
 // -----------------------------------------------------------------------------
 // File: llmux/error.hpp
 // -----------------------------------------------------------------------------
-// The error taxonomy shared by the C++ API, the C ABI and every binding
-// (DESIGN.md §3.5), and Result<T>, the value every fallible call returns.
+// The error taxonomy shared by the C++ API, the C ABI (llmux_status) and
+// every binding, and Result<T>, the value every fallible call returns.
 // Errors are values: nothing in the public API throws.
 #pragma once
 
@@ -78,7 +78,20 @@ struct LLMUX_API Error {
   std::string to_string() const;
 };
 
+namespace detail {
+// Prints "llmux: <accessor> called on ..." (naming the error, for a value
+// accessor) to stderr and aborts. Called only when an accessor's
+// precondition is broken.
+[[noreturn]] LLMUX_API void result_access_failed(std::string_view accessor, const Error* error);
+}  // namespace detail
+
 // Either a value or an Error. Cheap to move; not thread-safe to share mutably.
+//
+// Accessors and their preconditions (checked in every build, like
+// absl::StatusOr): value(), operator* and operator-> require ok();
+// error() requires !ok(). Breaking one is a bug in the caller: the process
+// aborts with a message naming the error (no exception, in particular no
+// std::bad_variant_access, ever leaves it). value_or() has no precondition.
 template <class T>
 class [[nodiscard]] Result {
  public:
@@ -88,23 +101,53 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const T& operator*() const& { return std::get<0>(v_); }
+  // Precondition: ok().
+  T& value() & { return *get_value("value()"); }
+  const T& value() const& { return *get_value("value()"); }
+  T&& value() && { return std::move(*get_value("value()")); }
+  T* operator->() { return get_value("operator->"); }
+  const T* operator->() const { return get_value("operator->"); }
+  T& operator*() & { return *get_value("operator*"); }
+  const T& operator*() const& { return *get_value("operator*"); }
 
-  Error& error() & { return std::get<1>(v_); }
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  // The value, or `fallback` when this holds an error.
+  template <class U>
+  T value_or(U&& fallback) const& {
+    return ok() ? *std::get_if<0>(&v_) : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <class U>
+  T value_or(U&& fallback) && {
+    return ok() ? std::move(*std::get_if<0>(&v_)) : static_cast<T>(std::forward<U>(fallback));
+  }
+
+  // Precondition: !ok().
+  Error& error() & { return *get_error(); }
+  const Error& error() const& { return *get_error(); }
+  Error&& error() && { return std::move(*get_error()); }
 
  private:
+  T* get_value(std::string_view accessor) {
+    if (T* v = std::get_if<0>(&v_)) return v;
+    detail::result_access_failed(accessor, std::get_if<1>(&v_));
+  }
+  const T* get_value(std::string_view accessor) const {
+    if (const T* v = std::get_if<0>(&v_)) return v;
+    detail::result_access_failed(accessor, std::get_if<1>(&v_));
+  }
+  Error* get_error() {
+    if (Error* e = std::get_if<1>(&v_)) return e;
+    detail::result_access_failed("Result::error()", nullptr);
+  }
+  const Error* get_error() const {
+    if (const Error* e = std::get_if<1>(&v_)) return e;
+    detail::result_access_failed("Result::error()", nullptr);
+  }
+
   std::variant<T, Error> v_;
 };
 
-// Result of an operation that yields no value.
+// Result of an operation that yields no value. error() requires !ok()
+// (checked: aborts with a message otherwise).
 class [[nodiscard]] Status {
  public:
   Status() = default;
@@ -112,7 +155,10 @@ class [[nodiscard]] Status {
   static Status Ok() { return Status(); }
   bool ok() const { return !error_.has_value(); }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { return *error_; }
+  const Error& error() const {
+    if (!error_) detail::result_access_failed("Status::error()", nullptr);
+    return *error_;
+  }
 
  private:
   std::optional<Error> error_;

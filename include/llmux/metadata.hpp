@@ -2,7 +2,7 @@
 // File: llmux/metadata.hpp
 // -----------------------------------------------------------------------------
 // What the router tells the caller about how a call was served. Attached to
-// every response and every error (DESIGN.md §3.5). Never holds an API key.
+// every response and every error. Never holds an API key.
 #pragma once
 
 #include "llmux/export.hpp"
@@ -51,7 +51,7 @@ struct RouterMetadata {
   std::vector<AttemptRecord> attempt_log;  // every backend attempt, in order
 };
 
-// LiteLLM's response headers for this metadata (reference §8.1), names
+// LiteLLM's response headers for this metadata (as its proxy sets them), names
 // lower-case: x-litellm-model-group, x-litellm-attempted-retries,
 // x-litellm-max-retries, x-litellm-attempted-fallbacks, x-litellm-model-id,
 // x-litellm-model-api-base, x-litellm-response-cost,

@@ -53,8 +53,9 @@ using DoneCallback = std::function<void(Result<Response>)>;
 // stop the stream: the call ends with kCancelled.
 using ChunkCallback = std::function<bool(std::string_view chunk_json)>;
 
-// Routing decisions as they happen (LiteLLM's success/failure/retry/fallback
-// callbacks and the cooldown event, reference §8.3).
+// Routing decisions as they happen: what LiteLLM reports through its
+// success/failure callbacks, its retry and fallback logging and its cooldown
+// alerts, as one stream of typed events.
 enum class RouterEventType {
   kSuccess,    // a call succeeded (once per call)
   kFailure,    // a call failed (once per call)
@@ -183,6 +184,12 @@ class LLMUX_API Router {
 LLMUX_API std::string response_json(const Response& response);
 // {"type","message","status","kind","llm_provider","retry_after_seconds","_llmux":{...}}.
 LLMUX_API std::string error_json(const Error& error);
+// One routing event: {"type" (router_event_type_name), "call_id",
+// "model_group", "deployment_id", "fallback_group", "cooldown_seconds",
+// "retry_in_seconds", "response_cost", "error" (error_json or null),
+// "metadata" (the "_llmux" object of response_json, or null), "usage"
+// ({prompt_tokens, completion_tokens, total_tokens, reported} or null)}.
+LLMUX_API std::string event_json(const RouterEvent& event);
 // A JSON array of model_list entries {"model_name","litellm_params","model_info"}
 // with api_key (and any other secret) replaced by "***".
 LLMUX_API std::string deployments_json(const std::vector<DeploymentConfig>& deployments);
@@ -192,7 +199,7 @@ LLMUX_API std::string json_string(std::string_view text);
 // A JSON array of the deployments' health.
 LLMUX_API std::string health_json(const std::vector<DeploymentHealth>& health);
 
-// "0.1.0"
+// The library's version, LLMUX_VERSION_STRING ("MAJOR.MINOR.PATCH").
 LLMUX_API std::string_view version();
 
 }  // namespace llmux

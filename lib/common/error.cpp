@@ -1,5 +1,8 @@
 #include "llmux/error.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 namespace llmux {
@@ -69,5 +72,23 @@ Error::Error(ErrorKind k, std::string msg, int provider_http_status)
       provider_status(provider_http_status) {}
 
 std::string Error::to_string() const { return fmt::format("{}: {}", error_kind_name(kind), message); }
+
+namespace detail {
+
+void result_access_failed(std::string_view accessor, const Error* error) {
+  // No allocation: this may run with the heap in any state.
+  if (error) {
+    const std::string_view type = error_kind_name(error->kind);
+    std::fprintf(stderr, "llmux: Result::%.*s called on an error (check ok() first): %.*s: %s\n", static_cast<int>(accessor.size()),
+                 accessor.data(), static_cast<int>(type.size()), type.data(), error->message.c_str());
+  } else {
+    std::fprintf(stderr, "llmux: %.*s called on a success: there is no error (check ok() first)\n", static_cast<int>(accessor.size()),
+                 accessor.data());
+  }
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace detail
 
 }  // namespace llmux

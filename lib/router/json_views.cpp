@@ -217,6 +217,38 @@ std::string error_json(const Error& e) {
   return out;
 }
 
+std::string event_json(const RouterEvent& ev) {
+  std::string out = "{";
+  str(out, "type", router_event_type_name(ev.type));
+  num(out, "call_id", ev.call_id);
+  str(out, "model_group", ev.model_group);
+  str(out, "deployment_id", ev.deployment_id);
+  str(out, "fallback_group", ev.fallback_group);
+  num(out, "cooldown_seconds", ev.cooldown_seconds);
+  num(out, "retry_in_seconds", ev.retry_in_seconds);
+  num(out, "response_cost", ev.metadata ? ev.metadata->response_cost : 0.0);
+  member(out, "error");
+  if (ev.error) {
+    out += error_json(*ev.error);
+  } else {
+    out += "null";
+  }
+  member(out, "metadata");
+  if (ev.metadata) {
+    append_metadata(out, *ev.metadata, ev.usage, {});
+  } else {
+    out += "null";
+  }
+  if (ev.usage) {
+    append_usage(out, *ev.usage);
+  } else {
+    member(out, "usage");
+    out += "null";
+  }
+  out.push_back('}');
+  return out;
+}
+
 std::string health_json(const std::vector<DeploymentHealth>& hs) {
   std::string out = "[";
   for (const DeploymentHealth& h : hs) {

@@ -13,7 +13,7 @@
 
 namespace llmux {
 
-std::string_view version() { return "0.1.0"; }
+std::string_view version() { return LLMUX_VERSION_STRING; }
 
 std::string_view router_event_type_name(RouterEventType type) {
   switch (type) {

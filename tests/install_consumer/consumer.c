@@ -10,6 +10,11 @@ int main(void) {
     fprintf(stderr, "ABI %d, header %d\n", llmux_abi_version(), LLMUX_ABI_VERSION);
     return 1;
   }
+  /* The installed llmux_version.h (generated) matches the installed library. */
+  if (strcmp(llmux_version(), LLMUX_VERSION_STRING) != 0) {
+    fprintf(stderr, "library %s, header %s\n", llmux_version(), LLMUX_VERSION_STRING);
+    return 1;
+  }
   const char* config =
       "model_list:\n"
       "  - model_name: m\n"

@@ -1,5 +1,6 @@
 // Uses only the installed public headers: a mock deployment answers without a network.
 #include <cstdio>
+#include <string_view>
 
 #include "llmux/router.hpp"
 
@@ -16,6 +17,11 @@ model_list:
   auto resp = (*router)->completion(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
   if (!resp.ok() || resp->body.find("installed llmux works") == std::string::npos) {
     std::fprintf(stderr, "unexpected answer\n");
+    return 1;
+  }
+  // LLMUX_VERSION_STRING comes from the installed, generated llmux_version.h.
+  if (llmux::version() != std::string_view(LLMUX_VERSION_STRING)) {
+    std::fprintf(stderr, "library %s, header %s\n", std::string(llmux::version()).c_str(), LLMUX_VERSION_STRING);
     return 1;
   }
   std::printf("llmux %s consumer: ok\n", std::string(llmux::version()).c_str());

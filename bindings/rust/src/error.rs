@@ -169,6 +169,22 @@ impl Error {
         }
     }
 
+    /// An error from the library's error JSON (as in a routing event).
+    pub(crate) fn from_json(json: Value) -> Error {
+        let llm_provider = json["llm_provider"].as_str().filter(|p| !p.is_empty()).map(str::to_owned);
+        let retry_after = json["retry_after_seconds"].as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok());
+        let kind = ErrorKind::from_status(json["kind"].as_i64().and_then(|k| i32::try_from(k).ok()).unwrap_or(0));
+        Error {
+            kind,
+            status: http_status(json["status"].as_i64().and_then(|s| i32::try_from(s).ok()).unwrap_or(0)),
+            type_name: json["type"].as_str().unwrap_or_default().to_owned(),
+            message: json["message"].as_str().unwrap_or_default().to_owned(),
+            llm_provider,
+            retry_after,
+            json: Box::new(json),
+        }
+    }
+
     /// An error known only by its status (the library returned one without an
     /// `llmux_error`: out of memory, or an asynchronous call it refused).
     pub(crate) fn from_status(status: sys::llmux_status, context: &str) -> Error {

@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod observe;
 mod response;
 mod router;
 mod stream;
@@ -35,6 +36,7 @@ mod stream;
 pub mod sys;
 
 pub use error::{Error, ErrorKind};
+pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{Chunk, Deployment, DeploymentHealth, Metadata, Response, Usage};
 pub use router::Router;
 pub use stream::Stream;

@@ -21,7 +21,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn from_json(usage: &Value, reported: bool) -> Usage {
+    pub(crate) fn from_json(usage: &Value, reported: bool) -> Usage {
         Usage {
             prompt_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0),
             completion_tokens: usage["completion_tokens"].as_u64().unwrap_or(0),

@@ -5,6 +5,7 @@ use std::ptr::{self, NonNull};
 use serde_json::Value;
 
 use crate::error::{copied, Error};
+use crate::observe::RouterOptions;
 use crate::response::{Deployment, DeploymentHealth, Response};
 use crate::stream::Stream;
 use crate::sys;
@@ -19,6 +20,9 @@ use crate::sys;
 #[derive(Debug)]
 pub struct Router {
     raw: NonNull<sys::llmux_router>,
+    // The callbacks' user_data: boxed so that it does not move, dropped after
+    // the router (Drop frees the router first).
+    options: Option<Box<RouterOptions>>,
 }
 
 // SAFETY: llmux.h documents every router function used here as thread-safe;
@@ -36,6 +40,14 @@ impl Router {
     /// [`ErrorKind::Internal`](crate::ErrorKind::Internal) when the loaded
     /// libllmux has another ABI version than this crate was written for.
     pub fn from_config(config: &str) -> Result<Router, Error> {
+        Router::with_options(config, RouterOptions::new())
+    }
+
+    /// [`from_config`](Router::from_config) with callbacks for the routing
+    /// events and the log messages, and a random seed: see [`RouterOptions`].
+    /// Without a log callback, config warnings go to the library's
+    /// process-wide log (stderr by default).
+    pub fn with_options(config: &str, options: RouterOptions) -> Result<Router, Error> {
         // SAFETY: no arguments.
         let library_abi = unsafe { sys::llmux_abi_version() };
         if library_abi != crate::ABI_VERSION {
@@ -44,14 +56,21 @@ impl Router {
                 crate::ABI_VERSION
             )));
         }
+        let options = Box::new(options);
+        let raw_options = options.raw();
         let mut raw = ptr::null_mut();
         let mut error = ptr::null_mut();
-        // SAFETY: the config is borrowed for the call; the out-params are valid.
-        let status = unsafe { sys::llmux_router_new(config.as_ptr().cast(), config.len(), &mut raw, &mut error) };
+        // SAFETY: the config and options are borrowed for the call (the boxed
+        // options the callbacks point at live as long as the router); the
+        // out-params are valid.
+        let status = unsafe {
+            sys::llmux_router_new_with_options(config.as_ptr().cast(), config.len(), &raw_options, &mut raw, &mut error)
+        };
         // SAFETY: `error` is NULL or an error this call handed us.
         unsafe { check(status, error, "llmux_router_new") }?;
+        let options = (options.on_event.is_some() || options.log.is_some()).then_some(options);
         NonNull::new(raw)
-            .map(|raw| Router { raw })
+            .map(|raw| Router { raw, options })
             .ok_or_else(|| Error::internal("llmux_router_new succeeded without a router".to_owned()))
     }
 
@@ -172,6 +191,8 @@ impl Drop for Router {
         // SAFETY: the router is ours and nothing borrows it any more (a
         // Stream borrows the Router, so none is alive).
         unsafe { sys::llmux_router_free(self.raw.as_ptr()) }
+        // No callback can run any more: `options` may go.
+        self.options = None;
     }
 }
 

@@ -78,6 +78,56 @@ pub type llmux_done_callback = Option<
 pub type llmux_chunk_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, chunk: *const c_char, chunk_len: usize) -> c_int>;
 
+/// `enum llmux_log_level`.
+pub type llmux_log_level = c_int;
+pub const LLMUX_LOG_DEBUG: llmux_log_level = 1;
+pub const LLMUX_LOG_INFO: llmux_log_level = 2;
+pub const LLMUX_LOG_WARN: llmux_log_level = 3;
+pub const LLMUX_LOG_ERROR: llmux_log_level = 4;
+
+/// `llmux_log_callback`: one log message (NUL-terminated, `message_len`
+/// bytes without the NUL), borrowed for the callback.
+pub type llmux_log_callback = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, level: llmux_log_level, message: *const c_char, message_len: usize),
+>;
+
+/// `llmux_event_callback`: one routing event as JSON, borrowed for the callback.
+pub type llmux_event_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event_json: *const c_char, event_len: usize)>;
+
+/// `llmux_router_options` (size-versioned: set `struct_size`, as
+/// [`llmux_router_options::new`] does).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct llmux_router_options {
+    pub struct_size: usize,
+    pub on_event: llmux_event_callback,
+    pub event_user_data: *mut c_void,
+    pub log: llmux_log_callback,
+    pub log_user_data: *mut c_void,
+    pub random_seed: u64,
+}
+
+impl llmux_router_options {
+    /// `LLMUX_ROUTER_OPTIONS_INIT`: the defaults, with `struct_size` set.
+    pub fn new() -> llmux_router_options {
+        llmux_router_options {
+            struct_size: std::mem::size_of::<llmux_router_options>(),
+            on_event: None,
+            event_user_data: std::ptr::null_mut(),
+            log: None,
+            log_user_data: std::ptr::null_mut(),
+            random_seed: 0,
+        }
+    }
+}
+
+impl Default for llmux_router_options {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 extern "C" {
     // ---- library ----
     pub fn llmux_version() -> *const c_char;
@@ -100,7 +150,15 @@ extern "C" {
         out_router: *mut *mut llmux_router,
         out_error: *mut *mut llmux_error,
     ) -> llmux_status;
+    pub fn llmux_router_new_with_options(
+        config: *const c_char,
+        len: usize,
+        options: *const llmux_router_options,
+        out_router: *mut *mut llmux_router,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
     pub fn llmux_router_free(router: *mut llmux_router);
+    pub fn llmux_log_set(callback: llmux_log_callback, user_data: *mut c_void);
 
     // ---- calls ----
     pub fn llmux_completion(

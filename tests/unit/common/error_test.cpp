@@ -1,7 +1,15 @@
 #include "llmux/error.hpp"
 
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
+#include <string>
+#include <utility>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace llmux;
 
@@ -42,4 +50,80 @@ TEST_CASE("Result holds a value or an error", "[error]") {
   CHECK(s.ok());
   Status f(Error(ErrorKind::kInvalidConfig, "x"));
   CHECK_FALSE(f.ok());
+}
+
+TEST_CASE("Result's accessors: value_or has no precondition, the checked ones hold on the right side", "[error]") {
+  Result<std::string> ok(std::string("seven"));
+  Result<std::string> bad(Error(ErrorKind::kRateLimit, "slow down"));
+  CHECK(ok.value_or("fallback") == "seven");
+  CHECK(bad.value_or("fallback") == "fallback");
+  CHECK(std::move(bad).value_or(std::string("moved")) == "moved");
+  CHECK(static_cast<bool>(ok));
+  CHECK_FALSE(static_cast<bool>(bad));
+  CHECK(ok->size() == 5);
+  CHECK(ok.value() == "seven");
+  CHECK(bad.error().to_string() == "RateLimitError: slow down");
+  const Status failed(Error(ErrorKind::kNotFound, "gone"));
+  CHECK(failed.error().kind == ErrorKind::kNotFound);
+}
+
+namespace {
+
+// Runs `body` in a forked child with stderr captured; returns (terminating
+// signal or 0, what the child wrote to stderr). The test binary itself never
+// aborts.
+template <class F>
+std::pair<int, std::string> run_in_child(F&& body) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], STDERR_FILENO);
+    body();
+    _exit(0);  // the check did not fire
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return {WIFSIGNALED(status) ? WTERMSIG(status) : 0, out};
+}
+
+}  // namespace
+
+TEST_CASE("Result::value() on an error aborts with a message naming the error (in a child process)", "[error]") {
+  auto [signal, message] = run_in_child([] {
+    Result<int> bad(Error(ErrorKind::kRateLimit, "slow down"));
+    std::printf("%d\n", bad.value());
+  });
+  CHECK(signal == SIGABRT);
+  CHECK_THAT(message, Catch::Contains("Result::value() called on an error") &&
+                          Catch::Contains("RateLimitError: slow down"));
+
+  auto [signal2, message2] = run_in_child([] {
+    Result<int> ok(1);
+    std::printf("%d\n", static_cast<int>(ok.error().kind));
+  });
+  CHECK(signal2 == SIGABRT);
+  CHECK_THAT(message2, Catch::Contains("Result::error() called on a success"));
+
+  auto [signal3, message3] = run_in_child([] {
+    Status ok;
+    std::printf("%d\n", static_cast<int>(ok.error().kind));
+  });
+  CHECK(signal3 == SIGABRT);
+  CHECK_THAT(message3, Catch::Contains("Status::error() called on a success"));
+
+  // The control: a correct access does not abort.
+  auto [signal4, message4] = run_in_child([] {
+    Result<int> ok(1);
+    if (ok.value() != 1) std::abort();
+  });
+  CHECK(signal4 == 0);
+  CHECK(message4.empty());
 }

@@ -112,6 +112,16 @@ __all__ = [
     "StreamingChoices",
     "Timeout",
     "Usage",
+    "callbacks",
+    "failure_callback",
     "library_path",
     "library_version",
+    "success_callback",
 ]
+
+#: LiteLLM's module-wide logging callbacks (``litellm.callbacks``, ``litellm.success_callback``,
+#: ``litellm.failure_callback``): functions ``fn(kwargs, completion_response, start_time, end_time)``
+#: or CustomLogger-like objects, read at each call by every Router. See the README.
+callbacks: list = []
+success_callback: list = []
+failure_callback: list = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import json
 import os
 import struct
 import sys
@@ -34,6 +35,11 @@ __all__ = [
     "ABI_VERSION",
     "CHUNK_CALLBACK",
     "DONE_CALLBACK",
+    "EVENT_CALLBACK",
+    "LOG_CALLBACK",
+    "LogLevel",
+    "RouterOptions",
+    "RouterSink",
     "ErrorDetail",
     "LibraryNotFoundError",
     "Outcome",
@@ -75,6 +81,15 @@ class Status:
     INVALID_ARGUMENT = 19
     OUT_OF_MEMORY = 100
     INTERNAL = 101
+
+
+class LogLevel:
+    """``llmux_log_level`` values."""
+
+    DEBUG = 1
+    INFO = 2
+    WARN = 3
+    ERROR = 4
 
 
 class LibraryNotFoundError(ImportError):
@@ -253,6 +268,28 @@ DoneCallbackType = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.
 #: int (*)(void* user_data, const char* chunk, size_t len)
 ChunkCallbackType = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
+#: void (*)(void* user_data, llmux_log_level, const char* message, size_t len)
+LogCallbackType = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)
+#: void (*)(void* user_data, const char* event_json, size_t len)
+EventCallbackType = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+
+
+class RouterOptions(ctypes.Structure):
+    """``llmux_router_options`` (size-versioned: ``struct_size`` is set by the constructor)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("on_event", EventCallbackType),
+        ("event_user_data", ctypes.c_void_p),
+        ("log", LogCallbackType),
+        ("log_user_data", ctypes.c_void_p),
+        ("random_seed", ctypes.c_uint64),
+    ]
+
+    def __init__(self, **fields: object) -> None:
+        super().__init__(struct_size=ctypes.sizeof(RouterOptions), **fields)
+
+
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     # library
     "llmux_version": (ctypes.c_char_p, []),
@@ -268,6 +305,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "llmux_error_free": (None, [_handle]),
     # router
     "llmux_router_new": (_status, [ctypes.c_char_p, ctypes.c_size_t, _out_ptr, _out_ptr]),
+    "llmux_router_new_with_options": (_status, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(RouterOptions),
+                                                _out_ptr, _out_ptr]),
+    "llmux_log_set": (None, [LogCallbackType, ctypes.c_void_p]),
     "llmux_router_free": (None, [_handle]),
     # calls
     "llmux_completion": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr, _out_ptr]),
@@ -349,6 +389,9 @@ class Outcome:
     response: Optional[bytes] = None
     error: Optional[ErrorDetail] = None
     callback_error: Optional[BaseException] = None
+    #: The call's routing events (JSON bytes, in order; the success or failure event last), when
+    #: its router reports events.
+    events: Optional[list[bytes]] = None
 
 
 class PendingCall:
@@ -373,7 +416,7 @@ class PendingCall:
     def deliver(self, outcome: Outcome) -> None:
         """Hands the final outcome to the consumer, or the recorded callback error if any."""
         if self._callback_error is not None:
-            outcome = Outcome(status=outcome.status, callback_error=self._callback_error)
+            outcome = Outcome(status=outcome.status, callback_error=self._callback_error, events=outcome.events)
         self._deliver(outcome)
 
     def _deliver(self, outcome: Outcome) -> None:
@@ -419,6 +462,8 @@ def _on_done(user_data: Optional[int], status: int, response: Optional[int], res
     _thread_state.depth = getattr(_thread_state, "depth", 0) + 1
     call: Optional[PendingCall] = None
     try:
+        # The call's events: its final event ran just before, on this thread (see _on_event).
+        events = _finishing.pop(threading.get_ident(), None)
         call = _pending.pop(user_data or 0, None)
         if call is None:
             return
@@ -427,9 +472,10 @@ def _on_done(user_data: Optional[int], status: int, response: Optional[int], res
                 status=status,
                 response=ctypes.string_at(response, response_len) if response else None,
                 error=ErrorDetail.read(error) if error else None,
+                events=events,
             )
         except BaseException as exc:  # the consumer gets it
-            outcome = Outcome(status=status, callback_error=exc)
+            outcome = Outcome(status=status, callback_error=exc, events=events)
         call.deliver(outcome)
     except BaseException as exc:  # nothing may escape into C
         if call is not None:
@@ -462,6 +508,80 @@ def _on_chunk(user_data: Optional[int], chunk: Optional[int], chunk_len: int) ->
         _thread_state.depth -= 1
 
 
+class RouterSink:
+    """What one router's log and event callbacks feed (their ``user_data`` is :attr:`key`).
+
+    Events of a call are kept here until its final event (success or failure) arrives; that one
+    and its predecessors are then handed to the call's done callback, which the library runs next
+    on the same thread, so they travel to the consumer inside the call's :class:`Outcome`.
+    Log messages go to :meth:`on_log` (a subclass decides what to do with them).
+    """
+
+    def __init__(self) -> None:
+        self.key = next(_keys)
+        self._pending_events: dict[int, list[bytes]] = {}
+        _sinks[self.key] = self
+
+    def unregister(self) -> None:
+        """After the router is freed: no callback can come any more."""
+        _sinks.pop(self.key, None)
+
+    def on_log(self, level: int, message: str) -> None:
+        raise NotImplementedError
+
+    def on_event(self, data: bytes) -> None:
+        # The library writes {"type":"<name>","call_id":<n>,...}: read the two without a JSON
+        # parse (this is the I/O thread); anything else is parsed.
+        try:
+            type_end = data.index(b'"', 9)
+            event_type = data[9:type_end]
+            id_start = type_end + len(b'","call_id":')
+            call_id = int(data[id_start:data.index(b",", id_start)])
+        except ValueError:
+            parsed = json.loads(data)
+            event_type, call_id = str(parsed["type"]).encode(), int(parsed["call_id"])
+        if event_type in (b"success", b"failure"):
+            events = self._pending_events.pop(call_id, [])
+            events.append(data)
+            _finishing[threading.get_ident()] = events
+        else:
+            self._pending_events.setdefault(call_id, []).append(data)
+
+
+_sinks: dict[int, RouterSink] = {}
+#: The events of the call whose done callback comes next, by I/O thread. Keyed by thread id, not
+#: in a threading.local: ctypes gives each callback on a foreign thread a fresh thread state.
+_finishing: dict[int, list[bytes]] = {}
+
+
+def _on_log(user_data: Optional[int], level: int, message: Optional[int], message_len: int) -> None:
+    try:
+        sink = _sinks.get(user_data or 0)
+        text = ctypes.string_at(message, message_len).decode("utf-8", "replace") if message else ""
+        if sink is None:
+            sys.stderr.write(f"llmux: {text}\n")
+        else:
+            sink.on_log(level, text)
+    except BaseException as exc:  # nothing may escape into C
+        _report_unraisable(exc, "the llmux log callback")
+
+
+def _on_event(user_data: Optional[int], data: Optional[int], data_len: int) -> None:
+    _thread_state.depth = getattr(_thread_state, "depth", 0) + 1
+    try:
+        sink = _sinks.get(user_data or 0)
+        if sink is not None and data:
+            sink.on_event(ctypes.string_at(data, data_len))
+    except BaseException as exc:  # nothing may escape into C; an event is an observation
+        _report_unraisable(exc, "the llmux event callback")
+    finally:
+        _thread_state.depth -= 1
+
+
+#: The process's one log callback (each router's log: user_data = its sink's key).
+LOG_CALLBACK = LogCallbackType(_on_log)
+#: The process's one event callback.
+EVENT_CALLBACK = EventCallbackType(_on_event)
 #: The process's one done callback (kept alive by this module for as long as the library may call it).
 DONE_CALLBACK = DoneCallbackType(_on_done)
 #: The process's one chunk callback.

@@ -5,18 +5,29 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
+import datetime
+import logging
 import os
 import threading
+import warnings
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional, TypeVar, Union, overload
+from typing import Any, Callable, Iterable, Iterator, Literal, Optional, TypeVar, Union, overload
 
 from . import _ffi
 from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, parse_json, split_response
-from ._encode import config_json, deployment_json, request_json
-from ._ffi import Outcome, PendingCall, Status
-from .exceptions import InvalidArgumentError, LLMuxInternalError, NotFoundError, error_from_detail, error_from_status
+from ._encode import LiteLLMCompatibilityWarning, config_json, deployment_json, request_json
+from ._ffi import LogLevel, Outcome, PendingCall, Status
+from ._observe import CallInfo, Observer
+from .exceptions import (
+    InvalidArgumentError,
+    LLMuxError,
+    LLMuxInternalError,
+    NotFoundError,
+    error_from_detail,
+    error_from_status,
+)
 from .streaming import AsyncCompletionStream, CompletionStream
 from .types import DeploymentHealth, EmbeddingResponse, ModelResponse
 
@@ -29,6 +40,30 @@ _COMPLETION = "completion"
 _STREAM = "stream"
 _EMBEDDING = "embedding"
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+_log = logging.getLogger("llmux")
+_LOG_LEVELS = {LogLevel.DEBUG: logging.DEBUG, LogLevel.INFO: logging.INFO, LogLevel.WARN: logging.WARNING,
+               LogLevel.ERROR: logging.ERROR}
+
+#: Callbacks of a Router: see llmux._observe (LiteLLM's function and CustomLogger forms).
+Callbacks = Optional[Iterable[Any]]
+EventHook = Optional[Callable[[dict[str, Any]], Any]]
+
+
+class _RouterSink(_ffi.RouterSink):
+    """One router's log: while the router is being made (on the creating thread) messages are
+    kept, to become warnings there; afterwards they go to the ``llmux`` logger."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.creating: Optional[list[tuple[int, str]]] = []
+
+    def on_log(self, level: int, message: str) -> None:
+        if self.creating is not None:
+            self.creating.append((level, message))
+        else:
+            _log.log(_LOG_LEVELS.get(level, logging.WARNING), "llmux: %s", message)
 
 
 def _raise_for_status(status: int, error: ctypes.c_void_p, what: str) -> None:
@@ -93,6 +128,8 @@ class Router:
         first_token_timeout: Optional[float] = None,
         stream_idle_timeout: Optional[float] = None,
         total_timeout: Optional[float] = None,
+        callbacks: Callbacks = None,
+        on_event: EventHook = None,
         **litellm_only: Any,
     ) -> None:
         """Builds a router.
@@ -102,8 +139,18 @@ class Router:
             routing_strategy ... redis_password: LiteLLM's ``Router`` arguments (None = LiteLLM's default).
             connect_timeout, first_token_timeout, stream_idle_timeout, total_timeout: llmux's
                 deadlines (seconds).
+            callbacks: logging callbacks of this router, in LiteLLM's forms (functions
+                ``fn(kwargs, completion_response, start_time, end_time)`` or ``CustomLogger``-like
+                objects); they run with the module-wide ``llmux.callbacks``,
+                ``llmux.success_callback`` and ``llmux.failure_callback``.
+            on_event: receives every routing event (success, failure, retry, fallback, cooldown,
+                recovered) as a dict.
             **litellm_only: other LiteLLM ``Router`` arguments (caching, alerting, ...): accepted with a
                 warning, not used.
+
+        Config warnings of the library (keys it ignores, ...) are issued as
+        :class:`~llmux.LiteLLMCompatibilityWarning` from this call. Callbacks run on the thread (or
+        event loop) that made the call, after it ended and before it returns; see the README.
 
         Raises:
             InvalidConfigError: a value llmux rejects (the message names it).
@@ -112,33 +159,52 @@ class Router:
         """
         arguments = dict(locals())
         settings = {key: value for key, value in arguments.items()
-                    if key not in ("self", "model_list", "litellm_only")}
-        self._open(config_json(model_list, settings, litellm_only).encode("utf-8"))
+                    if key not in ("self", "model_list", "litellm_only", "callbacks", "on_event")}
+        self._open(config_json(model_list, settings, litellm_only).encode("utf-8"), callbacks, on_event)
 
     @classmethod
-    def from_config(cls, config: ConfigSource) -> "Router":
+    def from_config(cls, config: ConfigSource, *, callbacks: Callbacks = None, on_event: EventHook = None
+                    ) -> "Router":
         """A router from a LiteLLM config (``model_list``, ``router_settings``, ``litellm_settings``).
 
         Args:
             config: a path (``str`` or ``os.PathLike``) to a YAML or JSON file, or the config text
                 itself (``str`` or ``bytes``). A one-line ``str`` naming an existing file is a path;
                 a ``.yaml``/``.yml``/``.json`` name that does not exist is a FileNotFoundError.
+            callbacks, on_event: as for the constructor.
         """
         router = cls.__new__(cls)
-        router._open(_config_text(config))
+        router._open(_config_text(config), callbacks, on_event)
         return router
 
     # ---- lifetime ----------------------------------------------------------------------------
 
-    def _open(self, config: bytes) -> None:
+    def _open(self, config: bytes, callbacks: Callbacks, on_event: EventHook) -> None:
         self._state = threading.Condition()
         self._handle: Optional[int] = None
         self._users = 0  # threads inside a library function with the handle (close waits for them)
+        self._observer = Observer(callbacks, on_event)
         lib = _ffi.library()
+        sink = _RouterSink()
+        options = _ffi.RouterOptions(log=_ffi.LOG_CALLBACK, log_user_data=sink.key)
+        if self._observer.wants_events:  # opt-in: an event costs a Python callback on the I/O thread
+            options.on_event, options.event_user_data = _ffi.EVENT_CALLBACK, sink.key
         handle = ctypes.c_void_p()
         error = ctypes.c_void_p()
-        _raise_for_status(lib.llmux_router_new(config, len(config), ctypes.byref(handle), ctypes.byref(error)),
-                          error, "llmux_router_new")
+        try:
+            status = lib.llmux_router_new_with_options(config, len(config), ctypes.byref(options),
+                                                       ctypes.byref(handle), ctypes.byref(error))
+        finally:
+            messages, sink.creating = sink.creating or [], None
+            if not handle.value:
+                sink.unregister()
+        for level, message in messages:  # from the creating thread, pointing at the caller
+            if level >= LogLevel.WARN:
+                warnings.warn(f"llmux: {message}", LiteLLMCompatibilityWarning, stacklevel=3)
+            else:
+                _log.log(_LOG_LEVELS.get(level, logging.INFO), "llmux: %s", message)
+        _raise_for_status(status, error, "llmux_router_new")
+        self._sink = sink
         self._handle = handle.value
         _live_routers.add(self)
 
@@ -185,6 +251,7 @@ class Router:
             while self._users:
                 self._state.wait()
         _ffi.library().llmux_router_free(handle)
+        self._sink.unregister()  # no callback can come any more
 
     def __enter__(self) -> "Router":
         return self
@@ -247,6 +314,9 @@ class Router:
             self._cancel(call_id)
             raise
 
+    def _report(self, call_type: str, request: dict[str, Any], stream: bool) -> "CallReport":
+        return CallReport(self._observer, CallInfo(call_type, request, stream, datetime.datetime.now()))
+
     # ---- completions -------------------------------------------------------------------------
 
     @overload
@@ -275,14 +345,14 @@ class Router:
         Raises:
             LLMuxError: the subclass for the failure (RateLimitError, Timeout, ...).
         """
-        body = request_json({"model": model, "messages": messages, **({"stream": True} if stream else {}),
-                             **kwargs})
+        request = {"model": model, "messages": messages, **({"stream": True} if stream else {}), **kwargs}
+        body = request_json(request)
+        report = self._report("completion", request, stream)
         if stream:
             channel = StreamChannel()
             call_id = self._start(_STREAM, body, channel)
-            return CompletionStream(channel, lambda: self._cancel(call_id))._start()
-        fields, hidden = split_response(self._blocking(_COMPLETION, body), "a completion")
-        return _with_hidden(ModelResponse(fields), hidden)
+            return CompletionStream(channel, lambda: self._cancel(call_id), report)._start()
+        return report.finish(self._blocking(_COMPLETION, body), ModelResponse, "a completion")
 
     @overload
     async def acompletion(self, model: str, messages: list[Any], stream: Literal[False] = ..., **kwargs: Any
@@ -296,14 +366,14 @@ class Router:
                           ) -> Union[ModelResponse, AsyncCompletionStream]:
         """:meth:`completion` for asyncio: the event loop is never blocked; cancelling the awaiting
         task cancels the call. ``stream=True`` gives an :class:`~llmux.AsyncCompletionStream`."""
-        body = request_json({"model": model, "messages": messages, **({"stream": True} if stream else {}),
-                             **kwargs})
+        request = {"model": model, "messages": messages, **({"stream": True} if stream else {}), **kwargs}
+        body = request_json(request)
+        report = self._report("acompletion", request, stream)
         if stream:
             channel = AsyncStreamChannel(asyncio.get_running_loop())
             call_id = self._start(_STREAM, body, channel)
-            return await AsyncCompletionStream(channel, lambda: self._cancel(call_id))._start()
-        fields, hidden = split_response(await self._awaited(_COMPLETION, body), "a completion")
-        return _with_hidden(ModelResponse(fields), hidden)
+            return await AsyncCompletionStream(channel, lambda: self._cancel(call_id), report)._start()
+        return await report.afinish(await self._awaited(_COMPLETION, body), ModelResponse, "a completion")
 
     # ---- embeddings --------------------------------------------------------------------------
 
@@ -315,16 +385,18 @@ class Router:
             input: a string or a list of strings (or token lists).
             **kwargs: the rest of the request body and per-request router keys.
         """
-        body = request_json({"model": model, "input": input, **kwargs})
-        fields, hidden = split_response(self._blocking(_EMBEDDING, body), "an embedding")
-        return _with_hidden(EmbeddingResponse(fields), hidden)
+        request = {"model": model, "input": input, **kwargs}
+        body = request_json(request)
+        report = self._report("embedding", request, False)
+        return report.finish(self._blocking(_EMBEDDING, body), EmbeddingResponse, "an embedding")
 
     async def aembedding(self, model: str, input: Union[str, list[Any]], **kwargs: Any
                          ) -> EmbeddingResponse:
         """:meth:`embedding` for asyncio (never blocks the loop; cancelling the task cancels the call)."""
-        body = request_json({"model": model, "input": input, **kwargs})
-        fields, hidden = split_response(await self._awaited(_EMBEDDING, body), "an embedding")
-        return _with_hidden(EmbeddingResponse(fields), hidden)
+        request = {"model": model, "input": input, **kwargs}
+        body = request_json(request)
+        report = self._report("aembedding", request, False)
+        return await report.afinish(await self._awaited(_EMBEDDING, body), EmbeddingResponse, "an embedding")
 
     # ---- deployments, health, metrics --------------------------------------------------------
 
@@ -429,6 +501,43 @@ _Response = TypeVar("_Response", ModelResponse, EmbeddingResponse)
 def _with_hidden(response: _Response, hidden: dict[str, Any]) -> _Response:
     response._hidden_params = hidden
     return response
+
+
+class CallReport:
+    """Turns one call's outcome into its result and runs the router's callbacks for it (on the
+    consumer's thread or loop: see llmux._observe)."""
+
+    def __init__(self, observer: Observer, info: CallInfo) -> None:
+        self._observer = observer
+        self._info = info
+
+    def report(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+               exception: Optional[BaseException]) -> None:
+        self._observer.report(outcome.events, self._info, metadata, response, exception)
+
+    async def areport(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+                      exception: Optional[BaseException]) -> None:
+        await self._observer.areport(outcome.events, self._info, metadata, response, exception)
+
+    def finish(self, outcome: Outcome, make: type[_Response], what: str) -> _Response:
+        try:
+            fields, hidden = split_response(outcome, what)
+        except LLMuxError as exc:
+            self.report(outcome, exc.llmux_metadata, None, exc)
+            raise
+        response = _with_hidden(make(fields), hidden)
+        self.report(outcome, hidden, response, None)
+        return response
+
+    async def afinish(self, outcome: Outcome, make: type[_Response], what: str) -> _Response:
+        try:
+            fields, hidden = split_response(outcome, what)
+        except LLMuxError as exc:
+            await self.areport(outcome, exc.llmux_metadata, None, exc)
+            raise
+        response = _with_hidden(make(fields), hidden)
+        await self.areport(outcome, hidden, response, None)
+        return response
 
 
 def _config_text(config: ConfigSource) -> bytes:

@@ -13,14 +13,24 @@ reference — cancels the call. After the last chunk the stream holds the call's
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Generic, Optional, Protocol, TypeVar
 
 from ._calls import AsyncStreamChannel, StreamChannel, parse_json, split_response
 from ._ffi import Outcome
-from .exceptions import LLMuxInternalError
+from .exceptions import LLMuxError, LLMuxInternalError
 from .types import ModelResponseStream, Usage
 
-__all__ = ["AsyncCompletionStream", "CompletionStream"]
+__all__ = ["AsyncCompletionStream", "CompletionStream", "StreamReport"]
+
+
+class StreamReport(Protocol):
+    """Runs the router's callbacks when a stream ends (response = the stream, or the exception)."""
+
+    def report(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+               exception: Optional[BaseException]) -> None: ...
+
+    def areport(self, outcome: Outcome, metadata: dict[str, Any], response: Any,
+                exception: Optional[BaseException]) -> Awaitable[None]: ...
 
 
 def _chunk_from(data: bytes) -> ModelResponseStream:
@@ -36,8 +46,10 @@ _Channel = TypeVar("_Channel", StreamChannel, AsyncStreamChannel)
 class _StreamState(Generic[_Channel]):
     """What both stream kinds share: the first chunk, the finish bookkeeping, the final metadata."""
 
-    def __init__(self, channel: _Channel, cancel: Callable[[], object]) -> None:
+    def __init__(self, channel: _Channel, cancel: Callable[[], object], report: Optional[StreamReport] = None
+                 ) -> None:
         self._channel: _Channel = channel
+        self._report = report
         self._cancel_call = cancel
         self._first: Optional[ModelResponseStream] = None  # read before the stream was returned
         self._finished = False
@@ -57,6 +69,28 @@ class _StreamState(Generic[_Channel]):
         _, self._hidden_params = split_response(outcome, "the end of a stream")
         usage = self._hidden_params.get("usage")
         self.usage = Usage(usage) if isinstance(usage, dict) else None
+
+    def _finish_and_report(self, outcome: Outcome) -> None:
+        """_finish, then the sync callbacks (with the stream as the response, or the error)."""
+        try:
+            self._finish(outcome)
+        except LLMuxError as exc:
+            if self._report is not None:
+                self._report.report(outcome, exc.llmux_metadata, None, exc)
+            raise
+        if self._report is not None:
+            self._report.report(outcome, self._hidden_params, self, None)
+
+    async def _afinish_and_report(self, outcome: Outcome) -> None:
+        """_finish, then the callbacks of an async call."""
+        try:
+            self._finish(outcome)
+        except LLMuxError as exc:
+            if self._report is not None:
+                await self._report.areport(outcome, exc.llmux_metadata, None, exc)
+            raise
+        if self._report is not None:
+            await self._report.areport(outcome, self._hidden_params, self, None)
 
     def _take_first(self) -> Optional[ModelResponseStream]:
         first, self._first = self._first, None
@@ -90,7 +124,7 @@ class CompletionStream(_StreamState[StreamChannel]):
         """The next chunk, or None at the end."""
         item = self._channel.next_item(self.close)
         if isinstance(item, Outcome):
-            self._finish(item)
+            self._finish_and_report(item)
             return None
         return _chunk_from(item)
 
@@ -137,7 +171,7 @@ class AsyncCompletionStream(_StreamState[AsyncStreamChannel]):
     async def _read(self) -> Optional[ModelResponseStream]:
         item = await self._channel.next_item()
         if isinstance(item, Outcome):
-            self._finish(item)
+            await self._afinish_and_report(item)
             return None
         return _chunk_from(item)
 

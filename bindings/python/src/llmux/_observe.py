@@ -1,0 +1,272 @@
+"""LiteLLM-style logging callbacks and llmux's routing events, run on the caller's side.
+
+Callbacks run on the thread or event loop that consumes a call's outcome, after the call ended and
+before its result is returned or its error raised — never on the router's I/O thread, so a raising
+callback cannot break a call. Their kwargs are built from the call's router metadata (the
+``_llmux`` object of its response or error), so they cost nothing when none is registered.
+
+``Router(on_event=fn)`` switches on the library's event callback for that router: each routing
+event (success, failure, retry, fallback, cooldown, recovered) is queued with its call on the I/O
+thread and travels to the consumer inside the call's :class:`~llmux._ffi.Outcome`; ``fn`` gets them
+there, as dicts, in order (the call's success or failure last). That crossing costs a Python
+callback per event on the I/O thread, which is why it is opt-in.
+
+Registered as in LiteLLM, module-wide (``llmux.callbacks``, ``llmux.success_callback``,
+``llmux.failure_callback``; read at each call, so they may be set before or after the Router is
+made) or per router (``Router(callbacks=[...])``):
+
+- a function ``fn(kwargs, completion_response, start_time, end_time)`` — in ``success_callback``
+  it runs on success, in ``failure_callback`` on failure (``completion_response`` is then None and
+  ``kwargs["exception"]`` holds the exception), in ``callbacks`` on both. A coroutine function runs
+  for ``acompletion``/``aembedding`` only (awaited);
+- an object with LiteLLM's ``CustomLogger`` methods: ``log_success_event`` / ``log_failure_event``
+  for sync calls, ``async_log_success_event`` / ``async_log_failure_event`` (awaited) for async ones
+  — the same four-argument signature;
+- a string (a LiteLLM integration such as ``"langfuse"``): not available in llmux; skipped with a
+  :class:`~llmux.LiteLLMCompatibilityWarning`.
+
+``kwargs`` holds what LiteLLM's does for routing: ``model``, ``messages`` / ``input``, ``stream``,
+``call_type``, ``litellm_call_id``, ``response_cost``, ``litellm_params`` (``metadata`` with
+``model_group``, ``deployment``, ``model_info.id``, ``api_base`` and the request's own metadata;
+``model_info``; ``api_base``; ``custom_llm_provider``), ``model_info``, ``exception`` /
+``traceback_exception`` on failure, ``standard_logging_object`` (``model_id``, ``model_group``,
+``response_cost``, ``status``, token counts, ...), and ``llmux`` (``attempts``, ``retries``,
+``fallbacks``, ``attempt_log``, and ``events``: the call's routing events as dicts when the router
+has ``on_event``, else empty).
+
+An exception a callback raises is logged (logger ``llmux``) and does not change the call's result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import inspect
+import json
+import logging
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from ._encode import LiteLLMCompatibilityWarning
+
+__all__ = ["CallInfo", "Observer"]
+
+_log = logging.getLogger("llmux")
+
+
+@dataclass
+class CallInfo:
+    """What the consumer knows of a call it started (for the callbacks' kwargs)."""
+
+    call_type: str  # "completion", "acompletion", "embedding", "aembedding"
+    fields: dict[str, Any]  # the request's fields (model, messages / input, metadata, ...)
+    stream: bool
+    start_time: datetime.datetime
+
+
+def _module_list(name: str) -> list[Any]:
+    value = getattr(sys.modules.get("llmux"), name, None)
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _events(raw: Optional[list[bytes]]) -> list[dict[str, Any]]:
+    out = []
+    for data in raw or []:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            out.append(event)
+    return out
+
+
+def _kwargs(info: CallInfo, metadata: Mapping[str, Any], events: list[dict[str, Any]],
+            exception: Optional[BaseException], end_time: datetime.datetime) -> dict[str, Any]:
+    """LiteLLM's logging kwargs for a call that ended with this router metadata."""
+    deployment_id = metadata.get("deployment_id") or None
+    model_group = metadata.get("model_group") or None
+    api_base = metadata.get("api_base") or None
+    provider = metadata.get("provider") or None
+    deployment_model = metadata.get("deployment_model") or None
+    model_info = {"id": deployment_id}
+    request_metadata = info.fields.get("metadata")
+    usage = metadata.get("usage") or {}
+    cost = float(metadata.get("response_cost") or 0.0)
+    call_id = str(metadata.get("call_id", ""))
+    kwargs: dict[str, Any] = {
+        "model": deployment_model or info.fields.get("model"),
+        "stream": info.stream,
+        "call_type": info.call_type,
+        "litellm_call_id": call_id,
+        "response_cost": cost,
+        "custom_llm_provider": provider,
+        "api_base": api_base,
+        "model_info": model_info,
+        "start_time": info.start_time,
+        "end_time": end_time,
+        "litellm_params": {
+            "metadata": {
+                **(request_metadata if isinstance(request_metadata, dict) else {}),
+                "model_group": model_group,
+                "deployment": deployment_model,
+                "model_info": model_info,
+                "api_base": api_base,
+            },
+            "model_info": model_info,
+            "api_base": api_base,
+            "custom_llm_provider": provider,
+        },
+        "standard_logging_object": {
+            "id": call_id,
+            "call_type": info.call_type,
+            "status": "success" if exception is None else "failure",
+            "model": deployment_model,
+            "model_id": deployment_id,
+            "model_group": model_group,
+            "api_base": api_base,
+            "custom_llm_provider": provider,
+            "response_cost": cost,
+            "prompt_tokens": usage.get("prompt_tokens", 0) if exception is None else 0,
+            "completion_tokens": usage.get("completion_tokens", 0) if exception is None else 0,
+            "total_tokens": usage.get("total_tokens", 0) if exception is None else 0,
+            "startTime": info.start_time.timestamp(),
+            "endTime": end_time.timestamp(),
+            "error_str": None if exception is None else str(exception),
+        },
+        "llmux": {
+            "attempts": metadata.get("attempts", 0),
+            "retries": metadata.get("retries", 0),
+            "max_retries": metadata.get("max_retries", 0),
+            "fallbacks": metadata.get("fallbacks", 0),
+            "attempt_log": metadata.get("attempt_log", []),
+            "events": events,
+        },
+    }
+    for key in ("messages", "input"):
+        if key in info.fields:
+            kwargs[key] = info.fields[key]
+    if exception is not None:
+        kwargs["exception"] = exception
+        kwargs["traceback_exception"] = "".join(traceback.format_exception(type(exception), exception,
+                                                                           exception.__traceback__))
+    return kwargs
+
+
+def _report_callback_error(callback: Any) -> None:
+    _log.exception("llmux: logging callback %r raised; the call's result is unchanged", callback)
+
+
+_warned_strings: set[str] = set()
+
+
+def _skip_string(name: str) -> None:
+    if name not in _warned_strings:
+        _warned_strings.add(name)
+        warnings.warn(f"llmux: callback {name!r} is a LiteLLM integration llmux does not provide; skipped",
+                      LiteLLMCompatibilityWarning, stacklevel=4)
+
+
+class Observer:
+    """One router's callbacks: its own ``callbacks`` and ``on_event``, plus the module-wide lists."""
+
+    def __init__(self, callbacks: Optional[Iterable[Any]], on_event: Optional[Callable[[dict[str, Any]], Any]]
+                 ) -> None:
+        self._callbacks = list(callbacks or [])
+        self._on_event = on_event
+        #: Whether the router must ask the library for its events.
+        self.wants_events = on_event is not None
+        for entry in self._callbacks:
+            if isinstance(entry, str):
+                _skip_string(entry)
+
+    def _targets(self, success: bool) -> list[Any]:
+        """The callbacks for the outcome: the module's success/failure list, the module's
+        ``callbacks``, the router's ``callbacks``."""
+        own = _module_list("success_callback" if success else "failure_callback")
+        return own + _module_list("callbacks") + self._callbacks
+
+    def _prepare(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any],
+                 exception: Optional[BaseException]) -> Optional[tuple[list[Any], dict[str, Any]]]:
+        """Runs on_event; returns (callbacks, kwargs), or None when no callback is registered."""
+        events = _events(raw)
+        if self._on_event is not None:
+            for event in events:
+                try:
+                    self._on_event(event)
+                except Exception:
+                    _report_callback_error(self._on_event)
+        targets = self._targets(exception is None)
+        if not targets:
+            return None
+        return targets, _kwargs(info, metadata, events, exception, datetime.datetime.now())
+
+    def report(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any], response: Any,
+               exception: Optional[BaseException]) -> None:
+        """Runs the sync callbacks for a call that ended (sync completion, embedding or stream)."""
+        prepared = self._prepare(raw, info, metadata, exception)
+        if prepared is None:
+            return
+        targets, kwargs = prepared
+        method = "log_success_event" if exception is None else "log_failure_event"
+        for callback in targets:
+            target = self._sync_target(callback, method)
+            if target is None:
+                continue
+            try:
+                target(kwargs, response, kwargs["start_time"], kwargs["end_time"])
+            except Exception:
+                _report_callback_error(callback)
+
+    async def areport(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any],
+                      response: Any, exception: Optional[BaseException]) -> None:
+        """Runs the callbacks for an async call that ended: the async logger methods and coroutine
+        functions are awaited, plain functions called."""
+        prepared = self._prepare(raw, info, metadata, exception)
+        if prepared is None:
+            return
+        targets, kwargs = prepared
+        method = "async_log_success_event" if exception is None else "async_log_failure_event"
+        for callback in targets:
+            target = self._async_target(callback, method)
+            if target is None:
+                continue
+            try:
+                result = target(kwargs, response, kwargs["start_time"], kwargs["end_time"])
+                if inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _report_callback_error(callback)
+
+    @staticmethod
+    def _sync_target(callback: Any, method: str) -> Optional[Callable[..., Any]]:
+        if isinstance(callback, str):
+            _skip_string(callback)
+            return None
+        if inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback):
+            return None if inspect.iscoroutinefunction(callback) else callback
+        bound = getattr(callback, method, None)
+        if callable(bound):
+            return None if inspect.iscoroutinefunction(bound) else bound
+        if callable(callback) and not hasattr(callback, "log_success_event"):
+            return callback  # a callable object used as a function
+        return None
+
+    @staticmethod
+    def _async_target(callback: Any, method: str) -> Optional[Callable[..., Any]]:
+        if isinstance(callback, str):
+            _skip_string(callback)
+            return None
+        if inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback):
+            return callback
+        bound = getattr(callback, method, None)
+        if callable(bound):
+            return bound
+        if callable(callback) and not hasattr(callback, "log_success_event"):
+            return callback
+        return None
