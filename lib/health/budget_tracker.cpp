@@ -72,7 +72,7 @@ Result<std::unique_ptr<BudgetTracker>> BudgetTracker::create(const RouterSetting
     }
     tracker->provider_budgets_[provider] = budget;
   }
-  absl::MutexLock lock(&tracker->mu_);
+  std::lock_guard lock(tracker->mu_);
   for (const auto& [name, budget] : tracker->provider_budgets_) tracker->provider_windows_[name];
   return tracker;
 }
@@ -96,7 +96,7 @@ bool BudgetTracker::enabled_for(const DeploymentConfig& d) const {
 std::optional<std::string> BudgetTracker::over_budget(const DeploymentConfig& d, TimePoint now) const {
   const auto provider = provider_budgets_.find(d.provider);
   if (provider == provider_budgets_.end() && !d.max_budget) return std::nullopt;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   if (provider != provider_budgets_.end()) {
     const auto w = provider_windows_.find(d.provider);
     const double spend = w == provider_windows_.end() ? 0 : w->second.spend_at(provider->second, now);
@@ -118,7 +118,7 @@ void BudgetTracker::record_spend(const DeploymentConfig& d, double cost, TimePoi
   if (!std::isfinite(cost) || cost < 0) return;
   const auto provider = provider_budgets_.find(d.provider);
   if (provider == provider_budgets_.end() && !d.max_budget) return;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   if (provider != provider_budgets_.end()) provider_windows_[d.provider].add(provider->second, cost, now);
   if (d.max_budget) {
     DeploymentBudget& db = deployments_[d.id];
@@ -143,7 +143,7 @@ std::vector<BudgetTracker::Entry> BudgetTracker::snapshot(TimePoint now) const {
   std::vector<Entry> providers;
   std::vector<Entry> deployments;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     providers.reserve(provider_budgets_.size());
     for (const auto& [name, budget] : provider_budgets_) {
       const auto w = provider_windows_.find(name);

@@ -25,12 +25,12 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "llmux/clock.hpp"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
@@ -108,9 +108,10 @@ class BudgetTracker {
   const TimeSource& time_;
   // Immutable after create(): read without the lock.
   absl::flat_hash_map<std::string, Budget> provider_budgets_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Window> provider_windows_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, DeploymentBudget> deployments_ ABSL_GUARDED_BY(mu_);  // by deployment id
+  // std::mutex, not absl::Mutex: ThreadSanitizer sees it (DEVELOPERS.md).
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, Window> provider_windows_;       // guarded by mu_
+  absl::flat_hash_map<std::string, DeploymentBudget> deployments_;  // by deployment id, guarded by mu_
 };
 
 }  // namespace llmux::health

@@ -31,7 +31,7 @@ uint64_t DeploymentHealthState::pack_until(TimePoint t) {
 }
 
 DeploymentHealthState::Snapshot DeploymentHealthState::snapshot(TimePoint now) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   const uint64_t w = word_.load(std::memory_order_acquire);
   Snapshot s;
   s.cooldown_until = TimePoint(Duration(unpack_until(w)));
@@ -55,7 +55,7 @@ CooldownTracker::CooldownTracker(const RouterSettings& settings, const TimeSourc
 
 void CooldownTracker::record_success(DeploymentHealthState& state) {
   const TimePoint now = time_.now();
-  absl::MutexLock lock(&state.mu_);
+  std::lock_guard lock(state.mu_);
   if (now - state.window_start_ >= kWindow) {
     state.window_start_ = now;
     state.window_successes_ = 0;
@@ -188,7 +188,7 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
   using S = DeploymentHealthState;
   const TimePoint now = time_.now();
 
-  absl::MutexLock lock(&state.mu_);
+  std::lock_guard lock(state.mu_);
   // The failure always counts toward the failure-rate window (LiteLLM counts
   // every error type, including the ones that never cool down).
   if (now - state.window_start_ >= kWindow) {

@@ -24,11 +24,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "absl/synchronization/mutex.h"
 #include "llmux/clock.hpp"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
@@ -98,18 +98,20 @@ class DeploymentHealthState {
 
   std::atomic<uint64_t> word_{0};
 
-  mutable absl::Mutex mu_;
+  // std::mutex, not absl::Mutex: ThreadSanitizer sees it (DEVELOPERS.md).
+  mutable std::mutex mu_;
+  // Guarded by mu_ from here on.
   // Per-minute success/failure window for the failure-rate rule.
-  TimePoint window_start_ ABSL_GUARDED_BY(mu_){};
-  int64_t window_successes_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t window_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  TimePoint window_start_{};
+  int64_t window_successes_ = 0;
+  int64_t window_failures_ = 0;
   // Legacy allowed_fails counter (window = cooldown_time from the first failure).
-  TimePoint legacy_window_start_ ABSL_GUARDED_BY(mu_){};
-  int64_t legacy_failures_ ABSL_GUARDED_BY(mu_) = 0;
-  int trips_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string reason_ ABSL_GUARDED_BY(mu_);
-  int status_ ABSL_GUARDED_BY(mu_) = 0;
-  double cooldown_seconds_ ABSL_GUARDED_BY(mu_) = 0;
+  TimePoint legacy_window_start_{};
+  int64_t legacy_failures_ = 0;
+  int trips_ = 0;
+  std::string reason_;
+  int status_ = 0;
+  double cooldown_seconds_ = 0;
 };
 
 // One failed attempt, as the cooldown rules need it.
@@ -177,10 +179,9 @@ class CooldownTracker {
  private:
   bool legacy_rule_active() const;
   std::optional<int> allowed_fails_for(ErrorKind kind) const;
-  bool rule_says_cool_down(DeploymentHealthState& state, const FailureEvent& event, TimePoint now) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu_);
-  static void set_reason(DeploymentHealthState& state, const FailureEvent& event, double seconds)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu_);
+  // Both run with state.mu_ held.
+  bool rule_says_cool_down(DeploymentHealthState& state, const FailureEvent& event, TimePoint now) const;
+  static void set_reason(DeploymentHealthState& state, const FailureEvent& event, double seconds);
 
   const RouterSettings& settings_;
   const TimeSource& time_;

@@ -28,10 +28,8 @@
 #include <mutex>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "common/notification.hpp"
 #include "fmt/format.h"
 
 namespace llmux::transport {
@@ -225,8 +223,8 @@ class CurlEventLoop::Impl {
   const TimeSource& clock_;  // stamps results; the timers below run on the steady clock
   CURLM* multi_ = nullptr;
 
-  absl::Mutex mu_;
-  Queue queue_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;  // std, not absl: ThreadSanitizer sees it (DEVELOPERS.md)
+  Queue queue_;    // guarded by mu_
   // Set when queue_ may hold work; the enqueuer that flips it wakes the loop.
   std::atomic<bool> work_pending_{false};
   std::atomic<bool> stop_{false};
@@ -242,7 +240,7 @@ class CurlEventLoop::Impl {
   std::vector<EasyHandle> pool_;
 
   std::thread::id loop_id_;
-  absl::Notification loop_started_;
+  Notification loop_started_;
   std::thread thread_;
 };
 
@@ -255,7 +253,7 @@ CurlEventLoop::Impl::Impl(TransportOptions options, const TimeSource& clock) : o
   }
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
   thread_ = std::thread([this] { run(); });
-  loop_started_.WaitForNotification();  // loop_id_ is published before anyone can call in
+  loop_started_.wait();  // loop_id_ is published before anyone can call in
 }
 
 CurlEventLoop::Impl::~Impl() {
@@ -268,7 +266,7 @@ CurlEventLoop::Impl::~Impl() {
 template <class Fn>
 void CurlEventLoop::Impl::enqueue(Fn&& fn) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     fn(queue_);
   }
   // The loop re-checks work_pending_ before it polls, so calls made on the
@@ -318,7 +316,7 @@ void CurlEventLoop::Impl::cancel_timer(TimerId id) {
 
 void CurlEventLoop::Impl::run() {
   loop_id_ = std::this_thread::get_id();
-  loop_started_.Notify();
+  loop_started_.notify();
   while (!stop_.load(std::memory_order_acquire)) {
     drain();
     int running = 0;
@@ -345,7 +343,7 @@ void CurlEventLoop::Impl::drain() {
 bool CurlEventLoop::Impl::drain_once() {
   work_pending_.store(false);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (queue_.empty()) return false;
     local_.swap(queue_);
   }
@@ -712,7 +710,7 @@ void CurlEventLoop::Impl::shutdown() {
   for (;;) {
     work_pending_.store(false);
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       local_.swap(queue_);
     }
     if (local_.empty() && active_.empty()) break;

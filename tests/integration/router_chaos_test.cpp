@@ -27,13 +27,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <absl/container/flat_hash_set.h>
-#include <absl/synchronization/mutex.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -231,14 +231,14 @@ class ChaosScript {
       }
     }
     if (call < 0 || call >= static_cast<int>(per_call_.size())) {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       ++unmatched_;
       return Behavior::error(400, "chaos: request without a call marker", "invalid_request_error");
     }
     std::string text = full_text(call);
     // A continuation (assistant prefill of what was already sent) gets the rest.
     if (!prefill.empty() && text.rfind(prefill, 0) == 0) text = text.substr(prefill.size());
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     auto& arrivals = per_call_[static_cast<size_t>(call)];
     Random rng = rng_for(seed_, static_cast<uint64_t>(call), arrivals.size());
     Fault fault = Fault::kOk;
@@ -265,15 +265,15 @@ class ChaosScript {
   }
 
   std::vector<Arrival> arrivals(int call) const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return per_call_[static_cast<size_t>(call)];
   }
   std::array<int64_t, kFaultCount> fault_counts() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return fault_counts_;
   }
   int64_t unmatched() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return unmatched_;
   }
 
@@ -325,11 +325,13 @@ class ChaosScript {
   }
 
   const uint64_t seed_;
-  mutable absl::Mutex mu_;
-  std::vector<std::vector<Arrival>> per_call_ ABSL_GUARDED_BY(mu_);
-  std::array<int64_t, kFaultCount> fault_counts_ ABSL_GUARDED_BY(mu_){};
-  int64_t unmatched_ ABSL_GUARDED_BY(mu_) = 0;
-  std::array<absl::flat_hash_set<uint64_t>, kFakes> seen_connections_ ABSL_GUARDED_BY(mu_);
+  // std::mutex, not absl: ThreadSanitizer sees it (DEVELOPERS.md).
+  mutable std::mutex mu_;
+  // Guarded by mu_:
+  std::vector<std::vector<Arrival>> per_call_;
+  std::array<int64_t, kFaultCount> fault_counts_{};
+  int64_t unmatched_ = 0;
+  std::array<absl::flat_hash_set<uint64_t>, kFakes> seen_connections_;
 };
 
 // ---------------------------------------------------------------------------
@@ -347,18 +349,19 @@ struct CallRecord {
   int cancel_delay_ms = 0;
   std::atomic<uint64_t> id{0};  // what the API returned
 
-  absl::Mutex mu;
-  int done_calls ABSL_GUARDED_BY(mu) = 0;
-  int chunks ABSL_GUARDED_BY(mu) = 0;
-  int role_chunks ABSL_GUARDED_BY(mu) = 0;
-  int chunks_after_done ABSL_GUARDED_BY(mu) = 0;
-  int chunks_after_stop ABSL_GUARDED_BY(mu) = 0;
-  int bad_chunks ABSL_GUARDED_BY(mu) = 0;
-  bool consumer_stopped ABSL_GUARDED_BY(mu) = false;
-  bool cancel_returned_false_before_done ABSL_GUARDED_BY(mu) = false;
-  std::optional<bool> cancel_result ABSL_GUARDED_BY(mu);
-  std::string text ABSL_GUARDED_BY(mu);
-  std::optional<Result<Response>> result ABSL_GUARDED_BY(mu);
+  std::mutex mu;
+  // Guarded by mu:
+  int done_calls = 0;
+  int chunks = 0;
+  int role_chunks = 0;
+  int chunks_after_done = 0;
+  int chunks_after_stop = 0;
+  int bad_chunks = 0;
+  bool consumer_stopped = false;
+  bool cancel_returned_false_before_done = false;
+  std::optional<bool> cancel_result;
+  std::string text;
+  std::optional<Result<Response>> result;
 };
 
 // The pieces of a chat.completion.chunk the checks need.
@@ -485,7 +488,7 @@ class Chaos {
     auto on_done = [&rec, this](Result<Response> r) {
       bool first = false;
       {
-        absl::MutexLock lock(&rec.mu);
+        std::lock_guard lock(rec.mu);
         first = ++rec.done_calls == 1;
         if (first) rec.result.emplace(std::move(r));
       }
@@ -499,7 +502,7 @@ class Chaos {
         bool keep_going = true;
         bool cancel_now = false;
         {
-          absl::MutexLock lock(&rec.mu);
+          std::lock_guard lock(rec.mu);
           if (rec.done_calls > 0) ++rec.chunks_after_done;
           if (rec.consumer_stopped) ++rec.chunks_after_stop;
           ++rec.chunks;
@@ -519,7 +522,7 @@ class Chaos {
           const uint64_t id = rec.id.load(std::memory_order_acquire);
           if (id != 0) {
             const bool accepted = router_->cancel(id);
-            absl::MutexLock lock(&rec.mu);
+            std::lock_guard lock(rec.mu);
             rec.cancel_result = accepted;
           }
         }
@@ -539,7 +542,7 @@ class Chaos {
     const uint64_t id = r.ok() ? r->metadata.call_id : r.error().metadata.call_id;
     rec.id.store(id, std::memory_order_release);
     {
-      absl::MutexLock lock(&rec.mu);
+      std::lock_guard lock(rec.mu);
       ++rec.done_calls;
       rec.result.emplace(std::move(r));
     }
@@ -552,7 +555,7 @@ class Chaos {
     const uint64_t id = rec.id.load(std::memory_order_acquire);
     if (id == 0) return;
     const bool accepted = router_->cancel(id);
-    absl::MutexLock lock(&rec.mu);
+    std::lock_guard lock(rec.mu);
     rec.cancel_result = accepted;
     // false = the call had finished, so its done callback has run already.
     if (!accepted && rec.done_calls == 0) rec.cancel_returned_false_before_done = true;
@@ -569,7 +572,7 @@ class Chaos {
   // Checks call `i`; appends what is wrong to `violations`.
   void check_call(int i, bool router_destroyed_midway, Tally& tally, std::vector<std::string>& violations) {
     CallRecord& rec = record(i);
-    absl::MutexLock lock(&rec.mu);
+    std::lock_guard lock(rec.mu);
     const std::vector<Arrival> arrivals = script_.arrivals(i);
     const std::string full = full_text(i);
     std::string trail;
@@ -892,7 +895,7 @@ TEST_CASE("chaos: a random 10 % of 2,000 concurrent calls cancelled mid-flight",
   for (int i = 0; i < calls; ++i) {
     chaos.check_call(i, false, tally, violations);
     CallRecord& rec = chaos.record(i);
-    absl::MutexLock lock(&rec.mu);
+    std::lock_guard lock(rec.mu);
     chosen += rec.cancel != CancelHow::kNone;
     accepted += rec.cancel_result.value_or(false);
     stopped += rec.consumer_stopped;

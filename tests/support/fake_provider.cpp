@@ -21,11 +21,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <deque>
 #include <exception>
 #include <iterator>
+#include <mutex>
 #include <optional>
 #include <queue>
 #include <system_error>
@@ -36,7 +38,6 @@
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_split.h>
-#include <absl/synchronization/mutex.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -395,30 +396,30 @@ class FakeProvider::Impl {
   uint16_t port() const { return port_; }
 
   void set_default(Behavior b) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     default_ = std::move(b);
   }
   void enqueue(Behavior b) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     queue_.push_back(std::move(b));
   }
   void set_handler(std::function<Behavior(const ReceivedRequest&)> handler) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     handler_ = std::move(handler);
   }
   void reset() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     queue_.clear();
     handler_ = nullptr;
     records_.clear();
     default_ = Behavior::ok();
   }
   std::vector<ReceivedRequest> requests() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return records_;
   }
   size_t request_count() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return records_.size();
   }
   size_t connections_accepted() const { return accepted_.load(std::memory_order_relaxed); }
@@ -470,13 +471,16 @@ class FakeProvider::Impl {
   uint16_t port_ = 0;
 
   // Shared with callers.
-  mutable absl::Mutex mu_;
-  Behavior default_ ABSL_GUARDED_BY(mu_);
-  std::deque<Behavior> queue_ ABSL_GUARDED_BY(mu_);
-  std::function<Behavior(const ReceivedRequest&)> handler_ ABSL_GUARDED_BY(mu_);
-  std::vector<ReceivedRequest> records_ ABSL_GUARDED_BY(mu_);
-  uint64_t drops_requested_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t drops_done_ ABSL_GUARDED_BY(mu_) = 0;
+  // std primitives, not absl: ThreadSanitizer sees them (DEVELOPERS.md).
+  mutable std::mutex mu_;
+  std::condition_variable drops_cv_;  // signalled when drops_done_ advances
+  // Guarded by mu_:
+  Behavior default_;
+  std::deque<Behavior> queue_;
+  std::function<Behavior(const ReceivedRequest&)> handler_;
+  std::vector<ReceivedRequest> records_;
+  uint64_t drops_requested_ = 0;
+  uint64_t drops_done_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> accepted_{0};
 
@@ -557,11 +561,10 @@ void FakeProvider::Impl::drop_connections() {
     drop_from_loop_ = true;
     return;
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   const uint64_t target = ++drops_requested_;
   wake();
-  auto done = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return drops_done_ >= target; };
-  mu_.Await(absl::Condition(&done));
+  drops_cv_.wait(lock, [this, target] { return drops_done_ >= target; });
 }
 
 void FakeProvider::Impl::run() {
@@ -585,7 +588,7 @@ void FakeProvider::Impl::run() {
 
     uint64_t drop_target = 0;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       if (drops_done_ < drops_requested_) drop_target = drops_requested_;
     }
     if (drop_target > 0 || drop_from_loop_) {
@@ -595,15 +598,17 @@ void FakeProvider::Impl::run() {
     for (uint64_t id : dead_) conns_.erase(id);
     dead_.clear();
     if (drop_target > 0) {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       drops_done_ = drop_target;
+      drops_cv_.notify_all();
     }
   }
   close_all();
   conns_.clear();
   dead_.clear();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   drops_done_ = drops_requested_;  // release any drop_connections() racing the destructor
+  drops_cv_.notify_all();
 }
 
 void FakeProvider::Impl::accept_all() {
@@ -720,7 +725,7 @@ void FakeProvider::Impl::on_request(Conn& c, HttpRequest&& req) {
 Behavior FakeProvider::Impl::choose_behavior(const ReceivedRequest& rec) {
   std::function<Behavior(const ReceivedRequest&)> handler;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     records_.push_back(rec);  // recorded before any answer
     if (handler_) {
       handler = handler_;
