@@ -15,6 +15,9 @@ bash scripts/setup.sh
 
 JOBS="${JOBS:-$(nproc)}"
 export CTEST_OUTPUT_ON_FAILURE=1
+# ccache keys on paths relative to the checkout, so another clone (CI's) reuses
+# this machine's cache; the build trees stay correct either way.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 echo "== release build =="
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
