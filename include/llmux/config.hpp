@@ -92,7 +92,7 @@ struct AllowedFailsPolicy {
   std::optional<int> internal_server;
 };
 
-// One router_settings.provider_budget_config entry (reference §7.6), typed at
+// One router_settings.provider_budget_config entry (LiteLLM's provider budgets), typed at
 // load. Either spelling is read: budget_limit | max_budget, time_period |
 // budget_duration (the first one set wins).
 struct ProviderBudgetConfig {
