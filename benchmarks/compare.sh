@@ -58,7 +58,7 @@ def load(path):
 def figures(side):
     per_name = {}
     for r in range(1, rounds + 1):
-        for item in load(f"{results}/micro_{side}_{r}.json"):
+        for item in load(f"{results}/micro_{side}_{r}.json")["comparisons"]:
             if "figure_ns" in item:
                 per_name.setdefault(item["label"], []).append(item["figure_ns"] / 1000.0)
         added = load(f"{results}/e2e_{side}_{r}.json")["added"]
