@@ -99,6 +99,15 @@ const std::string kConfig =
     "    model_info:\n      id: cloud-1\n"
     "router_settings:\n  num_retries: 0\n";
 
+// Once per process: the registry is process-wide.
+void register_token_provider() {
+  static const bool registered = [] {
+    provider::register_provider(std::make_shared<TokenProvider>());
+    return true;
+  }();
+  (void)registered;
+}
+
 std::string chat() { return R"({"model":"g","messages":[{"role":"user","content":"hi"}]})"; }
 
 std::string header(const transport::HttpRequest& r, std::string_view name) {
@@ -112,11 +121,7 @@ std::string header(const transport::HttpRequest& r, std::string_view name) {
 
 TEST_CASE("sim: provider credentials are fetched on the loop once for many calls and refreshed before expiry",
           "[sim][auth]") {
-  static const bool registered = [] {
-    provider::register_provider(std::make_shared<TokenProvider>());
-    return true;
-  }();
-  REQUIRE(registered);
+  register_token_provider();
 
   SimulatedLoop loop;
   int tokens_issued = 0;
@@ -172,11 +177,7 @@ TEST_CASE("sim: provider credentials are fetched on the loop once for many calls
 
 TEST_CASE("sim: a call cancelled while its provider refreshes credentials ends once; the late answer is ignored",
           "[sim][auth]") {
-  static const bool registered = [] {
-    provider::register_provider(std::make_shared<TokenProvider>());
-    return true;
-  }();
-  REQUIRE(registered);
+  register_token_provider();
   SimulatedLoop loop;
   loop.route("cloud.sim/v1/token", [](const transport::HttpRequest&) {
     return ScriptedResponse::json(200, R"({"access_token":"tok-9","expires_in":300})", 5s);
