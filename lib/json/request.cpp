@@ -19,6 +19,8 @@
 #include <simdjson.h>
 
 #include "common/router_keys.hpp"
+#include "common/strings.hpp"
+#include "json/whitespace.hpp"
 
 namespace llmux::json {
 namespace {
@@ -37,16 +39,6 @@ Error invalid(std::string message) { return Error(ErrorKind::kInvalidArgument, s
 
 Error not_json(error_code e) {
   return invalid(fmt::format("request body is not valid JSON: {}", simdjson::error_message(e)));
-}
-
-// Debian's abseil is built with its own string_view type.
-absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
-
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && is_json_space(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 // Length of a raw key (pointer just past the opening quote) up to its closing
@@ -172,7 +164,7 @@ class JsonNode {
       skip();
       return k == NodeKind::kList ? "a list" : "a map";
     }
-    std::string raw(trim_right(v_.raw_json_token()));
+    std::string raw(strip_trailing_whitespace(v_.raw_json_token()));
     skip();
     return raw;
   }
@@ -185,7 +177,7 @@ class JsonNode {
 
   std::optional<double> number() {
     if (kind() != NodeKind::kNumber || error_) return std::nullopt;
-    raw_ = std::string(trim_right(v_.raw_json_token()));
+    raw_ = std::string(strip_trailing_whitespace(v_.raw_json_token()));
     consumed_ = true;
     double d = 0;
     if (auto e = v_.get_double().get(d)) {
@@ -383,10 +375,10 @@ class RequestReader {
       // the enclosing object (',' or '}'), which always exists here.
       const char* end = nullptr;
       if (auto e = doc_.current_location().get(end)) return not_json(e);
-      raw = trim_right(std::string_view(start, static_cast<size_t>(end - start)));
+      raw = strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start)));
       return {};
     }
-    raw = trim_right(v.raw_json_token());
+    raw = strip_trailing_whitespace(v.raw_json_token());
     if (auto e = walk(v)) return not_json(e);
     return {};
   }
@@ -466,7 +458,7 @@ class RequestReader {
   }
 
   Status read_stream(od::value& v, std::string_view kept_key) {
-    std::string_view raw = trim_right(v.raw_json_token());
+    std::string_view raw = strip_trailing_whitespace(v.raw_json_token());
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::boolean) {
@@ -524,7 +516,7 @@ class RequestReader {
     if (auto e = doc_.current_location().get(end)) return not_json(e);
     r_.include_usage = include_usage;
     r_.has_stream_options = true;
-    keep(kept_key, trim_right(std::string_view(start, static_cast<size_t>(end - start))),
+    keep(kept_key, strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start))),
          &stream_options_slot_);
     return {};
   }
@@ -615,12 +607,12 @@ class RequestReader {
     if (t == od::json_type::string) {
       std::string_view s;
       if (auto e = v.get_string().get(s)) return not_json(e);
-      const absl::string_view flag = absl::StripAsciiWhitespace(to_absl(s));
-      if (absl::EqualsIgnoreCase(flag, "true")) {
+      const std::string_view flag = strip_ascii_whitespace(s);
+      if (equals_ignore_case(flag, "true")) {
         out = true;
         return {};
       }
-      if (absl::EqualsIgnoreCase(flag, "false")) {
+      if (equals_ignore_case(flag, "false")) {
         out = false;
         return {};
       }

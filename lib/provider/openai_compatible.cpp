@@ -1,24 +1,18 @@
 #include "provider/openai_compatible.hpp"
 
-#include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
 #include <absl/time/clock.h>
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "json/scratch_parser.hpp"
+#include "json/whitespace.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
-
-std::string_view strip(std::string_view s) {
-  const absl::string_view t = absl::StripAsciiWhitespace(to_absl(s));
-  return {t.data(), t.size()};
-}
 
 bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -161,15 +155,6 @@ struct DeltaText {
   bool undecodable = false;  // delta.content present, non-empty, text unknown
 };
 
-// The raw token of a value runs to the next structural character: trailing
-// whitespace is not part of it.
-std::string_view trim_token(std::string_view raw) {
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r')) {
-    raw.remove_suffix(1);
-  }
-  return raw;
-}
-
 // Reads delta.content: a string is unescaped (a stream continuation needs the
 // exact text); an empty string costs nothing extra.
 simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaText& text) {
@@ -185,7 +170,7 @@ simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaTe
     }
     return simdjson::SUCCESS;
   }
-  const std::string_view token = trim_token(v.raw_json_token());
+  const std::string_view token = json::strip_trailing_whitespace(v.raw_json_token());
   std::string_view s;
   const simdjson::error_code e = v.get_string().get(s);
   if (e == simdjson::STRING_ERROR) {
@@ -325,7 +310,7 @@ Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConf
   }
   std::string_view messages;
   for (const json::RawField& f : request.kept) {
-    if (f.key == "messages") messages = strip(f.value);
+    if (f.key == "messages") messages = strip_ascii_whitespace(f.value);
   }
   if (messages.size() < 2 || messages.front() != '[' || messages.back() != ']') {
     return Error(ErrorKind::kInvalidArgument, "a continuation needs the request's messages array");
@@ -335,7 +320,7 @@ Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConf
   with_prefill.reserve(messages.size() + delivered_text.size() + 64);
   with_prefill.push_back('[');
   with_prefill.append(items);
-  if (!strip(items).empty()) with_prefill.push_back(',');
+  if (!strip_ascii_whitespace(items).empty()) with_prefill.push_back(',');
   with_prefill.append(R"({"role":"assistant","content":)");
   json::append_json_string(with_prefill, delivered_text);
   // vLLM continues the final message when asked at the top level (a template
@@ -469,7 +454,7 @@ Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view
 
 ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
   ChunkInfo info;
-  const std::string_view d = strip(data);
+  const std::string_view d = strip_ascii_whitespace(data);
   if (d == "[DONE]") {
     info.kind = ChunkInfo::Kind::kDone;
     return info;

@@ -2,9 +2,11 @@
 // per API family). Every family here speaks the OpenAI chat-completions and
 // embeddings API; the request body is passed through (only `model` replaced),
 // with no per-provider parameter mapping.
+#include <ranges>
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "provider/openai_compatible.hpp"
 
@@ -46,11 +48,8 @@ constexpr size_t kFamilyCount = sizeof(kFamilies) / sizeof(kFamilies[0]);
 struct Registry {
   Registry() {
     providers.reserve(kFamilyCount);
-    for (const Family& f : kFamilies) {
-      providers.emplace_back(f.name, f.default_api_base);
-      if (!names.empty()) names += ", ";
-      names += f.name;
-    }
+    for (const Family& f : kFamilies) providers.emplace_back(f.name, f.default_api_base);
+    names = fmt::format("{}", fmt::join(std::views::transform(kFamilies, &Family::name), ", "));
   }
   std::vector<OpenAiCompatibleProvider> providers;
   std::string names;

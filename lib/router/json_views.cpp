@@ -1,12 +1,14 @@
 // JSON views of responses, errors, deployments and health for the C ABI and the bindings.
-#include <cctype>
 #include <string>
 #include <vector>
 
+#include <absl/strings/ascii.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/strings.hpp"
 #include "json/request.hpp"
+#include "json/whitespace.hpp"
 #include "llmux/router.hpp"
 
 namespace llmux {
@@ -96,13 +98,13 @@ std::vector<std::string> key_words(std::string_view key) {
   std::vector<std::string> words(1);
   for (size_t i = 0; i < key.size(); ++i) {
     const auto c = static_cast<unsigned char>(key[i]);
-    if (!std::isalnum(c)) {
+    if (!absl::ascii_isalnum(c)) {
       if (!words.back().empty()) words.emplace_back();
       continue;
     }
-    const bool hump = std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(key[i - 1]));
+    const bool hump = absl::ascii_isupper(c) && i > 0 && absl::ascii_islower(static_cast<unsigned char>(key[i - 1]));
     if (hump && !words.back().empty()) words.emplace_back();
-    words.back().push_back(static_cast<char>(std::tolower(c)));
+    words.back().push_back(absl::ascii_tolower(c));
   }
   if (words.back().empty()) words.pop_back();
   return words;
@@ -118,8 +120,8 @@ bool is_secret_key(std::string_view key) {
   const std::vector<std::string> words = key_words(key);
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string_view w = words[i];
-    if (w.find("secret") != w.npos || w.find("password") != w.npos || w.find("passwd") != w.npos ||
-        w.find("credential") != w.npos || w.starts_with("auth") || w.ends_with("key") || w == "keys") {
+    if (str_contains(w, "secret") || str_contains(w, "password") || str_contains(w, "passwd") ||
+        str_contains(w, "credential") || w.starts_with("auth") || w.ends_with("key") || w == "keys") {
       return true;
     }
     if (w.ends_with("token") && !(i > 0 && words[i - 1] == "per")) return true;
@@ -182,16 +184,13 @@ void append_redacted_value(std::string& out, simdjson::dom::element value) {
 
 std::string response_json(const Response& r) {
   std::string out;
-  std::string_view body = r.body;
-  while (!body.empty() && (body.back() == ' ' || body.back() == '\n' || body.back() == '\r' || body.back() == '\t')) {
-    body.remove_suffix(1);
-  }
+  const std::string_view body = json::strip_trailing_whitespace(r.body);
   const bool object = body.size() >= 2 && body.front() == '{' && body.back() == '}';
   if (object) {
     out.reserve(body.size() + 1024);
     out.append(body.substr(0, body.size() - 1));
     // "{}" has no member to follow.
-    const bool empty = body.find_first_not_of(" \t\r\n", 1) == body.size() - 1;
+    const bool empty = body.find_first_not_of(json::kWhitespace, 1) == body.size() - 1;
     if (!empty) out.push_back(',');
   } else {
     out.push_back('{');

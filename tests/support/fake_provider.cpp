@@ -40,6 +40,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/strings.hpp"
+
 namespace llmux::testing {
 namespace {
 
@@ -54,10 +56,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxEvents = 512;
 constexpr int kMaxAcceptsPerWake = 1024;
 constexpr std::string_view kMalformedEvent = "data: {not json\n\n";
-
-// Debian's abseil is built with its own absl::string_view, distinct from std's.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-std::string_view sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), fmt::format("FakeProvider: {}", what));
@@ -126,7 +124,7 @@ std::string_view reason_phrase(int status) {
 int64_t count_words(std::string_view text) {
   int64_t n = 0;
   for ([[maybe_unused]] absl::string_view w :
-       absl::StrSplit(av(text), absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
+       absl::StrSplit(to_absl(text), absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
     ++n;
   }
   return n;
@@ -221,7 +219,7 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
   std::string_view head = in.substr(start, head_end - start);
   const size_t line_end = head.find("\r\n");
   std::string_view request_line = head.substr(0, line_end);
-  std::vector<absl::string_view> parts = absl::StrSplit(av(request_line), ' ');
+  std::vector<absl::string_view> parts = absl::StrSplit(to_absl(request_line), ' ');
   if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || !absl::StartsWith(parts[2], "HTTP/1.")) {
     return ParseResult::kBad;
   }
@@ -229,7 +227,7 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
   req.target = std::string(parts[1]);
   req.version = std::string(parts[2]);
   if (line_end != std::string_view::npos) {
-    for (absl::string_view line : absl::StrSplit(av(head.substr(line_end + 2)), "\r\n")) {
+    for (absl::string_view line : absl::StrSplit(to_absl(head.substr(line_end + 2)), "\r\n")) {
       const size_t colon = line.find(':');
       if (colon == absl::string_view::npos || colon == 0) return ParseResult::kBad;
       std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
@@ -238,8 +236,8 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
   }
 
   const size_t body_start = head_end + 4;
-  const bool wants_continue = absl::EqualsIgnoreCase(av(req.header("expect")), "100-continue");
-  const std::string transfer_encoding = absl::AsciiStrToLower(av(req.header("transfer-encoding")));
+  const bool wants_continue = equals_ignore_case(req.header("expect"), "100-continue");
+  const std::string transfer_encoding = ascii_lower(req.header("transfer-encoding"));
   if (absl::StrContains(transfer_encoding, "chunked")) {
     size_t p = body_start;
     while (true) {
@@ -250,9 +248,9 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
         return ParseResult::kIncomplete;
       }
       std::string_view size_text = in.substr(p, eol - p);
-      size_text = sv(absl::StripAsciiWhitespace(av(size_text.substr(0, size_text.find(';')))));
+      size_text = strip_ascii_whitespace(size_text.substr(0, size_text.find(';')));
       uint64_t size = 0;
-      if (!absl::SimpleHexAtoi(av(size_text), &size) || size > kMaxBufferedBytes) return ParseResult::kBad;
+      if (!absl::SimpleHexAtoi(to_absl(size_text), &size) || size > kMaxBufferedBytes) return ParseResult::kBad;
       if (size == 0) {
         size_t q = eol + 2;  // optional trailers, then an empty line
         while (true) {
@@ -279,7 +277,7 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
 
   uint64_t length = 0;
   std::string_view length_text = req.header("content-length");
-  if (!length_text.empty() && (!absl::SimpleAtoi(av(length_text), &length) || length > kMaxBufferedBytes)) {
+  if (!length_text.empty() && (!absl::SimpleAtoi(to_absl(length_text), &length) || length > kMaxBufferedBytes)) {
     return ParseResult::kBad;
   }
   if (in.size() - body_start < length) {
@@ -379,7 +377,7 @@ Behavior Behavior::streaming(std::string text, int chunks) {
 
 std::string ReceivedRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (absl::EqualsIgnoreCase(k, av(name))) return v;
+    if (absl::EqualsIgnoreCase(k, to_absl(name))) return v;
   }
   return {};
 }
@@ -697,7 +695,7 @@ void FakeProvider::Impl::process_input(Conn& c) {
 }
 
 void FakeProvider::Impl::on_request(Conn& c, HttpRequest&& req) {
-  const std::string connection = absl::AsciiStrToLower(av(req.header("connection")));
+  const std::string connection = ascii_lower(req.header("connection"));
   if (req.version == "HTTP/1.0") {
     c.close_after = !absl::StrContains(connection, "keep-alive");
   } else {
