@@ -21,6 +21,7 @@
 #include "common/router_keys.hpp"
 #include "common/strings.hpp"
 #include "json/whitespace.hpp"
+#include "json/writer.hpp"
 
 namespace llmux::json {
 namespace {
@@ -737,8 +738,6 @@ class RequestReader {
   int input_slot_ = -1;
 };
 
-bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
-
 }  // namespace
 
 Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
@@ -762,33 +761,6 @@ Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
   return request;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (!needs_escape(c)) continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, sizeof esc);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 void splice_request(const ParsedRequest& request, std::string_view model, const SpliceOptions& options,
                     std::string& out) {
   const bool drop_stream = options.force_stream || options.force_no_stream;
@@ -796,29 +768,22 @@ void splice_request(const ParsedRequest& request, std::string_view model, const 
   out.clear();
   out.reserve(request.body.size() + model.size() + options.extra_members.size() +
               options.messages_override.size() + 64);
-  out.append("{\"model\":");
-  append_json_string(out, model);
+  // Every request passes here: constant members go in as raw text, one
+  // append each.
+  Writer w(out);
+  w.begin_object().raw_key("model").string(model);
   for (const RawField& f : request.kept) {
     if (drop_stream && f.key == "stream") continue;
     if (drop_stream_options && f.key == "stream_options") continue;
-    out.append(",\"");
-    out.append(f.key);
-    out.append("\":");
-    if (!options.messages_override.empty() && f.key == "messages") {
-      out.append(options.messages_override);
-    } else {
-      out.append(f.value);
-    }
+    const bool override = !options.messages_override.empty() && f.key == "messages";
+    w.raw_key(f.key).raw(override ? options.messages_override : f.value);
   }
-  if (options.force_stream) out.append(",\"stream\":true");
+  if (options.force_stream) w.raw_members(R"("stream":true)");
   if (options.add_include_usage && !request.has_stream_options && !drop_stream_options) {
-    out.append(",\"stream_options\":{\"include_usage\":true}");
+    w.raw_members(R"("stream_options":{"include_usage":true})");
   }
-  if (!options.extra_members.empty()) {
-    out.push_back(',');
-    out.append(options.extra_members);
-  }
-  out.push_back('}');
+  w.raw_members(options.extra_members);
+  w.end_object();
 }
 
 }  // namespace llmux::json

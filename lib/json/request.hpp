@@ -105,7 +105,4 @@ struct SpliceOptions {
 void splice_request(const ParsedRequest& request, std::string_view model, const SpliceOptions& options,
                     std::string& out);
 
-// Appends `s` as a JSON string literal (with quotes) to `out`.
-void append_json_string(std::string& out, std::string_view s);
-
 }  // namespace llmux::json

@@ -7,6 +7,7 @@
 #include "common/strings.hpp"
 #include "json/scratch_parser.hpp"
 #include "json/whitespace.hpp"
+#include "json/writer.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider {
@@ -318,15 +319,14 @@ Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConf
   const std::string_view items = messages.substr(1, messages.size() - 2);
   std::string with_prefill;
   with_prefill.reserve(messages.size() + delivered_text.size() + 64);
-  with_prefill.push_back('[');
-  with_prefill.append(items);
-  if (!strip_ascii_whitespace(items).empty()) with_prefill.push_back(',');
-  with_prefill.append(R"({"role":"assistant","content":)");
-  json::append_json_string(with_prefill, delivered_text);
+  json::Writer w(with_prefill);
+  w.begin_array();
+  if (!strip_ascii_whitespace(items).empty()) w.raw(items);  // the caller's messages as written
+  w.begin_object().member("role", "assistant").member("content", delivered_text);
   // vLLM continues the final message when asked at the top level (a template
   // flag); DeepSeek, Mistral and LiteLLM mark the message itself.
-  if (!vllm_prefill_) with_prefill.append(R"(,"prefix":true)");
-  with_prefill.append("}]");
+  if (!vllm_prefill_) w.member("prefix", true);
+  w.end_object().end_array();
   // Appended after the caller's members: should the caller have sent either
   // key, the server's JSON reader (last one wins) takes these.
   const std::string_view extra =

@@ -41,6 +41,7 @@
 #include <simdjson.h>
 
 #include "common/strings.hpp"
+#include "json/writer.hpp"
 
 namespace llmux::testing {
 namespace {
@@ -61,38 +62,16 @@ constexpr std::string_view kMalformedEvent = "data: {not json\n\n";
   throw std::system_error(errno, std::generic_category(), fmt::format("FakeProvider: {}", what));
 }
 
-// simdjson 3.0 reads JSON but cannot write it, so string literals are escaped here.
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string error_body(std::string_view message, std::string_view type, std::string_view code) {
   std::string out = R"({"error":{"message":)";
-  append_json_string(out, message);
+  json::append_json_string(out, message);
   out += R"(,"type":)";
-  append_json_string(out, type);
+  json::append_json_string(out, type);
   out += R"(,"param":null,"code":)";
   if (code.empty()) {
     out += "null";
   } else {
-    append_json_string(out, code);
+    json::append_json_string(out, code);
   }
   out += "}}";
   return out;
@@ -814,15 +793,15 @@ void FakeProvider::Impl::plan_response(Conn& c, const ReceivedRequest& rec, cons
                        0.01 * static_cast<double>(i % 100), 0.25, -0.5, 0.125);
       }
       body += R"(],"model":)";
-      append_json_string(body, facts.model);
+      json::append_json_string(body, facts.model);
       fmt::format_to(out, R"(,"usage":{{"prompt_tokens":{},"total_tokens":{}}}}})", prompt_tokens, prompt_tokens);
     } else {
       const int64_t completion_tokens = count_words(b.text);
       fmt::format_to(out, R"({{"id":"chatcmpl-fake{}","object":"chat.completion","created":{},"model":)",
                      next_response_id_++, created);
-      append_json_string(body, facts.model);
+      json::append_json_string(body, facts.model);
       body += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
-      append_json_string(body, b.text);
+      json::append_json_string(body, b.text);
       fmt::format_to(out,
                      R"(}},"logprobs":null,"finish_reason":"stop"}}],)"
                      R"("usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}}}})",
@@ -854,13 +833,13 @@ void FakeProvider::Impl::plan_stream(Conn& c, const Behavior& b, const RequestFa
     const auto created = static_cast<int64_t>(std::time(nullptr));
     std::string prefix = fmt::format(R"({{"id":"chatcmpl-fake{}","object":"chat.completion.chunk","created":{},"model":)",
                                      next_response_id_++, created);
-    append_json_string(prefix, facts.model);
+    json::append_json_string(prefix, facts.model);
     prefix += R"(,"choices":)";
     events.push_back(
         sse_chunk(prefix + R"([{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]})"));
     for (std::string_view part : split_text(b.text, b.stream_chunks)) {
       std::string payload = prefix + R"([{"index":0,"delta":{"content":)";
-      append_json_string(payload, part);
+      json::append_json_string(payload, part);
       payload += R"(},"finish_reason":null}]})";
       events.push_back(sse_chunk(payload));
     }
@@ -876,7 +855,7 @@ void FakeProvider::Impl::plan_stream(Conn& c, const Behavior& b, const RequestFa
   if (b.error_after_events >= 0) {
     events.resize(std::min(static_cast<size_t>(b.error_after_events), events.size()));
     std::string payload = R"({"error":{"object":"error","message":)";
-    append_json_string(payload, fmt::format("fake provider failed mid-stream (code {})", b.error_event_code));
+    json::append_json_string(payload, fmt::format("fake provider failed mid-stream (code {})", b.error_event_code));
     fmt::format_to(std::back_inserter(payload), R"(,"type":"server_error","param":null,"code":{}}}}})",
                    b.error_event_code);
     events.push_back(sse_chunk(payload));

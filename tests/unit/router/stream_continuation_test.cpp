@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "json/request.hpp"
+#include "json/writer.hpp"
 #include "provider/provider.hpp"
 
 using llmux::provider::ChunkInfo;
