@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/strings.hpp"
 
 namespace llmux::strategy {
 namespace {
@@ -41,9 +42,7 @@ std::optional<double> as_number(simdjson::dom::element v) {
 }  // namespace
 
 Status parse_number_args(std::string_view args_json, std::span<const NumberArg> args) {
-  std::string_view trimmed = args_json;
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
+  const std::string_view trimmed = strip_ascii_whitespace(args_json);
   if (trimmed.empty() || trimmed == "null") return Status::Ok();
 
   simdjson::dom::parser parser;
