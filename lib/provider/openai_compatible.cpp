@@ -297,20 +297,20 @@ bool is_null_value(od::value& v) {
 
 }  // namespace
 
-Status OpenAiCompatibleProvider::build_request(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+Status OpenAiCompatibleProvider::build_request(const DeploymentConfig& deployment, const request::ParsedRequest& request,
                                                bool stream, transport::HttpRequest& out) const {
   return build(deployment, request, stream, {}, {}, out);
 }
 
 Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConfig& deployment,
-                                                            const json::ParsedRequest& request,
+                                                            const request::ParsedRequest& request,
                                                             std::string_view delivered_text,
                                                             transport::HttpRequest& out) const {
-  if (request.endpoint != json::Endpoint::kChatCompletions) {
+  if (request.endpoint != request::Endpoint::kChatCompletions) {
     return Error(ErrorKind::kInvalidArgument, "only a chat completion can be continued");
   }
   std::string_view messages;
-  for (const json::RawField& f : request.kept) {
+  for (const request::RawField& f : request.kept) {
     if (f.key == "messages") messages = strip_ascii_whitespace(f.value);
   }
   if (messages.size() < 2 || messages.front() != '[' || messages.back() != ']') {
@@ -335,7 +335,7 @@ Status OpenAiCompatibleProvider::build_continuation_request(const DeploymentConf
   return build(deployment, request, true, with_prefill, extra, out);
 }
 
-Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const request::ParsedRequest& request,
                                        bool stream, std::string_view messages_override,
                                        std::string_view extra_members, transport::HttpRequest& out) const {
   std::string_view base = deployment.api_base.empty() ? default_api_base_ : std::string_view(deployment.api_base);
@@ -360,7 +360,7 @@ Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const
     }
   }
 
-  const bool embeddings = request.endpoint == json::Endpoint::kEmbeddings;
+  const bool embeddings = request.endpoint == request::Endpoint::kEmbeddings;
   const bool streaming = stream && !embeddings;
   const std::string_view path = embeddings ? "/embeddings" : "/chat/completions";
   out.url.assign(base.data(), base.size());
@@ -376,14 +376,14 @@ Status OpenAiCompatibleProvider::build(const DeploymentConfig& deployment, const
   if (streaming) headers.add("Accept", "text/event-stream");
   headers.finish();
 
-  json::SpliceOptions options;
+  request::SpliceOptions options;
   options.force_stream = streaming;
   options.add_include_usage = streaming;
   options.force_no_stream = !streaming && request.stream;
   options.messages_override = messages_override;
   options.extra_members = extra_members;
   const std::string& model = deployment.provider_model.empty() ? deployment.model : deployment.provider_model;
-  json::splice_request(request, model, options, out.body);
+  request::splice_request(request, model, options, out.body);
   out.stream_body = streaming;
   return {};
 }
@@ -392,7 +392,7 @@ Error OpenAiCompatibleProvider::classify_failure(const transport::TransferResult
   return provider::classify_failure(result, name_, absl::Now());
 }
 
-Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view body, json::Endpoint) const {
+Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view body, request::Endpoint) const {
   auto not_json = [&] {
     Error e(ErrorKind::kApiError, fmt::format("{} - provider returned a non-JSON body", exception_name(name_)));
     e.llm_provider = std::string(name_);

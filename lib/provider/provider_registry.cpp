@@ -71,7 +71,7 @@ const Provider* find_provider(std::string_view provider_name) {
 
 std::string_view supported_provider_list() { return registry().names; }
 
-Status Provider::build_continuation_request(const DeploymentConfig&, const json::ParsedRequest&, std::string_view,
+Status Provider::build_continuation_request(const DeploymentConfig&, const request::ParsedRequest&, std::string_view,
                                             transport::HttpRequest&) const {
   return Error(ErrorKind::kInvalidArgument, fmt::format("provider {}: assistant prefill not supported", name()));
 }

@@ -196,7 +196,7 @@ std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const Po
 }
 
 Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
-                         json::Endpoint endpoint, bool cancel_requested) {
+                         request::Endpoint endpoint, bool cancel_requested) {
   using transport::TransferError;
   if (attempt.first_token_expired && !cancel_requested && result.error == TransferError::kCancelled) {
     result.error = TransferError::kFirstByteTimeout;

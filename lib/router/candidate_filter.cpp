@@ -103,7 +103,7 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
     const bool check_excluded = !in.excluded.empty();
     const bool check_budget = in.budgets != nullptr;
     const bool check_context =
-        in.settings->enable_pre_call_checks && in.request->endpoint == json::Endpoint::kChatCompletions;
+        in.settings->enable_pre_call_checks && in.request->endpoint == request::Endpoint::kChatCompletions;
     const std::string* region =
         in.request->router.allowed_model_region ? &*in.request->router.allowed_model_region : nullptr;
     const bool check_rate = in.enforce_rate_limits;

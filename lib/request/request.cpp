@@ -5,7 +5,7 @@
 // passed-through value (`[1,2}`, `[tru]`) is rejected here rather than by the
 // provider; walking touches structural tokens only, string contents are
 // validated by simdjson's stage 1 (UTF-8, quoting) and never copied.
-#include "json/request.hpp"
+#include "request/request.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -23,7 +23,7 @@
 #include "json/whitespace.hpp"
 #include "json/writer.hpp"
 
-namespace llmux::json {
+namespace llmux::request {
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -165,7 +165,7 @@ class JsonNode {
       skip();
       return k == NodeKind::kList ? "a list" : "a map";
     }
-    std::string raw(strip_trailing_whitespace(v_.raw_json_token()));
+    std::string raw(json::strip_trailing_whitespace(v_.raw_json_token()));
     skip();
     return raw;
   }
@@ -178,7 +178,7 @@ class JsonNode {
 
   std::optional<double> number() {
     if (kind() != NodeKind::kNumber || error_) return std::nullopt;
-    raw_ = std::string(strip_trailing_whitespace(v_.raw_json_token()));
+    raw_ = std::string(json::strip_trailing_whitespace(v_.raw_json_token()));
     consumed_ = true;
     double d = 0;
     if (auto e = v_.get_double().get(d)) {
@@ -376,10 +376,10 @@ class RequestReader {
       // the enclosing object (',' or '}'), which always exists here.
       const char* end = nullptr;
       if (auto e = doc_.current_location().get(end)) return not_json(e);
-      raw = strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start)));
+      raw = json::strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start)));
       return {};
     }
-    raw = strip_trailing_whitespace(v.raw_json_token());
+    raw = json::strip_trailing_whitespace(v.raw_json_token());
     if (auto e = walk(v)) return not_json(e);
     return {};
   }
@@ -459,7 +459,7 @@ class RequestReader {
   }
 
   Status read_stream(od::value& v, std::string_view kept_key) {
-    std::string_view raw = strip_trailing_whitespace(v.raw_json_token());
+    std::string_view raw = json::strip_trailing_whitespace(v.raw_json_token());
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::boolean) {
@@ -517,7 +517,7 @@ class RequestReader {
     if (auto e = doc_.current_location().get(end)) return not_json(e);
     r_.include_usage = include_usage;
     r_.has_stream_options = true;
-    keep(kept_key, strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start))),
+    keep(kept_key, json::strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start))),
          &stream_options_slot_);
     return {};
   }
@@ -770,7 +770,7 @@ void splice_request(const ParsedRequest& request, std::string_view model, const 
               options.messages_override.size() + 64);
   // Every request passes here: constant members go in as raw text, one
   // append each.
-  Writer w(out);
+  json::Writer w(out);
   w.begin_object().raw_key("model").string(model);
   for (const RawField& f : request.kept) {
     if (drop_stream && f.key == "stream") continue;
@@ -786,4 +786,4 @@ void splice_request(const ParsedRequest& request, std::string_view model, const 
   w.end_object();
 }
 
-}  // namespace llmux::json
+}  // namespace llmux::request

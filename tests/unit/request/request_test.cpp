@@ -1,4 +1,4 @@
-#include "json/request.hpp"
+#include "request/request.hpp"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
@@ -7,11 +7,11 @@
 #include <vector>
 
 using llmux::ErrorKind;
-using llmux::json::Endpoint;
-using llmux::json::ParsedRequest;
-using llmux::json::SpliceOptions;
-using llmux::json::parse_request;
-using llmux::json::splice_request;
+using llmux::request::Endpoint;
+using llmux::request::ParsedRequest;
+using llmux::request::SpliceOptions;
+using llmux::request::parse_request;
+using llmux::request::splice_request;
 
 namespace {
 
