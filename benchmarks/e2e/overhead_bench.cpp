@@ -50,7 +50,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "e2e/raw_curl_client.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/router.hpp"
 #include "micro/payloads.hpp"
 
@@ -119,10 +119,10 @@ std::string base_url(const Options& o) { return fmt::format("http://{}:{}/v1", o
 // What the Router sends for kChatRequestBody: the spliced body (model
 // replaced, router-only keys removed). The baseline sends the same bytes.
 std::string spliced_body() {
-  auto parsed = json::parse_request(kChatRequestBody, json::Endpoint::kChatCompletions);
+  auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
   if (!parsed.ok()) die("the sample request does not parse: " + parsed.error().to_string());
   std::string out;
-  json::splice_request(*parsed, kProviderModel, {}, out);
+  request::splice_request(*parsed, kProviderModel, {}, out);
   return out;
 }
 

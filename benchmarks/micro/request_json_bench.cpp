@@ -1,5 +1,5 @@
-// Request JSON micro benchmarks: json::parse_request (one simdjson on-demand
-// pass that validates every value) and json::splice_request (the outgoing
+// Request JSON micro benchmarks: request::parse_request (one simdjson on-demand
+// pass that validates every value) and request::splice_request (the outgoing
 // body) on a realistic 1.9 KB chat body, as MB/s. Baselines: a simdjson DOM
 // parse of the same bytes (full validation, the library's fastest complete
 // parse) and a plain copy of the same bytes into a reused string.
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "micro/micro_registry.hpp"
 #include "micro/payloads.hpp"
 
@@ -20,7 +20,7 @@ constexpr std::string_view kProviderModel = "qwen3-14b";
 
 void bm_parse_request(benchmark::State& state) {
   for (auto _ : state) {
-    auto parsed = json::parse_request(kChatRequestBody, json::Endpoint::kChatCompletions);
+    auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
     if (!parsed.ok()) {
       state.SkipWithError(parsed.error().to_string().c_str());
       return;
@@ -45,14 +45,14 @@ void bm_dom_parse_baseline(benchmark::State& state) {
 }
 
 void bm_splice_request(benchmark::State& state) {
-  auto parsed = json::parse_request(kChatRequestBody, json::Endpoint::kChatCompletions);
+  auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
   if (!parsed.ok()) {
     state.SkipWithError(parsed.error().to_string().c_str());
     return;
   }
   std::string out;
   for (auto _ : state) {
-    json::splice_request(*parsed, kProviderModel, {}, out);
+    request::splice_request(*parsed, kProviderModel, {}, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
@@ -73,12 +73,12 @@ void bm_copy_baseline(benchmark::State& state) {
 void bm_parse_and_splice(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
-    auto parsed = json::parse_request(kChatRequestBody, json::Endpoint::kChatCompletions);
+    auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
     if (!parsed.ok()) {
       state.SkipWithError(parsed.error().to_string().c_str());
       return;
     }
-    json::splice_request(*parsed, kProviderModel, {}, out);
+    request::splice_request(*parsed, kProviderModel, {}, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
@@ -93,9 +93,9 @@ void register_request_json_benchmarks(std::vector<Comparison>& out) {
   benchmark::RegisterBenchmark("json/baseline-copy", bm_copy_baseline);
   benchmark::RegisterBenchmark("json/parse_request+splice_request", bm_parse_and_splice);
   const std::string size = std::to_string(kChatRequestBody.size());
-  out.push_back(Comparison{"json::parse_request, " + size + " B chat body", "json/parse_request", 0,
+  out.push_back(Comparison{"request::parse_request, " + size + " B chat body", "json/parse_request", 0,
                            "json/baseline-simdjson-dom-parse", "simdjson DOM parse of the same bytes", true});
-  out.push_back(Comparison{"json::splice_request, " + size + " B chat body", "json/splice_request", 0,
+  out.push_back(Comparison{"request::splice_request, " + size + " B chat body", "json/splice_request", 0,
                            "json/baseline-copy", "copying the same bytes into a reused string", true});
   out.push_back(Comparison{"parse_request + splice_request, " + size + " B chat body",
                            "json/parse_request+splice_request", 0, "json/baseline-simdjson-dom-parse",

@@ -26,7 +26,7 @@
 #include "llmux/config.hpp"
 #include "llmux/strategy.hpp"
 #include "micro/micro_registry.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "micro/payloads.hpp"
 #include "router/candidate_filter.hpp"
 #include "router/deployment_pool.hpp"
@@ -41,7 +41,7 @@ using router::PoolEntry;
 constexpr std::string_view kGroup = "production-llm";
 constexpr double kBudgetSmallNs = 100;   // ≤ 8 deployments
 constexpr double kBudgetLargeNs = 1000;  // ≤ 1,000 deployments
-constexpr int64_t kPromptTokens = 275;   // json::parse_request's estimate for the sample chat body
+constexpr int64_t kPromptTokens = 275;   // request::parse_request's estimate for the sample chat body
 
 enum class Variant { kShuffle, kShuffleWeighted, kLeastBusy, kLatency, kUsage, kCost, kP2C };
 
@@ -190,10 +190,10 @@ struct Decision {
 
   TimePoint now{};  // the clock reading of the last decision
 
-  static const json::ParsedRequest& request() {
-    static const json::ParsedRequest* r = [] {
-      auto parsed = json::parse_request(kChatRequestBody, json::Endpoint::kChatCompletions);
-      return new json::ParsedRequest(std::move(parsed).value());
+  static const request::ParsedRequest& request() {
+    static const request::ParsedRequest* r = [] {
+      auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
+      return new request::ParsedRequest(std::move(parsed).value());
     }();
     return *r;
   }

@@ -6,7 +6,7 @@
 // allowed-fails policies — read by one set of rules into the types of
 // llmux/config.hpp, with one set of error messages. The config loader feeds
 // them its YAML/JSON value tree (config/value_reader), the request parser
-// simdjson on-demand values (json/request); each front end only frames the
+// simdjson on-demand values (request/request); each front end only frames the
 // Problem in its own style ("router_settings.fallbacks[0]: ... (line 4)" vs
 // "'fallbacks' must be ...: fallbacks[0]: ..."). So a rule a config accepts,
 // a request accepts, and the same mistake gets the same words.

@@ -11,7 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
-#include "json/request.hpp"
+#include "json/writer.hpp"
 
 namespace llmux::config {
 namespace {
@@ -511,36 +511,36 @@ Result<Value> load_yaml(std::string_view text, std::vector<std::string>* warning
   return Error(ErrorKind::kInvalidConfig, std::move(yaml_error));
 }
 
-void append_json(std::string& out, const Value& v) {
+namespace {
+
+void write_json(json::Writer& w, const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: out += "null"; return;
-    case Value::Kind::kBool: out += v.boolean ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(v.integer); return;
-    case Value::Kind::kFloat: append_double(out, v.number); return;
-    case Value::Kind::kString: json::append_json_string(out, v.text); return;
-    case Value::Kind::kList: {
-      out += '[';
-      for (size_t i = 0; i < v.items.size(); ++i) {
-        if (i != 0) out += ',';
-        append_json(out, v.items[i]);
-      }
-      out += ']';
+    case Value::Kind::kNull: w.null(); return;
+    case Value::Kind::kBool: w.boolean(v.boolean); return;
+    case Value::Kind::kInt: w.number(v.integer); return;
+    case Value::Kind::kFloat: w.number(v.number); return;  // .inf/.nan: null
+    case Value::Kind::kString: w.string(v.text); return;
+    case Value::Kind::kList:
+      w.begin_array();
+      for (const Value& item : v.items) write_json(w, item);
+      w.end_array();
       return;
-    }
-    case Value::Kind::kMap: {
-      out += '{';
-      bool first = true;
+    case Value::Kind::kMap:
+      w.begin_object();
       for (const auto& [key, member] : v.members) {
-        if (!first) out += ',';
-        first = false;
-        json::append_json_string(out, key);
-        out += ':';
-        append_json(out, member);
+        w.key(key);
+        write_json(w, member);
       }
-      out += '}';
+      w.end_object();
       return;
-    }
   }
+}
+
+}  // namespace
+
+void append_json(std::string& out, const Value& v) {
+  json::Writer w(out);
+  write_json(w, v);
 }
 
 std::string to_json(const Value& v) {

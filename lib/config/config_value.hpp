@@ -82,8 +82,8 @@ Result<Value> load_yaml(std::string_view text, std::vector<std::string>* warning
 // extended with YAML 1.2 / JSON floats without a dot ("1e-7").
 Value resolve_plain_scalar(std::string_view text, int line = 0);
 
-// Standard JSON (RFC 8259): non-finite floats become null, floats use the
-// shortest representation that round-trips.
+// Standard JSON (RFC 8259) by json::Writer: non-finite floats become null,
+// floats use fmt's shortest representation that round-trips.
 void append_json(std::string& out, const Value& v);
 std::string to_json(const Value& v);
 

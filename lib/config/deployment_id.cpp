@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 
@@ -186,50 +185,14 @@ void append_repr(std::string& out, const Value& v) {
 }  // namespace
 
 std::string python_float_repr(double d) {
+  // Python prints every NaN as "nan"; fmt keeps the sign bit ("-nan").
   if (std::isnan(d)) return "nan";
-  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  // Shortest round-trip digits in scientific form ("1.5e-07"), then laid out
-  // the way Python's repr does: positional when -4 < exponent+1 <= 16.
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
-  (void)ec;
-  std::string_view sci(buf, static_cast<size_t>(end - buf));
-  std::string out;
-  if (!sci.empty() && sci[0] == '-') {
-    out += '-';
-    sci.remove_prefix(1);
-  }
-  const size_t e = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e)) {
-    if (c != '.') digits += c;
-  }
-  int exponent = 0;
-  std::string_view exp_text = sci.substr(e + 1);
-  if (!exp_text.empty() && exp_text[0] == '+') exp_text.remove_prefix(1);
-  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
-  const int decpt = exponent + 1;  // digits = 0.d1d2... × 10^decpt
-  const int ndigits = static_cast<int>(digits.size());
-  if (decpt <= -4 || decpt > 16) {
-    out += digits[0];
-    if (ndigits > 1) {
-      out += '.';
-      out.append(digits, 1, std::string::npos);
-    }
-    out += fmt::format("e{}{:02d}", exponent < 0 ? '-' : '+', exponent < 0 ? -exponent : exponent);
-  } else if (decpt <= 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-decpt), '0');
-    out += digits;
-  } else if (decpt < ndigits) {
-    out.append(digits, 0, static_cast<size_t>(decpt));
-    out += '.';
-    out.append(digits, static_cast<size_t>(decpt), std::string::npos);
-  } else {
-    out += digits;
-    out.append(static_cast<size_t>(decpt - ndigits), '0');
-    out += ".0";
-  }
+  // fmt's shortest round-trip form is Python's repr: the same digits, exponent
+  // notation for exponents below -4 or from 16 on, a sign and at least two
+  // exponent digits ("1e-07", "1e+16"), "inf"/"-inf". Only an integral value
+  // written positionally lacks Python's ".0" ("100" → "100.0", "-0" → "-0.0").
+  std::string out = fmt::format("{}", d);
+  if (std::isfinite(d) && out.find_first_of(".e") == std::string::npos) out += ".0";
   return out;
 }
 

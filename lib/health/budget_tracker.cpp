@@ -7,20 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "config/duration.hpp"
 
 namespace llmux::health {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  const size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  const size_t end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
-
-}  // namespace
 
 // ---- windows --------------------------------------------------------------------
 
@@ -80,7 +70,7 @@ Result<std::unique_ptr<BudgetTracker>> BudgetTracker::create(const RouterSetting
 BudgetTracker::Budget BudgetTracker::deployment_budget(const DeploymentConfig& d) {
   Budget b;
   b.limit = d.max_budget.value_or(0);
-  if (const std::optional<int64_t> seconds = config::parse_duration_seconds(trim(d.budget_duration))) {
+  if (const std::optional<int64_t> seconds = config::parse_duration_seconds(strip_ascii_whitespace(d.budget_duration))) {
     b.lifetime = false;
     b.window = std::chrono::seconds(*seconds);
   }

@@ -8,7 +8,9 @@
 #include <absl/strings/numbers.h>
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "json/scratch_parser.hpp"
+#include "json/whitespace.hpp"
 
 namespace llmux::provider {
 namespace {
@@ -18,13 +20,6 @@ namespace od = simdjson::ondemand;
 constexpr size_t kMaxMessageBytes = 1024;
 constexpr size_t kMaxSearchedBodyBytes = 16 * 1024;
 
-// Debian's abseil is built with its own string_view type.
-absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
-
 // Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
 std::string_view truncate_utf8(std::string_view s, size_t max) {
   if (s.size() <= max) return s;
@@ -33,25 +28,13 @@ std::string_view truncate_utf8(std::string_view s, size_t max) {
   return s.substr(0, n);
 }
 
-std::string_view strip(std::string_view s) {
-  const absl::string_view t = absl::StripAsciiWhitespace(to_absl(s));
-  return {t.data(), t.size()};
-}
-
 // A message of bounded size: providers may send whole HTML pages.
 std::string bounded(std::string_view s) {
-  s = strip(s);
+  s = strip_ascii_whitespace(s);
   if (s.size() <= kMaxMessageBytes) return std::string(s);
   std::string out(truncate_utf8(s, kMaxMessageBytes));
   out += "...";
   return out;
-}
-
-std::string_view trim_json_space(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // Raw text of any value (containers via raw_json, scalars via their token).
@@ -69,7 +52,7 @@ simdjson::error_code raw_text(od::value& v, std::string_view& out) {
   } else {
     out = v.raw_json_token();
   }
-  out = trim_json_space(out);
+  out = json::strip_trailing_whitespace(out);
   return simdjson::SUCCESS;
 }
 
@@ -105,13 +88,13 @@ bool has_rate_limit_phrase(std::string_view lower) {
 
 // ExceptionCheckers.is_error_str_rate_limit.
 bool is_rate_limit(std::string_view text, std::string_view lower) {
-  return has_standalone_429(text) || has_rate_limit_phrase(lower) || contains(lower, "service tier capacity exceeded");
+  return has_standalone_429(text) || has_rate_limit_phrase(lower) || str_contains(lower, "service tier capacity exceeded");
 }
 
 // ExceptionCheckers.is_error_str_context_window_exceeded, plus two vLLM texts.
 bool is_context_window_exceeded(std::string_view lower) {
-  if (contains(lower, "string_above_max_length")) return false;
-  if (contains(lower, "invalid 'user'") && contains(lower, "string too long")) return false;
+  if (str_contains(lower, "string_above_max_length")) return false;
+  if (str_contains(lower, "invalid 'user'") && str_contains(lower, "string too long")) return false;
   static constexpr std::string_view kPhrases[] = {
       "exceed context limit",
       "this model's maximum context length is",
@@ -126,9 +109,9 @@ bool is_context_window_exceeded(std::string_view lower) {
       "please reduce the length of the messages",
   };
   for (std::string_view p : kPhrases) {
-    if (contains(lower, p)) return true;
+    if (str_contains(lower, p)) return true;
   }
-  return contains(lower, "current length is") && contains(lower, "while limit is");
+  return str_contains(lower, "current length is") && str_contains(lower, "while limit is");
 }
 
 Error make_error(ErrorKind kind, int litellm_status, int provider_status, std::string message,
@@ -151,7 +134,7 @@ std::string exception_name(std::string_view provider_name) {
 }
 
 std::string extract_error_message(std::string_view body, int status) {
-  const std::string_view trimmed = strip(body);
+  const std::string_view trimmed = strip_ascii_whitespace(body);
   if (trimmed.empty()) return fmt::format("Error code: {}", status);
   if (trimmed.front() != '{') return bounded(trimmed);
 
@@ -199,7 +182,7 @@ std::string extract_error_message(std::string_view body, int status) {
           // The object's text runs from its '{' to the current position.
           const char* end = nullptr;
           if (!doc.current_location().get(end) && end > raw_start) {
-            error_raw.emplace(trim_json_space(std::string_view(raw_start, size_t(end - raw_start))));
+            error_raw.emplace(json::strip_trailing_whitespace(std::string_view(raw_start, size_t(end - raw_start))));
           }
         }
       }
@@ -215,7 +198,7 @@ std::string extract_error_message(std::string_view body, int status) {
   }
   // The first non-blank one: an empty "message" says nothing, the body does.
   for (const auto* candidate : {&error_message, &message, &detail, &error_raw}) {
-    if (*candidate && !strip(**candidate).empty()) return bounded(**candidate);
+    if (*candidate && !strip_ascii_whitespace(**candidate).empty()) return bounded(**candidate);
   }
   return bounded(trimmed);
 }
@@ -265,40 +248,40 @@ Error classify_http_error(int status, std::string_view body, std::string_view pr
   // The text LiteLLM searches is str() of the OpenAI SDK error.
   std::string text = fmt::format("Error code: {} - ", status);
   text.append(truncate_utf8(body, kMaxSearchedBodyBytes));
-  const std::string lower = absl::AsciiStrToLower(to_absl(text));
+  const std::string lower = ascii_lower(text);
   const std::string message = fmt::format("{} - {}", exception_name(provider_name), extract_error_message(body, status));
 
   auto make = [&](ErrorKind kind, int litellm_status) {
     return make_error(kind, litellm_status, status, message, provider_name);
   };
   // The checks run before the provider branch of exception_type().
-  if (contains(text, "Request Timeout Error") || contains(text, "Request timed out") ||
-      contains(text, "Timed out generating response") || contains(text, "The read operation timed out")) {
+  if (str_contains(text, "Request Timeout Error") || str_contains(text, "Request timed out") ||
+      str_contains(text, "Timed out generating response") || str_contains(text, "The read operation timed out")) {
     return make(ErrorKind::kTimeout, 408);
   }
   // 1. Rate limit — for any status (reference §14 item 16).
   if (is_rate_limit(text, lower)) return make(ErrorKind::kRateLimit, 429);
   // 2. Context window.
   if (is_context_window_exceeded(lower)) return make(ErrorKind::kContextWindowExceeded, 400);
-  const bool invalid_request = contains(text, "invalid_request_error");
+  const bool invalid_request = str_contains(text, "invalid_request_error");
   // 3. Model not found.
-  if (invalid_request && contains(text, "model_not_found")) return make(ErrorKind::kNotFound, 404);
+  if (invalid_request && str_contains(text, "model_not_found")) return make(ErrorKind::kNotFound, 404);
   // 4. Timeout text.
-  if (contains(text, "A timeout occurred")) return make(ErrorKind::kTimeout, 408);
+  if (str_contains(text, "A timeout occurred")) return make(ErrorKind::kTimeout, 408);
   // 5. Content policy.
-  if ((invalid_request && contains(text, "content_policy_violation")) ||
-      (contains(text, "Invalid prompt") && contains(text, "violating our usage policy")) ||
-      contains(lower, "request was rejected as a result of the safety system")) {
+  if ((invalid_request && str_contains(text, "content_policy_violation")) ||
+      (str_contains(text, "Invalid prompt") && str_contains(text, "violating our usage policy")) ||
+      str_contains(lower, "request was rejected as a result of the safety system")) {
     return make(ErrorKind::kContentPolicyViolation, 400);
   }
   // 6. Any other invalid request (a wrong key is decided by its status below).
-  if (invalid_request && !contains(text, "Incorrect API key provided")) return make(ErrorKind::kBadRequest, 400);
+  if (invalid_request && !str_contains(text, "Incorrect API key provided")) return make(ErrorKind::kBadRequest, 400);
   // The remaining text rules of LiteLLM's openai-compatible branch.
-  if (contains(text, "Web server is returning an unknown error") ||
-      contains(text, "The server had an error processing your request.")) {
+  if (str_contains(text, "Web server is returning an unknown error") ||
+      str_contains(text, "The server had an error processing your request.")) {
     return make(ErrorKind::kInternalServer, 500);
   }
-  if (contains(text, "Request too large")) return make(ErrorKind::kRateLimit, 429);
+  if (str_contains(text, "Request too large")) return make(ErrorKind::kRateLimit, 429);
   // 7. By status.
   switch (status) {
     case 400: return make(ErrorKind::kBadRequest, 400);

@@ -26,12 +26,12 @@ LocalAnswer failed(Error error, bool silent = false) {
 
 }  // namespace
 
-bool has_mock_hook(const DeploymentConfig& deployment, const json::ParsedRequest& request) {
-  const json::RouterRequestOptions& ro = request.router;
+bool has_mock_hook(const DeploymentConfig& deployment, const request::ParsedRequest& request) {
+  const request::RouterRequestOptions& ro = request.router;
   return ro.mock_testing_rate_limit_error || ro.mock_timeout || ro.mock_response || deployment.mock_response;
 }
 
-std::optional<Error> mock_fallback_error(const json::RouterRequestOptions& ro) {
+std::optional<Error> mock_fallback_error(const request::RouterRequestOptions& ro) {
   if (ro.mock_testing_fallbacks) {
     return Error(ErrorKind::kInternalServer, "This is a mock exception for model fallbacks (mock_testing_fallbacks=true)");
   }
@@ -51,12 +51,12 @@ const MockProvider& mock_provider() {
   return provider;
 }
 
-const Provider* provider_for_attempt(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+const Provider* provider_for_attempt(const DeploymentConfig& deployment, const request::ParsedRequest& request,
                                      const Provider* network) {
   return has_mock_hook(deployment, request) ? &mock_provider() : network;
 }
 
-Status MockProvider::build_request(const ProviderTarget& target, const json::ParsedRequest&, bool,
+Status MockProvider::build_request(const ProviderTarget& target, const request::ParsedRequest&, bool,
                                    transport::HttpRequest&) const {
   return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: the mock answers locally", target.config.id));
 }
@@ -65,16 +65,16 @@ Error MockProvider::classify_failure(const transport::TransferResult& result) co
   return openai_reader().classify_failure(result);
 }
 
-Result<ResponseInfo> MockProvider::inspect_response(std::string_view body, json::Endpoint endpoint) const {
+Result<ResponseInfo> MockProvider::inspect_response(std::string_view body, request::Endpoint endpoint) const {
   return openai_reader().inspect_response(body, endpoint);
 }
 
 ChunkInfo MockProvider::inspect_chunk(std::string_view data) const { return openai_reader().inspect_chunk(data); }
 
-std::optional<LocalAnswer> MockProvider::answer_locally(const ProviderTarget& target, const json::ParsedRequest& request,
+std::optional<LocalAnswer> MockProvider::answer_locally(const ProviderTarget& target, const request::ParsedRequest& request,
                                                         bool stream) const {
   const DeploymentConfig& deployment = target.config;
-  const json::RouterRequestOptions& ro = request.router;
+  const request::RouterRequestOptions& ro = request.router;
   if (ro.mock_testing_rate_limit_error) {
     return failed(Error(ErrorKind::kRateLimit,
                         "This is a mock exception for rate limits (mock_testing_rate_limit_error=true)"));
@@ -88,7 +88,7 @@ std::optional<LocalAnswer> MockProvider::answer_locally(const ProviderTarget& ta
   if (mock_is_error(*mock)) return failed(mock_error(*mock));
   const std::string_view model = target.model;
   LocalAnswer a;
-  if (request.endpoint == json::Endpoint::kEmbeddings) {
+  if (request.endpoint == request::Endpoint::kEmbeddings) {
     a.body = mock_embedding_body(model, 1);
   } else if (stream) {
     for (const std::string& chunk : mock_stream_chunks(model, *mock, request.include_usage)) {

@@ -4,9 +4,10 @@
 #include <chrono>
 #include <optional>
 
+#include <absl/strings/ascii.h>
 #include <fmt/format.h>
 
-#include "json/request.hpp"
+#include "json/writer.hpp"
 
 namespace llmux::provider {
 namespace {
@@ -46,13 +47,11 @@ const MockErrorClass* find_mock_error(std::string_view mock) {
   return nullptr;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
 int64_t count_words(std::string_view text) {
   int64_t words = 0;
   bool in_word = false;
   for (char c : text) {
-    if (is_space(c)) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
       in_word = false;
     } else if (!in_word) {
       in_word = true;
@@ -78,17 +77,38 @@ int64_t unix_now() {
       .count();
 }
 
-void append_usage(std::string& out, const Usage& u) {
-  fmt::format_to(std::back_inserter(out), R"("usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
-                 u.prompt_tokens, u.completion_tokens, u.total_tokens);
+void write_usage(json::Writer& w, const Usage& u) {
+  w.key("usage").begin_object();
+  w.member("prompt_tokens", u.prompt_tokens).member("completion_tokens", u.completion_tokens);
+  w.member("total_tokens", u.total_tokens).end_object();
 }
 
-// The members every chunk of one stream shares, up to and including the comma.
+// The members every chunk of one stream shares, as an object each chunk reopens.
 std::string chunk_head(std::string_view id, int64_t created, std::string_view model) {
-  std::string head = fmt::format(R"({{"id":"{}","object":"chat.completion.chunk","created":{},"model":)", id, created);
-  json::append_json_string(head, model);
-  head.push_back(',');
+  std::string head;
+  json::Writer w(head);
+  w.begin_object().member("id", id).member("object", "chat.completion.chunk").member("created", created);
+  w.member("model", model).end_object();
   return head;
+}
+
+// A chunk with one choice: `head`'s members, then choices[0] with the delta
+// members `delta` writes and `finish_reason` (null when empty).
+template <class Delta>
+std::string choice_chunk(std::string_view head, Delta&& delta, std::string_view finish_reason) {
+  std::string chunk;
+  json::Writer w(chunk);
+  w.reopen_object(head).key("choices").begin_array().begin_object().member("index", 0);
+  w.key("delta").begin_object();
+  delta(w);
+  w.end_object().key("finish_reason");
+  if (finish_reason.empty()) {
+    w.null();
+  } else {
+    w.string(finish_reason);
+  }
+  w.end_object().end_array().end_object();
+  return chunk;
 }
 
 }  // namespace
@@ -117,14 +137,14 @@ Usage mock_usage(int64_t prompt_tokens, std::string_view text) {
 std::string mock_completion_body(std::string_view model, std::string_view text, const Usage& usage) {
   std::string out;
   out.reserve(256 + model.size() + text.size());
-  fmt::format_to(std::back_inserter(out), R"({{"id":"{}","object":"chat.completion","created":{},"model":)", mock_id(),
-                 unix_now());
-  json::append_json_string(out, model);
-  out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
-  json::append_json_string(out, text);
-  out.append(R"(},"finish_reason":"stop"}],)");
-  append_usage(out, usage);
-  out.push_back('}');
+  json::Writer w(out);
+  w.begin_object().member("id", mock_id()).member("object", "chat.completion").member("created", unix_now());
+  w.member("model", model);
+  w.key("choices").begin_array().begin_object().member("index", 0);
+  w.key("message").begin_object().member("role", "assistant").member("content", text).end_object();
+  w.member("finish_reason", "stop").end_object().end_array();
+  write_usage(w, usage);
+  w.end_object();
   return out;
 }
 
@@ -132,33 +152,34 @@ std::vector<std::string> mock_stream_chunks(std::string_view model, std::string_
                                             int64_t prompt_tokens) {
   const std::string head = chunk_head(mock_id(), unix_now(), model);
   std::vector<std::string> chunks;
-  chunks.push_back(head + R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]})");
+  chunks.push_back(choice_chunk(
+      head, [](json::Writer& w) { w.member("role", "assistant").member("content", ""); }, {}));
   // One chunk per word, each with the whitespace that precedes it, so the
   // concatenated deltas are exactly `text`.
+  auto is_space = [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); };
   size_t start = 0;
   while (start < text.size()) {
     size_t i = start;
     while (i < text.size() && is_space(text[i])) ++i;
     while (i < text.size() && !is_space(text[i])) ++i;
-    std::string chunk = head;
-    chunk.append(R"("choices":[{"index":0,"delta":{"content":)");
-    json::append_json_string(chunk, text.substr(start, i - start));
-    chunk.append(R"(},"finish_reason":null}]})");
-    chunks.push_back(std::move(chunk));
+    const std::string_view word = text.substr(start, i - start);
+    chunks.push_back(choice_chunk(head, [&](json::Writer& w) { w.member("content", word); }, {}));
     start = i;
   }
-  chunks.push_back(head + R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
+  chunks.push_back(choice_chunk(head, [](json::Writer&) {}, "stop"));
   if (include_usage) {
-    std::string chunk = head;
-    chunk.append(R"("choices":[],)");
-    append_usage(chunk, mock_usage(prompt_tokens, text));
-    chunk.push_back('}');
+    std::string chunk;
+    json::Writer w(chunk);
+    w.reopen_object(head).key("choices").begin_array().end_array();
+    write_usage(w, mock_usage(prompt_tokens, text));
+    w.end_object();
     chunks.push_back(std::move(chunk));
   }
   return chunks;
 }
 
 std::string mock_embedding_body(std::string_view model, size_t n_inputs, int64_t prompt_tokens) {
+  // Written once, inserted raw: "0.0" as OpenAI writes it (a number would print as "0").
   std::string vector;
   vector.reserve(kMockEmbeddingDimensions * 4);
   vector.push_back('[');
@@ -167,17 +188,14 @@ std::string mock_embedding_body(std::string_view model, size_t n_inputs, int64_t
 
   std::string out;
   out.reserve(64 + n_inputs * (vector.size() + 48) + model.size());
-  out.append(R"({"object":"list","data":[)");
+  json::Writer w(out);
+  w.begin_object().member("object", "list").key("data").begin_array();
   for (size_t i = 0; i < n_inputs; ++i) {
-    if (i > 0) out.push_back(',');
-    fmt::format_to(std::back_inserter(out), R"({{"object":"embedding","index":{},"embedding":)", i);
-    out.append(vector);
-    out.push_back('}');
+    w.begin_object().member("object", "embedding").member("index", i).key("embedding").raw(vector).end_object();
   }
-  out.append(R"(],"model":)");
-  json::append_json_string(out, model);
-  fmt::format_to(std::back_inserter(out), R"(,"usage":{{"prompt_tokens":{},"total_tokens":{}}}}})", prompt_tokens,
-                 prompt_tokens);
+  w.end_array().member("model", model);
+  w.key("usage").begin_object().member("prompt_tokens", prompt_tokens).member("total_tokens", prompt_tokens);
+  w.end_object().end_object();
   return out;
 }
 

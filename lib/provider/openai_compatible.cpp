@@ -1,24 +1,19 @@
 #include "provider/openai_compatible.hpp"
 
-#include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
 #include <absl/time/clock.h>
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "json/scratch_parser.hpp"
+#include "json/whitespace.hpp"
+#include "json/writer.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
-
-std::string_view strip(std::string_view s) {
-  const absl::string_view t = absl::StripAsciiWhitespace(to_absl(s));
-  return {t.data(), t.size()};
-}
 
 bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -161,15 +156,6 @@ struct DeltaText {
   bool undecodable = false;  // delta.content present, non-empty, text unknown
 };
 
-// The raw token of a value runs to the next structural character: trailing
-// whitespace is not part of it.
-std::string_view trim_token(std::string_view raw) {
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r')) {
-    raw.remove_suffix(1);
-  }
-  return raw;
-}
-
 // Reads delta.content: a string is unescaped (a stream continuation needs the
 // exact text); an empty string costs nothing extra.
 simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaText& text) {
@@ -185,7 +171,7 @@ simdjson::error_code read_delta_content(od::value& v, bool& has_content, DeltaTe
     }
     return simdjson::SUCCESS;
   }
-  const std::string_view token = trim_token(v.raw_json_token());
+  const std::string_view token = json::strip_trailing_whitespace(v.raw_json_token());
   std::string_view s;
   const simdjson::error_code e = v.get_string().get(s);
   if (e == simdjson::STRING_ERROR) {
@@ -311,21 +297,21 @@ bool is_null_value(od::value& v) {
 
 }  // namespace
 
-Status OpenAiCompatibleProvider::build_request(const ProviderTarget& target, const json::ParsedRequest& request,
+Status OpenAiCompatibleProvider::build_request(const ProviderTarget& target, const request::ParsedRequest& request,
                                                bool stream, transport::HttpRequest& out) const {
   return build(target, request, stream, {}, {}, out);
 }
 
 Status OpenAiCompatibleProvider::build_continuation_request(const ProviderTarget& target,
-                                                            const json::ParsedRequest& request,
+                                                            const request::ParsedRequest& request,
                                                             std::string_view delivered_text,
                                                             transport::HttpRequest& out) const {
-  if (request.endpoint != json::Endpoint::kChatCompletions) {
+  if (request.endpoint != request::Endpoint::kChatCompletions) {
     return Error(ErrorKind::kInvalidArgument, "only a chat completion can be continued");
   }
   std::string_view messages;
-  for (const json::RawField& f : request.kept) {
-    if (f.key == "messages") messages = strip(f.value);
+  for (const request::RawField& f : request.kept) {
+    if (f.key == "messages") messages = strip_ascii_whitespace(f.value);
   }
   if (messages.size() < 2 || messages.front() != '[' || messages.back() != ']') {
     return Error(ErrorKind::kInvalidArgument, "a continuation needs the request's messages array");
@@ -333,15 +319,14 @@ Status OpenAiCompatibleProvider::build_continuation_request(const ProviderTarget
   const std::string_view items = messages.substr(1, messages.size() - 2);
   std::string with_prefill;
   with_prefill.reserve(messages.size() + delivered_text.size() + 64);
-  with_prefill.push_back('[');
-  with_prefill.append(items);
-  if (!strip(items).empty()) with_prefill.push_back(',');
-  with_prefill.append(R"({"role":"assistant","content":)");
-  json::append_json_string(with_prefill, delivered_text);
+  json::Writer w(with_prefill);
+  w.begin_array();
+  if (!strip_ascii_whitespace(items).empty()) w.raw(items);  // the caller's messages as written
+  w.begin_object().member("role", "assistant").member("content", delivered_text);
   // vLLM continues the final message when asked at the top level (a template
   // flag); DeepSeek, Mistral and LiteLLM mark the message itself.
-  if (!vllm_prefill_) with_prefill.append(R"(,"prefix":true)");
-  with_prefill.append("}]");
+  if (!vllm_prefill_) w.member("prefix", true);
+  w.end_object().end_array();
   // Appended after the caller's members: should the caller have sent either
   // key, the server's JSON reader (last one wins) takes these.
   const std::string_view extra =
@@ -350,7 +335,7 @@ Status OpenAiCompatibleProvider::build_continuation_request(const ProviderTarget
   return build(target, request, true, with_prefill, extra, out);
 }
 
-Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const json::ParsedRequest& request,
+Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const request::ParsedRequest& request,
                                        bool stream, std::string_view messages_override,
                                        std::string_view extra_members, transport::HttpRequest& out) const {
   const DeploymentConfig& deployment = target.config;
@@ -376,7 +361,7 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const json:
     }
   }
 
-  const bool embeddings = request.endpoint == json::Endpoint::kEmbeddings;
+  const bool embeddings = request.endpoint == request::Endpoint::kEmbeddings;
   const bool streaming = stream && !embeddings;
   const std::string_view path = embeddings ? "/embeddings" : "/chat/completions";
   out.url.assign(base.data(), base.size());
@@ -392,13 +377,13 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const json:
   if (streaming) headers.add("Accept", "text/event-stream");
   headers.finish();
 
-  json::SpliceOptions options;
+  request::SpliceOptions options;
   options.force_stream = streaming;
   options.add_include_usage = streaming;
   options.force_no_stream = !streaming && request.stream;
   options.messages_override = messages_override;
   options.extra_members = extra_members;
-  json::splice_request(request, target.model, options, out.body);
+  request::splice_request(request, target.model, options, out.body);
   out.stream_body = streaming;
   return {};
 }
@@ -409,7 +394,7 @@ Error OpenAiCompatibleProvider::classify_failure(const transport::TransferResult
   return provider::classify_failure(result, name_, absl::Now());
 }
 
-Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view body, json::Endpoint) const {
+Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view body, request::Endpoint) const {
   auto not_json = [&] {
     Error e(ErrorKind::kApiError, fmt::format("{} - provider returned a non-JSON body", exception_name(name_)));
     e.llm_provider = std::string(name_);
@@ -471,7 +456,7 @@ Result<ResponseInfo> OpenAiCompatibleProvider::inspect_response(std::string_view
 
 ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
   ChunkInfo info;
-  const std::string_view d = strip(data);
+  const std::string_view d = strip_ascii_whitespace(data);
   if (d == "[DONE]") {
     info.kind = ChunkInfo::Kind::kDone;
     return info;

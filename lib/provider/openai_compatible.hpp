@@ -24,20 +24,20 @@ class OpenAiCompatibleProvider : public Provider {
   std::string_view name() const override { return name_; }
   std::string_view default_api_base() const { return default_api_base_; }
 
-  Status build_request(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
+  Status build_request(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override;
   Error classify_failure(const transport::TransferResult& result) const override;
-  Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const override;
+  Result<ResponseInfo> inspect_response(std::string_view body, request::Endpoint endpoint) const override;
   ChunkInfo inspect_chunk(std::string_view data) const override;
   // vLLM (hosted_vllm, vllm): the assistant message plus top-level
   // "continue_final_message": true, "add_generation_prompt": false. Every
   // other family: the assistant message with "prefix": true (DeepSeek,
   // Mistral and LiteLLM's style).
-  Status build_continuation_request(const ProviderTarget& target, const json::ParsedRequest& request,
+  Status build_continuation_request(const ProviderTarget& target, const request::ParsedRequest& request,
                                     std::string_view delivered_text, transport::HttpRequest& out) const override;
 
  private:
-  Status build(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
+  Status build(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                std::string_view messages_override, std::string_view extra_members,
                transport::HttpRequest& out) const;
 

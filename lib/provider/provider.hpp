@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
 #include "llmux/metadata.hpp"
@@ -121,7 +121,7 @@ class Provider {
 
   // Fills `out` (url, method, headers, body) for one attempt. `stream` is
   // whether this call streams. Reuses `out`'s buffers.
-  virtual Status build_request(const ProviderTarget& target, const json::ParsedRequest& request, bool stream,
+  virtual Status build_request(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                                transport::HttpRequest& out) const = 0;
 
   // Classifies a failed attempt: an HTTP error status (with body/headers) or
@@ -131,7 +131,7 @@ class Provider {
 
   // Reads a 2xx non-stream body. Fails when the body is not JSON or is an
   // error object despite the 2xx status.
-  virtual Result<ResponseInfo> inspect_response(std::string_view body, json::Endpoint endpoint) const = 0;
+  virtual Result<ResponseInfo> inspect_response(std::string_view body, request::Endpoint endpoint) const = 0;
 
   // Reads one SSE data payload of a stream.
   virtual ChunkInfo inspect_chunk(std::string_view data) const = 0;
@@ -139,7 +139,7 @@ class Provider {
   // An answer to give without a request, or nullopt to go over HTTP (every
   // network provider: this default).
   virtual std::optional<LocalAnswer> answer_locally(const ProviderTarget& /*target*/,
-                                                    const json::ParsedRequest& /*request*/, bool /*stream*/) const {
+                                                    const request::ParsedRequest& /*request*/, bool /*stream*/) const {
     return std::nullopt;
   }
 
@@ -151,7 +151,7 @@ class Provider {
   // message is appended even when the caller's last message already is one.
   // Only call it for deployments where accepts_assistant_prefill() holds.
   // This default says the provider has no prefill (kInvalidArgument).
-  virtual Status build_continuation_request(const ProviderTarget& target, const json::ParsedRequest& request,
+  virtual Status build_continuation_request(const ProviderTarget& target, const request::ParsedRequest& request,
                                             std::string_view delivered_text, transport::HttpRequest& out) const;
 };
 
@@ -170,7 +170,7 @@ const Provider* find_provider(std::string_view provider_name);
 // when the request or the deployment carries one of LiteLLM's mock hooks,
 // else `network` (the deployment's own adapter; may be null when only mocks
 // can serve it: then null).
-const Provider* provider_for_attempt(const DeploymentConfig& deployment, const json::ParsedRequest& request,
+const Provider* provider_for_attempt(const DeploymentConfig& deployment, const request::ParsedRequest& request,
                                      const Provider* network);
 
 // Names of the supported providers, for error messages.

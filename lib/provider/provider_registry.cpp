@@ -91,7 +91,7 @@ void register_provider(std::shared_ptr<const Provider> provider) {
   r.providers.push_back(std::move(provider));
 }
 
-Status Provider::build_continuation_request(const ProviderTarget&, const json::ParsedRequest&, std::string_view,
+Status Provider::build_continuation_request(const ProviderTarget&, const request::ParsedRequest&, std::string_view,
                                             transport::HttpRequest&) const {
   return Error(ErrorKind::kInvalidArgument, fmt::format("provider {}: assistant prefill not supported", name()));
 }

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "health/pricing.hpp"
+#include "pricing/pricing.hpp"
 
 namespace llmux::router {
 
@@ -202,7 +202,7 @@ std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const Po
 }
 
 Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
-                         json::Endpoint endpoint, bool cancel_requested) {
+                         request::Endpoint endpoint, bool cancel_requested) {
   using transport::TransferError;
   if (attempt.first_token_expired && !cancel_requested && result.error == TransferError::kCancelled) {
     result.error = TransferError::kFirstByteTimeout;
@@ -247,7 +247,7 @@ bool record_success(RouterCore& core, Attempt& attempt) {
   core.cooldowns->record_success(*e.health);
   attempt.probe = false;
   if (usage.reported) e.deployment->count_tokens(now, usage.prompt_tokens + usage.completion_tokens);
-  if (core.budgets && usage.reported) core.budgets->record_spend(dc, health::usage_cost(dc, usage), now);
+  if (core.budgets && usage.reported) core.budgets->record_spend(dc, pricing::usage_cost(dc, usage), now);
   return was_probe;
 }
 
@@ -260,7 +260,7 @@ void describe_attempt(const Attempt& attempt, const PoolEntry* last_failed, Rout
   m.provider = e->provider ? std::string(e->provider->name()) : "mock";
   m.api_base = dc.api_base;
   // Only the attempt that served is billed.
-  if (attempt.entry) m.response_cost = health::usage_cost(dc, attempt.answer.usage);
+  if (attempt.entry) m.response_cost = pricing::usage_cost(dc, attempt.answer.usage);
 }
 
 }  // namespace llmux::router

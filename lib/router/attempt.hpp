@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/error.hpp"
 #include "router/call_options.hpp"
 #include "router/candidate_filter.hpp"
@@ -61,7 +61,7 @@ struct Selection {
 
 struct SelectionInput {
   const Stage* stage = nullptr;
-  const json::ParsedRequest* request = nullptr;
+  const request::ParsedRequest* request = nullptr;
   bool stream = false;
   std::span<const PoolEntry* const> excluded;  // went silent earlier in this call
   const PoolEntry* avoid = nullptr;            // failed just now: avoided when another is left
@@ -111,7 +111,7 @@ struct Judgement {
 // an answer) or served — then `attempt.answer` holds what it said (for a
 // stream the relay has recorded it; a non-streaming body is read here).
 Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
-                         json::Endpoint endpoint, bool cancel_requested);
+                         request::Endpoint endpoint, bool cancel_requested);
 
 // Deployments of the stage that may still serve: not cooling down, not
 // excluded. 0 for a deployment addressed by id (LiteLLM reports none healthy).

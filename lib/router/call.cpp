@@ -17,7 +17,7 @@ bool is_2xx(int status) { return status >= 200 && status < 300; }
 }  // namespace
 
 Call::Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
-           json::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done)
+           request::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done)
     : core_(core),
       pool_(std::move(pool)),
       id_(id),

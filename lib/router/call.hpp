@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/router.hpp"
 #include "router/attempt.hpp"
 #include "router/call_options.hpp"
@@ -36,7 +36,7 @@ namespace llmux::router {
 class Call final : public transport::TransferObserver {
  public:
   Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
-       json::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done);
+       request::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done);
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
 
@@ -92,7 +92,7 @@ class Call final : public transport::TransferObserver {
   RouterCore& core_;
   std::shared_ptr<const DeploymentPool> pool_;
   const uint64_t id_;
-  json::ParsedRequest request_;
+  request::ParsedRequest request_;
   const CallOptions options_;  // points into request_ and core_.settings
   DoneCallback on_done_;
 

@@ -16,8 +16,8 @@ const T* chosen(const std::optional<T>& from_request, const T& from_router) {
 
 }  // namespace
 
-CallOptions CallOptions::resolve(const json::ParsedRequest& request, const RouterSettings& settings, CallMode mode) {
-  const json::RouterRequestOptions& ro = request.router;
+CallOptions CallOptions::resolve(const request::ParsedRequest& request, const RouterSettings& settings, CallMode mode) {
+  const request::RouterRequestOptions& ro = request.router;
   CallOptions o;
   o.stream = mode == CallMode::kStream || (mode == CallMode::kCompletion && request.stream);
   o.num_retries = ro.num_retries.value_or(settings.num_retries);

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "health/retry_policy.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/clock.hpp"
 #include "llmux/config.hpp"
 
@@ -38,7 +38,7 @@ struct CallOptions {
 
   // Resolves the request's router keys against the router's settings. The
   // result points into both: it must not outlive them.
-  static CallOptions resolve(const json::ParsedRequest& request, const RouterSettings& settings, CallMode mode);
+  static CallOptions resolve(const request::ParsedRequest& request, const RouterSettings& settings, CallMode mode);
 
   // The per-attempt read limit on `deployment`: `timeout` (non-streaming) or
   // `stream_timeout`, each request > deployment > router.

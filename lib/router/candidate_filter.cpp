@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace llmux::router {
 namespace {
@@ -100,7 +103,7 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
     const bool check_excluded = !in.excluded.empty();
     const bool check_budget = in.budgets != nullptr;
     const bool check_context =
-        in.settings->enable_pre_call_checks && in.request->endpoint == json::Endpoint::kChatCompletions;
+        in.settings->enable_pre_call_checks && in.request->endpoint == request::Endpoint::kChatCompletions;
     const std::string* region =
         in.request->router.allowed_model_region ? &*in.request->router.allowed_model_region : nullptr;
     const bool check_rate = in.enforce_rate_limits;
@@ -214,9 +217,9 @@ Error no_candidates_error(const FilterInput& in, const FilterReport& r) {
   }
   // LiteLLM's RouterRateLimitError text, with every reason counted.
   const double soonest = r.soonest_recovery_seconds >= 0 ? r.soonest_recovery_seconds : in.settings->cooldown_time_seconds;
-  std::string reasons;
+  std::vector<std::string> reasons;
   auto add = [&](size_t n, std::string_view what) {
-    if (n > 0) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, what);
+    if (n > 0) reasons.push_back(fmt::format("{} {}", n, what));
   };
   add(r.cooling_down, "cooling down");
   add(r.excluded, "timed out earlier in this call");
@@ -230,7 +233,7 @@ Error no_candidates_error(const FilterInput& in, const FilterReport& r) {
           fmt::format("No deployments available for selected model, Try again in {:.1f} seconds. Passed model={}. "
                       "pre-call-checks={}, deployments: {} of {} {}",
                       soonest, model, in.settings->enable_pre_call_checks ? "True" : "False", removed_for_reason,
-                      r.considered, reasons.empty() ? "(none configured)" : reasons));
+                      r.considered, reasons.empty() ? "(none configured)" : fmt::format("{}", fmt::join(reasons, ", "))));
   if (r.cooling_down > 0) e.retry_after_seconds = soonest;
   return e;
 }

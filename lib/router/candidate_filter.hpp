@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "health/budget_tracker.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
 #include "router/deployment_pool.hpp"
@@ -31,7 +31,7 @@ namespace llmux::router {
 struct FilterInput {
   TimePoint now{};  // the router's clock (cooldowns, minute windows, budgets)
   const RouterSettings* settings = nullptr;
-  const json::ParsedRequest* request = nullptr;
+  const request::ParsedRequest* request = nullptr;
   std::string_view group_name;
   bool enforce_rate_limits = false;               // strategy asks for it, or enable_pre_call_checks
   const health::BudgetTracker* budgets = nullptr;  // null: no budgets configured

@@ -5,12 +5,9 @@
 #include <fmt/format.h>
 
 #include "absl/strings/string_view.h"
+#include "common/strings.hpp"
 
 namespace llmux::router {
-namespace {
-// Debian's abseil has its own string_view type: bridge for heterogeneous lookup.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-}  // namespace
 
 int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSettings& settings) {
   if (c.max_parallel_requests) return *c.max_parallel_requests;
@@ -138,7 +135,7 @@ std::optional<Resolution> DeploymentPool::resolve(std::string_view model) const 
   std::string_view target = model;
   if (auto a = aliases_.find(model); a != aliases_.end()) target = a->second.target;
   r.group_name = std::string(model);
-  if (auto it = group_index_.find(av(target)); it != group_index_.end()) {
+  if (auto it = group_index_.find(to_absl(target)); it != group_index_.end()) {
     r.group = &groups_[it->second];
     return r;
   }
@@ -150,7 +147,7 @@ std::optional<Resolution> DeploymentPool::resolve(std::string_view model) const 
       return r;
     }
   }
-  if (auto it = by_litellm_model_.find(av(target)); it != by_litellm_model_.end()) {
+  if (auto it = by_litellm_model_.find(to_absl(target)); it != by_litellm_model_.end()) {
     r.group = &groups_[it->second];
     return r;
   }
@@ -165,12 +162,12 @@ std::optional<Resolution> DeploymentPool::resolve(std::string_view model) const 
 }
 
 const ModelGroup* DeploymentPool::group(std::string_view name) const {
-  auto it = group_index_.find(av(name));
+  auto it = group_index_.find(to_absl(name));
   return it == group_index_.end() ? nullptr : &groups_[it->second];
 }
 
 const PoolEntry* DeploymentPool::by_id(std::string_view id) const {
-  auto it = by_id_.find(av(id));
+  auto it = by_id_.find(to_absl(id));
   return it == by_id_.end() ? nullptr : it->second;
 }
 

@@ -1,91 +1,66 @@
 // JSON views of responses, errors, deployments and health for the C ABI and the bindings.
-#include <cctype>
 #include <string>
 #include <vector>
 
+#include <absl/strings/ascii.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "json/request.hpp"
+#include "common/strings.hpp"
+#include "json/whitespace.hpp"
+#include "json/writer.hpp"
 #include "llmux/router.hpp"
 
 namespace llmux {
 namespace {
 
-void member(std::string& out, std::string_view key) {
-  if (out.back() != '{' && out.back() != '[') out.push_back(',');
-  json::append_json_string(out, key);
-  out.push_back(':');
-}
-
-void str(std::string& out, std::string_view key, std::string_view value) {
-  member(out, key);
-  json::append_json_string(out, value);
-}
-
-template <class T>
-void num(std::string& out, std::string_view key, T value) {
-  member(out, key);
-  fmt::format_to(std::back_inserter(out), "{}", value);
-}
-
-void boolean(std::string& out, std::string_view key, bool value) {
-  member(out, key);
-  out += value ? "true" : "false";
-}
-
-void append_usage(std::string& out, const Usage& u) {
-  member(out, "usage");
-  out.push_back('{');
-  num(out, "prompt_tokens", u.prompt_tokens);
-  num(out, "completion_tokens", u.completion_tokens);
-  num(out, "total_tokens", u.total_tokens);
-  boolean(out, "reported", u.reported);
-  out.push_back('}');
+void append_usage(json::Writer& w, const Usage& u) {
+  w.key("usage").begin_object();
+  w.member("prompt_tokens", u.prompt_tokens);
+  w.member("completion_tokens", u.completion_tokens);
+  w.member("total_tokens", u.total_tokens);
+  w.member("reported", u.reported);
+  w.end_object();
 }
 
 // The "_llmux" object.
-void append_metadata(std::string& out, const RouterMetadata& m, const Usage* usage, std::string_view finish_reason) {
-  out.push_back('{');
-  num(out, "call_id", m.call_id);
-  str(out, "requested_model", m.requested_model);
-  str(out, "model_group", m.model_group);
-  str(out, "fallback_model_group", m.fallback_model_group);
-  str(out, "deployment_id", m.deployment_id);
-  str(out, "deployment_model", m.deployment_model);
-  str(out, "provider", m.provider);
-  str(out, "api_base", m.api_base);
-  num(out, "attempts", m.attempts);
-  num(out, "retries", m.retries);
-  num(out, "max_retries", m.max_retries);
-  num(out, "fallbacks", m.fallbacks);
-  num(out, "latency_ms", m.latency_ms);
-  num(out, "time_to_first_token_ms", m.time_to_first_token_ms);
-  num(out, "response_cost", m.response_cost);
-  num(out, "malformed_events", m.malformed_events);
-  num(out, "stream_continuations", m.stream_continuations);
-  if (usage) append_usage(out, *usage);
-  if (!finish_reason.empty()) str(out, "finish_reason", finish_reason);
-  member(out, "attempt_log");
-  out.push_back('[');
+void append_metadata(json::Writer& w, const RouterMetadata& m, const Usage* usage, std::string_view finish_reason) {
+  w.begin_object();
+  w.member("call_id", m.call_id);
+  w.member("requested_model", m.requested_model);
+  w.member("model_group", m.model_group);
+  w.member("fallback_model_group", m.fallback_model_group);
+  w.member("deployment_id", m.deployment_id);
+  w.member("deployment_model", m.deployment_model);
+  w.member("provider", m.provider);
+  w.member("api_base", m.api_base);
+  w.member("attempts", m.attempts);
+  w.member("retries", m.retries);
+  w.member("max_retries", m.max_retries);
+  w.member("fallbacks", m.fallbacks);
+  w.member("latency_ms", m.latency_ms);
+  w.member("time_to_first_token_ms", m.time_to_first_token_ms);
+  w.member("response_cost", m.response_cost);
+  w.member("malformed_events", m.malformed_events);
+  w.member("stream_continuations", m.stream_continuations);
+  if (usage) append_usage(w, *usage);
+  if (!finish_reason.empty()) w.member("finish_reason", finish_reason);
+  w.key("attempt_log").begin_array();
   for (const AttemptRecord& a : m.attempt_log) {
-    if (out.back() != '[') out.push_back(',');
-    out.push_back('{');
-    str(out, "model_group", a.model_group);
-    str(out, "deployment_id", a.deployment_id);
-    str(out, "error_type", a.error_type);
-    num(out, "status", a.status);
-    num(out, "latency_ms", a.latency_ms);
-    out.push_back('}');
+    w.begin_object();
+    w.member("model_group", a.model_group);
+    w.member("deployment_id", a.deployment_id);
+    w.member("error_type", a.error_type);
+    w.member("status", a.status);
+    w.member("latency_ms", a.latency_ms);
+    w.end_object();
   }
-  out.push_back(']');
-  member(out, "headers");
-  out.push_back('{');
-  for (const auto& [k, v] : litellm_headers(m)) str(out, k, v);
-  out.push_back('}');
-  out.push_back('}');
+  w.end_array();
+  w.key("headers").begin_object();
+  for (const auto& [k, v] : litellm_headers(m)) w.member(k, v);
+  w.end_object();
+  w.end_object();
 }
-
 
 // What a secret's value is shown as.
 constexpr std::string_view kRedacted = "***";
@@ -96,13 +71,13 @@ std::vector<std::string> key_words(std::string_view key) {
   std::vector<std::string> words(1);
   for (size_t i = 0; i < key.size(); ++i) {
     const auto c = static_cast<unsigned char>(key[i]);
-    if (!std::isalnum(c)) {
+    if (!absl::ascii_isalnum(c)) {
       if (!words.back().empty()) words.emplace_back();
       continue;
     }
-    const bool hump = std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(key[i - 1]));
+    const bool hump = absl::ascii_isupper(c) && i > 0 && absl::ascii_islower(static_cast<unsigned char>(key[i - 1]));
     if (hump && !words.back().empty()) words.emplace_back();
-    words.back().push_back(static_cast<char>(std::tolower(c)));
+    words.back().push_back(absl::ascii_tolower(c));
   }
   if (words.back().empty()) words.pop_back();
   return words;
@@ -118,8 +93,8 @@ bool is_secret_key(std::string_view key) {
   const std::vector<std::string> words = key_words(key);
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string_view w = words[i];
-    if (w.find("secret") != w.npos || w.find("password") != w.npos || w.find("passwd") != w.npos ||
-        w.find("credential") != w.npos || w.starts_with("auth") || w.ends_with("key") || w == "keys") {
+    if (str_contains(w, "secret") || str_contains(w, "password") || str_contains(w, "passwd") ||
+        str_contains(w, "credential") || w.starts_with("auth") || w.ends_with("key") || w == "keys") {
       return true;
     }
     if (w.ends_with("token") && !(i > 0 && words[i - 1] == "per")) return true;
@@ -127,193 +102,178 @@ bool is_secret_key(std::string_view key) {
   return false;
 }
 
-void append_redacted_value(std::string& out, simdjson::dom::element value);
+void append_redacted_value(json::Writer& w, simdjson::dom::element value);
 
 // `object` with every secret member's value replaced by "***", recursively.
 // A non-empty `id` is written first as "id" (replacing the object's own).
-void append_redacted_object(std::string& out, simdjson::dom::object object, std::string_view id) {
-  out.push_back('{');
-  if (!id.empty()) str(out, "id", id);
+void append_redacted_object(json::Writer& w, simdjson::dom::object object, std::string_view id) {
+  w.begin_object();
+  if (!id.empty()) w.member("id", id);
   for (const simdjson::dom::key_value_pair field : object) {
     if (!id.empty() && field.key == "id") continue;
-    member(out, field.key);
+    w.key(field.key);
     if (is_secret_key(field.key) && !field.value.is_null()) {
-      json::append_json_string(out, kRedacted);
+      w.string(kRedacted);
     } else {
-      append_redacted_value(out, field.value);
+      append_redacted_value(w, field.value);
     }
   }
-  out.push_back('}');
+  w.end_object();
 }
 
-void append_redacted_value(std::string& out, simdjson::dom::element value) {
+void append_redacted_value(json::Writer& w, simdjson::dom::element value) {
   switch (value.type()) {
     case simdjson::dom::element_type::OBJECT:
-      append_redacted_object(out, value.get_object().value_unsafe(), {});
+      append_redacted_object(w, value.get_object().value_unsafe(), {});
       return;
     case simdjson::dom::element_type::ARRAY: {
       // A named array: iterating a temporary's range trips GCC 12's -Wdangling-pointer at -O2.
       const simdjson::dom::array items = value.get_array().value_unsafe();
-      out.push_back('[');
-      bool first = true;
-      for (const simdjson::dom::element item : items) {
-        if (!first) out.push_back(',');
-        first = false;
-        append_redacted_value(out, item);
-      }
-      out.push_back(']');
+      w.begin_array();
+      for (const simdjson::dom::element item : items) append_redacted_value(w, item);
+      w.end_array();
       return;
     }
-    case simdjson::dom::element_type::STRING: json::append_json_string(out, value.get_string().value_unsafe()); return;
-    case simdjson::dom::element_type::INT64:
-      fmt::format_to(std::back_inserter(out), "{}", value.get_int64().value_unsafe());
-      return;
-    case simdjson::dom::element_type::UINT64:
-      fmt::format_to(std::back_inserter(out), "{}", value.get_uint64().value_unsafe());
-      return;
-    case simdjson::dom::element_type::DOUBLE:
-      fmt::format_to(std::back_inserter(out), "{}", value.get_double().value_unsafe());
-      return;
-    case simdjson::dom::element_type::BOOL: out += value.get_bool().value_unsafe() ? "true" : "false"; return;
-    case simdjson::dom::element_type::NULL_VALUE: out += "null"; return;
+    case simdjson::dom::element_type::STRING: w.string(value.get_string().value_unsafe()); return;
+    case simdjson::dom::element_type::INT64: w.number(value.get_int64().value_unsafe()); return;
+    case simdjson::dom::element_type::UINT64: w.number(value.get_uint64().value_unsafe()); return;
+    case simdjson::dom::element_type::DOUBLE: w.number(value.get_double().value_unsafe()); return;
+    case simdjson::dom::element_type::BOOL: w.boolean(value.get_bool().value_unsafe()); return;
+    case simdjson::dom::element_type::NULL_VALUE: w.null(); return;
   }
 }
 }  // namespace
 
 std::string response_json(const Response& r) {
   std::string out;
-  std::string_view body = r.body;
-  while (!body.empty() && (body.back() == ' ' || body.back() == '\n' || body.back() == '\r' || body.back() == '\t')) {
-    body.remove_suffix(1);
-  }
-  const bool object = body.size() >= 2 && body.front() == '{' && body.back() == '}';
-  if (object) {
+  json::Writer w(out);
+  const std::string_view body = json::strip_trailing_whitespace(r.body);
+  if (body.size() >= 2 && body.front() == '{' && body.back() == '}') {
     out.reserve(body.size() + 1024);
-    out.append(body.substr(0, body.size() - 1));
-    // "{}" has no member to follow.
-    const bool empty = body.find_first_not_of(" \t\r\n", 1) == body.size() - 1;
-    if (!empty) out.push_back(',');
+    w.reopen_object(body);
   } else {
-    out.push_back('{');
+    w.begin_object();
   }
-  json::append_json_string(out, "_llmux");
-  out.push_back(':');
-  append_metadata(out, r.metadata, &r.usage, r.finish_reason);
-  out.push_back('}');
+  w.key("_llmux");
+  append_metadata(w, r.metadata, &r.usage, r.finish_reason);
+  w.end_object();
   return out;
 }
 
 std::string error_json(const Error& e) {
-  std::string out = "{";
-  str(out, "type", error_kind_name(e.kind));
-  str(out, "message", e.message);
-  num(out, "status", e.status ? e.status : error_kind_default_status(e.kind));
-  num(out, "kind", static_cast<int>(e.kind));
-  str(out, "llm_provider", e.llm_provider);
-  if (e.retry_after_seconds) num(out, "retry_after_seconds", *e.retry_after_seconds);
-  member(out, "_llmux");
-  append_metadata(out, e.metadata, nullptr, {});
-  out.push_back('}');
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.member("type", error_kind_name(e.kind));
+  w.member("message", e.message);
+  w.member("status", e.status ? e.status : error_kind_default_status(e.kind));
+  w.member("kind", static_cast<int>(e.kind));
+  w.member("llm_provider", e.llm_provider);
+  if (e.retry_after_seconds) w.member("retry_after_seconds", *e.retry_after_seconds);
+  w.key("_llmux");
+  append_metadata(w, e.metadata, nullptr, {});
+  w.end_object();
   return out;
 }
 
 std::string event_json(const RouterEvent& ev) {
-  std::string out = "{";
-  str(out, "type", router_event_type_name(ev.type));
-  num(out, "call_id", ev.call_id);
-  str(out, "model_group", ev.model_group);
-  str(out, "deployment_id", ev.deployment_id);
-  str(out, "fallback_group", ev.fallback_group);
-  num(out, "cooldown_seconds", ev.cooldown_seconds);
-  num(out, "retry_in_seconds", ev.retry_in_seconds);
-  num(out, "response_cost", ev.metadata ? ev.metadata->response_cost : 0.0);
-  member(out, "error");
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.member("type", router_event_type_name(ev.type));
+  w.member("call_id", ev.call_id);
+  w.member("model_group", ev.model_group);
+  w.member("deployment_id", ev.deployment_id);
+  w.member("fallback_group", ev.fallback_group);
+  w.member("cooldown_seconds", ev.cooldown_seconds);
+  w.member("retry_in_seconds", ev.retry_in_seconds);
+  w.member("response_cost", ev.metadata ? ev.metadata->response_cost : 0.0);
+  w.key("error");
   if (ev.error) {
-    out += error_json(*ev.error);
+    w.raw(error_json(*ev.error));
   } else {
-    out += "null";
+    w.null();
   }
-  member(out, "metadata");
+  w.key("metadata");
   if (ev.metadata) {
-    append_metadata(out, *ev.metadata, ev.usage, {});
+    append_metadata(w, *ev.metadata, ev.usage, {});
   } else {
-    out += "null";
+    w.null();
   }
   if (ev.usage) {
-    append_usage(out, *ev.usage);
+    append_usage(w, *ev.usage);
   } else {
-    member(out, "usage");
-    out += "null";
+    w.key("usage").null();
   }
-  out.push_back('}');
+  w.end_object();
   return out;
 }
 
 std::string health_json(const std::vector<DeploymentHealth>& hs) {
-  std::string out = "[";
+  std::string out;
+  json::Writer w(out);
+  w.begin_array();
   for (const DeploymentHealth& h : hs) {
-    if (out.back() != '[') out.push_back(',');
-    out.push_back('{');
-    str(out, "id", h.id);
-    str(out, "model_group", h.model_group);
-    str(out, "api_base", h.api_base);
-    boolean(out, "healthy", h.healthy);
-    str(out, "state", h.state);
-    str(out, "reason", h.reason);
-    num(out, "status", h.status);
-    num(out, "cooldown_remaining_seconds", h.cooldown_remaining_seconds);
-    num(out, "trips", h.trips);
-    num(out, "in_flight", h.in_flight);
-    num(out, "requests_this_minute", h.requests_this_minute);
-    num(out, "tokens_this_minute", h.tokens_this_minute);
-    out.push_back('}');
+    w.begin_object();
+    w.member("id", h.id);
+    w.member("model_group", h.model_group);
+    w.member("api_base", h.api_base);
+    w.member("healthy", h.healthy);
+    w.member("state", h.state);
+    w.member("reason", h.reason);
+    w.member("status", h.status);
+    w.member("cooldown_remaining_seconds", h.cooldown_remaining_seconds);
+    w.member("trips", h.trips);
+    w.member("in_flight", h.in_flight);
+    w.member("requests_this_minute", h.requests_this_minute);
+    w.member("tokens_this_minute", h.tokens_this_minute);
+    w.end_object();
   }
-  out.push_back(']');
+  w.end_array();
   return out;
 }
 
 std::string deployments_json(const std::vector<DeploymentConfig>& deployments) {
   simdjson::dom::parser parser;
-  std::string out = "[";
+  std::string out;
+  json::Writer w(out);
+  w.begin_array();
   for (const DeploymentConfig& d : deployments) {
-    if (out.back() != '[') out.push_back(',');
-    out.push_back('{');
-    str(out, "model_name", d.model_name);
+    w.begin_object();
+    w.member("model_name", d.model_name);
 
-    member(out, "litellm_params");
+    w.key("litellm_params");
     simdjson::dom::object params;
     if (parser.parse(d.litellm_params_json).get(params) == simdjson::SUCCESS) {
-      append_redacted_object(out, params, {});
+      append_redacted_object(w, params, {});
     } else {
       // Built in code rather than parsed from a config: the typed fields.
-      out.push_back('{');
-      str(out, "model", d.model);
-      if (!d.api_base.empty()) str(out, "api_base", d.api_base);
-      if (!d.api_key.empty()) str(out, "api_key", kRedacted);
-      if (!d.api_version.empty()) str(out, "api_version", d.api_version);
-      if (!d.organization.empty()) str(out, "organization", d.organization);
-      out.push_back('}');
+      w.begin_object();
+      w.member("model", d.model);
+      if (!d.api_base.empty()) w.member("api_base", d.api_base);
+      if (!d.api_key.empty()) w.member("api_key", kRedacted);
+      if (!d.api_version.empty()) w.member("api_version", d.api_version);
+      if (!d.organization.empty()) w.member("organization", d.organization);
+      w.end_object();
     }
 
     // model_info always names the id, also when it was generated (the hash).
-    member(out, "model_info");
+    w.key("model_info");
     simdjson::dom::object info;
     if (parser.parse(d.model_info_json).get(info) == simdjson::SUCCESS) {
-      append_redacted_object(out, info, d.id);
+      append_redacted_object(w, info, d.id);
     } else {
-      out.push_back('{');
-      str(out, "id", d.id);
-      out.push_back('}');
+      w.begin_object().member("id", d.id).end_object();
     }
-    out.push_back('}');
+    w.end_object();
   }
-  out.push_back(']');
+  w.end_array();
   return out;
 }
 
 std::string json_string(std::string_view text) {
   std::string out;
-  json::append_json_string(out, text);
+  json::Writer(out).string(text);
   return out;
 }
 

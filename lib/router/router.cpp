@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "router/router_impl.hpp"
 #include "strategy/strategy_registry.hpp"
 #include "transport/curl_event_loop.hpp"
@@ -91,9 +91,9 @@ std::shared_ptr<const router::DeploymentPool> Router::Impl::current_pool() const
 uint64_t Router::Impl::submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk,
                               DoneCallback on_done) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  const json::Endpoint endpoint =
-      mode == router::CallMode::kEmbedding ? json::Endpoint::kEmbeddings : json::Endpoint::kChatCompletions;
-  auto parsed = json::parse_request(request_json, endpoint);
+  const request::Endpoint endpoint =
+      mode == router::CallMode::kEmbedding ? request::Endpoint::kEmbeddings : request::Endpoint::kChatCompletions;
+  auto parsed = request::parse_request(request_json, endpoint);
   if (!parsed.ok() || shutting_down_.load()) {
     Error e = parsed.ok() ? Error(ErrorKind::kCancelled, "router is shutting down") : std::move(parsed).error();
     e.metadata.call_id = id;

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "json/request.hpp"
+#include "json/writer.hpp"
 
 namespace llmux::router {
 namespace {

@@ -6,8 +6,8 @@ namespace llmux::router {
 
 namespace {
 
-bool several_choices(const json::ParsedRequest& r) {
-  for (const json::RawField& f : r.kept) {
+bool several_choices(const request::ParsedRequest& r) {
+  for (const request::RawField& f : r.kept) {
     if (f.key == "n") return f.value != "1" && f.value != "null";
   }
   return false;
@@ -15,7 +15,7 @@ bool several_choices(const json::ParsedRequest& r) {
 
 }  // namespace
 
-StreamRelay::StreamRelay(ChunkCallback on_chunk, const json::ParsedRequest& request)
+StreamRelay::StreamRelay(ChunkCallback on_chunk, const request::ParsedRequest& request)
     : on_chunk_(std::move(on_chunk)), include_usage_(request.include_usage), several_choices_(several_choices(request)) {}
 
 void StreamRelay::begin_attempt(const provider::Provider& provider, std::optional<StreamContinuation::Mode> mode) {

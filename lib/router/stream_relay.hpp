@@ -22,7 +22,7 @@
 #include "llmux/error.hpp"
 #include "llmux/metadata.hpp"
 #include "llmux/router.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "provider/provider.hpp"
 #include "router/stream_continuation.hpp"
 #include "transport/sse_parser.hpp"
@@ -42,7 +42,7 @@ class StreamRelay {
   // wants). From `request`: whether a usage-only chunk reaches the consumer
   // (stream_options.include_usage), and whether it asked for several choices
   // ("n" > 1: only choice 0 is tracked, so such a stream cannot be continued).
-  StreamRelay(ChunkCallback on_chunk, const json::ParsedRequest& request);
+  StreamRelay(ChunkCallback on_chunk, const request::ParsedRequest& request);
 
   // A new attempt read by `provider`. When content was delivered before, the
   // attempt continues it in `mode` (StreamContinuation).

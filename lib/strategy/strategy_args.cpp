@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/strings.hpp"
 
 namespace llmux::strategy {
 namespace {
@@ -29,8 +30,7 @@ std::optional<double> as_number(simdjson::dom::element v) {
   if (v.get_double().get(d) == simdjson::SUCCESS) return d;
   std::string_view s;
   if (v.get_string().get(s) == simdjson::SUCCESS) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    s = strip_ascii_whitespace(s);  // as Python's float() does
     const char* end = s.data() + s.size();
     auto [ptr, ec] = std::from_chars(s.data(), end, d);
     if (ec == std::errc() && ptr == end && !s.empty()) return d;
@@ -41,9 +41,7 @@ std::optional<double> as_number(simdjson::dom::element v) {
 }  // namespace
 
 Status parse_number_args(std::string_view args_json, std::span<const NumberArg> args) {
-  std::string_view trimmed = args_json;
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
+  const std::string_view trimmed = strip_ascii_whitespace(args_json);
   if (trimmed.empty() || trimmed == "null") return Status::Ok();
 
   simdjson::dom::parser parser;

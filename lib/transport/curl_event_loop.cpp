@@ -22,7 +22,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -31,6 +30,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "common/notification.hpp"
 #include "fmt/format.h"
+
+#include "common/strings.hpp"
 
 namespace llmux::transport {
 
@@ -51,22 +52,6 @@ Duration clamp_nonnegative(Duration d) { return d < Duration::zero() ? Duration:
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_ALL); });
-}
-
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // "HTTP/1.1 200 OK" / "HTTP/2 200" → 200; 0 when malformed.
@@ -413,7 +398,7 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
 
-  if (options_.http2 && starts_with_nocase(r.url, "https://")) {
+  if (options_.http2 && starts_with_ignore_case(r.url, "https://")) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // Wait for an h2 connection being set up instead of opening parallel ones.
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
@@ -566,11 +551,8 @@ size_t CurlEventLoop::Impl::on_header_cb(char* data, size_t size, size_t n, void
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return len;
-  std::string name(trim(line.substr(0, colon)));
-  for (char& c : name) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII only, no locale lookup
-  }
-  r.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+  r.headers.emplace_back(ascii_lower(strip_ascii_whitespace(line.substr(0, colon))),
+                         std::string(strip_ascii_whitespace(line.substr(colon + 1))));
   return len;
 }
 

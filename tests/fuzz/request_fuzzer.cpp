@@ -1,4 +1,4 @@
-// Fuzz target: json::parse_request and json::splice_request.
+// Fuzz target: request::parse_request and request::splice_request.
 // Input: byte 0 chooses the endpoint (bit 0) and the splice options (bits
 // 1-5); the rest is the request body.
 // Properties: parse_request never fails other than with kInvalidArgument; the
@@ -13,14 +13,14 @@
 #include <simdjson.h>
 
 #include "fuzz_check.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 
 namespace {
 
 using llmux::ErrorKind;
-using llmux::json::Endpoint;
-using llmux::json::ParsedRequest;
-using llmux::json::SpliceOptions;
+using llmux::request::Endpoint;
+using llmux::request::ParsedRequest;
+using llmux::request::SpliceOptions;
 
 bool valid_json_object(const std::string& text) {
   simdjson::dom::parser parser;
@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   const Endpoint endpoint = (flags & 1) ? Endpoint::kEmbeddings : Endpoint::kChatCompletions;
 
-  auto parsed = llmux::json::parse_request(body, endpoint);
+  auto parsed = llmux::request::parse_request(body, endpoint);
   if (!parsed.ok()) {
     FUZZ_CHECK(parsed.error().kind == ErrorKind::kInvalidArgument);
     FUZZ_CHECK(!parsed.error().message.empty());
@@ -58,10 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string model = (flags & 64) ? "openai/\"q\\\n" + request.model : request.model;
 
   std::string out;
-  llmux::json::splice_request(request, model, options, out);
+  llmux::request::splice_request(request, model, options, out);
   FUZZ_CHECK(valid_json_object(out));
 
-  auto again = llmux::json::parse_request(out, endpoint);
+  auto again = llmux::request::parse_request(out, endpoint);
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(again.value().model == model);
   if (options.force_stream) FUZZ_CHECK(again.value().stream);

@@ -41,6 +41,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/strings.hpp"
+#include "json/writer.hpp"
+
 namespace llmux::testing {
 namespace {
 
@@ -56,46 +59,20 @@ constexpr int kMaxEvents = 512;
 constexpr int kMaxAcceptsPerWake = 1024;
 constexpr std::string_view kMalformedEvent = "data: {not json\n\n";
 
-// Debian's abseil is built with its own absl::string_view, distinct from std's.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-std::string_view sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
-
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), fmt::format("FakeProvider: {}", what));
 }
 
-// simdjson 3.0 reads JSON but cannot write it, so string literals are escaped here.
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string error_body(std::string_view message, std::string_view type, std::string_view code) {
   std::string out = R"({"error":{"message":)";
-  append_json_string(out, message);
+  json::append_json_string(out, message);
   out += R"(,"type":)";
-  append_json_string(out, type);
+  json::append_json_string(out, type);
   out += R"(,"param":null,"code":)";
   if (code.empty()) {
     out += "null";
   } else {
-    append_json_string(out, code);
+    json::append_json_string(out, code);
   }
   out += "}}";
   return out;
@@ -127,7 +104,7 @@ std::string_view reason_phrase(int status) {
 int64_t count_words(std::string_view text) {
   int64_t n = 0;
   for ([[maybe_unused]] absl::string_view w :
-       absl::StrSplit(av(text), absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
+       absl::StrSplit(to_absl(text), absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
     ++n;
   }
   return n;
@@ -222,7 +199,7 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
   std::string_view head = in.substr(start, head_end - start);
   const size_t line_end = head.find("\r\n");
   std::string_view request_line = head.substr(0, line_end);
-  std::vector<absl::string_view> parts = absl::StrSplit(av(request_line), ' ');
+  std::vector<absl::string_view> parts = absl::StrSplit(to_absl(request_line), ' ');
   if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || !absl::StartsWith(parts[2], "HTTP/1.")) {
     return ParseResult::kBad;
   }
@@ -230,7 +207,7 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
   req.target = std::string(parts[1]);
   req.version = std::string(parts[2]);
   if (line_end != std::string_view::npos) {
-    for (absl::string_view line : absl::StrSplit(av(head.substr(line_end + 2)), "\r\n")) {
+    for (absl::string_view line : absl::StrSplit(to_absl(head.substr(line_end + 2)), "\r\n")) {
       const size_t colon = line.find(':');
       if (colon == absl::string_view::npos || colon == 0) return ParseResult::kBad;
       std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
@@ -239,8 +216,8 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
   }
 
   const size_t body_start = head_end + 4;
-  const bool wants_continue = absl::EqualsIgnoreCase(av(req.header("expect")), "100-continue");
-  const std::string transfer_encoding = absl::AsciiStrToLower(av(req.header("transfer-encoding")));
+  const bool wants_continue = equals_ignore_case(req.header("expect"), "100-continue");
+  const std::string transfer_encoding = ascii_lower(req.header("transfer-encoding"));
   if (absl::StrContains(transfer_encoding, "chunked")) {
     size_t p = body_start;
     while (true) {
@@ -251,9 +228,9 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
         return ParseResult::kIncomplete;
       }
       std::string_view size_text = in.substr(p, eol - p);
-      size_text = sv(absl::StripAsciiWhitespace(av(size_text.substr(0, size_text.find(';')))));
+      size_text = strip_ascii_whitespace(size_text.substr(0, size_text.find(';')));
       uint64_t size = 0;
-      if (!absl::SimpleHexAtoi(av(size_text), &size) || size > kMaxBufferedBytes) return ParseResult::kBad;
+      if (!absl::SimpleHexAtoi(to_absl(size_text), &size) || size > kMaxBufferedBytes) return ParseResult::kBad;
       if (size == 0) {
         size_t q = eol + 2;  // optional trailers, then an empty line
         while (true) {
@@ -280,7 +257,7 @@ ParseResult parse_http(std::string_view in, size_t& scan_from, HttpRequest& req,
 
   uint64_t length = 0;
   std::string_view length_text = req.header("content-length");
-  if (!length_text.empty() && (!absl::SimpleAtoi(av(length_text), &length) || length > kMaxBufferedBytes)) {
+  if (!length_text.empty() && (!absl::SimpleAtoi(to_absl(length_text), &length) || length > kMaxBufferedBytes)) {
     return ParseResult::kBad;
   }
   if (in.size() - body_start < length) {
@@ -380,7 +357,7 @@ Behavior Behavior::streaming(std::string text, int chunks) {
 
 std::string ReceivedRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (absl::EqualsIgnoreCase(k, av(name))) return v;
+    if (absl::EqualsIgnoreCase(k, to_absl(name))) return v;
   }
   return {};
 }
@@ -702,7 +679,7 @@ void FakeProvider::Impl::process_input(Conn& c) {
 }
 
 void FakeProvider::Impl::on_request(Conn& c, HttpRequest&& req) {
-  const std::string connection = absl::AsciiStrToLower(av(req.header("connection")));
+  const std::string connection = ascii_lower(req.header("connection"));
   if (req.version == "HTTP/1.0") {
     c.close_after = !absl::StrContains(connection, "keep-alive");
   } else {
@@ -821,15 +798,15 @@ void FakeProvider::Impl::plan_response(Conn& c, const ReceivedRequest& rec, cons
                        0.01 * static_cast<double>(i % 100), 0.25, -0.5, 0.125);
       }
       body += R"(],"model":)";
-      append_json_string(body, facts.model);
+      json::append_json_string(body, facts.model);
       fmt::format_to(out, R"(,"usage":{{"prompt_tokens":{},"total_tokens":{}}}}})", prompt_tokens, prompt_tokens);
     } else {
       const int64_t completion_tokens = count_words(b.text);
       fmt::format_to(out, R"({{"id":"chatcmpl-fake{}","object":"chat.completion","created":{},"model":)",
                      next_response_id_++, created);
-      append_json_string(body, facts.model);
+      json::append_json_string(body, facts.model);
       body += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
-      append_json_string(body, b.text);
+      json::append_json_string(body, b.text);
       fmt::format_to(out,
                      R"(}},"logprobs":null,"finish_reason":"stop"}}],)"
                      R"("usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}}}})",
@@ -861,13 +838,13 @@ void FakeProvider::Impl::plan_stream(Conn& c, const Behavior& b, const RequestFa
     const auto created = static_cast<int64_t>(std::time(nullptr));
     std::string prefix = fmt::format(R"({{"id":"chatcmpl-fake{}","object":"chat.completion.chunk","created":{},"model":)",
                                      next_response_id_++, created);
-    append_json_string(prefix, facts.model);
+    json::append_json_string(prefix, facts.model);
     prefix += R"(,"choices":)";
     events.push_back(
         sse_chunk(prefix + R"([{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]})"));
     for (std::string_view part : split_text(b.text, b.stream_chunks)) {
       std::string payload = prefix + R"([{"index":0,"delta":{"content":)";
-      append_json_string(payload, part);
+      json::append_json_string(payload, part);
       payload += R"(},"finish_reason":null}]})";
       events.push_back(sse_chunk(payload));
     }
@@ -883,7 +860,7 @@ void FakeProvider::Impl::plan_stream(Conn& c, const Behavior& b, const RequestFa
   if (b.error_after_events >= 0) {
     events.resize(std::min(static_cast<size_t>(b.error_after_events), events.size()));
     std::string payload = R"({"error":{"object":"error","message":)";
-    append_json_string(payload, fmt::format("fake provider failed mid-stream (code {})", b.error_event_code));
+    json::append_json_string(payload, fmt::format("fake provider failed mid-stream (code {})", b.error_event_code));
     fmt::format_to(std::back_inserter(payload), R"(,"type":"server_error","param":null,"code":{}}}}})",
                    b.error_event_code);
     events.push_back(sse_chunk(payload));

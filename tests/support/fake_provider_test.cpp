@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/strings.hpp"
+
 namespace {
 
 using llmux::testing::Behavior;
@@ -75,7 +77,7 @@ Reply perform(CURL* handle, const FakeProvider& fake, const std::string& body, c
   reply.elapsed = Clock::now() - start;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_slist_free_all(headers);
-  for (char& c : reply.headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  reply.headers = llmux::ascii_lower(reply.headers);
   return reply;
 }
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "json/request.hpp"
+#include "json/writer.hpp"
 
 namespace llmux::testing {
 

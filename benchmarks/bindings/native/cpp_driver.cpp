@@ -24,7 +24,7 @@
 
 #include "bindings/native/driver_common.h"
 #include "e2e/raw_curl_client.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/router.hpp"
 #include "micro/payloads.hpp"
 
@@ -212,10 +212,10 @@ int main(int argc, char** argv) {
   if (first == "--print-spliced-body") {
     // What llmux sends to the provider for the request: the raw clients send the same bytes.
     const std::string request = read_text(required(argc, argv, "--request"));
-    auto parsed = llmux::json::parse_request(request, llmux::json::Endpoint::kChatCompletions);
+    auto parsed = llmux::request::parse_request(request, llmux::request::Endpoint::kChatCompletions);
     if (!parsed.ok()) bench_die(kDriver, "the request does not parse", parsed.error().to_string().c_str());
     std::string out;
-    llmux::json::splice_request(*parsed, required(argc, argv, "--provider-model"), {}, out);
+    llmux::request::splice_request(*parsed, required(argc, argv, "--provider-model"), {}, out);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
   }

@@ -13,7 +13,7 @@
 #include "common/router_keys.hpp"
 #include "config/config_value.hpp"
 #include "config/value_node.hpp"
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "llmux/config.hpp"
 
 namespace llmux {
@@ -25,10 +25,10 @@ Result<RouterConfig> in_config(std::string_view key, std::string_view value) {
 }
 
 // `value` as the request key `key`.
-Result<json::ParsedRequest> in_request(std::string_view key, std::string_view value) {
-  return json::parse_request(
+Result<request::ParsedRequest> in_request(std::string_view key, std::string_view value) {
+  return request::parse_request(
       std::string(R"({"model":"m","messages":[],")") + std::string(key) + "\":" + std::string(value) + "}",
-      json::Endpoint::kChatCompletions);
+      request::Endpoint::kChatCompletions);
 }
 
 const std::vector<FallbackRule>& config_rules(const RouterConfig& c, std::string_view key) {
@@ -37,7 +37,7 @@ const std::vector<FallbackRule>& config_rules(const RouterConfig& c, std::string
   return c.settings.content_policy_fallbacks;
 }
 
-const std::optional<std::vector<FallbackRule>>& request_rules(const json::ParsedRequest& r, std::string_view key) {
+const std::optional<std::vector<FallbackRule>>& request_rules(const request::ParsedRequest& r, std::string_view key) {
   if (key == "fallbacks") return r.router.fallbacks;
   if (key == "context_window_fallbacks") return r.router.context_window_fallbacks;
   return r.router.content_policy_fallbacks;
@@ -162,9 +162,9 @@ TEST_CASE("tags: litellm_params.tags and metadata.tags follow the same list rule
                             std::string(value) + "}}");
   };
   auto request_tags = [](std::string_view value) {
-    return json::parse_request(std::string(R"({"model":"m","messages":[],"metadata":{"tags":)") + std::string(value) +
+    return request::parse_request(std::string(R"({"model":"m","messages":[],"metadata":{"tags":)") + std::string(value) +
                                    "}}",
-                               json::Endpoint::kChatCompletions);
+                               request::Endpoint::kChatCompletions);
   };
   for (std::string_view ok : {R"([])", R"(["paid"])", R"(["paid", "eu", "paid"])"}) {
     INFO(ok);

@@ -9,15 +9,15 @@
 #include <string_view>
 #include <vector>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "provider/openai_compatible.hpp"
 #include "provider/provider.hpp"
 #include "unit/provider/provider_test_util.hpp"
 
 using llmux::DeploymentConfig;
 using llmux::ErrorKind;
-using llmux::json::Endpoint;
-using llmux::json::ParsedRequest;
+using llmux::request::Endpoint;
+using llmux::request::ParsedRequest;
 using llmux::provider::accepts_assistant_prefill;
 using llmux::provider::find_provider;
 using llmux::provider::Provider;

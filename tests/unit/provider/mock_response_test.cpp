@@ -9,7 +9,7 @@
 #include "provider/provider.hpp"
 
 using llmux::ErrorKind;
-using llmux::json::Endpoint;
+using llmux::request::Endpoint;
 using llmux::provider::ChunkInfo;
 using namespace llmux::provider;
 

@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "provider/provider.hpp"
 #include "unit/provider/provider_test_util.hpp"
 
 using llmux::DeploymentConfig;
 using llmux::ErrorKind;
-using llmux::json::Endpoint;
-using llmux::json::ParsedRequest;
+using llmux::request::Endpoint;
+using llmux::request::ParsedRequest;
 using llmux::provider::ChunkInfo;
 using llmux::provider::find_provider;
 using llmux::provider::Provider;

@@ -7,13 +7,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
 #include "provider/provider.hpp"
 
 namespace llmux::testing {
 
-inline json::ParsedRequest parse(std::string_view body, json::Endpoint endpoint = json::Endpoint::kChatCompletions) {
-  auto r = json::parse_request(body, endpoint);
+inline request::ParsedRequest parse(std::string_view body, request::Endpoint endpoint = request::Endpoint::kChatCompletions) {
+  auto r = request::parse_request(body, endpoint);
   REQUIRE(r.ok());
   return std::move(r).value();
 }

@@ -32,13 +32,13 @@ DeploymentConfig dep(std::string id) {
 struct Fixture {
   RouterSettings settings;
   std::shared_ptr<const DeploymentPool> pool;
-  json::ParsedRequest request;
+  request::ParsedRequest request;
   std::vector<const PoolEntry*> candidates;
   FilterReport report;
   FilterInput in;
 
   Fixture(std::vector<DeploymentConfig> deps, std::string body = R"({"model":"g","messages":[{"role":"user","content":"hi"}]})") {
-    auto parsed = json::parse_request(body, json::Endpoint::kChatCompletions);
+    auto parsed = request::parse_request(body, request::Endpoint::kChatCompletions);
     REQUIRE(parsed.ok());
     request = std::move(parsed).value();
     rebuild(std::move(deps));

@@ -84,7 +84,7 @@ class TokenProvider final : public provider::OpenAiCompatibleProvider {
                provider::ReadyCallback ready) const override {
     static_cast<TokenAuth*>(target.auth)->prepare(loop, std::move(ready));
   }
-  Status build_request(const provider::ProviderTarget& target, const json::ParsedRequest& request, bool stream,
+  Status build_request(const provider::ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override {
     Status s = OpenAiCompatibleProvider::build_request(target, request, stream, out);
     if (s.ok()) out.headers.push_back("Authorization: Bearer " + static_cast<TokenAuth*>(target.auth)->token());

@@ -11,7 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "json/request.hpp"
+#include "request/request.hpp"
+#include "json/writer.hpp"
 #include "provider/provider.hpp"
 
 using llmux::provider::ChunkInfo;

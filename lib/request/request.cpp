@@ -5,7 +5,7 @@
 // passed-through value (`[1,2}`, `[tru]`) is rejected here rather than by the
 // provider; walking touches structural tokens only, string contents are
 // validated by simdjson's stage 1 (UTF-8, quoting) and never copied.
-#include "json/request.hpp"
+#include "request/request.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,8 +19,11 @@
 #include <simdjson.h>
 
 #include "common/router_keys.hpp"
+#include "common/strings.hpp"
+#include "json/whitespace.hpp"
+#include "json/writer.hpp"
 
-namespace llmux::json {
+namespace llmux::request {
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -37,16 +40,6 @@ Error invalid(std::string message) { return Error(ErrorKind::kInvalidArgument, s
 
 Error not_json(error_code e) {
   return invalid(fmt::format("request body is not valid JSON: {}", simdjson::error_message(e)));
-}
-
-// Debian's abseil is built with its own string_view type.
-absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
-
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && is_json_space(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 // Length of a raw key (pointer just past the opening quote) up to its closing
@@ -172,7 +165,7 @@ class JsonNode {
       skip();
       return k == NodeKind::kList ? "a list" : "a map";
     }
-    std::string raw(trim_right(v_.raw_json_token()));
+    std::string raw(json::strip_trailing_whitespace(v_.raw_json_token()));
     skip();
     return raw;
   }
@@ -185,7 +178,7 @@ class JsonNode {
 
   std::optional<double> number() {
     if (kind() != NodeKind::kNumber || error_) return std::nullopt;
-    raw_ = std::string(trim_right(v_.raw_json_token()));
+    raw_ = std::string(json::strip_trailing_whitespace(v_.raw_json_token()));
     consumed_ = true;
     double d = 0;
     if (auto e = v_.get_double().get(d)) {
@@ -383,10 +376,10 @@ class RequestReader {
       // the enclosing object (',' or '}'), which always exists here.
       const char* end = nullptr;
       if (auto e = doc_.current_location().get(end)) return not_json(e);
-      raw = trim_right(std::string_view(start, static_cast<size_t>(end - start)));
+      raw = json::strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start)));
       return {};
     }
-    raw = trim_right(v.raw_json_token());
+    raw = json::strip_trailing_whitespace(v.raw_json_token());
     if (auto e = walk(v)) return not_json(e);
     return {};
   }
@@ -466,7 +459,7 @@ class RequestReader {
   }
 
   Status read_stream(od::value& v, std::string_view kept_key) {
-    std::string_view raw = trim_right(v.raw_json_token());
+    std::string_view raw = json::strip_trailing_whitespace(v.raw_json_token());
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::boolean) {
@@ -524,7 +517,7 @@ class RequestReader {
     if (auto e = doc_.current_location().get(end)) return not_json(e);
     r_.include_usage = include_usage;
     r_.has_stream_options = true;
-    keep(kept_key, trim_right(std::string_view(start, static_cast<size_t>(end - start))),
+    keep(kept_key, json::strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start))),
          &stream_options_slot_);
     return {};
   }
@@ -615,12 +608,12 @@ class RequestReader {
     if (t == od::json_type::string) {
       std::string_view s;
       if (auto e = v.get_string().get(s)) return not_json(e);
-      const absl::string_view flag = absl::StripAsciiWhitespace(to_absl(s));
-      if (absl::EqualsIgnoreCase(flag, "true")) {
+      const std::string_view flag = strip_ascii_whitespace(s);
+      if (equals_ignore_case(flag, "true")) {
         out = true;
         return {};
       }
-      if (absl::EqualsIgnoreCase(flag, "false")) {
+      if (equals_ignore_case(flag, "false")) {
         out = false;
         return {};
       }
@@ -745,8 +738,6 @@ class RequestReader {
   int input_slot_ = -1;
 };
 
-bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
-
 }  // namespace
 
 Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
@@ -770,33 +761,6 @@ Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
   return request;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (!needs_escape(c)) continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, sizeof esc);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 void splice_request(const ParsedRequest& request, std::string_view model, const SpliceOptions& options,
                     std::string& out) {
   const bool drop_stream = options.force_stream || options.force_no_stream;
@@ -804,29 +768,22 @@ void splice_request(const ParsedRequest& request, std::string_view model, const 
   out.clear();
   out.reserve(request.body.size() + model.size() + options.extra_members.size() +
               options.messages_override.size() + 64);
-  out.append("{\"model\":");
-  append_json_string(out, model);
+  // Every request passes here: constant members go in as raw text, one
+  // append each.
+  json::Writer w(out);
+  w.begin_object().raw_key("model").string(model);
   for (const RawField& f : request.kept) {
     if (drop_stream && f.key == "stream") continue;
     if (drop_stream_options && f.key == "stream_options") continue;
-    out.append(",\"");
-    out.append(f.key);
-    out.append("\":");
-    if (!options.messages_override.empty() && f.key == "messages") {
-      out.append(options.messages_override);
-    } else {
-      out.append(f.value);
-    }
+    const bool override = !options.messages_override.empty() && f.key == "messages";
+    w.raw_key(f.key).raw(override ? options.messages_override : f.value);
   }
-  if (options.force_stream) out.append(",\"stream\":true");
+  if (options.force_stream) w.raw_members(R"("stream":true)");
   if (options.add_include_usage && !request.has_stream_options && !drop_stream_options) {
-    out.append(",\"stream_options\":{\"include_usage\":true}");
+    w.raw_members(R"("stream_options":{"include_usage":true})");
   }
-  if (!options.extra_members.empty()) {
-    out.push_back(',');
-    out.append(options.extra_members);
-  }
-  out.push_back('}');
+  w.raw_members(options.extra_members);
+  w.end_object();
 }
 
-}  // namespace llmux::json
+}  // namespace llmux::request

@@ -1,8 +1,8 @@
-#include "health/pricing.hpp"
+#include "pricing/pricing.hpp"
 
 #include <algorithm>
 
-namespace llmux::health {
+namespace llmux::pricing {
 
 double response_cost(const DeploymentConfig& d, int64_t prompt_tokens, int64_t completion_tokens) {
   double cost = 0;
@@ -17,4 +17,4 @@ double usage_cost(const DeploymentConfig& d, const Usage& usage) {
   return usage.reported ? response_cost(d, usage.prompt_tokens, usage.completion_tokens) : 0;
 }
 
-}  // namespace llmux::health
+}  // namespace llmux::pricing

@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: json/request.hpp
+// File: request/request.hpp
 // -----------------------------------------------------------------------------
 // Reads an OpenAI request body once (simdjson on-demand) for what routing
 // needs, and splices the outgoing body: only `model` is replaced and
@@ -15,7 +15,7 @@
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
 
-namespace llmux::json {
+namespace llmux::request {
 
 enum class Endpoint { kChatCompletions, kEmbeddings };
 
@@ -105,7 +105,4 @@ struct SpliceOptions {
 void splice_request(const ParsedRequest& request, std::string_view model, const SpliceOptions& options,
                     std::string& out);
 
-// Appends `s` as a JSON string literal (with quotes) to `out`.
-void append_json_string(std::string& out, std::string_view s);
-
-}  // namespace llmux::json
+}  // namespace llmux::request

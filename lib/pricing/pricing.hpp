@@ -1,9 +1,11 @@
 // -----------------------------------------------------------------------------
-// File: health/pricing.hpp
+// File: pricing/pricing.hpp
 // -----------------------------------------------------------------------------
 // The cost of one call from the deployment's configured prices
 // (litellm_params / model_info input_cost_per_token, output_cost_per_token),
-// as budgets and response metadata use it. Stateless: thread-safe.
+// as budgets and response metadata use it. Stateless: thread-safe. Its own
+// part (depending only on common) so that budgets, cost-aware strategies and
+// the router can all ask it, and the coming price tables have a home.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +13,7 @@
 #include "llmux/config.hpp"
 #include "llmux/metadata.hpp"
 
-namespace llmux::health {
+namespace llmux::pricing {
 
 // prompt × input_cost_per_token + completion × output_cost_per_token. A side
 // whose price is not configured contributes 0; a configured price of 0 is a
@@ -20,4 +22,4 @@ double response_cost(const DeploymentConfig& d, int64_t prompt_tokens, int64_t c
 // The cost of `usage` on `d`; 0 when the provider reported no usage.
 double usage_cost(const DeploymentConfig& d, const Usage& usage);
 
-}  // namespace llmux::health
+}  // namespace llmux::pricing

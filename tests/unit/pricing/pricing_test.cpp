@@ -1,9 +1,9 @@
-#include "health/pricing.hpp"
+#include "pricing/pricing.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace llmux;
-using namespace llmux::health;
+using namespace llmux::pricing;
 
 TEST_CASE("response cost from per-token prices", "[pricing]") {
   DeploymentConfig d;

@@ -1,4 +1,4 @@
-#include "json/request.hpp"
+#include "request/request.hpp"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
@@ -7,12 +7,11 @@
 #include <vector>
 
 using llmux::ErrorKind;
-using llmux::json::Endpoint;
-using llmux::json::ParsedRequest;
-using llmux::json::SpliceOptions;
-using llmux::json::append_json_string;
-using llmux::json::parse_request;
-using llmux::json::splice_request;
+using llmux::request::Endpoint;
+using llmux::request::ParsedRequest;
+using llmux::request::SpliceOptions;
+using llmux::request::parse_request;
+using llmux::request::splice_request;
 
 namespace {
 
@@ -456,29 +455,4 @@ TEST_CASE("a moved ParsedRequest keeps valid views") {
   v.emplace_back();  // may reallocate and move again
   const auto& moved = v.front();
   CHECK(splice(moved, "z") == R"({"model":"z","messages":[{"role":"user","content":"abc"}],"seed":7})");
-}
-
-TEST_CASE("append_json_string escapes what JSON requires and nothing else") {
-  auto esc = [](std::string_view s) {
-    std::string out = "prefix:";
-    append_json_string(out, s);
-    return out;
-  };
-  CHECK(esc("") == "prefix:\"\"");
-  CHECK(esc("plain") == "prefix:\"plain\"");
-  CHECK(esc("a\"b\\c") == "prefix:\"a\\\"b\\\\c\"");
-  CHECK(esc("\n\r\t\b\f") == "prefix:\"\\n\\r\\t\\b\\f\"");
-  CHECK(esc(std::string_view("\x00\x1f\x7f", 3)) == "prefix:\"\\u0000\\u001f\x7f\"");
-  CHECK(esc("/") == "prefix:\"/\"");
-  CHECK(esc("héllo 日本 😀") == "prefix:\"héllo 日本 😀\"");
-  // Every byte below 0x20 round-trips.
-  std::string all;
-  for (int c = 0; c < 0x20; ++c) all.push_back(static_cast<char>(c));
-  all += "\"\\end";
-  std::string doc = "{\"k\":";
-  append_json_string(doc, all);
-  doc += "}";
-  simdjson::dom::parser p;
-  auto root = reparse(p, doc);
-  CHECK(std::string_view(root["k"]) == all);
 }

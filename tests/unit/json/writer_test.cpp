@@ -1,0 +1,98 @@
+#include "json/writer.hpp"
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+using llmux::json::append_json_string;
+using llmux::json::Writer;
+
+TEST_CASE("append_json_string escapes what JSON requires and nothing else") {
+  auto esc = [](std::string_view s) {
+    std::string out = "prefix:";
+    append_json_string(out, s);
+    return out;
+  };
+  CHECK(esc("") == "prefix:\"\"");
+  CHECK(esc("plain") == "prefix:\"plain\"");
+  CHECK(esc("a\"b\\c") == "prefix:\"a\\\"b\\\\c\"");
+  CHECK(esc("\n\r\t\b\f") == "prefix:\"\\n\\r\\t\\b\\f\"");
+  CHECK(esc(std::string_view("\x00\x1f\x7f", 3)) == "prefix:\"\\u0000\\u001f\x7f\"");
+  CHECK(esc("/") == "prefix:\"/\"");
+  CHECK(esc("héllo 日本 😀") == "prefix:\"héllo 日本 😀\"");
+  // Every byte below 0x20 round-trips.
+  std::string all;
+  for (int c = 0; c < 0x20; ++c) all.push_back(static_cast<char>(c));
+  all += "\"\\end";
+  std::string doc = "{\"k\":";
+  append_json_string(doc, all);
+  doc += "}";
+  simdjson::dom::parser p;
+  simdjson::dom::element root;
+  REQUIRE(p.parse(doc).get(root) == simdjson::SUCCESS);
+  CHECK(std::string_view(root["k"]) == all);
+}
+
+TEST_CASE("Writer places commas and writes values by type") {
+  std::string out;
+  Writer w(out);
+  w.begin_object();
+  w.member("s", "a\"b").member("i", -3).member("u", std::numeric_limits<uint64_t>::max());
+  w.member("d", 0.5).member("tiny", 1e-07).member("whole", 2.0).member("t", true).member("f", false);
+  w.key("n").null();
+  w.key("empty_object").begin_object().end_object();
+  w.key("empty_array").begin_array().end_array();
+  w.key("list").begin_array().number(1).string("x").begin_object().member("k", "v").end_object().raw("[0.0]");
+  w.end_array();
+  w.end_object();
+  CHECK(out ==
+        R"({"s":"a\"b","i":-3,"u":18446744073709551615,"d":0.5,"tiny":1e-07,"whole":2,"t":true,"f":false,)"
+        R"("n":null,"empty_object":{},"empty_array":[],"list":[1,"x",{"k":"v"},[0.0]]})");
+  simdjson::dom::parser p;
+  CHECK(p.parse(out).error() == simdjson::SUCCESS);
+}
+
+TEST_CASE("Writer appends to what the string holds") {
+  std::string out = "data: ";
+  Writer(out).begin_array().number(1).number(2).end_array();
+  CHECK(out == "data: [1,2]");
+}
+
+TEST_CASE("Writer writes a non-finite number as null") {
+  std::string out;
+  Writer w(out);
+  w.begin_array().number(std::numeric_limits<double>::infinity()).number(-std::numeric_limits<double>::infinity());
+  w.number(std::numeric_limits<double>::quiet_NaN()).end_array();
+  CHECK(out == "[null,null,null]");
+}
+
+TEST_CASE("Writer splices raw keys and members") {
+  std::string out;
+  Writer w(out);
+  w.begin_object().raw_key("quote\\\"d").raw("{\"a\": [1, 2]}").raw_members("").raw_members(R"("x":1,"y":2)");
+  w.member("z", 3).end_object();
+  CHECK(out == R"({"quote\"d":{"a": [1, 2]},"x":1,"y":2,"z":3})");
+  std::string only;
+  Writer(only).begin_object().raw_members(R"("x":1)").end_object();
+  CHECK(only == R"({"x":1})");
+}
+
+TEST_CASE("Writer reopens an object to add members") {
+  auto extend = [](std::string_view object) {
+    std::string out;
+    Writer(out).reopen_object(object).member("k", 1).end_object();
+    return out;
+  };
+  CHECK(extend(R"({"a":1})") == R"({"a":1,"k":1})");
+  CHECK(extend("{\"a\":1}\n\r\t ") == R"({"a":1,"k":1})");
+  CHECK(extend("{}") == R"({"k":1})");
+  CHECK(extend("{ \n}") == "{ \n\"k\":1}");
+  // Inside an array, a reopened object is one element.
+  std::string out;
+  Writer w(out);
+  w.begin_array().number(0).reopen_object(R"({"a":1})").member("b", 2).end_object().number(3).end_array();
+  CHECK(out == R"([0,{"a":1,"b":2},3])");
+}
