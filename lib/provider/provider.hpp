@@ -17,6 +17,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include <absl/functional/function_ref.h>
 
 #include "request/request.hpp"
 #include "llmux/config.hpp"
@@ -100,6 +103,31 @@ struct ProviderTarget {
 // Called once with whether the deployment's credentials are usable.
 using ReadyCallback = std::function<void(Status)>;
 
+// Turns one attempt's native stream (Anthropic's or Gemini's SSE events,
+// AWS event-stream frames) into OpenAI chat.completion.chunk payloads, the
+// one stream format the router relays. Fed the 2xx body's bytes split
+// anywhere; keeps what a chunk needs across events (ids, tool-call indexes,
+// usage seen so far). One per streaming attempt, used on the loop thread.
+class StreamTranslator {
+ public:
+  // Receives one OpenAI chunk payload (the JSON after "data: "; "[DONE]" is
+  // never sent) and returns false to stop the stream.
+  using Sink = absl::FunctionRef<bool(std::string_view chunk)>;
+
+  virtual ~StreamTranslator() = default;
+  // Native body bytes. False stops the transfer: the sink said stop, or the
+  // provider sent an error (take_error() then holds it, classified).
+  virtual bool feed(std::string_view bytes, Sink sink) = 0;
+  // The body ended without a transport error: emits what is still pending.
+  // False as for feed(); a stream cut inside an event is an error here.
+  virtual bool finish(Sink sink) = 0;
+
+  std::optional<Error> take_error() { return std::exchange(error_, std::nullopt); }
+
+ protected:
+  std::optional<Error> error_;
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -129,8 +157,31 @@ class Provider {
   // own message; sets retry_after_seconds from Retry-After.
   virtual Error classify_failure(const transport::TransferResult& result) const = 0;
 
-  // Reads a 2xx non-stream body. Fails when the body is not JSON or is an
-  // error object despite the 2xx status.
+  // A family whose wire format is not OpenAI's: rewrites a 2xx non-stream
+  // body, in place, into OpenAI's shape (a chat.completion or an embedding
+  // list) before inspect_response reads it and the caller gets it. Fails,
+  // classified, when the body is no answer (not JSON, an error object). This
+  // default leaves an OpenAI body as it is.
+  virtual Status translate_response(const ProviderTarget& /*target*/, const request::ParsedRequest& /*request*/,
+                                    std::string& /*body*/) const {
+    return Status::Ok();
+  }
+
+  // The translator of one streaming attempt, or null when the stream already
+  // is OpenAI's SSE (this default). With one, inspect_chunk reads the
+  // translated chunks.
+  virtual std::unique_ptr<StreamTranslator> make_stream_translator(const ProviderTarget& /*target*/,
+                                                                   const request::ParsedRequest& /*request*/) const {
+    return nullptr;
+  }
+
+  // Whether the family continues an assistant prefill natively (Anthropic's
+  // Messages API does), when a deployment does not say; see
+  // accepts_assistant_prefill.
+  virtual bool prefill_by_default() const { return false; }
+
+  // Reads a 2xx non-stream body (after translate_response). Fails when the
+  // body is not JSON or is an error object despite the 2xx status.
   virtual Result<ResponseInfo> inspect_response(std::string_view body, request::Endpoint endpoint) const = 0;
 
   // Reads one SSE data payload of a stream.
@@ -157,9 +208,10 @@ class Provider {
 
 // Whether `deployment` accepts an assistant prefill (a continuation request):
 // its supports_assistant_prefill when set, else true for hosted_vllm and vllm
-// (vLLM's chat API has continue_final_message) and false for every other
-// provider: one that does not know the prefill marker would answer the
-// conversation anew and repeat the delivered text.
+// (vLLM's chat API has continue_final_message) and for families whose
+// adapter says prefill_by_default(), false for every other provider: one
+// that does not know the prefill marker would answer the conversation anew
+// and repeat the delivered text.
 bool accepts_assistant_prefill(const DeploymentConfig& deployment);
 
 // The adapter for a resolved provider name ("openai", "hosted_vllm", ...);

@@ -98,7 +98,9 @@ Status Provider::build_continuation_request(const ProviderTarget&, const request
 
 bool accepts_assistant_prefill(const DeploymentConfig& deployment) {
   if (deployment.supports_assistant_prefill) return *deployment.supports_assistant_prefill;
-  return deployment.provider == "hosted_vllm" || deployment.provider == "vllm";
+  if (deployment.provider == "hosted_vllm" || deployment.provider == "vllm") return true;
+  const Provider* p = find_provider(deployment.provider);
+  return p && p->prefill_by_default();
 }
 
 }  // namespace llmux::provider

@@ -202,8 +202,13 @@ std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const Po
 }
 
 Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
-                         request::Endpoint endpoint, bool cancel_requested) {
+                         const request::ParsedRequest& request, bool cancel_requested) {
   using transport::TransferError;
+  const bool is_2xx = result.status >= 200 && result.status < 300;
+  // A translated stream may hold a last event until its body ends.
+  if (stream && is_2xx && result.error == TransferError::kNone && !cancel_requested) {
+    relay.end_of_body(result.finished, attempt.answer);
+  }
   if (attempt.first_token_expired && !cancel_requested && result.error == TransferError::kCancelled) {
     result.error = TransferError::kFirstByteTimeout;
     result.error_message = fmt::format("no first token within {:.3f} s", duration_to_seconds(attempt.first_token_limit));
@@ -214,12 +219,15 @@ Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::Transf
                      Error(ErrorKind::kCancelled, by_consumer ? "stream stopped by the consumer" : "call cancelled"),
                      {}};
   }
-  const bool is_2xx = result.status >= 200 && result.status < 300;
   if (stream && is_2xx) return judge_stream(attempt, relay, result);
   if (result.error != TransferError::kNone || !is_2xx) {
     return failed(attempt.provider->classify_failure(result), FailureInfo{.silent = silent_timeout(result)});
   }
-  auto info = attempt.provider->inspect_response(result.body, endpoint);
+  if (Status translated = attempt.provider->translate_response(target_of(attempt), request, result.body);
+      !translated.ok()) {
+    return failed(translated.error(), FailureInfo{});
+  }
+  auto info = attempt.provider->inspect_response(result.body, request.endpoint);
   if (!info.ok()) return failed(std::move(info).error(), FailureInfo{});
   attempt.answer.usage = info->usage;
   attempt.answer.finish_reason = std::move(info->finish_reason);

@@ -109,9 +109,10 @@ struct Judgement {
 // or the loop), failed (an HTTP error, a transport failure, a first-token
 // limit, a provider error event, a restart that diverged, a body that is not
 // an answer) or served — then `attempt.answer` holds what it said (for a
-// stream the relay has recorded it; a non-streaming body is read here).
+// stream the relay has recorded it; a non-streaming body is translated to
+// OpenAI's shape, when its provider's is another, and read here).
 Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::TransferResult& result, bool stream,
-                         request::Endpoint endpoint, bool cancel_requested);
+                         const request::ParsedRequest& request, bool cancel_requested);
 
 // Deployments of the stage that may still serve: not cooling down, not
 // excluded. 0 for a deployment addressed by id (LiteLLM reports none healthy).

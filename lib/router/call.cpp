@@ -133,7 +133,7 @@ void Call::launch(size_t candidates) {
     continuation = provider::accepts_assistant_prefill(target.config) ? StreamContinuation::Mode::kPrefill
                                                                : StreamContinuation::Mode::kRestart;
   }
-  if (options_.stream) relay_.begin_attempt(*attempt_.provider, continuation);
+  if (options_.stream) relay_.begin_attempt(*attempt_.provider, target, continuation);
   if (std::optional<provider::LocalAnswer> local = attempt_.provider->answer_locally(target, request_, options_.stream)) {
     answer_locally(std::move(*local));
     return;
@@ -234,7 +234,7 @@ void Call::on_complete(transport::TransferResult&& result) {
   transfer_ = 0;
   state_ = State::kIdle;
   cancel_timer();  // the first-token limit
-  Judgement j = judge_transfer(attempt_, relay_, result, options_.stream, request_.endpoint, cancel_requested_);
+  Judgement j = judge_transfer(attempt_, relay_, result, options_.stream, request_, cancel_requested_);
   if (j.verdict == Judgement::Verdict::kFailed) {
     attempt_failed(std::move(*j.error), j.info);
     return;

@@ -16,11 +16,13 @@ bool several_choices(const request::ParsedRequest& r) {
 }  // namespace
 
 StreamRelay::StreamRelay(ChunkCallback on_chunk, const request::ParsedRequest& request)
-    : on_chunk_(std::move(on_chunk)), include_usage_(request.include_usage), several_choices_(several_choices(request)) {}
+    : on_chunk_(std::move(on_chunk)), request_(request), include_usage_(request.include_usage), several_choices_(several_choices(request)) {}
 
-void StreamRelay::begin_attempt(const provider::Provider& provider, std::optional<StreamContinuation::Mode> mode) {
+void StreamRelay::begin_attempt(const provider::Provider& provider, const provider::ProviderTarget& target,
+                                std::optional<StreamContinuation::Mode> mode) {
   provider_ = &provider;
   sse_.reset();
+  translator_ = provider.make_stream_translator(target, request_);
   pending_.clear();
   saw_done_ = false;
   attempt_has_content_ = false;
@@ -30,7 +32,19 @@ void StreamRelay::begin_attempt(const provider::Provider& provider, std::optiona
 }
 
 bool StreamRelay::feed(std::string_view bytes, TimePoint now, AnswerInfo& answer) {
+  if (translator_) {
+    if (translator_->feed(bytes, [&](std::string_view chunk) { return handle_event(chunk, now, answer); })) return true;
+    if (auto e = translator_->take_error(); e && !error_) error_ = std::move(e);
+    return false;
+  }
   return sse_.feed(bytes, [&](const transport::SseEvent& ev) { return handle_event(ev.data, now, answer); });
+}
+
+bool StreamRelay::end_of_body(TimePoint now, AnswerInfo& answer) {
+  if (!translator_) return true;
+  if (translator_->finish([&](std::string_view chunk) { return handle_event(chunk, now, answer); })) return true;
+  if (auto e = translator_->take_error(); e && !error_) error_ = std::move(e);
+  return false;
 }
 
 bool StreamRelay::deliver(std::string_view chunk) {

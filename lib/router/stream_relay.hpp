@@ -12,6 +12,7 @@
 // One per streaming call, used on the router's loop thread only.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,12 +45,18 @@ class StreamRelay {
   // ("n" > 1: only choice 0 is tracked, so such a stream cannot be continued).
   StreamRelay(ChunkCallback on_chunk, const request::ParsedRequest& request);
 
-  // A new attempt read by `provider`. When content was delivered before, the
-  // attempt continues it in `mode` (StreamContinuation).
-  void begin_attempt(const provider::Provider& provider, std::optional<StreamContinuation::Mode> mode);
+  // A new attempt on `target`, read by `provider` (through its stream
+  // translator when its wire format is not OpenAI's). When content was
+  // delivered before, the attempt continues it in `mode` (StreamContinuation).
+  void begin_attempt(const provider::Provider& provider, const provider::ProviderTarget& target,
+                     std::optional<StreamContinuation::Mode> mode);
   // Body bytes of the attempt, split anywhere. False: stop the transfer (the
   // consumer stopped, the provider sent an error event, a restart diverged).
   bool feed(std::string_view bytes, TimePoint now, AnswerInfo& answer);
+  // The attempt's body ended without a transport error: a translator emits
+  // what it still holds (or records the error of a stream cut inside an
+  // event). False as for feed().
+  bool end_of_body(TimePoint now, AnswerInfo& answer);
   // The attempt ended cleanly: deliver what is still held back (a stream that
   // ended before any content token). False when the consumer stopped.
   bool flush();
@@ -79,10 +86,12 @@ class StreamRelay {
   bool deliver(std::string_view chunk);
 
   ChunkCallback on_chunk_;
+  const request::ParsedRequest& request_;
   const bool include_usage_;
   const bool several_choices_;
   const provider::Provider* provider_ = nullptr;
   transport::SseParser sse_;
+  std::unique_ptr<provider::StreamTranslator> translator_;  // null: the stream is OpenAI's SSE
   // Held back until the first content token, with what they carry.
   std::vector<std::pair<std::string, provider::ChunkInfo>> pending_;
   StreamContinuation continuation_;

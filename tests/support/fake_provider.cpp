@@ -828,12 +828,12 @@ void FakeProvider::Impl::plan_response(Conn& c, const ReceivedRequest& rec, cons
 void FakeProvider::Impl::plan_stream(Conn& c, const Behavior& b, const RequestFacts& facts,
                                      const ReceivedRequest& rec) {
   using Kind = Step::Kind;
-  c.steps.push_back(Step{Kind::kWrite, b.delay, head(b.status, b, "text/event-stream", std::nullopt, c.close_after)});
+  c.steps.push_back(Step{Kind::kWrite, b.delay, head(b.status, b, b.stream_content_type, std::nullopt, c.close_after)});
 
   // Each entry is one complete HTTP chunk carrying one SSE event.
   std::vector<std::string> events;
   if (!b.events.empty()) {
-    for (const std::string& payload : b.events) events.push_back(sse_chunk(payload));
+    for (const std::string& payload : b.events) events.push_back(b.raw_events ? chunk(payload) : sse_chunk(payload));
   } else {
     const auto created = static_cast<int64_t>(std::time(nullptr));
     std::string prefix = fmt::format(R"({{"id":"chatcmpl-fake{}","object":"chat.completion.chunk","created":{},"model":)",

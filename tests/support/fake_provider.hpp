@@ -59,6 +59,12 @@ struct Behavior {
   // plus a final chunk with finish_reason and (if requested via
   // stream_options.include_usage) a usage chunk.
   std::vector<std::string> events;
+  // Send each entry of `events` as it is, one HTTP chunk each, instead of
+  // framing it as "data: <payload>\n\n": other wire formats' streams
+  // (Anthropic's "event:" + "data:" lines, Gemini's SSE, binary frames).
+  // send_done and error_after_events still add OpenAI's events: turn them off.
+  bool raw_events = false;
+  std::string stream_content_type = "text/event-stream";
   int stream_chunks = 4;
   Millis event_interval{0};   // pause between events
   bool send_done = true;      // send "data: [DONE]"

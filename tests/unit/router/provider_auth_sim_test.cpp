@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "provider/openai_compatible.hpp"
+#include "provider/token_cache.hpp"
 #include "support/sim_router.hpp"
 
 using namespace llmux;
@@ -25,53 +26,26 @@ namespace {
 // about to lapse.
 constexpr Duration kRefreshMargin = 60s;
 
-class TokenAuth final : public provider::DeploymentAuth, public transport::TransferObserver {
+// The deployment's token, in the shared cache every OAuth family uses.
+class TokenAuth final : public provider::DeploymentAuth {
  public:
-  explicit TokenAuth(const DeploymentConfig& d) : deployment_id_(d.id), token_url_(d.api_base + "/token") {}
+  explicit TokenAuth(const DeploymentConfig& d)
+      : cache_(d.id, "sim token", kRefreshMargin,
+               provider::TokenSource{
+                   .build_request =
+                       [url = d.api_base + "/token"](transport::HttpRequest& out) {
+                         out.url = url;
+                         out.method = "GET";
+                         return Status::Ok();
+                       },
+                   .read_response = provider::read_oauth_token_response,
+               }) {}
 
-  void prepare(transport::EventLoop& loop, provider::ReadyCallback ready) {
-    loop_ = &loop;
-    if (!token_.empty() && loop.now() + kRefreshMargin < expires_) {
-      ready(Status::Ok());
-      return;
-    }
-    waiters_.push_back(std::move(ready));
-    if (fetching_) return;  // one fetch for every waiting call
-    fetching_ = true;
-    transport::HttpRequest req;
-    req.url = token_url_;
-    req.method = "GET";
-    req.total_timeout = 10s;
-    loop.start_transfer(std::move(req), this);
-  }
-
-  void on_complete(transport::TransferResult&& r) override {
-    fetching_ = false;
-    Status outcome = Status::Ok();
-    const size_t at = r.body.find("tok-");
-    if (r.error == transport::TransferError::kNone && r.status == 200 && at != std::string::npos) {
-      token_ = r.body.substr(at, r.body.find('"', at) - at);
-      expires_ = loop_->now() + 300s;
-    } else {
-      token_.clear();
-      outcome = Error(ErrorKind::kAuthentication,
-                      fmt::format("deployment {}: token refresh failed (HTTP {})", deployment_id_, r.status));
-    }
-    std::deque<provider::ReadyCallback> waiters;
-    waiters.swap(waiters_);
-    for (auto& w : waiters) w(outcome);
-  }
-
-  const std::string& token() const { return token_; }
+  void prepare(transport::EventLoop& loop, provider::ReadyCallback ready) { cache_.prepare(loop, std::move(ready)); }
+  const std::string& token() const { return cache_.token(); }
 
  private:
-  std::string deployment_id_;
-  std::string token_url_;
-  transport::EventLoop* loop_ = nullptr;
-  std::string token_;
-  TimePoint expires_{};
-  bool fetching_ = false;
-  std::deque<provider::ReadyCallback> waiters_;
+  provider::TokenCache cache_;
 };
 
 class TokenProvider final : public provider::OpenAiCompatibleProvider {
