@@ -64,6 +64,27 @@ bool is_v1_version(std::string_view v) { return v == "v1" || v == "latest" || v 
 
 }  // namespace
 
+std::string azure_url(const AzureSettings& s, std::string_view deployment, bool embeddings) {
+  const std::string_view path = embeddings ? "/embeddings" : "/chat/completions";
+  const std::string_view base = s.api_base;
+  std::string url(base);
+  if (s.v1_api) {
+    // Deployment in the body only; no api-version.
+    if (!ends_with(base, "/openai/v1")) url.append("/openai/v1");
+    url.append(path);
+    return url;
+  }
+  // An api_base already naming the deployment is the SDK's base_url as is.
+  if (!str_contains(base, "/openai/deployments")) {
+    url.append("/openai/deployments/");
+    url.append(escaped(deployment));
+  }
+  if (!ends_with(base, path)) url.append(path);
+  url.append("?api-version=");
+  url.append(escaped(s.api_version));
+  return url;
+}
+
 AzureSettings resolve_azure_settings(const DeploymentConfig& d, EnvLookup getenv) {
   if (getenv == nullptr) getenv = real_getenv;
   simdjson::dom::parser parser;
@@ -238,6 +259,8 @@ AzureAuth::AzureAuth(const DeploymentConfig& deployment, AzureSettings settings)
   splice_config_.api_base = settings_.api_base;
   splice_config_.api_key.clear();
   if (settings_.config_error) return;
+  chat_url_ = azure_url(settings_, deployment.provider_model, false);
+  embeddings_url_ = azure_url(settings_, deployment.provider_model, true);
   if (settings_.auth == AzureSettings::Auth::kClientCredentials || settings_.auth == AzureSettings::Auth::kPassword) {
     const AzureSettings* s = &settings_;  // lives as long as the cache (both members)
     cache_ = std::make_unique<TokenCache>(
@@ -292,22 +315,10 @@ Status AzureProvider::build_continuation_request(const ProviderTarget& target, c
 Status AzureProvider::to_azure(const ProviderTarget& target, bool embeddings, transport::HttpRequest& out) const {
   auto* auth = static_cast<AzureAuth*>(target.auth);
   const AzureSettings& s = auth->settings();
-  const std::string_view path = embeddings ? "/embeddings" : "/chat/completions";
-  const std::string_view base = s.api_base;
-  out.url.assign(base);
-  if (s.v1_api) {
-    // Deployment in the body only; no api-version.
-    if (!ends_with(base, "/openai/v1")) out.url.append("/openai/v1");
-    out.url.append(path);
+  if (target.model == target.config.provider_model) {
+    out.url.assign(embeddings ? auth->embeddings_url() : auth->chat_url());  // made once
   } else {
-    // An api_base already naming the deployment is the SDK's base_url as is.
-    if (!str_contains(base, "/openai/deployments")) {
-      out.url.append("/openai/deployments/");
-      out.url.append(escaped(target.model));
-    }
-    if (!ends_with(base, path)) out.url.append(path);
-    out.url.append("?api-version=");
-    out.url.append(escaped(s.api_version));
+    out.url = azure_url(s, target.model, embeddings);  // a wildcard's model
   }
 
   // The token (Entra or static) wins over api-key; the v1 API takes the key as
@@ -318,7 +329,7 @@ Status AzureProvider::to_azure(const ProviderTarget& target, bool embeddings, tr
   } else if (s.auth == AzureSettings::Auth::kStaticToken) {
     token = s.ad_token;
   }
-  if (token.empty() && s.auth == AzureSettings::Auth::kClientCredentials) {
+  if (token.empty() && auth->token_cache() != nullptr) {
     return Error(ErrorKind::kAuthentication,
                  fmt::format("deployment {}: no Entra ID token (prepare was not called)", target.config.id));
   }

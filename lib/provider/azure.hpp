@@ -72,6 +72,9 @@ struct AzureSettings {
 using EnvLookup = std::string (*)(const char* name);
 AzureSettings resolve_azure_settings(const DeploymentConfig& deployment, EnvLookup getenv);
 
+// The endpoint URL of `deployment` (chat completions or embeddings).
+std::string azure_url(const AzureSettings& settings, std::string_view deployment, bool embeddings);
+
 // The Entra ID token request of a client-credentials or ROPC deployment:
 // POST {authority}/{tenant}/oauth2/v2.0/token, form-encoded (libcurl's
 // escaping). "organizations" is the ROPC tenant when none is set.
@@ -94,10 +97,14 @@ class AzureAuth final : public DeploymentAuth {
   // api_key (Azure's auth header is written by the adapter).
   const DeploymentConfig& splice_config() const { return splice_config_; }
   TokenCache* token_cache() { return cache_.get(); }
+  // The configured deployment's URLs.
+  const std::string& chat_url() const { return chat_url_; }
+  const std::string& embeddings_url() const { return embeddings_url_; }
 
  private:
   AzureSettings settings_;
   DeploymentConfig splice_config_;
+  std::string chat_url_, embeddings_url_;
   std::unique_ptr<TokenCache> cache_;
 };
 

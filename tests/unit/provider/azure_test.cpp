@@ -137,6 +137,16 @@ TEST_CASE("azure: api_base forms and api_version forms") {
       CHECK(b.request.body.rfind(R"({"model":"gpt4o-prod",)", 0) == 0);
     }
   }
+  SECTION("a wildcard group's model is the deployment of the URL and the body") {
+    const DeploymentConfig d = azure("https://res.openai.azure.com", "k", "2024-10-21");
+    AzureAuth auth(d, resolve_azure_settings(d, lookup));
+    HttpRequest out;
+    REQUIRE(llmux::testing::provider_named("azure")
+                .build_request(ProviderTarget{d, "gpt-4.1-mini", &auth}, parse(kChat), false, out)
+                .ok());
+    CHECK(out.url == "https://res.openai.azure.com/openai/deployments/gpt-4.1-mini/chat/completions?api-version=2024-10-21");
+    CHECK(out.body.rfind(R"({"model":"gpt-4.1-mini",)", 0) == 0);
+  }
   SECTION("v1 api_base already ending in /openai/v1") {
     Built b = build(azure("https://res.openai.azure.com/openai/v1/", "k-1", "v1"));
     CHECK(b.request.url == "https://res.openai.azure.com/openai/v1/chat/completions");
