@@ -57,6 +57,19 @@ struct DeploymentConfig {
   // default. Used to continue a stream cut after content was delivered.
   std::optional<bool> supports_assistant_prefill;
 
+  // TLS of this deployment's HTTPS requests (README "TLS and proxies").
+  // ssl_verify: litellm_params.ssl_verify (false, true or a CA bundle path);
+  // unset = the router's default (SSL_VERIFY, litellm_settings.ssl_verify),
+  // which is true. Certificates are checked against ssl_ca_bundle when set
+  // (ssl_verify: <path>, else SSL_CERT_FILE), else the system store.
+  std::optional<bool> ssl_verify;
+  std::string ssl_ca_bundle;
+  // Client certificate for mutual TLS: litellm_params.client_cert (a PEM file,
+  // or a PEM holding the key too) and client_key; else SSL_CERTIFICATE /
+  // litellm_settings.ssl_certificate.
+  std::string client_cert;
+  std::string client_key;
+
   // Extra headers sent with every request (litellm_params.extra_headers).
   std::vector<std::pair<std::string, std::string>> extra_headers;
   // litellm_params as JSON, secrets resolved (kept for providers that need more keys).
@@ -145,6 +158,15 @@ struct RouterSettings {
   std::string redis_host;
   int redis_port = 0;
   std::string redis_password;
+
+  // TLS defaults for deployments that set none themselves, read at load:
+  // SSL_VERIFY (environment) beats litellm_settings.ssl_verify (false, true or
+  // a CA bundle path); SSL_CERT_FILE names the CA bundle when verification is
+  // on and no path was given; SSL_CERTIFICATE beats
+  // litellm_settings.ssl_certificate (a client certificate).
+  bool ssl_verify = true;
+  std::string ssl_ca_bundle;
+  std::string ssl_certificate;
 
   // llmux: per-attempt limits enforced by the transport's own timers.
   double connect_timeout_seconds = 10;           // llmux: TCP/TLS connect

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "config/tls_settings.hpp"
 #include "request/request.hpp"
 #include "router/router_impl.hpp"
 #include "strategy/strategy_registry.hpp"
@@ -170,6 +171,8 @@ Status Router::Impl::add_deployment(DeploymentConfig d) {
   for (const auto& c : configs) {
     if (c.id == d.id) return Error(ErrorKind::kInvalidArgument, fmt::format("deployment id '{}' already exists", d.id));
   }
+  // The router-wide TLS defaults (litellm_settings.ssl_verify, SSL_VERIFY ...).
+  config::apply_tls_defaults(config_.settings, d);
   const bool needs_budget = budgets_->enabled_for(d);
   configs.push_back(std::move(d));
   auto next = router::DeploymentPool::build(std::move(configs), config_.settings, pool_.get());
