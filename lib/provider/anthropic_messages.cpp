@@ -330,7 +330,9 @@ Status BodyBuilder::map_assistant(dom::object message, std::vector<Block>& block
       if (arguments.empty()) {
         w.raw("{}");
       } else {
-        dom::parser args_parser;  // the arguments are a JSON document of their own
+        // The arguments are a JSON document of their own: a second parser,
+        // as the request's document must stay valid.
+        thread_local dom::parser args_parser;
         dom::element input;
         if (args_parser.parse(arguments.data(), arguments.size()).get(input) != simdjson::SUCCESS) {
           return bad(fmt::format("tool call '{}': function.arguments is not valid JSON", name));
