@@ -56,6 +56,10 @@ struct DeploymentConfig {
   // supports_assistant_prefill, else litellm_params'; unset = the provider's
   // default. Used to continue a stream cut after content was delivered.
   std::optional<bool> supports_assistant_prefill;
+  // litellm_params.drop_params: OpenAI parameters the provider lacks are
+  // dropped instead of failing the call. Unset = litellm_settings.drop_params
+  // (the router fills it in when the deployment joins the pool).
+  std::optional<bool> drop_params;
 
   // TLS of this deployment's HTTPS requests (README "TLS and proxies").
   // ssl_verify: litellm_params.ssl_verify (false, true or a CA bundle path);

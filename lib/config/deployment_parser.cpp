@@ -23,7 +23,7 @@ constexpr std::string_view kParamKeys[] = {
     "rpm", "tpm", "order", "max_parallel_requests", "num_retries", "timeout", "request_timeout", "stream_timeout",
     "cooldown_time", "region_name", "tags", "mock_response", "input_cost_per_token", "output_cost_per_token",
     "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill", "ssl_verify", "client_cert",
-    "client_key",
+    "client_key", "drop_params",
 };
 // Kept keys that are close to a read key but are not typos.
 constexpr std::string_view kParamKeysNotTypos[] = {"max_retries"};
@@ -152,6 +152,7 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
       return config_error(child_path(path, "client_key"), "needs client_cert (the certificate it belongs to)", v);
     }
   }
+  LLMUX_CONFIG_TRY(opt_bool(params, "drop_params", path, d.drop_params));
   if (const Value* v = get(params, "extra_headers")) {
     const std::string p = child_path(path, "extra_headers");
     if (!v->is_map()) {

@@ -12,6 +12,7 @@
 
 #include "provider/azure.hpp"
 #include "provider/azure_ai.hpp"
+#include "provider/anthropic.hpp"
 #include "provider/openai_compatible.hpp"
 
 namespace llmux::provider {
@@ -57,6 +58,7 @@ struct Registry {
     }
     providers.push_back(std::make_shared<AzureProvider>());
     providers.push_back(std::make_shared<AzureAiProvider>());
+    providers.push_back(std::make_shared<AnthropicProvider>());
   }
   std::mutex mu;
   std::vector<std::shared_ptr<const Provider>> providers;
