@@ -56,6 +56,11 @@ struct DeploymentConfig {
   // supports_assistant_prefill, else litellm_params'; unset = the provider's
   // default. Used to continue a stream cut after content was delivered.
   std::optional<bool> supports_assistant_prefill;
+  // LiteLLM's drop_params: OpenAI parameters the provider lacks are dropped
+  // instead of failing the call. litellm_params.drop_params; unset = the
+  // router's (litellm_settings / router_settings drop_params), filled in when
+  // the deployment joins the pool.
+  std::optional<bool> drop_params;
 
   // Extra headers sent with every request (litellm_params.extra_headers).
   std::vector<std::pair<std::string, std::string>> extra_headers;

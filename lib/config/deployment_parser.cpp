@@ -21,7 +21,7 @@ constexpr std::string_view kParamKeys[] = {
     "model", "api_base", "base_url", "api_key", "api_version", "organization", "custom_llm_provider", "weight",
     "rpm", "tpm", "order", "max_parallel_requests", "num_retries", "timeout", "request_timeout", "stream_timeout",
     "cooldown_time", "region_name", "tags", "mock_response", "input_cost_per_token", "output_cost_per_token",
-    "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill",
+    "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill", "drop_params",
 };
 // Kept keys that are close to a read key but are not typos.
 constexpr std::string_view kParamKeysNotTypos[] = {"max_retries"};
@@ -136,6 +136,7 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
     d.mock_response = std::move(text);
   }
   LLMUX_CONFIG_TRY(opt_bool(params, "supports_assistant_prefill", path, d.supports_assistant_prefill));
+  LLMUX_CONFIG_TRY(opt_bool(params, "drop_params", path, d.drop_params));
   if (const Value* v = get(params, "extra_headers")) {
     const std::string p = child_path(path, "extra_headers");
     if (!v->is_map()) {

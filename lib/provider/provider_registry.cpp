@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "provider/gemini.hpp"
 #include "provider/openai_compatible.hpp"
 
 namespace llmux::provider {
@@ -53,6 +54,7 @@ struct Registry {
     for (const Family& f : kFamilies) {
       providers.push_back(std::make_shared<OpenAiCompatibleProvider>(f.name, f.default_api_base));
     }
+    providers.push_back(std::make_shared<GeminiProvider>());
   }
   std::mutex mu;
   std::vector<std::shared_ptr<const Provider>> providers;

@@ -24,6 +24,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
   pool->entries_.reserve(deployments.size());
   for (size_t i = 0; i < deployments.size(); ++i) {
     DeploymentConfig& c = deployments[i];
+    if (!c.drop_params) c.drop_params = settings.drop_params;  // the router's default
     const provider::Provider* p = provider::find_provider(c.provider);
     if (!p && !c.mock_response) {
       return Error(ErrorKind::kInvalidConfig,
