@@ -41,6 +41,17 @@ dom::parser& response_parser() {
   return p;
 }
 
+// Parses `text` through a reused padded buffer (simdjson's own copy would
+// allocate on every parse). The DOM keeps no reference to the input.
+simdjson::error_code parse(dom::parser& parser, std::string_view text, dom::element& out) {
+  thread_local std::string buffer;
+  if (buffer.capacity() < text.size() + simdjson::SIMDJSON_PADDING) {
+    buffer.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  }
+  buffer.assign(text.data(), text.size());
+  return parser.parse(buffer.data(), buffer.size(), false).get(out);
+}
+
 Error bad_request(std::string message) { return Error(ErrorKind::kBadRequest, std::move(message), 400); }
 
 std::string_view as_string(dom::element e) {
@@ -74,7 +85,40 @@ int64_t member_int(dom::element e, std::string_view key) {
   return 0;
 }
 
-void write_raw(json::Writer& w, dom::element e) { w.raw(simdjson::to_string(e)); }
+// Scalars are written directly; only containers go through simdjson's
+// serialiser (which allocates a string).
+void write_raw(json::Writer& w, dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::STRING: {
+      std::string_view s;
+      if (!e.get_string().get(s)) w.string(s);
+      return;
+    }
+    case dom::element_type::INT64: {
+      int64_t i = 0;
+      if (!e.get_int64().get(i)) w.number(i);
+      return;
+    }
+    case dom::element_type::UINT64: {
+      uint64_t u = 0;
+      if (!e.get_uint64().get(u)) w.number(u);
+      return;
+    }
+    case dom::element_type::DOUBLE: {
+      double d = 0;
+      if (!e.get_double().get(d)) w.number(d);
+      return;
+    }
+    case dom::element_type::BOOL: {
+      bool b = false;
+      if (!e.get_bool().get(b)) w.boolean(b);
+      return;
+    }
+    case dom::element_type::NULL_VALUE: w.null(); return;
+    case dom::element_type::ARRAY:
+    case dom::element_type::OBJECT: w.raw(simdjson::to_string(e)); return;
+  }
+}
 
 std::mt19937_64& rng() {
   thread_local std::mt19937_64 gen(std::random_device{}());
@@ -358,17 +402,18 @@ class Turns {
   int count_ = 0;
 };
 
-// Text of a message's content: a string, or the text parts of an array.
-std::string content_text(dom::element content) {
+// Text of a message's content: a string (a view into the document), or the
+// text parts of an array joined in `scratch`.
+std::string_view content_text(dom::element content, std::string& scratch) {
   std::string_view s;
-  if (!content.get_string().get(s)) return std::string(s);
-  std::string out;
+  if (!content.get_string().get(s)) return s;
+  scratch.clear();
   dom::array parts;
-  if (content.get_array().get(parts)) return out;
+  if (content.get_array().get(parts)) return scratch;
   for (dom::element p : parts) {
-    if (member_string(p, "type") == "text") out.append(member_string(p, "text"));
+    if (member_string(p, "type") == "text") scratch.append(member_string(p, "text"));
   }
-  return out;
+  return scratch;
 }
 
 Status write_user_content(Turns& t, dom::element content) {
@@ -423,7 +468,7 @@ Status write_args(json::Writer& w, std::string_view arguments) {
     return Status::Ok();
   }
   dom::element e;
-  if (side_parser().parse(trimmed.data(), trimmed.size()).get(e) || e.type() != dom::element_type::OBJECT) {
+  if (parse(side_parser(), trimmed, e) || e.type() != dom::element_type::OBJECT) {
     return bad_request("tool_calls: function.arguments must be a JSON object");
   }
   w.raw(trimmed);
@@ -437,7 +482,8 @@ struct CallName {
 
 Status write_assistant(Turns& t, dom::element msg, std::vector<CallName>& calls) {
   dom::element content;
-  const std::string text = member(msg, "content", content) ? content_text(content) : std::string();
+  std::string scratch;
+  const std::string_view text = member(msg, "content", content) ? content_text(content, scratch) : std::string_view();
   dom::element tool_calls;
   dom::array tc_array;
   const bool has_calls = member(msg, "tool_calls", tool_calls) && !tool_calls.get_array().get(tc_array) &&
@@ -487,14 +533,15 @@ Status write_tool_result(Turns& t, dom::element msg, bool legacy_function, const
                                    member_string(msg, "tool_call_id")));
   }
   dom::element content;
-  const std::string text = member(msg, "content", content) ? content_text(content) : std::string();
+  std::string scratch;
+  const std::string_view text = member(msg, "content", content) ? content_text(content, scratch) : std::string_view();
   t.begin(Side::kTool);
   json::Writer& w = t.writer();
   w.begin_object().key("function_response").begin_object().member("name", name).key("response");
   // A JSON object result is sent as the object; anything else wrapped.
   const std::string_view trimmed = strip_ascii_whitespace(text);
   dom::element parsed;
-  if (!trimmed.empty() && trimmed.front() == '{' && !side_parser().parse(trimmed.data(), trimmed.size()).get(parsed) &&
+  if (!trimmed.empty() && trimmed.front() == '{' && !parse(side_parser(), trimmed, parsed) &&
       parsed.type() == dom::element_type::OBJECT) {
     w.raw(trimmed);
   } else {
@@ -513,7 +560,8 @@ Status write_contents(dom::array messages, const ContentOptions& options, json::
     dom::element content;
     const bool has_content = member(msg, "content", content);
     if (role == "system" || role == "developer") {
-      const std::string text = has_content ? content_text(content) : std::string();
+      std::string scratch;
+      const std::string_view text = has_content ? content_text(content, scratch) : std::string_view();
       if (options.system_instruction) {
         if (!text.empty()) {
           system.begin_object().member("text", text).end_object();
@@ -675,16 +723,18 @@ constexpr std::string_view kUnsupported[] = {
 Status build_generate_content(const request::ParsedRequest& request, const ContentOptions& options,
                               std::string& out) {
   dom::element root;
-  if (request_parser().parse(request.body.data(), request.body.size()).get(root)) {
+  if (parse(request_parser(), request.body, root)) {
     return Error(ErrorKind::kInvalidArgument, "request body is not valid JSON");
   }
   dom::object top;
   if (root.get_object().get(top)) return Error(ErrorKind::kInvalidArgument, "request body is not a JSON object");
 
-  std::string contents;
-  std::string system;
-  std::string generation;
-  std::string tools_and_config;
+  // Per-thread scratch: after warm-up a mapping allocates little.
+  thread_local std::string contents, system, generation, tools_and_config;
+  contents.clear();
+  system.clear();
+  generation.clear();
+  tools_and_config.clear();
   json::Writer cw(contents);
   json::Writer sw(system);
   json::Writer gw(generation);
@@ -806,7 +856,7 @@ Status build_generate_content(const request::ParsedRequest& request, const Conte
   }
   if (!has_safety && !options.deployment_params_json.empty()) {
     dom::element params;
-    if (!params_parser().parse(options.deployment_params_json.data(), options.deployment_params_json.size()).get(params)) {
+    if (!parse(params_parser(), options.deployment_params_json, params)) {
       has_safety = member(params, "safety_settings", safety) || member(params, "safetySettings", safety);
       if (has_safety) {
         // Written now: the params document lives only until the next parse.
@@ -842,7 +892,7 @@ namespace {
 
 Status read_embedding_inputs(const request::ParsedRequest& request, dom::element& root,
                              std::vector<std::string_view>& inputs) {
-  if (request_parser().parse(request.body.data(), request.body.size()).get(root)) {
+  if (parse(request_parser(), request.body, root)) {
     return Error(ErrorKind::kInvalidArgument, "request body is not valid JSON");
   }
   dom::element input;
@@ -1008,7 +1058,7 @@ Error not_a_response(std::string_view provider_name, std::string_view what) {
 
 Status translate_generate_content(std::string& body, std::string_view model, std::string_view provider_name) {
   dom::element root;
-  if (response_parser().parse(body.data(), body.size()).get(root) || root.type() != dom::element_type::OBJECT) {
+  if (parse(response_parser(), body, root) || root.type() != dom::element_type::OBJECT) {
     return not_a_response(provider_name, "provider returned a non-JSON body");
   }
   dom::element err;
@@ -1082,7 +1132,7 @@ Status translate_generate_content(std::string& body, std::string_view model, std
 
 Status translate_batch_embed_contents(std::string& body, std::string_view model, std::string_view provider_name) {
   dom::element root;
-  if (response_parser().parse(body.data(), body.size()).get(root) || root.type() != dom::element_type::OBJECT) {
+  if (parse(response_parser(), body, root) || root.type() != dom::element_type::OBJECT) {
     return not_a_response(provider_name, "provider returned a non-JSON body");
   }
   dom::element err, embeddings;
@@ -1116,7 +1166,7 @@ Status translate_batch_embed_contents(std::string& body, std::string_view model,
 
 Status translate_predict_embeddings(std::string& body, std::string_view model, std::string_view provider_name) {
   dom::element root;
-  if (response_parser().parse(body.data(), body.size()).get(root) || root.type() != dom::element_type::OBJECT) {
+  if (parse(response_parser(), body, root) || root.type() != dom::element_type::OBJECT) {
     return not_a_response(provider_name, "provider returned a non-JSON body");
   }
   dom::element err, predictions;
@@ -1174,7 +1224,7 @@ class GeminiStreamTranslator : public StreamTranslator {
         return true;
       });
       dom::element probe;
-      if (!pending.empty() && side_parser().parse(pending.data(), pending.size()).get(probe)) {
+      if (!pending.empty() && parse(side_parser(), pending, probe)) {
         Error e(ErrorKind::kConnectionError,
                 fmt::format("{} - the stream ended inside an event", exception_name(provider_)));
         e.llm_provider = provider_;
@@ -1216,7 +1266,7 @@ class GeminiStreamTranslator : public StreamTranslator {
     const std::string_view trimmed = strip_ascii_whitespace(data);
     if (trimmed.empty() || trimmed == "[DONE]") return true;
     dom::element root;
-    if (response_parser().parse(trimmed.data(), trimmed.size()).get(root) ||
+    if (parse(response_parser(), trimmed, root) ||
         root.type() != dom::element_type::OBJECT) {
       return sink(data);  // the relay skips and counts a malformed event
     }
@@ -1371,7 +1421,7 @@ namespace {
 std::optional<double> retry_delay_from_body(std::string_view body) {
   if (body.find("retryDelay") == std::string_view::npos) return std::nullopt;
   dom::element root, err, details;
-  if (side_parser().parse(body.data(), body.size()).get(root)) return std::nullopt;
+  if (parse(side_parser(), body, root)) return std::nullopt;
   if (!member(root, "error", err) || !member(err, "details", details)) return std::nullopt;
   dom::array arr;
   if (details.get_array().get(arr)) return std::nullopt;
