@@ -638,8 +638,7 @@ bool is_google_tool_key(std::string_view k) {
          k == "url_context" || k == "googleMaps" || k == "google_maps";
 }
 
-Status write_tools(json::Writer& w, dom::array tools, dom::element root_unused, bool drop_params, int& function_count) {
-  (void)root_unused;
+Status write_tools(json::Writer& w, dom::array tools, bool drop_params, int& function_count) {
   std::string declarations;
   json::Writer d(declarations);
   d.begin_array();
@@ -728,6 +727,13 @@ Status build_generate_content(const request::ParsedRequest& request, const Conte
   }
   dom::object top;
   if (root.get_object().get(top)) return Error(ErrorKind::kInvalidArgument, "request body is not a JSON object");
+  // A request's own drop_params (LiteLLM's completion(..., drop_params=True))
+  // wins over the deployment's.
+  bool drop_params = options.drop_params;
+  if (dom::element dp; member(root, "drop_params", dp)) {
+    bool b = false;
+    if (!dp.get_bool().get(b)) drop_params = b;
+  }
 
   // Per-thread scratch: after warm-up a mapping allocates little.
   thread_local std::string contents, system, generation, tools_and_config;
@@ -820,7 +826,7 @@ Status build_generate_content(const request::ParsedRequest& request, const Conte
       cached = value;
       has_cached = true;
     } else if (std::find(std::begin(kUnsupported), std::end(kUnsupported), key) != std::end(kUnsupported)) {
-      if (!options.drop_params) {
+      if (!drop_params) {
         return bad_request(fmt::format(
             "gemini does not support parameters: ['{}']. To drop these, set `drop_params: true` (litellm_settings "
             "or the deployment's litellm_params)",
@@ -840,7 +846,7 @@ Status build_generate_content(const request::ParsedRequest& request, const Conte
     dom::array tool_array;
     if (tools.get_array().get(tool_array)) return bad_request("'tools' must be an array");
     if (tool_array.size() > 0) {
-      if (Status s = write_tools(tw, tool_array, tools, options.drop_params, function_count); !s.ok()) return s;
+      if (Status s = write_tools(tw, tool_array, drop_params, function_count); !s.ok()) return s;
     }
   }
   if (has_tool_choice && has_tools) {
@@ -848,7 +854,7 @@ Status build_generate_content(const request::ParsedRequest& request, const Conte
   }
   if (has_parallel) {
     bool parallel = true;
-    if (!parallel_tool_calls.get_bool().get(parallel) && !parallel && function_count > 1 && !options.drop_params) {
+    if (!parallel_tool_calls.get_bool().get(parallel) && !parallel && function_count > 1 && !drop_params) {
       return bad_request(
           "gemini does not support parallel_tool_calls: false with more than one tool. To drop it, set "
           "`drop_params: true`");

@@ -41,7 +41,7 @@ namespace llmux::provider::gemini {
 
 struct ContentOptions {
   // OpenAI parameters Gemini lacks are dropped instead of failing the call
-  // (LiteLLM's drop_params).
+  // (LiteLLM's drop_params). A "drop_params" in the request body wins.
   bool drop_params = false;
   // system messages go to system_instruction; false merges them into the
   // user turn (models without system support, e.g. Gemma).

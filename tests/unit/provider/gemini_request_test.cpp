@@ -186,6 +186,11 @@ TEST_CASE("gemini request: unsupported parameters fail unless drop_params") {
   gemini::ContentOptions drop;
   drop.drop_params = true;
   CHECK(body_of(req, drop) == R"({"contents":[{"role":"user","parts":[{"text":"x"}]}]})");
+  // The request's own drop_params wins either way, wherever it stands.
+  const std::string req_drop = R"({"model":"g","logit_bias":{"1":2},"messages":[{"role":"user","content":"x"}],"drop_params":true})";
+  CHECK(body_of(req_drop) == R"({"contents":[{"role":"user","parts":[{"text":"x"}]}]})");
+  const std::string req_keep = R"({"model":"g","drop_params":false,"messages":[{"role":"user","content":"x"}],"logit_bias":{"1":2}})";
+  CHECK(error_of(req_keep, drop).kind == ErrorKind::kBadRequest);
   const std::string parallel =
       R"({"model":"g","messages":[{"role":"user","content":"x"}],"parallel_tool_calls":false,"tools":[)"
       R"({"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"b"}}]})";
