@@ -16,6 +16,10 @@ namespace {
 struct GeminiCredentials : DeploymentAuth {
   std::string api_key;
   std::string api_base;
+  // A key read from the environment is kept out of error messages too.
+  void append_secrets(std::vector<std::string>& out) const override {
+    if (!api_key.empty()) out.push_back(api_key);
+  }
 };
 
 std::string env(const char* name) {

@@ -320,3 +320,25 @@ TEST_CASE("gemini: embeddings through batchEmbedContents", "[gemini][embeddings]
   CHECK(at(r->body, "/object") == "\"list\"");
   CHECK(at(r->body, "/data/1/embedding") == "[0.5,0.5]");
 }
+
+TEST_CASE("gemini: a key from the environment never appears in an error", "[gemini][errors]") {
+  ::setenv("GOOGLE_API_KEY", "AIzaEnvironmentSecret123", 1);
+  FakeProvider gem;
+  GeminiFakeOptions options;
+  options.auth_value = "AIzaEnvironmentSecret123";
+  gem.set_handler(gemini_handler(options, [](const GeminiCall& call) -> std::optional<Behavior> {
+    return gemini_error(400, "INVALID_ARGUMENT",
+                        "Bad request from key " + call.request->header("x-goog-api-key") + " rejected");
+  }));
+  auto router = make_router(fmt::format(
+      "model_list:\n  - model_name: gem\n    litellm_params:\n      model: gemini/gemini-2.0-flash\n"
+      "      api_base: http://127.0.0.1:{}\n",
+      gem.port()));
+  auto r = router->completion(chat_request("gem"));
+  ::unsetenv("GOOGLE_API_KEY");
+  REQUIRE_FALSE(r.ok());
+  CHECK(gem.request_count() == 1);
+  CHECK(r.error().kind == ErrorKind::kBadRequest);
+  CHECK(r.error().message.find("AIzaEnvironmentSecret123") == std::string::npos);
+  CHECK(r.error().message.find("rejected") != std::string::npos);
+}
