@@ -13,6 +13,7 @@
 #include "provider/azure.hpp"
 #include "provider/azure_ai.hpp"
 #include "provider/anthropic.hpp"
+#include "provider/gemini.hpp"
 #include "provider/openai_compatible.hpp"
 
 namespace llmux::provider {
@@ -59,6 +60,7 @@ struct Registry {
     providers.push_back(std::make_shared<AzureProvider>());
     providers.push_back(std::make_shared<AzureAiProvider>());
     providers.push_back(std::make_shared<AnthropicProvider>());
+    providers.push_back(std::make_shared<GeminiProvider>());
   }
   std::mutex mu;
   std::vector<std::shared_ptr<const Provider>> providers;
