@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   llmux::bench::register_sse_benchmarks(comparisons);
   llmux::bench::register_anthropic_benchmarks(comparisons);
   llmux::bench::register_gemini_benchmarks(comparisons);
+  llmux::bench::register_aws_benchmarks(comparisons);
 
   llmux::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
