@@ -275,6 +275,10 @@ Status set_drop_params(const Value& v, const std::string& path, State& s, ParseC
   return read_bool(v, path, s.settings.drop_params);
 }
 
+Status set_model_cost_map_path(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_string(v, path, s.settings.model_cost_map_path);
+}
+
 Status set_redis_url(const Value& v, const std::string& path, State& s, ParseContext&) {
   return read_string(v, path, s.settings.redis_url);
 }
@@ -372,6 +376,7 @@ constexpr KeyHandler kLitellmSettings[] = {
     {"drop_params", set_drop_params},
     {"max_fallbacks", set_max_fallbacks},
     {"retry_policy", set_retry_policy},
+    {"model_cost_map_path", set_model_cost_map_path},  // llmux: another model map file
 };
 
 // Common litellm_settings that are not about routing; they get the plain
