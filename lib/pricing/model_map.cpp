@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -24,6 +25,9 @@ extern const std::size_t kBundledModelMap_size;
 namespace {
 
 using simdjson::dom::element;
+
+// LiteLLM's whole map is ~1.5 MB; a map file 100 times that is a mistake.
+constexpr uintmax_t kMaxFileBytes = uintmax_t{256} << 20;
 
 Error field_error(std::string_view key, std::string_view field, std::string_view expected) {
   return Error(ErrorKind::kInvalidConfig, fmt::format("model cost map: {}.{}: expected {}", key, field, expected));
@@ -191,6 +195,15 @@ Result<ModelMap> ModelMap::parse(std::string_view json) {
 }
 
 Result<ModelMap> ModelMap::load_file(const std::string& path) {
+  // A regular file of sane size only: /dev/zero or a FIFO would never end.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return Error(ErrorKind::kInvalidConfig, fmt::format("'{}' is not a regular file", path));
+  }
+  if (!ec && std::filesystem::is_regular_file(status) && std::filesystem::file_size(path, ec) > kMaxFileBytes) {
+    return Error(ErrorKind::kInvalidConfig, fmt::format("'{}' is larger than {} MiB", path, kMaxFileBytes >> 20));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error(ErrorKind::kInvalidConfig, fmt::format("'{}' cannot be read: {}", path, std::strerror(errno)));
   std::ostringstream text;

@@ -59,7 +59,7 @@ class ModelMap {
   // skipped; a known field of the wrong type is an error naming
   // "<key>.<field>"; unknown fields are ignored.
   static Result<ModelMap> parse(std::string_view json);
-  // parse() of a file; errors name the path.
+  // parse() of a file (a regular file of at most 256 MiB); errors name the path.
   static Result<ModelMap> load_file(const std::string& path);
 
   // The entry under `key`: exact match first, then ignoring ASCII case (as

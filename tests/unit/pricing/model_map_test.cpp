@@ -233,4 +233,7 @@ TEST_CASE("model map: a map file replaces the bundled one; a bad file is a clear
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().kind == ErrorKind::kInvalidConfig);
   CHECK(missing.error().message == "'/nonexistent/map.json' cannot be read: No such file or directory");
+  auto device = ModelMap::load_file("/dev/zero");  // would never end
+  REQUIRE_FALSE(device.ok());
+  CHECK(device.error().message == "'/dev/zero' is not a regular file");
 }
