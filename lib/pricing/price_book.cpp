@@ -132,11 +132,22 @@ bool provider_matches(std::string_view entry_provider, std::string_view provider
   return false;
 }
 
+PriceBook::PriceBook() : bundled_pending_(true) {}
+
 PriceBook::PriceBook(std::shared_ptr<const ModelMap> base) : base_(std::move(base)) {}
+
+const ModelMap* PriceBook::base() const {
+  if (bundled_pending_) {
+    base_ = ModelMap::bundled();
+    bundled_pending_ = false;
+  }
+  return base_.get();
+}
 
 const ModelInfo* PriceBook::find_key(std::string_view key, std::string* matched_key) const {
   if (const ModelInfo* info = registered_.find(key, matched_key)) return info;
-  return base_ ? base_->find(key, matched_key) : nullptr;
+  const ModelMap* map = base();
+  return map ? map->find(key, matched_key) : nullptr;
 }
 
 const ModelInfo* PriceBook::find(std::string_view provider, std::string_view model, std::string_view region,

@@ -49,7 +49,10 @@ bool provider_matches(std::string_view entry_provider, std::string_view provider
 
 class PriceBook {
  public:
-  // `base` may be null (no map).
+  // Over the bundled map, parsed only when a lookup first needs it (a
+  // config that prices every deployment never parses it).
+  PriceBook();
+  // Over `base`; null = no map, registered entries only.
   explicit PriceBook(std::shared_ptr<const ModelMap> base);
 
   // The entry for `model` on `provider` (see the file comment); null when
@@ -69,12 +72,14 @@ class PriceBook {
   // litellm_params / model_info always win. Returns the key used, or "".
   std::string resolve(DeploymentConfig& d) const;
 
-  const ModelMap* base() const { return base_.get(); }
+  // The map under the registered entries (loads the bundled one if pending).
+  const ModelMap* base() const;
 
  private:
   const ModelInfo* find_key(std::string_view key, std::string* matched_key) const;
 
-  std::shared_ptr<const ModelMap> base_;
+  mutable std::shared_ptr<const ModelMap> base_;  // set on first use when bundled_pending_
+  mutable bool bundled_pending_ = false;
   ModelMap registered_;
 };
 

@@ -274,7 +274,7 @@ Result<std::unique_ptr<pricing::PriceBook>> make_price_book(const RouterSettings
       origin = "LLMUX_MODEL_COST_MAP";
     }
   }
-  if (path.empty()) return std::make_unique<pricing::PriceBook>(pricing::ModelMap::bundled());
+  if (path.empty()) return std::make_unique<pricing::PriceBook>();  // the bundled map, parsed when first needed
   auto map = pricing::ModelMap::load_file(path);
   if (!map.ok()) return Error(ErrorKind::kInvalidConfig, fmt::format("{}: {}", origin, map.error().message));
   return std::make_unique<pricing::PriceBook>(std::make_shared<const pricing::ModelMap>(std::move(map).value()));

@@ -30,7 +30,7 @@ DeploymentConfig deployment(std::string_view model, std::string_view params_json
   return c;
 }
 
-PriceBook bundled_book() { return PriceBook(ModelMap::bundled()); }
+PriceBook bundled_book() { return PriceBook(); }
 
 }  // namespace
 
@@ -178,6 +178,16 @@ TEST_CASE("model map: prices and limits in the config win over the map", "[prici
   CHECK(d.output_cost_per_token == 0);
   CHECK(d.max_input_tokens.value_or(0) >= 128000);
   CHECK(pricing::response_cost(d, 1000, 1000) == 0);
+}
+
+TEST_CASE("model map: a price book over no map knows registered entries only", "[pricing][model_map]") {
+  PriceBook book(nullptr);
+  CHECK(book.base() == nullptr);
+  CHECK(book.find("openai", "gpt-4o", "") == nullptr);
+  REQUIRE(book.register_models(R"({"gpt-4o":{"input_cost_per_token":1e-3}})").ok());
+  REQUIRE(book.find("openai", "gpt-4o", "") != nullptr);
+  CHECK(book.find("openai", "gpt-4o", "")->input_cost_per_token == 1e-3);
+  CHECK(PriceBook().base() == ModelMap::bundled().get());
 }
 
 TEST_CASE("model map: prices registered at run time", "[pricing][model_map][register]") {
