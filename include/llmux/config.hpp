@@ -157,6 +157,10 @@ struct RouterSettings {
   std::map<std::string, ModelGroupAlias> model_group_alias;
   bool drop_params = false;
   std::map<std::string, ProviderBudgetConfig> provider_budget_config;  // by provider name
+  // A model price and context-window map (LiteLLM's JSON format) used instead
+  // of the one compiled into the library (litellm_settings.model_cost_map_path;
+  // empty: the environment variable LLMUX_MODEL_COST_MAP, else the bundled map).
+  std::string model_cost_map_path;
   // Redis (shared state); empty host/url = in-memory only.
   std::string redis_url;
   std::string redis_host;

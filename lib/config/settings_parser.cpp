@@ -284,6 +284,10 @@ Status set_ssl_certificate(const Value& v, const std::string& path, State& s, Pa
   return read_existing_file(v, path, "client certificate", s.settings.ssl_certificate);
 }
 
+Status set_model_cost_map_path(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_string(v, path, s.settings.model_cost_map_path);
+}
+
 Status set_redis_url(const Value& v, const std::string& path, State& s, ParseContext&) {
   return read_string(v, path, s.settings.redis_url);
 }
@@ -383,6 +387,7 @@ constexpr KeyHandler kLitellmSettings[] = {
     {"retry_policy", set_retry_policy},
     {"ssl_verify", set_ssl_verify},
     {"ssl_certificate", set_ssl_certificate},
+    {"model_cost_map_path", set_model_cost_map_path},  // llmux: another model map file
 };
 
 // Common litellm_settings that are not about routing; they get the plain
