@@ -79,7 +79,7 @@ std::string base64url(std::string_view bytes) { return absl::WebSafeBase64Escape
 
 }  // namespace
 
-EnvLookup process_env() {
+GoogleEnv process_env() {
   return [](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
     if (!v || !*v) return std::nullopt;
@@ -165,7 +165,7 @@ Result<GoogleCredentials> parse_google_credentials(std::string_view json, std::s
                                 origin, type.size() < 64 ? type : type.substr(0, 64)));
 }
 
-Result<GoogleCredentials> load_google_credentials(std::string_view configured, const EnvLookup& env) {
+Result<GoogleCredentials> load_google_credentials(std::string_view configured, const GoogleEnv& env) {
   if (!strip_ascii_whitespace(configured).empty()) return credentials_from_value(configured, "vertex_credentials");
   if (auto v = env("VERTEXAI_CREDENTIALS")) return credentials_from_value(*v, "VERTEXAI_CREDENTIALS");
   if (auto path = env("GOOGLE_APPLICATION_CREDENTIALS")) {
@@ -207,7 +207,7 @@ Result<GoogleCredentials> load_google_credentials(std::string_view configured, c
 }
 
 std::string resolve_google_project(std::string_view configured, const GoogleCredentials& credentials,
-                                   const EnvLookup& env) {
+                                   const GoogleEnv& env) {
   if (!configured.empty()) return std::string(configured);
   if (auto v = env("VERTEXAI_PROJECT")) return *v;
   if (!credentials.project_id.empty()) return credentials.project_id;
@@ -216,7 +216,7 @@ std::string resolve_google_project(std::string_view configured, const GoogleCred
   return {};
 }
 
-std::string resolve_google_location(std::string_view configured, const EnvLookup& env) {
+std::string resolve_google_location(std::string_view configured, const GoogleEnv& env) {
   if (!configured.empty()) return std::string(configured);
   if (auto v = env("VERTEXAI_LOCATION")) return *v;
   return "us-central1";

@@ -39,8 +39,8 @@ inline constexpr std::string_view kCloudPlatformScope = "https://www.googleapis.
 
 // Reads an environment variable (nullopt when unset or empty). Injected so
 // tests need not change the process environment.
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
-EnvLookup process_env();
+using GoogleEnv = std::function<std::optional<std::string>(std::string_view name)>;
+GoogleEnv process_env();
 
 // Seconds since the Unix epoch. A JWT's iat/exp are wall-clock times, which
 // the loop's steady clock cannot give; injected for tests.
@@ -90,16 +90,16 @@ Result<GoogleCredentials> parse_google_credentials(std::string_view json, std::s
 // credentials.json) when it exists, else the metadata server at
 // GCE_METADATA_HOST (legacy GCE_METADATA_ROOT), else GCE_METADATA_IP, else
 // metadata.google.internal.
-Result<GoogleCredentials> load_google_credentials(std::string_view configured, const EnvLookup& env);
+Result<GoogleCredentials> load_google_credentials(std::string_view configured, const GoogleEnv& env);
 
 // The project: `configured` (vertex_project) → VERTEXAI_PROJECT → the
 // credentials' project → GOOGLE_CLOUD_PROJECT → GCLOUD_PROJECT; empty when
 // none (the metadata server's project is fetched later by the caller).
 std::string resolve_google_project(std::string_view configured, const GoogleCredentials& credentials,
-                                   const EnvLookup& env);
+                                   const GoogleEnv& env);
 
 // The location: `configured` (vertex_location) → VERTEXAI_LOCATION → us-central1.
-std::string resolve_google_location(std::string_view configured, const EnvLookup& env);
+std::string resolve_google_location(std::string_view configured, const GoogleEnv& env);
 
 // The signed service-account assertion: header {"alg":"RS256","typ":"JWT",
 // "kid":private_key_id}, claims iss, scope (cloud-platform), aud (Google's

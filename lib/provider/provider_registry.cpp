@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "provider/azure.hpp"
+#include "provider/azure_ai.hpp"
 #include "provider/openai_compatible.hpp"
 #include "provider/vertex_ai.hpp"
 
@@ -55,6 +57,8 @@ struct Registry {
     for (const Family& f : kFamilies) {
       providers.push_back(std::make_shared<OpenAiCompatibleProvider>(f.name, f.default_api_base));
     }
+    providers.push_back(std::make_shared<AzureProvider>());
+    providers.push_back(std::make_shared<AzureAiProvider>());
     providers.push_back(std::make_shared<VertexAiProvider>());
   }
   std::mutex mu;

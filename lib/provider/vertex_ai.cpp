@@ -142,7 +142,7 @@ std::string vertex_url(VertexRoute route, std::string_view model, const VertexLo
   return url;
 }
 
-VertexAiProvider::VertexAiProvider(EnvLookup env, WallSeconds wall)
+VertexAiProvider::VertexAiProvider(GoogleEnv env, WallSeconds wall)
     : env_(std::move(env)), wall_(std::move(wall)), openai_("vertex_ai", "") {}
 
 std::shared_ptr<DeploymentAuth> VertexAiProvider::make_auth(const DeploymentConfig& deployment) const {

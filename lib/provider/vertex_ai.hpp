@@ -59,7 +59,7 @@ class VertexAiProvider : public Provider {
  public:
   // `env` and `wall` are injected for tests; the registry's instance uses the
   // process environment and the system clock.
-  explicit VertexAiProvider(EnvLookup env = process_env(), WallSeconds wall = system_wall_seconds());
+  explicit VertexAiProvider(GoogleEnv env = process_env(), WallSeconds wall = system_wall_seconds());
 
   std::string_view name() const override { return "vertex_ai"; }
 
@@ -82,7 +82,7 @@ class VertexAiProvider : public Provider {
   static int token_fetches(const DeploymentAuth* auth);
 
  private:
-  EnvLookup env_;
+  GoogleEnv env_;
   WallSeconds wall_;
   OpenAiCompatibleProvider openai_;  // the MaaS route's splice, reading and classification
 };

@@ -766,8 +766,12 @@ void FakeProvider::Impl::plan_response(Conn& c, const ReceivedRequest& rec, cons
 
   const std::string_view path = std::string_view(rec.path).substr(0, rec.path.find('?'));
   const bool post = rec.method == "POST";
-  const bool is_chat = post && (path == "/v1/chat/completions" || path == "/chat/completions");
-  const bool is_embeddings = post && (path == "/v1/embeddings" || path == "/embeddings");
+  // Azure OpenAI's /openai/deployments/<dep>/... and /openai/v1/... too.
+  const bool azure = path.starts_with("/openai/");
+  const bool is_chat = post && (path == "/v1/chat/completions" || path == "/chat/completions" ||
+                                (azure && path.ends_with("/chat/completions")));
+  const bool is_embeddings =
+      post && (path == "/v1/embeddings" || path == "/embeddings" || (azure && path.ends_with("/embeddings")));
   const RequestFacts facts = read_request_facts(json_parser_, rec.body);
 
   int status = b.status;

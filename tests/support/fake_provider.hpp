@@ -11,7 +11,8 @@
 // set. Everything received is recorded (before it is answered).
 //
 // Paths: POST /v1/chat/completions, /chat/completions, /v1/embeddings,
-// /embeddings. Behaviors apply to every path; only a *generated* answer needs
+// /embeddings, and Azure OpenAI's /openai/.../chat/completions and
+// /openai/.../embeddings (query ignored). Behaviors apply to every path; only a *generated* answer needs
 // a known path (else 404) and a request body that is valid JSON (else 400
 // "invalid JSON"), both with OpenAI-style error bodies.
 //

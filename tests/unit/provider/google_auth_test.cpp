@@ -18,7 +18,7 @@ using namespace llmux::provider;
 namespace {
 
 // An environment made of a map.
-EnvLookup env_of(std::map<std::string, std::string> vars) {
+GoogleEnv env_of(std::map<std::string, std::string> vars) {
   return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
     auto it = vars.find(std::string(name));
     if (it == vars.end() || it->second.empty()) return std::nullopt;

@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> vars) {
+GoogleEnv env_of(std::map<std::string, std::string> vars) {
   return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
     auto it = vars.find(std::string(name));
     if (it == vars.end()) return std::nullopt;
