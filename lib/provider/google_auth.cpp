@@ -147,6 +147,7 @@ Result<GoogleCredentials> parse_google_credentials(std::string_view json, std::s
     Result<RsaSigningKey> key = RsaSigningKey::from_pem(pem);
     if (!key.ok()) return auth_error(fmt::format("{}: {}", origin, key.error().message));
     c.key = std::move(key).value();
+    c.private_key_pem = pem;
     return c;
   }
   if (type == "authorized_user") {

@@ -70,6 +70,7 @@ struct GoogleCredentials {
   std::string private_key_id;
   std::string token_uri;
   std::optional<RsaSigningKey> key;
+  std::string private_key_pem;  // secret: kept only so errors can be scrubbed of it
   // authorized_user (both secret)
   std::string client_id;
   std::string client_secret;

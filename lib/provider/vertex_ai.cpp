@@ -54,6 +54,16 @@ class VertexAuth final : public DeploymentAuth {
   // MaaS endpoint URL, no api_key (the bearer token is added per request).
   DeploymentConfig openai_config;
 
+  // What was read from credential files or the environment: the router
+  // keeps it out of error messages.
+  void append_secrets(std::vector<std::string>& out) const override {
+    if (!credentials) return;
+    for (const std::string* s : {&credentials->private_key_pem, &credentials->client_secret,
+                                 &credentials->refresh_token}) {
+      if (!s->empty()) out.push_back(*s);
+    }
+  }
+
   void set_project(std::string project) {
     where.project = std::move(project);
     openai_config.api_base = vertex_url(VertexRoute::kOpenAiCompatible, "", where, false);

@@ -167,6 +167,11 @@ TEST_CASE("vertex: the MaaS request carries a token fetched once on the loop", "
   CHECK(ready == 3);
   CHECK(fetches == 1);
   CHECK(VertexAiProvider::token_fetches(auth.get()) == 1);
+  // The private key, read from the credentials, is handed to the router's scrubber.
+  std::vector<std::string> secrets;
+  auth->append_secrets(secrets);
+  REQUIRE(secrets.size() == 1);
+  CHECK(secrets[0].rfind("-----BEGIN RSA PRIVATE KEY-----\n", 0) == 0);
   // The assertion was made with the injected clock: exactly the §4.9 vector.
   const std::string& body = loop.requests().at(0).request.body;
   CHECK(body.find("assertion=eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6IjEifQ.") != std::string::npos);
