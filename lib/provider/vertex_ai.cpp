@@ -5,10 +5,13 @@
 #include <utility>
 
 #include <absl/strings/ascii.h>
+#include <absl/time/clock.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include "common/strings.hpp"
+#include "provider/anthropic_messages.hpp"
+#include "provider/gemini_content.hpp"
 #include "provider/token_cache.hpp"
 
 namespace llmux::provider {
@@ -81,6 +84,47 @@ Error not_prepared(const ProviderTarget& target) {
 std::string_view url_model(std::string_view model) {
   if (model.substr(0, 7) == "gemini/") model.remove_prefix(7);
   return model;
+}
+
+constexpr std::string_view kProviderName = "vertex_ai";
+// What Vertex's Claude route takes in place of the model in the body.
+constexpr std::string_view kAnthropicVersionMember = R"("anthropic_version":"vertex-2023-10-16")";
+
+bool drop_params(const ProviderTarget& target, const request::ParsedRequest& request) {
+  return request.router.drop_params || target.config.drop_params.value_or(false);
+}
+
+// Content-Type, the bearer token, the deployment's extra headers, Accept.
+Status write_headers(const ProviderTarget& target, std::string_view token, bool stream,
+                     std::vector<std::string>& headers) {
+  headers.clear();
+  headers.emplace_back("Content-Type: application/json");
+  headers.push_back(fmt::format("Authorization: Bearer {}", token));
+  for (const auto& [name, value] : target.config.extra_headers) {
+    if (has_line_break(name) || has_line_break(value) || name.find(':') != std::string::npos || name.empty()) {
+      return Error(ErrorKind::kInvalidConfig,
+                   fmt::format("deployment {}: an extra header is not a valid header", target.config.id));
+    }
+    headers.push_back(fmt::format("{}: {}", name, value));
+  }
+  headers.emplace_back(stream ? "Accept: text/event-stream" : "Accept: application/json");
+  return Status::Ok();
+}
+
+// The Claude route's body: Anthropic Messages without "model", plus
+// anthropic_version; `prefill` continues a cut stream.
+Status build_claude(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
+                    std::optional<std::string_view> prefill, std::string& body) {
+  anthropic::BodyOptions o;
+  o.model = target.model;
+  o.omit_model = true;
+  o.extra_members = kAnthropicVersionMember;
+  o.default_max_tokens = anthropic::default_max_tokens(target.config);
+  o.stream = stream;
+  o.prefill = prefill;
+  o.drop_params = drop_params(target, request);
+  o.provider_name = kProviderName;
+  return anthropic::build_messages_body(request, o, body);
 }
 
 }  // namespace
@@ -247,21 +291,28 @@ Status VertexAiProvider::build_request(const ProviderTarget& target, const reque
       return built;
     }
     case VertexRoute::kGemini:
-    case VertexRoute::kGeminiEndpoint:
-      return Error(ErrorKind::kInvalidConfig,
-                   fmt::format("deployment {}: vertex_ai/{}: the Gemini route needs the Gemini mapping, which is "
-                               "not built yet",
-                               target.config.id, target.model));
+    case VertexRoute::kGeminiEndpoint: {
+      gemini::ContentOptions o;
+      o.drop_params = drop_params(target, request);
+      o.model = url_model(target.model);
+      o.system_instruction = target.model.find("gemma") == std::string_view::npos;
+      o.deployment_params_json = target.config.litellm_params_json;
+      if (Status s = gemini::build_generate_content(request, o, out.body); !s.ok()) return s;
+      break;
+    }
     case VertexRoute::kClaude:
+      if (Status s = build_claude(target, request, stream, std::nullopt, out.body); !s.ok()) return s;
+      break;
+    case VertexRoute::kUnsupported:
       return Error(ErrorKind::kInvalidConfig,
-                   fmt::format("deployment {}: vertex_ai/{}: the Claude route needs the Anthropic mapping, which is "
-                               "not built yet",
+                   fmt::format("deployment {}: vertex_ai/{}: this partner model's wire format is not supported yet",
                                target.config.id, target.model));
-    case VertexRoute::kUnsupported: break;
   }
-  return Error(ErrorKind::kInvalidConfig,
-               fmt::format("deployment {}: vertex_ai/{}: this partner model's wire format is not supported yet",
-                           target.config.id, target.model));
+  if (Status s = write_headers(target, token, stream, out.headers); !s.ok()) return s;
+  out.url = vertex_url(route, target.model, auth->where, stream);
+  out.method.assign("POST");
+  out.stream_body = stream;
+  return Status::Ok();
 }
 
 Status VertexAiProvider::build_continuation_request(const ProviderTarget& target,
@@ -272,7 +323,17 @@ Status VertexAiProvider::build_continuation_request(const ProviderTarget& target
   if (!auth || !auth->token) return not_prepared(target);
   const std::string& token = auth->token->token();
   if (token.empty() || has_line_break(token)) return not_prepared(target);
-  if (vertex_route(target.model) != VertexRoute::kOpenAiCompatible) {
+  const VertexRoute route = vertex_route(target.model);
+  if (route == VertexRoute::kClaude) {
+    // Anthropic continues an assistant prefill natively.
+    if (Status s = build_claude(target, request, true, delivered_text, out.body); !s.ok()) return s;
+    if (Status s = write_headers(target, token, true, out.headers); !s.ok()) return s;
+    out.url = vertex_url(route, target.model, auth->where, true);
+    out.method.assign("POST");
+    out.stream_body = true;
+    return Status::Ok();
+  }
+  if (route != VertexRoute::kOpenAiCompatible) {
     return Provider::build_continuation_request(target, request, delivered_text, out);
   }
   const Status built = openai_.build_continuation_request(ProviderTarget{auth->openai_config, target.model, nullptr},
@@ -282,9 +343,47 @@ Status VertexAiProvider::build_continuation_request(const ProviderTarget& target
 }
 
 Error VertexAiProvider::classify_failure(const transport::TransferResult& result) const {
-  // Google's error bodies ({"error":{"code","message","status"}}) read as
-  // OpenAI's do; the status decides the class.
-  return openai_.classify_failure(result);
+  // Every route answers errors in Google's shape and LiteLLM classifies them
+  // all by its vertex_ai branch (§4.7). Wall time only reads a Retry-After
+  // given as an HTTP date.
+  return gemini::classify_failure(result, kProviderName, absl::Now());
+}
+
+Status VertexAiProvider::translate_response(const ProviderTarget& target, const request::ParsedRequest& request,
+                                            std::string& body) const {
+  switch (vertex_route(target.model)) {
+    case VertexRoute::kGemini:
+    case VertexRoute::kGeminiEndpoint: return gemini::translate_generate_content(body, target.model, kProviderName);
+    case VertexRoute::kClaude: {
+      anthropic::ResponseOptions o;
+      o.json_mode = anthropic::uses_json_tool(request);
+      o.created = absl::ToUnixSeconds(absl::Now());  // a timestamp in the answer, not a timing
+      o.provider_name = kProviderName;
+      return anthropic::translate_messages_response(body, o);
+    }
+    case VertexRoute::kOpenAiCompatible:
+    case VertexRoute::kUnsupported: break;
+  }
+  return Status::Ok();  // already OpenAI's
+}
+
+std::unique_ptr<StreamTranslator> VertexAiProvider::make_stream_translator(const ProviderTarget& target,
+                                                                           const request::ParsedRequest& request) const {
+  switch (vertex_route(target.model)) {
+    case VertexRoute::kGemini:
+    case VertexRoute::kGeminiEndpoint:
+      return gemini::make_stream_translator(std::string(target.model), std::string(kProviderName));
+    case VertexRoute::kClaude: {
+      anthropic::MessagesStreamTranslator::Options o;
+      o.json_mode = anthropic::uses_json_tool(request);
+      o.created = absl::ToUnixSeconds(absl::Now());
+      o.provider_name = kProviderName;
+      return std::make_unique<anthropic::MessagesStreamTranslator>(o);
+    }
+    case VertexRoute::kOpenAiCompatible:
+    case VertexRoute::kUnsupported: break;
+  }
+  return nullptr;  // OpenAI's SSE as it is
 }
 
 Result<ResponseInfo> VertexAiProvider::inspect_response(std::string_view body, request::Endpoint endpoint) const {

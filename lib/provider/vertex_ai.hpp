@@ -11,7 +11,10 @@
 //     .../publishers/anthropic/models/{m}:rawPredict | :streamRawPredict;
 //   * everything else (gemini-*, an all-digits tuned endpoint): Gemini's
 //     generateContent at .../publishers/google/models/{m}.
-// Every route carries `Authorization: Bearer <Google access token>`; the
+// The Gemini mapping is gemini_content.hpp's, the Claude one
+// anthropic_messages.hpp's; errors of every route are classified as Google's
+// (LiteLLM's vertex_ai branch). Every route carries
+// `Authorization: Bearer <Google access token>`; the
 // token (google_auth.hpp) lives in the deployment's VertexAuth, fetched and
 // refreshed on the loop by prepare().
 //
@@ -73,6 +76,10 @@ class VertexAiProvider : public Provider {
   Status build_request(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override;
   Error classify_failure(const transport::TransferResult& result) const override;
+  Status translate_response(const ProviderTarget& target, const request::ParsedRequest& request,
+                            std::string& body) const override;
+  std::unique_ptr<StreamTranslator> make_stream_translator(const ProviderTarget& target,
+                                                           const request::ParsedRequest& request) const override;
   Result<ResponseInfo> inspect_response(std::string_view body, request::Endpoint endpoint) const override;
   ChunkInfo inspect_chunk(std::string_view data) const override;
   Status build_continuation_request(const ProviderTarget& target, const request::ParsedRequest& request,

@@ -271,3 +271,127 @@ TEST_CASE("vertex: the cloud-cost-based fixture's Vertex deployments send the Ma
   CHECK(google.token_fetches() == 2);  // each deployment has its own token
   CHECK(google.rejections().empty());
 }
+
+namespace {
+
+std::string publisher_yaml(const FakeGoogle& google, const std::string& credentials_path, const std::string& model) {
+  return fmt::format(
+      "model_list:\n"
+      "  - model_name: g\n"
+      "    litellm_params:\n"
+      "      model: vertex_ai/{}\n"
+      "      vertex_project: test-proj\n"
+      "      vertex_location: us-east5\n"
+      "      vertex_credentials: {}\n"
+      "      api_base: {}\n"
+      "    model_info:\n"
+      "      id: vertex-pub-1\n"
+      "router_settings:\n"
+      "  num_retries: 0\n",
+      model, credentials_path, google.base_url());
+}
+
+Behavior raw_stream(std::vector<std::string> events) {
+  Behavior b;
+  b.stream = true;
+  b.raw_events = true;
+  b.send_done = false;
+  b.events = std::move(events);
+  return b;
+}
+
+std::vector<ReceivedRequest> publisher_requests(FakeGoogle& google) {
+  std::vector<ReceivedRequest> out;
+  for (auto& r : google.server().requests()) {
+    if (r.path.find("/publishers/") != std::string::npos) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("vertex: the Gemini route on the wire, plain and streaming", "[vertex][gemini]") {
+  FakeGoogle google;
+  const std::string base = "/v1/projects/test-proj/locations/us-east5/publishers/google/models/gemini-2.5-flash";
+  google.set_model_handler([&google, base](const ReceivedRequest& r) {
+    if (!google.issued(r.header("authorization"))) return Behavior::error(401, "unauthenticated");
+    if (r.path == base + ":streamGenerateContent?alt=sse") {
+      return raw_stream({
+          "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hello\"}]},\"index\":0}]}\r\n\r\n",
+          "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\" from Gemini\"}]},"
+          "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":3,"
+          "\"totalTokenCount\":7}}\r\n\r\n",
+      });
+    }
+    if (r.path != base + ":generateContent") return Behavior::error(404, "wrong path " + r.path);
+    Behavior b;
+    b.body = R"({"candidates":[{"content":{"role":"model","parts":[{"text":"Hello from Gemini"}]},"finishReason":"STOP",)"
+             R"("index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7}})";
+    return b;
+  });
+  TempFile key(google.service_account_json());
+  auto router = make_router(publisher_yaml(google, key.path, "gemini-2.5-flash"));
+
+  auto r = router->completion(chat_request("g"));
+  REQUIRE(r.ok());
+  CHECK(r->body.find(R"("content":"Hello from Gemini")") != std::string::npos);
+  CHECK(r->usage.completion_tokens == 3);
+  Collected c = run_stream(*router, chat_request("g", R"("stream":true)"));
+  REQUIRE(c.done.has_value());
+  REQUIRE(c.done->ok());
+  CHECK(c.text == "Hello from Gemini");
+  const auto calls = publisher_requests(google);
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].body.find(R"("contents":)") != std::string::npos);
+  CHECK(calls[0].header("authorization") == "Bearer fake-token-1");
+  CHECK(google.token_fetches() == 1);
+}
+
+TEST_CASE("vertex: the Claude route on the wire, plain and streaming", "[vertex][claude]") {
+  FakeGoogle google;
+  const std::string base = "/v1/projects/test-proj/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514";
+  google.set_model_handler([&google, base](const ReceivedRequest& r) {
+    if (!google.issued(r.header("authorization"))) return Behavior::error(401, "unauthenticated");
+    if (r.path == base + ":streamRawPredict") {
+      return raw_stream({
+          "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+          "\"role\":\"assistant\",\"model\":\"claude-sonnet-4\",\"content\":[],\"usage\":{\"input_tokens\":6,"
+          "\"output_tokens\":1}}}\n\n",
+          "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+          "{\"type\":\"text\",\"text\":\"\"}}\n\n",
+          "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+          "\"text_delta\",\"text\":\"Hello from Claude\"}}\n\n",
+          "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+          "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+          "\"usage\":{\"output_tokens\":4}}\n\n",
+          "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+      });
+    }
+    if (r.path != base + ":rawPredict") return Behavior::error(404, "wrong path " + r.path);
+    Behavior b;
+    b.body = R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4","content":)"
+             R"([{"type":"text","text":"Hello from Claude"}],"stop_reason":"end_turn","usage":{"input_tokens":6,"output_tokens":4}})";
+    return b;
+  });
+  TempFile key(google.service_account_json());
+  auto router = make_router(publisher_yaml(google, key.path, "claude-sonnet-4@20250514"));
+
+  auto r = router->completion(chat_request("g"));
+  REQUIRE(r.ok());
+  CHECK(r->body.find(R"("content":"Hello from Claude")") != std::string::npos);
+  CHECK(r->usage.prompt_tokens == 6);
+  CHECK(r->usage.completion_tokens == 4);
+  Collected c = run_stream(*router, chat_request("g", R"("stream":true)"));
+  REQUIRE(c.done.has_value());
+  REQUIRE(c.done->ok());
+  CHECK(c.text == "Hello from Claude");
+  CHECK((*c.done)->usage.completion_tokens == 4);
+  const auto calls = publisher_requests(google);
+  REQUIRE(calls.size() == 2);
+  for (const auto& call : calls) {
+    CHECK(call.body.find(R"("anthropic_version":"vertex-2023-10-16")") != std::string::npos);
+    CHECK(call.body.find(R"("model")") == std::string::npos);
+    CHECK(call.header("x-api-key") == "");
+  }
+  CHECK(google.token_fetches() == 1);
+}

@@ -271,37 +271,138 @@ TEST_CASE("vertex: the metadata server gives the token, and the project when non
   CHECK(std::count(out.headers.begin(), out.headers.end(), "Authorization: Bearer ya29.meta") == 1);
 }
 
-TEST_CASE("vertex: Gemini and Claude routes say what they need; embeddings are not served yet", "[vertex][route]") {
+namespace {
+
+// A prepared Vertex target for `model` (token "t" from the simulated endpoint).
+struct Prepared {
   testing::SimulatedLoop loop;
-  loop.route("google.sim/token", [](const transport::HttpRequest&) {
-    return testing::ScriptedResponse::json(200, R"({"access_token":"t","expires_in":3600})");
-  });
-  const VertexAiProvider& p = fixed_provider();
-  for (const char* model : {"gemini-2.5-pro", "claude-sonnet-4@20250514", "mistral-large@2407"}) {
-    INFO(model);
-    const DeploymentConfig d = vertex_deployment(
-        model, R"("vertex_credentials":)" + json_string(sa_json_for("http://google.sim/token")));
-    auto auth = p.make_auth(d);
-    const ProviderTarget target = ProviderTarget::of(d, auth.get());
+  DeploymentConfig d;
+  std::shared_ptr<DeploymentAuth> auth;
+  explicit Prepared(std::string model) {
+    loop.route("google.sim/token", [](const transport::HttpRequest&) {
+      return testing::ScriptedResponse::json(200, R"({"access_token":"t","expires_in":3600})");
+    });
+    d = vertex_deployment(std::move(model), R"("vertex_location":"us-east5","vertex_credentials":)" +
+                                                json_string(sa_json_for("http://google.sim/token")));
+    auth = fixed_provider().make_auth(d);
     bool ok = false;
-    p.prepare(target, loop, [&](Status s) { ok = s.ok(); });
+    fixed_provider().prepare(target(), loop, [&](Status s) { ok = s.ok(); });
     loop.run_until_idle();
     REQUIRE(ok);
-    transport::HttpRequest out;
-    Status s = p.build_request(target, testing::parse(R"({"model":"group","messages":[]})"), false, out);
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.error().kind == ErrorKind::kInvalidConfig);
-    CHECK_THAT(s.error().message, Catch::Contains(std::string("vertex_ai/") + model));
   }
-  const DeploymentConfig d = vertex_deployment("openai/gpt-oss-120b-maas",
-                                               R"("vertex_credentials":)" + json_string(sa_json_for("http://google.sim/token")));
-  auto auth = p.make_auth(d);
-  const ProviderTarget target = ProviderTarget::of(d, auth.get());
-  p.prepare(target, loop, [](Status) {});
-  loop.run_until_idle();
+  ProviderTarget target() const { return ProviderTarget::of(d, auth.get()); }
+};
+
+bool has_header(const transport::HttpRequest& r, std::string_view line) {
+  return std::count(r.headers.begin(), r.headers.end(), std::string(line)) == 1;
+}
+
+}  // namespace
+
+TEST_CASE("vertex: the Gemini route sends generateContent with the bearer token", "[vertex][gemini]") {
+  Prepared p("gemini-2.5-pro");
+  const VertexAiProvider& vertex = fixed_provider();
+  const auto request = testing::parse(
+      R"({"model":"group","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],"max_tokens":20})");
   transport::HttpRequest out;
-  Status s = p.build_request(
-      target, testing::parse(R"({"model":"group","input":"x"})", request::Endpoint::kEmbeddings), false, out);
+  REQUIRE(vertex.build_request(p.target(), request, false, out).ok());
+  CHECK(out.url ==
+        "https://us-east5-aiplatform.googleapis.com/v1/projects/example_project/locations/us-east5/publishers/google/"
+        "models/gemini-2.5-pro:generateContent");
+  CHECK(has_header(out, "Authorization: Bearer t"));
+  CHECK(has_header(out, "Content-Type: application/json"));
+  CHECK(out.body.find(R"("contents":[{"role":"user","parts":[{"text":"hi"}]}])") != std::string::npos);
+  CHECK(out.body.find("Be brief.") != std::string::npos);
+  CHECK(out.body.find(R"("model")") == std::string::npos);
+  CHECK_FALSE(out.stream_body);
+
+  REQUIRE(vertex.build_request(p.target(), request, true, out).ok());
+  CHECK(out.url.ends_with("/models/gemini-2.5-pro:streamGenerateContent?alt=sse"));
+  CHECK(has_header(out, "Accept: text/event-stream"));
+  CHECK(out.stream_body);
+  CHECK(vertex.make_stream_translator(p.target(), request) != nullptr);
+
+  std::string body =
+      R"({"candidates":[{"content":{"role":"model","parts":[{"text":"Hello."}]},"finishReason":"STOP","index":0}],)"
+      R"("usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6},"responseId":"r1"})";
+  REQUIRE(vertex.translate_response(p.target(), request, body).ok());
+  auto info = vertex.inspect_response(body, request::Endpoint::kChatCompletions);
+  REQUIRE(info.ok());
+  CHECK(info->finish_reason == "stop");
+  CHECK(info->usage.prompt_tokens == 4);
+  CHECK(info->usage.completion_tokens == 2);
+  CHECK(body.find(R"("content":"Hello.")") != std::string::npos);
+}
+
+TEST_CASE("vertex: the Claude route sends Messages to rawPredict without model, with anthropic_version",
+          "[vertex][claude]") {
+  Prepared p("claude-sonnet-4@20250514");
+  const VertexAiProvider& vertex = fixed_provider();
+  const auto request = testing::parse(R"({"model":"group","messages":[{"role":"user","content":"hi"}],"max_tokens":30})");
+  transport::HttpRequest out;
+  REQUIRE(vertex.build_request(p.target(), request, false, out).ok());
+  CHECK(out.url ==
+        "https://us-east5-aiplatform.googleapis.com/v1/projects/example_project/locations/us-east5/publishers/"
+        "anthropic/models/claude-sonnet-4@20250514:rawPredict");
+  CHECK(has_header(out, "Authorization: Bearer t"));
+  CHECK(out.body.find(R"("anthropic_version":"vertex-2023-10-16")") != std::string::npos);
+  CHECK(out.body.find(R"("model")") == std::string::npos);
+  CHECK(out.body.find(R"("max_tokens":30)") != std::string::npos);
+  for (const auto& h : out.headers) {
+    CHECK(h.rfind("x-api-key", 0) != 0);
+    CHECK(h.rfind("anthropic-version", 0) != 0);
+  }
+
+  REQUIRE(vertex.build_request(p.target(), request, true, out).ok());
+  CHECK(out.url.ends_with("/models/claude-sonnet-4@20250514:streamRawPredict"));
+  CHECK(out.body.find(R"("stream":true)") != std::string::npos);
+  CHECK(vertex.make_stream_translator(p.target(), request) != nullptr);
+
+  // A cut stream continues by assistant prefill.
+  REQUIRE(vertex.build_continuation_request(p.target(), request, "Hello the", out).ok());
+  CHECK(out.url.ends_with(":streamRawPredict"));
+  CHECK(out.body.find(R"({"role":"assistant","content":)") != std::string::npos);
+  CHECK(out.body.find("Hello the") != std::string::npos);
+
+  std::string body =
+      R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4","content":[{"type":"text","text":"Hi!"}],)"
+      R"("stop_reason":"end_turn","usage":{"input_tokens":7,"output_tokens":3}})";
+  REQUIRE(vertex.translate_response(p.target(), request, body).ok());
+  auto info = vertex.inspect_response(body, request::Endpoint::kChatCompletions);
+  REQUIRE(info.ok());
+  CHECK(info->finish_reason == "stop");
+  CHECK(info->usage.prompt_tokens == 7);
+  CHECK(body.find(R"("content":"Hi!")") != std::string::npos);
+}
+
+TEST_CASE("vertex: errors of every route are classified as Google's; the MaaS stream is OpenAI's", "[vertex]") {
+  const VertexAiProvider& vertex = fixed_provider();
+  transport::TransferResult r;
+  r.status = 429;
+  r.body = R"({"error":{"code":429,"message":"Resource exhausted. Please try again later.","status":"RESOURCE_EXHAUSTED"}})";
+  Error e = vertex.classify_failure(r);
+  CHECK(e.kind == ErrorKind::kRateLimit);
+  CHECK_THAT(e.message, Catch::Contains("Resource exhausted"));
+  r.status = 400;
+  r.body = R"({"error":{"code":400,"message":"The input token count exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}})";
+  CHECK(vertex.classify_failure(r).kind == ErrorKind::kContextWindowExceeded);
+
+  Prepared p("openai/gpt-oss-120b-maas");
+  CHECK(vertex.make_stream_translator(p.target(), testing::parse(R"({"model":"g","messages":[]})")) == nullptr);
+}
+
+TEST_CASE("vertex: partner models on other formats and embeddings are not served yet", "[vertex][route]") {
+  const VertexAiProvider& vertex = fixed_provider();
+  Prepared mistral("mistral-large@2407");
+  transport::HttpRequest out;
+  Status s = vertex.build_request(mistral.target(), testing::parse(R"({"model":"group","messages":[]})"), false, out);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().kind == ErrorKind::kInvalidConfig);
+  CHECK_THAT(s.error().message, Catch::Contains("vertex_ai/mistral-large@2407"));
+
+  Prepared maas("openai/gpt-oss-120b-maas");
+  s = vertex.build_request(maas.target(),
+                           testing::parse(R"({"model":"group","input":"x"})", request::Endpoint::kEmbeddings), false, out);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().kind == ErrorKind::kInvalidArgument);
 }
