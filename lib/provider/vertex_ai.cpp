@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "common/strings.hpp"
+#include "provider/connection_settings.hpp"
 #include "provider/anthropic_messages.hpp"
 #include "provider/gemini_content.hpp"
 #include "provider/token_cache.hpp"
@@ -312,6 +313,7 @@ Status VertexAiProvider::build_request(const ProviderTarget& target, const reque
   out.url = vertex_url(route, target.model, auth->where, stream);
   out.method.assign("POST");
   out.stream_body = stream;
+  apply_connection_settings(target.config, out);
   return Status::Ok();
 }
 
@@ -331,6 +333,7 @@ Status VertexAiProvider::build_continuation_request(const ProviderTarget& target
     out.url = vertex_url(route, target.model, auth->where, true);
     out.method.assign("POST");
     out.stream_body = true;
+    apply_connection_settings(target.config, out);
     return Status::Ok();
   }
   if (route != VertexRoute::kOpenAiCompatible) {
