@@ -254,6 +254,12 @@ Error classify_azure_http_error(int status, std::string_view body) {
   }
 }
 
+void AzureAuth::append_secrets(std::vector<std::string>& out) const {
+  for (const std::string* s : {&settings_.api_key, &settings_.ad_token, &settings_.client_secret, &settings_.password}) {
+    if (!s->empty()) out.push_back(*s);
+  }
+}
+
 AzureAuth::AzureAuth(const DeploymentConfig& deployment, AzureSettings settings)
     : settings_(std::move(settings)), splice_config_(deployment) {
   splice_config_.api_base = settings_.api_base;

@@ -100,6 +100,8 @@ class AzureAuth final : public DeploymentAuth {
   // The configured deployment's URLs.
   const std::string& chat_url() const { return chat_url_; }
   const std::string& embeddings_url() const { return embeddings_url_; }
+  // The key, token, secret and password, wherever they were read from.
+  void append_secrets(std::vector<std::string>& out) const override;
 
  private:
   AzureSettings settings_;

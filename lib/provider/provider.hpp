@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <absl/functional/function_ref.h>
 
@@ -84,6 +85,11 @@ struct LocalAnswer {
 class DeploymentAuth {
  public:
   virtual ~DeploymentAuth() = default;
+  // Secrets this state read from outside the deployment's config (the
+  // environment, credential files, fetched tokens' sources), so that the
+  // router keeps them out of error messages. Called when the deployment
+  // joins the pool.
+  virtual void append_secrets(std::vector<std::string>& /*out*/) const {}
 };
 
 // The deployment one attempt goes to, resolved for its adapter: the config,

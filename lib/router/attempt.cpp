@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "pricing/pricing.hpp"
+#include "router/secrets.hpp"
 
 namespace llmux::router {
 
@@ -166,22 +167,13 @@ Judgement judge_stream(Attempt& attempt, StreamRelay& relay, const transport::Tr
   return failed(std::move(*err), FailureInfo{.silent = silent_timeout(result)});
 }
 
-// Providers sometimes echo the key they were given ("Incorrect API key
-// provided: sk-..."): keys never leave the router (DESIGN.md §3.5).
-void redact_secret(std::string& text, const std::string& secret) {
-  if (secret.size() < 4) return;
-  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
-    text.replace(pos, secret.size(), "[REDACTED]");
-  }
-}
-
 }  // namespace
 
 std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const PoolEntry& entry, Error& error,
                                     size_t group_size, std::optional<double> request_cooldown_seconds, bool health) {
   const DeploymentConfig& dc = entry.deployment->config();
   error.llm_provider = dc.provider;
-  redact_secret(error.message, dc.api_key);
+  redact_secrets(error.message, entry.secrets);
   std::optional<double> cooled;
   if (error.kind != ErrorKind::kCancelled && health) {
     health::FailureEvent ev;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/string_view.h"
 #include "common/strings.hpp"
+#include "router/secrets.hpp"
 
 namespace llmux::router {
 
@@ -48,6 +49,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
       entry->deployment = std::make_shared<Deployment>(std::move(c));
       if (p) entry->auth = p->make_auth(entry->deployment->config());
     }
+    entry->secrets = deployment_secrets(entry->deployment->config(), entry->auth.get());
     entry->max_parallel = max_parallel_requests_for(entry->deployment->config(), settings);
     entry->has_order = entry->deployment->config().order.has_value();
     pool->entries_.push_back(std::move(entry));

@@ -32,6 +32,9 @@ struct PoolEntry {
   // The adapter's run-time state for this deployment (tokens, credentials);
   // null when it has none. Kept across snapshots with the deployment.
   std::shared_ptr<provider::DeploymentAuth> auth;
+  // Every secret value of the deployment (router/secrets.hpp), kept out of
+  // error messages.
+  std::vector<std::string> secrets;
   bool wildcard = false;                         // model_name contains '*'
   // Concurrency cap (LiteLLM's max_parallel_requests rule, reference §7.4);
   // <0 = none.

@@ -10,9 +10,12 @@
 #include "json/whitespace.hpp"
 #include "json/writer.hpp"
 #include "llmux/router.hpp"
+#include "router/secrets.hpp"
 
 namespace llmux {
 namespace {
+
+using router::is_secret_key;
 
 void append_usage(json::Writer& w, const Usage& u) {
   w.key("usage").begin_object();
@@ -64,43 +67,6 @@ void append_metadata(json::Writer& w, const RouterMetadata& m, const Usage* usag
 
 // What a secret's value is shown as.
 constexpr std::string_view kRedacted = "***";
-
-// The words of a key, lower-cased: split at every non-alphanumeric character
-// and at camelCase humps ("x-api-key", "apiKey", "aws_session_token").
-std::vector<std::string> key_words(std::string_view key) {
-  std::vector<std::string> words(1);
-  for (size_t i = 0; i < key.size(); ++i) {
-    const auto c = static_cast<unsigned char>(key[i]);
-    if (!absl::ascii_isalnum(c)) {
-      if (!words.back().empty()) words.emplace_back();
-      continue;
-    }
-    const bool hump = absl::ascii_isupper(c) && i > 0 && absl::ascii_islower(static_cast<unsigned char>(key[i - 1]));
-    if (hump && !words.back().empty()) words.emplace_back();
-    words.back().push_back(absl::ascii_tolower(c));
-  }
-  if (words.back().empty()) words.pop_back();
-  return words;
-}
-
-// Whether a litellm_params / model_info / header name holds a credential:
-// api_key, aws_secret_access_key, aws_session_token, vertex_credentials,
-// azure_ad_token, client_secret, Authorization, x-api-key, ... Matched by
-// word so that prices and limits stay visible (input_cost_per_token,
-// max_tokens): a word ending in "key" or "token" (not "per token"), or one
-// containing secret/password/passwd/credential, or starting with "auth".
-bool is_secret_key(std::string_view key) {
-  const std::vector<std::string> words = key_words(key);
-  for (size_t i = 0; i < words.size(); ++i) {
-    const std::string_view w = words[i];
-    if (str_contains(w, "secret") || str_contains(w, "password") || str_contains(w, "passwd") ||
-        str_contains(w, "credential") || w.starts_with("auth") || w.ends_with("key") || w == "keys") {
-      return true;
-    }
-    if (w.ends_with("token") && !(i > 0 && words[i - 1] == "per")) return true;
-  }
-  return false;
-}
 
 void append_redacted_value(json::Writer& w, simdjson::dom::element value);
 
