@@ -243,4 +243,17 @@ std::string AwsCredentialProvider::source_name() const { return state_->source->
 
 int AwsCredentialProvider::fetches() const { return state_->flight.started(); }
 
+void AwsCredentialProvider::append_secrets(std::vector<std::string>& out) const {
+  const AwsSettings& s = settings_;
+  for (const std::string* v : {&s.secret_access_key, &s.session_token, &s.web_identity_token_value,
+                               &s.container_auth_token}) {
+    if (!v->empty()) out.push_back(*v);
+  }
+  const std::string profile = first({s.profile_name, s.env_profile, "default"});
+  const AwsProfile p = load_aws_profile(s.shared_credentials_file, s.config_file, profile);
+  for (const char* key : {"aws_secret_access_key", "aws_session_token"}) {
+    if (std::string v = p.value(key); !v.empty()) out.push_back(std::move(v));
+  }
+}
+
 }  // namespace llmux::provider

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <absl/time/time.h>
 
@@ -147,6 +148,11 @@ class AwsCredentialProvider final : public DeploymentAuth {
   std::string source_name() const;
   // Fetches started so far (for tests and metrics).
   int fetches() const;
+  // The secrets read from the environment (keys, session token, the web
+  // identity token, the container token) and the profile's keys in the
+  // shared files, for the router's redaction. Credentials fetched later
+  // never appear in llmux's own messages.
+  void append_secrets(std::vector<std::string>& out) const override;
 
   struct State;  // shared with the fetch in flight, which may outlive the provider
 

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -614,4 +615,28 @@ TEST_CASE("aws errors: deployment and source named, no secret from any source in
     CHECK(s.error().message.find(canary) == std::string::npos);
     CHECK(s.error().message.find("CANARY") == std::string::npos);
   }
+}
+
+TEST_CASE("aws secrets: what the provider read outside litellm_params is offered for redaction") {
+  TempDir dir;
+  const std::string creds = dir.write("credentials", "[dev]\naws_access_key_id = AKIDDEV\n"
+                                                     "aws_secret_access_key = profile-secret-value\n"
+                                                     "aws_session_token = profile-token-value\n");
+  auto p = AwsCredentialProvider::from_litellm_params(
+      deployment(R"({"aws_role_name":"arn:aws:iam::1:role/r","aws_web_identity_token":"OIDC_VAR"})"),
+      env_of({{"AWS_SECRET_ACCESS_KEY", "env-secret-value"},
+              {"AWS_ACCESS_KEY_ID", "AKIDENV"},
+              {"AWS_SESSION_TOKEN", "env-session-value"},
+              {"OIDC_VAR", "oidc-token-value"},
+              {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-token-value"},
+              {"AWS_PROFILE", "dev"},
+              {"AWS_SHARED_CREDENTIALS_FILE", creds}}));
+  std::vector<std::string> secrets;
+  p->append_secrets(secrets);
+  for (const char* want : {"env-secret-value", "env-session-value", "oidc-token-value", "ecs-token-value",
+                           "profile-secret-value", "profile-token-value"}) {
+    INFO(want);
+    CHECK(std::find(secrets.begin(), secrets.end(), want) != secrets.end());
+  }
+  CHECK(std::find(secrets.begin(), secrets.end(), "AKIDENV") == secrets.end());
 }
