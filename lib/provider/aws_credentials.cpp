@@ -56,8 +56,13 @@ std::string expand_home(std::string path, const std::string& home) {
 }  // namespace
 
 std::string region_from_model_arn(std::string_view model) {
-  const size_t at = model.find("arn:");
-  if (at == std::string_view::npos) return {};
+  // An ARN starts the model or follows a route prefix ("converse/arn:…").
+  size_t at = 0;
+  if (!model.starts_with("arn:")) {
+    at = model.find("/arn:");
+    if (at == std::string_view::npos) return {};
+    ++at;
+  }
   // arn:<partition>:bedrock:<region>:<account>:…
   std::string_view rest = model.substr(at);
   for (int field = 0; field < 3; ++field) {

@@ -184,6 +184,8 @@ TEST_CASE("aws settings: the region follows providers.md 5.1") {
   CHECK(region_from_model_arn("arn:aws:bedrock:us-east-1:1:provisioned-model/abc") == "us-east-1");
   CHECK(region_from_model_arn("anthropic.claude-3-haiku-20240307-v1:0").empty());
   CHECK(region_from_model_arn("arn:aws").empty());
+  CHECK(region_from_model_arn("bedrock/invoke/arn:aws-us-gov:bedrock:us-gov-west-1:1:x") == "us-gov-west-1");
+  CHECK(region_from_model_arn("meta.learn:aws:bedrock:us-east-1:1:x").empty());
 }
 
 TEST_CASE("aws settings: STS and IMDS endpoints") {
