@@ -312,6 +312,19 @@ LLMUX_API llmux_status llmux_router_add_deployment(llmux_router* router, const c
  * LLMUX_ERR_NOT_FOUND when no deployment has that id. Thread-safe. */
 LLMUX_API llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id,
                                                         llmux_error** out_error);
+/* Registers model prices and context windows at run time (LiteLLM's
+ * litellm.register_model): `json` (`len` bytes of UTF-8, need not be
+ * NUL-terminated) is an object of model key -> entry in LiteLLM's model map
+ * format, e.g. {"openai/my-model": {"input_cost_per_token": 1e-6,
+ * "output_cost_per_token": 2e-6, "max_input_tokens": 8192}}. A key naming a
+ * known model updates its entry field by field. Deployments that set no
+ * price or max_input_tokens of their own use the result from the next call
+ * on (cost-based routing, budgets, response_cost, the context-window check).
+ * LLMUX_ERR_INVALID_CONFIG, registering nothing, for malformed JSON or a field
+ * of the wrong type. The library copies what it needs; `json` stays the
+ * caller's. This router only. Thread-safe. */
+LLMUX_API llmux_status llmux_router_register_model(llmux_router* router, const char* json, size_t len,
+                                                     llmux_error** out_error);
 /* The current deployments as a JSON array of model_list entries
  * {"model_name","litellm_params":{...},"model_info":{"id",...}} — api_key and
  * other secrets replaced by "***". Caller frees *out_json with llmux_free. Thread-safe. */

@@ -589,6 +589,20 @@ llmux_status llmux_router_remove_deployment(llmux_router* router, const char* id
   });
 }
 
+llmux_status llmux_router_register_model(llmux_router* router, const char* json, size_t len,
+                                         llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (!router || !json) return fail_argument(out_error, "llmux_router_register_model", "router and json are required");
+  if (llmux_status s = check_utf8(json, len, "llmux_router_register_model", "json", out_error); s != LLMUX_OK) {
+    return s;
+  }
+  return guarded(out_error, [&] {
+    llmux::Status s = router->router->register_model_prices(std::string_view(json, len));
+    if (!s.ok()) return fail(out_error, s.error());
+    return LLMUX_OK;
+  });
+}
+
 llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
   if (out_json) *out_json = nullptr;

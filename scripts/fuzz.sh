@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/, clang-16, ASan+UBSan, build/fuzz) and runs each one in turn.
 #   scripts/fuzz.sh [seconds-per-target] [target ...]     default: 300 s, every target
-# Targets: sse_parser request config error_classifier capi. Each starts from its committed seeds
+# Targets: sse_parser request config error_classifier capi gemini aws_event_stream. Each starts from its committed seeds
 # (tests/fuzz/corpus/<name>/) and its crash regressions (tests/fuzz/regressions/<name>/); new inputs go to
 # build/fuzz/corpus/<name>/ (scratch), never into the committed corpus unless LLMUX_FUZZ_MERGE=1, which merges
 # the scratch inputs that add coverage into tests/fuzz/corpus/<name>/ at the end.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET="${1:-300}"
 shift || true
-ALL_TARGETS=(sse_parser request config error_classifier capi)
+ALL_TARGETS=(sse_parser request config error_classifier capi gemini aws_event_stream)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 JOBS="${JOBS:-$(nproc)}"

@@ -30,5 +30,8 @@ struct Comparison {
 void register_routing_benchmarks(std::vector<Comparison>& out);
 void register_request_json_benchmarks(std::vector<Comparison>& out);
 void register_sse_benchmarks(std::vector<Comparison>& out);
+void register_anthropic_benchmarks(std::vector<Comparison>& out);
+void register_gemini_benchmarks(std::vector<Comparison>& out);
+void register_aws_benchmarks(std::vector<Comparison>& out);
 
 }  // namespace llmux::bench

@@ -56,6 +56,23 @@ struct DeploymentConfig {
   // supports_assistant_prefill, else litellm_params'; unset = the provider's
   // default. Used to continue a stream cut after content was delivered.
   std::optional<bool> supports_assistant_prefill;
+  // litellm_params.drop_params: OpenAI parameters the provider lacks are
+  // dropped instead of failing the call. Unset = litellm_settings.drop_params
+  // (the router fills it in when the deployment joins the pool).
+  std::optional<bool> drop_params;
+
+  // TLS of this deployment's HTTPS requests (README "TLS and proxies").
+  // ssl_verify: litellm_params.ssl_verify (false, true or a CA bundle path);
+  // unset = the router's default (SSL_VERIFY, litellm_settings.ssl_verify),
+  // which is true. Certificates are checked against ssl_ca_bundle when set
+  // (ssl_verify: <path>, else SSL_CERT_FILE), else the system store.
+  std::optional<bool> ssl_verify;
+  std::string ssl_ca_bundle;
+  // Client certificate for mutual TLS: litellm_params.client_cert (a PEM file,
+  // or a PEM holding the key too) and client_key; else SSL_CERTIFICATE /
+  // litellm_settings.ssl_certificate.
+  std::string client_cert;
+  std::string client_key;
 
   // Extra headers sent with every request (litellm_params.extra_headers).
   std::vector<std::pair<std::string, std::string>> extra_headers;
@@ -140,11 +157,24 @@ struct RouterSettings {
   std::map<std::string, ModelGroupAlias> model_group_alias;
   bool drop_params = false;
   std::map<std::string, ProviderBudgetConfig> provider_budget_config;  // by provider name
+  // A model price and context-window map (LiteLLM's JSON format) used instead
+  // of the one compiled into the library (litellm_settings.model_cost_map_path;
+  // empty: the environment variable LLMUX_MODEL_COST_MAP, else the bundled map).
+  std::string model_cost_map_path;
   // Redis (shared state); empty host/url = in-memory only.
   std::string redis_url;
   std::string redis_host;
   int redis_port = 0;
   std::string redis_password;
+
+  // TLS defaults for deployments that set none themselves, read at load:
+  // SSL_VERIFY (environment) beats litellm_settings.ssl_verify (false, true or
+  // a CA bundle path); SSL_CERT_FILE names the CA bundle when verification is
+  // on and no path was given; SSL_CERTIFICATE beats
+  // litellm_settings.ssl_certificate (a client certificate).
+  bool ssl_verify = true;
+  std::string ssl_ca_bundle;
+  std::string ssl_certificate;
 
   // llmux: per-attempt limits enforced by the transport's own timers.
   double connect_timeout_seconds = 10;           // llmux: TCP/TLS connect

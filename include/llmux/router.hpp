@@ -157,8 +157,20 @@ class LLMUX_API Router {
   Status add_deployment(DeploymentConfig deployment);
   // Removes a deployment by id; calls in flight to it complete normally.
   Status remove_deployment(std::string_view id);
-  // The current deployments (api_key blanked).
+  // The current deployments (api_key blanked), with the prices and context
+  // window they route by (from the model map where the config left them unset).
   std::vector<DeploymentConfig> deployments() const;
+  // Registers model prices and limits at run time (LiteLLM's
+  // litellm.register_model): `json` is an object of model key → entry in the
+  // model map's format, e.g. {"openai/my-model": {"input_cost_per_token":
+  // 1e-6, "output_cost_per_token": 2e-6, "max_input_tokens": 8192}}. A key
+  // naming a known model updates its entry field by field. Deployments
+  // without prices or max_input_tokens of their own route by the result at
+  // once (cost-based routing, budgets, response_cost, the context-window
+  // check); a deployment whose values change starts new rpm/tpm minute
+  // counters. Fails (registering nothing) on malformed JSON or a field of the
+  // wrong type. Applies to this router only. Thread-safe.
+  Status register_model_prices(std::string_view json);
   // Health of every deployment of `model_group` (all groups when empty).
   std::vector<DeploymentHealth> health(std::string_view model_group = {}) const;
   // Counters and gauges in the Prometheus text exposition format (version

@@ -10,6 +10,7 @@
 #include "config/config_value.hpp"
 #include "config/deployment_parser.hpp"
 #include "config/settings_parser.hpp"
+#include "config/tls_settings.hpp"
 #include "config/value_reader.hpp"
 #include "fmt/format.h"
 #include "llmux/config.hpp"
@@ -88,6 +89,7 @@ Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& e
   }
   config.routing_strategy_line = settings.routing_strategy_line();
   config.settings = std::move(settings).finish();
+  if (Status s = config::apply_tls_environment(ctx, config.settings); !s.ok()) return s.error();
 
   if (Value* list = root.find("model_list"); list != nullptr && !list->is_null()) {
     if (!list->is_list()) {
@@ -100,6 +102,7 @@ Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& e
       const std::string path = config::index_path("model_list", i);
       Result<DeploymentConfig> deployment = config::parse_deployment_entry(list->items[i], path, ctx);
       if (!deployment.ok()) return std::move(deployment).error();
+      config::apply_tls_defaults(config.settings, *deployment);
       // LiteLLM keeps both (quirk §14.3); they share one cooldown / usage state.
       auto [it, inserted] = first_with_id.emplace(deployment->id, i);
       if (!inserted) {

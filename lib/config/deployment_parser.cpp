@@ -7,6 +7,7 @@
 #include "config/deployment_id.hpp"
 #include "config/duration.hpp"
 #include "config/provider_names.hpp"
+#include "config/tls_settings.hpp"
 #include "config/value_node.hpp"
 #include "fmt/format.h"
 
@@ -21,7 +22,8 @@ constexpr std::string_view kParamKeys[] = {
     "model", "api_base", "base_url", "api_key", "api_version", "organization", "custom_llm_provider", "weight",
     "rpm", "tpm", "order", "max_parallel_requests", "num_retries", "timeout", "request_timeout", "stream_timeout",
     "cooldown_time", "region_name", "tags", "mock_response", "input_cost_per_token", "output_cost_per_token",
-    "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill",
+    "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill", "ssl_verify", "client_cert",
+    "client_key", "drop_params",
 };
 // Kept keys that are close to a read key but are not typos.
 constexpr std::string_view kParamKeysNotTypos[] = {"max_retries"};
@@ -136,6 +138,21 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
     d.mock_response = std::move(text);
   }
   LLMUX_CONFIG_TRY(opt_bool(params, "supports_assistant_prefill", path, d.supports_assistant_prefill));
+  if (const Value* v = get(params, "ssl_verify")) {
+    bool verify = true;
+    LLMUX_CONFIG_TRY(read_ssl_verify(*v, child_path(path, "ssl_verify"), verify, d.ssl_ca_bundle));
+    d.ssl_verify = verify;
+  }
+  if (const Value* v = get(params, "client_cert")) {
+    LLMUX_CONFIG_TRY(read_existing_file(*v, child_path(path, "client_cert"), "client certificate", d.client_cert));
+  }
+  if (const Value* v = get(params, "client_key")) {
+    LLMUX_CONFIG_TRY(read_existing_file(*v, child_path(path, "client_key"), "client key", d.client_key));
+    if (d.client_cert.empty()) {
+      return config_error(child_path(path, "client_key"), "needs client_cert (the certificate it belongs to)", v);
+    }
+  }
+  LLMUX_CONFIG_TRY(opt_bool(params, "drop_params", path, d.drop_params));
   if (const Value* v = get(params, "extra_headers")) {
     const std::string p = child_path(path, "extra_headers");
     if (!v->is_map()) {

@@ -5,6 +5,7 @@
 
 #include "common/router_keys.hpp"
 #include "config/duration.hpp"
+#include "config/tls_settings.hpp"
 #include "config/value_node.hpp"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -275,6 +276,18 @@ Status set_drop_params(const Value& v, const std::string& path, State& s, ParseC
   return read_bool(v, path, s.settings.drop_params);
 }
 
+Status set_ssl_verify(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_ssl_verify(v, path, s.settings.ssl_verify, s.settings.ssl_ca_bundle);
+}
+
+Status set_ssl_certificate(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_existing_file(v, path, "client certificate", s.settings.ssl_certificate);
+}
+
+Status set_model_cost_map_path(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_string(v, path, s.settings.model_cost_map_path);
+}
+
 Status set_redis_url(const Value& v, const std::string& path, State& s, ParseContext&) {
   return read_string(v, path, s.settings.redis_url);
 }
@@ -372,6 +385,9 @@ constexpr KeyHandler kLitellmSettings[] = {
     {"drop_params", set_drop_params},
     {"max_fallbacks", set_max_fallbacks},
     {"retry_policy", set_retry_policy},
+    {"ssl_verify", set_ssl_verify},
+    {"ssl_certificate", set_ssl_certificate},
+    {"model_cost_map_path", set_model_cost_map_path},  // llmux: another model map file
 };
 
 // Common litellm_settings that are not about routing; they get the plain
@@ -381,7 +397,7 @@ constexpr std::string_view kLitellmSettingsNotRouting[] = {
     "callbacks", "success_callback", "failure_callback", "service_callback", "set_verbose", "json_logs", "cache",
     "cache_params", "turn_off_message_logging", "redact_user_api_key_info", "telemetry", "modify_params",
     "max_budget", "budget_duration", "default_team_settings", "upperbound_key_generate_params",
-    "default_key_generate_params", "enable_json_schema_validation", "return_response_headers", "ssl_verify",
+    "default_key_generate_params", "enable_json_schema_validation", "return_response_headers",
     "force_ipv4", "callback_settings", "default_internal_user_params", "max_end_user_budget", "public_model_groups",
     "key_generation_settings", "disable_end_user_cost_tracking", "enable_preview_features", "num_retries_per_request",
     "request_timeout_seconds", "guardrails", "langfuse_default_tags", "default_max_internal_user_budget",

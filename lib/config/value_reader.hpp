@@ -62,8 +62,10 @@ class ParseContext {
   // error.
   void resolve_env(Value& v, std::string_view path);
 
- private:
+  // One variable: the config's environment_variables first, then `env`.
   std::optional<std::string> lookup(std::string_view name) const;
+
+ private:
 
   const EnvLookup& env_;
   const Value* config_env_;

@@ -4,8 +4,9 @@
 // The cost of one call from the deployment's configured prices
 // (litellm_params / model_info input_cost_per_token, output_cost_per_token),
 // as budgets and response metadata use it. Stateless: thread-safe. Its own
-// part (depending only on common) so that budgets, cost-aware strategies and
-// the router can all ask it, and the coming price tables have a home.
+// part so that budgets, cost-aware strategies and the router can all ask it.
+// Prices a deployment leaves unset are filled from the model map
+// (pricing/price_book.hpp) before it joins the router.
 #pragma once
 
 #include <cstdint>

@@ -125,6 +125,8 @@ Error make_error(ErrorKind kind, int litellm_status, int provider_status, std::s
 
 }  // namespace
 
+bool is_context_window_text(std::string_view lower) { return is_context_window_exceeded(lower); }
+
 std::string exception_name(std::string_view provider_name) {
   if (provider_name == "openai" || provider_name.empty()) return "OpenAIException";
   std::string out(provider_name);

@@ -48,6 +48,11 @@ std::string extract_error_message(std::string_view body, int status);
 // unparsable or in the past. Header names are lower-case.
 std::optional<double> parse_retry_after(const transport::Headers& headers, absl::Time now);
 
+// LiteLLM's context-window texts (ExceptionCheckers.is_error_str_context_
+// window_exceeded, plus llmux's vLLM additions) in lower-cased error text:
+// the one list every provider's classifier uses.
+bool is_context_window_text(std::string_view lower);
+
 // Classifies an HTTP error answer (status + body) with no transport failure.
 // Retry-After is not read here.
 Error classify_http_error(int status, std::string_view body, std::string_view provider_name);

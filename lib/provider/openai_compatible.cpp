@@ -8,6 +8,7 @@
 #include "json/scratch_parser.hpp"
 #include "json/whitespace.hpp"
 #include "json/writer.hpp"
+#include "provider/connection_settings.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider {
@@ -385,6 +386,7 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const reque
   options.extra_members = extra_members;
   request::splice_request(request, target.model, options, out.body);
   out.stream_body = streaming;
+  apply_connection_settings(deployment, out);
   return {};
 }
 

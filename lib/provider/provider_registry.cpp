@@ -1,7 +1,8 @@
 // The provider adapters by resolved provider name (DESIGN.md §1: one adapter
 // per API family). Every family here speaks the OpenAI chat-completions and
 // embeddings API; the request body is passed through (only `model` replaced),
-// with no per-provider parameter mapping.
+// with no per-provider parameter mapping. vertex_ai (vertex_ai.hpp) joins them:
+// Google auth, and the OpenAI splice among its routes.
 #include <algorithm>
 #include <mutex>
 #include <string>
@@ -12,7 +13,10 @@
 
 #include "provider/azure.hpp"
 #include "provider/azure_ai.hpp"
+#include "provider/anthropic.hpp"
+#include "provider/gemini.hpp"
 #include "provider/openai_compatible.hpp"
+#include "provider/vertex_ai.hpp"
 
 namespace llmux::provider {
 namespace {
@@ -57,6 +61,9 @@ struct Registry {
     }
     providers.push_back(std::make_shared<AzureProvider>());
     providers.push_back(std::make_shared<AzureAiProvider>());
+    providers.push_back(std::make_shared<AnthropicProvider>());
+    providers.push_back(std::make_shared<GeminiProvider>());
+    providers.push_back(std::make_shared<VertexAiProvider>());
   }
   std::mutex mu;
   std::vector<std::shared_ptr<const Provider>> providers;

@@ -268,6 +268,7 @@ enum class Key {
   kStreamIdleTimeout,
   kTotalTimeout,
   kAllowedModelRegion,
+  kDropParams,
   kStripOnly,  // router-only keys llmux does not interpret (yet): removed, validated as JSON
 };
 
@@ -285,7 +286,7 @@ constexpr KeyEntry kKeys[] = {
     {"context_window_fallbacks", Key::kContextWindowFallbacks},
     {"cooldown_time", Key::kCooldownTime},
     {"disable_fallbacks", Key::kDisableFallbacks},
-    {"drop_params", Key::kStripOnly},
+    {"drop_params", Key::kDropParams},
     {"fallbacks", Key::kFallbacks},
     {"first_token_timeout", Key::kFirstTokenTimeout},
     {"input", Key::kInput},
@@ -429,6 +430,7 @@ class RequestReader {
       case Key::kAllowedModelRegion: return read_optional_string(v, name, r_.router.allowed_model_region);
       case Key::kDisableFallbacks: return read_flag(v, name, r_.router.disable_fallbacks);
       case Key::kMockTimeout: return read_flag(v, name, r_.router.mock_timeout);
+      case Key::kDropParams: return read_flag(v, name, r_.router.drop_params);
       case Key::kMockTestingFallbacks: return read_flag(v, name, r_.router.mock_testing_fallbacks);
       case Key::kMockTestingContextFallbacks: return read_flag(v, name, r_.router.mock_testing_context_fallbacks);
       case Key::kMockTestingContentPolicyFallbacks:

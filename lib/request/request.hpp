@@ -43,6 +43,9 @@ struct RouterRequestOptions {
   bool disable_fallbacks = false;
   std::optional<std::string> mock_response;      // text, or "litellm.<ErrorClass>"
   bool mock_timeout = false;
+  // LiteLLM's per-request drop_params: parameters the provider lacks are
+  // dropped instead of failing the call (OpenAI-compatible bodies ignore it).
+  bool drop_params = false;
   bool mock_testing_fallbacks = false;
   bool mock_testing_context_fallbacks = false;
   bool mock_testing_content_policy_fallbacks = false;

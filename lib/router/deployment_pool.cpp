@@ -25,6 +25,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
   pool->entries_.reserve(deployments.size());
   for (size_t i = 0; i < deployments.size(); ++i) {
     DeploymentConfig& c = deployments[i];
+    if (!c.drop_params) c.drop_params = settings.drop_params;  // litellm_settings.drop_params, per deployment
     const provider::Provider* p = provider::find_provider(c.provider);
     if (!p && !c.mock_response) {
       return Error(ErrorKind::kInvalidConfig,
@@ -41,8 +42,13 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     } else {
       entry->health = std::make_shared<health::DeploymentHealthState>();
     }
+    // A deployment whose prices or context window changed (prices registered
+    // at run time) gets a new object: its config is immutable.
     if (old && old->deployment->config().model == c.model && old->deployment->config().api_base == c.api_base &&
-        old->deployment->config().model_name == c.model_name) {
+        old->deployment->config().model_name == c.model_name &&
+        old->deployment->config().input_cost_per_token == c.input_cost_per_token &&
+        old->deployment->config().output_cost_per_token == c.output_cost_per_token &&
+        old->deployment->config().max_input_tokens == c.max_input_tokens) {
       entry->deployment = old->deployment;  // keep its live counters and credentials
       entry->auth = old->auth;
     } else {

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "config/tls_settings.hpp"
 #include "request/request.hpp"
 #include "router/router_impl.hpp"
 #include "strategy/strategy_registry.hpp"
@@ -30,7 +32,7 @@ std::string_view router_event_type_name(RouterEventType type) {
 Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<transport::EventLoop> owned_loop,
                    std::optional<BorrowedLoop> borrowed, std::unique_ptr<Strategy> strategy,
                    std::shared_ptr<const router::DeploymentPool> pool, std::unique_ptr<health::BudgetTracker> budgets,
-                   bool budgets_active)
+                   bool budgets_active, std::unique_ptr<pricing::PriceBook> prices)
     : config_(std::move(config)),
       options_(std::move(options)),
       owned_loop_(std::move(owned_loop)),
@@ -41,7 +43,9 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
       budgets_(std::move(budgets)),
       strategy_(std::move(strategy)),
       rng_(options_.random_seed ? options_.random_seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + 1),
-      pool_(std::move(pool)) {
+      pool_(std::move(pool)),
+      declared_(config_.model_list),
+      prices_(std::move(prices)) {
   core_.settings = config_.settings;
   core_.loop = &loop_;
   core_.cooldowns = &cooldowns_;
@@ -164,17 +168,29 @@ Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view 
   return std::move(*out);
 }
 
-Status Router::Impl::add_deployment(DeploymentConfig d) {
-  std::lock_guard<std::mutex> lock(pool_mu_);
-  auto configs = pool_->configs();
-  for (const auto& c : configs) {
-    if (c.id == d.id) return Error(ErrorKind::kInvalidArgument, fmt::format("deployment id '{}' already exists", d.id));
-  }
-  const bool needs_budget = budgets_->enabled_for(d);
-  configs.push_back(std::move(d));
-  auto next = router::DeploymentPool::build(std::move(configs), config_.settings, pool_.get());
+Status Router::Impl::rebuild_pool_locked(std::vector<DeploymentConfig> declared) {
+  // Prices and limits are resolved here, once per deployment joining (or
+  // re-joining) the pool, never per call.
+  std::vector<DeploymentConfig> resolved = declared;
+  for (auto& c : resolved) prices_->resolve(c);
+  auto next = router::DeploymentPool::build(std::move(resolved), config_.settings, pool_.get());
   if (!next.ok()) return next.error();
   pool_ = std::move(next).value();
+  declared_ = std::move(declared);
+  return Status::Ok();
+}
+
+Status Router::Impl::add_deployment(DeploymentConfig d) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  for (const auto& c : declared_) {
+    if (c.id == d.id) return Error(ErrorKind::kInvalidArgument, fmt::format("deployment id '{}' already exists", d.id));
+  }
+  // The router-wide TLS defaults (litellm_settings.ssl_verify, SSL_VERIFY ...).
+  config::apply_tls_defaults(config_.settings, d);
+  const bool needs_budget = budgets_->enabled_for(d);
+  auto declared = declared_;
+  declared.push_back(std::move(d));
+  if (Status s = rebuild_pool_locked(std::move(declared)); !s.ok()) return s;
   if (needs_budget) {
     // core_ belongs to the loop thread.
     loop_.post([this] { core_.budgets = budgets_.get(); });
@@ -184,14 +200,17 @@ Status Router::Impl::add_deployment(DeploymentConfig d) {
 
 Status Router::Impl::remove_deployment(std::string_view id) {
   std::lock_guard<std::mutex> lock(pool_mu_);
-  auto configs = pool_->configs();
-  auto it = std::find_if(configs.begin(), configs.end(), [&](const DeploymentConfig& c) { return c.id == id; });
-  if (it == configs.end()) return Error(ErrorKind::kNotFound, fmt::format("no deployment with id '{}'", id));
-  configs.erase(it);
-  auto next = router::DeploymentPool::build(std::move(configs), config_.settings, pool_.get());
-  if (!next.ok()) return next.error();
-  pool_ = std::move(next).value();
-  return Status::Ok();
+  auto declared = declared_;
+  auto it = std::find_if(declared.begin(), declared.end(), [&](const DeploymentConfig& c) { return c.id == id; });
+  if (it == declared.end()) return Error(ErrorKind::kNotFound, fmt::format("no deployment with id '{}'", id));
+  declared.erase(it);
+  return rebuild_pool_locked(std::move(declared));
+}
+
+Status Router::Impl::register_model_prices(std::string_view json) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (Status s = prices_->register_models(json); !s.ok()) return s;
+  return rebuild_pool_locked(declared_);
 }
 
 std::vector<DeploymentConfig> Router::Impl::deployments() const {
@@ -244,6 +263,28 @@ void Router::Impl::on_call_finished(uint64_t id) {
   if (live_.empty()) live_cv_.notify_all();
 }
 
+namespace {
+
+// The model map a router prices by: litellm_settings.model_cost_map_path,
+// else the file named by LLMUX_MODEL_COST_MAP, else the one compiled in.
+Result<std::unique_ptr<pricing::PriceBook>> make_price_book(const RouterSettings& settings) {
+  std::string path = settings.model_cost_map_path;
+  std::string_view origin = "litellm_settings.model_cost_map_path";
+  if (path.empty()) {
+    const char* env = std::getenv("LLMUX_MODEL_COST_MAP");
+    if (env != nullptr && *env != '\0') {
+      path = env;
+      origin = "LLMUX_MODEL_COST_MAP";
+    }
+  }
+  if (path.empty()) return std::make_unique<pricing::PriceBook>();  // the bundled map, parsed when first needed
+  auto map = pricing::ModelMap::load_file(path);
+  if (!map.ok()) return Error(ErrorKind::kInvalidConfig, fmt::format("{}: {}", origin, map.error().message));
+  return std::make_unique<pricing::PriceBook>(std::make_shared<const pricing::ModelMap>(std::move(map).value()));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, RouterOptions options,
                                                      std::optional<BorrowedLoop> borrowed) {
   try {
@@ -254,8 +295,13 @@ Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, Router
       if (config.routing_strategy_line > 0) e.message += fmt::format(" (line {})", config.routing_strategy_line);
       return e;
     }
-    // Deployments next: an unsupported provider is more specific than bad strategy args.
-    auto pool = router::DeploymentPool::build(config.model_list, config.settings, nullptr);
+    auto prices = make_price_book(config.settings);
+    if (!prices.ok()) return std::move(prices).error();
+    // Deployments next: an unsupported provider is more specific than bad
+    // strategy args. Unset prices and context windows come from the map.
+    std::vector<DeploymentConfig> resolved = config.model_list;
+    for (auto& c : resolved) (*prices)->resolve(c);
+    auto pool = router::DeploymentPool::build(std::move(resolved), config.settings, nullptr);
     if (!pool.ok()) return std::move(pool).error();
     auto strategy = make_strategy(config.settings.routing_strategy, config.settings.routing_strategy_args_json);
     if (!strategy.ok()) return std::move(strategy).error();
@@ -277,7 +323,7 @@ Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, Router
     }
     auto impl = std::make_unique<Impl>(std::move(config), std::move(options), std::move(owned_loop),
                                        std::move(borrowed), std::move(strategy).value(), std::move(pool).value(),
-                                       std::move(tracker).value(), budgets_active);
+                                       std::move(tracker).value(), budgets_active, std::move(prices).value());
     return std::unique_ptr<Router>(new Router(std::move(impl)));
   } catch (const std::exception& e) {
     return Error(ErrorKind::kInternalServer, fmt::format("router construction failed: {}", e.what()));
@@ -321,6 +367,7 @@ bool Router::cancel(uint64_t call_id) { return impl_->cancel(call_id); }
 std::string Router::metrics_prometheus() const { return impl_->metrics_prometheus(); }
 Status Router::add_deployment(DeploymentConfig deployment) { return impl_->add_deployment(std::move(deployment)); }
 Status Router::remove_deployment(std::string_view id) { return impl_->remove_deployment(id); }
+Status Router::register_model_prices(std::string_view json) { return impl_->register_model_prices(json); }
 std::vector<DeploymentConfig> Router::deployments() const { return impl_->deployments(); }
 std::vector<DeploymentHealth> Router::health(std::string_view model_group) const { return impl_->health(model_group); }
 const RouterSettings& Router::settings() const { return impl_->config().settings; }

@@ -22,6 +22,7 @@
 #include "health/budget_tracker.hpp"
 #include "health/cooldown_tracker.hpp"
 #include "llmux/router.hpp"
+#include "pricing/price_book.hpp"
 #include "router/call.hpp"
 #include "router/deployment_pool.hpp"
 #include "router/router_metrics.hpp"
@@ -49,7 +50,7 @@ class Router::Impl {
   Impl(RouterConfig config, RouterOptions options, std::unique_ptr<transport::EventLoop> owned_loop,
        std::optional<BorrowedLoop> borrowed, std::unique_ptr<Strategy> strategy,
        std::shared_ptr<const router::DeploymentPool> pool, std::unique_ptr<health::BudgetTracker> budgets,
-       bool budgets_active);
+       bool budgets_active, std::unique_ptr<pricing::PriceBook> prices);
   ~Impl();
 
   uint64_t submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done);
@@ -57,6 +58,7 @@ class Router::Impl {
   Result<Response> wait_for(router::CallMode mode, std::string_view request_json);
   Status add_deployment(DeploymentConfig d);
   Status remove_deployment(std::string_view id);
+  Status register_model_prices(std::string_view json);
   std::vector<DeploymentConfig> deployments() const;
   std::vector<DeploymentHealth> health(std::string_view group) const;
   std::string metrics_prometheus() const { return metrics_.render(health({})); }
@@ -68,6 +70,8 @@ class Router::Impl {
   void on_call_finished(uint64_t id);
   void mark_live(uint64_t id);
   std::shared_ptr<const router::DeploymentPool> current_pool() const;
+  // Rebuilds the pool from declared_ with prices resolved anew; pool_mu_ held.
+  Status rebuild_pool_locked(std::vector<DeploymentConfig> declared);
 
   RouterConfig config_;
   RouterOptions options_;
@@ -84,6 +88,10 @@ class Router::Impl {
 
   mutable std::mutex pool_mu_;
   std::shared_ptr<const router::DeploymentPool> pool_;  // guarded by pool_mu_
+  // The deployments as configured, in pool order, before the price book
+  // filled what they leave unset: re-resolved when prices are registered.
+  std::vector<DeploymentConfig> declared_;          // guarded by pool_mu_
+  std::unique_ptr<pricing::PriceBook> prices_;      // guarded by pool_mu_
 
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};

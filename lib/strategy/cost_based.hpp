@@ -2,18 +2,19 @@
 // File: strategy/cost_based.hpp
 // -----------------------------------------------------------------------------
 // LiteLLM's cost-based-routing (reference §4.6): the cheapest candidate, by
-// price = input_cost_per_token + output_cost_per_token (DeploymentConfig,
-// resolved from litellm_params then model_info by the config parser). Ties
-// are broken uniformly at random.
+// price = input_cost_per_token + output_cost_per_token (DeploymentConfig:
+// litellm_params, then model_info, then the model map — filled by the router's
+// pricing::PriceBook when the deployment joins the pool). Ties are broken
+// uniformly at random.
 //
 // Differences from LiteLLM, on purpose:
 //  - A configured price of 0 is a real price (LiteLLM ignores a falsy price
 //    and falls back to its model map or 5.0, §14.25), so a free self-hosted
 //    deployment wins.
-//  - A side that is not configured costs kUnknownPrice (5.0, LiteLLM's
-//    fallback for unknown models); llmux has no litellm.model_cost map, so a
-//    deployment of a well-known model without configured prices counts as
-//    unknown. Configure prices for cost-based routing.
+//  - A side that neither the config nor the model map prices costs
+//    kUnknownPrice (5.0, LiteLLM's fallback for unknown models). The map is
+//    read with get_model_info's lookup; LiteLLM's strategy reads
+//    model_cost[litellm_params.model] verbatim and misses prefixed names.
 //  - Ties are random (LiteLLM: stable sort over its cache's dict order).
 //  - rpm/tpm headroom is checked by the router before pick()
 //    (enforces_rate_limits() is true), on the deployment's own counters.

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -75,6 +76,19 @@ TransferError classify(CURLcode code, bool reached_request) {
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SSL_CONNECT_ERROR:
+    // TLS set-up failures (an untrusted or mismatched certificate, an
+    // unreadable CA bundle or client certificate): the request never left.
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
       return TransferError::kConnectFailed;
     case CURLE_OPERATION_TIMEDOUT:
       // Only CURLOPT_CONNECTTIMEOUT_MS is set on the handle: a libcurl timeout
@@ -92,6 +106,20 @@ TransferError classify(CURLcode code, bool reached_request) {
     default:
       return TransferError::kOther;
   }
+}
+
+// HTTP_PROXY for an http:// URL when libcurl would not read a proxy for it
+// (no http_proxy, no ALL_PROXY/all_proxy) and this is not a CGI process
+// (REQUEST_METHOD set), as Python's urllib decides; nullptr otherwise.
+const char* http_proxy_fallback(std::string_view url) {
+  if (!starts_with_ignore_case(url, "http://")) return nullptr;
+  const char* proxy = std::getenv("HTTP_PROXY");
+  if (proxy == nullptr || *proxy == '\0') return nullptr;
+  if (std::getenv("http_proxy") != nullptr || std::getenv("ALL_PROXY") != nullptr ||
+      std::getenv("all_proxy") != nullptr || std::getenv("REQUEST_METHOD") != nullptr) {
+    return nullptr;
+  }
+  return proxy;
 }
 
 }  // namespace
@@ -398,6 +426,23 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
 
+  // TLS: libcurl verifies peer and host name by default; only a request
+  // that asks otherwise (ssl_verify: false) changes that. These options take
+  // part in libcurl's connection matching, so a connection opened without
+  // verification is never reused by a transfer that wants it.
+  if (!r.verify_tls) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!r.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_bundle_path.c_str());
+  if (!r.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_path.c_str());
+  if (!r.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_path.c_str());
+  // Proxies: libcurl reads http_proxy, HTTPS_PROXY/https_proxy, ALL_PROXY and
+  // NO_PROXY/no_proxy itself on every transfer. It ignores upper-case
+  // HTTP_PROXY (a CGI request header can set it); Python, and so LiteLLM,
+  // read it outside CGI, and so do we (NO_PROXY still applies to it).
+  if (const char* proxy = http_proxy_fallback(r.url)) curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+
   if (options_.http2 && starts_with_ignore_case(r.url, "https://")) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // Wait for an h2 connection being set up instead of opening parallel ones.
@@ -495,6 +540,15 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
     curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
     result.connection_reused =
         t->added && connects == 0 && (pretransfer > 0 || result.first_byte != TimePoint{});
+    long version = CURL_HTTP_VERSION_NONE;
+    curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
+    switch (version) {
+      case CURL_HTTP_VERSION_1_0: result.http_version = 10; break;
+      case CURL_HTTP_VERSION_1_1: result.http_version = 11; break;
+      case CURL_HTTP_VERSION_2_0: result.http_version = 20; break;
+      case CURL_HTTP_VERSION_3: result.http_version = 30; break;
+      default: result.http_version = 0; break;
+    }
     if (t->added) curl_multi_remove_handle(multi_, easy);
     release_handle(std::move(t->handle));
     t->handle = {};

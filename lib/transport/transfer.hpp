@@ -34,6 +34,15 @@ struct HttpRequest {
   Duration first_body_timeout = Duration::max();  // request start → first body byte (headers alone don't count)
   Duration idle_timeout = Duration::max();        // between body bytes (stream_body only)
   Duration total_timeout = Duration::max();       // request start → done
+  // TLS of an https:// URL (ignored for http://). Verification is on unless
+  // switched off here; ca_bundle_path (a PEM file) replaces the system CA
+  // store; client_cert_path / client_key_path (PEM) present a client
+  // certificate (the key may live in the certificate's file). libcurl reuses
+  // a connection only for a transfer with the same TLS settings.
+  bool verify_tls = true;
+  std::string ca_bundle_path;
+  std::string client_cert_path;
+  std::string client_key_path;
 };
 
 enum class TransferError {
@@ -70,6 +79,8 @@ struct TransferResult {
   TimePoint first_byte{};     // first response byte (header); epoch when none
   TimePoint finished{};
   bool connection_reused = false;
+  // HTTP version the response came in: 10, 11, 20 (HTTP/2), 30; 0 when none.
+  int http_version = 0;
 };
 
 // Receives one transfer's events on the loop thread. Must stay alive until

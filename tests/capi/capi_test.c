@@ -669,6 +669,51 @@ static void test_add_and_remove_deployment(void) {
   free(json);
 }
 
+/* Prices registered at run time steer cost-based routing among deployments
+ * the model map does not know (both cost 5.0 + 5.0 per token pair before). */
+static void test_register_model(void) {
+  const char* yaml =
+      "model_list:\n"
+      "  - model_name: priced\n    litellm_params: {model: openai/cap-a-model, mock_response: a}\n"
+      "    model_info: {id: cap-a}\n"
+      "  - model_name: priced\n    litellm_params: {model: openai/cap-b-model, mock_response: b}\n"
+      "    model_info: {id: cap-b}\n"
+      "router_settings:\n  routing_strategy: cost-based-routing\n";
+  llmux_router* router = new_router(yaml);
+  REQUIRE(router != NULL);
+  const char* prices = "{\"openai/cap-b-model\": {\"input_cost_per_token\": 1e-6, \"output_cost_per_token\": 2e-6}}";
+  llmux_error* error = (llmux_error*)&router; /* garbage in: must be reset */
+  CHECK_STATUS(llmux_router_register_model(router, prices, strlen(prices), &error), LLMUX_OK, NULL);
+  CHECK(error == NULL);
+  for (int i = 0; i < 5; i++) {
+    char* deployment_id = NULL;
+    CHECK_STATUS(completion_status(router, "priced", &deployment_id), LLMUX_OK, NULL);
+    CHECK_STR_EQ(deployment_id, "cap-b");
+    free(deployment_id);
+  }
+  char* json = NULL;
+  CHECK_STATUS(llmux_router_deployments(router, &json, NULL), LLMUX_OK, NULL);
+  CHECK_CONTAINS(json, "cap-b");
+  llmux_free(json);
+
+  /* Errors register nothing. */
+  const char* bad = "{\"openai/cap-a-model\": {\"input_cost_per_token\": \"free\"}}";
+  CHECK_STATUS(llmux_router_register_model(router, bad, strlen(bad), &error), LLMUX_ERR_INVALID_CONFIG, error);
+  CHECK_STR_EQ(llmux_error_message(error), "model cost map: openai/cap-a-model.input_cost_per_token: expected a number");
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_router_register_model(router, "[1]", 3, &error), LLMUX_ERR_INVALID_CONFIG, error);
+  llmux_error_free(error);
+  const char* bad_utf8 = "{\"m\xc0\xaf\": {}}";
+  CHECK_STATUS(llmux_router_register_model(router, bad_utf8, strlen(bad_utf8), &error), LLMUX_ERR_INVALID_ARGUMENT,
+               error);
+  CHECK_STR_EQ(llmux_error_message(error), "llmux_router_register_model: json: not valid UTF-8");
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_router_register_model(NULL, prices, strlen(prices), &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_router_register_model(router, NULL, 3, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  llmux_router_free(router);
+}
+
 /* ---- health, deployments, metrics --------------------------------------- */
 
 static const json_value* find_by_id(const json_value* array, const char* id) {
@@ -1047,6 +1092,7 @@ int main(int argc, char** argv) {
       {"cancel", test_cancel},
       {"embedding", test_embedding},
       {"add_and_remove_deployment", test_add_and_remove_deployment},
+      {"register_model", test_register_model},
       {"health", test_health},
       {"deployments", test_deployments},
       {"metrics", test_metrics},

@@ -91,3 +91,32 @@ def test_metrics(router: llmux.Router) -> None:
     samples = [line for line in text.splitlines() if line.startswith("llmux_calls_total")]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in samples) >= 3
     assert SECRET_PREFIX not in text
+
+
+def test_register_model(make_router: MakeRouter, deployment: Deployment) -> None:
+    entries = [deployment("g", "ok-cheap", "cheap"), deployment("g", "ok-dear", "dear")]
+    router = make_router(entries, routing_strategy="cost-based-routing")
+
+    def served() -> set[str]:
+        return {router.completion(model="g", messages=user())._hidden_params["model_id"] for _ in range(4)}
+
+    # Unknown to the model map, both cost 5.0 + 5.0 per token pair until prices are registered.
+    router.register_model({"openai/ok-cheap": {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6}})
+    assert served() == {"cheap"}
+    with pytest.raises(llmux.InvalidConfigError, match="ok-dear.max_input_tokens"):
+        router.register_model('{"openai/ok-dear": {"max_input_tokens": "lots"}}')
+    try:
+        # Module level (litellm.register_model): open routers and the ones made afterwards.
+        llmux.register_model({"openai/ok-dear": {"input_cost_per_token": 1e-9, "output_cost_per_token": 1e-9}})
+        assert served() == {"dear"}
+        first, router = router, make_router(entries, routing_strategy="cost-based-routing")
+        assert served() == {"dear"}
+        with pytest.raises(llmux.InvalidConfigError):
+            llmux.register_model({"x": {"input_cost_per_token": "free"}})
+        first.close()
+        router.close()
+        with pytest.raises(llmux.InvalidConfigError):  # checked even with no router open
+            llmux.register_model({"x": {"input_cost_per_token": "free"}})
+        assert len(llmux.router._registered_models) == 1
+    finally:
+        llmux.router._registered_models.clear()

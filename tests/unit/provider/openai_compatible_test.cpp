@@ -48,10 +48,12 @@ TEST_CASE("registry: OpenAI-compatible families resolve, others do not") {
     REQUIRE(p != nullptr);
     CHECK(p->name() == name);
   }
-  for (const char* name : {"", "OpenAI", "bedrock", "anthropic", "gemini", "vertex_ai", "mock", "open"}) {
+  for (const char* name : {"", "OpenAI", "bedrock", "mock", "open"}) {
     INFO(name);
     CHECK(find_provider(name) == nullptr);
   }
+  REQUIRE(find_provider("anthropic") != nullptr);  // its own adapter (anthropic.hpp)
+  CHECK(find_provider("anthropic")->name() == "anthropic");
   CHECK(find_provider("openai") == find_provider("openai"));  // one shared instance
   const std::string list(supported_provider_list());
   CHECK(list.rfind("openai, custom_openai, openai_like, hosted_vllm, vllm, ", 0) == 0);

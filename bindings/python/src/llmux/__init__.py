@@ -47,7 +47,7 @@ from .exceptions import (
     ServiceUnavailableError,
     Timeout,
 )
-from .router import Router
+from .router import Router, register_model
 from .streaming import AsyncCompletionStream, CompletionStream
 from .types import (
     Choices,
@@ -116,6 +116,7 @@ __all__ = [
     "failure_callback",
     "library_path",
     "library_version",
+    "register_model",
     "success_callback",
 ]
 

@@ -322,6 +322,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     # deployments, health, metrics
     "llmux_router_add_deployment": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr]),
     "llmux_router_remove_deployment": (_status, [_handle, ctypes.c_char_p, _out_ptr]),
+    "llmux_router_register_model": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr]),
     "llmux_router_deployments": (_status, [_handle, _out_ptr, _out_ptr]),
     "llmux_router_health": (_status, [_handle, ctypes.c_char_p, _out_ptr, _out_ptr]),
     "llmux_router_metrics": (_status, [_handle, _out_ptr, _out_ptr]),

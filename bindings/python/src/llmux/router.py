@@ -6,6 +6,7 @@ import asyncio
 import atexit
 import ctypes
 import datetime
+import json
 import logging
 import os
 import threading
@@ -207,6 +208,8 @@ class Router:
         self._sink = sink
         self._handle = handle.value
         _live_routers.add(self)
+        for text in list(_registered_models):  # llmux.register_model before this router existed
+            self._register_model_text(text)
 
     @contextmanager
     def _use(self) -> Iterator[int]:
@@ -442,6 +445,26 @@ class Router:
         """The model_list entry of the deployment with this id, or None."""
         return next((d for d in self.get_model_list() if (d.get("model_info") or {}).get("id") == model_id), None)
 
+    def register_model(self, model_cost: Union[dict[str, Any], str]) -> None:
+        """Registers model prices and limits on this router (LiteLLM's ``litellm.register_model``).
+
+        ``model_cost`` maps model keys to entries of LiteLLM's model map (``input_cost_per_token``,
+        ``output_cost_per_token``, ``max_input_tokens``, ``litellm_provider`` ...), as a dict or its
+        JSON text. Deployments without prices or ``max_input_tokens`` of their own route and bill by
+        them from the next call on. (LiteLLM also takes a URL; llmux fetches nothing.)
+
+        Raises:
+            InvalidConfigError: malformed, or a field of the wrong type (nothing is registered).
+        """
+        self._register_model_text(_model_cost_json(model_cost))
+
+    def _register_model_text(self, text: bytes) -> None:
+        lib = _ffi.library()
+        error = ctypes.c_void_p()
+        with self._use() as handle:
+            status = lib.llmux_router_register_model(handle, text, len(text), ctypes.byref(error))
+        _raise_for_status(status, error, "llmux_router_register_model")
+
     def add_deployment(self, deployment: Any) -> None:
         """Adds a deployment (a model_list entry: dict, LiteLLM ``Deployment`` or YAML/JSON text).
 
@@ -560,6 +583,38 @@ def _config_text(config: ConfigSource) -> bytes:
 # Routers still open at interpreter exit are closed first, so that no native I/O thread calls
 # back into a finalising interpreter.
 _live_routers: "weakref.WeakSet[Router]" = weakref.WeakSet()
+#: What llmux.register_model registered, in order: applied to every router made afterwards.
+_registered_models: list[bytes] = []
+
+
+def _model_cost_json(model_cost: Union[dict[str, Any], str]) -> bytes:
+    if isinstance(model_cost, str):
+        return model_cost.encode("utf-8")
+    if isinstance(model_cost, dict):
+        return json.dumps(model_cost).encode("utf-8")
+    raise InvalidArgumentError(f"llmux: register_model takes a dict or JSON text, got {type(model_cost).__name__}",
+                               kind=Status.INVALID_ARGUMENT)
+
+
+def register_model(model_cost: Union[dict[str, Any], str]) -> None:
+    """LiteLLM's module-level ``litellm.register_model``: registers model prices and limits on every
+    open router and on every router made afterwards (see :meth:`Router.register_model`).
+
+    Raises:
+        InvalidConfigError: malformed, or a field of the wrong type (nothing is registered).
+    """
+    text = _model_cost_json(model_cost)
+    routers = [r for r in list(_live_routers) if not r.closed]
+    if not routers:  # check it now, not at the next Router's creation
+        routers = [Router.from_config('{"model_list": []}')]
+        try:
+            routers[0]._register_model_text(text)
+        finally:
+            routers[0].close()
+        routers = []
+    for router in routers:
+        router._register_model_text(text)
+    _registered_models.append(text)
 
 
 @atexit.register
