@@ -60,7 +60,9 @@ struct WebIdentityRequest {
   int duration_seconds = 0;  // 0: STS's default
 };
 std::shared_ptr<AwsCredentialSource> make_web_identity_source(const AwsSettings& settings, WebIdentityRequest request);
-// STS AssumeRole signed with the credentials of `base`.
+// STS AssumeRole of settings.role_name (aws_session_name, aws_external_id)
+// at the settings' STS endpoint, signed for the settings' region with the
+// credentials `base` fetches first (each time: they may be temporary too).
 std::shared_ptr<AwsCredentialSource> make_assume_role_source(const AwsSettings& settings,
                                                              std::shared_ptr<AwsCredentialSource> base);
 std::shared_ptr<AwsCredentialSource> make_container_source(const AwsSettings& settings);

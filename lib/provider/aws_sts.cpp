@@ -1,5 +1,6 @@
 // STS (providers.md §5.5, "STS wire contract"): AssumeRoleWithWebIdentity as
-// an unsigned form POST, AssumeRole (SigV4, service "sts"), and their XML
+// an unsigned form POST, AssumeRole as a form POST SigV4-signed (service
+// "sts", provider/aws_sigv4.hpp) with the base credentials, and their XML
 // answers read with expat.
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "common/strings.hpp"
 #include "provider/aws_credential_sources.hpp"
 #include "provider/aws_shared_config.hpp"
+#include "provider/aws_sigv4.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider {
@@ -171,20 +173,63 @@ class WebIdentitySource final : public AwsCredentialSource {
 
 class AssumeRoleSource final : public AwsCredentialSource {
  public:
-  AssumeRoleSource(std::string endpoint, std::string role_arn, std::shared_ptr<AwsCredentialSource> base)
-      : endpoint_(std::move(endpoint)), role_arn_(std::move(role_arn)), base_(std::move(base)) {}
+  AssumeRoleSource(const AwsSettings& s, std::shared_ptr<AwsCredentialSource> base)
+      : endpoint_(s.sts_endpoint),
+        region_(s.region),
+        role_arn_(s.role_name),
+        session_name_(s.session_name),
+        external_id_(s.external_id),
+        base_(std::move(base)) {}
   std::string name() const override { return "STS AssumeRole"; }
 
-  void fetch(transport::EventLoop& /*loop*/, AwsCredentialsCallback done) override {
-    // AssumeRole must be SigV4-signed (service "sts"); the signer is not in
-    // this build yet.
-    done(name(), Error(ErrorKind::kAuthentication,
-                       fmt::format("assuming role {} (aws_role_name) is not supported yet", role_arn_)));
+  void fetch(transport::EventLoop& loop, AwsCredentialsCallback done) override {
+    // First the credentials that sign the call (keys, a profile, the default
+    // chain), then STS with them.
+    base_->fetch(loop, [&loop, endpoint = endpoint_, region = region_, role = role_arn_, session = session_name_,
+                        external = external_id_, done = std::move(done)](std::string_view base_source,
+                                                                          Result<AwsCredentials> base) mutable {
+      const std::string source = "STS AssumeRole";
+      if (!base.ok()) {
+        done(source, Error(ErrorKind::kAuthentication,
+                           fmt::format("the base credentials from {} failed: {}", base_source, base.error().message)));
+        return;
+      }
+      transport::HttpRequest http;
+      http.url = endpoint + "/";
+      http.method = "POST";
+      http.connect_timeout = kStsConnectTimeout;
+      http.total_timeout = kStsTotalTimeout;
+      http.headers.push_back("Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+      http.headers.push_back("Accept: text/xml");
+      append_form(http.body, "Action", "AssumeRole");
+      append_form(http.body, "Version", kStsVersion);
+      append_form(http.body, "RoleArn", role);
+      append_form(http.body, "RoleSessionName", session.empty() ? default_session_name() : session);
+      if (!external.empty()) append_form(http.body, "ExternalId", external);
+      const SigV4Credentials signer{base->access_key_id, base->secret_access_key, base->session_token};
+      // Signed with the wall clock: AWS checks the request time against its own.
+      absl::Status signed_ok = sign_http_request(http, signer, region, "sts", absl::Now());
+      if (!signed_ok.ok()) {
+        done(source, Error(ErrorKind::kAuthentication,
+                           fmt::format("cannot sign the request: {}", to_std(signed_ok.message()))));
+        return;
+      }
+      run_aws_exchange(loop, std::move(http),
+                       [source, secret = base->secret_access_key, token = base->session_token,
+                        done = std::move(done)](transport::TransferResult&& r) {
+                         Result<AwsCredentials> creds = read_sts_credentials(r);
+                         if (!creds.ok()) {
+                           done(source, Error(creds.error().kind,
+                                              redact(redact(creds.error().message, secret), token)));
+                           return;
+                         }
+                         done(source, std::move(creds));
+                       });
+    });
   }
 
  private:
-  std::string endpoint_;
-  std::string role_arn_;
+  std::string endpoint_, region_, role_arn_, session_name_, external_id_;
   std::shared_ptr<AwsCredentialSource> base_;
 };
 
@@ -231,7 +276,7 @@ std::shared_ptr<AwsCredentialSource> make_web_identity_source(const AwsSettings&
 
 std::shared_ptr<AwsCredentialSource> make_assume_role_source(const AwsSettings& settings,
                                                              std::shared_ptr<AwsCredentialSource> base) {
-  return std::make_shared<AssumeRoleSource>(settings.sts_endpoint, settings.role_name, std::move(base));
+  return std::make_shared<AssumeRoleSource>(settings, std::move(base));
 }
 
 }  // namespace llmux::provider

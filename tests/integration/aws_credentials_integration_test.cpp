@@ -256,3 +256,48 @@ TEST_CASE("aws live: the process environment is read when no lookup is given", "
     CHECK(o.credentials.access_key_id == "ASIAFAKEIMDS1");
   }
 }
+
+TEST_CASE("aws live: AssumeRole signed with static keys, and with IMDS credentials as the base", "[aws]") {
+  FakeAwsMetadata fake;
+  fake.add_known_key("AKIDBASE", "base/secret+value");
+  fake.set_sts_region("eu-west-1");
+  transport::CurlEventLoop loop;
+  auto p = AwsCredentialProvider::from_litellm_params(
+      deployment(fmt::format(R"({{"aws_role_name":"arn:aws:iam::1:role/cross","aws_session_name":"s1",)"
+                             R"("aws_external_id":"ext","aws_access_key_id":"AKIDBASE",)"
+                             R"("aws_secret_access_key":"base/secret+value","aws_region_name":"eu-west-1",)"
+                             R"("aws_sts_endpoint":"{}"}})",
+                             fake.base_url())),
+      env_of({}));
+  Outcome o = prepare_one(loop, p);
+  REQUIRE(o.status.ok());
+  CHECK(o.credentials.access_key_id == "ASIAFAKESTS1");
+  CHECK(fake.problems().empty());
+  const auto sent = fake.requests().back();
+  CHECK(sent.body.find("Action=AssumeRole&") != std::string::npos);
+  CHECK(sent.body.find("ExternalId=ext") != std::string::npos);
+
+  // No keys: the default chain (IMDS here) signs the AssumeRole, with its session token.
+  auto chained = AwsCredentialProvider::from_litellm_params(
+      deployment(R"({"aws_role_name":"arn:aws:iam::1:role/cross","aws_region_name":"eu-west-1"})"),
+      env_of({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", fake.base_url()}, {"AWS_ENDPOINT_URL_STS", fake.base_url()}}));
+  Outcome c = prepare_one(loop, chained);
+  REQUIRE(c.status.ok());
+  CHECK(c.credentials.access_key_id == "ASIAFAKESTS2");
+  CHECK(fake.imds_issued() == 1);
+  CHECK(fake.requests().back().header("x-amz-security-token") == "session-1");
+  CHECK(fake.problems().empty());
+
+  // A wrong secret: STS's SignatureDoesNotMatch, the secret nowhere in the message.
+  auto wrong = AwsCredentialProvider::from_litellm_params(
+      deployment(fmt::format(R"({{"aws_role_name":"arn:aws:iam::1:role/cross","aws_access_key_id":"AKIDBASE",)"
+                             R"("aws_secret_access_key":"not-the-secret","aws_region_name":"eu-west-1",)"
+                             R"("aws_sts_endpoint":"{}"}})",
+                             fake.base_url())),
+      env_of({}));
+  Outcome bad = prepare_one(loop, wrong);
+  REQUIRE_FALSE(bad.status.ok());
+  CHECK(bad.status.error().message ==
+        "deployment bedrock-live: AWS credentials from STS AssumeRole failed: HTTP 403: SignatureDoesNotMatch: The "
+        "request signature we calculated does not match the signature you provided.");
+}

@@ -9,6 +9,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "provider/aws_sigv4.hpp"
+
 namespace llmux::testing {
 namespace {
 
@@ -84,6 +86,14 @@ void FakeAwsMetadata::expect_container_token(std::string token) {
   std::lock_guard lock(mu_);
   container_token_ = std::move(token);
 }
+void FakeAwsMetadata::add_known_key(std::string access_key_id, std::string secret_access_key) {
+  std::lock_guard lock(mu_);
+  secrets_[std::move(access_key_id)] = std::move(secret_access_key);
+}
+void FakeAwsMetadata::set_sts_region(std::string region) {
+  std::lock_guard lock(mu_);
+  sts_region_ = std::move(region);
+}
 void FakeAwsMetadata::fail_with(int status, std::string body) {
   std::lock_guard lock(mu_);
   fail_status_ = status;
@@ -116,10 +126,48 @@ std::string FakeAwsMetadata::expiration() const {
 }
 
 std::string FakeAwsMetadata::credentials_json(int n, std::string_view kind) {
+  secrets_[fmt::format("ASIAFAKE{}{}", kind, n)] = fmt::format("{}{}", secret_prefix_, n);
   return fmt::format(
       R"({{"Code":"Success","LastUpdated":"2026-01-01T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"ASIAFAKE{}{}",)"
       R"("SecretAccessKey":"{}{}","Token":"session-{}","Expiration":"{}"}})",
       kind, n, secret_prefix_, n, n, expiration());
+}
+
+std::string FakeAwsMetadata::check_signature(const ReceivedRequest& r) const {
+  // Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/sts/aws4_request, SignedHeaders=…, Signature=…
+  const std::string auth = r.header("authorization");
+  constexpr std::string_view kPrefix = "AWS4-HMAC-SHA256 Credential=";
+  if (!auth.starts_with(kPrefix)) return "not signed";
+  const std::string key = auth.substr(kPrefix.size(), auth.find('/') - kPrefix.size());
+  auto secret = secrets_.find(key);
+  if (secret == secrets_.end()) return "unknown access key " + key;
+  const std::string date = r.header("x-amz-date");  // 20261202T070418Z
+  if (date.size() != 16) return "x-amz-date " + date;
+  absl::Time when;
+  std::string err;
+  const std::string iso = fmt::format("{}-{}-{}T{}:{}:{}Z", date.substr(0, 4), date.substr(4, 2), date.substr(6, 2),
+                                      date.substr(9, 2), date.substr(11, 2), date.substr(13, 2));
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", iso, &when, &err)) return "x-amz-date " + date;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  for (const auto& [name, value] : r.headers) {
+    if (name != "authorization" && name != "x-amz-date") headers.emplace_back(name, value);
+  }
+  const std::string url = "http://" + r.header("host") + r.path;
+  provider::SigV4Request request;
+  request.method = r.method;
+  request.url = url;
+  request.headers = headers;
+  request.body = r.body;
+  request.region = sts_region_;
+  request.service = "sts";
+  request.time = when;
+  auto expected = provider::sign_sigv4(request, provider::SigV4Credentials{key, secret->second,
+                                                                           r.header("x-amz-security-token")});
+  if (!expected.ok()) return "cannot re-sign";
+  for (const auto& [name, value] : expected->headers) {
+    if (name == "Authorization" && value != auth) return "signature mismatch";
+  }
+  return "";
 }
 
 Behavior FakeAwsMetadata::answer(const ReceivedRequest& r) {
@@ -172,8 +220,10 @@ Behavior FakeAwsMetadata::answer(const ReceivedRequest& r) {
         return sts_error(400, "Sender", "InvalidIdentityToken", "Couldn't retrieve verification key from your identity provider");
       }
     } else if (action == "AssumeRole") {
-      if (!r.header("authorization").starts_with("AWS4-HMAC-SHA256 Credential=")) {
-        return problem(403, "sts: AssumeRole not signed");
+      if (const std::string bad = check_signature(r); !bad.empty()) {
+        problems_.push_back("sts: AssumeRole " + bad);
+        return sts_error(403, "Sender", "SignatureDoesNotMatch",
+                         "The request signature we calculated does not match the signature you provided.");
       }
       if (form["RoleArn"].empty() || form["RoleSessionName"].empty()) return problem(400, "sts: RoleArn/RoleSessionName");
     } else {

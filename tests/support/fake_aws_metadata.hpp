@@ -11,9 +11,12 @@
 //   ECS      GET /ecs/credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI =
 //            ecs_full_uri()); checks Authorization when an expected token is set.
 //   STS      POST / form Action=AssumeRoleWithWebIdentity (checks RoleArn and
-//            WebIdentityToken) or Action=AssumeRole (needs a SigV4
-//            Authorization header) → the XML answer (aws_sts_endpoint /
-//            AWS_ENDPOINT_URL_STS = base_url()).
+//            WebIdentityToken) or Action=AssumeRole, whose SigV4 signature
+//            (service "sts", region sts_region()) it recomputes with the
+//            secret of the signing key — one it issued itself or one made
+//            known with add_known_key — and refuses with STS's
+//            SignatureDoesNotMatch when it differs → the XML answer
+//            (aws_sts_endpoint / AWS_ENDPOINT_URL_STS = base_url()).
 // Every answer hands out fresh credentials: AccessKeyId "ASIAFAKE<kind><n>",
 // SecretAccessKey secret_prefix() + n, Token "session-<n>", Expiration
 // lifetime() ahead of the wall clock (fractional seconds, so seconds-long
@@ -23,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -43,6 +47,8 @@ class FakeAwsMetadata {
   void set_role_name(std::string role);                   // IMDS role, default "llmux-test-role"
   void expect_web_identity(std::string role_arn, std::string token);
   void expect_container_token(std::string token);  // "" = no Authorization needed
+  void add_known_key(std::string access_key_id, std::string secret_access_key);
+  void set_sts_region(std::string region);  // what AssumeRole must be signed for, default us-west-2
   // Every credentials answer (IMDS credentials, ECS, STS) fails: status and body as given.
   void fail_with(int status, std::string body);
   void succeed();
@@ -57,6 +63,7 @@ class FakeAwsMetadata {
  private:
   Behavior answer(const ReceivedRequest& request);
   std::string credentials_json(int n, std::string_view kind);
+  std::string check_signature(const ReceivedRequest& request) const;  // "" when good
   std::string expiration() const;
 
   mutable std::mutex mu_;
@@ -68,6 +75,8 @@ class FakeAwsMetadata {
   std::string fail_body_;                                      // guarded by mu_
   int imds_tokens_ = 0, imds_ = 0, ecs_ = 0, sts_ = 0;          // guarded by mu_
   std::vector<std::string> problems_;                          // guarded by mu_
+  std::map<std::string, std::string> secrets_;                 // access key → secret, guarded by mu_
+  std::string sts_region_ = "us-west-2";                       // guarded by mu_
   FakeProvider server_;  // last: stopped (its thread joined) before the rest goes
 };
 

@@ -21,6 +21,8 @@
 
 #include "provider/aws_credential_sources.hpp"
 #include "provider/aws_shared_config.hpp"
+#include "provider/aws_sigv4.hpp"
+#include "common/strings.hpp"
 #include "support/simulated_loop.hpp"
 
 using namespace llmux;
@@ -641,4 +643,73 @@ TEST_CASE("aws secrets: what the provider read outside litellm_params is offered
     CHECK(std::find(secrets.begin(), secrets.end(), want) != secrets.end());
   }
   CHECK(std::find(secrets.begin(), secrets.end(), "AKIDENV") == secrets.end());
+}
+
+TEST_CASE("aws sources: AssumeRole is signed (sts) with the base credentials and read like any STS answer") {
+  SimulatedLoop loop;
+  const WallClock wall = wall_of(loop);
+  int issued = 0;
+  std::vector<std::string> problems;
+  loop.route("sts.sim", [&](const transport::HttpRequest& r) {
+    // Re-sign what arrived with the known base secret at its own X-Amz-Date.
+    std::string amz_date, authorization;
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (const std::string& line : r.headers) {
+      const size_t colon = line.find(':');
+      std::string name = line.substr(0, colon), value = std::string(strip_ascii_whitespace(line.substr(colon + 1)));
+      if (equals_ignore_case(name, "x-amz-date")) amz_date = value;
+      else if (equals_ignore_case(name, "authorization")) authorization = value;
+      else kept.emplace_back(std::move(name), std::move(value));
+    }
+    // absl's %Y is greedy: spell the basic format out as ISO-8601 first.
+    absl::Time when;
+    std::optional<absl::Time> parsed;
+    if (amz_date.size() == 16) {
+      parsed = parse_aws_time(fmt::format("{}-{}-{}T{}:{}:{}Z", amz_date.substr(0, 4), amz_date.substr(4, 2),
+                                          amz_date.substr(6, 2), amz_date.substr(9, 2), amz_date.substr(11, 2),
+                                          amz_date.substr(13, 2)));
+    }
+    if (parsed) when = *parsed;
+    else problems.push_back("x-amz-date " + amz_date);
+    std::vector<std::pair<std::string_view, std::string_view>> views(kept.begin(), kept.end());
+    auto expected = sign_sigv4(SigV4Request{.method = r.method, .url = r.url, .headers = views, .body = r.body,
+                                            .region = "us-east-1", .service = "sts", .time = when},
+                               SigV4Credentials{"AKIDBASE", "base-secret", "base-token"});
+    REQUIRE(expected.ok());
+    std::string want;
+    for (const auto& [k, v] : expected->headers) {
+      if (k == "Authorization") want = v;
+    }
+    if (authorization != want) problems.push_back("signature: " + authorization + " vs " + want);
+    CHECK(r.body.find("Action=AssumeRole&") != std::string::npos);
+    CHECK(r.body.find("RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Ftarget") != std::string::npos);
+    CHECK(r.body.find("RoleSessionName=sess") != std::string::npos);
+    CHECK(r.body.find("ExternalId=ext-1") != std::string::npos);
+    ++issued;
+    return ScriptedResponse::json(200, sts_xml("ASIAROLE" + std::to_string(issued), "role-secret",
+                                               iso(wall() + absl::Hours(1))));
+  });
+  auto p = AwsCredentialProvider::from_litellm_params(
+      deployment(R"({"aws_role_name":"arn:aws:iam::1:role/target","aws_session_name":"sess","aws_external_id":"ext-1",)"
+                 R"("aws_access_key_id":"AKIDBASE","aws_secret_access_key":"base-secret",)"
+                 R"("aws_session_token":"base-token","aws_region_name":"us-east-1","aws_sts_endpoint":"http://sts.sim"})"),
+      env_of({}), {.wall_clock = wall});
+  CHECK(p->source_name() == "STS AssumeRole");
+  REQUIRE(prepare_now(*p, loop).ok());
+  CHECK(p->credentials().access_key_id == "ASIAROLE1");
+  CHECK(issued == 1);
+  for (const std::string& problem : problems) FAIL_CHECK(problem);
+  CHECK(problems.empty());
+
+  // The base credentials failing is said as such.
+  TempDir dir;
+  auto from_profile = AwsCredentialProvider::from_litellm_params(
+      deployment(R"({"aws_role_name":"arn:aws:iam::1:role/target","aws_profile_name":"ghost","aws_sts_endpoint":"http://sts.sim"})"),
+      env_of({{"AWS_SHARED_CREDENTIALS_FILE", dir.path() + "/none"}, {"AWS_CONFIG_FILE", dir.path() + "/none"}}),
+      {.wall_clock = wall});
+  Status failed = prepare_now(*from_profile, loop);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message.starts_with(
+      "deployment bedrock-1: AWS credentials from STS AssumeRole failed: the base credentials from profile 'ghost' "
+      "failed: the profile is in neither "));
 }
