@@ -114,9 +114,9 @@ class AwsCredentialProvider final : public DeploymentAuth {
   // life is left, without holding calls back (botocore's advisory margin)…
   static constexpr Duration kAdvisoryRefresh = std::chrono::minutes(15);
   // …and calls wait for fresh ones once less than this is left (botocore's
-  // mandatory margin). Credentials living less than twice the advisory
-  // margin are refreshed at half their life, and waited for at three
-  // quarters, so even seconds-long credentials mean one fetch per half-life.
+  // mandatory margin). The margins are capped at half and a quarter of the
+  // lifetime, so seconds-long credentials are refreshed at half-life and
+  // waited for at three quarters: one fetch per half-life, not per call.
   static constexpr Duration kMandatoryRefresh = std::chrono::minutes(10);
 
   struct Options {
@@ -142,6 +142,8 @@ class AwsCredentialProvider final : public DeploymentAuth {
   // credentials from <source> failed: <why>", never containing a secret.
   void prepare(transport::EventLoop& loop, ReadyCallback ready);
   // The credentials; valid on the loop thread after prepare reported success.
+  // A background refresh may replace them between calls: sign with them
+  // right away (build_request), do not keep the reference.
   const AwsCredentials& credentials() const;
   const AwsSettings& settings() const { return settings_; }
   // The chosen source, as errors name it ("IMDS", "STS AssumeRole", …).
