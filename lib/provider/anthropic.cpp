@@ -113,6 +113,13 @@ Status AnthropicProvider::build_continuation_request(const ProviderTarget& targe
   return build(target, request, true, delivered_text, out);
 }
 
+std::shared_ptr<DeploymentAuth> AnthropicProvider::make_auth(const DeploymentConfig& deployment) const {
+  if (!deployment.api_key.empty()) return nullptr;
+  const std::string_view key = env("ANTHROPIC_API_KEY");
+  if (key.empty()) return nullptr;
+  return std::make_shared<EnvironmentSecrets>(std::vector<std::string>{std::string(key)});
+}
+
 Status AnthropicProvider::build(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                                 std::optional<std::string_view> prefill, transport::HttpRequest& out) const {
   const DeploymentConfig& deployment = target.config;

@@ -41,6 +41,8 @@ class AnthropicProvider final : public Provider {
   ChunkInfo inspect_chunk(std::string_view data) const override { return openai_shape_.inspect_chunk(data); }
   // The Messages API continues a trailing assistant turn natively.
   bool prefill_by_default() const override { return true; }
+  // Names ANTHROPIC_API_KEY as a secret when the deployment reads it.
+  std::shared_ptr<DeploymentAuth> make_auth(const DeploymentConfig& deployment) const override;
   Status build_continuation_request(const ProviderTarget& target, const request::ParsedRequest& request,
                                     std::string_view delivered_text, transport::HttpRequest& out) const override;
 

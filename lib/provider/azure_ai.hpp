@@ -31,6 +31,9 @@ class AzureAiAuth final : public DeploymentAuth {
   const std::string& api_key() const { return api_key_; }
   bool api_key_header() const { return api_key_header_; }  // "api-key" rather than Bearer
   bool models_path() const { return models_path_; }        // /models/chat/completions
+  void append_secrets(std::vector<std::string>& out) const override {
+    if (!api_key_.empty()) out.push_back(api_key_);  // may come from AZURE_AI_API_KEY
+  }
 
  private:
   DeploymentConfig splice_config_;  // api_base resolved, api_key cleared

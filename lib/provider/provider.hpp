@@ -92,6 +92,19 @@ class DeploymentAuth {
   virtual void append_secrets(std::vector<std::string>& /*out*/) const {}
 };
 
+// The auth state of a family with nothing to refresh, kept only to name the
+// secrets it read from the environment (e.g. ANTHROPIC_API_KEY).
+class EnvironmentSecrets final : public DeploymentAuth {
+ public:
+  explicit EnvironmentSecrets(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+  void append_secrets(std::vector<std::string>& out) const override {
+    out.insert(out.end(), secrets_.begin(), secrets_.end());
+  }
+
+ private:
+  std::vector<std::string> secrets_;
+};
+
 // The deployment one attempt goes to, resolved for its adapter: the config,
 // the provider model for this attempt (a wildcard group's capture already
 // substituted), and the deployment's auth state.

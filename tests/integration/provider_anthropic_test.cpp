@@ -311,4 +311,26 @@ TEST_CASE("anthropic: a stream cut after content continues on Anthropic by assis
   CHECK(json_at(body, "/stream") == "true");
 }
 
+TEST_CASE("anthropic: a key read from ANTHROPIC_API_KEY never appears in an error, even when the provider echoes it",
+          "[anthropic][errors]") {
+  FakeProvider p;
+  p.set_handler([](const ReceivedRequest& r) {
+    return anthropic_error(401, "authentication_error", "invalid x-api-key: " + r.header("x-api-key"));
+  });
+  setenv("ANTHROPIC_API_KEY", "sk-ant-env-canary-0123", 1);
+  const std::string cfg = fmt::format(
+      "model_list:\n  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-x\n"
+      "      api_base: http://127.0.0.1:{}\n    model_info:\n      id: env-key\n"
+      "router_settings:\n  num_retries: 0\n",
+      p.port());
+  auto r = make_router(cfg)->completion(chat_request("claude"));
+  unsetenv("ANTHROPIC_API_KEY");
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(p.request_count() == 1);
+  CHECK(p.requests()[0].header("x-api-key") == "sk-ant-env-canary-0123");  // it was sent
+  CHECK(r.error().kind == ErrorKind::kAuthentication);
+  CHECK_THAT(r.error().message, Catch::Contains("[REDACTED]"));
+  CHECK(r.error().to_string().find("sk-ant-env-canary-0123") == std::string::npos);
+}
+
 }  // namespace llmux::testing
