@@ -16,6 +16,7 @@
 #include "json/writer.hpp"
 #include "pricing/model_map.hpp"
 #include "provider/anthropic_messages.hpp"
+#include "provider/aws_credentials.hpp"
 #include "provider/aws_sigv4.hpp"
 #include "provider/bedrock_converse.hpp"
 #include "provider/connection_settings.hpp"
@@ -68,14 +69,6 @@ std::string param(dom::object params, std::string_view key) {
   return std::string(s);
 }
 
-// litellm_params[key], else the environment variable of its upper-cased
-// name (LiteLLM's rule for the aws_* keys).
-std::string param_or_env(dom::object params, std::string_view key) {
-  std::string v = param(params, key);
-  if (v.empty()) v = env(absl::AsciiStrToUpper(std::string(key)).c_str());
-  return v;
-}
-
 bool is_embedding_model(std::string_view base) {
   return base.starts_with("amazon.titan-embed") || base.starts_with("cohere.embed");
 }
@@ -88,43 +81,26 @@ bool is_converse_model(std::string_view base) {
   return info != nullptr && info->litellm_provider == "bedrock_converse";
 }
 
-// The region of a model ARN ("arn:aws:bedrock:<region>:…"), else "".
-std::string_view arn_region(std::string_view model) {
-  const size_t at = model.find("arn:");
-  if (at == std::string_view::npos) return {};
-  std::string_view rest = model.substr(at);
-  // arn : partition : service : region : …
-  for (int i = 0; i < 3; ++i) {
-    const size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) return {};
-    rest.remove_prefix(colon + 1);
-  }
-  return rest.substr(0, rest.find(':'));
-}
-
-// The deployment's auth state: a Bedrock API key, or static AWS keys for
-// SigV4, and the signing region.
-// TODO(issue 11): replaced by AwsCredentialProvider (aws_credentials.hpp,
-// branch issue11-awscreds) once it is merged: profiles, STS, IMDS, refresh.
-class BedrockStaticKeys final : public DeploymentAuth {
+// The deployment's auth state: a Bedrock API key (no SigV4), or the AWS
+// credential chain (aws_credentials.hpp) and its signing region; the
+// endpoint and model_id. Used on the loop thread.
+class BedrockAuth final : public DeploymentAuth {
  public:
-  std::string deployment_id;
-  Status problem;         // why SigV4 cannot be used (reported by prepare)
+  Status problem;         // why the deployment cannot be served (reported by prepare)
   std::string bearer;     // a Bedrock API key: no SigV4
+  bool bearer_from_env = false;
   std::string region;
   std::string endpoint;   // scheme://host[:port][/prefix], no trailing '/'
   std::string model_id;   // litellm_params.model_id, "" when absent
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;
-  std::vector<std::string> env_secrets;  // what was read from the environment
+  std::shared_ptr<AwsCredentialProvider> aws;  // null with a bearer key
 
   void append_secrets(std::vector<std::string>& out) const override {
-    for (const std::string& s : env_secrets) out.push_back(s);
+    if (bearer_from_env) out.push_back(bearer);
+    if (aws) aws->append_secrets(out);
   }
 };
 
-BedrockStaticKeys* auth_of(const ProviderTarget& target) { return dynamic_cast<BedrockStaticKeys*>(target.auth); }
+BedrockAuth* auth_of(const ProviderTarget& target) { return dynamic_cast<BedrockAuth*>(target.auth); }
 
 Error not_prepared(const ProviderTarget& target) {
   Error e(ErrorKind::kAuthentication,
@@ -370,8 +346,7 @@ std::string bedrock_encode_model_id(std::string_view id) {
 }
 
 std::shared_ptr<DeploymentAuth> BedrockProvider::make_auth(const DeploymentConfig& deployment) const {
-  auto auth = std::make_shared<BedrockStaticKeys>();
-  auth->deployment_id = deployment.id;
+  auto auth = std::make_shared<BedrockAuth>();
   dom::parser parser;
   dom::object params;
   if (parser.parse(deployment.litellm_params_json).get(params) != simdjson::SUCCESS &&
@@ -380,19 +355,18 @@ std::shared_ptr<DeploymentAuth> BedrockProvider::make_auth(const DeploymentConfi
                                                                  deployment.id));
     return auth;
   }
-  auto note_env = [&](std::string_view key, const std::string& value) {
-    if (!value.empty() && param(params, key).empty()) auth->env_secrets.push_back(value);
-  };
-  // Region (§5.1): aws_region_name → the model ARN's → AWS_REGION_NAME →
-  // AWS_REGION → AWS_DEFAULT_REGION → us-west-2.
-  auth->region = param(params, "aws_region_name");
   auth->model_id = param(params, "model_id");
-  if (auth->region.empty()) auth->region = std::string(arn_region(auth->model_id));
-  if (auth->region.empty()) auth->region = std::string(arn_region(deployment.provider_model));
-  for (const char* name : {"AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    if (auth->region.empty()) auth->region = env(name);
+  auth->bearer = deployment.api_key;
+  if (auth->bearer.empty()) {
+    auth->bearer = env("AWS_BEARER_TOKEN_BEDROCK");
+    auth->bearer_from_env = !auth->bearer.empty();
   }
-  if (auth->region.empty()) auth->region = std::string(kDefaultRegion);
+  // Region (§5.1) as the credential chain resolves it: aws_region_name → a
+  // model ARN's → AWS_REGION_NAME → AWS_REGION → AWS_DEFAULT_REGION → the
+  // profile's → us-west-2.
+  const AwsSettings settings = resolve_aws_settings(deployment);
+  auth->region = settings.region.empty() ? std::string(kDefaultRegion) : settings.region;
+  if (auth->bearer.empty()) auth->aws = AwsCredentialProvider::from_litellm_params(deployment);
 
   std::string endpoint = param(params, "aws_bedrock_runtime_endpoint");
   if (endpoint.empty()) endpoint = env("AWS_BEDROCK_RUNTIME_ENDPOINT");
@@ -400,48 +374,29 @@ std::shared_ptr<DeploymentAuth> BedrockProvider::make_auth(const DeploymentConfi
   if (endpoint.empty()) endpoint = fmt::format("https://bedrock-runtime.{}.amazonaws.com", auth->region);
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   auth->endpoint = std::move(endpoint);
-
-  auth->bearer = deployment.api_key;
-  if (auth->bearer.empty()) {
-    auth->bearer = env("AWS_BEARER_TOKEN_BEDROCK");
-    if (!auth->bearer.empty()) auth->env_secrets.push_back(auth->bearer);
-  }
-  auth->access_key_id = param_or_env(params, "aws_access_key_id");
-  auth->secret_access_key = param_or_env(params, "aws_secret_access_key");
-  auth->session_token = param_or_env(params, "aws_session_token");
-  note_env("aws_secret_access_key", auth->secret_access_key);
-  note_env("aws_session_token", auth->session_token);
-
-  if (has_line_break(auth->endpoint) || has_line_break(auth->region) || has_line_break(auth->bearer) ||
-      has_line_break(auth->session_token)) {
+  if (has_line_break(auth->endpoint) || has_line_break(auth->region) || has_line_break(auth->bearer)) {
     auth->problem = Error(ErrorKind::kInvalidConfig,
                           fmt::format("deployment {}: a Bedrock setting contains a line break", deployment.id));
-  } else if (auth->bearer.empty() && (auth->access_key_id.empty() || auth->secret_access_key.empty())) {
-    Error e(ErrorKind::kAuthentication,
-            fmt::format("BedrockException - deployment {} (model_name '{}'): no AWS credentials; set "
-                        "aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), "
-                        "or a Bedrock API key (api_key / AWS_BEARER_TOKEN_BEDROCK)",
-                        deployment.id, deployment.model_name));
-    e.status = 401;
-    e.llm_provider = std::string(kProviderName);
-    auth->problem = std::move(e);
   }
   return auth;
 }
 
-void BedrockProvider::prepare(const ProviderTarget& target, transport::EventLoop& /*loop*/,
-                              ReadyCallback ready) const {
-  BedrockStaticKeys* auth = auth_of(target);
+void BedrockProvider::prepare(const ProviderTarget& target, transport::EventLoop& loop, ReadyCallback ready) const {
+  BedrockAuth* auth = auth_of(target);
   if (!auth) {
     ready(not_prepared(target));
     return;
   }
-  ready(auth->problem);
+  if (!auth->problem.ok() || !auth->aws) {
+    ready(auth->problem);
+    return;
+  }
+  auth->aws->prepare(loop, std::move(ready));
 }
 
 Status BedrockProvider::build_request(const ProviderTarget& target, const request::ParsedRequest& request,
                                       bool stream, transport::HttpRequest& out) const {
-  BedrockStaticKeys* auth = auth_of(target);
+  BedrockAuth* auth = auth_of(target);
   if (!auth) return not_prepared(target);
   if (!auth->problem.ok()) return auth->problem;
   const DeploymentConfig& deployment = target.config;
@@ -525,7 +480,10 @@ Status BedrockProvider::build_request(const ProviderTarget& target, const reques
   }
   // Signed last, over exactly what is sent. Wall time only for the
   // signature's timestamp.
-  const SigV4Credentials credentials{auth->access_key_id, auth->secret_access_key, auth->session_token};
+  if (!auth->aws) return not_prepared(target);
+  const AwsCredentials& aws = auth->aws->credentials();
+  if (aws.access_key_id.empty() || has_line_break(aws.session_token)) return not_prepared(target);
+  const SigV4Credentials credentials{aws.access_key_id, aws.secret_access_key, aws.session_token};
   if (absl::Status s = sign_http_request(out, credentials, auth->region, kService, absl::Now()); !s.ok()) {
     return Error(ErrorKind::kInvalidConfig,
                  fmt::format("deployment {}: cannot sign the Bedrock request: {}", deployment.id, std::string(s.message())));

@@ -16,6 +16,7 @@
 #include "provider/bedrock.hpp"
 #include "provider/bedrock_converse.hpp"
 #include "transport/aws_event_stream.hpp"
+#include "support/simulated_loop.hpp"
 #include "unit/provider/provider_test_util.hpp"
 
 namespace llmux::testing {
@@ -506,6 +507,18 @@ DeploymentConfig bedrock_deployment(std::string model, std::string params) {
   return d;
 }
 
+// The deployment's auth, prepared on a simulated loop (static keys: no I/O).
+std::shared_ptr<provider::DeploymentAuth> prepared_auth(const provider::Provider& p, const DeploymentConfig& d) {
+  auto auth = p.make_auth(d);
+  SimulatedLoop loop;
+  std::optional<Status> got;
+  loop.post([&] { p.prepare({d, d.provider_model, auth.get()}, loop, [&](Status s) { got = s; }); });
+  loop.run_until([&] { return got.has_value(); });
+  REQUIRE(got);
+  REQUIRE(got->ok());
+  return auth;
+}
+
 std::string header(const transport::HttpRequest& r, std::string_view name) {
   for (const std::string& h : r.headers) {
     if (starts_with_ignore_case(h, name) && h.size() > name.size() && h[name.size()] == ':') {
@@ -521,7 +534,7 @@ TEST_CASE("Bedrock requests: URL, SigV4 over exactly what is sent, region from t
       "anthropic.claude-3-haiku-20240307-v1:0",
       R"({"aws_access_key_id":"AKIDEXAMPLE","aws_secret_access_key":"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",)"
       R"("aws_session_token":"tok","aws_region_name":"eu-west-1","aws_bedrock_runtime_endpoint":"http://127.0.0.1:8099/"})");
-  auto auth = p.make_auth(d);
+  auto auth = prepared_auth(p, d);
   const provider::ProviderTarget target{d, d.provider_model, auth.get()};
   auto req = parse(R"({"model":"g","messages":[{"role":"user","content":"Hello"}],"max_tokens":64})");
   transport::HttpRequest out;
@@ -563,7 +576,7 @@ TEST_CASE("Bedrock requests: API key is a Bearer without SigV4; model_id; no cre
   const provider::Provider& p = provider_named("bedrock");
   DeploymentConfig d = bedrock_deployment("converse/my-model", R"({"model_id":"arn:aws:bedrock:us-east-2:1:provisioned-model/abc"})");
   d.api_key = "bedrock-api-key";
-  auto auth = p.make_auth(d);
+  auto auth = prepared_auth(p, d);
   auto req = parse(R"({"model":"g","messages":[{"role":"user","content":"Hi"}]})");
   transport::HttpRequest out;
   REQUIRE(p.build_request({d, d.provider_model, auth.get()}, req, false, out).ok());
@@ -575,7 +588,7 @@ TEST_CASE("Bedrock requests: API key is a Bearer without SigV4; model_id; no cre
 
   // Unsupported invoke family: kInvalidConfig naming the deployment.
   DeploymentConfig m = bedrock_deployment("meta.llama2-13b-chat-v1", R"({"aws_access_key_id":"a","aws_secret_access_key":"b"})");
-  auto mauth = p.make_auth(m);
+  auto mauth = prepared_auth(p, m);
   Status s = p.build_request({m, m.provider_model, mauth.get()}, req, false, out);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().kind == ErrorKind::kInvalidConfig);
@@ -586,7 +599,7 @@ TEST_CASE("Bedrock invoke route for Anthropic: Messages body with bedrock anthro
   const provider::Provider& p = provider_named("bedrock");
   DeploymentConfig d = bedrock_deployment("invoke/anthropic.claude-3-haiku-20240307-v1:0",
                                           R"({"aws_access_key_id":"a","aws_secret_access_key":"b","aws_region_name":"us-east-1"})");
-  auto auth = p.make_auth(d);
+  auto auth = prepared_auth(p, d);
   auto req = parse(R"({"model":"g","messages":[{"role":"user","content":"Hi"}],"max_tokens":10})");
   transport::HttpRequest out;
   REQUIRE(p.build_request({d, d.provider_model, auth.get()}, req, true, out).ok());
@@ -622,7 +635,7 @@ TEST_CASE("Bedrock invoke route for Anthropic: Messages body with bedrock anthro
 TEST_CASE("Bedrock embeddings: Titan and Cohere bodies and answers", "[bedrock]") {
   const provider::Provider& p = provider_named("bedrock");
   DeploymentConfig d = bedrock_deployment("amazon.titan-embed-text-v2:0", R"({"aws_access_key_id":"a","aws_secret_access_key":"b"})");
-  auto auth = p.make_auth(d);
+  auto auth = prepared_auth(p, d);
   auto req = parse(R"({"model":"g","input":"hello","dimensions":256})", request::Endpoint::kEmbeddings);
   transport::HttpRequest out;
   REQUIRE(p.build_request({d, d.provider_model, auth.get()}, req, false, out).ok());
@@ -634,7 +647,7 @@ TEST_CASE("Bedrock embeddings: Titan and Cohere bodies and answers", "[bedrock]"
                   R"("model":"amazon.titan-embed-text-v2:0","usage":{"prompt_tokens":2,"total_tokens":2}})");
 
   DeploymentConfig c = bedrock_deployment("cohere.embed-english-v3", R"({"aws_access_key_id":"a","aws_secret_access_key":"b"})");
-  auto cauth = p.make_auth(c);
+  auto cauth = prepared_auth(p, c);
   auto creq = parse(R"({"model":"g","input":["a","b"]})", request::Endpoint::kEmbeddings);
   REQUIRE(p.build_request({c, c.provider_model, cauth.get()}, creq, false, out).ok());
   CHECK(out.body == R"({"texts":["a","b"],"input_type":"search_document"})");
