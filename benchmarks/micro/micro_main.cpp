@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   llmux::bench::register_request_json_benchmarks(comparisons);
   llmux::bench::register_sse_benchmarks(comparisons);
   llmux::bench::register_anthropic_benchmarks(comparisons);
+  llmux::bench::register_bedrock_benchmarks(comparisons);
   llmux::bench::register_gemini_benchmarks(comparisons);
   llmux::bench::register_aws_benchmarks(comparisons);
 

@@ -33,5 +33,6 @@ void register_sse_benchmarks(std::vector<Comparison>& out);
 void register_anthropic_benchmarks(std::vector<Comparison>& out);
 void register_gemini_benchmarks(std::vector<Comparison>& out);
 void register_aws_benchmarks(std::vector<Comparison>& out);
+void register_bedrock_benchmarks(std::vector<Comparison>& out);
 
 }  // namespace llmux::bench

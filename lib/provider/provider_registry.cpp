@@ -14,6 +14,7 @@
 #include "provider/azure.hpp"
 #include "provider/azure_ai.hpp"
 #include "provider/anthropic.hpp"
+#include "provider/bedrock.hpp"
 #include "provider/gemini.hpp"
 #include "provider/openai_compatible.hpp"
 #include "provider/vertex_ai.hpp"
@@ -64,6 +65,7 @@ struct Registry {
     providers.push_back(std::make_shared<AnthropicProvider>());
     providers.push_back(std::make_shared<GeminiProvider>());
     providers.push_back(std::make_shared<VertexAiProvider>());
+    providers.push_back(std::make_shared<BedrockProvider>());
   }
   std::mutex mu;
   std::vector<std::shared_ptr<const Provider>> providers;

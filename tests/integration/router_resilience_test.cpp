@@ -265,10 +265,10 @@ TEST_CASE("add_deployment and remove_deployment change routing at runtime", "[ro
   CHECK(a.request_count() == 0);
   DeploymentConfig bad = d;
   bad.id = "c";
-  bad.provider = "bedrock";
+  bad.provider = "sagemaker";
   auto st = router->add_deployment(bad);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.error().message.find("bedrock") != std::string::npos);
+  CHECK(st.error().message.find("sagemaker") != std::string::npos);
 }
 
 TEST_CASE("a provider that misbehaves gets a typed error and the call fails over", "[router][retry]") {

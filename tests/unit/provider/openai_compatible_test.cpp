@@ -48,7 +48,7 @@ TEST_CASE("registry: OpenAI-compatible families resolve, others do not") {
     REQUIRE(p != nullptr);
     CHECK(p->name() == name);
   }
-  for (const char* name : {"", "OpenAI", "bedrock", "mock", "open"}) {
+  for (const char* name : {"", "OpenAI", "sagemaker", "mock", "open"}) {
     INFO(name);
     CHECK(find_provider(name) == nullptr);
   }

@@ -78,13 +78,13 @@ TEST_CASE("unresolved names go to the first default fallback", "[pool]") {
 TEST_CASE("unsupported providers are rejected naming the deployment and provider", "[pool]") {
   RouterSettings s;
   DeploymentConfig d = dep("claude", "x", "id1");
-  d.provider = "bedrock";
-  d.model = "bedrock/anthropic.claude";
+  d.provider = "sagemaker";
+  d.model = "sagemaker/anthropic.claude";
   auto pool = DeploymentPool::build({d}, s, nullptr);
   REQUIRE_FALSE(pool.ok());
   CHECK(pool.error().kind == ErrorKind::kInvalidConfig);
   CHECK(pool.error().message.find("claude") != std::string::npos);
-  CHECK(pool.error().message.find("bedrock") != std::string::npos);
+  CHECK(pool.error().message.find("sagemaker") != std::string::npos);
   // A mock-only deployment needs no provider adapter.
   d.mock_response = "hi";
   CHECK(DeploymentPool::build({d}, s, nullptr).ok());

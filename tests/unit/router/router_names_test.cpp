@@ -132,11 +132,11 @@ TEST_CASE("a strategy registered from C++ can be named in YAML and JSON config t
 }
 
 TEST_CASE("an unsupported provider is the provider registry's error, unchanged", "[names]") {
-  auto r = Router::from_config("model_list:\n  - model_name: claude\n    litellm_params: {model: bedrock/claude-3}\n",
+  auto r = Router::from_config("model_list:\n  - model_name: claude\n    litellm_params: {model: sagemaker/claude-3}\n",
                                quiet());
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::kInvalidConfig);
-  CHECK(r.error().message == "model_list[0] (model_name 'claude', model 'bedrock/claude-3'): provider 'bedrock' is not "
+  CHECK(r.error().message == "model_list[0] (model_name 'claude', model 'sagemaker/claude-3'): provider 'sagemaker' is not "
                              "supported yet (supported: " +
                                  std::string(provider::supported_provider_list()) + ")");
   CHECK_THAT(r.error().message, Catch::Contains("supported: openai, "));
