@@ -231,6 +231,7 @@ TEST_CASE("onprem-gpu-load-balancing: one GPU server down, the other serves ever
   }
   CHECK(f.small.server.request_count() == 0);
   CHECK(f.gpu_maas.server.request_count() == 30);
+  CHECK(f.gpu_smc.server.request_count() > 0);  // it was tried, failed and was retried around
 }
 
 TEST_CASE("onprem-gpu-load-balancing: the whole qwen3-14b group down, qwen3-7b serves; no failed call",
@@ -253,6 +254,8 @@ TEST_CASE("onprem-gpu-load-balancing: the whole qwen3-14b group down, qwen3-7b s
     CHECK(json_at(r->body, "/choices/0/message/content") == "Hello from qwen3-7b@maas00.");
     CHECK(json_at(f.small.server.requests().back().body, "/model") == "qwen3-7b");
   }
+  CHECK(f.gpu_maas.server.request_count() > 0);  // the group was tried before its fallback
+  CHECK(f.gpu_smc.server.request_count() > 0);
   // Streaming too: the failure comes before the first token, so it is invisible.
   auto c = run_stream(*f.router, qwen_request(99, R"("stream":true)"));
   INFO(describe(*c.done));
