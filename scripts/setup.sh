@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libcurl4-openssl-dev libssl-dev zlib1g-dev libsimdjson-dev libabsl-dev libfmt-dev catch2 libyaml-cpp-dev
-  libhiredis-dev redis-server libbenchmark-dev
+  libhiredis-dev redis-server libbenchmark-dev libexpat1-dev
   nginx-light python3 python3-pytest python3-venv python3-setuptools python3-wheel
   clang-16 libclang-rt-16-dev llvm
 )

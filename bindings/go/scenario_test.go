@@ -19,6 +19,7 @@ var scenarioDir = filepath.Join("..", "..", "tests", "shared")
 
 type scenario struct {
 	Config          string         `json:"config"`
+	EnvRootURL      string         `json:"env_root_url"`
 	SecretNeverSeen string         `json:"secret_never_seen"`
 	Steps           []scenarioStep `json:"steps"`
 }
@@ -52,6 +53,8 @@ func TestSharedScenario(t *testing.T) {
 	if err := json.Unmarshal(data, &sc); err != nil {
 		t.Fatalf("scenario.json: %v", err)
 	}
+	// TestMain exported LLMUX_FAKE_BASE_URL; the Anthropic deployments' api_base is the root URL.
+	t.Setenv(sc.EnvRootURL, strings.TrimSuffix(fakeBaseURL, "/v1"))
 	config, err := os.ReadFile(filepath.Join(scenarioDir, sc.Config))
 	if err != nil {
 		t.Fatalf("reading the scenario config: %v", err)

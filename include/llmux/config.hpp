@@ -45,6 +45,9 @@ struct DeploymentConfig {
   std::optional<double> stream_timeout_seconds;  // litellm_params.stream_timeout
   std::optional<double> cooldown_time_seconds;
   std::optional<int64_t> max_input_tokens;       // model_info
+  // model_info.max_output_tokens, else the model map's: the default
+  // max_tokens of providers that require one (Anthropic).
+  std::optional<int64_t> max_output_tokens;
   std::optional<double> input_cost_per_token;    // litellm_params, else model_info
   std::optional<double> output_cost_per_token;
   std::optional<double> max_budget;

@@ -197,6 +197,11 @@ Status read_model_info(const Value& info, std::string_view path, DeploymentConfi
     LLMUX_CONFIG_TRY(read_int(*v, child_path(path, "max_input_tokens"), 1, INT64_MAX, tokens));
     d.max_input_tokens = tokens;
   }
+  if (const Value* v = get(info, "max_output_tokens")) {
+    int64_t tokens = 0;
+    LLMUX_CONFIG_TRY(read_int(*v, child_path(path, "max_output_tokens"), 1, INT64_MAX, tokens));
+    d.max_output_tokens = tokens;
+  }
   // Costs and limits here only fill what litellm_params left unset.
   std::optional<double> cost;
   LLMUX_CONFIG_TRY(opt_number(info, "input_cost_per_token", path, 0, false, cost));

@@ -188,7 +188,7 @@ Status PriceBook::register_models(std::string_view json) {
 }
 
 std::string PriceBook::resolve(DeploymentConfig& d) const {
-  if (d.input_cost_per_token && d.output_cost_per_token && d.max_input_tokens) return {};
+  if (d.input_cost_per_token && d.output_cost_per_token && d.max_input_tokens && d.max_output_tokens) return {};
   std::string model = json_string_member(d.model_info_json, "base_model");
   if (model.empty()) model = json_string_member(d.litellm_params_json, "base_model");
   if (model.empty()) model = d.provider_model;
@@ -200,6 +200,8 @@ std::string PriceBook::resolve(DeploymentConfig& d) const {
   if (!d.input_cost_per_token) d.input_cost_per_token = info->input_cost_per_token;
   if (!d.output_cost_per_token) d.output_cost_per_token = info->output_cost_per_token;
   if (!d.max_input_tokens) d.max_input_tokens = info->max_input_tokens;
+  // LiteLLM reads max_tokens when an entry has no max_output_tokens (older entries).
+  if (!d.max_output_tokens) d.max_output_tokens = info->max_output_tokens ? info->max_output_tokens : info->max_tokens;
   return key;
 }
 

@@ -822,9 +822,10 @@ int status_of_error_type(std::string_view type) {
 
 }  // namespace
 
-int64_t default_max_tokens(const DeploymentConfig& /*deployment*/) {
-  // The model map's max_output_tokens for deployment.provider_model goes
-  // first here once llmux ships the map.
+int64_t default_max_tokens(const DeploymentConfig& deployment) {
+  // model_info.max_output_tokens, else the model map's (filled in when the
+  // deployment joined the pool), as LiteLLM's get_max_tokens_for_model.
+  if (deployment.max_output_tokens && *deployment.max_output_tokens > 0) return *deployment.max_output_tokens;
   int64_t v = 0;
   if (const char* env = std::getenv("DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS"); env != nullptr &&
                                                                           absl::SimpleAtoi(env, &v) && v > 0) {

@@ -29,9 +29,10 @@
 
 namespace llmux::provider::anthropic {
 
-// max_tokens when neither the request nor the deployment gives one: env
-// DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS, else 4096 (LiteLLM's last two steps).
-// The one place the model map's max_output_tokens will feed in.
+// max_tokens when neither the request nor the deployment gives one, as
+// LiteLLM's get_max_tokens_for_model: the model's max_output_tokens
+// (model_info, else the model map, filled in when the deployment joined the
+// pool), else env DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS, else 4096.
 int64_t default_max_tokens(const DeploymentConfig& deployment);
 
 struct BodyOptions {

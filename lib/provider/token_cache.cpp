@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "provider/error_classifier.hpp"
+#include "provider/single_flight.hpp"
 
 namespace llmux::provider {
 
@@ -70,16 +71,7 @@ struct TokenCache::State {
   transport::EventLoop* loop = nullptr;
   std::string token;
   TimePoint refresh_at{};  // refreshed from this point on
-  bool fetching = false;
-  int fetches = 0;
-  std::deque<ReadyCallback> waiters;
-
-  void complete(Status outcome) {
-    fetching = false;
-    std::deque<ReadyCallback> ready;
-    ready.swap(waiters);
-    for (ReadyCallback& r : ready) r(outcome);
-  }
+  SingleFlight flight;
 
   Error failure(const Error& cause) const {
     return Error(ErrorKind::kAuthentication,
@@ -109,7 +101,7 @@ void TokenFetch::on_complete(transport::TransferResult&& result) {
   Result<AccessToken> token = s->source.read_response(result);
   if (!token.ok()) {
     s->token.clear();
-    s->complete(s->failure(token.error()));
+    s->flight.finish(s->failure(token.error()));
     return;
   }
   const TimePoint now = s->loop->now();
@@ -118,7 +110,7 @@ void TokenFetch::on_complete(transport::TransferResult&& result) {
   const Duration margin = std::min(s->refresh_margin, token->lifetime / 2);
   s->token = std::move(token->value);
   s->refresh_at = now + (token->lifetime - margin);
-  s->complete(Status::Ok());
+  s->flight.finish(Status::Ok());
 }
 
 TokenCache::TokenCache(std::string deployment_id, std::string what, Duration refresh_margin, TokenSource source)
@@ -138,23 +130,20 @@ void TokenCache::prepare(transport::EventLoop& loop, ReadyCallback ready) {
     ready(Status::Ok());
     return;
   }
-  s.waiters.push_back(std::move(ready));
-  if (s.fetching) return;  // one fetch for every waiting call
+  if (!s.flight.join(std::move(ready))) return;  // one fetch for every waiting call
   transport::HttpRequest request;
   request.total_timeout = kFetchTimeout;
   request.connect_timeout = kFetchConnectTimeout;
   Status built = s.source.build_request(request);
   if (!built.ok()) {
-    s.complete(s.failure(built.error()));
+    s.flight.finish(s.failure(built.error()));
     return;
   }
-  s.fetching = true;
-  ++s.fetches;
   loop.start_transfer(std::move(request), new TokenFetch(state_));
 }
 
 const std::string& TokenCache::token() const { return state_->token; }
 
-int TokenCache::fetches() const { return state_->fetches; }
+int TokenCache::fetches() const { return state_->flight.started(); }
 
 }  // namespace llmux::provider

@@ -19,7 +19,6 @@
 // into nothing.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -67,7 +66,8 @@ class TokenCache {
   void prepare(transport::EventLoop& loop, ReadyCallback ready);
   // The token; valid on the loop thread after prepare reported success.
   const std::string& token() const;
-  // Token fetches started so far (for tests and metrics).
+  // Token fetches started so far, including any whose request could not be
+  // built (for tests and metrics).
   int fetches() const;
 
   struct State;  // shared with the fetch in flight, which may outlive the cache

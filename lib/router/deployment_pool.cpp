@@ -48,7 +48,8 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
         old->deployment->config().model_name == c.model_name &&
         old->deployment->config().input_cost_per_token == c.input_cost_per_token &&
         old->deployment->config().output_cost_per_token == c.output_cost_per_token &&
-        old->deployment->config().max_input_tokens == c.max_input_tokens) {
+        old->deployment->config().max_input_tokens == c.max_input_tokens &&
+        old->deployment->config().max_output_tokens == c.max_output_tokens) {
       entry->deployment = old->deployment;  // keep its live counters and credentials
       entry->auth = old->auth;
     } else {

@@ -242,15 +242,22 @@ int main(void) {
   json_value* scenario = scenario_text ? json_parse(scenario_text, len) : NULL;
   const char* config_name = json_string_at(scenario, "config");
   const char* env_base_url = json_string_at(scenario, "env_base_url");
+  const char* env_root_url = json_string_at(scenario, "env_root_url");
   const json_value* steps = json_get(scenario, "steps");
   g_secret = json_string_at(scenario, "secret_never_seen");
-  if (!config_name || !env_base_url || !g_secret || !steps || steps->type != JSON_ARRAY) {
+  if (!config_name || !env_base_url || !env_root_url || !g_secret || !steps || steps->type != JSON_ARRAY) {
     fprintf(stderr, "capi_scenario_test: scenario.json is missing or not the expected shape\n");
     return 1;
   }
   fake_server server = {0, -1, ""};
   if (fake_server_start(&server) != 0) return 1;
   setenv(env_base_url, server.base_url, 1);
+  /* The root URL: the base URL without its trailing "/v1". */
+  char root_url[sizeof server.base_url];
+  strcpy(root_url, server.base_url);
+  const size_t root_len = strlen(root_url);
+  if (root_len >= 3 && strcmp(root_url + root_len - 3, "/v1") == 0) root_url[root_len - 3] = '\0';
+  setenv(env_root_url, root_url, 1);
 
   size_t config_len = 0;
   char* config = read_file(config_name, &config_len);

@@ -7,23 +7,46 @@
 // stdout once it serves, then serves until stdin reaches EOF (the parent
 // exited or closed the pipe) or SIGTERM/SIGINT.
 //
-// Each request is answered by the behaviour its "model" field names, so a
-// config alone scripts a scenario (the model sent is the deployment's
-// litellm_params.model without the provider prefix):
-//   status-<NNN>[-...]  an OpenAI-style error with that HTTP status
-//                       (429 carries Retry-After: 1 when the name has "-retry-after")
-//   context-window...   OpenAI's 400 context_length_exceeded
-//   content-policy...   OpenAI's 400 content_policy_violation
+// It speaks three wire formats, chosen by the request's path:
+//   POST /v1/chat/completions, /v1/embeddings   OpenAI (api_base <base_url>)
+//   POST /v1/messages                            Anthropic Messages, JSON and SSE
+//                                                (api_base <base_url> without /v1:
+//                                                the adapter appends /v1/messages)
+//   POST /v1/models/<m>:generateContent,
+//        :streamGenerateContent?alt=sse,
+//        :batchEmbedContents                     Gemini (api_base <base_url>)
+// Anthropic requests need an x-api-key and Gemini requests an x-goog-api-key
+// (any non-empty value), as the real APIs refuse a request without one.
+//
+// Each request is answered by the behaviour its model names, so a config
+// alone scripts a scenario (the model is the deployment's litellm_params.model
+// without the provider prefix: the body's "model", or Gemini's path segment).
+// Errors come in the request's own format (OpenAI's, Anthropic's or Google's
+// error body):
+//   status-<NNN>[-...]  an error with that HTTP status (Anthropic: 429
+//                       rate_limit_error, 529 overloaded_error, ...; Google:
+//                       429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, ...); a name with
+//                       "-retry-after" adds Retry-After: 1
+//   context-window...   the format's context-window error (OpenAI's 400
+//                       context_length_exceeded; Anthropic's 400 "prompt is too
+//                       long"; Google's 400 "exceeds the maximum number of tokens
+//                       allowed")
+//   content-policy...   the format's content-policy answer (OpenAI's 400
+//                       content_policy_violation; Anthropic's 400 "Output blocked
+//                       by content filtering policy"; Gemini's 200 with
+//                       promptFeedback.blockReason SAFETY)
 //   hang...             never answers
 //   reset...            closes the connection before any byte
 //   slow-<ms>[-...]     answers after <ms> milliseconds
-//   anything else       200; content "Hello from <model>." (streamed in 4
-//                       chunks when the request asks for a stream, with a usage
-//                       chunk when stream_options.include_usage is set)
+//   anything else       200; content "Hello from <model>." (streamed in several
+//                       chunks when the request asks for a stream; OpenAI adds a
+//                       usage chunk when stream_options.include_usage is set,
+//                       Anthropic and Gemini streams always carry usage)
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +55,8 @@
 
 #include <simdjson.h>
 
+#include "support/fake_anthropic.hpp"
+#include "support/fake_gemini.hpp"
 #include "support/fake_provider.hpp"
 
 namespace {
@@ -53,29 +78,162 @@ std::string model_of(const ReceivedRequest& request) {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-Behavior behavior_for(const ReceivedRequest& request) {
-  const std::string model = model_of(request);
+// What a model name scripts, before it is put in a wire format.
+struct Script {
+  enum class Kind { kOk, kStatus, kContextWindow, kContentPolicy, kHang, kReset };
+  Kind kind = Kind::kOk;
+  int status = 0;           // kStatus
+  bool retry_after = false;  // kStatus: add Retry-After: 1
+  int delay_ms = 0;         // kOk: slow-<ms>
+};
+
+Script script_for(const std::string& model) {
+  Script s;
   if (starts_with(model, "status-")) {
-    const int status = std::atoi(model.c_str() + 7);
-    if (status == 429) {
-      Behavior b = Behavior::rate_limited(model.find("-retry-after") != std::string::npos ? 1 : -1);
-      return b;
-    }
-    if (status == 401) {
-      // OpenAI's real 401 body: LiteLLM classifies it by status because of the message.
-      return Behavior::error(401, "Incorrect API key provided: sk-****. (scripted by " + model + ")",
-                             "invalid_request_error", "invalid_api_key");
-    }
-    return Behavior::error(status > 0 ? status : 500, "scripted failure from " + model, "server_error");
+    s.kind = Script::Kind::kStatus;
+    s.status = std::atoi(model.c_str() + 7);
+    if (s.status <= 0) s.status = 500;
+    s.retry_after = model.find("-retry-after") != std::string::npos;
+  } else if (starts_with(model, "context-window")) {
+    s.kind = Script::Kind::kContextWindow;
+  } else if (starts_with(model, "content-policy")) {
+    s.kind = Script::Kind::kContentPolicy;
+  } else if (starts_with(model, "hang")) {
+    s.kind = Script::Kind::kHang;
+  } else if (starts_with(model, "reset")) {
+    s.kind = Script::Kind::kReset;
+  } else if (starts_with(model, "slow-")) {
+    s.delay_ms = std::atoi(model.c_str() + 5);
   }
-  if (starts_with(model, "context-window")) return Behavior::context_window_exceeded();
-  if (starts_with(model, "content-policy")) return Behavior::content_policy_violation();
-  if (starts_with(model, "hang")) return Behavior::hang();
-  if (starts_with(model, "reset")) return Behavior::reset();
+  return s;
+}
+
+// Behaviours every format shares; nullopt when the format must answer itself.
+std::optional<Behavior> transport_behavior(const Script& s) {
+  if (s.kind == Script::Kind::kHang) return Behavior::hang();
+  if (s.kind == Script::Kind::kReset) return Behavior::reset();
+  return std::nullopt;
+}
+
+Behavior with_retry_after(Behavior b, const Script& s) {
+  if (s.retry_after) b.headers.emplace_back("retry-after", "1");
+  return b;
+}
+
+Behavior openai_behavior(const ReceivedRequest& request) {
+  const std::string model = model_of(request);
+  const Script s = script_for(model);
+  if (auto b = transport_behavior(s)) return std::move(*b);
+  switch (s.kind) {
+    case Script::Kind::kStatus:
+      if (s.status == 429) return Behavior::rate_limited(s.retry_after ? 1 : -1);
+      if (s.status == 401) {
+        // OpenAI's real 401 body: LiteLLM classifies it by status because of the message.
+        return Behavior::error(401, "Incorrect API key provided: sk-****. (scripted by " + model + ")",
+                               "invalid_request_error", "invalid_api_key");
+      }
+      return with_retry_after(Behavior::error(s.status, "scripted failure from " + model, "server_error"), s);
+    case Script::Kind::kContextWindow: return Behavior::context_window_exceeded();
+    case Script::Kind::kContentPolicy: return Behavior::content_policy_violation();
+    default: break;
+  }
   Behavior ok = Behavior::ok("Hello from " + model + ".");
-  if (starts_with(model, "slow-")) ok.delay = llmux::testing::Millis(std::atoi(model.c_str() + 5));
+  ok.delay = llmux::testing::Millis(s.delay_ms);
   return ok;
 }
+
+// Anthropic's error type for a status (the API's documented pairs).
+const char* anthropic_error_type(int status) {
+  switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 529: return "overloaded_error";
+    default: return "api_error";
+  }
+}
+
+Behavior anthropic_behavior(const ReceivedRequest& request) {
+  using llmux::testing::anthropic_error;
+  // The real API checks the key before it reads the body.
+  const std::string key = request.header("x-api-key");
+  if (key.empty()) return anthropic_error(401, "authentication_error", "x-api-key header is required");
+  const std::string model = model_of(request);
+  const Script s = script_for(model);
+  if (auto b = transport_behavior(s)) return std::move(*b);
+  switch (s.kind) {
+    case Script::Kind::kStatus: {
+      const std::string type = anthropic_error_type(s.status);
+      const std::string message = s.status == 529 ? "Overloaded" : "scripted " + type + " from " + model;
+      return with_retry_after(anthropic_error(s.status, type, message), s);
+    }
+    case Script::Kind::kContextWindow:
+      return anthropic_error(400, "invalid_request_error", "prompt is too long: 212345 tokens > 200000 maximum");
+    case Script::Kind::kContentPolicy:
+      return anthropic_error(400, "invalid_request_error", "Output blocked by content filtering policy");
+    default: break;
+  }
+  llmux::testing::AnthropicScript script;
+  script.text = "Hello from " + model + ".";
+  script.model = model;
+  script.api_key = key;
+  Behavior ok = llmux::testing::anthropic_answer(request, script);
+  ok.delay = llmux::testing::Millis(s.delay_ms);
+  return ok;
+}
+
+// Google's canonical status name for an HTTP status.
+const char* google_status(int status) {
+  switch (status) {
+    case 400: return "INVALID_ARGUMENT";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "ABORTED";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 500: return "INTERNAL";
+    case 503: return "UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return "UNKNOWN";
+  }
+}
+
+std::optional<Behavior> gemini_script(const llmux::testing::GeminiCall& call) {
+  using llmux::testing::gemini_error;
+  if (call.request->header("x-goog-api-key").empty()) {
+    return gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
+  }
+  const Script s = script_for(call.model);
+  if (auto b = transport_behavior(s)) return b;
+  switch (s.kind) {
+    case Script::Kind::kStatus:
+      return with_retry_after(
+          gemini_error(s.status, google_status(s.status), "scripted " + std::string(google_status(s.status)) +
+                                                              " from " + call.model),
+          s);
+    case Script::Kind::kContextWindow:
+      return gemini_error(400, "INVALID_ARGUMENT",
+                          "The input token count (1234567) exceeds the maximum number of tokens allowed (1048576).");
+    case Script::Kind::kContentPolicy: {
+      // Gemini refuses a prompt with a 200 answer: promptFeedback.blockReason.
+      const std::string body = llmux::testing::gemini_prompt_blocked_body();
+      if (call.method == "streamGenerateContent") return llmux::testing::gemini_stream_events({body});
+      return llmux::testing::gemini_json(body);
+    }
+    default: break;
+  }
+  if (s.delay_ms == 0) return std::nullopt;  // the handler's "Hello from <model>." in the call's format
+  const std::string text = "Hello from " + call.model + ".";
+  Behavior ok = call.method == "streamGenerateContent" ? llmux::testing::gemini_stream(text)
+                                                       : llmux::testing::gemini_json(llmux::testing::gemini_text_body(text));
+  ok.delay = llmux::testing::Millis(s.delay_ms);
+  return ok;
+}
+
+bool is_gemini_path(std::string_view path) { return starts_with(path, "/v1/models/"); }
 
 }  // namespace
 
@@ -94,7 +252,15 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   try {
     llmux::testing::FakeProvider server(port);
-    server.set_handler(behavior_for);
+    // AI Studio's routes under the base URL (its own base ends in /v1beta); the
+    // key is checked by gemini_script, which accepts any non-empty one.
+    auto gemini = llmux::testing::gemini_handler({.path_prefix = "/v1", .auth_header = "", .auth_value = ""},
+                                                 gemini_script);
+    server.set_handler([gemini](const ReceivedRequest& request) {
+      if (request.path == "/v1/messages") return anthropic_behavior(request);
+      if (is_gemini_path(request.path)) return gemini(request);
+      return openai_behavior(request);
+    });
     std::printf("{\"base_url\":\"%s\",\"port\":%u}\n", server.base_url().c_str(), static_cast<unsigned>(server.port()));
     std::fflush(stdout);
     // Wait for stdin EOF or a signal; poll so a signal is noticed promptly.

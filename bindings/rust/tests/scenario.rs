@@ -93,6 +93,8 @@ fn shared_scenario() {
     let server = FakeServer::start();
     // Read by the config's os.environ/ values; this test binary runs no other test.
     std::env::set_var(scenario["env_base_url"].as_str().unwrap(), &server.base_url);
+    let root_url = server.base_url.strip_suffix("/v1").unwrap_or(&server.base_url);
+    std::env::set_var(scenario["env_root_url"].as_str().unwrap(), root_url);
     let router = Router::from_config(&shared_file(scenario["config"].as_str().unwrap())).unwrap();
     let mut seen = String::new();
 

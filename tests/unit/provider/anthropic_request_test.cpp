@@ -5,6 +5,7 @@
 #include <string>
 
 #include "provider/anthropic.hpp"
+#include "pricing/price_book.hpp"
 #include "provider/anthropic_messages.hpp"
 #include "unit/provider/provider_test_util.hpp"
 
@@ -211,6 +212,24 @@ TEST_CASE("anthropic default max_tokens: DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS, else
   }
   ScopedEnv e("DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS", "1234");
   CHECK(provider::anthropic::default_max_tokens(d) == 1234);
+}
+
+TEST_CASE("anthropic default max_tokens: the model's max_output_tokens (model_info, else the model map) goes first",
+          "[anthropic]") {
+  ScopedEnv e("DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS", "1234");
+  DeploymentConfig d = deployment("anthropic");
+  d.model = "anthropic/claude-sonnet-4-5";
+  d.provider_model = "claude-sonnet-4-5";
+  pricing::PriceBook book;  // the bundled map
+  book.resolve(d);
+  CHECK(d.max_output_tokens == 64000);
+  CHECK(provider::anthropic::default_max_tokens(d) == 64000);
+
+  DeploymentConfig own = deployment("anthropic");
+  own.provider_model = "claude-sonnet-4-5";
+  own.max_output_tokens = 2048;  // model_info.max_output_tokens
+  book.resolve(own);
+  CHECK(provider::anthropic::default_max_tokens(own) == 2048);
 }
 
 TEST_CASE("anthropic adapter: URL, headers, key chain, OAuth and extra headers", "[anthropic]") {
