@@ -1,13 +1,20 @@
-// llmux demo: two GPU servers serving one model plus a smaller fallback model,
-// all local OpenAI-compatible backends on loopback. Traffic flows, one server
-// breaks, then the other; calls move to the healthy server and then to the
-// fallback group — and no user call fails. Offline, ~5 seconds.
+// llmux demo, offline on loopback, in two acts.
+// Act one: two GPU servers serving one model plus a smaller fallback model,
+// all local OpenAI-compatible backends. Traffic flows, one server breaks, then
+// the other; calls move to the healthy server and then to the fallback group.
+// Act two: the seed pattern — a self-hosted vLLM with a hosted Anthropic
+// fallback (a local server speaking Anthropic's Messages format). Prompts too
+// long for vLLM's context window and a vLLM outage both land on the fallback,
+// translated both ways. In neither act does a user call fail. ~15-20 seconds.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,10 +22,13 @@
 #include <fmt/format.h>
 
 #include "llmux/router.hpp"
+#include "support/fake_anthropic.hpp"
 #include "support/fake_provider.hpp"
 
+using llmux::testing::AnthropicScript;
 using llmux::testing::Behavior;
 using llmux::testing::FakeProvider;
+using llmux::testing::ReceivedRequest;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -29,7 +39,7 @@ struct Backend {
   FakeProvider server;
   std::atomic<int> failure_status{0};  // 0 = healthy
   explicit Backend(std::string n) : name(std::move(n)) {
-    server.set_handler([this](const llmux::testing::ReceivedRequest&) {
+    server.set_handler([this](const ReceivedRequest&) {
       const int status = failure_status.load();
       if (status != 0) return Behavior::error(status, name + " is down (GPU fault)", "server_error");
       Behavior ok = Behavior::ok("Hello from " + name);
@@ -37,6 +47,58 @@ struct Backend {
       return ok;
     });
   }
+};
+
+// A self-hosted vLLM (OpenAI-compatible) with an 8k context window: a longer
+// prompt gets vLLM's own 400 ("This model's maximum context length is ...").
+struct VllmBackend {
+  FakeProvider server;
+  std::atomic<int> failure_status{0};  // 0 = healthy
+  static constexpr size_t kMaxPromptBytes = 8192 * 4;  // ~4 bytes a token
+  VllmBackend() {
+    server.set_handler([this](const ReceivedRequest& r) {
+      if (const int status = failure_status.load(); status != 0) {
+        return Behavior::error(status, "vLLM engine is down (CUDA error: an illegal memory access)",
+                               "InternalServerError");
+      }
+      if (r.body.size() > kMaxPromptBytes) {
+        Behavior b;
+        b.status = 400;
+        b.body = fmt::format(
+            R"({{"object":"error","message":"This model's maximum context length is 8192 tokens. However, you )"
+            R"(requested {} tokens ({} in the messages, 1000 in the completion). Please reduce the length of the )"
+            R"(messages or completion.","type":"BadRequestError","param":null,"code":400}})",
+            r.body.size() / 4 + 1000, r.body.size() / 4);
+        return b;
+      }
+      Behavior ok = Behavior::ok("Hello from vLLM (Llama-3.1-8B).");
+      ok.delay = std::chrono::milliseconds(15);
+      return ok;
+    });
+  }
+};
+
+// A hosted Anthropic Messages endpoint: checks x-api-key and anthropic-version,
+// answers in Anthropic's own JSON (or SSE events when streaming).
+struct AnthropicBackend {
+  FakeProvider server;
+  AnthropicBackend() {
+    AnthropicScript script;
+    script.text = "Hello from Claude (the hosted fallback).";
+    script.model = "claude-3-5-sonnet-20241022";
+    script.api_key = "demo-anthropic-key";
+    server.set_handler([script](const ReceivedRequest& r) {
+      Behavior b = llmux::testing::anthropic_answer(r, script);
+      b.delay = std::chrono::milliseconds(30);  // a hosted API is farther away
+      return b;
+    });
+  }
+};
+
+// One column of a phase table: calls served by deployment `id`.
+struct Column {
+  std::string label;
+  std::string id;
 };
 
 struct PhaseStats {
@@ -47,6 +109,7 @@ struct PhaseStats {
   int retried_calls = 0;
   int fallback_calls = 0;
   std::vector<double> latencies_ms;
+  int served_by(const std::string& id) const { return served.count(id) ? served.at(id) : 0; }
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -55,10 +118,10 @@ double percentile(std::vector<double> v, double p) {
   return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-// "gpu-a ok, gpu-b cooling 2.9s" — the router's own view of its deployments.
-std::string health_line(llmux::Router& router) {
+// "gpu-a ok, gpu-b cooling 2.9s" — the router's own view of a group.
+std::string health_line(llmux::Router& router, const std::string& group) {
   std::string out;
-  for (const auto& h : router.health("qwen3-14b")) {
+  for (const auto& h : router.health(group)) {
     if (!out.empty()) out += ", ";
     if (h.healthy) {
       out += fmt::format("{} ok", h.id);
@@ -71,63 +134,97 @@ std::string health_line(llmux::Router& router) {
   return out;
 }
 
-std::string spread_line(const PhaseStats& s) {
-  return fmt::format("gpu-a {:>3} | gpu-b {:>3} | fallback {:>3} | retried {:>3} | failed {:>2}",
-                     s.served.count("gpu-a") ? s.served.at("gpu-a") : 0,
-                     s.served.count("gpu-b") ? s.served.at("gpu-b") : 0,
-                     s.served.count("small-1") ? s.served.at("small-1") : 0, s.retried_calls, s.failed);
+std::string spread_line(const PhaseStats& s, const std::vector<Column>& columns) {
+  std::string out;
+  for (const auto& c : columns) out += fmt::format("{} {:>3} | ", c.label, s.served_by(c.id));
+  return out + fmt::format("retried {:>3} | fell back {:>3} | failed {:>2}", s.retried_calls, s.fallback_calls, s.failed);
 }
 
 void print_health(llmux::Router& router) {
   for (const auto& h : router.health()) {
     if (h.healthy) {
-      fmt::print("      {:<8} {:<10} healthy\n", h.id, h.model_group);
+      fmt::print("      {:<8} {:<24} healthy\n", h.id, h.model_group);
     } else if (h.state != "cooling_down") {
-      fmt::print("      {:<8} {:<10} {} (cooldown over; the next call probes it)\n", h.id, h.model_group, h.state);
+      fmt::print("      {:<8} {:<24} {} (cooldown over; the next call probes it)\n", h.id, h.model_group, h.state);
     } else {
-      fmt::print("      {:<8} {:<10} COOLING DOWN {:.1f}s left  ({})\n", h.id, h.model_group,
+      fmt::print("      {:<8} {:<24} COOLING DOWN {:.1f}s left  ({})\n", h.id, h.model_group,
                  h.cooldown_remaining_seconds, h.reason.substr(0, 60));
     }
   }
 }
 
-// Sends `n` calls, `concurrency` at a time, printing the spread as it goes.
-PhaseStats run_phase(llmux::Router& router, const std::string& title, int n, int concurrency) {
+struct PhaseSpec {
+  std::string title;
+  int calls = 0;
+  int concurrency = 4;
+  std::function<std::string(int)> request;  // call number → request body
+  std::string group;                        // the group whose health the progress lines show
+  std::vector<Column> columns;
+};
+
+// Sends the calls, `concurrency` at a time, printing the spread as it goes.
+PhaseStats run_phase(llmux::Router& router, const PhaseSpec& spec) {
   PhaseStats stats;
-  stats.title = title;
+  stats.title = spec.title;
   std::mutex mu;
   std::atomic<int> next{0};
-  fmt::print("\n== {} ==\n", title);
+  fmt::print("\n== {} ==\n", spec.title);
   auto worker = [&] {
-    for (int i = next++; i < n; i = next++) {
-      const std::string req = fmt::format(
-          R"({{"model":"qwen3-14b","messages":[{{"role":"user","content":"request {}: say hello"}}]}})", i);
-      auto r = router.completion(req);
+    for (int i = next++; i < spec.calls; i = next++) {
+      auto r = router.completion(spec.request(i));
       std::lock_guard<std::mutex> lock(mu);
       stats.calls++;
       if (r.ok()) {
         stats.served[r->metadata.deployment_id]++;
         stats.latencies_ms.push_back(r->metadata.latency_ms);
-        if (r->metadata.attempts > 1) stats.retried_calls++;
+        // Retried: another attempt in the same group (not just a move to a fallback group).
+        if (r->metadata.attempts > 1 + r->metadata.fallbacks) stats.retried_calls++;
         if (r->metadata.fallbacks > 0) stats.fallback_calls++;
       } else {
         stats.failed++;
         fmt::print("   call {} FAILED: {}\n", i, r.error().to_string());
       }
-      if (stats.calls % 10 == 0) {
-        fmt::print("   [{:>3} calls] {}   ({})\n", stats.calls, spread_line(stats), health_line(router));
+      if (stats.calls % 10 == 0 || stats.calls == spec.calls) {
+        fmt::print("   [{:>3} calls] {}   ({})\n", stats.calls, spread_line(stats, spec.columns),
+                   health_line(router, spec.group));
       }
     }
   };
   std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) threads.emplace_back(worker);
+  for (int t = 0; t < spec.concurrency; ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   return stats;
 }
 
-}  // namespace
+// The phase table (each phase by its title up to the ':'); returns the number of failed calls.
+int print_summary(const std::vector<PhaseStats>& phases, const std::vector<Column>& columns) {
+  int failed = 0;
+  fmt::print("\n== summary ==\n{:<36} {:>5}", "phase", "calls");
+  for (const auto& c : columns) fmt::print(" {:>8}", c.label);
+  fmt::print(" {:>7} {:>9} {:>6} {:>8}\n", "retried", "fell back", "failed", "p50 ms");
+  for (const auto& p : phases) {
+    fmt::print("{:<36} {:>5}", p.title.substr(0, std::min<size_t>(p.title.find(':'), 36)), p.calls);
+    for (const auto& c : columns) fmt::print(" {:>8}", p.served_by(c.id));
+    fmt::print(" {:>7} {:>9} {:>6} {:>8.2f}\n", p.retried_calls, p.fallback_calls, p.failed,
+               percentile(p.latencies_ms, 0.5));
+    failed += p.failed;
+  }
+  return failed;
+}
 
-int main() {
+std::unique_ptr<llmux::Router> make_router(const std::string& config) {
+  llmux::RouterOptions options;
+  options.random_seed = 2026;
+  auto router_or = llmux::Router::from_config(config, options);
+  if (!router_or.ok()) {
+    fmt::print(stderr, "config rejected: {}\n", router_or.error().to_string());
+    return nullptr;
+  }
+  return std::move(router_or).value();
+}
+
+// Act one; returns {user calls, failed calls}.
+std::pair<int, int> act_one() {
   Backend gpu_a("gpu-a"), gpu_b("gpu-b"), small("small");
   const std::string config = fmt::format(R"(# Two GPU servers serve qwen3-14b; qwen3-7b is the fallback group.
 model_list:
@@ -160,27 +257,33 @@ router_settings:
     - qwen3-14b: [qwen3-7b]
 )",
                                          gpu_a.server.base_url(), gpu_b.server.base_url(), small.server.base_url());
-  fmt::print("llmux {} demo — three local OpenAI-compatible backends on 127.0.0.1\n\n{}\n", llmux::version(), config);
+  fmt::print("llmux {} demo\n\n#### Act one: three local OpenAI-compatible backends on 127.0.0.1\n\n{}\n",
+             llmux::version(), config);
+  auto router_ptr = make_router(config);
+  if (!router_ptr) return {0, 1};
+  llmux::Router& router = *router_ptr;
 
-  llmux::RouterOptions options;
-  options.random_seed = 2026;
-  auto router_or = llmux::Router::from_config(config, options);
-  if (!router_or.ok()) {
-    fmt::print(stderr, "config rejected: {}\n", router_or.error().to_string());
-    return 1;
-  }
-  llmux::Router& router = **router_or;
+  const std::vector<Column> columns = {{"gpu-a", "gpu-a"}, {"gpu-b", "gpu-b"}, {"fallback", "small-1"}};
+  auto phase = [&](std::string title, int n) {
+    return PhaseSpec{std::move(title), n, 4,
+                     [](int i) {
+                       return fmt::format(
+                           R"({{"model":"qwen3-14b","messages":[{{"role":"user","content":"request {}: say hello"}}]}})",
+                           i);
+                     },
+                     "qwen3-14b", columns};
+  };
 
   std::vector<PhaseStats> phases;
-  phases.push_back(run_phase(router, "1. all healthy: traffic spreads over gpu-a and gpu-b", 60, 4));
+  phases.push_back(run_phase(router, phase("1. all healthy: traffic spreads over gpu-a and gpu-b", 60)));
   print_health(router);
 
   gpu_a.failure_status = 500;
-  phases.push_back(run_phase(router, "2. gpu-a starts failing (HTTP 500): calls move to gpu-b", 100, 4));
+  phases.push_back(run_phase(router, phase("2. gpu-a starts failing (HTTP 500): calls move to gpu-b", 100)));
   print_health(router);
 
   gpu_b.failure_status = 503;
-  phases.push_back(run_phase(router, "3. gpu-b fails too (HTTP 503): calls move to the qwen3-7b fallback", 60, 4));
+  phases.push_back(run_phase(router, phase("3. gpu-b fails too (HTTP 503): calls move to the qwen3-7b fallback", 60)));
   print_health(router);
 
   gpu_a.failure_status = 0;
@@ -188,28 +291,166 @@ router_settings:
   fmt::print("\n== both GPU servers repaired; waiting for their cooldowns (3 s) to expire ==\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(3200));
   print_health(router);  // half-open: recovery is observed through one probe call each, not assumed
-  phases.push_back(run_phase(router, "4. recovered: probes succeed, traffic returns to gpu-a and gpu-b", 60, 4));
+  phases.push_back(run_phase(router, phase("4. recovered: probes succeed, traffic returns to gpu-a and gpu-b", 60)));
   print_health(router);
 
-  int total_failed = 0, total_calls = 0;
-  fmt::print("\n== summary ==\n");
-  fmt::print("{:<62} {:>5} {:>6} {:>6} {:>8} {:>7} {:>6} {:>8}\n", "phase", "calls", "gpu-a", "gpu-b", "fallback",
-             "retried", "failed", "p50 ms");
-  for (const auto& p : phases) {
-    auto count = [&](const char* id) { return p.served.count(id) ? p.served.at(id) : 0; };
-    fmt::print("{:<62} {:>5} {:>6} {:>6} {:>8} {:>7} {:>6} {:>8.2f}\n", p.title.substr(0, 62), p.calls,
-               count("gpu-a"), count("gpu-b"), count("small-1"), p.retried_calls, p.failed,
-               percentile(p.latencies_ms, 0.5));
-    total_failed += p.failed;
-    total_calls += p.calls;
-  }
+  const int failed = print_summary(phases, columns);
+  int calls = 0;
+  for (const auto& p : phases) calls += p.calls;
   fmt::print("\nbackend requests received: gpu-a {}, gpu-b {}, qwen3-7b {}\n", gpu_a.server.request_count(),
              gpu_b.server.request_count(), small.server.request_count());
-  fmt::print("user calls: {}, failed: {}\n", total_calls, total_failed);
-  if (total_failed != 0) {
+  return {calls, failed};
+}
+
+std::string clip(std::string_view s, size_t n) {
+  return s.size() <= n ? std::string(s) : std::string(s.substr(0, n)) + "…";
+}
+
+// One request as the fallback's server saw it, and the answer as the user got it.
+void print_translation(const std::string& user_request, const ReceivedRequest& sent, const std::string& user_body) {
+  fmt::print("\n   one call in full. The user sent (OpenAI format):\n      {}\n", user_request);
+  fmt::print("   llmux sent the fallback: {} {}  (x-api-key: {}, anthropic-version: {})\n", sent.method, sent.path,
+             sent.header("x-api-key").empty() ? "missing" : "set", sent.header("anthropic-version"));
+  fmt::print("      {}\n", sent.body);
+  const bool lifted = sent.body.find(R"("system":)") != std::string::npos;
+  const bool max_tokens = sent.body.find(R"("max_tokens":)") != std::string::npos;
+  const bool dropped = sent.body.find(R"("seed":)") == std::string::npos;
+  fmt::print("      (system prompt lifted out of messages: {}, max_tokens added: {}, seed dropped by drop_params: {})\n",
+             lifted ? "yes" : "NO", max_tokens ? "yes" : "NO", dropped ? "yes" : "NO");
+  fmt::print("   the user got back (OpenAI format):\n      {}\n", user_body);
+}
+
+// Act two; returns {user calls, failed calls}.
+std::pair<int, int> act_two() {
+  VllmBackend vllm;
+  AnthropicBackend claude;
+  // vllm-with-hosted-fallback.yaml (tests/fixtures/litellm), on loopback.
+  const std::string config = fmt::format(R"(# Self-hosted vLLM first; on failure or context-window overflow, a hosted model takes over.
+model_list:
+  - model_name: production-llm
+    litellm_params:
+      model: openai/Meta-Llama-3.1-8B-Instruct
+      api_base: {}
+      api_key: dummy
+    model_info:
+      id: vllm-1
+  - model_name: production-llm-fallback
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet-20241022
+      api_base: http://127.0.0.1:{}
+      api_key: demo-anthropic-key
+    model_info:
+      id: claude-1
+router_settings:
+  fallbacks:
+    - production-llm: [production-llm-fallback]
+  context_window_fallbacks:
+    - production-llm: [production-llm-fallback]
+  num_retries: 2
+  timeout: 30
+litellm_settings:
+  drop_params: true
+)",
+                                         vllm.server.base_url(), claude.server.port());
+  fmt::print("\n\n#### Act two: a self-hosted vLLM with a hosted Anthropic fallback (Messages API), on 127.0.0.1\n\n{}\n",
+             config);
+  auto router_ptr = make_router(config);
+  if (!router_ptr) return {0, 1};
+  llmux::Router& router = *router_ptr;
+
+  const std::vector<Column> columns = {{"vLLM", "vllm-1"}, {"Claude", "claude-1"}};
+  const std::string long_document(40000, 'x');  // ~10k tokens: more than vLLM's 8k window
+  auto chat = [](const std::string& content) {
+    return fmt::format(R"({{"model":"production-llm","messages":[{{"role":"system","content":"You are terse."}},)"
+                       R"({{"role":"user","content":"{}"}}],"temperature":0.2,"seed":7}})",
+                       content);
+  };
+  auto short_call = [&](int i) { return chat(fmt::format("request {}: say hello", i)); };
+
+  std::vector<PhaseStats> phases;
+  phases.push_back(run_phase(router, {"5. normal traffic: vLLM serves every call", 40, 4, short_call,
+                                      "production-llm", columns}));
+
+  phases.push_back(run_phase(
+      router, {"6. context-window overflow: one prompt in four is too long for vLLM's 8k", 40, 4,
+               [&](int i) { return i % 4 == 3 ? chat(fmt::format("summarise {}: {}", i, long_document)) : short_call(i); },
+               "production-llm", columns}));
+  fmt::print("   vLLM answered the long prompts with its 400 \"maximum context length\": not retried, sent to the\n"
+             "   context_window_fallbacks group; the short ones stayed on vLLM.\n");
+
+  vllm.failure_status = 500;
+  phases.push_back(run_phase(router, {"7. vLLM outage (HTTP 500): retried twice, then the Anthropic fallback", 12, 4,
+                                      short_call, "production-llm", columns}));
+  fmt::print("   LiteLLM's rules keep a group's only deployment in service on 5xx (no cooldown before 1,000 straight\n"
+             "   failures), so each call tries vLLM and waits out the back-off of num_retries: 2 (0.5 s, then 1 s,\n"
+             "   plus jitter) before it falls back; with num_retries: 0 it would fall back at once.\n");
+  // Two more calls during the outage, shown in full: one plain, one streamed.
+  int extra_calls = 0, failed_extra = 0;
+  const std::string shown = short_call(999);
+  auto one = router.completion(shown);
+  extra_calls++;
+  if (one.ok()) {
+    print_translation(shown, claude.server.requests().back(), one->body);
+  } else {
+    failed_extra++;
+    fmt::print("   call FAILED: {}\n", one.error().to_string());
+  }
+  // A stream whose vLLM attempt fails before the first token: the fallback's
+  // Anthropic SSE events reach the user as OpenAI chat.completion.chunk events.
+  std::mutex mu;
+  std::condition_variable cv;
+  int chunks = 0;
+  std::string first_chunk;
+  std::optional<llmux::Result<llmux::Response>> stream_done;
+  router.stream(
+      R"({"model":"production-llm","stream":true,"messages":[{"role":"user","content":"stream a hello"}]})",
+      [&](std::string_view chunk) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (chunks++ == 0) first_chunk = std::string(chunk);
+        return true;
+      },
+      [&](llmux::Result<llmux::Response> r) {
+        std::lock_guard<std::mutex> lock(mu);
+        stream_done.emplace(std::move(r));
+        cv.notify_all();
+      });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return stream_done.has_value(); });
+  }
+  extra_calls++;
+  if (stream_done->ok()) {
+    fmt::print("   a streamed call during the outage: {} chunks from {} ({}); the first one:\n      {}\n", chunks,
+               (*stream_done)->metadata.model_group, (*stream_done)->metadata.provider, clip(first_chunk, 150));
+  } else {
+    failed_extra++;
+    fmt::print("   the streamed call FAILED: {}\n", stream_done->error().to_string());
+  }
+
+  vllm.failure_status = 0;
+  phases.push_back(run_phase(router, {"8. vLLM repaired: traffic is back on vLLM", 40, 4, short_call,
+                                      "production-llm", columns}));
+  print_health(router);
+
+  const int failed = print_summary(phases, columns) + failed_extra;
+  int calls = extra_calls;
+  for (const auto& p : phases) calls += p.calls;
+  fmt::print("\nbackend requests received: vLLM {}, Anthropic {}\n", vllm.server.request_count(),
+             claude.server.request_count());
+  return {calls, failed};
+}
+
+}  // namespace
+
+int main() {
+  const auto [calls_one, failed_one] = act_one();
+  const auto [calls_two, failed_two] = act_two();
+  fmt::print("\nuser calls: {} (act one {}, act two {}), failed: {}\n", calls_one + calls_two, calls_one, calls_two,
+             failed_one + failed_two);
+  if (failed_one + failed_two != 0) {
     fmt::print("DEMO FAILED: some user calls failed\n");
     return 1;
   }
-  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own.\n");
+  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers too.\n");
   return 0;
 }
