@@ -58,6 +58,11 @@ void StreamContinuation::begin_attempt(Mode mode) {
   leading_ = true;
   prefix_len_ = delivered_.size();
   matched_ = 0;
+  trailing_whitespace_.clear();
+  if (mode == Mode::kPrefill) {
+    const size_t kept = delivered_.find_last_not_of(" \t\r\n");
+    trailing_whitespace_ = delivered_.substr(kept == std::string::npos ? 0 : kept + 1);
+  }
   divergence_.clear();
 }
 
@@ -101,6 +106,24 @@ StreamContinuation::Verdict StreamContinuation::on_chunk(std::string_view chunk_
 
   if (prefix_repeated()) {
     if (leading_ && is_role_only(info)) return suppress;
+    if (!trailing_whitespace_.empty() && info.kind == Kind::kChunk && !info.content.empty()) {
+      // The first text of a prefill continuation: drop the longest start of
+      // its whitespace that is also the end of the delivered whitespace.
+      const std::string trailing = std::exchange(trailing_whitespace_, std::string());
+      const std::string_view text = info.content;
+      const size_t lead = std::min(text.find_first_not_of(" \t\r\n"), text.size());
+      for (size_t k = std::min(lead, trailing.size()); k > 0; --k) {
+        if (text.substr(0, k) != std::string_view(trailing).substr(trailing.size() - k)) continue;
+        std::optional<std::string> rewritten = rewrite_content(chunk_json, info, text.substr(k));
+        if (!rewritten) break;  // cannot happen with a provider chunk; a doubled space is no reason to fail
+        leading_ = false;
+        record(text.substr(k), info);
+        Verdict v;
+        v.action = Action::kDeliverRewritten;
+        v.chunk = std::move(*rewritten);
+        return v;
+      }
+    }
     return deliver(info);
   }
 

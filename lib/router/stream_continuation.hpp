@@ -64,7 +64,9 @@ class StreamContinuation {
   // For each data payload of the continuation attempt and its ChunkInfo
   // (kChunk or kDone; the caller handles kError and kMalformed itself —
   // they get kSuppress and change nothing). Records what it lets through.
-  //  - kPrefill: everything is delivered but leading role-only chunks.
+  //  - kPrefill: everything is delivered but leading role-only chunks; when
+  //    the delivered text ends in whitespace, the first text's leading
+  //    whitespace that repeats it ("How " then " are") is dropped.
   //  - kRestart: until the delivered prefix has been repeated, chunks inside
   //    it are suppressed, the chunk crossing its end is rewritten to carry
   //    only the new text, chunks without text (role, reasoning, usage) are
@@ -94,6 +96,11 @@ class StreamContinuation {
   bool leading_ = true;       // no chunk of this attempt has been passed on yet
   size_t prefix_len_ = 0;     // kRestart: delivered_.size() at begin_attempt
   size_t matched_ = 0;        // kRestart: bytes of the prefix repeated so far
+  // kPrefill: the whitespace the delivered text ends with, until the first
+  // text of the attempt. Some targets reject trailing whitespace in a prefill
+  // (Anthropic: the adapter trims it), and the model then sends that
+  // whitespace again; the repeat is dropped so the consumer sees it once.
+  std::string trailing_whitespace_;
   std::string divergence_;
 };
 

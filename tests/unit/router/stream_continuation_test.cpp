@@ -145,6 +145,36 @@ TEST_CASE("tool calls and undecodable text cannot be continued") {
   }
 }
 
+TEST_CASE("prefill: whitespace the delivered text ends with is not repeated by the continuation") {
+  // Anthropic rejects trailing whitespace in a prefill, so the adapter trims
+  // it and the model sends it again.
+  auto c = delivered({"Hi! How "});
+  c.begin_attempt(Mode::kPrefill);
+  CHECK(feed(c, kRoleChunk).action == Action::kSuppress);
+  auto v = c.on_chunk(text_chunk(" are"), info_of(text_chunk(" are")));
+  REQUIRE(v.action == Action::kDeliverRewritten);
+  CHECK(info_of(v.chunk).content == "are");
+  CHECK(feed(c, text_chunk(" you")).action == Action::kDeliver);  // only the first text is looked at
+  CHECK(c.delivered_text() == "Hi! How are you");
+
+  // Only the overlap goes: a paragraph break after a delivered newline keeps its second newline.
+  auto p = delivered({"line one\n"});
+  p.begin_attempt(Mode::kPrefill);
+  auto pv = p.on_chunk(text_chunk("\n\nline two"), info_of(text_chunk("\n\nline two")));
+  REQUIRE(pv.action == Action::kDeliverRewritten);
+  CHECK(info_of(pv.chunk).content == "\nline two");
+  CHECK(p.delivered_text() == "line one\n\nline two");
+
+  // A continuation without leading whitespace, or text not ending in any, is left alone.
+  auto q = delivered({"How "});
+  q.begin_attempt(Mode::kPrefill);
+  CHECK(feed(q, text_chunk("are")).action == Action::kDeliver);
+  auto r = delivered({"How"});
+  r.begin_attempt(Mode::kPrefill);
+  CHECK(feed(r, text_chunk(" are")).action == Action::kDeliver);
+  CHECK(r.delivered_text() == "How are");
+}
+
 TEST_CASE("prefill: everything but the leading role chunk is delivered") {
   auto c = delivered({"Once", " upon"});
   c.begin_attempt(Mode::kPrefill);
