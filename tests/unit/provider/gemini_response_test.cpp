@@ -2,7 +2,6 @@
 // §4.5), and Google's errors → the taxonomy (§4.7, with llmux's choices).
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <string>
 
 #include <absl/time/clock.h>
@@ -22,13 +21,7 @@ std::string translated(std::string body) {
   return body;
 }
 
-// The created timestamp and generated ids vary: replaced before comparing.
-std::string stable(std::string s) {
-  s = std::regex_replace(s, std::regex(R"("created":\d+)"), R"("created":0)");
-  s = std::regex_replace(s, std::regex(R"(call_[0-9a-f]{28})"), "call_X");
-  s = std::regex_replace(s, std::regex(R"(chatcmpl-[0-9a-f]{32})"), "chatcmpl-X");
-  return s;
-}
+std::string stable(std::string s) { return llmux::testing::stable_ids(std::move(s)); }
 
 llmux::Error http_error(int status, const std::string& body) {
   return gemini::classify_http_error(status, body, "gemini");

@@ -2,7 +2,6 @@
 // (providers.md §4.6), fed whole and split at every byte boundary.
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -20,12 +19,7 @@ struct Run {
   std::optional<llmux::Error> error;
 };
 
-std::string stable(std::string s) {
-  s = std::regex_replace(s, std::regex(R"("created":\d+)"), R"("created":0)");
-  s = std::regex_replace(s, std::regex(R"(call_[0-9a-f]{28})"), "call_X");
-  s = std::regex_replace(s, std::regex(R"(chatcmpl-[0-9a-f]{32})"), "chatcmpl-X");
-  return s;
-}
+std::string stable(std::string s) { return llmux::testing::stable_ids(std::move(s)); }
 
 // Feeds `wire` in the pieces [0, cut) and [cut, end) (cut = npos: whole).
 Run run(const std::string& wire, size_t cut = std::string::npos) {

@@ -37,4 +37,34 @@ inline const provider::Provider& provider_named(std::string_view name) {
   return *p;
 }
 
+// `json` with what varies between runs made constant, so translated answers
+// compare byte for byte: "created":<digits> → "created":0, call_<28 hex> →
+// call_X, chatcmpl-<32 hex> → chatcmpl-X. (No std::regex: GCC 12 warns
+// inside it under sanitizers.)
+inline std::string stable_ids(std::string json) {
+  // Replaces `prefix` + a run of `length` characters accepted by `accept`
+  // (length 0: any non-empty run) by `with`.
+  auto replace = [&json](std::string_view prefix, size_t length, bool (*accept)(char), std::string_view with) {
+    size_t at = json.find(prefix);
+    while (at != std::string::npos) {
+      size_t end = at + prefix.size();
+      while (end < json.size() && accept(json[end])) ++end;
+      const size_t run = end - at - prefix.size();
+      if (run > 0 && (length == 0 || run == length)) {
+        json.replace(at, end - at, with);
+        at += with.size();
+      } else {
+        at += prefix.size();
+      }
+      at = json.find(prefix, at);
+    }
+  };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  replace("\"created\":", 0, +digit, "\"created\":0");
+  replace("call_", 28, +hex, "call_X");
+  replace("chatcmpl-", 32, +hex, "chatcmpl-X");
+  return json;
+}
+
 }  // namespace llmux::testing
