@@ -163,6 +163,8 @@ int main(int argc, char** argv) {
   llmux::bench::register_bedrock_benchmarks(comparisons);
   llmux::bench::register_gemini_benchmarks(comparisons);
   llmux::bench::register_aws_benchmarks(comparisons);
+  llmux::bench::register_azure_benchmarks(comparisons);
+  llmux::bench::register_vertex_benchmarks(comparisons);
 
   llmux::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

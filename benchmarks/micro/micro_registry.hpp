@@ -34,5 +34,7 @@ void register_anthropic_benchmarks(std::vector<Comparison>& out);
 void register_gemini_benchmarks(std::vector<Comparison>& out);
 void register_aws_benchmarks(std::vector<Comparison>& out);
 void register_bedrock_benchmarks(std::vector<Comparison>& out);
+void register_azure_benchmarks(std::vector<Comparison>& out);
+void register_vertex_benchmarks(std::vector<Comparison>& out);
 
 }  // namespace llmux::bench

@@ -942,22 +942,52 @@ Status build_batch_embed_contents(const request::ParsedRequest& request, std::st
   return Status::Ok();
 }
 
-Status build_predict_embeddings(const request::ParsedRequest& request, std::string& out) {
+Status build_predict_embeddings(const request::ParsedRequest& request, std::string& out,
+                                std::string_view deployment_params_json) {
   dom::element root;
   std::vector<std::string_view> inputs;
   if (Status s = read_embedding_inputs(request, root, inputs); !s.ok()) return s;
-  const int64_t dimensions = member_int(root, "dimensions");
-  const std::string_view task_type = member_string(root, "task_type");
+  // The request's values win; the deployment's litellm_params fill the gaps
+  // (LiteLLM passes both on as the call's parameters).
+  dom::element params;
+  const bool has_params = !deployment_params_json.empty() &&
+                          !parse(params_parser(), deployment_params_json, params) &&
+                          params.type() == dom::element_type::OBJECT;
+  auto lookup = [&](std::string_view key, dom::element& v) {
+    return member(root, key, v) || (has_params && member(params, key, v));
+  };
+  dom::element v;
+  int64_t dimensions = 0;
+  if (lookup("dimensions", v) && v.get_int64().get(dimensions)) return bad_request("'dimensions' must be an integer");
+  // LiteLLM's input_type is task_type under another name.
+  std::string_view task_type;
+  const bool has_task_type = member(root, "task_type", v) || member(root, "input_type", v) ||
+                             (has_params && (member(params, "task_type", v) || member(params, "input_type", v)));
+  if (has_task_type && v.get_string().get(task_type)) {
+    return bad_request("'task_type' must be a string");
+  }
+  std::string_view title;
+  if (member(root, "title", v) && v.get_string().get(title)) return bad_request("'title' must be a string");
+  bool auto_truncate = false;
+  const bool has_auto_truncate = lookup("auto_truncate", v);
+  if (has_auto_truncate && v.get_bool().get(auto_truncate)) return bad_request("'auto_truncate' must be a boolean");
+
   out.clear();
   json::Writer w(out);
   w.begin_object().key("instances").begin_array();
   for (std::string_view text : inputs) {
     w.begin_object().member("content", text);
     if (!task_type.empty()) w.member("task_type", task_type);
+    if (!title.empty()) w.member("title", title);
     w.end_object();
   }
   w.end_array();
-  if (dimensions > 0) w.key("parameters").begin_object().member("outputDimensionality", dimensions).end_object();
+  if (dimensions > 0 || has_auto_truncate) {
+    w.key("parameters").begin_object();
+    if (dimensions > 0) w.member("outputDimensionality", dimensions);
+    if (has_auto_truncate) w.member("autoTruncate", auto_truncate);
+    w.end_object();
+  }
   w.end_object();
   return Status::Ok();
 }

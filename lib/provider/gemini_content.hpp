@@ -62,8 +62,13 @@ Status build_generate_content(const request::ParsedRequest& request, const Conte
 // AI Studio's batchEmbedContents body for an OpenAI embeddings request:
 // one request per input string, each naming "models/<model>".
 Status build_batch_embed_contents(const request::ParsedRequest& request, std::string_view model, std::string& out);
-// Vertex AI's predict body for text embeddings: {"instances":[{"content":..}]}.
-Status build_predict_embeddings(const request::ParsedRequest& request, std::string& out);
+// Vertex AI's predict body for text embeddings:
+// {"instances":[{"content":..,"task_type"?,"title"?}],"parameters"?:{"outputDimensionality","autoTruncate"}}
+// from input, dimensions, task_type (or LiteLLM's input_type), title and
+// auto_truncate; the request's values win over the deployment's
+// litellm_params (JSON, may be empty) for all but title.
+Status build_predict_embeddings(const request::ParsedRequest& request, std::string& out,
+                                std::string_view deployment_params_json = {});
 
 // Rewrites a 2xx generateContent body, in place, into an OpenAI
 // chat.completion for `model`. Fails (classified) when the body is not a

@@ -147,6 +147,44 @@ VertexRoute vertex_route(std::string_view model) {
   return VertexRoute::kGemini;
 }
 
+namespace {
+
+// The URL of `resource` (after /locations/{loc}) with `tail` (":method" of a
+// publisher model or endpoint, "/chat/completions" for MaaS), under the
+// api_base rule of the header.
+std::string compose_url(std::string_view resource, std::string_view tail, bool maas, bool sse,
+                        const VertexLocation& where) {
+  const std::string_view base = trim_slashes(where.api_base);
+  if (str_contains(base, "/projects/")) {
+    // A full resource URL: used as it is, the route's tail added when absent.
+    std::string url(base);
+    if (maas) {
+      if (!(url.size() >= tail.size() && url.compare(url.size() - tail.size(), tail.size(), tail) == 0)) url += tail;
+    } else {
+      const size_t last_segment = url.rfind('/');
+      if (url.find(':', last_segment) == std::string::npos) {
+        url += tail;
+      } else if (sse && url.find("alt=sse") == std::string::npos) {
+        url += url.find('?') == std::string::npos ? "?alt=sse" : "&alt=sse";
+      }
+    }
+    return url;
+  }
+  std::string url;
+  if (!base.empty()) {
+    url.assign(base);  // replaces scheme and host (and may add a path prefix)
+  } else if (where.location == "global") {
+    url = "https://aiplatform.googleapis.com";
+  } else {
+    url = fmt::format("https://{}-aiplatform.googleapis.com", where.location);
+  }
+  fmt::format_to(std::back_inserter(url), "/v1/projects/{}/locations/{}{}{}", where.project, where.location, resource,
+                 tail);
+  return url;
+}
+
+}  // namespace
+
 std::string vertex_url(VertexRoute route, std::string_view model, const VertexLocation& where, bool stream) {
   const std::string_view m = url_model(model);
   std::string_view method;  // ":method" of a publisher model; empty for MaaS
@@ -167,34 +205,13 @@ std::string vertex_url(VertexRoute route, std::string_view model, const VertexLo
       method = stream ? ":streamRawPredict" : ":rawPredict";
       break;
   }
-  const std::string_view tail = route == VertexRoute::kOpenAiCompatible ? "/chat/completions" : method;
-  const std::string_view base = trim_slashes(where.api_base);
-  if (str_contains(base, "/projects/")) {
-    // A full resource URL: used as it is, the route's tail added when absent.
-    std::string url(base);
-    if (route == VertexRoute::kOpenAiCompatible) {
-      if (!(url.size() >= tail.size() && url.compare(url.size() - tail.size(), tail.size(), tail) == 0)) url += tail;
-    } else {
-      const size_t last_segment = url.rfind('/');
-      if (url.find(':', last_segment) == std::string::npos) {
-        url += tail;
-      } else if (stream && route != VertexRoute::kClaude && url.find("alt=sse") == std::string::npos) {
-        url += url.find('?') == std::string::npos ? "?alt=sse" : "&alt=sse";
-      }
-    }
-    return url;
-  }
-  std::string url;
-  if (!base.empty()) {
-    url.assign(base);  // replaces scheme and host (and may add a path prefix)
-  } else if (where.location == "global") {
-    url = "https://aiplatform.googleapis.com";
-  } else {
-    url = fmt::format("https://{}-aiplatform.googleapis.com", where.location);
-  }
-  fmt::format_to(std::back_inserter(url), "/v1/projects/{}/locations/{}{}{}", where.project, where.location, resource,
-                 tail);
-  return url;
+  const bool maas = route == VertexRoute::kOpenAiCompatible;
+  return compose_url(resource, maas ? "/chat/completions" : method, maas,
+                     stream && route != VertexRoute::kClaude, where);
+}
+
+std::string vertex_predict_url(std::string_view model, const VertexLocation& where) {
+  return compose_url(fmt::format("/publishers/google/models/{}", url_model(model)), ":predict", false, false, where);
 }
 
 VertexAiProvider::VertexAiProvider(GoogleEnv env, WallSeconds wall)
@@ -280,9 +297,23 @@ Status VertexAiProvider::build_request(const ProviderTarget& target, const reque
   if (token.empty() || has_line_break(token)) return not_prepared(target);
   const VertexRoute route = vertex_route(target.model);
   if (request.endpoint == request::Endpoint::kEmbeddings) {
-    return Error(ErrorKind::kInvalidArgument,
-                 fmt::format("deployment {}: vertex_ai/{}: embeddings are not supported yet", target.config.id,
-                             target.model));
+    if (route != VertexRoute::kGemini) {
+      return Error(ErrorKind::kInvalidArgument,
+                   fmt::format("deployment {}: vertex_ai/{}: embeddings are served for Google's publisher models "
+                               "only (text-embedding-*, text-multilingual-embedding-*, gemini-embedding-*), not for "
+                               "{}",
+                               target.config.id, target.model,
+                               route == VertexRoute::kGeminiEndpoint ? "a tuned endpoint" : "a partner model"));
+    }
+    if (Status s = gemini::build_predict_embeddings(request, out.body, target.config.litellm_params_json); !s.ok()) {
+      return s;
+    }
+    if (Status s = write_headers(target, token, false, out.headers); !s.ok()) return s;
+    out.url = vertex_predict_url(target.model, auth->where);
+    out.method.assign("POST");
+    out.stream_body = false;
+    apply_connection_settings(target.config, out);
+    return Status::Ok();
   }
   switch (route) {
     case VertexRoute::kOpenAiCompatible: {
@@ -354,6 +385,10 @@ Error VertexAiProvider::classify_failure(const transport::TransferResult& result
 
 Status VertexAiProvider::translate_response(const ProviderTarget& target, const request::ParsedRequest& request,
                                             std::string& body) const {
+  if (request.endpoint == request::Endpoint::kEmbeddings) {
+    // build_request sent only the publisher route's :predict.
+    return gemini::translate_predict_embeddings(body, url_model(target.model), kProviderName);
+  }
   switch (vertex_route(target.model)) {
     case VertexRoute::kGemini:
     case VertexRoute::kGeminiEndpoint: return gemini::translate_generate_content(body, target.model, kProviderName);

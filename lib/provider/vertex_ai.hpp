@@ -11,6 +11,12 @@
 //     .../publishers/anthropic/models/{m}:rawPredict | :streamRawPredict;
 //   * everything else (gemini-*, an all-digits tuned endpoint): Gemini's
 //     generateContent at .../publishers/google/models/{m}.
+// Embeddings (/embeddings) go to Google's publisher models only:
+// .../publishers/google/models/{m}:predict with {"instances":[{"content"}]}
+// (dimensions → parameters.outputDimensionality, task_type / input_type,
+// title, auto_truncate), the predictions translated to an OpenAI embedding
+// list with usage from their token counts. Partner (MaaS, Claude) models and
+// tuned endpoints asked for embeddings answer a clear error naming the model.
 // The Gemini mapping is gemini_content.hpp's, the Claude one
 // anthropic_messages.hpp's; errors of every route are classified as Google's
 // (LiteLLM's vertex_ai branch). Every route carries
@@ -57,6 +63,10 @@ struct VertexLocation {
   std::string api_base;  // empty: Google's host for the location
 };
 std::string vertex_url(VertexRoute route, std::string_view model, const VertexLocation& where, bool stream);
+// The embeddings URL of a Google publisher model (text-embedding-*,
+// text-multilingual-embedding-*, gemini-embedding-*):
+// .../publishers/google/models/{m}:predict, under the same api_base rule.
+std::string vertex_predict_url(std::string_view model, const VertexLocation& where);
 
 class VertexAiProvider : public Provider {
  public:

@@ -1,7 +1,9 @@
 // Vertex AI end to end on loopback: a real Router from YAML, a service-account
 // file whose token_uri points at the fake Google token endpoint (which checks
 // the JWT's signature with the key's public half), the MaaS
-// OpenAI-compatible route at api_base, and the GCE metadata server.
+// OpenAI-compatible route at api_base, the Gemini and Claude publisher routes,
+// embeddings on :predict (answered by fake_gemini), and the GCE metadata
+// server.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "integration/test_util.hpp"
+#include "support/fake_gemini.hpp"
 #include "support/fake_google.hpp"
 
 using namespace llmux;
@@ -394,4 +397,168 @@ TEST_CASE("vertex: the Claude route on the wire, plain and streaming", "[vertex]
     CHECK(call.header("x-api-key") == "");
   }
   CHECK(google.token_fetches() == 1);
+}
+
+namespace {
+
+constexpr std::string_view kPublisherPrefix = "/v1/projects/test-proj/locations/us-central1/publishers/google";
+
+// Vertex's publisher models as fake_gemini serves them, behind the tokens
+// this FakeGoogle issued; `script` decides calls as in gemini_handler.
+void serve_publisher(FakeGoogle& google, GeminiScript script = {}) {
+  GeminiFakeOptions options;
+  options.path_prefix = std::string(kPublisherPrefix);
+  options.auth_header.clear();  // checked here against every token issued
+  auto gemini = gemini_handler(options, std::move(script));
+  google.set_model_handler([&google, gemini](const ReceivedRequest& r) {
+    if (!google.issued(r.header("authorization"))) {
+      return gemini_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.");
+    }
+    return gemini(r);
+  });
+}
+
+std::string embedding_yaml(const FakeGoogle& google, const std::string& credentials_path, const std::string& model,
+                           const std::string& extra = "") {
+  return fmt::format(
+      "  - model_name: emb\n"
+      "    litellm_params:\n"
+      "      model: vertex_ai/{}\n"
+      "      vertex_project: test-proj\n"
+      "      vertex_location: us-central1\n"
+      "      vertex_credentials: {}\n"
+      "      api_base: {}\n"
+      "{}"
+      "    model_info:\n"
+      "      id: vertex-emb\n",
+      model, credentials_path, google.base_url(), extra);
+}
+
+std::string json_at(const std::string& json, const char* pointer) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(json).at_pointer(pointer).get(e)) return "<absent>";
+  return simdjson::minify(e);
+}
+
+}  // namespace
+
+TEST_CASE("vertex: embeddings on :predict, the token fetched once, an OpenAI list with usage back",
+          "[vertex][embeddings]") {
+  for (const std::string model : {"text-embedding-005", "gemini-embedding-001"}) {
+    INFO(model);
+    FakeGoogle google;
+    serve_publisher(google);
+    TempFile key(google.service_account_json());
+    auto router = make_router("model_list:\n" + embedding_yaml(google, key.path, model) +
+                              "router_settings:\n  num_retries: 0\n");
+    for (int i = 0; i < 2; ++i) {
+      auto r = router->embedding(
+          R"({"model":"emb","input":["good morning","from the llmux router"],"dimensions":4,"task_type":"RETRIEVAL_DOCUMENT"})");
+      REQUIRE(r.ok());
+      CHECK(r->metadata.deployment_id == "vertex-emb");
+      CHECK(json_at(r->body, "/object") == R"("list")");
+      CHECK(json_at(r->body, "/model") == "\"" + model + "\"");
+      CHECK(json_at(r->body, "/data/0") == R"({"object":"embedding","index":0,"embedding":[0.25,0.25,0.25,0.25]})");
+      CHECK(json_at(r->body, "/data/1") == R"({"object":"embedding","index":1,"embedding":[0.5,0.5,0.5,0.5]})");
+      CHECK(json_at(r->body, "/data/2") == "<absent>");
+      // token_count: 2 + 4 words.
+      CHECK(json_at(r->body, "/usage") == R"({"prompt_tokens":6,"total_tokens":6})");
+      CHECK(r->usage.prompt_tokens == 6);
+    }
+    const auto calls = publisher_requests(google);
+    REQUIRE(calls.size() == 2);
+    for (const auto& c : calls) {
+      CHECK(c.method == "POST");
+      CHECK(c.path == std::string(kPublisherPrefix) + "/models/" + model + ":predict");
+      CHECK(c.header("authorization") == "Bearer " + google.last_token());
+      CHECK(c.header("content-type") == "application/json");
+      CHECK(c.body == R"({"instances":[{"content":"good morning","task_type":"RETRIEVAL_DOCUMENT"},)"
+                      R"({"content":"from the llmux router","task_type":"RETRIEVAL_DOCUMENT"}],)"
+                      R"("parameters":{"outputDimensionality":4}})");
+    }
+    CHECK(google.token_fetches() == 1);  // one for the deployment, not one per call
+    CHECK(google.rejections().empty());
+  }
+}
+
+TEST_CASE("vertex: embeddings take the deployment's task_type; a Google error keeps its class and words",
+          "[vertex][embeddings]") {
+  FakeGoogle google;
+  serve_publisher(google, [](const GeminiCall& call) -> std::optional<Behavior> {
+    if (call.request->body.find("\"bad\"") != std::string::npos) {
+      return gemini_error(400, "INVALID_ARGUMENT", "Unable to embed the instance.");
+    }
+    return std::nullopt;
+  });
+  TempFile key(google.service_account_json());
+  auto router = make_router("model_list:\n" +
+                            embedding_yaml(google, key.path, "text-multilingual-embedding-002",
+                                           "      task_type: SEMANTIC_SIMILARITY\n") +
+                            "router_settings:\n  num_retries: 0\n");
+  auto r = router->embedding(R"({"model":"emb","input":"hola mundo"})");
+  REQUIRE(r.ok());
+  CHECK(json_at(r->body, "/data/0/embedding") == "[0.25,0.25,0.25]");
+  CHECK(r->usage.prompt_tokens == 2);
+  auto failed = router->embedding(R"({"model":"emb","input":"bad"})");
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().kind == ErrorKind::kBadRequest);
+  CHECK_THAT(failed.error().message, Catch::Contains("Unable to embed the instance."));
+  const auto calls = publisher_requests(google);
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].path ==
+        std::string(kPublisherPrefix) + "/models/text-multilingual-embedding-002:predict");
+  CHECK(calls[0].body == R"({"instances":[{"content":"hola mundo","task_type":"SEMANTIC_SIMILARITY"}]})");
+}
+
+TEST_CASE("vertex: a chat model asked for embeddings is a clear error and nothing is sent", "[vertex][embeddings]") {
+  FakeGoogle google;
+  serve_maas(google);
+  TempFile key(google.service_account_json());
+  auto router = make_router(vertex_yaml(google, key.path));
+  auto r = router->embedding(R"({"model":"gpt-oss-120b","input":"x"})");
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("vertex_ai/openai/gpt-oss-120b-maas") &&
+                                    Catch::Contains("embeddings are served for Google's publisher models only"));
+  CHECK(model_requests(google).empty());
+}
+
+TEST_CASE("vertex: a mixed embedding group fails over from a Vertex 429 to the OpenAI-compatible deployment",
+          "[vertex][embeddings][fallback]") {
+  FakeGoogle google;
+  serve_publisher(google, [](const GeminiCall& call) -> std::optional<Behavior> {
+    if (call.method == "predict") {
+      return gemini_error(429, "RESOURCE_EXHAUSTED",
+                          "Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model.");
+    }
+    return std::nullopt;
+  });
+  FakeProvider openai;
+  TempFile key(google.service_account_json());
+  // Vertex first (order 1); the OpenAI-compatible deployment behind it.
+  auto router = make_router("model_list:\n" +
+                            embedding_yaml(google, key.path, "text-embedding-005", "      order: 1\n") +
+                            deployment_yaml("emb", "text-embedding-3-small", openai, "      order: 2\n", "openai-emb") +
+                            "router_settings:\n  num_retries: 1\n");
+  auto r = router->embedding(R"({"model":"emb","input":["a","b"]})");
+  REQUIRE(r.ok());
+  CHECK(r->metadata.deployment_id == "openai-emb");
+  CHECK(r->metadata.retries == 1);
+  CHECK(json_at(r->body, "/object") == R"("list")");
+  REQUIRE(publisher_requests(google).size() == 1);
+  CHECK(publisher_requests(google)[0].path == std::string(kPublisherPrefix) + "/models/text-embedding-005:predict");
+  REQUIRE(openai.request_count() == 1);
+  CHECK(openai.requests().at(0).path == "/v1/embeddings");
+  CHECK(openai.requests().at(0).body.find(R"("model":"text-embedding-3-small")") != std::string::npos);
+  bool vertex_cooling = false;
+  for (const auto& h : router->health("emb")) {
+    if (h.id == "vertex-emb") vertex_cooling = h.state == "cooling_down" && h.status == 429;
+  }
+  CHECK(vertex_cooling);
+  // Cooling down: the next call goes straight to the other deployment.
+  auto again = router->embedding(R"({"model":"emb","input":"c"})");
+  REQUIRE(again.ok());
+  CHECK(again->metadata.deployment_id == "openai-emb");
+  CHECK(again->metadata.retries == 0);
+  CHECK(publisher_requests(google).size() == 1);
 }

@@ -1,6 +1,7 @@
 #include "support/fake_gemini.hpp"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "json/writer.hpp"
 
@@ -69,6 +70,60 @@ std::string gemini_embeddings_body(int inputs, int dimensions) {
   }
   out += "]}";
   return out;
+}
+
+std::string vertex_predict_embeddings_body(const std::vector<int>& token_counts, int dimensions) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object().key("predictions").begin_array();
+  for (size_t i = 0; i < token_counts.size(); ++i) {
+    w.begin_object().key("embeddings").begin_object();
+    w.key("statistics").begin_object().member("truncated", false).member("token_count", token_counts[i]).end_object();
+    w.key("values").begin_array();
+    for (int d = 0; d < dimensions; ++d) w.number(0.25 * static_cast<double>(i + 1));
+    w.end_array().end_object().end_object();
+  }
+  w.end_array().key("metadata").begin_object().member("billableCharacterCount", 0).end_object().end_object();
+  return out;
+}
+
+std::optional<std::string> vertex_predict_answer(std::string_view request_body, std::string& why) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array instances;
+  if (parser.parse(request_body.data(), request_body.size()).get(root) ||
+      root["instances"].get_array().get(instances)) {
+    why = "predict body without instances";
+    return std::nullopt;
+  }
+  int64_t dimensions = 3;
+  if (int64_t d = 0; !root.at_pointer("/parameters/outputDimensionality").get_int64().get(d)) {
+    dimensions = d;
+  }
+  std::vector<int> counts;
+  for (simdjson::dom::element instance : instances) {
+    std::string_view content;
+    if (instance["content"].get_string().get(content)) {
+      why = "an instance without a content string";
+      return std::nullopt;
+    }
+    int words = 0;
+    bool in_word = false;
+    for (char c : content) {
+      if (c == ' ') {
+        in_word = false;
+      } else if (!in_word) {
+        in_word = true;
+        ++words;
+      }
+    }
+    counts.push_back(words);
+  }
+  if (counts.empty()) {
+    why = "empty instances";
+    return std::nullopt;
+  }
+  return vertex_predict_embeddings_body(counts, static_cast<int>(dimensions));
 }
 
 Behavior gemini_json(std::string body) {
@@ -142,6 +197,11 @@ std::function<Behavior(const ReceivedRequest&)> gemini_handler(GeminiFakeOptions
     if (call.method == "streamGenerateContent") return gemini_stream(text);
     if (call.method == "generateContent") return gemini_json(gemini_text_body(text));
     if (call.method == "batchEmbedContents") return gemini_json(gemini_embeddings_body(1, 3));
+    if (call.method == "predict") {
+      std::string why;
+      if (std::optional<std::string> body = vertex_predict_answer(rec.body, why)) return gemini_json(std::move(*body));
+      return gemini_error(400, "INVALID_ARGUMENT", why);
+    }
     return gemini_error(404, "NOT_FOUND", fmt::format("method {} not served by the fake", call.method));
   };
 }

@@ -4,7 +4,8 @@
 // Google's generateContent wire format for the scripted fake provider: native
 // answer bodies and SSE streams, Google error bodies, and a FakeProvider
 // handler that answers POST {prefix}/models/{model}:{method} (generateContent,
-// streamGenerateContent?alt=sse, batchEmbedContents, predict) after checking
+// streamGenerateContent?alt=sse, batchEmbedContents, and Vertex's predict —
+// answered from the request's instances) after checking
 // one auth header. AI Studio: prefix "" and x-goog-api-key; Vertex AI:
 // prefix "/v1/projects/<p>/locations/<l>/publishers/google" and
 // "authorization: Bearer <token>" — both are parameters. Thread-safe as
@@ -36,6 +37,15 @@ std::string gemini_safety_body(std::string_view partial_text);
 std::string gemini_error_body(int code, std::string_view status, std::string_view message);
 // batchEmbedContents' answer: one embedding of `dimensions` values per input.
 std::string gemini_embeddings_body(int inputs, int dimensions);
+// Vertex AI predict's answer for text embeddings: one prediction per
+// `token_counts` entry, `dimensions` values of 0.25 * (i + 1) each, its
+// statistics.token_count the entry.
+std::string vertex_predict_embeddings_body(const std::vector<int>& token_counts, int dimensions);
+// What the fake answers a predict request natively: one prediction per
+// instance, parameters.outputDimensionality values (default 3), token_count
+// the number of space-separated words of the instance's content; nullopt
+// (with `why`) when the body is not a text-embedding predict request.
+std::optional<std::string> vertex_predict_answer(std::string_view request_body, std::string& why);
 
 // --- behaviors ------------------------------------------------------------
 

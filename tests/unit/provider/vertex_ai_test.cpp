@@ -391,7 +391,7 @@ TEST_CASE("vertex: errors of every route are classified as Google's; the MaaS st
   CHECK(vertex.make_stream_translator(p.target(), testing::parse(R"({"model":"g","messages":[]})")) == nullptr);
 }
 
-TEST_CASE("vertex: partner models on other formats and embeddings are not served yet", "[vertex][route]") {
+TEST_CASE("vertex: partner models on other formats are not served yet", "[vertex][route]") {
   const VertexAiProvider& vertex = fixed_provider();
   Prepared mistral("mistral-large@2407");
   transport::HttpRequest out;
@@ -399,10 +399,144 @@ TEST_CASE("vertex: partner models on other formats and embeddings are not served
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().kind == ErrorKind::kInvalidConfig);
   CHECK_THAT(s.error().message, Catch::Contains("vertex_ai/mistral-large@2407"));
+}
 
-  Prepared maas("openai/gpt-oss-120b-maas");
-  s = vertex.build_request(maas.target(),
-                           testing::parse(R"({"model":"group","input":"x"})", request::Endpoint::kEmbeddings), false, out);
+TEST_CASE("vertex: the embeddings URL is the publisher model's :predict, under the api_base rule",
+          "[vertex][embeddings][url]") {
+  CHECK(vertex_predict_url("text-embedding-005", at("us-central1")) ==
+        "https://us-central1-aiplatform.googleapis.com/v1/projects/proj/locations/us-central1/publishers/google/"
+        "models/text-embedding-005:predict");
+  CHECK(vertex_predict_url("gemini-embedding-001", at("global")) ==
+        "https://aiplatform.googleapis.com/v1/projects/proj/locations/global/publishers/google/models/"
+        "gemini-embedding-001:predict");
+  // vertex_ai/gemini/<id> names <id>, as on the chat route.
+  CHECK(vertex_predict_url("gemini/text-embedding-004", at("europe-west4")) ==
+        "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj/locations/europe-west4/publishers/google/"
+        "models/text-embedding-004:predict");
+  CHECK(vertex_predict_url("text-embedding-005", at("us-central1", "http://127.0.0.1:9/")) ==
+        "http://127.0.0.1:9/v1/projects/proj/locations/us-central1/publishers/google/models/text-embedding-005:predict");
+  const std::string full = "http://127.0.0.1:9/v1/projects/p2/locations/l2/publishers/google/models/e";
+  CHECK(vertex_predict_url("other", at("us-central1", full)) == full + ":predict");
+  CHECK(vertex_predict_url("other", at("us-central1", full + ":predict")) == full + ":predict");
+}
+
+TEST_CASE("vertex: embeddings POST the predict body with the bearer token and come back as an OpenAI list",
+          "[vertex][embeddings]") {
+  const VertexAiProvider& vertex = fixed_provider();
+  for (const char* model : {"text-embedding-004", "text-embedding-005", "text-multilingual-embedding-002",
+                            "gemini-embedding-001"}) {
+    INFO(model);
+    Prepared p(model);
+    const auto request = testing::parse(
+        R"({"model":"group","input":["good morning","from llmux"],"dimensions":256,"task_type":"RETRIEVAL_QUERY"})",
+        request::Endpoint::kEmbeddings);
+    transport::HttpRequest out;
+    REQUIRE(vertex.build_request(p.target(), request, false, out).ok());
+    CHECK(out.url == fmt::format("https://us-east5-aiplatform.googleapis.com/v1/projects/example_project/locations/"
+                                 "us-east5/publishers/google/models/{}:predict",
+                                 model));
+    CHECK(out.method == "POST");
+    CHECK(has_header(out, "Authorization: Bearer t"));
+    CHECK(has_header(out, "Content-Type: application/json"));
+    CHECK(has_header(out, "Accept: application/json"));
+    CHECK_FALSE(out.stream_body);
+    CHECK(out.body ==
+          R"({"instances":[{"content":"good morning","task_type":"RETRIEVAL_QUERY"},)"
+          R"({"content":"from llmux","task_type":"RETRIEVAL_QUERY"}],"parameters":{"outputDimensionality":256}})");
+
+    std::string body =
+        R"({"predictions":[{"embeddings":{"statistics":{"truncated":false,"token_count":2},"values":[0.1,-0.2]}},)"
+        R"({"embeddings":{"statistics":{"truncated":false,"token_count":3},"values":[0.3,0.4]}}],)"
+        R"("metadata":{"billableCharacterCount":20}})";
+    REQUIRE(vertex.translate_response(p.target(), request, body).ok());
+    CHECK(body == fmt::format(R"({{"object":"list","data":[{{"object":"embedding","index":0,"embedding":[0.1,-0.2]}},)"
+                              R"({{"object":"embedding","index":1,"embedding":[0.3,0.4]}}],"model":"{}",)"
+                              R"("usage":{{"prompt_tokens":5,"total_tokens":5}}}})",
+                              model));
+    auto info = vertex.inspect_response(body, request::Endpoint::kEmbeddings);
+    REQUIRE(info.ok());
+    CHECK(info->usage.prompt_tokens == 5);
+  }
+}
+
+TEST_CASE("vertex: embedding parameters — input_type, title, auto_truncate, and the deployment's litellm_params",
+          "[vertex][embeddings]") {
+  const VertexAiProvider& vertex = fixed_provider();
+  Prepared p("text-embedding-005");
+  transport::HttpRequest out;
+  // A single string; LiteLLM's input_type is task_type; title per instance; auto_truncate.
+  REQUIRE(vertex
+              .build_request(p.target(),
+                             testing::parse(R"({"model":"group","input":"doc","input_type":"RETRIEVAL_DOCUMENT",)"
+                                            R"("title":"T","auto_truncate":false})",
+                                            request::Endpoint::kEmbeddings),
+                             false, out)
+              .ok());
+  CHECK(out.body ==
+        R"({"instances":[{"content":"doc","task_type":"RETRIEVAL_DOCUMENT","title":"T"}],"parameters":{"autoTruncate":false}})");
+  // No parameters: none sent.
+  REQUIRE(vertex.build_request(p.target(), testing::parse(R"({"model":"group","input":"x"})", request::Endpoint::kEmbeddings),
+                               false, out)
+              .ok());
+  CHECK(out.body == R"({"instances":[{"content":"x"}]})");
+
+  // The deployment's litellm_params fill what the request leaves out; the request wins.
+  Prepared d("gemini-embedding-001");
+  d.d.litellm_params_json.insert(d.d.litellm_params_json.size() - 1,
+                                 R"(,"task_type":"CLUSTERING","dimensions":768,"auto_truncate":true)");
+  REQUIRE(vertex.build_request(d.target(), testing::parse(R"({"model":"group","input":"x"})", request::Endpoint::kEmbeddings),
+                               false, out)
+              .ok());
+  CHECK(out.body ==
+        R"({"instances":[{"content":"x","task_type":"CLUSTERING"}],"parameters":{"outputDimensionality":768,"autoTruncate":true}})");
+  REQUIRE(vertex.build_request(d.target(),
+                               testing::parse(R"({"model":"group","input":"x","dimensions":8,"task_type":"CLASSIFICATION"})",
+                                              request::Endpoint::kEmbeddings),
+                               false, out)
+              .ok());
+  CHECK(out.body ==
+        R"({"instances":[{"content":"x","task_type":"CLASSIFICATION"}],"parameters":{"outputDimensionality":8,"autoTruncate":true}})");
+
+  // Malformed values and token-array input are BadRequest, nothing sent.
+  for (const char* bad : {R"({"model":"group","input":"x","dimensions":"big"})",
+                          R"({"model":"group","input":"x","task_type":3})",
+                          R"({"model":"group","input":[[1,2,3]]})"}) {
+    INFO(bad);
+    Status s = vertex.build_request(p.target(), testing::parse(bad, request::Endpoint::kEmbeddings), false, out);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::kBadRequest);
+  }
+}
+
+TEST_CASE("vertex: embeddings from partner models and tuned endpoints are a clear error naming the model",
+          "[vertex][embeddings]") {
+  const VertexAiProvider& vertex = fixed_provider();
+  const auto request = testing::parse(R"({"model":"group","input":"x"})", request::Endpoint::kEmbeddings);
+  for (const char* model : {"openai/gpt-oss-120b-maas", "claude-sonnet-4@20250514", "mistral-large@2407", "1234567"}) {
+    INFO(model);
+    Prepared p(model);
+    transport::HttpRequest out;
+    Status s = vertex.build_request(p.target(), request, false, out);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::kInvalidArgument);
+    CHECK_THAT(s.error().message, Catch::StartsWith(fmt::format("deployment vertex-dep: vertex_ai/{}: embeddings are "
+                                                                "served for Google's publisher models only",
+                                                                model)));
+  }
+}
+
+TEST_CASE("vertex: a predict error is classified as Google's", "[vertex][embeddings]") {
+  const VertexAiProvider& vertex = fixed_provider();
+  Prepared p("text-embedding-005");
+  // An error object in a 200 answer is not an embedding list.
+  std::string body = R"({"error":{"code":400,"message":"Invalid instance.","status":"INVALID_ARGUMENT"}})";
+  Status s = vertex.translate_response(p.target(), testing::parse(R"({"model":"group","input":"x"})",
+                                                                  request::Endpoint::kEmbeddings),
+                                       body);
   REQUIRE_FALSE(s.ok());
-  CHECK(s.error().kind == ErrorKind::kInvalidArgument);
+  CHECK(s.error().kind == ErrorKind::kBadRequest);
+  transport::TransferResult r;
+  r.status = 429;
+  r.body = R"({"error":{"code":429,"message":"Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model","status":"RESOURCE_EXHAUSTED"}})";
+  CHECK(vertex.classify_failure(r).kind == ErrorKind::kRateLimit);
 }
