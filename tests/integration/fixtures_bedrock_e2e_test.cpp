@@ -434,7 +434,7 @@ TEST_CASE("bedrock-latency-based: the faster deployment gets the traffic", "[fix
   BedrockFake bedrock(kTestRegion);
   bedrock.export_environment();
   BedrockFake::ModelBehavior slow;
-  slow.delay = Millis(150);  // sonnet answers 150 ms slower
+  slow.delay = Millis(400);  // sonnet answers 400 ms slower
   bedrock.set(kSonnet, slow);
   auto router = make_router(read_fixture("bedrock-latency-based.yaml"));
   // Until both have a latency sample, an unmeasured deployment counts as 0.
@@ -489,25 +489,38 @@ TEST_CASE("cloud-cost-based: all traffic to the cheaper Vertex; its outage cools
   vertex.failure_status = 503;
   const size_t vertex_before = vertex.model_calls();
   for (int i = 0; i < 10; ++i) {
-    auto r = router->completion(claude_request("gpt-oss-120b", 100 + i));
-    INFO(describe(r));
-    REQUIRE(r.ok());
-    CHECK(r->metadata.provider == "bedrock");
-    CHECK(r->metadata.fallbacks == 0);
-    CHECK(json_at(r->body, "/choices/0/message/content") == "Hello from openai.gpt-oss-120b-1:0.");
+    for (const std::string group : {"gpt-oss-120b", "gpt-oss-20b"}) {
+      auto r = router->completion(claude_request(group, 100 + i));
+      INFO(describe(r));
+      REQUIRE(r.ok());
+      CHECK(r->metadata.provider == "bedrock");
+      CHECK(r->metadata.model_group == group);
+      CHECK(r->metadata.fallbacks == 0);
+      CHECK(json_at(r->body, "/choices/0/message/content") == "Hello from openai." + group + "-1:0.");
+    }
   }
+  // Per Vertex deployment: failures 1 and 2 are allowed, the 3rd (more than
+  // allowed_fails) cools it down; each failed attempt was retried at once.
   const size_t vertex_failures = vertex.model_calls() - vertex_before;
-  CHECK(vertex_failures == 3);  // failures 1 and 2 are allowed, the 3rd (> allowed_fails) cools it down
+  CHECK(vertex_failures == 2 * 3);
   CHECK(bedrock.count("openai.gpt-oss-120b-1:0") == 10);
+  CHECK(bedrock.count("openai.gpt-oss-20b-1:0") == 10);
   const ReceivedRequest req = bedrock.requests().at(0);
   CHECK(req.path == "/model/openai.gpt-oss-120b-1%3A0/converse");
   CHECK(req.header("authorization").find("/us-west-2/bedrock/aws4_request") != std::string::npos);
+  // A stream during the outage: ConverseStream from Bedrock, nothing to Vertex.
+  auto c = run_stream(*router, claude_request("gpt-oss-120b", 150, R"("stream":true)"));
+  INFO(describe(*c.done));
+  REQUIRE(c.done->ok());
+  CHECK(c.text == "Hello from openai.gpt-oss-120b-1:0.");
+  CHECK(bedrock.requests().back().path == "/model/openai.gpt-oss-120b-1%3A0/converse-stream");
+  CHECK(vertex.model_calls() - vertex_before == vertex_failures);
 
   // Repaired, but still cooling down for 60 s: Bedrock keeps the traffic.
   vertex.failure_status = 0;
   clock.advance(59.0);
-  for (int i = 0; i < 3; ++i) {
-    auto r = router->completion(claude_request("gpt-oss-120b", 200 + i));
+  for (const std::string group : {"gpt-oss-120b", "gpt-oss-20b"}) {
+    auto r = router->completion(claude_request(group, 200));
     REQUIRE(r.ok());
     CHECK(r->metadata.provider == "bedrock");
   }
@@ -515,12 +528,15 @@ TEST_CASE("cloud-cost-based: all traffic to the cheaper Vertex; its outage cools
   // After the cooldown: back to the cheaper Vertex.
   clock.advance(2.0);
   for (int i = 0; i < 5; ++i) {
-    auto r = router->completion(claude_request("gpt-oss-120b", 300 + i));
-    INFO(describe(r));
-    REQUIRE(r.ok());
-    CHECK(r->metadata.provider == "vertex_ai");
+    for (const std::string group : {"gpt-oss-120b", "gpt-oss-20b"}) {
+      auto r = router->completion(claude_request(group, 300 + i));
+      INFO(describe(r));
+      REQUIRE(r.ok());
+      CHECK(r->metadata.provider == "vertex_ai");
+    }
   }
-  CHECK(bedrock.count("openai.gpt-oss-120b-1:0") == 13);
+  CHECK(bedrock.count("openai.gpt-oss-120b-1:0") == 12);
+  CHECK(bedrock.count("openai.gpt-oss-20b-1:0") == 11);
   check_no_rejections(bedrock);
   CHECK(vertex.google.rejections().empty());
 }
