@@ -18,10 +18,11 @@ import (
 var scenarioDir = filepath.Join("..", "..", "tests", "shared")
 
 type scenario struct {
-	Config          string         `json:"config"`
-	EnvRootURL      string         `json:"env_root_url"`
-	SecretNeverSeen string         `json:"secret_never_seen"`
-	Steps           []scenarioStep `json:"steps"`
+	Config          string            `json:"config"`
+	EnvRootURL      string            `json:"env_root_url"`
+	Env             map[string]string `json:"env"`
+	SecretNeverSeen string            `json:"secret_never_seen"`
+	Steps           []scenarioStep    `json:"steps"`
 }
 
 type scenarioStep struct {
@@ -55,6 +56,10 @@ func TestSharedScenario(t *testing.T) {
 	}
 	// TestMain exported LLMUX_FAKE_BASE_URL; the Anthropic deployments' api_base is the root URL.
 	t.Setenv(sc.EnvRootURL, strings.TrimSuffix(fakeBaseURL, "/v1"))
+	// The fixed environment: the AWS test keys the fake checks Bedrock's SigV4 signatures with.
+	for name, value := range sc.Env {
+		t.Setenv(name, value)
+	}
 	config, err := os.ReadFile(filepath.Join(scenarioDir, sc.Config))
 	if err != nil {
 		t.Fatalf("reading the scenario config: %v", err)

@@ -1,16 +1,23 @@
-// llmux demo, offline on loopback, in two acts.
+// llmux demo, offline on loopback, in three acts.
 // Act one: two GPU servers serving one model plus a smaller fallback model,
 // all local OpenAI-compatible backends. Traffic flows, one server breaks, then
 // the other; calls move to the healthy server and then to the fallback group.
 // Act two: the seed pattern — a self-hosted vLLM with a hosted Anthropic
 // fallback (a local server speaking Anthropic's Messages format). Prompts too
 // long for vLLM's context window and a vLLM outage both land on the fallback,
-// translated both ways. In neither act does a user call fail. ~15-20 seconds.
+// translated both ways. Act three: one open model on two clouds with
+// cost-based routing — a "Vertex AI" (Google's OAuth token endpoint verifying
+// a service-account JWT, then the OpenAI-compatible MaaS API) and a "Bedrock"
+// (Converse, every request's SigV4 signature verified); the cheaper Vertex
+// takes all traffic until it breaks, Bedrock takes over, Vertex returns after
+// its (shortened) cooldown. In no act does a user call fail. ~25 seconds.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -19,10 +26,14 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "llmux/router.hpp"
 #include "support/fake_anthropic.hpp"
+#include "support/fake_bedrock.hpp"
+#include "support/fake_google.hpp"
 #include "support/fake_provider.hpp"
 
 using llmux::testing::AnthropicScript;
@@ -440,17 +451,175 @@ litellm_settings:
   return {calls, failed};
 }
 
+// "Vertex AI" on loopback: Google's token endpoint (checks the service-account
+// JWT's RS256 signature) and the OpenAI-compatible MaaS endpoint, which
+// answers only a bearer token the token endpoint issued.
+struct VertexBackend {
+  llmux::testing::FakeGoogle google;
+  std::atomic<int> failure_status{0};  // 0 = healthy
+  std::string key_path;
+  VertexBackend() {
+    google.set_model_handler([this](const ReceivedRequest& r) {
+      if (!google.issued(r.header("authorization"))) {
+        return Behavior::error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED");
+      }
+      if (const int status = failure_status.load(); status != 0) {
+        return Behavior::error(status, "Vertex AI: the service is currently unavailable.", "UNAVAILABLE");
+      }
+      Behavior ok;  // an OpenAI chat.completion, as the MaaS endpoint answers
+      ok.body =
+          R"({"id":"chatcmpl-vertex","object":"chat.completion","created":1,"model":"openai/gpt-oss-120b-maas",)"
+          R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hello from gpt-oss-120b on Vertex AI."},)"
+          R"("finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}})";
+      ok.delay = std::chrono::milliseconds(20);
+      return ok;
+    });
+    // The service-account file a deployment's vertex_credentials names.
+    char tmpl[] = "/tmp/llmux-demo-sa-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    if (fd >= 0) ::close(fd);
+    key_path = tmpl;
+    std::ofstream(key_path) << google.service_account_json();
+  }
+  ~VertexBackend() { std::filesystem::remove(key_path); }
+  size_t model_calls() {
+    size_t n = 0;
+    for (const auto& r : google.server().requests()) n += r.path.find("/endpoints/openapi/") != std::string::npos;
+    return n;
+  }
+};
+
+// "Bedrock" on loopback: Converse, answering only requests whose SigV4
+// signature it recomputes with the demo's secret.
+struct BedrockBackend {
+  FakeProvider server;
+  std::atomic<int> bad_signatures{0};
+  BedrockBackend() {
+    const uint16_t port = server.port();
+    server.set_handler([this, port](const ReceivedRequest& r) {
+      if (!llmux::testing::bedrock_signature_problem(r, port, llmux::testing::kBedrockTestSecret, "us-west-2").empty()) {
+        ++bad_signatures;
+      }
+      llmux::testing::BedrockScript script;
+      script.text = "Hello from gpt-oss-120b on Bedrock.";
+      Behavior b = llmux::testing::bedrock_answer(r, script, port);
+      b.delay = std::chrono::milliseconds(25);
+      return b;
+    });
+  }
+};
+
+// Act three; returns {user calls, failed calls}.
+std::pair<int, int> act_three() {
+  VertexBackend vertex;
+  BedrockBackend bedrock;
+  // cloud-cost-based.yaml's gpt-oss-120b pair (tests/fixtures/litellm), on
+  // loopback, with a 3 s cooldown instead of 60 s so the demo can wait it out.
+  const std::string config = fmt::format(R"(# One open model on two clouds; cost-based routing sends everything to the cheaper one.
+model_list:
+  - model_name: gpt-oss-120b
+    litellm_params:
+      model: vertex_ai/openai/gpt-oss-120b-maas
+      vertex_project: demo-project
+      vertex_location: us-central1
+      vertex_credentials: {}   # a service account; token_uri: the local token endpoint
+      api_base: {}
+      input_cost_per_token: 0.00000009
+      output_cost_per_token: 0.00000036
+    model_info:
+      id: vertex-1
+  - model_name: gpt-oss-120b
+    litellm_params:
+      model: bedrock/openai.gpt-oss-120b-1:0
+      aws_region_name: us-west-2
+      aws_bedrock_runtime_endpoint: http://127.0.0.1:{}
+      aws_access_key_id: {}
+      aws_secret_access_key: {}
+      input_cost_per_token: 0.00000015
+      output_cost_per_token: 0.0000006
+    model_info:
+      id: bedrock-1
+router_settings:
+  routing_strategy: cost-based-routing
+  num_retries: 3
+  retry_after: 5
+  allowed_fails: 2
+  cooldown_time: 3   # the fixture says 60; shortened for the demo
+)",
+                                         vertex.key_path, vertex.google.base_url(), bedrock.server.port(),
+                                         llmux::testing::kBedrockTestAccessKey, "<the demo secret>");
+  fmt::print("\n\n#### Act three: one model on two clouds, cost-based — Vertex AI and AWS Bedrock, on 127.0.0.1\n\n{}\n",
+             config);
+  // The printed config hides the secret; the router gets the real one.
+  std::string real = config;
+  real.replace(real.find("<the demo secret>"), 17, std::string(llmux::testing::kBedrockTestSecret));
+  auto router_ptr = make_router(real);
+  if (!router_ptr) return {0, 1};
+  llmux::Router& router = *router_ptr;
+
+  const std::vector<Column> columns = {{"Vertex", "vertex-1"}, {"Bedrock", "bedrock-1"}};
+  auto call = [](int i) {
+    return fmt::format(R"({{"model":"gpt-oss-120b","messages":[{{"role":"user","content":"request {}: say hello"}}]}})",
+                       i);
+  };
+  std::vector<PhaseStats> phases;
+  phases.push_back(run_phase(router, {"9. cheapest first: Vertex ($0.45/M tokens vs $0.75/M) takes every call", 40,
+                                      4, call, "gpt-oss-120b", columns}));
+  {
+    const ReceivedRequest v = vertex.google.server().requests().back();
+    fmt::print("   Vertex got: {} {}  (Authorization: Bearer <a token from the local Google token endpoint, "
+               "fetched {} time(s) with a signed JWT>)\n",
+               v.method, v.path, vertex.google.token_fetches());
+  }
+
+  vertex.failure_status = 503;
+  const size_t vertex_before = vertex.model_calls();
+  phases.push_back(run_phase(router, {"10. Vertex outage (HTTP 503): retried at once on Bedrock", 40, 4, call,
+                                      "gpt-oss-120b", columns}));
+  if (bedrock.server.request_count() > 0) {
+    const ReceivedRequest b = bedrock.server.requests().back();
+    const std::string authz = b.header("authorization");
+    fmt::print("   Bedrock got: {} {}  (Authorization: {}…; the signature checked on every request)\n", b.method,
+               b.path, authz.substr(0, authz.find("SignedHeaders")));
+    fmt::print("   Vertex failed {} times (4 calls run at once): allowed_fails: 2 allows two failures, the third\n"
+               "   cools it down (3 s here); each failed attempt was retried on Bedrock with no back-off, since the\n"
+               "   group still had a healthy deployment.\n",
+               vertex.model_calls() - vertex_before);
+  }
+  print_health(router);
+
+  vertex.failure_status = 0;
+  fmt::print("\n== Vertex repaired; waiting for its cooldown (3 s) to expire ==\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+  phases.push_back(run_phase(router, {"11. cooldown over: back to the cheaper Vertex", 40, 4, call, "gpt-oss-120b",
+                                      columns}));
+  fmt::print("   With the cooldown over, Vertex was half-open: one call probed it while the calls running beside\n"
+             "   it stayed on Bedrock; the probe succeeded, and cost-based routing put everything back on Vertex.\n");
+  print_health(router);
+
+  const int failed = print_summary(phases, columns);
+  int calls = 0;
+  for (const auto& p : phases) calls += p.calls;
+  fmt::print("\nbackend requests received: Vertex {} (+{} token requests), Bedrock {} ({} bad signatures)\n",
+             vertex.model_calls(), vertex.google.token_fetches(), bedrock.server.request_count(),
+             bedrock.bad_signatures.load());
+  return {calls, failed + bedrock.bad_signatures.load() + static_cast<int>(vertex.google.rejections().size())};
+}
+
 }  // namespace
 
 int main() {
   const auto [calls_one, failed_one] = act_one();
   const auto [calls_two, failed_two] = act_two();
-  fmt::print("\nuser calls: {} (act one {}, act two {}), failed: {}\n", calls_one + calls_two, calls_one, calls_two,
-             failed_one + failed_two);
-  if (failed_one + failed_two != 0) {
+  const auto [calls_three, failed_three] = act_three();
+  const int failed = failed_one + failed_two + failed_three;
+  fmt::print("\nuser calls: {} (act one {}, act two {}, act three {}), failed: {}\n",
+             calls_one + calls_two + calls_three, calls_one, calls_two, calls_three, failed);
+  if (failed != 0) {
     fmt::print("DEMO FAILED: some user calls failed\n");
     return 1;
   }
-  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers too.\n");
+  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers and clouds "
+             "too.\n");
   return 0;
 }

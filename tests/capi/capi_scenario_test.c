@@ -258,6 +258,11 @@ int main(void) {
   const size_t root_len = strlen(root_url);
   if (root_len >= 3 && strcmp(root_url + root_len - 3, "/v1") == 0) root_url[root_len - 3] = '\0';
   setenv(env_root_url, root_url, 1);
+  /* The fixed environment (the AWS test keys the fake checks signatures with). */
+  const json_value* env = json_get(scenario, "env");
+  for (size_t i = 0; env && env->type == JSON_OBJECT && i < env->count; i++) {
+    if (env->items[i].type == JSON_STRING) setenv(env->keys[i], env->items[i].string, 1);
+  }
 
   size_t config_len = 0;
   char* config = read_file(config_name, &config_len);

@@ -4,9 +4,9 @@
 // are pointed at loopback fakes; deployments without an api_base reach their
 // fake through LiteLLM's own environment fallback (ANTHROPIC_API_BASE), and
 // the os.environ/ secrets the fixture names are set. Each test checks what the
-// fixture's comments promise, on the wire. The Bedrock fixtures (and
-// cloud-cost-based.yaml, which has a Bedrock deployment) still fail with the
-// "not supported" error: tests/unit/router/router_fixtures_test.cpp.
+// fixture's comments promise, on the wire. The Bedrock fixtures and
+// cloud-cost-based.yaml (Vertex AI and Bedrock) are run by
+// fixtures_bedrock_e2e_test.cpp.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -15,33 +15,46 @@
 //   POST /v1/models/<m>:generateContent,
 //        :streamGenerateContent?alt=sse,
 //        :batchEmbedContents                     Gemini (api_base <base_url>)
+//   POST /model/<id>/converse, /converse-stream  AWS Bedrock Converse, JSON and
+//                                                event-stream frames
+//                                                (aws_bedrock_runtime_endpoint
+//                                                <base_url> without /v1)
 // Anthropic requests need an x-api-key and Gemini requests an x-goog-api-key
 // (any non-empty value), as the real APIs refuse a request without one.
+// Bedrock requests must be SigV4-signed (service bedrock, region us-west-2)
+// with the fixed test keys kScenarioAwsAccessKey / kScenarioAwsSecret below
+// (the suites export them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): the
+// signature is recomputed and a mismatch is Bedrock's 403
+// InvalidSignatureException.
 //
 // Each request is answered by the behaviour its model names, so a config
 // alone scripts a scenario (the model is the deployment's litellm_params.model
-// without the provider prefix: the body's "model", or Gemini's path segment).
-// Errors come in the request's own format (OpenAI's, Anthropic's or Google's
-// error body):
+// without the provider prefix: the body's "model", or Gemini's and Bedrock's
+// path segment). Errors come in the request's own format (OpenAI's,
+// Anthropic's, Google's or Bedrock's error body):
 //   status-<NNN>[-...]  an error with that HTTP status (Anthropic: 429
 //                       rate_limit_error, 529 overloaded_error, ...; Google:
-//                       429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, ...); a name with
-//                       "-retry-after" adds Retry-After: 1
+//                       429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, ...; Bedrock:
+//                       x-amzn-ErrorType 429 ThrottlingException, 400
+//                       ValidationException, ...); a name with "-retry-after"
+//                       adds Retry-After: 1
 //   context-window...   the format's context-window error (OpenAI's 400
 //                       context_length_exceeded; Anthropic's 400 "prompt is too
 //                       long"; Google's 400 "exceeds the maximum number of tokens
-//                       allowed")
+//                       allowed"; Bedrock's 400 ValidationException "Input is too
+//                       long for requested model.")
 //   content-policy...   the format's content-policy answer (OpenAI's 400
 //                       content_policy_violation; Anthropic's 400 "Output blocked
 //                       by content filtering policy"; Gemini's 200 with
-//                       promptFeedback.blockReason SAFETY)
+//                       promptFeedback.blockReason SAFETY; Bedrock's 200 with
+//                       stopReason guardrail_intervened)
 //   hang...             never answers
 //   reset...            closes the connection before any byte
 //   slow-<ms>[-...]     answers after <ms> milliseconds
 //   anything else       200; content "Hello from <model>." (streamed in several
 //                       chunks when the request asks for a stream; OpenAI adds a
 //                       usage chunk when stream_options.include_usage is set,
-//                       Anthropic and Gemini streams always carry usage)
+//                       Anthropic, Gemini and Bedrock streams always carry usage)
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -56,6 +69,7 @@
 #include <simdjson.h>
 
 #include "support/fake_anthropic.hpp"
+#include "support/fake_bedrock.hpp"
 #include "support/fake_gemini.hpp"
 #include "support/fake_provider.hpp"
 
@@ -235,6 +249,77 @@ std::optional<Behavior> gemini_script(const llmux::testing::GeminiCall& call) {
 
 bool is_gemini_path(std::string_view path) { return starts_with(path, "/v1/models/"); }
 
+// The fixed AWS test keys of the scenario (not a real account's).
+constexpr std::string_view kScenarioAwsSecret = "sk-scenario-secret-aws/K7MDENG+bPxRfiCYEXAMPLEKEY";
+constexpr std::string_view kScenarioAwsRegion = "us-west-2";
+
+// Bedrock's exception name for a status (the Converse API's documented pairs).
+const char* bedrock_error_type(int status) {
+  switch (status) {
+    case 400: return "ValidationException";
+    case 403: return "AccessDeniedException";
+    case 404: return "ResourceNotFoundException";
+    case 408: return "ModelTimeoutException";
+    case 424: return "ModelErrorException";
+    case 429: return "ThrottlingException";
+    case 503: return "ServiceUnavailableException";
+    default: return "InternalServerException";
+  }
+}
+
+// The model id of /model/<id>/converse[-stream], percent-decoded.
+std::string bedrock_model(std::string_view path) {
+  path.remove_prefix(std::string_view("/model/").size());
+  path = path.substr(0, path.find('/'));
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size()) {
+      out.push_back(static_cast<char>(std::stoi(std::string(path.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(path[i]);
+    }
+  }
+  return out;
+}
+
+Behavior bedrock_behavior(const ReceivedRequest& request, uint16_t port) {
+  using llmux::testing::bedrock_error;
+  // The real API checks the signature before it reads the body.
+  if (std::string why = llmux::testing::bedrock_signature_problem(request, port, kScenarioAwsSecret,
+                                                                  kScenarioAwsRegion);
+      !why.empty()) {
+    return bedrock_error(403, "InvalidSignatureException",
+                         "The request signature we calculated does not match the signature you provided. Check "
+                         "your AWS Secret Access Key and signing method. (" + why + ")");
+  }
+  const std::string model = bedrock_model(request.path);
+  const Script s = script_for(model);
+  if (auto b = transport_behavior(s)) return std::move(*b);
+  llmux::testing::BedrockScript script;
+  script.text = "Hello from " + model + ".";
+  script.region = std::string(kScenarioAwsRegion);
+  script.secret = std::string(kScenarioAwsSecret);
+  switch (s.kind) {
+    case Script::Kind::kStatus: {
+      const char* type = bedrock_error_type(s.status);
+      const std::string message = s.status == 429 ? "Too many requests, please wait before trying again."
+                                                  : std::string("scripted ") + type + " from " + model;
+      return with_retry_after(bedrock_error(s.status, type, message), s);
+    }
+    case Script::Kind::kContextWindow:
+      return bedrock_error(400, "ValidationException", "Input is too long for requested model.");
+    case Script::Kind::kContentPolicy:
+      script.text = "";
+      script.stop_reason = "guardrail_intervened";
+      break;
+    default: break;
+  }
+  Behavior ok = llmux::testing::bedrock_answer(request, script, port);
+  ok.delay = llmux::testing::Millis(s.delay_ms);
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,9 +341,11 @@ int main(int argc, char** argv) {
     // key is checked by gemini_script, which accepts any non-empty one.
     auto gemini = llmux::testing::gemini_handler({.path_prefix = "/v1", .auth_header = "", .auth_value = ""},
                                                  gemini_script);
-    server.set_handler([gemini](const ReceivedRequest& request) {
+    const uint16_t bound_port = server.port();
+    server.set_handler([gemini, bound_port](const ReceivedRequest& request) {
       if (request.path == "/v1/messages") return anthropic_behavior(request);
       if (is_gemini_path(request.path)) return gemini(request);
+      if (starts_with(request.path, "/model/")) return bedrock_behavior(request, bound_port);
       return openai_behavior(request);
     });
     std::printf("{\"base_url\":\"%s\",\"port\":%u}\n", server.base_url().c_str(), static_cast<unsigned>(server.port()));

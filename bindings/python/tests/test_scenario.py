@@ -136,6 +136,7 @@ def check(step: dict[str, Any], observed: Observed) -> list[str]:
 def _router(scenario: dict[str, Any], fake_server: FakeServer) -> llmux.Router:
     os.environ[scenario["env_base_url"]] = fake_server.base_url  # scenario.yaml's os.environ/ references
     os.environ[scenario["env_root_url"]] = fake_server.base_url.removesuffix("/v1")
+    os.environ.update(scenario["env"])  # the AWS test keys the fake checks Bedrock's SigV4 signatures with
     return llmux.Router.from_config(SCENARIO_DIR / scenario["config"])
 
 

@@ -95,6 +95,10 @@ fn shared_scenario() {
     std::env::set_var(scenario["env_base_url"].as_str().unwrap(), &server.base_url);
     let root_url = server.base_url.strip_suffix("/v1").unwrap_or(&server.base_url);
     std::env::set_var(scenario["env_root_url"].as_str().unwrap(), root_url);
+    // The AWS test keys the fake checks Bedrock's SigV4 signatures with.
+    for (name, value) in scenario["env"].as_object().unwrap() {
+        std::env::set_var(name, value.as_str().unwrap());
+    }
     let router = Router::from_config(&shared_file(scenario["config"].as_str().unwrap())).unwrap();
     let mut seen = String::new();
 
