@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,22 +57,27 @@ int pick_free_port() {
   return ntohs(addr.sin_port);
 }
 
-// posix_spawn (no fork of a threaded test process), stdio on /dev/null, no
-// descriptor of ours inherited (the link's sockets must close for real).
+// fork + exec with stdio on /dev/null and no descriptor of ours inherited
+// (the link's sockets must close for real). The child gets SIGKILL when the
+// thread that started it exits, so a test binary that aborts (a sanitizer
+// report, a crash) leaves no server behind. Between fork and exec the child
+// calls only async-signal-safe functions (the parent has threads).
 pid_t spawn(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd <= 2; ++fd) {
-    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(fmt::format("cannot start {}: fork failed: {}", args[0], std::strerror(errno)));
+  if (pid == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+    const int null_fd = open("/dev/null", O_RDWR);
+    if (null_fd < 0) _exit(127);
+    for (int fd = 0; fd <= 2; ++fd) dup2(null_fd, fd);
+    syscall(SYS_close_range, 3u, ~0u, 0u);
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
   }
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", args[0], std::strerror(rc)));
   return pid;
 }
 

@@ -10,7 +10,9 @@
 //
 // Every process started here is killed and reaped by its object's destructor,
 // also when a test fails (stack unwinding), and the temporary directory is
-// removed. Constructors throw std::runtime_error when a process cannot be
+// removed; a process whose starting thread ends (the test binary crashed) is
+// killed by the kernel (PR_SET_PDEATHSIG), so start servers on a thread that
+// outlives them (the test's). Constructors throw std::runtime_error when a process cannot be
 // started (its log is quoted in the message).
 //
 // Thread safety: none; use each object from one thread (the test's).
