@@ -509,6 +509,10 @@ class RedisLinkImpl final : public RedisLink {
         wake_thread = pending_out_.empty();
         append_command(pending_out_, argv);
         pending_callbacks_.push_back(std::move(callback));
+      } else if (!callback) {
+        lock.unlock();
+        commands_dropped_.fetch_add(1, std::memory_order_relaxed);  // nobody to answer: no message built
+        return;
       } else {
         const ErrorKind kind = stopping_ ? ErrorKind::kCancelled : ErrorKind::kServiceUnavailable;
         std::string message = stopping_ ? std::string("Redis link stopped") : down_message_;
