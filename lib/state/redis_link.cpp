@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -298,17 +299,18 @@ class Connection {
     return true;
   }
 
-  // Reads what is available into the reply parser. False with `error` when
-  // the server closed the connection or the read failed.
-  bool read(std::string& error) {
+  // Reads what is available into the reply parser, through `buffer` (the
+  // link's one scratch buffer). False with `error` when the server closed the
+  // connection or the read failed.
+  bool read(std::span<char> buffer, std::string& error) {
     for (int round = 0; round < 8; ++round) {
-      const ssize_t n = ::recv(fd_, read_buffer_, sizeof read_buffer_, 0);
+      const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
       if (n > 0) {
-        if (redisReaderFeed(reader_, read_buffer_, static_cast<size_t>(n)) != REDIS_OK) {
+        if (redisReaderFeed(reader_, buffer.data(), static_cast<size_t>(n)) != REDIS_OK) {
           error = fmt::format("protocol error: {}", reader_->errstr);
           return false;
         }
-        if (static_cast<size_t>(n) < sizeof read_buffer_) return true;
+        if (static_cast<size_t>(n) < buffer.size()) return true;
         continue;
       }
       if (n == 0) {
@@ -415,7 +417,6 @@ class Connection {
   std::vector<Address> addresses_;
   size_t next_address_ = 0;
   std::string last_connect_error_;
-  char read_buffer_[64 * 1024];
 };
 
 Duration at_least_1ms(Duration d) { return std::max<Duration>(d, milliseconds(1)); }
@@ -644,7 +645,7 @@ class RedisLinkImpl final : public RedisLink {
         const Expect kind = c->expected.front().kind;
         const std::string what = kind == Expect::kUser ? std::string("command") : std::string(step_name(kind));
         connection_failed(*c, fmt::format("{} timed out after {}", what, ms_text(options_.command_timeout)),
-                          &*c == &cmd_ ? ErrorKind::kTimeout : ErrorKind::kConnectionError);
+                          c == &cmd_ ? ErrorKind::kTimeout : ErrorKind::kConnectionError);
         return;
       }
     }
@@ -702,7 +703,7 @@ class RedisLinkImpl final : public RedisLink {
       return;
     }
     if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
-      const bool read_ok = c.read(error);
+      const bool read_ok = c.read(read_buffer_, error);
       // Replies read before a close are still delivered.
       const uint64_t epoch = failure_epoch_;
       ReplyPtr reply;
@@ -1066,6 +1067,7 @@ class RedisLinkImpl final : public RedisLink {
   std::string taken_out_;                       // spare buffers swapped with the pending ones
   std::vector<RedisCallback> taken_callbacks_;
   std::vector<std::string> taken_channels_;
+  std::array<char, 64 * 1024> read_buffer_;     // every connection reads through it
 
   std::thread thread_;  // last: starts after every member above exists
 };
