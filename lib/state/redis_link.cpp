@@ -2,14 +2,11 @@
 // File: state/redis_link.cpp
 // -----------------------------------------------------------------------------
 // The link thread runs a poll() loop over an eventfd (callers' wakeups) and up
-// to three sockets: the command connection, the pub/sub connection and, while
-// resolving the master, one sentinel. Sockets are our own (non-blocking,
-// close-on-exec, TCP_NODELAY); hiredis parses the replies (redisReader). We
-// do not use hiredis' contexts: its 0.14 connect leaves descriptors inheritable
-// by child processes and has no per-command deadline, and the reply order is
-// simplest to keep ourselves: every connection has one FIFO of what it waits
-// for (login steps, pings, subscriptions, user commands), each entry stamped
-// with the time it was handed to the socket.
+// to three RedisConnections (state/redis_connection.hpp): commands, pub/sub
+// and, while resolving the master, one sentinel. Every connection has one
+// FIFO of what it waits for (login steps, pings, subscriptions, user
+// commands), each entry stamped with the time it was handed to the socket:
+// the oldest one past command_timeout is the link's deadline.
 //
 // Callers format RESP straight into `pending_out_` under `mu_` and wake the
 // thread only when that buffer was empty; the thread swaps the buffer out
@@ -19,15 +16,9 @@
 #include "state/redis_link.hpp"
 
 #include <hiredis/hiredis.h>
-
 #include <fmt/format.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,16 +27,15 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
-#include <cstddef>
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <span>
-#include <system_error>
 #include <thread>
 #include <utility>
+
+#include "state/redis_connection.hpp"
 
 namespace llmux::state {
 
@@ -72,85 +62,6 @@ std::string ms_text(Duration d) {
   return fmt::format("{} ms", std::chrono::duration_cast<milliseconds>(d).count());
 }
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-// RESP: "*<argc>\r\n" then "$<len>\r\n<bytes>\r\n" per argument.
-void append_length(std::string& out, char tag, size_t n) {
-  char digits[24];
-  digits[0] = tag;
-  char* end = std::to_chars(digits + 1, digits + sizeof digits - 2, n).ptr;
-  *end++ = '\r';
-  *end++ = '\n';
-  out.append(digits, end);
-}
-
-template <class Range>
-void append_command(std::string& out, const Range& argv) {
-  append_length(out, '*', std::size(argv));
-  for (const auto& a : argv) {
-    const std::string_view s(a);
-    append_length(out, '$', s.size());
-    out.append(s.data(), s.size());
-    out.append("\r\n", 2);
-  }
-}
-
-RedisReply to_reply(const redisReply& r) {
-  RedisReply out;
-  switch (r.type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = r.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      out.elements.reserve(r.elements);
-      for (size_t i = 0; i < r.elements; ++i) out.elements.push_back(to_reply(*r.element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
-      break;
-  }
-  return out;
-}
-
-std::string_view reply_text(const redisReply& r) {
-  return r.str != nullptr ? std::string_view(r.str, r.len) : std::string_view();
-}
-
-bool is_error(const redisReply& r) { return r.type == REDIS_REPLY_ERROR; }
-
-// Error replies that mean "this server cannot serve us now" rather than "this
-// command is wrong": a replica (READONLY), a replica cut from its master
-// (MASTERDOWN), a server loading its data set (LOADING), a login that is gone
-// (NOAUTH). The link is dropped and rebuilt (through sentinel when configured).
-bool is_server_unavailable(const redisReply& r) {
-  if (!is_error(r)) return false;
-  const std::string_view text = reply_text(r);
-  for (std::string_view prefix : {"READONLY", "LOADING", "MASTERDOWN", "NOAUTH"}) {
-    if (text.substr(0, prefix.size()) == prefix) return true;
-  }
-  return false;
-}
-
-// The first element of an array reply, as text ("message", "subscribe", ...).
-std::string_view array_head(const redisReply& r) {
-  if (r.type != REDIS_REPLY_ARRAY || r.elements == 0 || r.element[0]->type != REDIS_REPLY_STRING) return {};
-  return reply_text(*r.element[0]);
-}
-
 // Replaces every occurrence of `secret` in `text` (defence in depth: Redis'
 // own messages do not echo passwords, but a reason must never carry one).
 void scrub(std::string& text, std::string_view secret) {
@@ -160,264 +71,6 @@ void scrub(std::string& text, std::string_view secret) {
     text.replace(pos, secret.size(), kMask);
   }
 }
-
-struct UniqueReply {
-  void operator()(void* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, UniqueReply>;
-
-// What a connection waits for, in the order the server will answer.
-enum class Expect : uint8_t {
-  kUser,           // a caller's command
-  kAuth,
-  kSelect,
-  kSetName,
-  kRole,
-  kPing,
-  kSubscribe,      // one confirmation per channel
-  kSentinelAuth,
-  kSentinelQuery,  // SENTINEL get-master-addr-by-name
-};
-
-std::string_view step_name(Expect e) {
-  switch (e) {
-    case Expect::kAuth: return "AUTH";
-    case Expect::kSelect: return "SELECT";
-    case Expect::kSetName: return "CLIENT SETNAME";
-    case Expect::kRole: return "ROLE";
-    case Expect::kPing: return "PING";
-    case Expect::kSubscribe: return "SUBSCRIBE";
-    case Expect::kSentinelAuth: return "AUTH (sentinel)";
-    case Expect::kSentinelQuery: return "SENTINEL get-master-addr-by-name";
-    case Expect::kUser: break;
-  }
-  return "command";
-}
-
-struct Entry {
-  Expect kind;
-  TimePoint sent_at;
-  RedisCallback callback;  // kUser only; may be empty (fire and forget)
-};
-
-// One non-blocking socket to a Redis (or sentinel) server with its reply
-// parser, output buffer and FIFO of expected replies. Link thread only.
-class Connection {
- public:
-  enum class State { kClosed, kConnecting, kEstablished };
-
-  Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection() { close(); }
-
-  State state() const { return state_; }
-  bool open() const { return state_ != State::kClosed; }
-  int fd() const { return fd_; }
-  bool wants_write() const { return state_ == State::kConnecting || out_offset_ < out.size(); }
-
-  // Resolves the address and starts connecting. On failure returns false
-  // with `error` set.
-  bool start(const std::string& host, int port, const std::string& unix_path, TimePoint deadline,
-             std::string& error) {
-    close();
-    addresses_.clear();
-    next_address_ = 0;
-    if (!unix_path.empty()) {
-      Address a;
-      auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
-      if (unix_path.size() >= sizeof(un->sun_path)) {
-        error = "unix socket path too long";
-        return false;
-      }
-      un->sun_family = AF_UNIX;
-      std::memcpy(un->sun_path, unix_path.data(), unix_path.size());
-      a.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + unix_path.size() + 1);
-      addresses_.push_back(a);
-    } else {
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      addrinfo* found = nullptr;
-      const std::string service = std::to_string(port);
-      // May block on DNS: runs on the link thread, never on a caller's.
-      const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-      if (rc != 0) {
-        error = fmt::format("cannot resolve {}: {}", host, gai_strerror(rc));
-        return false;
-      }
-      for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-        if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
-        Address a;
-        std::memcpy(&a.storage, ai->ai_addr, ai->ai_addrlen);
-        a.length = ai->ai_addrlen;
-        addresses_.push_back(a);
-      }
-      freeaddrinfo(found);
-    }
-    connect_deadline = deadline;
-    return connect_next(error);
-  }
-
-  // After POLLOUT/POLLERR while connecting. Returns false with `error` set when
-  // every address failed; true when established or still trying (state()).
-  bool finish_connect(TimePoint deadline, std::string& error) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if (err == 0) {
-      established();
-      return true;
-    }
-    if (err == EINPROGRESS || err == EALREADY) return true;
-    last_connect_error_ = errno_text(err);
-    close_socket();
-    connect_deadline = deadline;
-    return connect_next(error);
-  }
-
-  // Writes as much of `out` as the socket takes. False with `error` on failure.
-  bool flush(std::string& error) {
-    while (out_offset_ < out.size()) {
-      const ssize_t n = ::send(fd_, out.data() + out_offset_, out.size() - out_offset_, MSG_NOSIGNAL);
-      if (n > 0) {
-        out_offset_ += static_cast<size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      error = fmt::format("write failed: {}", errno_text(n < 0 ? errno : EPIPE));
-      return false;
-    }
-    if (out_offset_ == out.size()) {
-      out.clear();
-      out_offset_ = 0;
-    } else if (out_offset_ >= (1u << 20)) {
-      out.erase(0, out_offset_);  // keep a slow socket's buffer from only growing
-      out_offset_ = 0;
-    }
-    return true;
-  }
-
-  // Reads what is available into the reply parser, through `buffer` (the
-  // link's one scratch buffer). False with `error` when the server closed the
-  // connection or the read failed.
-  bool read(std::span<char> buffer, std::string& error) {
-    for (int round = 0; round < 8; ++round) {
-      const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
-      if (n > 0) {
-        if (redisReaderFeed(reader_, buffer.data(), static_cast<size_t>(n)) != REDIS_OK) {
-          error = fmt::format("protocol error: {}", reader_->errstr);
-          return false;
-        }
-        if (static_cast<size_t>(n) < buffer.size()) return true;
-        continue;
-      }
-      if (n == 0) {
-        error = "connection closed by the server";
-        return false;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-      error = fmt::format("read failed: {}", errno_text(errno));
-      return false;
-    }
-    return true;
-  }
-
-  // The next complete reply, or null. False with `error` on a protocol error.
-  bool next_reply(ReplyPtr& reply, std::string& error) {
-    void* r = nullptr;
-    if (redisReaderGetReply(reader_, &r) != REDIS_OK) {
-      error = fmt::format("protocol error: {}", reader_->errstr);
-      return false;
-    }
-    reply.reset(static_cast<redisReply*>(r));
-    return true;
-  }
-
-  // Queues a command of the link's own (login, ping, ...).
-  void send(Expect kind, std::initializer_list<std::string_view> argv, TimePoint now) {
-    append_command(out, argv);
-    expected.push_back(Entry{kind, now, {}});
-    last_activity = now;
-  }
-
-  // Closes the socket; `expected` is left for the caller to fail.
-  void close() {
-    close_socket();
-    state_ = State::kClosed;
-    out.clear();
-    out_offset_ = 0;
-    if (reader_ != nullptr) {
-      redisReaderFree(reader_);
-      reader_ = nullptr;
-    }
-  }
-
-  std::string out;             // bytes not yet written
-  std::deque<Entry> expected;  // what the server will answer, in order
-  TimePoint connect_deadline{};
-  TimePoint last_activity{};   // last command sent or reply read
-
- private:
-  struct Address {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-  };
-
-  bool connect_next(std::string& error) {
-    while (next_address_ < addresses_.size()) {
-      const Address& a = addresses_[next_address_++];
-      const int family = a.storage.ss_family;
-      fd_ = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (fd_ < 0) {
-        last_connect_error_ = errno_text(errno);
-        continue;
-      }
-      if (family == AF_INET || family == AF_INET6) {
-        const int one = 1;
-        setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      }
-      int rc;
-      do {
-        rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&a.storage), a.length);
-      } while (rc != 0 && errno == EINTR);
-      if (rc == 0) {
-        established();
-        return true;
-      }
-      if (errno == EINPROGRESS) {
-        state_ = State::kConnecting;
-        return true;
-      }
-      last_connect_error_ = errno_text(errno);
-      close_socket();
-    }
-    error = fmt::format("connect failed: {}",
-                        last_connect_error_.empty() ? std::string("no address") : last_connect_error_);
-    state_ = State::kClosed;
-    return false;
-  }
-
-  void established() {
-    state_ = State::kEstablished;
-    if (reader_ == nullptr) reader_ = redisReaderCreate();
-  }
-
-  void close_socket() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  State state_ = State::kClosed;
-  int fd_ = -1;
-  redisReader* reader_ = nullptr;
-  size_t out_offset_ = 0;
-  std::vector<Address> addresses_;
-  size_t next_address_ = 0;
-  std::string last_connect_error_;
-};
 
 Duration at_least_1ms(Duration d) { return std::max<Duration>(d, milliseconds(1)); }
 
@@ -508,7 +161,7 @@ class RedisLinkImpl final : public RedisLink {
       std::unique_lock lock(mu_);
       if (accepting_) {
         wake_thread = pending_out_.empty();
-        append_command(pending_out_, argv);
+        append_resp_command(pending_out_, argv);
         pending_callbacks_.push_back(std::move(callback));
       } else if (!callback) {
         lock.unlock();
@@ -546,7 +199,7 @@ class RedisLinkImpl final : public RedisLink {
     tls_link_thread_owner = this;
     start_attempt(Clock::now());
     pollfd fds[4];
-    Connection* conns[4];
+    RedisConnection* conns[4];
     while (true) {
       if (take_shared_work()) break;
       const TimePoint now = Clock::now();
@@ -556,7 +209,7 @@ class RedisLinkImpl final : public RedisLink {
       int n = 0;
       fds[n] = {wake_fd_, POLLIN, 0};
       conns[n++] = nullptr;
-      for (Connection* c : {&cmd_, &sub_, &sentinel_}) {
+      for (RedisConnection* c : {&cmd_, &sub_, &sentinel_}) {
         if (!c->open()) continue;
         fds[n] = {c->fd(), static_cast<short>(POLLIN | (c->wants_write() ? POLLOUT : 0)), 0};
         conns[n++] = c;
@@ -609,7 +262,7 @@ class RedisLinkImpl final : public RedisLink {
     if (!taken_channels_.empty()) {
       // Before the pub/sub connection is established the login subscribes to
       // every channel (channels_), these included.
-      if (sub_.state() == Connection::State::kEstablished) {
+      if (sub_.state() == RedisConnection::State::kEstablished) {
         const TimePoint now = Clock::now();
         for (const std::string& ch : taken_channels_) sub_.send(Expect::kSubscribe, {"SUBSCRIBE", ch}, now);
       }
@@ -623,9 +276,9 @@ class RedisLinkImpl final : public RedisLink {
       if (now >= next_attempt_) start_attempt(now);
       return;
     }
-    for (Connection* c : {&sentinel_, &cmd_, &sub_}) {
+    for (RedisConnection* c : {&sentinel_, &cmd_, &sub_}) {
       if (!c->open()) continue;
-      if (c->state() == Connection::State::kConnecting && now >= c->connect_deadline) {
+      if (c->state() == RedisConnection::State::kConnecting && now >= c->connect_deadline) {
         connection_failed(*c, fmt::format("connect timed out after {}", ms_text(options_.connect_timeout)),
                           ErrorKind::kConnectionError);
         return;
@@ -633,7 +286,7 @@ class RedisLinkImpl final : public RedisLink {
       if (!c->expected.empty() && now - c->expected.front().sent_at >= options_.command_timeout) {
         // Replies already received are not late, even when this thread was
         // too busy (callbacks, a sanitizer) to read them in time.
-        if (c->state() == Connection::State::kEstablished) {
+        if (c->state() == RedisConnection::State::kEstablished) {
           const uint64_t epoch = failure_epoch_;
           handle_events(*c, POLLIN);
           if (epoch != failure_epoch_) return;
@@ -650,7 +303,7 @@ class RedisLinkImpl final : public RedisLink {
       }
     }
     if (phase_ == Phase::kUp) {
-      for (Connection* c : {&cmd_, &sub_}) {
+      for (RedisConnection* c : {&cmd_, &sub_}) {
         if (c->expected.empty() && now - c->last_activity >= options_.idle_ping_interval) {
           c->send(Expect::kPing, {"PING"}, now);
         }
@@ -659,8 +312,8 @@ class RedisLinkImpl final : public RedisLink {
   }
 
   void flush_all() {
-    for (Connection* c : {&cmd_, &sub_, &sentinel_}) {
-      if (c->state() != Connection::State::kEstablished || !c->wants_write()) continue;
+    for (RedisConnection* c : {&cmd_, &sub_, &sentinel_}) {
+      if (c->state() != RedisConnection::State::kEstablished || !c->wants_write()) continue;
       std::string error;
       if (!c->flush(error)) {
         connection_failed(*c, error, ErrorKind::kConnectionError);
@@ -675,9 +328,9 @@ class RedisLinkImpl final : public RedisLink {
       if (!next || t < *next) next = t;
     };
     if (phase_ == Phase::kWaiting) consider(next_attempt_);
-    for (const Connection* c : {&sentinel_, &cmd_, &sub_}) {
+    for (const RedisConnection* c : {&sentinel_, &cmd_, &sub_}) {
       if (!c->open()) continue;
-      if (c->state() == Connection::State::kConnecting) consider(c->connect_deadline);
+      if (c->state() == RedisConnection::State::kConnecting) consider(c->connect_deadline);
       if (!c->expected.empty()) {
         consider(c->expected.front().sent_at + options_.command_timeout);
       } else if (phase_ == Phase::kUp) {
@@ -690,23 +343,23 @@ class RedisLinkImpl final : public RedisLink {
     return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
   }
 
-  void handle_events(Connection& c, short revents) {
+  void handle_events(RedisConnection& c, short revents) {
     std::string error;
     const TimePoint now = Clock::now();
-    if (c.state() == Connection::State::kConnecting) {
+    if (c.state() == RedisConnection::State::kConnecting) {
       if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return;
       if (!c.finish_connect(now + options_.connect_timeout, error)) {
         connection_failed(c, error, ErrorKind::kConnectionError);
         return;
       }
-      if (c.state() == Connection::State::kEstablished) connected(c, now);
+      if (c.state() == RedisConnection::State::kEstablished) connected(c, now);
       return;
     }
     if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
       const bool read_ok = c.read(read_buffer_, error);
       // Replies read before a close are still delivered.
       const uint64_t epoch = failure_epoch_;
-      ReplyPtr reply;
+      RedisReplyPtr reply;
       std::string parse_error;
       while (epoch == failure_epoch_ && c.open()) {
         if (!c.next_reply(reply, parse_error)) {
@@ -730,7 +383,7 @@ class RedisLinkImpl final : public RedisLink {
   }
 
   // TCP (or unix) connection established: queue the login.
-  void connected(Connection& c, TimePoint now) {
+  void connected(RedisConnection& c, TimePoint now) {
     const RedisEndpoint& ep = options_.endpoint;
     if (&c == &sentinel_) {
       if (!ep.sentinel_password.empty()) c.send(Expect::kSentinelAuth, {"AUTH", ep.sentinel_password}, now);
@@ -758,12 +411,12 @@ class RedisLinkImpl final : public RedisLink {
     flush_or_fail(c);
   }
 
-  void flush_or_fail(Connection& c) {
+  void flush_or_fail(RedisConnection& c) {
     std::string error;
     if (!c.flush(error)) connection_failed(c, error, ErrorKind::kConnectionError);
   }
 
-  void on_reply(Connection& c, const redisReply& r) {
+  void on_reply(RedisConnection& c, const redisReply& r) {
     if (&c == &sub_ && array_head(r) == "message" && r.elements >= 3) {
       messages_received_.fetch_add(1, std::memory_order_relaxed);
       if (observer_ != nullptr) observer_->on_message(reply_text(*r.element[1]), reply_text(*r.element[2]));
@@ -789,7 +442,7 @@ class RedisLinkImpl final : public RedisLink {
       case Expect::kAuth:
       case Expect::kSelect:
       case Expect::kSetName:
-        if (is_error(r)) {
+        if (is_error_reply(r)) {
           connection_failed(c, fmt::format("{} failed: {}", step_name(e.kind), reply_text(r)),
                             ErrorKind::kConnectionError);
           return;
@@ -804,7 +457,7 @@ class RedisLinkImpl final : public RedisLink {
           connection_failed(c, std::string(reply_text(r)), ErrorKind::kConnectionError);
           return;
         }
-        if (!is_error(r) && role != "master") {
+        if (!is_error_reply(r) && role != "master") {
           connection_failed(c,
                             role == "slave" ? std::string("server is a replica (read-only), not the master")
                                             : fmt::format("server is not a Redis master (ROLE {})", role),
@@ -822,13 +475,13 @@ class RedisLinkImpl final : public RedisLink {
       case Expect::kSubscribe:
         if (array_head(r) != "subscribe") {
           connection_failed(c,
-                            fmt::format("SUBSCRIBE failed: {}", is_error(r) ? reply_text(r) : "unexpected reply"),
+                            fmt::format("SUBSCRIBE failed: {}", is_error_reply(r) ? reply_text(r) : "unexpected reply"),
                             ErrorKind::kConnectionError);
           return;
         }
         break;
       case Expect::kSentinelAuth:
-        if (is_error(r)) {
+        if (is_error_reply(r)) {
           sentinel_failed(fmt::format("AUTH failed: {}", reply_text(r)));
           return;
         }
@@ -860,7 +513,7 @@ class RedisLinkImpl final : public RedisLink {
       const RedisEndpoint::Node& node = nodes[sentinel_index_];
       std::string error;
       if (sentinel_.start(node.host, node.port, "", now + options_.connect_timeout, error)) {
-        if (sentinel_.state() == Connection::State::kEstablished) connected(sentinel_, now);
+        if (sentinel_.state() == RedisConnection::State::kEstablished) connected(sentinel_, now);
         return;
       }
       note_sentinel_error(error);
@@ -890,7 +543,7 @@ class RedisLinkImpl final : public RedisLink {
       sentinel_failed(fmt::format("does not know master '{}'", options_.endpoint.sentinel_service_name));
       return;
     }
-    if (is_error(r)) {
+    if (is_error_reply(r)) {
       sentinel_failed(reply_text(r));
       return;
     }
@@ -914,14 +567,14 @@ class RedisLinkImpl final : public RedisLink {
 
   void connect_to(const std::string& host, int port, const std::string& unix_path, TimePoint now) {
     phase_ = Phase::kConnecting;
-    for (Connection* c : {&cmd_, &sub_}) {
+    for (RedisConnection* c : {&cmd_, &sub_}) {
       std::string error;
       if (!c->start(host, port, unix_path, now + options_.connect_timeout, error)) {
         fail_link(error, ErrorKind::kConnectionError);
         return;
       }
       c->last_activity = now;
-      if (c->state() == Connection::State::kEstablished) {
+      if (c->state() == RedisConnection::State::kEstablished) {
         const uint64_t epoch = failure_epoch_;
         connected(*c, now);
         if (epoch != failure_epoch_) return;
@@ -930,8 +583,8 @@ class RedisLinkImpl final : public RedisLink {
   }
 
   void maybe_up() {
-    for (const Connection* c : {&cmd_, &sub_}) {
-      if (c->state() != Connection::State::kEstablished || !c->expected.empty()) return;
+    for (const RedisConnection* c : {&cmd_, &sub_}) {
+      if (c->state() != RedisConnection::State::kEstablished || !c->expected.empty()) return;
     }
     phase_ = Phase::kUp;
     backoff_step_ = 0;
@@ -949,7 +602,7 @@ class RedisLinkImpl final : public RedisLink {
 
   // A connection failed: a sentinel's failure moves on to the next sentinel,
   // any other takes the link down.
-  void connection_failed(Connection& c, std::string reason, ErrorKind in_flight_kind) {
+  void connection_failed(RedisConnection& c, std::string reason, ErrorKind in_flight_kind) {
     if (&c == &sentinel_) {
       sentinel_failed(reason);
       return;
@@ -966,7 +619,7 @@ class RedisLinkImpl final : public RedisLink {
 
     std::deque<Entry> in_flight;
     in_flight.swap(cmd_.expected);
-    for (Connection* c : {&cmd_, &sub_, &sentinel_}) {
+    for (RedisConnection* c : {&cmd_, &sub_, &sentinel_}) {
       c->close();
       c->expected.clear();  // the link's own steps: nobody waits for them
     }
@@ -1012,7 +665,7 @@ class RedisLinkImpl final : public RedisLink {
   }
 
   void shut_down() {
-    for (Connection* c : {&cmd_, &sub_, &sentinel_}) c->close();
+    for (RedisConnection* c : {&cmd_, &sub_, &sentinel_}) c->close();
     up_.store(false, std::memory_order_release);
     std::deque<Entry> in_flight;
     in_flight.swap(cmd_.expected);
@@ -1054,9 +707,9 @@ class RedisLinkImpl final : public RedisLink {
 
   // Link thread only.
   Phase phase_ = Phase::kWaiting;
-  Connection cmd_;
-  Connection sub_;
-  Connection sentinel_;
+  RedisConnection cmd_;
+  RedisConnection sub_;
+  RedisConnection sentinel_;
   size_t sentinel_index_ = 0;
   std::string sentinel_errors_;
   TimePoint next_attempt_{};
