@@ -431,7 +431,7 @@ class RedisLinkImpl final : public RedisLink {
     switch (e.kind) {
       case Expect::kUser:
         if (is_server_unavailable(r)) {
-          const std::string reason(reply_text(r));
+          const std::string reason = without_secrets(std::string(reply_text(r)));
           answer(e.callback, Error(ErrorKind::kServiceUnavailable,
                                    fmt::format("Redis {} cannot serve the command: {}", where_, reason)));
           connection_failed(c, reason, ErrorKind::kConnectionError);
@@ -600,6 +600,12 @@ class RedisLinkImpl final : public RedisLink {
 
   // ---- failing ----
 
+  std::string without_secrets(std::string text) const {
+    scrub(text, options_.endpoint.password);
+    scrub(text, options_.endpoint.sentinel_password);
+    return text;
+  }
+
   // A connection failed: a sentinel's failure moves on to the next sentinel,
   // any other takes the link down.
   void connection_failed(RedisConnection& c, std::string reason, ErrorKind in_flight_kind) {
@@ -612,8 +618,7 @@ class RedisLinkImpl final : public RedisLink {
 
   void fail_link(std::string reason, ErrorKind in_flight_kind) {
     ++failure_epoch_;
-    scrub(reason, options_.endpoint.password);
-    scrub(reason, options_.endpoint.sentinel_password);
+    reason = without_secrets(std::move(reason));
     const bool was_up = phase_ == Phase::kUp;
     const TimePoint now = Clock::now();
 
@@ -623,7 +628,6 @@ class RedisLinkImpl final : public RedisLink {
       c->close();
       c->expected.clear();  // the link's own steps: nobody waits for them
     }
-    std::string unsent_out;
     std::vector<RedisCallback> unsent;
     const std::string down_message = fmt::format("Redis {} is unavailable: {}", where_, reason);
     {

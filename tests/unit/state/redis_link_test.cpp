@@ -65,6 +65,14 @@ class RecordingObserver final : public RedisLinkObserver {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, kPatience, [&] { return downs_.size() >= n; });
   }
+  // Until some reason of a down contains `text`.
+  bool wait_down_containing(std::string_view text) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] {
+      return std::any_of(downs_.begin(), downs_.end(),
+                         [&](const std::string& d) { return d.find(text) != std::string::npos; });
+    });
+  }
   bool wait_messages(size_t n) {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, kPatience, [&] { return messages_.size() >= n; });
@@ -355,8 +363,8 @@ TEST_CASE("a paused Redis: commands time out, the link goes down, answers at onc
   Ledger while_down(3);
   RecordingObserver observer;
   RedisLinkOptions options = options_for(server);
-  options.command_timeout = milliseconds(300);
-  options.connect_timeout = milliseconds(300);
+  options.command_timeout = milliseconds(500);
+  options.connect_timeout = milliseconds(500);
   options.idle_ping_interval = std::chrono::hours(1);  // only the commands below may time out
   auto link = RedisLink::start(options, &observer);
   REQUIRE(observer.wait_ups(1));
@@ -371,7 +379,7 @@ TEST_CASE("a paused Redis: commands time out, the link goes down, answers at onc
     CHECK(r.error().message.find("timed out") != std::string::npos);
   }
   REQUIRE(observer.wait_downs(1));
-  CHECK(observer.downs()[0].find("timed out after 300 ms") != std::string::npos);
+  CHECK(observer.downs()[0].find("timed out after 500 ms") != std::string::npos);
   CHECK_FALSE(link->up());
 
   // Down: answered before command() returns, on the caller's thread.
@@ -425,7 +433,12 @@ TEST_CASE("Redis killed and restarted empty: the link reconnects and renews its 
 
   server.kill();
   REQUIRE(observer.wait_downs(1));
-  CHECK(observer.downs()[0].find("closed") != std::string::npos);
+  // A clean close (FIN) or, when the dead server had unread bytes (a ping), a
+  // reset (RST), seen on a read or a write.
+  const std::string lost = observer.downs()[0];
+  INFO("reason: " << lost);
+  CHECK((lost.find("closed by the server") != std::string::npos || lost.find("reset") != std::string::npos ||
+         lost.find("Broken pipe") != std::string::npos));
   auto refused = call(*link, {"GET", "before"});
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().kind == ErrorKind::kServiceUnavailable);
@@ -623,9 +636,8 @@ TEST_CASE("a master turned replica: READONLY takes the link down until it is a m
   INFO(observer.downs()[0]);
   CHECK((observer.downs()[0].find("READONLY") != std::string::npos ||
          observer.downs()[0].find("LOADING") != std::string::npos));
-  // Reconnecting finds a replica (ROLE) and stays down.
-  REQUIRE(observer.wait_downs(2));
-  CHECK(observer.downs()[1].find("replica") != std::string::npos);
+  // Reconnecting finds a replica (ROLE; LOADING first while it syncs) and stays down.
+  REQUIRE(observer.wait_down_containing("server is a replica"));
   CHECK(observer.ups() == 1);
 
   REQUIRE(client.command({"REPLICAOF", "NO", "ONE"}).str == "OK");
