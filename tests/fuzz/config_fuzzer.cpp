@@ -5,7 +5,10 @@
 // Properties: a failure is kInvalidConfig with a message (UTF-8 when the
 // input is); a success is the same on a second parse (deployment ids are
 // stable); the JSON texts a deployment carries (litellm_params, model_info)
-// are valid JSON, and its names UTF-8, when the input was valid UTF-8.
+// are valid JSON, and its names UTF-8, when the input was valid UTF-8. A
+// parsed config's Redis settings are resolved too (state/redis_settings, the
+// same fake environment underneath): a failure is kInvalidConfig with a
+// message, UTF-8 when the input is; a success describes a reachable endpoint.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -16,6 +19,7 @@
 
 #include "fuzz_check.hpp"
 #include "llmux/config.hpp"
+#include "state/redis_settings.hpp"
 
 namespace {
 
@@ -76,6 +80,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   for (const DeploymentConfig& d : config.value().model_list) check_deployment(d, utf8);
+  const auto shared = llmux::state::resolve_shared_state_settings(config.value().settings, fake_env);
+  if (!shared.ok()) {
+    check_failure(shared, utf8);
+  } else if (shared.value().has_value()) {
+    const llmux::state::RedisEndpoint& endpoint = shared.value()->link.endpoint;
+    FUZZ_CHECK(!endpoint.describe().empty());
+    FUZZ_CHECK(!endpoint.sentinel_nodes.empty() || !endpoint.unix_socket.empty() ||
+               (endpoint.port >= 1 && endpoint.port <= 65535));
+  }
   auto again = llmux::parse_config(text, fake_env);
   FUZZ_CHECK(again.ok() && again.value().model_list.size() == config.value().model_list.size());
   for (size_t i = 0; i < config.value().model_list.size(); ++i) {
