@@ -49,7 +49,8 @@ gets an ``ok: false`` reply; the peer keeps going.
 ``discard``  discards the router (``router.retire()``, or ``discard()`` before router-core) and unhooks
     every logger it added to litellm's callback lists (its routing strategy's, the budget limiter), which
     ``discard()`` leaves behind: a later router in the same process would otherwise count twice.
-``quit``  discards, answers, exits 0. End of input does the same without an answer.
+``quit``  discards, answers, exits 0 at once (no interpreter teardown: writes LiteLLM still had queued are
+    dropped, as when a worker is stopped; ``sleep`` first to let them land). End of input: the same, unanswered.
 
 Environment: ``LITELLM_LOCAL_MODEL_COST_MAP=True`` is set here (no cost-map download); ``REDIS_*`` variables
 are removed, since LiteLLM would merge them under the arguments (``REDIS_URL`` would even override them).
@@ -364,7 +365,7 @@ async def serve() -> None:
         line = await lines.get()
         if line is None:
             peer.discard()
-            return
+            _exit_now()
         if not line.strip():
             continue
         started = time.monotonic()
@@ -372,7 +373,15 @@ async def serve() -> None:
         reply["elapsed_s"] = round(time.monotonic() - started, 4)
         emit(reply)
         if stop:
-            return
+            _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit 0 without the interpreter's teardown (LiteLLM's atexit work takes seconds). Writes LiteLLM still
+    had queued in tasks are dropped, as when a worker is stopped: ``sleep`` first to let them land."""
+    _protocol.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main() -> int:

@@ -187,7 +187,8 @@ def test_both_peers_count_rpm_and_tpm_into_the_same_minute_keys(peers: list[Peer
     create(peers[0], redis, model_list)
     usage = peers[0].request("usage", model=GROUP)
     assert (usage["tpm"], usage["rpm"]) == (7 * TOKENS_PER_CALL, 7)
-    report(peers[0], f"both peers counted into global_router:*:{minute}: {served}, fresh router usage {usage}")
+    report(peers[0], f"3 + 4 calls counted into global_router:<id>:{MODEL}:rpm/tpm:{minute} "
+                     f"({dict(sorted(served.items()))}); a fresh router reads tpm {usage['tpm']}, rpm {usage['rpm']}")
 
 
 def test_provider_budget_spend_is_counted_once_across_peers(peers: list[Peer], redis: RedisServer,
