@@ -341,10 +341,24 @@ async def handle(peer: Peer, line: str) -> tuple[dict[str, Any], bool]:
     except Exception as error:  # noqa: BLE001 - every failure is answered, the peer keeps going
         if not isinstance(error, RequestError):
             traceback.print_exc(file=sys.stderr)
-        reply, stop = {"ok": False, "error": str(error)[:MESSAGE_LIMIT * 2], "error_type": type(error).__name__}, False
+        message = str(error)[:MESSAGE_LIMIT * 2]
+        password = _redis_password(line)
+        if password:
+            message = message.replace(password, "***")
+        reply, stop = {"ok": False, "error": message, "error_type": type(error).__name__}, False
     if request_id is not None:
         reply["id"] = request_id
     return reply, stop
+
+
+def _redis_password(line: str) -> str | None:
+    """The Redis password a request carries, kept out of error replies."""
+    try:
+        redis = json.loads(line).get("redis")
+        password = redis.get("password") if isinstance(redis, dict) else None
+    except (ValueError, AttributeError):
+        return None
+    return password if isinstance(password, str) and password else None
 
 
 async def serve() -> None:
