@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
   llmux::bench::register_aws_benchmarks(comparisons);
   llmux::bench::register_azure_benchmarks(comparisons);
   llmux::bench::register_vertex_benchmarks(comparisons);
+  llmux::bench::register_redis_link_benchmarks(comparisons);
 
   llmux::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

@@ -36,5 +36,6 @@ void register_aws_benchmarks(std::vector<Comparison>& out);
 void register_bedrock_benchmarks(std::vector<Comparison>& out);
 void register_azure_benchmarks(std::vector<Comparison>& out);
 void register_vertex_benchmarks(std::vector<Comparison>& out);
+void register_redis_link_benchmarks(std::vector<Comparison>& out);
 
 }  // namespace llmux::bench

@@ -13,20 +13,35 @@
 //   command's callback is called at once (on the caller's thread) with
 //   kServiceUnavailable, and a command without callback is dropped and counted;
 // - a command unanswered after `command_timeout` fails with kTimeout, and the
-//   connection is dropped (it may have been applied: callers must not re-send
+//   connection is dropped: every command sent and not yet answered fails with
+//   kTimeout too (they may have been applied: callers must not re-send
 //   non-idempotent increments blindly);
+// - when the connection is lost otherwise (closed, reset, or the server
+//   answers -READONLY, -LOADING, -MASTERDOWN or -NOAUTH, i.e. it cannot take
+//   writes now), commands sent and not answered fail with kConnectionError
+//   (may have been applied); the command that got such an answer fails with
+//   kServiceUnavailable (not applied). Other error replies are replies;
+// - an idle link sends PING on both connections every `idle_ping_interval`,
+//   so a server that stopped answering is noticed without traffic;
 // - connecting is guarded by a breaker: after a failure (refused, timeout,
-//   wrong password, LOADING, READONLY …) the next attempt waits
-//   `reconnect_backoff_initial`, doubling up to `reconnect_backoff_max`,
-//   jittered; a reconnect never runs on a caller's thread;
-// - every up/down transition reaches the observer (on the link thread) so the
-//   owner can emit an event, set a metric and re-sync its state.
+//   wrong password, LOADING, READONLY, a replica …) the next attempt waits
+//   `reconnect_backoff_initial`, doubling up to `reconnect_backoff_max`, each
+//   wait jittered to between half and all of its step; the doubling starts
+//   over once the link is up again. Reconnects run only on the link thread;
+// - a (re)connect counts only after AUTH, SELECT, CLIENT SETNAME and ROLE
+//   (the server must be a master) all succeeded on both connections and the
+//   subscriptions were renewed;
+// - the observer (on the link thread) hears of every transition to up, of
+//   every transition to down, and of a failed attempt whose reason differs
+//   from the last one it was told, so the owner can emit an event, set a
+//   metric and re-sync its state without being flooded by retries.
 //
 // Thread safety: every public method may be called from any thread. Callbacks
 // and observer methods run on the link thread (or, for the immediate "down"
 // answer, on the caller's thread) and must not block; they may queue further
-// commands. The destructor stops the thread; callbacks still pending are
-// called with kCancelled before it returns.
+// commands but must not destroy the link. The destructor stops the thread;
+// callbacks still pending are called with kCancelled before it returns (the
+// observer is not called by the destructor).
 #pragma once
 
 #include <chrono>
@@ -65,12 +80,17 @@ struct RedisEndpoint {
   std::string describe() const;
 };
 
+// Durations below 1 ms are raised to 1 ms; reconnect_backoff_max below
+// reconnect_backoff_initial is raised to it.
 struct RedisLinkOptions {
   RedisEndpoint endpoint;
+  // TCP (or unix socket) connect, per address tried; the login that follows
+  // has command_timeout per reply.
   Duration connect_timeout = std::chrono::milliseconds(200);
   Duration command_timeout = std::chrono::milliseconds(250);
   Duration reconnect_backoff_initial = std::chrono::milliseconds(250);
   Duration reconnect_backoff_max = std::chrono::seconds(10);
+  Duration idle_ping_interval = std::chrono::seconds(1);
   // CLIENT SETNAME on connect (shows in CLIENT LIST); empty = none.
   std::string client_name;
 };
@@ -88,8 +108,10 @@ struct RedisReply {
 
 // The outcome of one command. A Redis error reply (-ERR …) is a RedisReply of
 // type kError, not an Error: the command reached Redis. Error kinds:
-// kServiceUnavailable (link down, command not sent), kTimeout (sent, no
-// answer in time), kCancelled (link stopped).
+// kServiceUnavailable (link down or server unable to write: not applied),
+// kTimeout (sent, no answer in time: may have been applied),
+// kConnectionError (sent, connection lost before the answer: may have been
+// applied), kCancelled (link stopped), kInvalidArgument (empty argv).
 using RedisCallback = std::function<void(Result<RedisReply> reply)>;
 
 // Told about the link's state; called on the link thread.
@@ -108,12 +130,12 @@ class RedisLinkObserver {
 
 // Counters for metrics (monotonic, read any time).
 struct RedisLinkStats {
-  uint64_t commands_sent = 0;
-  uint64_t commands_failed = 0;    // down, timeout, cancelled
-  uint64_t commands_dropped = 0;   // no callback, link down
-  uint64_t connects = 0;
-  uint64_t connect_failures = 0;
-  uint64_t disconnects = 0;
+  uint64_t commands_sent = 0;      // handed to a connection
+  uint64_t commands_failed = 0;    // with a callback, answered with an Error
+  uint64_t commands_dropped = 0;   // without a callback, not answered (down, lost, cancelled)
+  uint64_t connects = 0;           // the link came up (both connections logged in)
+  uint64_t connect_failures = 0;   // attempts that failed before the link came up
+  uint64_t disconnects = 0;        // the link went down after being up
   uint64_t messages_received = 0;
   bool up = false;
 };
@@ -126,10 +148,12 @@ class RedisLink {
   virtual ~RedisLink() = default;
 
   // Queues one command (argv as in redisCommandArgv; arguments are copied).
-  // `callback` may be empty: fire and forget.
+  // `callback` may be empty: fire and forget. Replies come in queueing order
+  // for the commands queued by one thread.
   virtual void command(std::initializer_list<std::string_view> argv, RedisCallback callback = {}) = 0;
   virtual void command(const std::vector<std::string>& argv, RedisCallback callback = {}) = 0;
-  // Subscribes the pub/sub connection to `channel` (renewed on reconnect).
+  // Subscribes the pub/sub connection to `channel` (renewed on reconnect;
+  // subscribing twice to one channel is one subscription).
   virtual void subscribe(std::string channel) = 0;
 
   // Connected and logged in right now (a hint: it may change at once).
