@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/, clang-16, ASan+UBSan, build/fuzz) and runs each one in turn.
 #   scripts/fuzz.sh [seconds-per-target] [target ...]     default: 300 s, every target
-# Targets: sse_parser request config error_classifier capi gemini aws_event_stream. Each starts from its committed seeds
-# (tests/fuzz/corpus/<name>/) and its crash regressions (tests/fuzz/regressions/<name>/); new inputs go to
+# Targets: sse_parser request config error_classifier capi gemini aws_event_stream cooldown_record. Each starts from its
+# committed seeds (tests/fuzz/corpus/<name>/) and its crash regressions (tests/fuzz/regressions/<name>/); new inputs go to
 # build/fuzz/corpus/<name>/ (scratch), never into the committed corpus unless LLMUX_FUZZ_MERGE=1, which merges
 # the scratch inputs that add coverage into tests/fuzz/corpus/<name>/ at the end.
 # A crash, leak, timeout or out-of-memory input is saved to build/fuzz/artifacts/<name>/ and the script exits 1:
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET="${1:-300}"
 shift || true
-ALL_TARGETS=(sse_parser request config error_classifier capi gemini aws_event_stream)
+ALL_TARGETS=(sse_parser request config error_classifier capi gemini aws_event_stream cooldown_record)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 JOBS="${JOBS:-$(nproc)}"

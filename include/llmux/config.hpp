@@ -128,6 +128,38 @@ struct ModelGroupAlias {
   bool hidden = false;
 };
 
+// A Redis Sentinel or Cluster node: one entry of sentinel_nodes ([host, port])
+// or startup_nodes ({host, port}).
+struct RedisNode {
+  std::string host;
+  int port = 0;
+  bool operator==(const RedisNode&) const = default;
+};
+
+// router_settings.cache_kwargs: the keyword arguments LiteLLM's Router hands
+// its Redis client after the redis_* arguments, so each one set here wins
+// over its redis_* counterpart. Unset = not given.
+struct RedisCacheKwargs {
+  std::optional<std::string> url;
+  std::optional<std::string> host;
+  std::optional<int> port;
+  std::optional<std::string> username;  // Redis 6 ACL user
+  std::optional<std::string> password;  // secret; never logged or reported
+  std::optional<int> db;
+  std::optional<bool> ssl;
+  // cache_kwargs.namespace: every shared key becomes "<namespace>:<key>"
+  // (LiteLLM's rule, see state/litellm_keys.hpp).
+  std::optional<std::string> key_namespace;
+  std::optional<double> socket_timeout_seconds;
+  std::optional<double> socket_connect_timeout_seconds;
+  // Sentinel: the master of service_name is asked of these nodes.
+  std::optional<std::vector<RedisNode>> sentinel_nodes;
+  std::optional<std::string> service_name;
+  std::optional<std::string> sentinel_password;  // secret
+  // Redis Cluster (read so the router can say it is not supported).
+  std::optional<std::vector<RedisNode>> startup_nodes;
+};
+
 struct RouterSettings {
   // Any name registered with register_strategy (llmux/strategy.hpp): the
   // loader keeps it as written and Router::create checks it.
@@ -164,11 +196,31 @@ struct RouterSettings {
   // of the one compiled into the library (litellm_settings.model_cost_map_path;
   // empty: the environment variable LLMUX_MODEL_COST_MAP, else the bundled map).
   std::string model_cost_map_path;
-  // Redis (shared state); empty host/url = in-memory only.
-  std::string redis_url;
+  // Redis (routing state shared by every router on it), LiteLLM's Router
+  // arguments. Redis is used only when redis_url is set, or redis_host and
+  // redis_port both are: LiteLLM's rule, so neither cache_kwargs nor the
+  // environment alone turn it on, and without these the router keeps its
+  // state in memory. When it is used, the REDIS_* environment variables fill
+  // in what these and cache_kwargs leave unset, as LiteLLM's Redis client
+  // does (state/redis_settings.hpp resolves it all).
+  std::string redis_url;       // redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]
   std::string redis_host;
   int redis_port = 0;
-  std::string redis_password;
+  std::string redis_password;  // secret; never logged or reported
+  std::optional<int> redis_db; // deprecated by LiteLLM in favour of cache_kwargs.db
+  RedisCacheKwargs redis_cache_kwargs;
+  // REDIS_* entries of the config's environment_variables section: LiteLLM's
+  // proxy exports that section, so its Redis client sees them. Consulted
+  // before the process environment.
+  std::map<std::string, std::string> redis_environment;
+  // llmux: the longest one Redis command may take before the connection is
+  // considered hung (unset: cache_kwargs.socket_timeout, else 0.25 s).
+  std::optional<double> redis_command_timeout_seconds;
+  // llmux: the longest a call may wait on Redis (an atomic rate-limit
+  // admission near a limit); past it the call goes on with local state.
+  double redis_max_wait_seconds = 0.005;
+  // llmux: how often keys that other writers (LiteLLM workers) own are re-read.
+  double redis_sync_interval_seconds = 0.25;
 
   // TLS defaults for deployments that set none themselves, read at load:
   // SSL_VERIFY (environment) beats litellm_settings.ssl_verify (false, true or

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "config/config_value.hpp"
 #include "config/deployment_parser.hpp"
+#include "config/redis_config.hpp"
 #include "config/settings_parser.hpp"
 #include "config/tls_settings.hpp"
 #include "config/value_reader.hpp"
@@ -89,6 +90,8 @@ Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& e
   }
   config.routing_strategy_line = settings.routing_strategy_line();
   config.settings = std::move(settings).finish();
+  config::capture_redis_environment(config_env != nullptr && config_env->is_map() ? config_env : nullptr,
+                                    config.settings);
   if (Status s = config::apply_tls_environment(ctx, config.settings); !s.ok()) return s.error();
 
   if (Value* list = root.find("model_list"); list != nullptr && !list->is_null()) {

@@ -5,6 +5,7 @@
 
 #include "common/router_keys.hpp"
 #include "config/duration.hpp"
+#include "config/redis_config.hpp"
 #include "config/tls_settings.hpp"
 #include "config/value_node.hpp"
 #include "fmt/format.h"
@@ -307,6 +308,34 @@ Status set_redis_password(const Value& v, const std::string& path, State& s, Par
   return read_string(v, path, s.settings.redis_password);
 }
 
+Status set_redis_db(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  int db = 0;
+  LLMUX_CONFIG_TRY(read_int(v, path, 0, db));
+  s.settings.redis_db = db;
+  // LiteLLM logs the same deprecation when it reads the argument.
+  ctx.warn(fmt::format("{}: deprecated by LiteLLM, use router_settings.cache_kwargs.db", path));
+  return Status::Ok();
+}
+
+Status set_cache_kwargs(const Value& v, const std::string& path, State& s, ParseContext& ctx) {
+  return read_redis_cache_kwargs(v, path, ctx, s.settings.redis_cache_kwargs);
+}
+
+Status set_redis_command_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
+  double seconds = 0;
+  LLMUX_CONFIG_TRY(read_number(v, path, 0, true, seconds));
+  s.settings.redis_command_timeout_seconds = seconds;
+  return Status::Ok();
+}
+
+Status set_redis_max_wait(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, false, s.settings.redis_max_wait_seconds);
+}
+
+Status set_redis_sync_interval(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, true, s.settings.redis_sync_interval_seconds);
+}
+
 Status set_connect_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
   return read_number(v, path, 0, true, s.settings.connect_timeout_seconds);
 }
@@ -353,6 +382,11 @@ constexpr KeyHandler kRouterSettings[] = {
     {"redis_host", set_redis_host},
     {"redis_port", set_redis_port},
     {"redis_password", set_redis_password},
+    {"redis_db", set_redis_db},
+    {"cache_kwargs", set_cache_kwargs},
+    {"redis_command_timeout", set_redis_command_timeout},  // llmux
+    {"redis_max_wait", set_redis_max_wait},                // llmux
+    {"redis_sync_interval", set_redis_sync_interval},      // llmux
     {"connect_timeout", set_connect_timeout},         // llmux
     {"first_token_timeout", set_first_token_timeout},  // llmux
     {"stream_idle_timeout", set_stream_idle_timeout},  // llmux
@@ -362,8 +396,7 @@ constexpr KeyHandler kRouterSettings[] = {
 // Router arguments of features llmux does not have (caching, alerting,
 // scheduling, ...): accepted with a warning so LiteLLM configs load unchanged.
 constexpr std::string_view kRouterSettingsNotUsed[] = {
-    "model_list", "optional_pre_call_checks", "default_litellm_params", "redis_db", "cache_kwargs",
-    "cache_responses", "caching_groups", "client_ttl", "polling_interval", "default_priority", "set_verbose",
+    "model_list", "optional_pre_call_checks", "default_litellm_params", "cache_responses", "caching_groups", "client_ttl", "polling_interval", "default_priority", "set_verbose",
     "debug_level", "alerting_config", "router_general_settings", "ignore_invalid_deployments", "assistants_config",
     "search_tools", "guardrail_list", "max_retries", "health_check_interval", "enable_health_check_routing",
     "health_check_staleness_threshold", "health_check_ignore_transient_errors", "deployment_affinity_ttl_seconds",
