@@ -54,8 +54,8 @@ std::string make_replica_id() {
 int64_t count_of(const state::RedisReply& r) {
   if (r.type == state::RedisReply::Type::kInteger) return r.integer;
   if (r.type != state::RedisReply::Type::kString) return -1;
-  std::optional<double> v = state::decode_counter(r.str);
-  if (!v || !std::isfinite(*v) || *v < 0) return -1;
+  Result<double> v = state::decode_counter(r.str);
+  if (!v.ok() || !std::isfinite(*v) || *v < 0) return -1;
   return static_cast<int64_t>(std::floor(*v));
 }
 
@@ -257,14 +257,11 @@ void FleetSync::publish_cooldown(const PoolEntry& e, TimePoint now, bool announc
   const Duration left = snap.cooldown_until - now;
   const int64_t left_ms = std::max<int64_t>(1, duration_cast<milliseconds>(left).count());
   const double until_wall = std::chrono::duration<double>(wall(snap.cooldown_until).time_since_epoch()).count();
-  state::CooldownRecord record;
-  record.exception_received = snap.reason;
-  record.status_code = snap.status;
-  record.cooldown_time = snap.cooldown_seconds;
-  record.timestamp = until_wall - snap.cooldown_seconds;
+  const state::CooldownRecord record = state::make_cooldown_record(
+      snap.reason, snap.status, until_wall - snap.cooldown_seconds, snap.cooldown_seconds);
   // PX, not LiteLLM's EX int(t): a sub-second cooldown reaches Redis too.
   link_->command({"SET", keys_.cooldown(e.deployment->id()),
-                  state::encode_cooldown(record), "PX", fmt::format("{}", left_ms)});
+                  state::encode_cooldown_record(record), "PX", fmt::format("{}", left_ms)});
   if (!announce) return;
   std::string payload;
   json::Writer w(payload);
@@ -333,9 +330,9 @@ void FleetSync::apply_announcement(std::string_view payload) {
     else if (key == "event" && v.get_string().get(s) == simdjson::SUCCESS) event = s;
     else if (key == "id" && v.get_string().get(s) == simdjson::SUCCESS) id = s;
     else if (key == "reason" && v.get_string().get(s) == simdjson::SUCCESS) reason = s;
-    else if (key == "until_ms") (void)v.get_int64().get(until_ms);
-    else if (key == "status") (void)v.get_int64().get(status);
-    else if (key == "seconds") (void)v.get_double().get(seconds);
+    else if (key == "until_ms" && v.get_int64().get(until_ms) != simdjson::SUCCESS) return;
+    else if (key == "status" && v.get_int64().get(status) != simdjson::SUCCESS) return;
+    else if (key == "seconds" && v.get_double().get(seconds) != simdjson::SUCCESS) return;
   }
   if (replica == replica_id_ || id.empty()) return;  // our own echo
   std::shared_ptr<const DeploymentPool> pool = pool_();
@@ -356,7 +353,7 @@ void FleetSync::apply_announcement(std::string_view payload) {
 }
 
 void FleetSync::apply_cooldown_value(const PoolEntry& e, std::string_view value, TimePoint now) {
-  Result<state::CooldownRecord> record = state::decode_cooldown(value);
+  Result<state::CooldownRecord> record = state::decode_cooldown_record(value);
   if (!record.ok()) return;  // not a cooldown value we understand: ignore (logged by nobody: it is someone else's key)
   const double wall_now = std::chrono::duration<double>(wall(now).time_since_epoch()).count();
   // LiteLLM 1.110's rule: a cooldown lasts until timestamp + cooldown_time,
@@ -364,9 +361,8 @@ void FleetSync::apply_cooldown_value(const PoolEntry& e, std::string_view value,
   const double until_wall = record->timestamp + record->cooldown_time;
   if (!(until_wall > wall_now)) return;
   const TimePoint until = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(until_wall - wall_now));
-  std::string reason = record->status_code > 0
-                           ? fmt::format("{} {}", record->status_code, record->exception_received)
-                           : record->exception_received;
+  std::string reason =
+      record->status_code > 0 ? fmt::format("{} {}", record->status_code, record->message) : record->message;
   if (core_.cooldowns->apply_remote_cooldown(*e.health, until, std::move(reason), record->status_code,
                                              record->cooldown_time, "redis") &&
       e.fleet) {

@@ -334,8 +334,12 @@ Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, Router
     std::unique_ptr<transport::EventLoop> owned_loop;
     if (!borrowed) owned_loop = std::make_unique<transport::CurlEventLoop>(transport::TransportOptions{}, options.time_source);
     const TimeSource& time = owned_loop ? owned_loop->clock() : borrowed->loop->clock();
-    auto shared_state = state::shared_state_settings(config.settings);
+    auto shared_state = state::resolve_shared_state_settings(config.settings);
     if (!shared_state.ok()) return std::move(shared_state).error();
+    if (*shared_state) {
+      for (std::string& w : (*shared_state)->warnings) config.warnings.push_back(std::move(w));
+      (*shared_state)->warnings.clear();
+    }
     auto tracker = health::BudgetTracker::create(config.settings, time);
     if (!tracker.ok()) return std::move(tracker).error();
     // The budget filter runs only when some deployment has a budget

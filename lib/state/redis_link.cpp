@@ -48,20 +48,7 @@
 
 namespace llmux::state {
 
-std::string RedisEndpoint::describe() const {
-  if (!sentinel_nodes.empty()) {
-    std::string nodes;
-    for (const Node& n : sentinel_nodes) {
-      if (!nodes.empty()) nodes += ',';
-      nodes += n.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", n.host, n.port)
-                                                    : fmt::format("{}:{}", n.host, n.port);
-    }
-    return fmt::format("redis-sentinel://{}/{}/{}", nodes, sentinel_service_name, db);
-  }
-  if (!unix_socket.empty()) return fmt::format("unix://{}?db={}", unix_socket, db);
-  if (host.find(':') != std::string::npos) return fmt::format("redis://[{}]:{}/{}", host, port, db);
-  return fmt::format("redis://{}:{}/{}", host, port, db);
-}
+// RedisEndpoint::describe() lives with the settings that build endpoints (redis_settings.cpp).
 
 namespace {
 
