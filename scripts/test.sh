@@ -3,7 +3,10 @@
 #   1. a RelWithDebInfo build with warnings as errors (library, tests, examples, benchmarks) + the whole suite
 #      (C++ unit and integration tests, the C ABI suite);
 #   2. the installed package consumed through find_package and pkg-config, from C++ and C;
-#   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh);
+#   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh), then the
+#      LiteLLM interop harness's self-test (tests/interop/test.sh: pinned LiteLLM releases in venvs cached
+#      under build/release/interop, installed from PyPI on the first run; two routers per release on one
+#      redis-server agree on cooldowns, rpm/tpm minute keys and budget spend);
 #   4. an AddressSanitizer + UndefinedBehaviorSanitizer build + the C++ and C suites again;
 #   5. a ThreadSanitizer build + the C++ and C suites again (the chaos test at its full 2,000 calls);
 #   6. every fuzz target (tests/fuzz/, clang + libFuzzer) for LLMUX_FUZZ_SECONDS (30) seconds (scripts/fuzz.sh).
@@ -55,6 +58,9 @@ for lang in python go rust; do
   echo "-- $lang --"
   bash "bindings/$lang/test.sh" "$PWD/build/release"
 done
+
+echo "== LiteLLM interop harness: LiteLLM routers sharing one Redis (tests/interop) =="
+bash tests/interop/test.sh "$PWD/build/release"
 
 echo "== sanitizer build (address, undefined) =="
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \

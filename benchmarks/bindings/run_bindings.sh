@@ -94,14 +94,12 @@ else
   if [ "${LITELLM:-1}" = 0 ]; then
     skips+=("litellm	LITELLM=0")
   elif [ "$PYTHON" = "$VENV/bin/python" ]; then
+    # The same installer as the LiteLLM interop tests (tests/interop/prepare.sh): reused while the pin holds.
     pin=$(grep -E '^litellm==' benchmarks/bindings/requirements-litellm.txt)
-    if [ "$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null)" != "${pin#litellm==}" ]; then
-      log "installing $pin into $VENV (PyPI)"
-      if ! "$PYTHON" -m pip install --quiet --disable-pip-version-check -r benchmarks/bindings/requirements-litellm.txt \
-            > "$WORK/litellm-install.log" 2>&1; then
-        skips+=("litellm	pip install failed: $(tail -n 2 "$WORK/litellm-install.log" | tr '\n\t' '  ')")
-      fi
+    if ! bash scripts/pinned_venv.sh "$VENV" "$pin" 2> "$WORK/litellm-install.log"; then
+      skips+=("litellm	pip install failed: $(tail -n 2 "$WORK/litellm-install.log" | tr '\n\t' '  ')")
     fi
+    sed 's/^/[bindings] /' "$WORK/litellm-install.log" >&2
   fi
 fi
 
