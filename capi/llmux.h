@@ -160,7 +160,8 @@ LLMUX_API llmux_status llmux_router_new(const char* config, size_t len, llmux_ro
 
 /* One routing event as a JSON object (NUL-terminated, `event_len` bytes
  * without the NUL, borrowed for the call):
- *   {"type": "success" | "failure" | "retry" | "fallback" | "cooldown" | "recovered",
+ *   {"type": "success" | "failure" | "retry" | "fallback" | "cooldown" | "recovered"
+ *            | "shared_state_down" | "shared_state_up",
  *    "call_id",           the call (llmux_completion_async's *out_call_id)
  *    "model_group",       group of the attempt (fallback: the group that failed)
  *    "deployment_id",     deployment concerned, "" when none
@@ -178,7 +179,9 @@ LLMUX_API llmux_status llmux_router_new(const char* config, size_t len, llmux_ro
  * them out without a full parse). success and failure come once per call,
  * just before its on_done; retry,
  * fallback and cooldown as they happen; recovered when a half-open
- * deployment's probe succeeds. Runs on the I/O thread, one at a time, like the
+ * deployment's probe succeeds; shared_state_down / shared_state_up (call_id 0,
+ * "error" says why it went down) when the shared state (Redis) becomes
+ * unreachable (routing goes on locally) or reachable again. Runs on the I/O thread, one at a time, like the
  * other callbacks (the same rules: must not block; no blocking llmux call). */
 typedef void (*llmux_event_callback)(void* user_data, const char* event_json, size_t event_len);
 

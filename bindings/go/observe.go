@@ -48,6 +48,11 @@ const (
 	EventFallback  EventType = "fallback"  // the call moves on to a fallback group
 	EventCooldown  EventType = "cooldown"  // a deployment was cooled down
 	EventRecovered EventType = "recovered" // a half-open deployment's probe succeeded
+	// EventSharedStateDown: the shared state (Redis) is unreachable; routing goes
+	// on with this router's own state. Not part of a call (CallID 0); Error says why.
+	EventSharedStateDown EventType = "shared_state_down"
+	// EventSharedStateUp: the shared state (Redis) is reachable (again). CallID 0.
+	EventSharedStateUp EventType = "shared_state_up"
 )
 
 // Event is one routing decision, as the library reports it.

@@ -63,6 +63,13 @@ enum class RouterEventType {
   kFallback,   // the call moves on to a fallback group
   kCooldown,   // a deployment was cooled down (also a half-open probe that failed)
   kRecovered,  // a half-open deployment's probe succeeded: it is healthy again
+  // The shared state (Redis) became unreachable or refuses (error says why):
+  // routing goes on with this replica's own state. Not part of a call
+  // (call_id 0).
+  kSharedStateDown,
+  // The shared state (Redis) is reachable (again); this replica's cooldowns
+  // were re-published. Not part of a call (call_id 0).
+  kSharedStateUp,
 };
 
 LLMUX_API std::string_view router_event_type_name(RouterEventType type);
@@ -112,6 +119,10 @@ struct DeploymentHealth {
   int status = 0;               // status of the failure that cooled it down
   double cooldown_remaining_seconds = 0;
   int trips = 0;                // consecutive re-openings after failed probes
+  // Who cooled it down: empty = this router; with shared state (Redis) the id
+  // of the replica that did ("host:pid:suffix"), or "redis" for a cooldown
+  // read back from Redis (a LiteLLM worker's, or one whose writer is unknown).
+  std::string cooled_by;
   int64_t in_flight = 0;
   int64_t requests_this_minute = 0;
   int64_t tokens_this_minute = 0;

@@ -36,6 +36,7 @@ DeploymentHealthState::Snapshot DeploymentHealthState::snapshot(TimePoint now) c
   Snapshot s;
   s.cooldown_until = TimePoint(Duration(unpack_until(w)));
   s.reason = reason_;
+  s.source = source_;
   s.status = status_;
   s.cooldown_seconds = cooldown_seconds_;
   if ((w & kTrippedBit) == 0) {
@@ -179,6 +180,7 @@ bool CooldownTracker::rule_says_cool_down(DeploymentHealthState& state, const Fa
 
 void CooldownTracker::set_reason(DeploymentHealthState& state, const FailureEvent& event, double seconds) {
   state.status_ = event.status;
+  state.source_.clear();
   state.cooldown_seconds_ = seconds;
   state.reason_ = fmt::format("{} {}: {}", event.status, error_kind_name(event.kind),
                               event.message.size() > 200 ? event.message.substr(0, 200) + "..." : event.message);
@@ -248,12 +250,75 @@ bool CooldownTracker::begin_probe(DeploymentHealthState& state, TimePoint now) {
   if (settings_.disable_cooldowns) return false;
   uint64_t w = state.word_.load(std::memory_order_acquire);
   for (;;) {
-    if ((w & S::kTrippedBit) == 0 || (w & S::kProbeBit) != 0 || ns_of(now) < S::unpack_until(w)) return false;
+    if ((w & S::kTrippedBit) == 0 || (w & (S::kProbeBit | S::kFleetHoldBit)) != 0 ||
+        ns_of(now) < S::unpack_until(w)) {
+      return false;
+    }
     if (state.word_.compare_exchange_weak(w, w | S::kProbeBit, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
       return true;
     }
   }
+}
+
+bool CooldownTracker::apply_remote_cooldown(DeploymentHealthState& state, TimePoint until, std::string reason,
+                                            int status, double seconds, std::string source) {
+  using S = DeploymentHealthState;
+  if (settings_.disable_cooldowns) return false;
+  std::lock_guard lock(state.mu_);
+  const uint64_t packed = S::pack_until(until);
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  for (;;) {
+    // Never shorten a running cooldown; a probe of ours in flight keeps its
+    // slot (its verdict is still news for the fleet).
+    if ((w & S::kTrippedBit) != 0 && S::unpack_until(w) >= static_cast<int64_t>(packed)) return false;
+    if (state.word_.compare_exchange_weak(w, packed | S::kTrippedBit | (w & S::kProbeBit), std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      break;
+    }
+  }
+  state.reason_ = std::move(reason);
+  state.source_ = std::move(source);
+  state.status_ = status;
+  state.cooldown_seconds_ = seconds;
+  return true;
+}
+
+bool CooldownTracker::apply_remote_recovery(DeploymentHealthState& state) {
+  using S = DeploymentHealthState;
+  const TimePoint now = time_.now();
+  std::lock_guard lock(state.mu_);
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((w & S::kTrippedBit) == 0) return false;
+    // Keep the expiry for reporting, drop every flag (a probe of ours that is
+    // still in flight reports to a closed circuit: record_success ignores it).
+    if (state.word_.compare_exchange_weak(w, w & S::kUntilMask, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      break;
+    }
+  }
+  state.trips_ = 0;
+  state.window_start_ = now;
+  state.window_successes_ = 0;
+  state.window_failures_ = 0;
+  state.legacy_window_start_ = now;
+  state.legacy_failures_ = 0;
+  return true;
+}
+
+void CooldownTracker::hold_for_fleet(DeploymentHealthState& state) {
+  using S = DeploymentHealthState;
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  while ((w & S::kTrippedBit) != 0 && (w & S::kFleetHoldBit) == 0) {
+    if (state.word_.compare_exchange_weak(w, w | S::kFleetHoldBit, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      return;
+    }
+  }
+}
+
+void CooldownTracker::release_fleet_hold(DeploymentHealthState& state) {
+  state.word_.fetch_and(~DeploymentHealthState::kFleetHoldBit, std::memory_order_acq_rel);
 }
 
 void CooldownTracker::end_probe_without_verdict(DeploymentHealthState& state) {

@@ -61,7 +61,7 @@ class DeploymentHealthState {
     const uint64_t w = word_.load(std::memory_order_acquire);
     if ((w & kTrippedBit) == 0) return Availability::kAvailable;
     if (now.time_since_epoch().count() < unpack_until(w)) return Availability::kCoolingDown;
-    return (w & kProbeBit) != 0 ? Availability::kProbeInFlight : Availability::kProbeAvailable;
+    return (w & (kProbeBit | kFleetHoldBit)) != 0 ? Availability::kProbeInFlight : Availability::kProbeAvailable;
   }
 
   // Open (kCoolingDown) at `now`? Lock-free. Half-open is not cooling down:
@@ -79,6 +79,7 @@ class DeploymentHealthState {
     CircuitState state = CircuitState::kClosed;
     int trips = 0;                  // consecutive re-openings after failed probes
     bool probe_in_flight = false;
+    std::string source;             // who cooled it: empty = this replica, else a replica id or "redis"
   };
   // Consistent copy, circuit state evaluated at `now`.
   Snapshot snapshot(TimePoint now) const;
@@ -86,11 +87,14 @@ class DeploymentHealthState {
  private:
   friend class CooldownTracker;
 
-  // One 64-bit word: bits 0-61 expiry (ns since the clock's epoch), bit 62
-  // "tripped" (open or half-open; closed when clear), bit 63 "probe in
-  // flight". One word so that readers never see a torn state and
-  // begin_probe is a single CAS.
-  static constexpr uint64_t kUntilMask = (uint64_t{1} << 62) - 1;
+  // One 64-bit word: bits 0-60 expiry (ns since the clock's epoch: 73 years),
+  // bit 61 "held by the fleet" (another replica holds the half-open probe
+  // lease: excluded like a probe in flight, without this replica's probe
+  // verdict rules), bit 62 "tripped" (open or half-open; closed when clear),
+  // bit 63 "probe in flight". One word so that readers never see a torn state
+  // and begin_probe is a single CAS.
+  static constexpr uint64_t kUntilMask = (uint64_t{1} << 61) - 1;
+  static constexpr uint64_t kFleetHoldBit = uint64_t{1} << 61;
   static constexpr uint64_t kTrippedBit = uint64_t{1} << 62;
   static constexpr uint64_t kProbeBit = uint64_t{1} << 63;
   static int64_t unpack_until(uint64_t w) { return static_cast<int64_t>(w & kUntilMask); }
@@ -110,6 +114,7 @@ class DeploymentHealthState {
   int64_t legacy_failures_ = 0;
   int trips_ = 0;
   std::string reason_;
+  std::string source_;  // empty = this replica
   int status_ = 0;
   double cooldown_seconds_ = 0;
 };
@@ -161,6 +166,24 @@ class CooldownTracker {
   // Frees the probe slot (cancelled probe, caller error); the deployment
   // stays half-open. No-op when no probe is in flight.
   void end_probe_without_verdict(DeploymentHealthState& state);
+
+  // --- Shared state: what other replicas of the fleet decided ---
+  // Another replica (or a LiteLLM worker) cooled the deployment until `until`
+  // (this router's clock). Opens the circuit unless a cooldown ending later
+  // is already running; keeps this replica's trips. Returns whether it
+  // changed anything.
+  // `source` names who decided it (a replica id, or "redis" for a key read
+  // back whose writer is unknown) for health reporting.
+  bool apply_remote_cooldown(DeploymentHealthState& state, TimePoint until, std::string reason, int status,
+                             double seconds, std::string source);
+  // Another replica's probe succeeded: the circuit closes and the failure
+  // windows start afresh, as after a probe of our own. Returns whether the
+  // circuit was open or half-open.
+  bool apply_remote_recovery(DeploymentHealthState& state);
+  // Another replica holds the probe lease: exclude the deployment while it is
+  // half-open, until release_fleet_hold (lease expiry, or news).
+  void hold_for_fleet(DeploymentHealthState& state);
+  void release_fleet_hold(DeploymentHealthState& state);
 
   // Whether LiteLLM's _is_cooldown_required holds for this failure.
   static bool cooldown_applies_to(const FailureEvent& event);

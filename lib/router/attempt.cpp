@@ -1,5 +1,7 @@
 #include "router/attempt.hpp"
 
+#include "router/fleet_sync.hpp"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -43,6 +45,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   f.group_name = stage.group_name;
   f.enforce_rate_limits = core.settings.enable_pre_call_checks || core.strategy->enforces_rate_limits();
   f.budgets = core.budgets;
+  f.fleet = core.fleet;
   f.excluded = in.excluded;
   f.avoid = in.avoid;
   f.addressed_by_id = stage.single != nullptr;
@@ -90,6 +93,7 @@ void open_attempt(RouterCore& core, Attempt& attempt, TimePoint now) {
   const Deployment& d = *attempt.entry->deployment;
   d.add_in_flight(1);
   d.count_request(now);
+  if (core.fleet) core.fleet->on_attempt_start(*attempt.entry, attempt.reserved, now);
   core.strategy->on_attempt_start(d, now);
   attempt.open = true;
 }
@@ -186,6 +190,11 @@ std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const Po
     ev.deployment_cooldown_seconds = dc.cooldown_time_seconds;
     ev.request_cooldown_seconds = request_cooldown_seconds;
     cooled = core.cooldowns->record_failure(*entry.health, ev);
+    if (core.fleet) {
+      const TimePoint now = core.loop->now();
+      core.fleet->on_attempt_failure(entry, now);
+      if (cooled) core.fleet->on_cooldown(entry, now, attempt.probe);
+    }
   } else if (attempt.probe) {
     core.cooldowns->end_probe_without_verdict(*entry.health);
   }
@@ -248,6 +257,10 @@ bool record_success(RouterCore& core, Attempt& attempt) {
   attempt.probe = false;
   if (usage.reported) e.deployment->count_tokens(now, usage.prompt_tokens + usage.completion_tokens);
   if (core.budgets && usage.reported) core.budgets->record_spend(dc, pricing::usage_cost(dc, usage), now);
+  if (core.fleet) {
+    core.fleet->on_attempt_success(e, usage.prompt_tokens + usage.completion_tokens, usage.reported, now);
+    if (was_probe) core.fleet->on_recovered(e);
+  }
   return was_probe;
 }
 

@@ -77,6 +77,7 @@ struct Attempt {
   std::string wildcard_model;                    // the provider model of a wildcard match; else empty
   bool probe = false;                            // its deployment's half-open probe
   bool open = false;                             // counted on the deployment, awaiting close()
+  bool reserved = false;                         // its rpm was reserved in Redis (shared state)
   TimePoint started{};
   Duration first_token_limit = Duration::max();  // streaming: time to its first content token
   bool first_token_expired = false;              // that limit cancelled the transfer

@@ -10,6 +10,11 @@
 namespace llmux::router {
 namespace {
 
+// The longest a probe lease keeps the rest of the fleet waiting for a verdict
+// (the call's own remaining time when shorter): a replica that dies while
+// probing delays recovery by this much at most.
+constexpr Duration kMaxProbeLease = std::chrono::seconds(30);
+
 double ms_between(TimePoint a, TimePoint b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
 bool is_2xx(int status) { return status >= 200 && status < 300; }
@@ -95,10 +100,69 @@ void Call::attempt() {
   }
   attempt_.entry = sel.entry;
   attempt_.probe = is_probe_candidate(*sel.entry, now) && core_.cooldowns->begin_probe(*sel.entry->health, now);
+  if (core_.fleet && core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
+    ask_fleet(sel.candidates, now);
+    return;
+  }
+  go(sel.candidates);
+}
+
+void Call::ask_fleet(size_t candidates, TimePoint now) {
+  // The fleet decides first (the probe lease, or an rpm reservation near the
+  // limit): one round trip, bounded by redis_max_wait.
+  state_ = State::kPreparing;
+  const bool probe = attempt_.probe;
+  const Duration lease = std::min<Duration>(remaining(), kMaxProbeLease);
+  std::weak_ptr<Call*> alive = self_;
+  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, probe, lease](FleetSync::Verdict v) {
+    if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
+    EntryGuard guard(this);
+    if (state_ != State::kPreparing) return;  // cancelled meanwhile
+    state_ = State::kIdle;
+    const PoolEntry* entry = attempt_.entry;
+    switch (v) {
+      case FleetSync::Verdict::kProbeTaken:
+        // Another replica probes it: held here until its verdict; choose again.
+        core_.cooldowns->end_probe_without_verdict(*entry->health);
+        attempt_.probe = false;
+        core_.fleet->on_probe_taken(*entry, lease);
+        attempt();
+        return;
+      case FleetSync::Verdict::kRateLimited:
+        // The fleet used this minute's rpm: the filter now sees it; choose again.
+        if (attempt_.probe) core_.cooldowns->end_probe_without_verdict(*entry->health);
+        attempt_.probe = false;
+        attempt();
+        return;
+      case FleetSync::Verdict::kFailOpen:
+        // Redis is slow: a probe goes elsewhere when it can (the fleet may be
+        // probing already), and only probes when nothing else is left.
+        if (probe && candidates > 1) {
+          core_.cooldowns->end_probe_without_verdict(*entry->health);
+          attempt_.probe = false;
+          core_.fleet->on_probe_taken(*entry, lease);
+          attempt();
+          return;
+        }
+        // A reservation that was sent counts the request in Redis when it
+        // arrives, even late: not counted a second time.
+        attempt_.reserved = !probe;
+        go(candidates);
+        return;
+      case FleetSync::Verdict::kAdmitted:
+        attempt_.reserved = !probe;  // counted by the reservation
+        go(candidates);
+        return;
+    }
+  });
+}
+
+void Call::go(size_t candidates) {
+  const PoolEntry* entry = attempt_.entry;
   ++stage_.attempts;
   ++total_attempts_;
-  const DeploymentConfig& dc = sel.entry->deployment->config();
-  attempt_.provider = provider::provider_for_attempt(dc, request_, sel.entry->provider);
+  const DeploymentConfig& dc = entry->deployment->config();
+  attempt_.provider = provider::provider_for_attempt(dc, request_, entry->provider);
   if (!attempt_.provider) {
     fail(Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: provider '{}' is not supported", dc.id, dc.provider)));
     return;
@@ -109,7 +173,7 @@ void Call::attempt() {
   // Credentials first (a token may need fetching, on the loop); then the request.
   state_ = State::kPreparing;
   std::weak_ptr<Call*> alive = self_;
-  attempt_.provider->prepare(target_of(attempt_), *core_.loop, [this, alive, candidates = sel.candidates](Status s) {
+  attempt_.provider->prepare(target_of(attempt_), *core_.loop, [this, alive, candidates](Status s) {
     if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
     EntryGuard guard(this);
     if (state_ != State::kPreparing) return;  // cancelled meanwhile
@@ -375,6 +439,10 @@ void Call::fail(Error error) {
 void Call::finish(Result<Response> result) {
   if (state_ == State::kDone) return;
   state_ = State::kDone;
+  // A probe claimed by an attempt that never reported (cancelled while its
+  // credentials or the fleet's admission were pending) frees its slot.
+  if (attempt_.probe && attempt_.entry) core_.cooldowns->end_probe_without_verdict(*attempt_.entry->health);
+  attempt_.probe = false;
   core_.emit_outcome(id_, stage_.group_name, attempt_.entry ? attempt_.entry : last_failed_, result);
   DoneCallback cb = std::move(on_done_);
   on_done_ = nullptr;

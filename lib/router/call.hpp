@@ -27,6 +27,7 @@
 #include "router/call_options.hpp"
 #include "router/deployment_pool.hpp"
 #include "router/fallback_plan.hpp"
+#include "router/fleet_sync.hpp"
 #include "router/router_core.hpp"
 #include "router/stream_relay.hpp"
 #include "transport/event_loop.hpp"
@@ -72,6 +73,10 @@ class Call final : public transport::TransferObserver {
 
   void begin_stage(Stage stage);
   void attempt();
+  // The fleet's admission of the chosen deployment (shared state only).
+  void ask_fleet(size_t candidates, TimePoint now);
+  // The chosen deployment's attempt: credentials, then launch.
+  void go(size_t candidates);
   void launch(size_t candidates);
   void answer_locally(provider::LocalAnswer answer);
   void schedule_attempt(Duration wait);

@@ -1,5 +1,7 @@
 #include "router/candidate_filter.hpp"
 
+#include "router/fleet_sync.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -157,8 +159,15 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
       if (check_rate) {
         const int64_t rpm = d.rpm_limit();
         const int64_t tpm = d.tpm_limit();
-        if ((rpm >= 0 && d.minute_requests().value(in.now) + 1 > rpm) ||
-            (tpm >= 0 && d.minute_tokens().value(in.now) + tokens > tpm)) {
+        int64_t requests = rpm >= 0 ? d.minute_requests().value(in.now) : 0;
+        int64_t used_tokens = tpm >= 0 ? d.minute_tokens().value(in.now) : 0;
+        if (in.fleet) {
+          // The fleet's counts include this replica's once Redis answered;
+          // with Redis away they fade and the local ones rule.
+          requests = std::max(requests, in.fleet->fleet_requests(*e, in.now));
+          used_tokens = std::max(used_tokens, in.fleet->fleet_tokens(*e, in.now));
+        }
+        if ((rpm >= 0 && requests + 1 > rpm) || (tpm >= 0 && used_tokens + tokens > tpm)) {
           ++r.over_rate_limit;
           continue;
         }

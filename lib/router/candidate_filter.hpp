@@ -28,6 +28,8 @@
 
 namespace llmux::router {
 
+class FleetSync;
+
 struct FilterInput {
   TimePoint now{};  // the router's clock (cooldowns, minute windows, budgets)
   const RouterSettings* settings = nullptr;
@@ -35,6 +37,7 @@ struct FilterInput {
   std::string_view group_name;
   bool enforce_rate_limits = false;               // strategy asks for it, or enable_pre_call_checks
   const health::BudgetTracker* budgets = nullptr;  // null: no budgets configured
+  const FleetSync* fleet = nullptr;                // null: no shared state (rpm/tpm are this replica's)
   // Deployments this call must not use again (they timed out before answering).
   std::span<const PoolEntry* const> excluded;
   // The deployment that just failed: avoided when another candidate is left.

@@ -39,8 +39,10 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     const PoolEntry* old = previous ? previous->by_id(c.id) : nullptr;
     if (old && old->deployment->config().model_name == c.model_name) {
       entry->health = old->health;
+      entry->fleet = old->fleet;
     } else {
       entry->health = std::make_shared<health::DeploymentHealthState>();
+      entry->fleet = std::make_shared<FleetDeploymentState>();
     }
     // A deployment whose prices or context window changed (prices registered
     // at run time) gets a new object: its config is immutable.

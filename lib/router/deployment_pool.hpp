@@ -22,12 +22,16 @@
 #include "llmux/deployment.hpp"
 #include "llmux/error.hpp"
 #include "provider/provider.hpp"
+#include "router/fleet_deployment_state.hpp"
 
 namespace llmux::router {
 
 struct PoolEntry {
   std::shared_ptr<Deployment> deployment;
   std::shared_ptr<health::DeploymentHealthState> health;
+  // What the deployment shares with the fleet (fleet-wide minute counts);
+  // kept across snapshots like health. Read only when Redis is configured.
+  std::shared_ptr<FleetDeploymentState> fleet;
   const provider::Provider* provider = nullptr;  // nullptr: mock_response only
   // The adapter's run-time state for this deployment (tokens, credentials);
   // null when it has none. Kept across snapshots with the deployment.

@@ -187,6 +187,7 @@ std::string health_json(const std::vector<DeploymentHealth>& hs) {
     w.member("healthy", h.healthy);
     w.member("state", h.state);
     w.member("reason", h.reason);
+    w.member("cooled_by", h.cooled_by);
     w.member("status", h.status);
     w.member("cooldown_remaining_seconds", h.cooldown_remaining_seconds);
     w.member("trips", h.trips);

@@ -25,6 +25,8 @@ std::string_view router_event_type_name(RouterEventType type) {
     case RouterEventType::kFallback: return "fallback";
     case RouterEventType::kCooldown: return "cooldown";
     case RouterEventType::kRecovered: return "recovered";
+    case RouterEventType::kSharedStateDown: return "shared_state_down";
+    case RouterEventType::kSharedStateUp: return "shared_state_up";
   }
   return "unknown";
 }
@@ -32,7 +34,8 @@ std::string_view router_event_type_name(RouterEventType type) {
 Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<transport::EventLoop> owned_loop,
                    std::optional<BorrowedLoop> borrowed, std::unique_ptr<Strategy> strategy,
                    std::shared_ptr<const router::DeploymentPool> pool, std::unique_ptr<health::BudgetTracker> budgets,
-                   bool budgets_active, std::unique_ptr<pricing::PriceBook> prices)
+                   bool budgets_active, std::unique_ptr<pricing::PriceBook> prices,
+                   std::optional<state::SharedStateSettings> shared_state)
     : config_(std::move(config)),
       options_(std::move(options)),
       owned_loop_(std::move(owned_loop)),
@@ -59,6 +62,21 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
   core_.strategy = strategy_.get();
   core_.rng = &rng_;
   core_.on_call_finished = [this](uint64_t id) { on_call_finished(id); };
+  if (shared_state) {
+    fleet_ = std::make_unique<router::FleetSync>(core_, std::move(*shared_state), [this] { return current_pool(); });
+    core_.fleet = fleet_.get();
+    fleet_->start();
+  }
+}
+
+std::string Router::Impl::metrics_prometheus() const {
+  std::optional<router::RouterMetrics::SharedStateStatus> shared;
+  if (fleet_) {
+    const state::RedisLinkStats s = fleet_->link_stats();
+    shared = router::RouterMetrics::SharedStateStatus{fleet_->up(), s.commands_sent, s.commands_failed,
+                                                      s.commands_dropped};
+  }
+  return metrics_.render(health({}), shared);
 }
 
 Router::Impl::~Impl() {
@@ -79,6 +97,8 @@ Router::Impl::~Impl() {
     std::unique_lock<std::mutex> lock(live_mu_);
     live_cv_.wait(lock, [this] { return live_.empty(); });
   }
+  // The link's thread posts to the loop: it stops while the loop still runs.
+  if (fleet_) fleet_->stop();
   owned_loop_.reset();  // joins the I/O thread; finished calls deleted themselves
 }
 
@@ -233,12 +253,18 @@ std::vector<DeploymentHealth> Router::Impl::health(std::string_view group) const
     h.in_flight = e->deployment->in_flight();
     h.requests_this_minute = e->deployment->minute_requests().value(now);
     h.tokens_this_minute = e->deployment->minute_tokens().value(now);
+    if (fleet_) {
+      // Fleet-wide, as the rate filter sees them.
+      h.requests_this_minute = std::max(h.requests_this_minute, fleet_->fleet_requests(*e, now));
+      h.tokens_this_minute = std::max(h.tokens_this_minute, fleet_->fleet_tokens(*e, now));
+    }
     const health::Availability a = e->health->availability(now);
     h.state = "healthy";
     if (a != health::Availability::kAvailable) {
       auto snap = e->health->snapshot(now);
       h.healthy = false;
       h.reason = snap.reason;
+      h.cooled_by = snap.source;
       h.status = snap.status;
       h.trips = snap.trips;
       switch (a) {
@@ -308,6 +334,12 @@ Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, Router
     std::unique_ptr<transport::EventLoop> owned_loop;
     if (!borrowed) owned_loop = std::make_unique<transport::CurlEventLoop>(transport::TransportOptions{}, options.time_source);
     const TimeSource& time = owned_loop ? owned_loop->clock() : borrowed->loop->clock();
+    auto shared_state = state::resolve_shared_state_settings(config.settings);
+    if (!shared_state.ok()) return std::move(shared_state).error();
+    if (*shared_state) {
+      for (std::string& w : (*shared_state)->warnings) config.warnings.push_back(std::move(w));
+      (*shared_state)->warnings.clear();
+    }
     auto tracker = health::BudgetTracker::create(config.settings, time);
     if (!tracker.ok()) return std::move(tracker).error();
     // The budget filter runs only when some deployment has a budget
@@ -323,7 +355,8 @@ Result<std::unique_ptr<Router>> Router::Impl::create(RouterConfig config, Router
     }
     auto impl = std::make_unique<Impl>(std::move(config), std::move(options), std::move(owned_loop),
                                        std::move(borrowed), std::move(strategy).value(), std::move(pool).value(),
-                                       std::move(tracker).value(), budgets_active, std::move(prices).value());
+                                       std::move(tracker).value(), budgets_active, std::move(prices).value(),
+                                       std::move(shared_state).value());
     return std::unique_ptr<Router>(new Router(std::move(impl)));
   } catch (const std::exception& e) {
     return Error(ErrorKind::kInternalServer, fmt::format("router construction failed: {}", e.what()));

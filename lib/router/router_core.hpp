@@ -24,12 +24,14 @@
 namespace llmux::router {
 
 class Call;
+class FleetSync;
 
 struct RouterCore {
   RouterSettings settings;
   transport::EventLoop* loop = nullptr;  // the one loop and clock of every call
   health::CooldownTracker* cooldowns = nullptr;
   health::BudgetTracker* budgets = nullptr;  // null when no budget is configured
+  FleetSync* fleet = nullptr;                // null without Redis: no shared state
   Strategy* strategy = nullptr;
   Random* rng = nullptr;
   EventCallback on_event;  // may be empty

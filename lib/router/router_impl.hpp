@@ -25,7 +25,9 @@
 #include "pricing/price_book.hpp"
 #include "router/call.hpp"
 #include "router/deployment_pool.hpp"
+#include "router/fleet_sync.hpp"
 #include "router/router_metrics.hpp"
+#include "state/redis_settings.hpp"
 #include "transport/event_loop.hpp"
 
 namespace llmux {
@@ -50,7 +52,8 @@ class Router::Impl {
   Impl(RouterConfig config, RouterOptions options, std::unique_ptr<transport::EventLoop> owned_loop,
        std::optional<BorrowedLoop> borrowed, std::unique_ptr<Strategy> strategy,
        std::shared_ptr<const router::DeploymentPool> pool, std::unique_ptr<health::BudgetTracker> budgets,
-       bool budgets_active, std::unique_ptr<pricing::PriceBook> prices);
+       bool budgets_active, std::unique_ptr<pricing::PriceBook> prices,
+       std::optional<state::SharedStateSettings> shared_state = std::nullopt);
   ~Impl();
 
   uint64_t submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done);
@@ -61,7 +64,7 @@ class Router::Impl {
   Status register_model_prices(std::string_view json);
   std::vector<DeploymentConfig> deployments() const;
   std::vector<DeploymentHealth> health(std::string_view group) const;
-  std::string metrics_prometheus() const { return metrics_.render(health({})); }
+  std::string metrics_prometheus() const;
   const RouterConfig& config() const { return config_; }
 
  private:
@@ -85,6 +88,9 @@ class Router::Impl {
   Random rng_;
   router::RouterMetrics metrics_;  // fed on the loop thread through core_.on_event
   router::RouterCore core_;
+  // Shared state with the fleet (Redis); null when not configured. Stopped
+  // before the loop goes.
+  std::unique_ptr<router::FleetSync> fleet_;
 
   mutable std::mutex pool_mu_;
   std::shared_ptr<const router::DeploymentPool> pool_;  // guarded by pool_mu_

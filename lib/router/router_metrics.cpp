@@ -149,6 +149,8 @@ void RouterMetrics::record(const RouterEvent& event) {
       ++series_value(counters_.cooldowns, {event.model_group, event.deployment_id});
       break;
     case RouterEventType::kRecovered: break;
+    case RouterEventType::kSharedStateDown: ++series_value(counters_.shared_state, {"down"}); break;
+    case RouterEventType::kSharedStateUp: ++series_value(counters_.shared_state, {"up"}); break;
   }
 }
 
@@ -183,7 +185,8 @@ void RouterMetrics::record_call_locked(const RouterEvent& event) {
   series_value(counters_.spend_usd, {group}) += m.response_cost;
 }
 
-std::string RouterMetrics::render(const std::vector<DeploymentHealth>& health) const {
+std::string RouterMetrics::render(const std::vector<DeploymentHealth>& health,
+                                  const std::optional<SharedStateStatus>& shared) const {
   Counters snapshot;
   {
     std::lock_guard lock(mu_);
@@ -211,6 +214,21 @@ std::string RouterMetrics::render(const std::vector<DeploymentHealth>& health) c
                    snapshot.spend_usd);
   append_histogram(out, "llmux_call_duration_seconds", "Call latency from start to the final byte.",
                    snapshot.call_duration);
+  if (shared) {
+    append_header(out, "llmux_shared_state_up", "gauge",
+                  "1 while the shared state (Redis) is reachable, 0 while routing on local state only.");
+    fmt::format_to(std::back_inserter(out), "llmux_shared_state_up {}\n", shared->up ? 1 : 0);
+    append_family<1>(out, "llmux_shared_state_transitions_total", "counter",
+                     "Times the shared state (Redis) became reachable (up) or unreachable (down).", {"state"},
+                     snapshot.shared_state);
+    append_header(out, "llmux_shared_state_commands_total", "counter",
+                  "Redis commands by result: sent, failed (down, timed out) or dropped (fire-and-forget while down).");
+    fmt::format_to(std::back_inserter(out),
+                   "llmux_shared_state_commands_total{{result=\"sent\"}} {}\n"
+                   "llmux_shared_state_commands_total{{result=\"failed\"}} {}\n"
+                   "llmux_shared_state_commands_total{{result=\"dropped\"}} {}\n",
+                   shared->commands_sent, shared->commands_failed, shared->commands_dropped);
+  }
 
   std::vector<const DeploymentHealth*> deployments;
   deployments.reserve(health.size());

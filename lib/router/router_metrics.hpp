@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,7 +94,15 @@ class RouterMetrics {
   // Every family in a fixed order (HELP and TYPE even before any sample),
   // series sorted by label values, then the per-deployment gauges of
   // `health` sorted by (model_group, deployment_id).
-  std::string render(const std::vector<DeploymentHealth>& health) const;
+  // With `shared` (Redis configured), the shared-state gauge and counters too.
+  struct SharedStateStatus {
+    bool up = false;
+    uint64_t commands_sent = 0;
+    uint64_t commands_failed = 0;
+    uint64_t commands_dropped = 0;
+  };
+  std::string render(const std::vector<DeploymentHealth>& health,
+                     const std::optional<SharedStateStatus>& shared = std::nullopt) const;
 
  private:
   struct Counters {
@@ -105,6 +114,7 @@ class RouterMetrics {
     Series<2, uint64_t> tokens;       // model_group, type
     Series<1, double> spend_usd;      // model_group
     Series<1, DurationHistogram> call_duration;  // model_group
+    Series<1, uint64_t> shared_state;  // "up" | "down" transitions
   };
 
   void record_call_locked(const RouterEvent& event);

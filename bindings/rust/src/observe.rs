@@ -51,6 +51,11 @@ pub enum EventType {
     Cooldown,
     /// A half-open deployment's probe succeeded: it is healthy again.
     Recovered,
+    /// The shared state (Redis) is unreachable: routing goes on with this
+    /// router's own state. Not part of a call (`call_id` 0); the error says why.
+    SharedStateDown,
+    /// The shared state (Redis) is reachable (again). Not part of a call.
+    SharedStateUp,
     /// A type this crate does not know (a newer library).
     Other(String),
 }
@@ -64,6 +69,8 @@ impl EventType {
             "fallback" => EventType::Fallback,
             "cooldown" => EventType::Cooldown,
             "recovered" => EventType::Recovered,
+            "shared_state_down" => EventType::SharedStateDown,
+            "shared_state_up" => EventType::SharedStateUp,
             other => EventType::Other(other.to_owned()),
         }
     }

@@ -347,3 +347,73 @@ TEST_CASE("circuit state names", "[circuit]") {
   CHECK(circuit_state_name(CircuitState::kOpen) == "open");
   CHECK(circuit_state_name(CircuitState::kHalfOpen) == "half-open");
 }
+
+// --- What other replicas of a fleet decided (shared state) ---
+
+TEST_CASE("a remote cooldown opens the circuit until its expiry and never shortens a longer one",
+          "[circuit][fleet]") {
+  RouterSettings s;
+  VirtualClock t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  REQUIRE(tracker.apply_remote_cooldown(st, t.now() + std::chrono::seconds(30), "429 RateLimitError: slow down", 429,
+                                        30, "host:1:abc"));
+  CHECK(st.availability(t.now()) == Availability::kCoolingDown);
+  auto snap = st.snapshot(t.now());
+  CHECK(snap.source == "host:1:abc");
+  CHECK(snap.status == 429);
+  CHECK(snap.cooldown_seconds == 30);
+  // A shorter one changes nothing.
+  CHECK_FALSE(tracker.apply_remote_cooldown(st, t.now() + std::chrono::seconds(10), "x", 500, 10, "other"));
+  CHECK(st.snapshot(t.now()).source == "host:1:abc");
+  // A local failure that opens it again says "this replica".
+  t.advance(31);
+  REQUIRE(tracker.begin_probe(st, t.now()));
+  REQUIRE(tracker.record_failure(st, llmux::testing::failure(429, ErrorKind::kRateLimit)).has_value());
+  CHECK(st.snapshot(t.now()).source.empty());
+}
+
+TEST_CASE("a remote recovery closes an open or half-open circuit and starts the windows afresh", "[circuit][fleet]") {
+  RouterSettings s;
+  VirtualClock t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  REQUIRE(tracker.record_failure(st, llmux::testing::failure(429, ErrorKind::kRateLimit)).has_value());
+  CHECK(tracker.apply_remote_recovery(st));
+  CHECK(st.availability(t.now()) == Availability::kAvailable);
+  CHECK_FALSE(tracker.apply_remote_recovery(st));  // already closed
+  // Half-open with our own probe in flight: closes too; the probe's late
+  // success is harmless.
+  REQUIRE(tracker.record_failure(st, llmux::testing::failure(429, ErrorKind::kRateLimit)).has_value());
+  t.advance(6);
+  REQUIRE(tracker.begin_probe(st, t.now()));
+  CHECK(tracker.apply_remote_recovery(st));
+  tracker.record_success(st);
+  CHECK(st.availability(t.now()) == Availability::kAvailable);
+}
+
+TEST_CASE("a fleet hold keeps a half-open deployment from probing here until released", "[circuit][fleet]") {
+  RouterSettings s;
+  VirtualClock t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  tracker.hold_for_fleet(st);  // closed: nothing to hold
+  CHECK(st.availability(t.now()) == Availability::kAvailable);
+  REQUIRE(tracker.record_failure(st, llmux::testing::failure(429, ErrorKind::kRateLimit)).has_value());
+  tracker.hold_for_fleet(st);
+  CHECK(st.availability(t.now()) == Availability::kCoolingDown);
+  t.advance(6);
+  CHECK(st.availability(t.now()) == Availability::kProbeInFlight);
+  CHECK_FALSE(tracker.begin_probe(st, t.now()));
+  // A failure while held is not a probe verdict: no re-opening with backoff.
+  CHECK_FALSE(tracker.record_failure(st, llmux::testing::failure(500, ErrorKind::kInternalServer)).has_value());
+  tracker.release_fleet_hold(st);
+  CHECK(st.availability(t.now()) == Availability::kProbeAvailable);
+  CHECK(tracker.begin_probe(st, t.now()));
+  // A new cooldown drops the hold along with the old state.
+  REQUIRE(tracker.record_failure(st, llmux::testing::failure(500, ErrorKind::kInternalServer)).has_value());
+  tracker.hold_for_fleet(st);
+  REQUIRE(tracker.apply_remote_cooldown(st, t.now() + std::chrono::seconds(100), "503", 503, 100, "peer"));
+  t.advance(101);
+  CHECK(st.availability(t.now()) == Availability::kProbeAvailable);
+}

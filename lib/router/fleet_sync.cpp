@@ -1,0 +1,467 @@
+#include "router/fleet_sync.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "json/scratch_parser.hpp"
+#include "json/writer.hpp"
+#include "router/router_core.hpp"
+#include "state/cooldown_record.hpp"
+#include "state/litellm_keys.hpp"
+
+namespace llmux::router {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+// A deployment far from its rpm limit is counted without waiting; within this
+// many requests of it (or a fifth of it, whichever is more) every admission
+// is an atomic reservation in Redis. Overshoot beyond the limit needs the rest
+// of the fleet to start more than this many requests within one sync interval
+// unseen by this replica.
+constexpr int64_t kExactRpmMargin = 10;
+// A replica that lost the probe lease asks again after this long at most
+// (the winner's verdict usually arrives first and ends the hold).
+constexpr Duration kProbeHoldRecheck = std::chrono::seconds(1);
+constexpr int64_t kMinuteKeySeconds = 60;
+
+// Reserves one request of an rpm limit atomically: counts it in the usage key
+// unless the fleet already started `limit` this minute. Replies the new count,
+// or -(count + 1) when refused. INCRBYFLOAT and the re-armed 60 s expiry are
+// what LiteLLM writes to the same key.
+constexpr std::string_view kReserveScript =
+    "local n = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "if n + 1 > tonumber(ARGV[1]) then return -(n + 1) end\n"
+    "n = tonumber(redis.call('INCRBYFLOAT', KEYS[1], 1))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "return n\n";
+
+std::string make_replica_id() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  return fmt::format("{}:{}:{:06x}", host[0] ? host : "host", static_cast<long>(getpid()), rd() & 0xffffff);
+}
+
+// A reply to INCRBYFLOAT / GET as a whole count (LiteLLM's counters hold
+// integer-valued strings; a fractional one is rounded down).
+int64_t count_of(const state::RedisReply& r) {
+  if (r.type == state::RedisReply::Type::kInteger) return r.integer;
+  if (r.type != state::RedisReply::Type::kString) return -1;
+  Result<double> v = state::decode_counter(r.str);
+  if (!v.ok() || !std::isfinite(*v) || *v < 0) return -1;
+  return static_cast<int64_t>(std::floor(*v));
+}
+
+int64_t count_of(const Result<state::RedisReply>& r) { return r.ok() ? count_of(r.value()) : -1; }
+
+bool has_rate_limit(const PoolEntry& e) { return e.deployment->rpm_limit() >= 0 || e.deployment->tpm_limit() >= 0; }
+
+}  // namespace
+
+FleetSync::FleetSync(RouterCore& core, state::SharedStateSettings settings, PoolSource pool)
+    : core_(core),
+      settings_(std::move(settings)),
+      keys_(settings_.key_namespace),
+      pool_(std::move(pool)),
+      replica_id_(make_replica_id()),
+      channel_(keys_.events_channel()),
+      wall_anchor_(std::chrono::system_clock::now()),
+      steady_anchor_(core.loop->now()),
+      alive_(std::make_shared<std::atomic<bool>>(true)) {}
+
+FleetSync::~FleetSync() { stop(); }
+
+void FleetSync::start() {
+  state::RedisLinkOptions options = settings_.link;
+  if (options.client_name.empty()) options.client_name = "llmux:" + replica_id_;
+  link_ = state::RedisLink::start(std::move(options), this);
+  link_->subscribe(channel_);
+  schedule_refresh();
+}
+
+void FleetSync::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  alive_->store(false);
+  if (refresh_timer_ != 0 && core_.loop->in_loop_thread()) core_.loop->cancel_timer(refresh_timer_);
+  refresh_timer_ = 0;
+  link_.reset();  // joins the link thread: no callback runs after this
+  link_up_.store(false);
+}
+
+std::chrono::system_clock::time_point FleetSync::wall(TimePoint now) const {
+  return wall_anchor_ + duration_cast<std::chrono::system_clock::duration>(now - steady_anchor_);
+}
+
+int64_t FleetSync::utc_minute(TimePoint now) const {
+  return std::chrono::floor<std::chrono::minutes>(wall(now).time_since_epoch()).count();
+}
+
+std::string FleetSync::minute_tag(TimePoint now) const { return state::utc_minute_tag(wall(now)); }
+
+const PoolEntry* FleetSync::find(const DeploymentPool& pool, std::string_view id) const { return pool.by_id(id); }
+
+state::RedisLinkStats FleetSync::link_stats() const { return link_ ? link_->stats() : state::RedisLinkStats{}; }
+
+// --- counts -------------------------------------------------------------------
+
+int64_t FleetSync::fleet_requests(const PoolEntry& e, TimePoint now) const {
+  return e.fleet ? e.fleet->requests.value(utc_minute(now)) : 0;
+}
+
+int64_t FleetSync::fleet_tokens(const PoolEntry& e, TimePoint now) const {
+  return e.fleet ? e.fleet->tokens.value(utc_minute(now)) : 0;
+}
+
+bool FleetSync::rpm_near_limit(const PoolEntry& e, TimePoint now) const {
+  const int64_t rpm = e.deployment->rpm_limit();
+  if (rpm < 0 || !e.fleet) return false;
+  const int64_t margin = std::max(kExactRpmMargin, rpm / 5);
+  return fleet_requests(e, now) + margin >= rpm;
+}
+
+// --- admission ------------------------------------------------------------------
+
+bool FleetSync::needs_admission(const PoolEntry& e, bool probe, TimePoint now) const {
+  if (!up() || !link_) return false;
+  if (probe) return true;
+  // Limits are enforced only where the filter enforces them (the strategy
+  // asks for it, or pre-call checks are on): a refusal must change the choice.
+  const bool enforced = core_.settings.enable_pre_call_checks || core_.strategy->enforces_rate_limits();
+  return enforced && rpm_near_limit(e, now);
+}
+
+void FleetSync::admit(const PoolEntry& e, bool probe, Duration lease, TimePoint now,
+                      std::function<void(Verdict)> done) {
+  struct Pending {
+    std::function<void(Verdict)> done;
+    bool finished = false;
+    transport::TimerId timer = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  transport::EventLoop* loop = core_.loop;
+  // Exactly once, on the loop thread: the first of the answer and the bound.
+  auto finish = [pending, loop](Verdict v) {
+    if (pending->finished) return;
+    pending->finished = true;
+    if (pending->timer != 0) loop->cancel_timer(pending->timer);
+    auto d = std::move(pending->done);
+    d(v);
+  };
+  pending->timer = loop->schedule(settings_.max_wait, [finish] { finish(Verdict::kFailOpen); });
+
+  if (probe) {
+    const std::string key = keys_.probe_lease(e.deployment->id());
+    const int64_t ms = std::max<int64_t>(1, duration_cast<milliseconds>(lease).count());
+    link_->command({"SET", key, replica_id_, "NX", "PX", fmt::format("{}", ms)},
+                   [this, pending, finish, key, alive = alive_](Result<state::RedisReply> r) {
+                     Verdict v = Verdict::kFailOpen;
+                     if (r.ok() && r->type != state::RedisReply::Type::kError) {
+                       v = r->is_nil() ? Verdict::kProbeTaken : Verdict::kAdmitted;
+                     }
+                     core_.loop->post([this, pending, finish, key, v, alive] {
+                       if (!alive->load()) return;
+                       // Won after the call stopped waiting (it did not probe):
+                       // give the lease back so the fleet is not held for nothing.
+                       if (pending->finished && v == Verdict::kAdmitted && link_) link_->command({"DEL", key});
+                       finish(v);
+                     });
+                   });
+    return;
+  }
+  const int64_t minute = utc_minute(now);
+  const int64_t rpm = e.deployment->rpm_limit();
+  std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
+  link_->command({"EVAL", kReserveScript, "1",
+                  keys_.usage_v2(e.deployment->id(), e.deployment->config().model, state::UsageCounter::kRpm,
+                                 minute_tag(now)),
+                  fmt::format("{}", rpm), fmt::format("{}", kMinuteKeySeconds)},
+                 [finish, fleet, minute, rpm, loop, alive = alive_](Result<state::RedisReply> r) {
+                   Verdict v = Verdict::kFailOpen;
+                   if (r.ok() && r->type == state::RedisReply::Type::kInteger) {
+                     if (r->integer >= 0) {
+                       fleet->requests.observe(minute, r->integer);
+                       v = Verdict::kAdmitted;
+                     } else {
+                       // Refused: the fleet's count stands at the limit (at least).
+                       fleet->requests.observe(minute, std::max(rpm, -r->integer - 1));
+                       v = Verdict::kRateLimited;
+                     }
+                   }
+                   loop->post([finish, v, alive] {
+                     if (alive->load()) finish(v);
+                   });
+                 });
+}
+
+// --- bookkeeping ------------------------------------------------------------------
+
+void FleetSync::on_attempt_start(const PoolEntry& e, bool reserved, TimePoint now) {
+  if (!link_ || reserved || !e.fleet || !has_rate_limit(e)) return;
+  const int64_t minute = utc_minute(now);
+  const std::string key =
+      keys_.usage_v2(e.deployment->id(), e.deployment->config().model, state::UsageCounter::kRpm, minute_tag(now));
+  std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
+  fleet->requests.add_pending(minute, 1);
+  link_->command({"INCRBYFLOAT", key, "1"},
+                 [fleet, minute](Result<state::RedisReply> r) { fleet->requests.on_reply(minute, 1, count_of(r)); });
+  link_->command({"EXPIRE", key, "60"});
+}
+
+void FleetSync::on_attempt_success(const PoolEntry& e, int64_t total_tokens, bool usage_reported, TimePoint now) {
+  // LiteLLM's deployment_callback_on_success counts only deployments that
+  // have a limit somewhere.
+  if (!link_ || !e.fleet || !has_rate_limit(e)) return;
+  const std::string& id = e.deployment->id();
+  const std::string& model = e.deployment->config().model;
+  const std::string tag = minute_tag(now);
+  const std::string rpm_key = keys_.global_router_usage(id, model, state::UsageCounter::kRpm, tag);
+  link_->command({"INCRBYFLOAT", rpm_key, "1"});
+  link_->command({"EXPIRE", rpm_key, "60"});
+  if (!usage_reported || total_tokens <= 0) return;
+  const int64_t minute = utc_minute(now);
+  const std::string tokens = fmt::format("{}", total_tokens);
+  const std::string tpm_key = keys_.global_router_usage(id, model, state::UsageCounter::kTpm, tag);
+  std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
+  fleet->tokens.add_pending(minute, total_tokens);
+  link_->command({"INCRBYFLOAT", tpm_key, tokens}, [fleet, minute, total_tokens](Result<state::RedisReply> r) {
+    fleet->tokens.on_reply(minute, total_tokens, count_of(r));
+  });
+  link_->command({"EXPIRE", tpm_key, "60"});
+  const std::string usage_tpm = keys_.usage_v2(id, model, state::UsageCounter::kTpm, tag);
+  link_->command({"INCRBYFLOAT", usage_tpm, tokens});
+  link_->command({"EXPIRE", usage_tpm, "60"});
+}
+
+void FleetSync::on_attempt_failure(const PoolEntry& e, TimePoint now) {
+  // LiteLLM's failure callback counts every failed request, limits or not.
+  if (!link_) return;
+  const std::string key = keys_.global_router_usage(e.deployment->id(), e.deployment->config().model,
+                                                    state::UsageCounter::kRpm, minute_tag(now));
+  link_->command({"INCRBYFLOAT", key, "1"});
+  link_->command({"EXPIRE", key, "60"});
+}
+
+void FleetSync::publish_cooldown(const PoolEntry& e, TimePoint now, bool announce) {
+  if (!link_) return;
+  const health::DeploymentHealthState::Snapshot snap = e.health->snapshot(now);
+  if (snap.state != health::CircuitState::kOpen) return;
+  const Duration left = snap.cooldown_until - now;
+  const int64_t left_ms = std::max<int64_t>(1, duration_cast<milliseconds>(left).count());
+  const double until_wall = std::chrono::duration<double>(wall(snap.cooldown_until).time_since_epoch()).count();
+  const state::CooldownRecord record = state::make_cooldown_record(
+      snap.reason, snap.status, until_wall - snap.cooldown_seconds, snap.cooldown_seconds);
+  // PX, not LiteLLM's EX int(t): a sub-second cooldown reaches Redis too.
+  link_->command({"SET", keys_.cooldown(e.deployment->id()),
+                  state::encode_cooldown_record(record), "PX", fmt::format("{}", left_ms)});
+  if (!announce) return;
+  std::string payload;
+  json::Writer w(payload);
+  w.begin_object()
+      .member("replica", replica_id_)
+      .member("event", "cooldown")
+      .member("id", e.deployment->id())
+      .member("until_ms", static_cast<int64_t>(std::llround(until_wall * 1000)))
+      .member("seconds", snap.cooldown_seconds)
+      .member("status", snap.status)
+      .member("reason", snap.reason)
+      .end_object();
+  link_->command({"PUBLISH", channel_, payload});
+}
+
+void FleetSync::on_cooldown(const PoolEntry& e, TimePoint now, bool after_probe) {
+  if (e.fleet) e.fleet->news.fetch_add(1);
+  publish_cooldown(e, now, /*announce=*/true);
+  if (after_probe && link_) link_->command({"DEL", keys_.probe_lease(e.deployment->id())});
+}
+
+void FleetSync::on_recovered(const PoolEntry& e) {
+  if (!link_) return;
+  if (e.fleet) e.fleet->news.fetch_add(1);
+  std::string payload;
+  json::Writer w(payload);
+  w.begin_object()
+      .member("replica", replica_id_)
+      .member("event", "recovered")
+      .member("id", e.deployment->id())
+      .end_object();
+  link_->command({"PUBLISH", channel_, payload});
+  link_->command({"DEL", keys_.probe_lease(e.deployment->id())});
+}
+
+void FleetSync::on_probe_taken(const PoolEntry& e, Duration for_at_most) {
+  if (!e.fleet) return;
+  core_.cooldowns->hold_for_fleet(*e.health);
+  const uint64_t news = e.fleet->news.fetch_add(1) + 1;
+  std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
+  std::shared_ptr<health::DeploymentHealthState> health = e.health;
+  health::CooldownTracker* tracker = core_.cooldowns;
+  core_.loop->schedule(std::min(for_at_most, kProbeHoldRecheck), [fleet, health, tracker, news, alive = alive_] {
+    if (!alive->load() || fleet->news.load() != news) return;  // news came first
+    tracker->release_fleet_hold(*health);
+  });
+}
+
+// --- what other replicas say ---------------------------------------------------
+
+void FleetSync::apply_announcement(std::string_view payload) {
+  thread_local json::ScratchParser parser;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(payload, doc) != simdjson::SUCCESS) return;
+  simdjson::ondemand::object o;
+  if (doc.get_object().get(o) != simdjson::SUCCESS) return;
+  std::string replica, event, id, reason;
+  int64_t until_ms = 0, status = 0;
+  double seconds = 0;
+  for (auto field : o) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return;
+    simdjson::ondemand::value v = field.value();
+    std::string_view s;
+    if (key == "replica" && v.get_string().get(s) == simdjson::SUCCESS) replica = s;
+    else if (key == "event" && v.get_string().get(s) == simdjson::SUCCESS) event = s;
+    else if (key == "id" && v.get_string().get(s) == simdjson::SUCCESS) id = s;
+    else if (key == "reason" && v.get_string().get(s) == simdjson::SUCCESS) reason = s;
+    else if (key == "until_ms" && v.get_int64().get(until_ms) != simdjson::SUCCESS) return;
+    else if (key == "status" && v.get_int64().get(status) != simdjson::SUCCESS) return;
+    else if (key == "seconds" && v.get_double().get(seconds) != simdjson::SUCCESS) return;
+  }
+  if (replica == replica_id_ || id.empty()) return;  // our own echo
+  std::shared_ptr<const DeploymentPool> pool = pool_();
+  const PoolEntry* e = pool ? find(*pool, id) : nullptr;
+  if (!e) return;
+  const TimePoint now = core_.loop->now();
+  if (event == "cooldown") {
+    const auto until_wall = std::chrono::system_clock::time_point(milliseconds(until_ms));
+    const TimePoint until = now + duration_cast<Duration>(until_wall - wall(now));
+    if (until <= now) return;
+    if (e->fleet) e->fleet->news.fetch_add(1);
+    core_.cooldowns->apply_remote_cooldown(*e->health, until, std::move(reason), static_cast<int>(status), seconds,
+                                          replica);
+  } else if (event == "recovered") {
+    if (e->fleet) e->fleet->news.fetch_add(1);
+    core_.cooldowns->apply_remote_recovery(*e->health);
+  }
+}
+
+void FleetSync::apply_cooldown_value(const PoolEntry& e, std::string_view value, TimePoint now) {
+  Result<state::CooldownRecord> record = state::decode_cooldown_record(value);
+  if (!record.ok()) return;  // not a cooldown value we understand: ignore (logged by nobody: it is someone else's key)
+  const double wall_now = std::chrono::duration<double>(wall(now).time_since_epoch()).count();
+  // LiteLLM 1.110's rule: a cooldown lasts until timestamp + cooldown_time,
+  // whatever the key's TTL says.
+  const double until_wall = record->timestamp + record->cooldown_time;
+  if (!(until_wall > wall_now)) return;
+  const TimePoint until = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(until_wall - wall_now));
+  std::string reason =
+      record->status_code > 0 ? fmt::format("{} {}", record->status_code, record->message) : record->message;
+  if (core_.cooldowns->apply_remote_cooldown(*e.health, until, std::move(reason), record->status_code,
+                                             record->cooldown_time, "redis") &&
+      e.fleet) {
+    e.fleet->news.fetch_add(1);
+  }
+}
+
+// --- refresh --------------------------------------------------------------------
+
+void FleetSync::schedule_refresh() {
+  refresh_timer_ = core_.loop->schedule(settings_.sync_interval, [this, alive = alive_] {
+    if (!alive->load()) return;
+    refresh_timer_ = 0;
+    refresh(/*resync=*/false);
+    schedule_refresh();
+  });
+}
+
+void FleetSync::refresh(bool resync) {
+  if (!link_ || !up()) return;
+  std::shared_ptr<const DeploymentPool> pool = pool_();
+  if (!pool || pool->entries().empty()) return;
+  const TimePoint now = core_.loop->now();
+
+  // Cooldowns of every deployment: one MGET.
+  std::vector<std::string> argv;
+  argv.reserve(pool->entries().size() + 1);
+  argv.emplace_back("MGET");
+  for (const auto& e : pool->entries()) argv.push_back(keys_.cooldown(e->deployment->id()));
+  link_->command(argv, [this, pool, resync, alive = alive_](Result<state::RedisReply> r) {
+    if (!r.ok() || r->type != state::RedisReply::Type::kArray) return;
+    auto values = std::make_shared<std::vector<state::RedisReply>>(std::move(r.value().elements));
+    core_.loop->post([this, pool, values, resync, alive] {
+      if (!alive->load()) return;
+      const TimePoint now = core_.loop->now();
+      const auto& entries = pool->entries();
+      for (size_t i = 0; i < entries.size() && i < values->size(); ++i) {
+        const state::RedisReply& v = (*values)[i];
+        if (v.type == state::RedisReply::Type::kString) apply_cooldown_value(*entries[i], v.str, now);
+      }
+      if (!resync) return;
+      // Redis came back (maybe empty): what this replica knows goes back in.
+      for (const auto& e : entries) {
+        if (e->health->availability(now) == health::Availability::kCoolingDown) publish_cooldown(*e, now, false);
+      }
+    });
+  });
+
+  // Fleet-wide usage of the deployments with limits, this minute.
+  const int64_t minute = utc_minute(now);
+  const std::string tag = minute_tag(now);
+  std::vector<std::shared_ptr<FleetDeploymentState>> limited;
+  std::vector<std::string> usage{"MGET"};
+  for (const auto& e : pool->entries()) {
+    if (!e->fleet || !has_rate_limit(*e)) continue;
+    const std::string& id = e->deployment->id();
+    const std::string& model = e->deployment->config().model;
+    limited.push_back(e->fleet);
+    usage.push_back(keys_.usage_v2(id, model, state::UsageCounter::kRpm, tag));
+    usage.push_back(keys_.global_router_usage(id, model, state::UsageCounter::kTpm, tag));
+  }
+  if (limited.empty()) return;
+  link_->command(usage, [limited = std::move(limited), minute](Result<state::RedisReply> r) {
+    if (!r.ok() || r->type != state::RedisReply::Type::kArray) return;
+    const auto& el = r->elements;
+    for (size_t i = 0; i < limited.size() && 2 * i + 1 < el.size(); ++i) {
+      if (int64_t n = count_of(el[2 * i]); n >= 0) limited[i]->requests.observe(minute, n);
+      if (int64_t n = count_of(el[2 * i + 1]); n >= 0) limited[i]->tokens.observe(minute, n);
+    }
+  });
+}
+
+// --- the link's news (link thread) ---------------------------------------------
+
+void FleetSync::on_link_up() {
+  link_up_.store(true);
+  core_.loop->post([this, alive = alive_] {
+    if (!alive->load()) return;
+    core_.emit(RouterEventType::kSharedStateUp, 0, {}, nullptr);
+    refresh(/*resync=*/true);
+  });
+}
+
+void FleetSync::on_link_down(std::string_view reason) {
+  link_up_.store(false);
+  auto error = std::make_shared<Error>(ErrorKind::kServiceUnavailable,
+                                       fmt::format("shared state (Redis at {}) unavailable, routing on local state: {}",
+                                                   settings_.link.endpoint.describe(), reason));
+  core_.loop->post([this, error, alive = alive_] {
+    if (!alive->load()) return;
+    core_.emit(RouterEventType::kSharedStateDown, 0, {}, nullptr, error.get());
+  });
+}
+
+void FleetSync::on_message(std::string_view channel, std::string_view payload) {
+  if (channel != channel_) return;
+  core_.loop->post([this, text = std::string(payload), alive = alive_] {
+    if (alive->load()) apply_announcement(text);
+  });
+}
+
+}  // namespace llmux::router

@@ -1,0 +1,152 @@
+// -----------------------------------------------------------------------------
+// File: router/fleet_sync.hpp
+// -----------------------------------------------------------------------------
+// How one router agrees with the rest of its fleet through Redis (other llmux
+// replicas, and LiteLLM workers on the same keys). Present only when Redis is
+// configured.
+//
+// What travels, and how:
+// - cooldowns: a cooldown this replica opens is written where LiteLLM keeps it
+//   (deployment:{id}:cooldown, LiteLLM's JSON, expiring with the cooldown) and
+//   announced on llmux's pub/sub channel, so other replicas obey it within
+//   milliseconds; cooldown keys are also re-read every sync interval (LiteLLM
+//   workers announce nothing) and after Redis comes back;
+// - recovery: when a cooldown expires, exactly one replica of the fleet probes
+//   the deployment — the one whose probe call wins the lease
+//   (SET llmux:probe:{id} NX PX); the others hold the deployment until the
+//   probe's verdict is announced (recovered, or a new cooldown) or the lease
+//   runs out;
+// - rpm: each attempt counts in the usage key {id}:{model}:rpm:{minute}; a
+//   deployment near its fleet-wide rpm limit is admitted by one atomic Lua
+//   reservation (count and check in Redis), so an `rpm: N` limit admits N a
+//   minute across the fleet; far from the limit the count is pipelined and
+//   not waited for. LiteLLM's global_router:{id}:{model}:rpm|tpm:{minute} keys
+//   are kept as LiteLLM keeps them (its response headers and dashboards read
+//   them), and the tpm one feeds the fleet tpm filter.
+//
+// The hot path never waits for Redis: routing reads atomics that replies and
+// refreshes keep fresh; the only waits are the admission round trips above,
+// each bounded by redis_max_wait, after which the call goes on with its local
+// decision (fail open). Redis down, slow, refusing or restarted: every call
+// still routes on local state, the link's breaker keeps reconnects rare, an
+// event and a metric say so, and state is re-published when Redis returns.
+//
+// Threading: the public methods run on the router's loop thread (the calls'
+// thread). The Redis link answers on its own thread; FleetSync only touches
+// atomics there and posts everything else to the loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmux/config.hpp"
+#include "llmux/router.hpp"
+#include "router/deployment_pool.hpp"
+#include "state/litellm_keys.hpp"
+#include "state/redis_link.hpp"
+#include "state/redis_settings.hpp"
+#include "transport/event_loop.hpp"
+
+namespace llmux::router {
+
+struct RouterCore;
+
+class FleetSync final : public state::RedisLinkObserver {
+ public:
+  using PoolSource = std::function<std::shared_ptr<const DeploymentPool>()>;
+
+  // `core` and `pool` must outlive it. start() connects; nothing happens
+  // before.
+  FleetSync(RouterCore& core, state::SharedStateSettings settings, PoolSource pool);
+  ~FleetSync() override;
+  FleetSync(const FleetSync&) = delete;
+  FleetSync& operator=(const FleetSync&) = delete;
+
+  // Starts the Redis link and the refresh timer. Loop thread.
+  void start();
+  // Stops the refresh timer and the link (no callbacks after it returns).
+  // Loop thread, or after the loop stopped.
+  void stop();
+
+  // --- Wall clock (UTC), derived from the router's clock ---
+  std::chrono::system_clock::time_point wall(TimePoint now) const;
+  int64_t utc_minute(TimePoint now) const;
+
+  // --- Admission: before an attempt goes out (loop thread) ---
+  enum class Verdict {
+    kAdmitted,    // go (rpm reserved in Redis, probe lease won)
+    kRateLimited, // the fleet used this minute's rpm: choose again
+    kProbeTaken,  // another replica probes this deployment: choose again
+    kFailOpen,    // Redis did not answer in time, or is down: go on the local decision
+  };
+  // Whether the attempt must ask Redis first: a probe (the fleet-wide lease),
+  // or a deployment whose rpm limit is near its fleet-wide count.
+  bool needs_admission(const PoolEntry& e, bool probe, TimePoint now) const;
+  // Asks; `done` runs on the loop thread exactly once, at the latest
+  // redis_max_wait later. `lease` bounds the probe lease (the call's time).
+  void admit(const PoolEntry& e, bool probe, Duration lease, TimePoint now, std::function<void(Verdict)> done);
+
+  // --- Bookkeeping of attempts (loop thread, never waiting) ---
+  // An attempt went out; `reserved` when admit() already counted it in Redis.
+  void on_attempt_start(const PoolEntry& e, bool reserved, TimePoint now);
+  void on_attempt_success(const PoolEntry& e, int64_t total_tokens, bool usage_reported, TimePoint now);
+  void on_attempt_failure(const PoolEntry& e, TimePoint now);
+  // This replica opened (or re-opened, `after_probe`: its probe failed) the
+  // deployment's circuit / saw its probe succeed. Both end the probe lease.
+  void on_cooldown(const PoolEntry& e, TimePoint now, bool after_probe);
+  void on_recovered(const PoolEntry& e);
+  // admit() said kProbeTaken: the deployment is held (excluded) here until
+  // the probing replica's verdict arrives, for `lease` at most (re-asked
+  // every second).
+  void on_probe_taken(const PoolEntry& e, Duration lease);
+
+  // The fleet-wide counts the rate filter compares with the limits.
+  int64_t fleet_requests(const PoolEntry& e, TimePoint now) const;
+  int64_t fleet_tokens(const PoolEntry& e, TimePoint now) const;
+
+  bool up() const { return link_up_.load(std::memory_order_relaxed); }
+  const std::string& replica_id() const { return replica_id_; }
+  state::RedisLinkStats link_stats() const;
+
+  // state::RedisLinkObserver (the link thread).
+  void on_link_up() override;
+  void on_link_down(std::string_view reason) override;
+  void on_message(std::string_view channel, std::string_view payload) override;
+
+ private:
+  struct Cooldown;  // a decoded cooldown announcement or key value
+  void refresh(bool resync);
+  void schedule_refresh();
+  void apply_cooldown_value(const PoolEntry& e, std::string_view value, TimePoint now);
+  void apply_announcement(std::string_view payload);
+  void publish_cooldown(const PoolEntry& e, TimePoint now, bool announce);
+  bool rpm_near_limit(const PoolEntry& e, TimePoint now) const;
+  std::string minute_tag(TimePoint now) const;
+  const PoolEntry* find(const DeploymentPool& pool, std::string_view id) const;
+
+  RouterCore& core_;
+  state::SharedStateSettings settings_;
+  state::SharedKeys keys_;
+  PoolSource pool_;
+  std::string replica_id_;
+  std::string channel_;
+  // Wall clock = wall_anchor_ + (router clock - steady_anchor_): one clock,
+  // so virtual-time tests move UTC minutes too.
+  std::chrono::system_clock::time_point wall_anchor_;
+  TimePoint steady_anchor_;
+  std::unique_ptr<state::RedisLink> link_;
+  std::atomic<bool> link_up_{false};
+  transport::TimerId refresh_timer_ = 0;
+  bool stopped_ = false;
+  // Set while the object lives; posted tasks check it (the loop may run a
+  // task after stop()).
+  std::shared_ptr<std::atomic<bool>> alive_;
+};
+
+}  // namespace llmux::router

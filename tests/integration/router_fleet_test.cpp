@@ -1,0 +1,404 @@
+// A fleet that agrees: several Routers (each with its own Redis link, as
+// replicas in separate processes would have) share one real redis-server on
+// loopback and real HTTP deployments (the fake provider). Cooldowns reach every
+// replica through pub/sub, an rpm limit holds fleet-wide, one replica probes a
+// recovering deployment, LiteLLM-written cooldowns are obeyed, and Redis
+// failing (paused, killed, restarted empty, wrong password) never fails a call.
+// The multi-process and LiteLLM versions of these live in tests/interop.
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "support/redis_server.hpp"
+#include "test_util.hpp"
+
+namespace llmux::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct Events {
+  std::mutex mu;
+  std::vector<std::pair<RouterEventType, std::string>> seen;  // type, error message
+  void add(const RouterEvent& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.emplace_back(e.type, e.error ? e.error->message : "");
+  }
+  int count(RouterEventType t) {
+    std::lock_guard<std::mutex> lock(mu);
+    int n = 0;
+    for (auto& [type, msg] : seen) n += type == t ? 1 : 0;
+    return n;
+  }
+  std::string last_message(RouterEventType t) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
+      if (it->first == t) return it->second;
+    }
+    return "";
+  }
+};
+
+struct Replica {
+  Events events;
+  std::unique_ptr<Router> router;
+};
+
+std::unique_ptr<Replica> make_replica(const std::string& yaml, uint64_t seed) {
+  auto r = std::make_unique<Replica>();
+  RouterOptions opts;
+  opts.random_seed = seed;
+  opts.log = [](std::string_view) {};
+  Events* events = &r->events;
+  opts.on_event = [events](const RouterEvent& e) { events->add(e); };
+  auto router = Router::from_config(yaml, opts);
+  if (!router.ok()) FAIL("router config rejected: " << router.error().to_string());
+  r->router = std::move(router).value();
+  return r;
+}
+
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pred();
+}
+
+const DeploymentHealth* find_health(const std::vector<DeploymentHealth>& hs, const std::string& id) {
+  for (const auto& h : hs) {
+    if (h.id == id) return &h;
+  }
+  return nullptr;
+}
+
+bool cooling(Router& r, const std::string& id) {
+  auto hs = r.health();
+  const DeploymentHealth* h = find_health(hs, id);
+  return h != nullptr && h->state == "cooling_down";
+}
+
+std::string redis_settings(const RedisServer& redis, const std::string& extra = "") {
+  return fmt::format("  redis_host: {}\n  redis_port: {}\n{}", redis.host(), redis.port(), extra);
+}
+
+// Waits until every replica's link is up (its first shared_state_up event).
+void wait_connected(std::vector<std::unique_ptr<Replica>>& fleet) {
+  for (auto& r : fleet) {
+    REQUIRE(wait_until([&] { return r->events.count(RouterEventType::kSharedStateUp) > 0; }, 5000ms));
+  }
+}
+
+// The seconds left in the current UTC minute.
+double seconds_left_in_minute() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return 60.0 - std::chrono::duration<double>(now - std::chrono::floor<std::chrono::minutes>(now)).count();
+}
+
+// So that a test counting one minute's requests does not straddle two.
+void wait_for_fresh_minute_if_needed(double needed_seconds) {
+  const double left = seconds_left_in_minute();
+  if (left < needed_seconds) std::this_thread::sleep_for(std::chrono::duration<double>(left + 0.2));
+}
+
+std::string utc_minute_tag() {
+  const auto now = std::chrono::system_clock::now();
+  const int64_t m = std::chrono::floor<std::chrono::minutes>(now.time_since_epoch()).count();
+  return fmt::format("{:02d}-{:02d}", (m / 60) % 24, m % 60);
+}
+
+}  // namespace
+
+TEST_CASE("a cooldown one replica sets is obeyed by the others through pub/sub, in LiteLLM's key format",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider bad, good;
+  bad.set_default(Behavior::rate_limited());
+  // The periodic re-read is an hour away: only the announcement can carry it.
+  const std::string yaml = "model_list:\n" + deployment_yaml("g", "m", bad, "      order: 1\n", "dep-bad") +
+                           deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
+                           "router_settings:\n  cooldown_time: 30\n  num_retries: 1\n" +
+                           redis_settings(redis, "  redis_sync_interval: 3600\n");
+  std::vector<std::unique_ptr<Replica>> fleet;
+  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 11 + i));
+  wait_connected(fleet);
+
+  auto r = fleet[0]->router->completion(chat_request("g"));
+  REQUIRE(r.ok());
+  CHECK(r->metadata.deployment_id == "dep-good");
+  REQUIRE(cooling(*fleet[0]->router, "dep-bad"));
+  const auto set_at = Clock::now();
+  for (size_t i = 1; i < fleet.size(); ++i) {
+    REQUIRE(wait_until([&] { return cooling(*fleet[i]->router, "dep-bad"); }, 2000ms));
+  }
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - set_at).count();
+  INFO("propagation to both other replicas: " << ms << " ms");
+  auto hs = fleet[1]->router->health();
+  const DeploymentHealth* h = find_health(hs, "dep-bad");
+  REQUIRE(h != nullptr);
+  CHECK(h->status == 429);
+  CHECK(!h->cooled_by.empty());
+  CHECK(h->cooldown_remaining_seconds > 25);
+
+  // LiteLLM's key, LiteLLM's JSON: status as a string, expiring with it.
+  RedisClient client(redis);
+  std::optional<std::string> value = client.get("deployment:dep-bad:cooldown");
+  REQUIRE(value.has_value());
+  CHECK(value->find("\"status_code\": \"429\"") != std::string::npos);
+  CHECK(value->find("\"cooldown_time\": 30") != std::string::npos);
+  CHECK(value->find("sk-test-secret-key") == std::string::npos);
+  const int64_t pttl = client.pttl("deployment:dep-bad:cooldown");
+  CHECK(pttl > 25000);
+  CHECK(pttl <= 30000);
+
+  // The other replicas never send to it.
+  const size_t before = bad.request_count();
+  for (size_t i = 1; i < fleet.size(); ++i) {
+    for (int k = 0; k < 5; ++k) {
+      auto rr = fleet[i]->router->completion(chat_request("g"));
+      REQUIRE(rr.ok());
+      CHECK(rr->metadata.deployment_id == "dep-good");
+    }
+  }
+  CHECK(bad.request_count() == before);
+}
+
+TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in LiteLLM's usage key",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider limited, spare;
+  const std::string yaml = "model_list:\n" +
+                           deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
+                           deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
+                           "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" +
+                           redis_settings(redis);
+  std::vector<std::unique_ptr<Replica>> fleet;
+  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 21 + i));
+  wait_connected(fleet);
+  wait_for_fresh_minute_if_needed(30);
+  const std::string tag = utc_minute_tag();
+
+  // 3 replicas × 20 calls, all at once.
+  std::atomic<int> done{0}, failed{0};
+  for (auto& replica : fleet) {
+    for (int k = 0; k < 20; ++k) {
+      replica->router->completion_async(chat_request("g"), [&](Result<Response> r) {
+        if (!r.ok()) failed.fetch_add(1);
+        done.fetch_add(1);
+      });
+    }
+  }
+  REQUIRE(wait_until([&] { return done.load() == 60; }, 20000ms));
+  CHECK(failed.load() == 0);
+  if (utc_minute_tag() != tag) {
+    WARN("the UTC minute turned over mid-test: counts not compared");
+    return;
+  }
+  CHECK(limited.request_count() == 10);
+  CHECK(spare.request_count() == 50);
+  RedisClient client(redis);
+  std::optional<std::string> count = client.get("dep-limited:openai/m:rpm:" + tag);
+  REQUIRE(count.has_value());
+  CHECK(*count == "10");
+  CHECK(client.pttl("dep-limited:openai/m:rpm:" + tag) <= 60000);
+  // Every replica's view agrees.
+  for (auto& replica : fleet) {
+    auto hs = replica->router->health();
+    const DeploymentHealth* h = find_health(hs, "dep-limited");
+    REQUIRE(h != nullptr);
+    CHECK(h->requests_this_minute >= 10);
+  }
+}
+
+TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the deployment", "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider flaky, good;
+  flaky.enqueue(Behavior::rate_limited());
+  Behavior slow_ok = Behavior::ok();
+  slow_ok.delay = Millis(400);  // the probe is in flight this long
+  flaky.set_default(slow_ok);
+  const std::string yaml = "model_list:\n" +
+                           deployment_yaml("g", "m", flaky, "      order: 1\n      cooldown_time: 1\n", "dep-flaky") +
+                           deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
+                           "router_settings:\n  num_retries: 1\n" + redis_settings(redis);
+  std::vector<std::unique_ptr<Replica>> fleet;
+  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 31 + i));
+  wait_connected(fleet);
+
+  REQUIRE(fleet[0]->router->completion(chat_request("g")).ok());
+  for (auto& replica : fleet) REQUIRE(wait_until([&] { return cooling(*replica->router, "dep-flaky"); }, 2000ms));
+  // Past the cooldown on every replica.
+  REQUIRE(wait_until(
+      [&] {
+        for (auto& replica : fleet) {
+          if (cooling(*replica->router, "dep-flaky")) return false;
+        }
+        return true;
+      },
+      5000ms));
+  const size_t before = flaky.request_count();
+  std::atomic<int> done{0}, failed{0};
+  for (auto& replica : fleet) {
+    for (int k = 0; k < 10; ++k) {
+      replica->router->completion_async(chat_request("g"), [&](Result<Response> r) {
+        if (!r.ok()) failed.fetch_add(1);
+        done.fetch_add(1);
+      });
+    }
+  }
+  REQUIRE(wait_until([&] { return done.load() == 30; }, 20000ms));
+  CHECK(failed.load() == 0);
+  // The first request after the cooldown is the probe; while it is in flight
+  // (400 ms) no replica sends another.
+  auto reqs = flaky.requests();
+  REQUIRE(reqs.size() > before);
+  const auto probe_at = reqs[before].received_at;
+  size_t during_probe = 0;
+  for (size_t i = before; i < reqs.size(); ++i) during_probe += reqs[i].received_at < probe_at + 300ms ? 1 : 0;
+  CHECK(during_probe == 1);
+  // The verdict (recovered) reached everyone: the deployment serves again.
+  for (auto& replica : fleet) {
+    REQUIRE(wait_until(
+        [&] {
+          auto hs = replica->router->health();
+          const DeploymentHealth* h = find_health(hs, "dep-flaky");
+          return h != nullptr && h->healthy;
+        },
+        2000ms));
+  }
+}
+
+TEST_CASE("a cooldown written by a LiteLLM worker is obeyed until its timestamp says it ended", "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider a, b;
+  const std::string yaml = "model_list:\n" + deployment_yaml("g", "m", a, "      order: 1\n", "dep-a") +
+                           deployment_yaml("g", "m", b, "      order: 2\n", "dep-b") +
+                           "router_settings:\n  num_retries: 0\n" + redis_settings(redis, "  redis_sync_interval: 0.05\n");
+  std::vector<std::unique_ptr<Replica>> fleet;
+  fleet.push_back(make_replica(yaml, 41));
+  wait_connected(fleet);
+  RedisClient client(redis);
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // LiteLLM 1.81's sync writer: a Python repr, status as a string.
+  client.command({"SET", "deployment:dep-a:cooldown",
+                  fmt::format("{{'exception_received': 'litellm.RateLimitError: RateLimitError: OpenAIException - "
+                              "Rate limit reached**********', 'status_code': '429', 'timestamp': {:.7f}, "
+                              "'cooldown_time': 30}}",
+                              now),
+                  "EX", "30"});
+  REQUIRE(wait_until([&] { return cooling(*fleet[0]->router, "dep-a"); }, 2000ms));
+  auto hs = fleet[0]->router->health();
+  CHECK(find_health(hs, "dep-a")->cooled_by == "redis");
+  CHECK(find_health(hs, "dep-a")->status == 429);
+  auto r = fleet[0]->router->completion(chat_request("g"));
+  REQUIRE(r.ok());
+  CHECK(r->metadata.deployment_id == "dep-b");
+
+  // A key that outlived its own timestamp + cooldown_time is over (LiteLLM
+  // 1.110's rule): not obeyed.
+  client.command({"SET", "deployment:dep-b:cooldown",
+                  fmt::format(R"({{"exception_received": "old", "status_code": "429", "timestamp": {:.6f}, )"
+                              R"("cooldown_time": 5}})",
+                              now - 100),
+                  "EX", "30"});
+  std::this_thread::sleep_for(300ms);
+  CHECK_FALSE(cooling(*fleet[0]->router, "dep-b"));
+}
+
+TEST_CASE("Redis paused, killed and restarted empty under 1,000 concurrent calls: every call ends once, none fails, "
+          "state returns",
+          "[fleet][redis][chaos]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider bad, good1, good2;
+  bad.set_default(Behavior::rate_limited());
+  // Slow answers keep every call of the run in flight together.
+  Behavior slow = Behavior::ok();
+  slow.delay = Millis(1500);
+  good1.set_default(slow);
+  good2.set_default(slow);
+  const std::string yaml = "model_list:\n" + deployment_yaml("g", "m", bad, "", "dep-bad") +
+                           deployment_yaml("g", "m", good1, "", "dep-good1") +
+                           deployment_yaml("g", "m", good2, "", "dep-good2") +
+                           "router_settings:\n  cooldown_time: 60\n  num_retries: 3\n  redis_command_timeout: 0.1\n" +
+                           redis_settings(redis, "  redis_sync_interval: 0.1\n");
+  std::vector<std::unique_ptr<Replica>> fleet;
+  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 51 + i));
+  wait_connected(fleet);
+
+  constexpr int kCalls = 1000;
+  std::atomic<int> done{0}, failed{0}, twice{0};
+  std::vector<std::atomic<int>> finished(kCalls);
+  std::string first_error;
+  std::mutex error_mu;
+  auto submit = [&](int k) {
+    fleet[k % fleet.size()]->router->completion_async(chat_request("g"), [&, k](Result<Response> r) {
+      if (finished[k].fetch_add(1) > 0) twice.fetch_add(1);
+      if (!r.ok()) {
+        failed.fetch_add(1);
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (first_error.empty()) first_error = r.error().to_string();
+      }
+      done.fetch_add(1);
+    });
+  };
+  // First half: Redis stops answering (SIGSTOP) for longer than the command
+  // timeout, then answers again.
+  for (int k = 0; k < kCalls / 2; ++k) {
+    submit(k);
+    if (k == 100) redis.pause();
+    if (k == 400) redis.resume();
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  // While those are in flight: Redis dies and comes back empty; the second
+  // half is submitted across the outage.
+  redis.kill();
+  for (int k = kCalls / 2; k < kCalls; ++k) {
+    submit(k);
+    if (k == 3 * kCalls / 4) redis.restart();
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  REQUIRE(wait_until([&] { return done.load() == kCalls; }, 120000ms));
+  INFO(first_error);
+  CHECK(failed.load() == 0);
+  CHECK(twice.load() == 0);
+  for (auto& replica : fleet) {
+    CHECK(replica->events.count(RouterEventType::kSharedStateDown) > 0);
+    // Back up after the restart, and dep-bad's cooldown is in Redis again.
+    REQUIRE(wait_until([&] { return replica->events.count(RouterEventType::kSharedStateUp) >= 2; }, 15000ms));
+  }
+  RedisClient client(redis);
+  CHECK(wait_until([&] { return client.get("deployment:dep-bad:cooldown").has_value(); }, 5000ms));
+}
+
+TEST_CASE("a wrong Redis password: routing goes on locally, an event and a metric say so, no password shown",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServerOptions options;
+  options.requirepass = "right-horse-battery";
+  RedisServer redis(options);
+  FakeProvider p;
+  const std::string yaml = "model_list:\n" + deployment_yaml("g", "m", p, "", "dep-1") + "router_settings:\n" +
+                           redis_settings(redis, "  redis_password: wrong-staple-secret\n");
+  auto replica = make_replica(yaml, 61);
+  REQUIRE(wait_until([&] { return replica->events.count(RouterEventType::kSharedStateDown) > 0; }, 5000ms));
+  const std::string message = replica->events.last_message(RouterEventType::kSharedStateDown);
+  CHECK(message.find("wrong-staple-secret") == std::string::npos);
+  CHECK(message.find("right-horse-battery") == std::string::npos);
+  CHECK(message.find("Redis") != std::string::npos);
+  for (int k = 0; k < 5; ++k) REQUIRE(replica->router->completion(chat_request("g")).ok());
+  const std::string metrics = replica->router->metrics_prometheus();
+  CHECK(metrics.find("llmux_shared_state_up 0") != std::string::npos);
+  CHECK(metrics.find("wrong-staple-secret") == std::string::npos);
+}
+
+}  // namespace llmux::testing
