@@ -179,7 +179,7 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
                            "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" +
                            // Exact as long as Redis answers within redis_max_wait: a loaded
                            // test machine needs more than the 5 ms default.
-                           redis_settings(redis, "  redis_max_wait: 2\n");
+                           redis_settings(redis, "  redis_max_wait: 2\n  redis_command_timeout: 5\n");
   std::vector<std::unique_ptr<Replica>> fleet;
   for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 21 + i));
   wait_connected(fleet);
@@ -229,7 +229,10 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
   const std::string yaml = "model_list:\n" +
                            deployment_yaml("g", "m", flaky, "      order: 1\n      cooldown_time: 1\n", "dep-flaky") +
                            deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
-                           "router_settings:\n  num_retries: 1\n" + redis_settings(redis);
+                           "router_settings:\n  num_retries: 1\n" +
+                           // One probe as long as Redis answers the lease in time: a loaded
+                           // (or sanitized) test run needs more than the 5 ms / 0.25 s defaults.
+                           redis_settings(redis, "  redis_max_wait: 2\n  redis_command_timeout: 5\n");
   std::vector<std::unique_ptr<Replica>> fleet;
   for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 31 + i));
   wait_connected(fleet);
