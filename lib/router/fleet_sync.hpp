@@ -45,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/notification.hpp"
 #include "llmux/config.hpp"
 #include "llmux/router.hpp"
 #include "router/deployment_pool.hpp"
@@ -68,7 +69,8 @@ class FleetSync final : public state::RedisLinkObserver {
   FleetSync(const FleetSync&) = delete;
   FleetSync& operator=(const FleetSync&) = delete;
 
-  // Starts the Redis link and the refresh timer. Loop thread.
+  // Starts the Redis link and (on the loop) the refresh timer. Once, from any
+  // thread (the router calls it while it is being built).
   void start();
   // Stops the refresh timer and the link (no callbacks after it returns).
   // Loop thread, or after the loop stopped.
@@ -141,6 +143,7 @@ class FleetSync final : public state::RedisLinkObserver {
   std::chrono::system_clock::time_point wall_anchor_;
   TimePoint steady_anchor_;
   std::unique_ptr<state::RedisLink> link_;
+  Notification link_started_;  // link_ is assigned (start() ran)
   std::atomic<bool> link_up_{false};
   transport::TimerId refresh_timer_ = 0;
   bool stopped_ = false;
