@@ -49,11 +49,8 @@ IMPLEMENTED_SETTINGS: tuple[str, ...] = (
 )
 
 #: Settings llmux validates but whose feature is not there yet: accepted, passed on, and warned
-#: about (once per router).
-_PARTIAL_SETTINGS: dict[str, str] = {
-    name: "llmux validates the Redis settings but keeps router state per Router instance (no Redis sharing yet)"
-    for name in ("redis_url", "redis_host", "redis_port", "redis_password")
-}
+#: about (once per router). Empty now that the Redis settings share routing state.
+_PARTIAL_SETTINGS: dict[str, str] = {}
 
 #: LiteLLM Router arguments llmux does not implement (accepted, not used), with LiteLLM's defaults
 #: where they are not None/False/empty.
