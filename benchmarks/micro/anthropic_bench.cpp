@@ -11,8 +11,8 @@
 
 #include "micro/micro_registry.hpp"
 #include "micro/payloads.hpp"
+#include "micro/provider_fixture.hpp"
 #include "provider/anthropic_messages.hpp"
-#include "provider/openai_compatible.hpp"
 #include "request/request.hpp"
 
 namespace llmux::bench {
@@ -33,40 +33,18 @@ std::string anthropic_answer() {
 }
 
 void bm_anthropic_request(benchmark::State& state) {
-  auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
-  if (!parsed.ok()) {
-    state.SkipWithError(parsed.error().to_string().c_str());
-    return;
-  }
   provider::anthropic::BodyOptions options;
   options.model = "claude-3-5-sonnet-20241022";
-  std::string out;
-  for (auto _ : state) {
-    Status s = provider::anthropic::build_messages_body(*parsed, options, out);
-    if (!s.ok()) {
-      state.SkipWithError(s.error().to_string().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
+  run_request_mapping(state, [&](const request::ParsedRequest& r, std::string& out) {
+    return provider::anthropic::build_messages_body(r, options, out);
+  });
 }
 
 void bm_anthropic_response(benchmark::State& state) {
-  const std::string answer = anthropic_answer();
   provider::anthropic::ResponseOptions options;
   options.created = 1715000000;
-  std::string body;
-  for (auto _ : state) {
-    body.assign(answer);  // translated in place: a fresh copy per iteration, as each call has
-    Status s = provider::anthropic::translate_messages_response(body, options);
-    if (!s.ok()) {
-      state.SkipWithError(s.error().to_string().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(answer.size()));
+  run_in_place(state, anthropic_answer(),
+               [&](std::string& body) { return provider::anthropic::translate_messages_response(body, options); });
 }
 
 void bm_openai_inspect_response(benchmark::State& state) {
@@ -77,14 +55,7 @@ void bm_openai_inspect_response(benchmark::State& state) {
     state.SkipWithError("translation failed");
     return;
   }
-  const provider::OpenAiCompatibleProvider openai("openai", "https://api.openai.com/v1");
-  std::string copy;
-  for (auto _ : state) {
-    copy.assign(body);
-    auto info = openai.inspect_response(copy, request::Endpoint::kChatCompletions);
-    benchmark::DoNotOptimize(info);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  run_openai_inspect(state, body);
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 
 #include "micro/micro_registry.hpp"
 #include "micro/payloads.hpp"
+#include "micro/provider_fixture.hpp"
 #include "provider/bedrock_converse.hpp"
-#include "provider/openai_compatible.hpp"
 #include "request/request.hpp"
 
 namespace llmux::bench {
@@ -31,59 +31,31 @@ std::string converse_answer() {
 }
 
 void bm_converse_request(benchmark::State& state) {
-  auto parsed = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
-  if (!parsed.ok()) {
-    state.SkipWithError(parsed.error().to_string().c_str());
-    return;
-  }
   provider::bedrock::ConverseOptions options;
   options.model = "anthropic.claude-3-5-sonnet-20240620-v1:0";
   options.drop_params = true;
-  std::string out;
-  for (auto _ : state) {
-    Status s = provider::bedrock::build_converse_body(*parsed, options, out);
-    if (!s.ok()) {
-      state.SkipWithError(s.error().to_string().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
+  run_request_mapping(state, [&](const request::ParsedRequest& r, std::string& out) {
+    return provider::bedrock::build_converse_body(r, options, out);
+  });
 }
 
 void bm_converse_response(benchmark::State& state) {
-  const std::string answer = converse_answer();
   provider::bedrock::ResponseOptions options;
   options.model = "anthropic.claude-3-5-sonnet-20240620-v1:0";
   options.created = 1715000000;
-  std::string body;
-  for (auto _ : state) {
-    body.assign(answer);  // translated in place: a fresh copy per iteration, as each call has
-    Status s = provider::bedrock::translate_converse_response(body, options);
-    if (!s.ok()) {
-      state.SkipWithError(s.error().to_string().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(answer.size()));
+  run_in_place(state, converse_answer(),
+               [&](std::string& body) { return provider::bedrock::translate_converse_response(body, options); });
 }
 
 void bm_openai_inspect_response(benchmark::State& state) {
+  // The OpenAI answer the translation produces: same content, same size class.
   std::string body = converse_answer();
   provider::bedrock::ResponseOptions options;
   if (!provider::bedrock::translate_converse_response(body, options).ok()) {
     state.SkipWithError("translation failed");
     return;
   }
-  const provider::OpenAiCompatibleProvider openai("openai", "https://api.openai.com/v1");
-  std::string copy;
-  for (auto _ : state) {
-    copy.assign(body);
-    auto info = openai.inspect_response(copy, request::Endpoint::kChatCompletions);
-    benchmark::DoNotOptimize(info);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  run_openai_inspect(state, body);
 }
 
 }  // namespace

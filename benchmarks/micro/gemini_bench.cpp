@@ -14,6 +14,7 @@
 
 #include "micro/micro_registry.hpp"
 #include "micro/payloads.hpp"
+#include "micro/provider_fixture.hpp"
 #include "provider/gemini.hpp"
 #include "provider/gemini_content.hpp"
 #include "provider/openai_compatible.hpp"
@@ -22,18 +23,6 @@
 
 namespace llmux::bench {
 namespace {
-
-DeploymentConfig deployment(std::string provider, std::string model) {
-  DeploymentConfig d;
-  d.id = "bench";
-  d.model_name = "production-llm";
-  d.provider = provider;
-  d.provider_model = std::move(model);
-  d.model = d.provider + "/" + d.provider_model;
-  d.api_base = "http://127.0.0.1:8080";
-  d.api_key = "bench-key";
-  return d;
-}
 
 // ~1.6 KB of answer text, the same in both shapes.
 std::string answer_text() {
@@ -74,81 +63,35 @@ std::string gemini_stream(int events) {
   return s;
 }
 
-request::ParsedRequest parsed_chat() {
-  auto r = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
-  if (!r.ok()) std::abort();
-  return std::move(r).value();
-}
-
 void bm_gemini_build_request(benchmark::State& state) {
-  provider::GeminiProvider gemini;
-  const DeploymentConfig d = deployment("gemini", "gemini-2.0-flash");
+  const provider::GeminiProvider gemini;
+  const DeploymentConfig d = bench_deployment("gemini", "gemini-2.0-flash");
   auto auth = gemini.make_auth(d);
-  const provider::ProviderTarget target{d, d.provider_model, auth.get()};
-  const request::ParsedRequest r = parsed_chat();
-  transport::HttpRequest out;
-  for (auto _ : state) {
-    if (!gemini.build_request(target, r, false, out).ok()) {
-      state.SkipWithError("build_request failed");
-      return;
-    }
-    benchmark::DoNotOptimize(out.body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
-}
-
-void bm_openai_build_request(benchmark::State& state) {
-  provider::OpenAiCompatibleProvider openai("openai", "https://api.openai.com/v1");
-  const DeploymentConfig d = deployment("openai", "gpt-4o");
-  const provider::ProviderTarget target = provider::ProviderTarget::of(d);
-  const request::ParsedRequest r = parsed_chat();
-  transport::HttpRequest out;
-  for (auto _ : state) {
-    if (!openai.build_request(target, r, false, out).ok()) {
-      state.SkipWithError("build_request failed");
-      return;
-    }
-    benchmark::DoNotOptimize(out.body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
+  run_build_request(state, gemini, provider::ProviderTarget{d, d.provider_model, auth.get()});
 }
 
 void bm_gemini_response(benchmark::State& state) {
-  provider::GeminiProvider gemini;
-  const DeploymentConfig d = deployment("gemini", "gemini-2.0-flash");
+  const provider::GeminiProvider gemini;
+  const DeploymentConfig d = bench_deployment("gemini", "gemini-2.0-flash");
   const provider::ProviderTarget target = provider::ProviderTarget::of(d);
   const request::ParsedRequest r = parsed_chat();
-  const std::string native = gemini_response();
-  std::string body;
-  for (auto _ : state) {
-    body.assign(native);  // the transfer's buffer, rewritten in place
-    if (!gemini.translate_response(target, r, body).ok()) {
-      state.SkipWithError("translate_response failed");
-      return;
+  run_in_place(state, gemini_response(), [&](std::string& body) {
+    Status s = gemini.translate_response(target, r, body);
+    if (s.ok()) {
+      auto info = gemini.inspect_response(body, request::Endpoint::kChatCompletions);
+      benchmark::DoNotOptimize(info);
     }
-    auto info = gemini.inspect_response(body, request::Endpoint::kChatCompletions);
-    benchmark::DoNotOptimize(info);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(native.size()));
+    return s;
+  });
 }
 
-void bm_openai_response(benchmark::State& state) {
-  provider::OpenAiCompatibleProvider openai("openai", "https://api.openai.com/v1");
-  const std::string native = openai_response();
-  std::string body;
-  for (auto _ : state) {
-    body.assign(native);
-    auto info = openai.inspect_response(body, request::Endpoint::kChatCompletions);
-    benchmark::DoNotOptimize(info);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(native.size()));
-}
+void bm_openai_response(benchmark::State& state) { run_openai_inspect(state, openai_response()); }
 
 constexpr int kStreamEvents = 64;
 
 void bm_gemini_stream(benchmark::State& state) {
-  provider::GeminiProvider gemini;
-  const DeploymentConfig d = deployment("gemini", "gemini-2.0-flash");
+  const provider::GeminiProvider gemini;
+  const DeploymentConfig d = bench_deployment("gemini", "gemini-2.0-flash");
   const provider::ProviderTarget target = provider::ProviderTarget::of(d);
   const request::ParsedRequest r = parsed_chat();
   const std::string wire = gemini_stream(kStreamEvents);

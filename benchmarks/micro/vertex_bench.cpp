@@ -15,9 +15,8 @@
 
 #include "micro/micro_registry.hpp"
 #include "micro/payloads.hpp"
-#include "provider/openai_compatible.hpp"
+#include "micro/provider_fixture.hpp"
 #include "provider/vertex_ai.hpp"
-#include "request/request.hpp"
 #include "transport/event_loop.hpp"
 
 namespace llmux::bench {
@@ -57,12 +56,6 @@ class TokenOnlyLoop final : public transport::EventLoop {
   uint64_t next_id_ = 0;
 };
 
-request::ParsedRequest parsed_chat() {
-  auto r = request::parse_request(kChatRequestBody, request::Endpoint::kChatCompletions);
-  if (!r.ok()) std::abort();
-  return std::move(r).value();
-}
-
 // No credentials anywhere: the ADC chain ends at the metadata server, whose
 // token the loop above answers; the project is configured.
 provider::GoogleEnv no_credentials() {
@@ -73,12 +66,7 @@ provider::GoogleEnv no_credentials() {
 }
 
 DeploymentConfig vertex_deployment(std::string model) {
-  DeploymentConfig d;
-  d.id = "bench";
-  d.model_name = "production-llm";
-  d.provider = "vertex_ai";
-  d.provider_model = std::move(model);
-  d.model = "vertex_ai/" + d.provider_model;
+  DeploymentConfig d = bench_deployment("vertex_ai", std::move(model), "", "");
   d.litellm_params_json = R"({"vertex_project":"bench-proj","vertex_location":"us-central1"})";
   return d;
 }
@@ -96,39 +84,7 @@ void bm_vertex_build_request(benchmark::State& state, const char* model) {
     state.SkipWithError("no token in the cache");
     return;
   }
-  const request::ParsedRequest r = parsed_chat();
-  transport::HttpRequest out;
-  for (auto _ : state) {
-    if (!vertex.build_request(target, r, false, out).ok()) {
-      state.SkipWithError("build_request failed");
-      return;
-    }
-    benchmark::DoNotOptimize(out.body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
-}
-
-void bm_openai_build_request(benchmark::State& state) {
-  provider::OpenAiCompatibleProvider openai("openai", "https://api.openai.com/v1");
-  DeploymentConfig d;
-  d.id = "bench";
-  d.model_name = "production-llm";
-  d.provider = "openai";
-  d.provider_model = "gpt-4o";
-  d.model = "openai/gpt-4o";
-  d.api_base = "http://127.0.0.1:8080";
-  d.api_key = "bench-key";
-  const provider::ProviderTarget target = provider::ProviderTarget::of(d);
-  const request::ParsedRequest r = parsed_chat();
-  transport::HttpRequest out;
-  for (auto _ : state) {
-    if (!openai.build_request(target, r, false, out).ok()) {
-      state.SkipWithError("build_request failed");
-      return;
-    }
-    benchmark::DoNotOptimize(out.body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kChatRequestBody.size()));
+  run_build_request(state, vertex, target);
 }
 
 }  // namespace

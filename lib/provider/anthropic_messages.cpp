@@ -8,75 +8,31 @@
 #include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "common/strings.hpp"
 #include "json/writer.hpp"
+#include "provider/chat_answer_writer.hpp"
+#include "provider/chat_message_walk.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider::anthropic {
 namespace {
 
 namespace dom = simdjson::dom;
+using chat_walk::as_array;
+using chat_walk::as_object;
+using chat_walk::bad_request;
+using chat_walk::int_or_zero;
+using chat_walk::is_null;
+using chat_walk::member;
+using chat_walk::scratch_parser;
+using chat_walk::str_or;
 
 constexpr int64_t kFallbackMaxTokens = 4096;
 constexpr size_t kMaxSearchedBodyBytes = 16 * 1024;
+// The forced JSON tool's schema for response_format json_object.
+constexpr std::string_view kAnyObjectSchema = R"({"type":"object","additionalProperties":true,"properties":{}})";
 constexpr std::string_view kJsonToolName = "json_tool_call";
-
-// One parser per thread for request bodies and answers (never nested: each
-// function below finishes with its document before returning).
-dom::parser& scratch_parser() {
-  thread_local dom::parser parser;
-  return parser;
-}
-
-Error bad_request(std::string_view provider_name, std::string message) {
-  Error e(ErrorKind::kBadRequest, fmt::format("{} - {}", exception_name(provider_name), message));
-  e.status = 400;
-  e.llm_provider = std::string(provider_name);
-  return e;
-}
-
-std::string_view str_or(dom::element el, std::string_view fallback = {}) {
-  std::string_view s;
-  return el.get_string().get(s) == simdjson::SUCCESS ? s : fallback;
-}
-
-std::string_view str_or(simdjson::simdjson_result<dom::element> r, std::string_view fallback = {}) {
-  std::string_view s;
-  return r.get_string().get(s) == simdjson::SUCCESS ? s : fallback;
-}
-
-// Checked views (an element of another type gives an empty one).
-dom::object as_object(dom::element el) {
-  dom::object o;
-  if (el.get_object().get(o) != simdjson::SUCCESS) return dom::object();
-  return o;
-}
-dom::array as_array(dom::element el) {
-  dom::array a;
-  if (el.get_array().get(a) != simdjson::SUCCESS) return dom::array();
-  return a;
-}
-
-bool is_null(dom::element el) { return el.type() == dom::element_type::NULL_VALUE; }
-
-std::optional<dom::element> member(dom::object o, std::string_view key) {
-  dom::element el;
-  if (o.at_key(key).get(el) != simdjson::SUCCESS || is_null(el)) return std::nullopt;
-  return el;
-}
-
-int64_t int_or_zero(std::optional<dom::element> el) {
-  if (!el) return 0;
-  int64_t i = 0;
-  if (el->get_int64().get(i) == simdjson::SUCCESS) return i;
-  uint64_t u = 0;
-  if (el->get_uint64().get(u) == simdjson::SUCCESS) return static_cast<int64_t>(u);
-  double d = 0;
-  if (el->get_double().get(d) == simdjson::SUCCESS) return static_cast<int64_t>(d);
-  return 0;
-}
 
 // Tool ids Anthropic accepts: [A-Za-z0-9_-]; anything else becomes '_'.
 std::string sanitize_tool_id(std::string_view id) {
@@ -100,113 +56,90 @@ struct Block {
   std::string raw;            // !is_text: the whole block
 };
 
-struct Turn {
-  bool assistant = false;
-  std::vector<Block> blocks;
-};
-
-class BodyBuilder {
+class BodyBuilder final : public chat_walk::ChatMessageWalk<BodyBuilder, Block> {
  public:
   BodyBuilder(const request::ParsedRequest& request, const BodyOptions& options)
-      : request_(request), options_(options) {}
+      : ChatMessageWalk(chat_walk::WalkOptions{
+            .provider_name = options.provider_name, .any_object_schema = kAnyObjectSchema}),
+        request_(request),
+        options_(options) {}
 
   Status build(std::string& out);
 
  private:
-  Status map_messages(dom::array messages);
-  Status map_system(dom::object message);
-  Status map_user_part(dom::element part, std::vector<Block>& blocks, bool inside_tool_result);
-  Status map_image(dom::element image_url, std::vector<Block>& blocks);
-  Status map_assistant(dom::object message, std::vector<Block>& blocks);
-  Status map_tool(dom::object message, std::vector<Block>& blocks);
-  void add_turn(bool assistant, std::vector<Block> blocks);
+  friend class chat_walk::ChatMessageWalk<BodyBuilder, Block>;
+
+  // What each piece of the conversation becomes (chat_message_walk.hpp).
+  void add_text(Blocks& blocks, std::string_view text);
+  void mark_part_cache(Blocks& blocks, size_t first, dom::element cache_control);
+  void mark_message_cache(Blocks& blocks, size_t first, dom::element cache_control);
+  Status add_image(Blocks& blocks, std::optional<dom::element> image_url);
+  Status add_document(Blocks& blocks, std::string_view media_type, std::string_view data);
+  Status add_other_user_part(Blocks& blocks, std::string_view type, dom::element part);
+  bool add_assistant_part(Blocks& blocks, std::string_view type, dom::element part);
+  void add_thinking_block(Blocks& blocks, dom::element block);
+  std::string tool_call_id(std::string_view id) { return sanitize_tool_id(id); }
+  void add_tool_call(Blocks& blocks, std::string_view id, std::string_view name, std::string_view input_json);
+  Status add_tool_result(Blocks& blocks, dom::object message, std::string_view id, std::optional<dom::element> content,
+                         Blocks& parts);
+
   Status map_param(std::string_view key, dom::element value, std::string_view raw_value);
   Status write_tools(json::Writer& w);
   Status write_tool_choice(json::Writer& w);
 
-  Error bad(std::string message) const { return bad_request(options_.provider_name, std::move(message)); }
-
   const request::ParsedRequest& request_;
   const BodyOptions& options_;
-  std::vector<Turn> turns_;
-  std::vector<Block> system_;
-  std::vector<std::string> seen_tool_ids_;
-  std::optional<int64_t> max_tokens_;
   std::optional<int64_t> thinking_budget_;
-  std::optional<dom::element> tools_;
-  std::optional<dom::element> tool_choice_;
-  std::optional<std::string> json_schema_;  // response_format → the forced tool's schema
   bool disable_parallel_ = false;
-  std::vector<std::string> unsupported_;
   std::string members_;  // other top-level members, written as they come
   json::Writer members_writer_{members_};
 };
 
-void BodyBuilder::add_turn(bool assistant, std::vector<Block> blocks) {
-  if (blocks.empty()) return;
-  if (!turns_.empty() && turns_.back().assistant == assistant) {
-    // Same side as the previous turn: one turn (Anthropic alternates sides).
-    auto& into = turns_.back().blocks;
-    for (Block& b : blocks) into.push_back(std::move(b));
+void BodyBuilder::add_text(Blocks& blocks, std::string_view text) {
+  Block b;
+  b.is_text = true;
+  b.text = std::string(text);
+  blocks.push_back(std::move(b));
+}
+
+// A part's cache_control marks the block it became.
+void BodyBuilder::mark_part_cache(Blocks& blocks, size_t first, dom::element cache_control) {
+  if (blocks.size() <= first) return;
+  Block& b = blocks.back();
+  if (b.is_text) {
+    b.cache_control = simdjson::minify(cache_control);
     return;
   }
-  turns_.push_back(Turn{assistant, std::move(blocks)});
+  b.raw.pop_back();  // reopen the block's object
+  json::Writer w(b.raw);
+  w.raw(",").raw_key("cache_control");
+  b.raw.append(simdjson::minify(cache_control));
+  b.raw.push_back('}');
 }
 
-// Text of a string content or of a list of text parts, as blocks.
-Status BodyBuilder::map_system(dom::object message) {
-  std::optional<dom::element> content = member(message, "content");
-  if (!content) return {};
-  const size_t first = system_.size();
-  if (content->is_string()) {
-    Block b;
-    b.is_text = true;
-    b.text = std::string(str_or(*content));
-    system_.push_back(std::move(b));
-  } else if (content->is_array()) {
-    for (dom::element part : as_array(*content)) {
-      if (!part.is_object()) return bad("system message content parts must be objects");
-      dom::object p = as_object(part);
-      if (str_or(p["type"]) != "text") return bad("system message content parts must be of type 'text'");
-      Block b;
-      b.is_text = true;
-      b.text = std::string(str_or(p["text"]));
-      if (auto cc = member(p, "cache_control")) b.cache_control = simdjson::minify(*cc);
-      system_.push_back(std::move(b));
-    }
-  } else {
-    return bad("system message content must be a string or a list of text parts");
+// A message-level cache_control marks its last block when that is a text
+// block without one.
+void BodyBuilder::mark_message_cache(Blocks& blocks, size_t first, dom::element cache_control) {
+  if (blocks.size() > first && blocks.back().is_text && blocks.back().cache_control.empty()) {
+    blocks.back().cache_control = simdjson::minify(cache_control);
   }
-  // A message-level cache_control marks its (last) block.
-  if (auto cc = member(message, "cache_control"); cc && system_.size() > first && system_.back().cache_control.empty()) {
-    system_.back().cache_control = simdjson::minify(*cc);
-  }
-  // LiteLLM drops empty texts and its own billing-header marker.
-  std::erase_if(system_, [](const Block& b) {
-    return b.text.empty() || b.text.starts_with("x-anthropic-billing-header:");
-  });
-  return {};
 }
 
-Status BodyBuilder::map_image(dom::element image_url, std::vector<Block>& blocks) {
+Status BodyBuilder::add_image(Blocks& blocks, std::optional<dom::element> image_url) {
+  if (!image_url) return bad("image_url part without an image_url");
   std::string_view url;
-  if (image_url.is_string()) {
-    url = str_or(image_url);
-  } else if (image_url.is_object()) {
-    url = str_or(as_object(image_url)["url"]);
+  if (image_url->is_string()) {
+    url = str_or(*image_url);
+  } else if (image_url->is_object()) {
+    url = str_or(as_object(*image_url)["url"]);
   }
   std::string block;
   json::Writer w(block);
   if (url.starts_with("data:")) {
-    // data:<media type>;base64,<data>
-    const size_t comma = url.find(',');
-    const std::string_view head = comma == std::string_view::npos ? url : url.substr(5, comma - 5);
-    if (comma == std::string_view::npos || !head.ends_with(";base64")) {
-      return bad("image_url data URIs must be base64 (data:<media type>;base64,<data>)");
-    }
-    const std::string_view media_type = head.substr(0, head.size() - 7);
+    auto data = chat_walk::split_data_uri(url);
+    if (!data) return bad("image_url data URIs must be base64 (data:<media type>;base64,<data>)");
     w.begin_object().member("type", "image").key("source").begin_object().member("type", "base64");
-    w.member("media_type", media_type).member("data", url.substr(comma + 1)).end_object().end_object();
+    w.member("media_type", data->first).member("data", data->second).end_object().end_object();
   } else if (starts_with_ignore_case(url, "https://")) {
     w.begin_object().member("type", "image").key("source").begin_object().member("type", "url");
     w.member("url", url).end_object().end_object();
@@ -223,149 +156,60 @@ Status BodyBuilder::map_image(dom::element image_url, std::vector<Block>& blocks
   return {};
 }
 
-Status BodyBuilder::map_user_part(dom::element part, std::vector<Block>& blocks, bool inside_tool_result) {
-  if (!part.is_object()) return bad("message content parts must be objects");
-  dom::object p = as_object(part);
-  const std::string_view type = str_or(p["type"]);
-  const size_t first = blocks.size();
-  if (type == "text") {
-    Block b;
-    b.is_text = true;
-    b.text = std::string(str_or(p["text"]));
-    blocks.push_back(std::move(b));
-  } else if (type == "image_url") {
-    std::optional<dom::element> image = member(p, "image_url");
-    if (!image) return bad("image_url part without an image_url");
-    if (Status s = map_image(*image, blocks); !s.ok()) return s;
-  } else if (type == "file" && !inside_tool_result) {
-    std::optional<dom::element> file = member(p, "file");
-    std::string_view data = file && file->is_object() ? str_or(as_object(*file)["file_data"]) : std::string_view();
-    const size_t comma = data.find(',');
-    if (!data.starts_with("data:") || comma == std::string_view::npos || !data.substr(0, comma).ends_with(";base64")) {
-      return bad("file parts need file_data as a base64 data URI (file_id is not supported)");
-    }
-    Block b;
-    json::Writer w(b.raw);
-    w.begin_object().member("type", "document").key("source").begin_object().member("type", "base64");
-    w.member("media_type", data.substr(5, comma - 5 - 7)).member("data", data.substr(comma + 1));
-    w.end_object().end_object();
-    blocks.push_back(std::move(b));
-  } else if (type == "image" || type == "document" || type == "search_result" || type == "tool_result") {
+Status BodyBuilder::add_document(Blocks& blocks, std::string_view media_type, std::string_view data) {
+  Block b;
+  json::Writer w(b.raw);
+  w.begin_object().member("type", "document").key("source").begin_object().member("type", "base64");
+  w.member("media_type", media_type).member("data", data);
+  w.end_object().end_object();
+  blocks.push_back(std::move(b));
+  return {};
+}
+
+Status BodyBuilder::add_other_user_part(Blocks& blocks, std::string_view type, dom::element part) {
+  if (type == "image" || type == "document" || type == "search_result" || type == "tool_result") {
     // Already Anthropic blocks: passed as they are.
     Block b;
     b.raw = simdjson::minify(part);
     blocks.push_back(std::move(b));
     return {};
-  } else {
-    return bad(fmt::format("content part type '{}' is not supported", type));
   }
-  if (auto cc = member(p, "cache_control"); cc && blocks.size() > first) {
-    Block& b = blocks.back();
-    if (b.is_text) {
-      b.cache_control = simdjson::minify(*cc);
-    } else {
-      b.raw.pop_back();  // reopen the block's object
-      json::Writer w(b.raw);
-      w.raw(",").raw_key("cache_control");
-      b.raw.append(simdjson::minify(*cc));
-      b.raw.push_back('}');
-    }
-  }
-  return {};
+  return bad(fmt::format("content part type '{}' is not supported", type));
 }
 
-Status BodyBuilder::map_assistant(dom::object message, std::vector<Block>& blocks) {
-  // Thinking first, as Anthropic wants them before text and tool use.
-  if (auto thinking = member(message, "thinking_blocks"); thinking && thinking->is_array()) {
-    for (dom::element t : as_array(*thinking)) {
-      Block b;
-      b.raw = simdjson::minify(t);
-      blocks.push_back(std::move(b));
-    }
-  }
-  if (auto content = member(message, "content")) {
-    if (content->is_string()) {
-      Block b;
-      b.is_text = true;
-      b.text = std::string(str_or(*content));
-      blocks.push_back(std::move(b));
-    } else if (content->is_array()) {
-      for (dom::element part : as_array(*content)) {
-        if (!part.is_object()) return bad("message content parts must be objects");
-        dom::object p = as_object(part);
-        const std::string_view type = str_or(p["type"]);
-        if (type == "text") {
-          Block b;
-          b.is_text = true;
-          b.text = std::string(str_or(p["text"]));
-          if (auto cc = member(p, "cache_control")) b.cache_control = simdjson::minify(*cc);
-          blocks.push_back(std::move(b));
-        } else if (type == "thinking" || type == "redacted_thinking" || type == "tool_use") {
-          Block b;
-          b.raw = simdjson::minify(part);
-          blocks.push_back(std::move(b));
-        } else {
-          return bad(fmt::format("assistant content part type '{}' is not supported", type));
-        }
-      }
-    } else {
-      return bad("assistant message content must be a string or a list of parts");
-    }
-  }
-  if (auto calls = member(message, "tool_calls")) {
-    if (!calls->is_array()) return bad("tool_calls must be a list");
-    for (dom::element call : as_array(*calls)) {
-      if (!call.is_object()) return bad("tool_calls entries must be objects");
-      dom::object c = as_object(call);
-      std::string id = sanitize_tool_id(str_or(c["id"]));
-      if (std::find(seen_tool_ids_.begin(), seen_tool_ids_.end(), id) != seen_tool_ids_.end()) continue;
-      seen_tool_ids_.push_back(id);
-      std::optional<dom::element> fn = member(c, "function");
-      if (!fn || !fn->is_object()) return bad("tool_calls entries need a function");
-      const std::string_view name = str_or(as_object(*fn)["name"]);
-      const std::string_view arguments = strip_ascii_whitespace(str_or(as_object(*fn)["arguments"]));
-      Block b;
-      json::Writer w(b.raw);
-      w.begin_object().member("type", "tool_use").member("id", id).member("name", name).key("input");
-      if (arguments.empty()) {
-        w.raw("{}");
-      } else {
-        // The arguments are a JSON document of their own: a second parser,
-        // as the request's document must stay valid.
-        thread_local dom::parser args_parser;
-        dom::element input;
-        if (args_parser.parse(arguments.data(), arguments.size()).get(input) != simdjson::SUCCESS) {
-          return bad(fmt::format("tool call '{}': function.arguments is not valid JSON", name));
-        }
-        w.raw(simdjson::minify(input));
-      }
-      w.end_object();
-      blocks.push_back(std::move(b));
-    }
-  }
-  if (auto cc = member(message, "cache_control"); cc && !blocks.empty() && blocks.back().is_text &&
-                                                 blocks.back().cache_control.empty()) {
-    blocks.back().cache_control = simdjson::minify(*cc);
-  }
-  return {};
+bool BodyBuilder::add_assistant_part(Blocks& blocks, std::string_view type, dom::element part) {
+  if (type != "thinking" && type != "redacted_thinking" && type != "tool_use") return false;
+  Block b;
+  b.raw = simdjson::minify(part);
+  blocks.push_back(std::move(b));
+  return true;
 }
 
-Status BodyBuilder::map_tool(dom::object message, std::vector<Block>& blocks) {
-  const std::string_view id = str_or(message["tool_call_id"]);
-  if (id.empty()) return bad("tool messages need a tool_call_id");
+void BodyBuilder::add_thinking_block(Blocks& blocks, dom::element block) {
+  Block b;
+  b.raw = simdjson::minify(block);
+  blocks.push_back(std::move(b));
+}
+
+void BodyBuilder::add_tool_call(Blocks& blocks, std::string_view id, std::string_view name,
+                                std::string_view input_json) {
+  Block b;
+  json::Writer w(b.raw);
+  w.begin_object().member("type", "tool_use").member("id", id).member("name", name).key("input").raw(input_json);
+  w.end_object();
+  blocks.push_back(std::move(b));
+}
+
+Status BodyBuilder::add_tool_result(Blocks& blocks, dom::object message, std::string_view id,
+                                    std::optional<dom::element> content, Blocks& parts) {
   Block b;
   json::Writer w(b.raw);
   w.begin_object().member("type", "tool_result").member("tool_use_id", sanitize_tool_id(id)).key("content");
-  std::optional<dom::element> content = member(message, "content");
   if (!content) {
     w.string("");
   } else if (content->is_string()) {
     w.string(str_or(*content));
-  } else if (content->is_array()) {
-    std::vector<Block> parts;
-    for (dom::element part : as_array(*content)) {
-      if (Status s = map_user_part(part, parts, /*inside_tool_result=*/true); !s.ok()) return s;
-    }
+  } else {
     w.begin_array();
     for (const Block& p : parts) {
       if (!p.is_text) {
@@ -378,60 +222,12 @@ Status BodyBuilder::map_tool(dom::object message, std::vector<Block>& blocks) {
       w.end_object();
     }
     w.end_array();
-  } else {
-    return bad("tool message content must be a string or a list of parts");
   }
   if (auto cc = member(message, "cache_control")) w.key("cache_control").raw(simdjson::minify(*cc));
   w.end_object();
   blocks.push_back(std::move(b));
   return {};
 }
-
-Status BodyBuilder::map_messages(dom::array messages) {
-  for (dom::element m : messages) {
-    if (!m.is_object()) return bad("messages must be objects");
-    dom::object message = as_object(m);
-    const std::string_view role = str_or(message["role"]);
-    std::vector<Block> blocks;
-    if (role == "system" || role == "developer") {
-      if (Status s = map_system(message); !s.ok()) return s;
-      continue;
-    }
-    if (role == "user") {
-      std::optional<dom::element> content = member(message, "content");
-      if (content && content->is_string()) {
-        Block b;
-        b.is_text = true;
-        b.text = std::string(str_or(*content));
-        blocks.push_back(std::move(b));
-      } else if (content && content->is_array()) {
-        for (dom::element part : as_array(*content)) {
-          if (Status s = map_user_part(part, blocks, false); !s.ok()) return s;
-        }
-      } else if (content) {
-        return bad("user message content must be a string or a list of parts");
-      }
-      if (auto cc = member(message, "cache_control"); cc && !blocks.empty() && blocks.back().is_text &&
-                                                     blocks.back().cache_control.empty()) {
-        blocks.back().cache_control = simdjson::minify(*cc);
-      }
-      add_turn(false, std::move(blocks));
-    } else if (role == "assistant") {
-      if (Status s = map_assistant(message, blocks); !s.ok()) return s;
-      add_turn(true, std::move(blocks));
-    } else if (role == "tool") {
-      if (Status s = map_tool(message, blocks); !s.ok()) return s;
-      add_turn(false, std::move(blocks));
-    } else {
-      return bad(fmt::format("message role '{}' is not supported", role));
-    }
-  }
-  return {};
-}
-
-// Deployment-level parameters a deployment may preset (BodyOptions::defaults).
-constexpr std::string_view kDefaultKeys[] = {"max_tokens", "max_completion_tokens", "temperature", "top_p",
-                                             "top_k",      "stop",                  "reasoning_effort", "thinking"};
 
 // The OpenAI parameters Anthropic has no equivalent for: UnsupportedParamsError
 // unless drop_params.
@@ -481,29 +277,14 @@ Status BodyBuilder::map_param(std::string_view key, dom::element value, std::str
   json::Writer& w = members_writer_;
   if (is_null(value)) return {};
   if (key == "messages" || key == "stream" || key == "stream_options" || key == "extra_headers") return {};
-  if (key == "max_tokens" || key == "max_completion_tokens") {
-    int64_t n = 0;
-    if (value.get_int64().get(n) != simdjson::SUCCESS || n <= 0) return bad(fmt::format("{} must be a positive integer", key));
-    // max_completion_tokens is the newer name: it wins over max_tokens.
-    if (!max_tokens_ || key == "max_completion_tokens") max_tokens_ = n;
-    return {};
-  }
+  if (std::optional<Status> common = read_common_param(key, value)) return *common;
   if (key == "temperature" || key == "top_p" || key == "top_k") {
     w.raw_key(key).raw(raw_value);
     return {};
   }
   if (key == "stop") {
     std::vector<std::string_view> stops;
-    if (value.is_string()) {
-      stops.push_back(str_or(value));
-    } else if (value.is_array()) {
-      for (dom::element s : as_array(value)) {
-        if (!s.is_string()) return bad("stop must be a string or a list of strings");
-        stops.push_back(str_or(s));
-      }
-    } else {
-      return bad("stop must be a string or a list of strings");
-    }
+    if (Status s = chat_walk::read_stop(value, stops, options_.provider_name); !s.ok()) return s;
     if (options_.drop_params) {
       std::erase_if(stops, [](std::string_view s) { return strip_ascii_whitespace(s).empty(); });
     }
@@ -513,34 +294,9 @@ Status BodyBuilder::map_param(std::string_view key, dom::element value, std::str
     w.end_array();
     return {};
   }
-  if (key == "tools") {
-    if (!value.is_array()) return bad("tools must be a list");
-    tools_ = value;
-    return {};
-  }
-  if (key == "tool_choice") {
-    tool_choice_ = value;
-    return {};
-  }
   if (key == "parallel_tool_calls") {
     bool b = true;
     if (value.get_bool().get(b) == simdjson::SUCCESS && !b) disable_parallel_ = true;
-    return {};
-  }
-  if (key == "response_format") {
-    if (!value.is_object()) return bad("response_format must be an object");
-    dom::object rf = as_object(value);
-    const std::string_view type = str_or(rf["type"]);
-    if (type == "json_object") {
-      json_schema_ = R"({"type":"object","additionalProperties":true,"properties":{}})";
-    } else if (type == "json_schema") {
-      std::optional<dom::element> spec = member(rf, "json_schema");
-      std::optional<dom::element> schema = spec && spec->is_object() ? member(as_object(*spec), "schema") : std::nullopt;
-      json_schema_ = schema ? simdjson::minify(*schema)
-                            : std::string(R"({"type":"object","additionalProperties":true,"properties":{}})");
-    } else if (type != "text") {
-      return bad(fmt::format("response_format type '{}' is not supported", type));
-    }
     return {};
   }
   if (key == "user") {
@@ -557,12 +313,6 @@ Status BodyBuilder::map_param(std::string_view key, dom::element value, std::str
     if (!budget) return bad(fmt::format("reasoning_effort '{}' is not one of minimal, low, medium, high, none", effort));
     thinking_budget_ = budget;
     w.key("thinking").begin_object().member("type", "enabled").member("budget_tokens", *budget).end_object();
-    return {};
-  }
-  if (key == "n") {
-    int64_t n = 1;
-    if (value.get_int64().get(n) == simdjson::SUCCESS && n == 1) return {};
-    unsupported_.emplace_back(key);
     return {};
   }
   for (std::string_view u : kUnsupported) {
@@ -685,46 +435,11 @@ Status BodyBuilder::write_tool_choice(json::Writer& w) {
 
 Status BodyBuilder::build(std::string& out) {
   out.clear();
-  dom::element top;
-  if (scratch_parser().parse(request_.body).get(top) != simdjson::SUCCESS || !top.is_object()) {
-    return bad("the request body is not a JSON object");
-  }
-  dom::object body = as_object(top);
-  std::optional<dom::element> messages;
-  auto consider = [&](std::string_view key, std::string_view raw) -> Status {
-    dom::element value;
-    if (body.at_key(key).get(value) != simdjson::SUCCESS) return {};
-    if (key == "messages") {
-      messages = value;
-      return {};
-    }
-    return map_param(key, value, raw);
-  };
-  for (const request::RawField& f : request_.kept) {
-    if (Status s = consider(f.key, f.value); !s.ok()) return s;
-  }
-  if (!options_.defaults.empty()) {
-    // Deployment defaults for what the request left out; parsed on their own.
-    for (const request::RawField& d : options_.defaults) {
-      if (std::find(std::begin(kDefaultKeys), std::end(kDefaultKeys), d.key) == std::end(kDefaultKeys)) continue;
-      bool given = false;
-      for (const request::RawField& f : request_.kept) given = given || f.key == d.key;
-      if (d.key == "max_tokens" || d.key == "max_completion_tokens") given = given || max_tokens_.has_value();
-      if (given) continue;
-      dom::parser defaults_parser;
-      dom::element value;
-      if (defaults_parser.parse(d.value.data(), d.value.size()).get(value) != simdjson::SUCCESS) continue;
-      if (Status s = map_param(d.key, value, d.value); !s.ok()) return s;
-    }
-  }
-  if (!unsupported_.empty() && !options_.drop_params) {
-    return bad(fmt::format("UnsupportedParamsError: {} does not support parameters: ['{}'], for model={}. To drop "
-                           "these, set drop_params: true (litellm_settings, the deployment's litellm_params, or the "
-                           "request)",
-                           options_.provider_name, fmt::join(unsupported_, "', '"), options_.model));
-  }
-  if (!messages || !messages->is_array()) return bad("'messages' must be a list");
-  if (Status s = map_messages(as_array(*messages)); !s.ok()) return s;
+  if (Status s = read_request(request_, options_.defaults, options_.drop_params, options_.model); !s.ok()) return s;
+  // LiteLLM drops empty system texts and its own billing-header marker.
+  std::erase_if(system_, [](const Block& b) {
+    return b.text.empty() || b.text.starts_with("x-anthropic-billing-header:");
+  });
 
   if (options_.prefill) {
     Block b;
@@ -841,13 +556,7 @@ Status build_messages_body(const request::ParsedRequest& request, const BodyOpti
   return BodyBuilder(request, options).build(out);
 }
 
-bool uses_json_tool(const request::ParsedRequest& request) {
-  for (const request::RawField& f : request.kept) {
-    if (f.key != "response_format") continue;
-    return str_contains(f.value, "\"json_object\"") || str_contains(f.value, "\"json_schema\"");
-  }
-  return false;
-}
+bool uses_json_tool(const request::ParsedRequest& request) { return chat_walk::uses_json_tool(request); }
 
 std::string_view map_finish_reason(std::string_view stop_reason) {
   if (stop_reason == "end_turn" || stop_reason == "stop_sequence") return "stop";
@@ -914,24 +623,7 @@ Status translate_messages_response(std::string& body, const ResponseOptions& opt
   json::Writer w(out);
   w.begin_object().member("id", str_or(msg["id"], "chatcmpl-anthropic")).member("object", "chat.completion");
   w.member("created", options.created).member("model", str_or(msg["model"]));
-  w.key("choices").begin_array().begin_object().member("index", 0).key("message").begin_object();
-  w.member("role", "assistant").key("content");
-  if (text.empty()) {
-    w.null();
-  } else {
-    w.string(text);
-  }
-  if (tools > 0) w.key("tool_calls").begin_array().raw(tool_calls).end_array();
-  if (!thinking_blocks.empty()) {
-    w.member("reasoning_content", reasoning).key("thinking_blocks").begin_array().raw(thinking_blocks).end_array();
-  }
-  w.end_object().key("finish_reason");
-  if (finish.empty()) {
-    w.null();
-  } else {
-    w.string(finish);
-  }
-  w.end_object().end_array();
+  chat_answer::write_choices(w, text.empty(), text, tools, tool_calls, reasoning, thinking_blocks, finish);
   if (has_usage) {
     write_usage(w, int_or_zero(member(u, "input_tokens")), int_or_zero(member(u, "output_tokens")),
                 int_or_zero(member(u, "cache_creation_input_tokens")), int_or_zero(member(u, "cache_read_input_tokens")));
@@ -965,26 +657,14 @@ bool MessagesStreamTranslator::finish(Sink sink) {
 }
 
 bool MessagesStreamTranslator::emit_delta(Sink& sink, std::string_view delta_members, std::string_view finish_reason) {
-  chunk_.clear();
-  json::Writer w(chunk_);
-  w.begin_object().member("id", id_).member("object", "chat.completion.chunk").member("created", options_.created);
-  w.member("model", model_).key("choices").begin_array().begin_object().member("index", 0);
-  w.key("delta").begin_object().raw_members(delta_members).end_object().key("finish_reason");
-  if (finish_reason.empty()) {
-    w.null();
-  } else {
-    w.string(finish_reason);
-  }
-  w.end_object().end_array().end_object();
+  chat_answer::write_delta_chunk(chunk_, id_, options_.created, model_, /*with_role=*/false, delta_members,
+                                 finish_reason);
   return sink(chunk_);
 }
 
 bool MessagesStreamTranslator::emit_usage(Sink& sink) {
   usage_sent_ = true;
-  chunk_.clear();
-  json::Writer w(chunk_);
-  w.begin_object().member("id", id_).member("object", "chat.completion.chunk").member("created", options_.created);
-  w.member("model", model_).key("choices").begin_array().end_array();
+  json::Writer w = chat_answer::begin_usage_chunk(chunk_, id_, options_.created, model_);
   write_usage(w, input_tokens_, output_tokens_, cache_creation_, cache_read_);
   w.end_object();
   return sink(chunk_);
@@ -1029,9 +709,7 @@ bool MessagesStreamTranslator::on_event(std::string_view data, Sink& sink) {
     if (!block || !block->is_object()) return true;
     dom::object b = as_object(*block);
     const std::string_view btype = str_or(b["type"]);
-    block_tool_index_ = -1;
-    block_is_json_tool_ = false;
-    block_got_json_ = false;
+    tool_blocks_.start_block();
     if (btype == "text") {
       const std::string_view text = str_or(b["text"]);
       if (text.empty()) return true;
@@ -1040,16 +718,8 @@ bool MessagesStreamTranslator::on_event(std::string_view data, Sink& sink) {
     }
     if (btype == "tool_use" || btype == "server_tool_use") {
       const std::string_view name = str_or(b["name"]);
-      block_tool_index_ = next_tool_index_++;
-      if (options_.json_mode && name == kJsonToolName) {
-        block_is_json_tool_ = true;
-        return true;
-      }
-      d.key("tool_calls").begin_array().begin_object().member("index", block_tool_index_);
-      d.member("id", str_or(b["id"])).member("type", "function");
-      d.key("function").begin_object().member("name", name).member("arguments", "").end_object();
-      d.end_object().end_array();
-      return emit_delta(sink, delta_);
+      const bool json_tool = options_.json_mode && name == kJsonToolName;
+      return !tool_blocks_.start_tool(d, str_or(b["id"]), name, json_tool) || emit_delta(sink, delta_);
     }
     if (btype == "thinking") {
       const std::string_view thinking = str_or(b["thinking"]);
@@ -1071,16 +741,7 @@ bool MessagesStreamTranslator::on_event(std::string_view data, Sink& sink) {
       return emit_delta(sink, delta_);
     }
     if (dtype == "input_json_delta") {
-      const std::string_view part = str_or(dd["partial_json"]);
-      if (part.empty() || block_tool_index_ < 0) return true;
-      block_got_json_ = true;
-      if (block_is_json_tool_) {
-        d.member("content", part);
-      } else {
-        d.key("tool_calls").begin_array().begin_object().member("index", block_tool_index_);
-        d.key("function").begin_object().member("arguments", part).end_object().end_object().end_array();
-      }
-      return emit_delta(sink, delta_);
+      return !tool_blocks_.input(d, str_or(dd["partial_json"])) || emit_delta(sink, delta_);
     }
     if (dtype == "thinking_delta") {
       const std::string_view thinking = str_or(dd["thinking"]);
@@ -1090,22 +751,7 @@ bool MessagesStreamTranslator::on_event(std::string_view data, Sink& sink) {
     }
     return true;  // signature_delta, citations_delta: nothing OpenAI-shaped
   }
-  if (type == "content_block_stop") {
-    const bool empty_tool = block_tool_index_ >= 0 && !block_got_json_;
-    const int index = block_tool_index_;
-    const bool json_tool = block_is_json_tool_;
-    block_tool_index_ = -1;
-    block_is_json_tool_ = false;
-    if (!empty_tool) return true;
-    // A tool called without input still needs valid JSON arguments.
-    if (json_tool) {
-      d.member("content", "{}");
-    } else {
-      d.key("tool_calls").begin_array().begin_object().member("index", index);
-      d.key("function").begin_object().member("arguments", "{}").end_object().end_object().end_array();
-    }
-    return emit_delta(sink, delta_);
-  }
+  if (type == "content_block_stop") return !tool_blocks_.stop(d) || emit_delta(sink, delta_);
   if (type == "message_delta") {
     read_usage(member(ev, "usage"));
     std::optional<dom::element> delta = member(ev, "delta");
@@ -1114,7 +760,7 @@ bool MessagesStreamTranslator::on_event(std::string_view data, Sink& sink) {
     if (stop_reason.empty()) return true;
     saw_stop_reason_ = true;
     std::string_view finish = map_finish_reason(stop_reason);
-    if (options_.json_mode && finish == "tool_calls" && next_tool_index_ == 1) finish = "stop";
+    if (options_.json_mode && finish == "tool_calls" && tool_blocks_.started() == 1) finish = "stop";
     return emit_delta(sink, {}, finish);
   }
   if (type == "message_stop") {

@@ -22,6 +22,7 @@
 
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
+#include "provider/chat_answer_writer.hpp"
 #include "provider/provider.hpp"
 #include "request/request.hpp"
 #include "transport/sse_parser.hpp"
@@ -119,10 +120,7 @@ class MessagesStreamTranslator final : public StreamTranslator {
   int64_t output_tokens_ = 0;
   int64_t cache_creation_ = 0;
   int64_t cache_read_ = 0;
-  int next_tool_index_ = 0;
-  int block_tool_index_ = -1;     // tool index of the open content block, -1 when it is no tool
-  bool block_is_json_tool_ = false;
-  bool block_got_json_ = false;
+  chat_answer::StreamToolBlocks tool_blocks_;
   bool saw_stop_reason_ = false;
   bool saw_message_stop_ = false;
   bool usage_sent_ = false;

@@ -8,67 +8,30 @@
 #include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "common/strings.hpp"
 #include "json/writer.hpp"
+#include "provider/chat_answer_writer.hpp"
+#include "provider/chat_message_walk.hpp"
 #include "provider/error_classifier.hpp"
 
 namespace llmux::provider::bedrock {
 namespace {
 
 namespace dom = simdjson::dom;
+using chat_walk::as_array;
+using chat_walk::as_object;
+using chat_walk::int_or_zero;
+using chat_walk::is_null;
+using chat_walk::member;
+using chat_walk::scratch_parser;
+using chat_walk::str_or;
 
 constexpr size_t kMaxSearchedBodyBytes = 16 * 1024;
+// The forced JSON tool's schema for response_format json_object.
+constexpr std::string_view kAnyObjectSchema = R"({"type":"object","properties":{}})";
 constexpr int64_t kMinThinkingBudget = 1024;
 constexpr int64_t kThinkingHeadroom = 4096;  // maxTokens with thinking and no max given
-
-dom::parser& scratch_parser() {
-  thread_local dom::parser parser;
-  return parser;
-}
-
-Error bad_request(std::string_view provider_name, std::string message) {
-  Error e(ErrorKind::kBadRequest, fmt::format("{} - {}", exception_name(provider_name), message));
-  e.status = 400;
-  e.llm_provider = std::string(provider_name);
-  return e;
-}
-
-std::string_view str_or(dom::element el, std::string_view fallback = {}) {
-  std::string_view s;
-  return el.get_string().get(s) == simdjson::SUCCESS ? s : fallback;
-}
-std::string_view str_or(simdjson::simdjson_result<dom::element> r, std::string_view fallback = {}) {
-  std::string_view s;
-  return r.get_string().get(s) == simdjson::SUCCESS ? s : fallback;
-}
-dom::object as_object(dom::element el) {
-  dom::object o;
-  if (el.get_object().get(o) != simdjson::SUCCESS) return dom::object();
-  return o;
-}
-dom::array as_array(dom::element el) {
-  dom::array a;
-  if (el.get_array().get(a) != simdjson::SUCCESS) return dom::array();
-  return a;
-}
-bool is_null(dom::element el) { return el.type() == dom::element_type::NULL_VALUE; }
-std::optional<dom::element> member(dom::object o, std::string_view key) {
-  dom::element el;
-  if (o.at_key(key).get(el) != simdjson::SUCCESS || is_null(el)) return std::nullopt;
-  return el;
-}
-int64_t int_or_zero(std::optional<dom::element> el) {
-  if (!el) return 0;
-  int64_t i = 0;
-  if (el->get_int64().get(i) == simdjson::SUCCESS) return i;
-  uint64_t u = 0;
-  if (el->get_uint64().get(u) == simdjson::SUCCESS) return static_cast<int64_t>(u);
-  double d = 0;
-  if (el->get_double().get(d) == simdjson::SUCCESS) return static_cast<int64_t>(d);
-  return 0;
-}
 
 std::string completion_id() {
   thread_local std::mt19937_64 gen{std::random_device{}()};
@@ -116,56 +79,50 @@ std::string_view document_format(std::string_view media_type) {
   return {};
 }
 
-// data:<media type>;base64,<data> → (media type, data); nullopt otherwise.
-std::optional<std::pair<std::string_view, std::string_view>> split_data_uri(std::string_view uri) {
-  if (!uri.starts_with("data:")) return std::nullopt;
-  const size_t comma = uri.find(',');
-  if (comma == std::string_view::npos) return std::nullopt;
-  std::string_view head = uri.substr(5, comma - 5);
-  if (!head.ends_with(";base64")) return std::nullopt;
-  head.remove_suffix(7);
-  return std::make_pair(head, uri.substr(comma + 1));
-}
-
 // ---------------------------------------------------------------------------
 // Request mapping
 
-struct Turn {
-  bool assistant = false;
-  std::vector<std::string> blocks;  // each a whole Converse ContentBlock
-};
-
-class BodyBuilder {
+// Each block a whole Converse ContentBlock.
+class BodyBuilder final : public chat_walk::ChatMessageWalk<BodyBuilder, std::string> {
  public:
   BodyBuilder(const request::ParsedRequest& request, const ConverseOptions& options)
-      : request_(request), options_(options) {}
+      : ChatMessageWalk(chat_walk::WalkOptions{
+            .provider_name = options.provider_name, .any_object_schema = kAnyObjectSchema, .function_role = true}),
+        request_(request),
+        options_(options) {}
 
   Status build(std::string& out);
 
  private:
-  Status map_param(std::string_view key, dom::element value, std::string_view raw_value);
-  Status map_messages(dom::array messages);
-  Status map_system(dom::object message);
-  Status map_user_part(dom::element part, std::vector<std::string>& blocks, bool in_tool_result);
-  Status map_assistant(dom::object message, std::vector<std::string>& blocks);
-  Status map_tool(dom::object message, std::vector<std::string>& blocks);
-  void add_turn(bool assistant, std::vector<std::string> blocks);
-  Status write_tool_config(json::Writer& w);
+  friend class chat_walk::ChatMessageWalk<BodyBuilder, std::string>;
 
-  Error bad(std::string message) const { return bad_request(options_.provider_name, std::move(message)); }
+  // What each piece of the conversation becomes (chat_message_walk.hpp).
+  void add_text(Blocks& blocks, std::string_view text);
+  void mark_part_cache(Blocks& blocks, size_t /*first*/, dom::element /*cache_control*/) { add_cache_point(blocks); }
+  void mark_message_cache(Blocks& blocks, size_t /*first*/, dom::element /*cache_control*/) {
+    if (!blocks.empty()) add_cache_point(blocks);
+  }
+  Status add_image(Blocks& blocks, std::optional<dom::element> image_url);
+  Status add_document(Blocks& blocks, std::string_view media_type, std::string_view data);
+  Status add_other_user_part(Blocks& /*blocks*/, std::string_view type, dom::element /*part*/) {
+    return bad(fmt::format("content part type '{}' is not supported by Bedrock Converse", type));
+  }
+  bool add_assistant_part(Blocks& /*blocks*/, std::string_view /*type*/, dom::element /*part*/) { return false; }
+  void add_thinking_block(Blocks& blocks, dom::element block);
+  std::string tool_call_id(std::string_view id) { return std::string(id); }
+  void add_tool_call(Blocks& blocks, std::string_view id, std::string_view name, std::string_view input_json);
+  Status add_tool_result(Blocks& blocks, dom::object message, std::string_view id, std::optional<dom::element> content,
+                         Blocks& parts);
+
+  static void add_cache_point(Blocks& blocks) { blocks.emplace_back(R"({"cachePoint":{"type":"default"}})"); }
+
+  Status map_param(std::string_view key, dom::element value, std::string_view raw_value);
+  Status write_tool_config(json::Writer& w);
 
   const request::ParsedRequest& request_;
   const ConverseOptions& options_;
-  std::vector<Turn> turns_;
-  std::vector<std::string> system_;
-  std::vector<std::string> seen_tool_ids_;
   bool has_tool_blocks_ = false;
-  std::optional<int64_t> max_tokens_;
   std::optional<int64_t> thinking_budget_;
-  std::optional<dom::element> tools_;
-  std::optional<dom::element> tool_choice_;
-  std::optional<std::string> json_schema_;
-  std::vector<std::string> unsupported_;
   std::string inference_;    // inferenceConfig members
   json::Writer inference_w_{inference_};
   std::string additional_;   // additionalModelRequestFields members
@@ -174,181 +131,86 @@ class BodyBuilder {
   json::Writer top_level_w_{top_level_};
 };
 
-void BodyBuilder::add_turn(bool assistant, std::vector<std::string> blocks) {
-  if (blocks.empty()) return;
-  if (!turns_.empty() && turns_.back().assistant == assistant) {
-    auto& into = turns_.back().blocks;
-    for (std::string& b : blocks) into.push_back(std::move(b));
-    return;
-  }
-  turns_.push_back(Turn{assistant, std::move(blocks)});
-}
-
-void add_text(std::vector<std::string>& blocks, std::string_view text) {
+void BodyBuilder::add_text(Blocks& blocks, std::string_view text) {
   if (strip_ascii_whitespace(text).empty()) return;  // Bedrock rejects blank text blocks
   std::string b;
   json::Writer(b).begin_object().member("text", text).end_object();
   blocks.push_back(std::move(b));
 }
 
-void add_cache_point(std::vector<std::string>& blocks) { blocks.emplace_back(R"({"cachePoint":{"type":"default"}})"); }
+Status BodyBuilder::add_image(Blocks& blocks, std::optional<dom::element> image) {
+  std::string_view url;
+  if (image && image->is_string()) url = str_or(*image);
+  if (image && image->is_object()) url = str_or(as_object(*image)["url"]);
+  auto data = chat_walk::split_data_uri(url);
+  if (!data) {
+    // LiteLLM downloads image URLs for Bedrock; an embedded router does not
+    // fetch arbitrary URLs on its I/O thread (latency, SSRF).
+    return bad("image_url: Bedrock takes images as base64 data URIs (data:image/png;base64,...); llmux does not "
+               "download image URLs");
+  }
+  const std::string_view format = image_format(data->first);
+  if (format.empty()) {
+    return bad(fmt::format("image_url: media type '{}' is not one of image/png, image/jpeg, image/gif, image/webp",
+                           data->first));
+  }
+  std::string b;
+  json::Writer w(b);
+  w.begin_object().key("image").begin_object().member("format", format).key("source").begin_object();
+  w.member("bytes", data->second).end_object().end_object().end_object();
+  blocks.push_back(std::move(b));
+  return {};
+}
 
-Status BodyBuilder::map_system(dom::object message) {
-  std::optional<dom::element> content = member(message, "content");
-  if (!content) return {};
-  if (content->is_string()) {
-    add_text(system_, str_or(*content));
-  } else if (content->is_array()) {
-    for (dom::element part : as_array(*content)) {
-      if (!part.is_object()) return bad("system message content parts must be objects");
-      dom::object p = as_object(part);
-      if (str_or(p["type"]) != "text") return bad("system message content parts must be of type 'text'");
-      add_text(system_, str_or(p["text"]));
-      if (member(p, "cache_control")) add_cache_point(system_);
-    }
+Status BodyBuilder::add_document(Blocks& blocks, std::string_view media_type, std::string_view data) {
+  const std::string_view format = document_format(media_type);
+  if (format.empty()) return bad(fmt::format("file: media type '{}' is not a Bedrock document format", media_type));
+  // Bedrock wants a document name; unique per content (FNV-1a of the data).
+  uint64_t h = 1469598103934665603ull;
+  for (char c : data) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  std::string b;
+  json::Writer w(b);
+  w.begin_object().key("document").begin_object().member("format", format);
+  w.member("name", fmt::format("DocumentPDFmessages_{:016x}_{}", h, format)).key("source").begin_object();
+  w.member("bytes", data).end_object().end_object().end_object();
+  blocks.push_back(std::move(b));
+  return {};
+}
+
+void BodyBuilder::add_thinking_block(Blocks& blocks, dom::element block) {
+  if (!block.is_object()) return;
+  dom::object tb = as_object(block);
+  std::string b;
+  json::Writer w(b);
+  w.begin_object().key("reasoningContent").begin_object();
+  if (str_or(tb["type"]) == "redacted_thinking") {
+    w.member("redactedContent", str_or(tb["data"]));
   } else {
-    return bad("system message content must be a string or a list of text parts");
+    w.key("reasoningText").begin_object().member("text", str_or(tb["thinking"]));
+    if (auto sig = member(tb, "signature")) w.member("signature", str_or(*sig));
+    w.end_object();
   }
-  if (member(message, "cache_control") && !system_.empty()) add_cache_point(system_);
-  return {};
+  w.end_object().end_object();
+  blocks.push_back(std::move(b));
 }
 
-Status BodyBuilder::map_user_part(dom::element part, std::vector<std::string>& blocks, bool in_tool_result) {
-  if (!part.is_object()) return bad("message content parts must be objects");
-  dom::object p = as_object(part);
-  const std::string_view type = str_or(p["type"]);
-  if (type == "text") {
-    add_text(blocks, str_or(p["text"]));
-  } else if (type == "image_url") {
-    std::optional<dom::element> image = member(p, "image_url");
-    std::string_view url;
-    if (image && image->is_string()) url = str_or(*image);
-    if (image && image->is_object()) url = str_or(as_object(*image)["url"]);
-    auto data = split_data_uri(url);
-    if (!data) {
-      // LiteLLM downloads image URLs for Bedrock; an embedded router does not
-      // fetch arbitrary URLs on its I/O thread (latency, SSRF).
-      return bad("image_url: Bedrock takes images as base64 data URIs (data:image/png;base64,...); llmux does not "
-                 "download image URLs");
-    }
-    const std::string_view format = image_format(data->first);
-    if (format.empty()) {
-      return bad(fmt::format("image_url: media type '{}' is not one of image/png, image/jpeg, image/gif, image/webp",
-                             data->first));
-    }
-    std::string b;
-    json::Writer w(b);
-    w.begin_object().key("image").begin_object().member("format", format).key("source").begin_object();
-    w.member("bytes", data->second).end_object().end_object().end_object();
-    blocks.push_back(std::move(b));
-  } else if (type == "file" && !in_tool_result) {
-    std::optional<dom::element> file = member(p, "file");
-    const std::string_view uri = file && file->is_object() ? str_or(as_object(*file)["file_data"]) : std::string_view();
-    auto data = split_data_uri(uri);
-    if (!data) return bad("file parts need file_data as a base64 data URI (file_id is not supported)");
-    const std::string_view format = document_format(data->first);
-    if (format.empty()) return bad(fmt::format("file: media type '{}' is not a Bedrock document format", data->first));
-    // Bedrock wants a document name; unique per content (FNV-1a of the data).
-    uint64_t h = 1469598103934665603ull;
-    for (char c : data->second) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    std::string b;
-    json::Writer w(b);
-    w.begin_object().key("document").begin_object().member("format", format);
-    w.member("name", fmt::format("DocumentPDFmessages_{:016x}_{}", h, format)).key("source").begin_object();
-    w.member("bytes", data->second).end_object().end_object().end_object();
-    blocks.push_back(std::move(b));
-  } else {
-    return bad(fmt::format("content part type '{}' is not supported by Bedrock Converse", type));
-  }
-  if (member(p, "cache_control")) add_cache_point(blocks);
-  return {};
+void BodyBuilder::add_tool_call(Blocks& blocks, std::string_view id, std::string_view name,
+                                std::string_view input_json) {
+  std::string b;
+  json::Writer w(b);
+  w.begin_object().key("toolUse").begin_object().member("toolUseId", id);
+  w.member("name", ToolNames::sanitize(name)).key("input").raw(input_json);
+  w.end_object().end_object();
+  blocks.push_back(std::move(b));
+  has_tool_blocks_ = true;
 }
 
-Status BodyBuilder::map_assistant(dom::object message, std::vector<std::string>& blocks) {
-  if (auto thinking = member(message, "thinking_blocks"); thinking && thinking->is_array()) {
-    for (dom::element t : as_array(*thinking)) {
-      if (!t.is_object()) continue;
-      dom::object tb = as_object(t);
-      std::string b;
-      json::Writer w(b);
-      w.begin_object().key("reasoningContent").begin_object();
-      if (str_or(tb["type"]) == "redacted_thinking") {
-        w.member("redactedContent", str_or(tb["data"]));
-      } else {
-        w.key("reasoningText").begin_object().member("text", str_or(tb["thinking"]));
-        if (auto sig = member(tb, "signature")) w.member("signature", str_or(*sig));
-        w.end_object();
-      }
-      w.end_object().end_object();
-      blocks.push_back(std::move(b));
-    }
-  }
-  if (auto content = member(message, "content")) {
-    if (content->is_string()) {
-      add_text(blocks, str_or(*content));
-    } else if (content->is_array()) {
-      for (dom::element part : as_array(*content)) {
-        if (!part.is_object()) return bad("message content parts must be objects");
-        dom::object p = as_object(part);
-        if (str_or(p["type"]) != "text") {
-          return bad(fmt::format("assistant content part type '{}' is not supported", str_or(p["type"])));
-        }
-        add_text(blocks, str_or(p["text"]));
-        if (member(p, "cache_control")) add_cache_point(blocks);
-      }
-    } else {
-      return bad("assistant message content must be a string or a list of parts");
-    }
-  }
-  if (auto calls = member(message, "tool_calls")) {
-    if (!calls->is_array()) return bad("tool_calls must be a list");
-    for (dom::element call : as_array(*calls)) {
-      if (!call.is_object()) return bad("tool_calls entries must be objects");
-      dom::object c = as_object(call);
-      const std::string_view id = str_or(c["id"]);
-      if (std::find(seen_tool_ids_.begin(), seen_tool_ids_.end(), id) != seen_tool_ids_.end()) continue;
-      seen_tool_ids_.emplace_back(id);
-      std::optional<dom::element> fn = member(c, "function");
-      if (!fn || !fn->is_object()) return bad("tool_calls entries need a function");
-      const std::string_view name = str_or(as_object(*fn)["name"]);
-      const std::string_view arguments = strip_ascii_whitespace(str_or(as_object(*fn)["arguments"]));
-      std::string b;
-      json::Writer w(b);
-      w.begin_object().key("toolUse").begin_object().member("toolUseId", id);
-      w.member("name", ToolNames::sanitize(name)).key("input");
-      if (arguments.empty()) {
-        w.raw("{}");
-      } else {
-        thread_local dom::parser args_parser;  // the request's document must stay valid
-        dom::element input;
-        if (args_parser.parse(arguments.data(), arguments.size()).get(input) != simdjson::SUCCESS) {
-          return bad(fmt::format("tool call '{}': function.arguments is not valid JSON", name));
-        }
-        w.raw(simdjson::minify(input));
-      }
-      w.end_object().end_object();
-      blocks.push_back(std::move(b));
-      has_tool_blocks_ = true;
-    }
-  }
-  if (member(message, "cache_control") && !blocks.empty()) add_cache_point(blocks);
-  return {};
-}
-
-Status BodyBuilder::map_tool(dom::object message, std::vector<std::string>& blocks) {
-  const std::string_view id = str_or(message["tool_call_id"]);
-  if (id.empty()) return bad("tool messages need a tool_call_id");
-  std::vector<std::string> parts;
-  std::optional<dom::element> content = member(message, "content");
+Status BodyBuilder::add_tool_result(Blocks& blocks, dom::object /*message*/, std::string_view id,
+                                    std::optional<dom::element> content, Blocks& parts) {
   if (content && content->is_string()) {
     add_text(parts, str_or(*content));
-  } else if (content && content->is_array()) {
-    for (dom::element part : as_array(*content)) {
-      if (Status s = map_user_part(part, parts, /*in_tool_result=*/true); !s.ok()) return s;
-    }
-    std::erase_if(parts, [](const std::string& b) { return b.starts_with(R"({"cachePoint")"); });
   } else if (content) {
-    return bad("tool message content must be a string or a list of parts");
+    std::erase_if(parts, [](const std::string& b) { return b.starts_with(R"({"cachePoint")"); });
   }
   // Bedrock rejects an empty tool result: an empty answer is a blank-free text.
   if (parts.empty()) parts.emplace_back(R"({"text":"."})");
@@ -361,45 +223,6 @@ Status BodyBuilder::map_tool(dom::object message, std::vector<std::string>& bloc
   has_tool_blocks_ = true;
   return {};
 }
-
-Status BodyBuilder::map_messages(dom::array messages) {
-  for (dom::element m : messages) {
-    if (!m.is_object()) return bad("messages must be objects");
-    dom::object message = as_object(m);
-    const std::string_view role = str_or(message["role"]);
-    std::vector<std::string> blocks;
-    if (role == "system" || role == "developer") {
-      if (Status s = map_system(message); !s.ok()) return s;
-      continue;
-    }
-    if (role == "user") {
-      std::optional<dom::element> content = member(message, "content");
-      if (content && content->is_string()) {
-        add_text(blocks, str_or(*content));
-      } else if (content && content->is_array()) {
-        for (dom::element part : as_array(*content)) {
-          if (Status s = map_user_part(part, blocks, false); !s.ok()) return s;
-        }
-      } else if (content) {
-        return bad("user message content must be a string or a list of parts");
-      }
-      if (member(message, "cache_control") && !blocks.empty()) add_cache_point(blocks);
-      add_turn(false, std::move(blocks));
-    } else if (role == "assistant") {
-      if (Status s = map_assistant(message, blocks); !s.ok()) return s;
-      add_turn(true, std::move(blocks));
-    } else if (role == "tool" || role == "function") {
-      if (Status s = map_tool(message, blocks); !s.ok()) return s;
-      add_turn(false, std::move(blocks));
-    } else {
-      return bad(fmt::format("message role '{}' is not supported", role));
-    }
-  }
-  return {};
-}
-
-constexpr std::string_view kDefaultKeys[] = {"max_tokens", "max_completion_tokens", "temperature", "top_p",
-                                             "top_k",      "stop",                  "reasoning_effort", "thinking"};
 
 // OpenAI parameters Converse has no equivalent for.
 constexpr std::string_view kUnsupported[] = {
@@ -414,14 +237,7 @@ constexpr std::string_view kIgnored[] = {"messages", "stream", "stream_options",
 Status BodyBuilder::map_param(std::string_view key, dom::element value, std::string_view raw_value) {
   if (is_null(value)) return {};
   if (std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored)) return {};
-  if (key == "max_tokens" || key == "max_completion_tokens") {
-    int64_t n = 0;
-    if (value.get_int64().get(n) != simdjson::SUCCESS || n <= 0) {
-      return bad(fmt::format("{} must be a positive integer", key));
-    }
-    if (!max_tokens_ || key == "max_completion_tokens") max_tokens_ = n;
-    return {};
-  }
+  if (std::optional<Status> common = read_common_param(key, value)) return *common;
   if (key == "temperature") {
     inference_w_.key("temperature").raw(raw_value);
     return {};
@@ -440,45 +256,12 @@ Status BodyBuilder::map_param(std::string_view key, dom::element value, std::str
   }
   if (key == "stop") {
     std::vector<std::string_view> stops;
-    if (value.is_string()) {
-      stops.push_back(str_or(value));
-    } else if (value.is_array()) {
-      for (dom::element s : as_array(value)) {
-        if (!s.is_string()) return bad("stop must be a string or a list of strings");
-        stops.push_back(str_or(s));
-      }
-    } else {
-      return bad("stop must be a string or a list of strings");
-    }
+    if (Status s = chat_walk::read_stop(value, stops, options_.provider_name); !s.ok()) return s;
     std::erase_if(stops, [](std::string_view s) { return s.empty(); });
     if (stops.empty()) return {};
     inference_w_.key("stopSequences").begin_array();
     for (std::string_view s : stops) inference_w_.string(s);
     inference_w_.end_array();
-    return {};
-  }
-  if (key == "tools") {
-    if (!value.is_array()) return bad("tools must be a list");
-    tools_ = value;
-    return {};
-  }
-  if (key == "tool_choice") {
-    tool_choice_ = value;
-    return {};
-  }
-  if (key == "response_format") {
-    if (!value.is_object()) return bad("response_format must be an object");
-    dom::object rf = as_object(value);
-    const std::string_view type = str_or(rf["type"]);
-    if (type == "json_object") {
-      json_schema_ = R"({"type":"object","properties":{}})";
-    } else if (type == "json_schema") {
-      std::optional<dom::element> spec = member(rf, "json_schema");
-      std::optional<dom::element> schema = spec && spec->is_object() ? member(as_object(*spec), "schema") : std::nullopt;
-      json_schema_ = schema ? simdjson::minify(*schema) : std::string(R"({"type":"object","properties":{}})");
-    } else if (type != "text") {
-      return bad(fmt::format("response_format type '{}' is not supported", type));
-    }
     return {};
   }
   if (key == "reasoning_effort") {
@@ -510,12 +293,6 @@ Status BodyBuilder::map_param(std::string_view key, dom::element value, std::str
     std::string_view tier = str_or(value);
     if (tier == "auto") tier = "default";
     if (!tier.empty()) top_level_w_.key("serviceTier").begin_object().member("type", tier).end_object();
-    return {};
-  }
-  if (key == "n") {
-    int64_t n = 1;
-    if (value.get_int64().get(n) == simdjson::SUCCESS && n == 1) return {};
-    unsupported_.emplace_back(key);
     return {};
   }
   if (std::find(std::begin(kUnsupported), std::end(kUnsupported), key) != std::end(kUnsupported)) {
@@ -618,40 +395,7 @@ Status BodyBuilder::write_tool_config(json::Writer& w) {
 
 Status BodyBuilder::build(std::string& out) {
   out.clear();
-  dom::element top;
-  if (scratch_parser().parse(request_.body).get(top) != simdjson::SUCCESS || !top.is_object()) {
-    return bad("the request body is not a JSON object");
-  }
-  dom::object body = as_object(top);
-  std::optional<dom::element> messages;
-  for (const request::RawField& f : request_.kept) {
-    dom::element value;
-    if (body.at_key(f.key).get(value) != simdjson::SUCCESS) continue;
-    if (f.key == "messages") {
-      messages = value;
-      continue;
-    }
-    if (Status s = map_param(f.key, value, f.value); !s.ok()) return s;
-  }
-  for (const request::RawField& d : options_.defaults) {
-    if (std::find(std::begin(kDefaultKeys), std::end(kDefaultKeys), d.key) == std::end(kDefaultKeys)) continue;
-    bool given = false;
-    for (const request::RawField& f : request_.kept) given = given || f.key == d.key;
-    if (d.key == "max_tokens" || d.key == "max_completion_tokens") given = given || max_tokens_.has_value();
-    if (given) continue;
-    dom::parser defaults_parser;
-    dom::element value;
-    if (defaults_parser.parse(d.value.data(), d.value.size()).get(value) != simdjson::SUCCESS) continue;
-    if (Status s = map_param(d.key, value, d.value); !s.ok()) return s;
-  }
-  if (!unsupported_.empty() && !options_.drop_params) {
-    return bad(fmt::format("UnsupportedParamsError: {} does not support parameters: ['{}'], for model={}. To drop "
-                           "these, set drop_params: true (litellm_settings, the deployment's litellm_params, or the "
-                           "request)",
-                           options_.provider_name, fmt::join(unsupported_, "', '"), options_.model));
-  }
-  if (!messages || !messages->is_array()) return bad("'messages' must be a list");
-  if (Status s = map_messages(as_array(*messages)); !s.ok()) return s;
+  if (Status s = read_request(request_, options_.defaults, options_.drop_params, options_.model); !s.ok()) return s;
   if (turns_.empty()) return bad("the request has no user or assistant message; Bedrock needs at least one");
 
   json::Writer w(out);
@@ -848,13 +592,7 @@ Status build_converse_body(const request::ParsedRequest& request, const Converse
   return builder.build(out);
 }
 
-bool uses_json_tool(const request::ParsedRequest& request) {
-  for (const request::RawField& f : request.kept) {
-    if (f.key != "response_format") continue;
-    return str_contains(f.value, "\"json_object\"") || str_contains(f.value, "\"json_schema\"");
-  }
-  return false;
-}
+bool uses_json_tool(const request::ParsedRequest& request) { return chat_walk::uses_json_tool(request); }
 
 std::string_view map_stop_reason(std::string_view r) {
   if (r == "end_turn" || r == "stop_sequence") return "stop";
@@ -936,24 +674,8 @@ Status translate_converse_response(std::string& body, const ResponseOptions& opt
   w.begin_object().member("id", options.id.empty() ? completion_id() : std::string(options.id));
   w.member("object", "chat.completion");
   w.member("created", options.created).member("model", options.model);
-  w.key("choices").begin_array().begin_object().member("index", 0).key("message").begin_object();
-  w.member("role", "assistant").key("content");
-  if (text.empty() && (tools > 0 || !thinking_blocks.empty())) {
-    w.null();
-  } else {
-    w.string(text);
-  }
-  if (tools > 0) w.key("tool_calls").begin_array().raw(tool_calls).end_array();
-  if (!thinking_blocks.empty()) {
-    w.member("reasoning_content", reasoning).key("thinking_blocks").begin_array().raw(thinking_blocks).end_array();
-  }
-  w.end_object().key("finish_reason");
-  if (finish.empty()) {
-    w.null();
-  } else {
-    w.string(finish);
-  }
-  w.end_object().end_array();
+  chat_answer::write_choices(w, text.empty() && (tools > 0 || !thinking_blocks.empty()), text, tools, tool_calls,
+                             reasoning, thinking_blocks, finish);
   if (auto usage = member(answer, "usage"); usage && usage->is_object()) {
     dom::object u = as_object(*usage);
     write_usage(w, int_or_zero(member(u, "inputTokens")), int_or_zero(member(u, "outputTokens")),
@@ -994,22 +716,9 @@ bool ConverseStreamTranslator::finish(Sink sink) {
 }
 
 bool ConverseStreamTranslator::emit_delta(Sink& sink, std::string_view delta_members, std::string_view finish_reason) {
-  chunk_.clear();
-  json::Writer w(chunk_);
-  w.begin_object().member("id", id_).member("object", "chat.completion.chunk").member("created", options_.created);
-  w.member("model", options_.model).key("choices").begin_array().begin_object().member("index", 0);
-  w.key("delta").begin_object();
-  if (!role_sent_) {
-    w.member("role", "assistant");
-    role_sent_ = true;
-  }
-  w.raw_members(delta_members).end_object().key("finish_reason");
-  if (finish_reason.empty()) {
-    w.null();
-  } else {
-    w.string(finish_reason);
-  }
-  w.end_object().end_array().end_object();
+  chat_answer::write_delta_chunk(chunk_, id_, options_.created, options_.model, /*with_role=*/!role_sent_,
+                                 delta_members, finish_reason);
+  role_sent_ = true;
   return sink(chunk_);
 }
 
@@ -1036,25 +745,16 @@ bool ConverseStreamTranslator::on_event(std::string_view event_type, std::string
     return emit_delta(sink, delta_);
   }
   if (event_type == "contentBlockStart") {
-    block_tool_index_ = -1;
-    block_is_json_tool_ = false;
-    block_got_input_ = false;
+    tool_blocks_.start_block();
     std::optional<dom::element> start = member(ev, "start");
     if (!start || !start->is_object()) return true;
     std::optional<dom::element> use = member(as_object(*start), "toolUse");
     if (!use || !use->is_object()) return true;
     dom::object u = as_object(*use);
     const std::string_view name = str_or(u["name"]);
-    block_tool_index_ = next_tool_index_++;
-    if (options_.json_mode && name == kJsonToolName) {
-      block_is_json_tool_ = true;
-      return true;
-    }
-    d.key("tool_calls").begin_array().begin_object().member("index", block_tool_index_);
-    d.member("id", str_or(u["toolUseId"])).member("type", "function").key("function").begin_object();
-    d.member("name", options_.tool_names.original(name)).member("arguments", "").end_object();
-    d.end_object().end_array();
-    return emit_delta(sink, delta_);
+    const bool json_tool = options_.json_mode && name == kJsonToolName;
+    return !tool_blocks_.start_tool(d, str_or(u["toolUseId"]), options_.tool_names.original(name), json_tool) ||
+           emit_delta(sink, delta_);
   }
   if (event_type == "contentBlockDelta") {
     std::optional<dom::element> delta = member(ev, "delta");
@@ -1067,16 +767,7 @@ bool ConverseStreamTranslator::on_event(std::string_view event_type, std::string
       return emit_delta(sink, delta_);
     }
     if (auto use = member(dd, "toolUse"); use && use->is_object()) {
-      const std::string_view input = str_or(as_object(*use)["input"]);
-      if (input.empty() || block_tool_index_ < 0) return true;
-      block_got_input_ = true;
-      if (block_is_json_tool_) {
-        d.member("content", input);
-      } else {
-        d.key("tool_calls").begin_array().begin_object().member("index", block_tool_index_);
-        d.key("function").begin_object().member("arguments", input).end_object().end_object().end_array();
-      }
-      return emit_delta(sink, delta_);
+      return !tool_blocks_.input(d, str_or(as_object(*use)["input"])) || emit_delta(sink, delta_);
     }
     if (auto rc = member(dd, "reasoningContent"); rc && rc->is_object()) {
       const std::string_view thought = str_or(as_object(*rc)["text"]);
@@ -1086,26 +777,11 @@ bool ConverseStreamTranslator::on_event(std::string_view event_type, std::string
     }
     return true;
   }
-  if (event_type == "contentBlockStop") {
-    const bool empty_tool = block_tool_index_ >= 0 && !block_got_input_;
-    const int index = block_tool_index_;
-    const bool json_tool = block_is_json_tool_;
-    block_tool_index_ = -1;
-    block_is_json_tool_ = false;
-    if (!empty_tool) return true;
-    // A tool called without input still needs valid JSON arguments.
-    if (json_tool) {
-      d.member("content", "{}");
-    } else {
-      d.key("tool_calls").begin_array().begin_object().member("index", index);
-      d.key("function").begin_object().member("arguments", "{}").end_object().end_object().end_array();
-    }
-    return emit_delta(sink, delta_);
-  }
+  if (event_type == "contentBlockStop") return !tool_blocks_.stop(d) || emit_delta(sink, delta_);
   if (event_type == "messageStop") {
     saw_stop_ = true;
     std::string_view finish = map_stop_reason(str_or(ev["stopReason"]));
-    if (options_.json_mode && finish == "tool_calls" && next_tool_index_ == 1) finish = "stop";
+    if (options_.json_mode && finish == "tool_calls" && tool_blocks_.started() == 1) finish = "stop";
     if (finish.empty()) finish = "stop";
     return emit_delta(sink, {}, finish);
   }
@@ -1113,10 +789,7 @@ bool ConverseStreamTranslator::on_event(std::string_view event_type, std::string
     std::optional<dom::element> usage = member(ev, "usage");
     if (!usage || !usage->is_object()) return true;
     dom::object u = as_object(*usage);
-    chunk_.clear();
-    json::Writer w(chunk_);
-    w.begin_object().member("id", id_).member("object", "chat.completion.chunk").member("created", options_.created);
-    w.member("model", options_.model).key("choices").begin_array().end_array();
+    json::Writer w = chat_answer::begin_usage_chunk(chunk_, id_, options_.created, options_.model);
     write_usage(w, int_or_zero(member(u, "inputTokens")), int_or_zero(member(u, "outputTokens")),
                 int_or_zero(member(u, "cacheReadInputTokens")), int_or_zero(member(u, "cacheWriteInputTokens")));
     w.end_object();

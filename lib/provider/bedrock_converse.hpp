@@ -34,6 +34,7 @@
 #include <simdjson.h>
 
 #include "llmux/error.hpp"
+#include "provider/chat_answer_writer.hpp"
 #include "provider/provider.hpp"
 #include "request/request.hpp"
 #include "transport/aws_event_stream.hpp"
@@ -138,10 +139,7 @@ class ConverseStreamTranslator final : public StreamTranslator {
   std::string id_;
   std::string chunk_;
   std::string delta_;
-  int next_tool_index_ = 0;
-  int block_tool_index_ = -1;  // tool index of the open content block, -1 when it is no tool
-  bool block_is_json_tool_ = false;
-  bool block_got_input_ = false;
+  chat_answer::StreamToolBlocks tool_blocks_;
   bool role_sent_ = false;
   bool saw_stop_ = false;
 };

@@ -477,50 +477,72 @@ class RequestReader {
     return {};
   }
 
-  Status read_stream_options(od::value& v, std::string_view kept_key) {
+  // Validates a value this reader does not use.
+  static Status skip(od::value& v) {
+    if (auto e = walk(v)) return not_json(e);
+    return {};
+  }
+
+  // An object member of the request ('stream_options', 'metadata'): null is
+  // the same as leaving it out (nothing read, `raw` untouched), any other
+  // type but an object is refused. Each member's value goes to
+  // on_member(key, value), which consumes it (skip() what it does not read).
+  // `raw`, when given, receives the object's exact text.
+  template <class OnMember>
+  Status read_object_members(od::value& v, std::string_view name, std::optional<std::string_view>* raw,
+                             OnMember&& on_member) {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
-    if (t == od::json_type::null) {
-      // "stream_options": null is the same as no stream_options; dropping it
-      // lets add_include_usage add ours.
-      if (auto e = walk(v)) return not_json(e);
-      return {};
-    }
+    if (t == od::json_type::null) return skip(v);
     if (t != od::json_type::object) {
       if (auto e = walk(v)) return not_json(e);
-      return invalid("'stream_options' must be an object");
+      return invalid(fmt::format("'{}' must be an object", name));
     }
     const char* start = v.raw_json_token().data();
     od::object o;
     if (auto e = v.get_object().get(o)) return not_json(e);
-    bool include_usage = false;
     for (auto fr : o) {
       od::field f;
       if (auto e = std::move(fr).get(f)) return not_json(e);
       std::string_view k;
       if (auto e = f.unescaped_key().get(k)) return not_json(e);
       od::value fv = f.value();
-      if (k == "include_usage") {
-        od::json_type ft;
-        if (auto e = fv.type().get(ft)) return not_json(e);
-        if (ft == od::json_type::boolean) {
-          if (auto e = fv.get_bool().get(include_usage)) return not_json(e);
-          continue;
-        }
-        if (ft != od::json_type::null) {
-          if (auto e = walk(fv)) return not_json(e);
-          return invalid("'stream_options.include_usage' must be a boolean");
-        }
-        include_usage = false;
-      }
-      if (auto e = walk(fv)) return not_json(e);
+      if (Status s = on_member(k, fv); !s.ok()) return s;
     }
-    const char* end = nullptr;
-    if (auto e = doc_.current_location().get(end)) return not_json(e);
+    if (raw != nullptr) {
+      // After the object the iterator rests on the enclosing object's next
+      // structural token (',' or '}').
+      const char* end = nullptr;
+      if (auto e = doc_.current_location().get(end)) return not_json(e);
+      *raw = json::strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start)));
+    }
+    return {};
+  }
+
+  Status read_stream_options(od::value& v, std::string_view kept_key) {
+    // "stream_options": null is the same as no stream_options; dropping it
+    // lets add_include_usage add ours.
+    bool include_usage = false;
+    std::optional<std::string_view> raw;
+    Status s = read_object_members(v, "stream_options", &raw, [&](std::string_view k, od::value& fv) -> Status {
+      if (k != "include_usage") return skip(fv);
+      od::json_type ft;
+      if (auto e = fv.type().get(ft)) return not_json(e);
+      if (ft == od::json_type::boolean) {
+        if (auto e = fv.get_bool().get(include_usage)) return not_json(e);
+        return {};
+      }
+      if (ft != od::json_type::null) {
+        if (auto e = walk(fv)) return not_json(e);
+        return invalid("'stream_options.include_usage' must be a boolean");
+      }
+      include_usage = false;
+      return skip(fv);
+    });
+    if (!s.ok() || !raw) return s;
     r_.include_usage = include_usage;
     r_.has_stream_options = true;
-    keep(kept_key, json::strip_trailing_whitespace(std::string_view(start, static_cast<size_t>(end - start))),
-         &stream_options_slot_);
+    keep(kept_key, *raw, &stream_options_slot_);
     return {};
   }
 
@@ -677,43 +699,20 @@ class RequestReader {
   }
 
   Status read_metadata(od::value& v) {
-    od::json_type t;
-    if (auto e = v.type().get(t)) return not_json(e);
-    if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+    return read_object_members(v, "metadata", nullptr, [&](std::string_view k, od::value& fv) -> Status {
+      if (k != "tags") return skip(fv);
+      od::json_type ft;
+      if (auto e = fv.type().get(ft)) return not_json(e);
+      if (ft == od::json_type::null) return skip(fv);
+      // The list rules of a deployment's litellm_params.tags.
+      std::vector<std::string> tags;
+      error_code json_error = simdjson::SUCCESS;
+      JsonNode node(fv, json_error);
+      const auto problem = router_keys::read_names(node, "metadata.tags", "a list of strings", tags);
+      if (Status s = framed(problem, json_error, "'metadata.tags' must be a list of strings"); !s.ok()) return s;
+      r_.router.tags = std::move(tags);
       return {};
-    }
-    if (t != od::json_type::object) {
-      if (auto e = walk(v)) return not_json(e);
-      return invalid("'metadata' must be an object");
-    }
-    od::object o;
-    if (auto e = v.get_object().get(o)) return not_json(e);
-    for (auto fr : o) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return not_json(e);
-      std::string_view k;
-      if (auto e = f.unescaped_key().get(k)) return not_json(e);
-      od::value fv = f.value();
-      if (k == "tags") {
-        od::json_type ft;
-        if (auto e = fv.type().get(ft)) return not_json(e);
-        if (ft == od::json_type::null) {
-          if (auto e = walk(fv)) return not_json(e);
-          continue;
-        }
-        // The list rules of a deployment's litellm_params.tags.
-        std::vector<std::string> tags;
-        error_code json_error = simdjson::SUCCESS;
-        JsonNode node(fv, json_error);
-        const auto problem = router_keys::read_names(node, "metadata.tags", "a list of strings", tags);
-        if (Status s = framed(problem, json_error, "'metadata.tags' must be a list of strings"); !s.ok()) return s;
-        r_.router.tags = std::move(tags);
-        continue;
-      }
-      if (auto e = walk(fv)) return not_json(e);
-    }
-    return {};
+    });
   }
 
   Status finish() {

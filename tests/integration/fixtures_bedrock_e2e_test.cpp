@@ -44,19 +44,6 @@ std::string read_fixture(const std::string& name) {
   return ss.str();
 }
 
-std::string json_at(const std::string& json, std::string_view pointer) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return "<not json>";
-  simdjson::dom::element el;
-  if (doc.at_pointer(pointer).get(el) != simdjson::SUCCESS) return "<absent>";
-  std::string_view s;
-  if (el.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
-  return simdjson::minify(el);
-}
-
-std::string describe(const Result<Response>& r) { return r.ok() ? std::string("ok") : r.error().to_string(); }
-
 // The Bedrock model id a Converse path names (decoded ':').
 std::string model_of(const std::string& path) {
   const size_t start = std::string_view("/model/").size();

@@ -103,19 +103,6 @@ struct OpenAiBackend {
   }
 };
 
-std::string json_at(const std::string& json, std::string_view pointer) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return "<not json>";
-  simdjson::dom::element el;
-  if (doc.at_pointer(pointer).get(el) != simdjson::SUCCESS) return "<absent>";
-  std::string_view s;
-  if (el.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
-  return simdjson::minify(el);
-}
-
-std::string describe(const Result<Response>& r) { return r.ok() ? std::string("ok") : r.error().to_string(); }
-
 // ---------------------------------------------------------------------------
 // onprem-gpu-load-balancing.yaml
 

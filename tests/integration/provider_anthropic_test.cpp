@@ -24,15 +24,13 @@ void serve_anthropic(FakeProvider& p, AnthropicScript script = {}) {
   p.set_handler([script](const ReceivedRequest& r) { return anthropic_answer(r, script); });
 }
 
-std::string json_at(const std::string& json, std::string_view pointer) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return "<not json>";
-  simdjson::dom::element el;
-  if (doc.at_pointer(pointer).get(el) != simdjson::SUCCESS) return "<absent>";
-  std::string_view s;
-  if (el.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
-  return simdjson::minify(el);
+// The one deployment of the error-class cases.
+std::string claude_deployment(const FakeProvider& p) { return anthropic_yaml("claude", p, "dep-a"); }
+
+// Every request answered with this Anthropic error (and Retry-After when given).
+std::function<void(FakeProvider&)> serve_error(int status, std::string type, std::string message,
+                                               const std::string& retry_after = "") {
+  return answer_every_request(anthropic_error(status, std::move(type), std::move(message)), retry_after);
 }
 
 const std::string kSystemRequest =
@@ -142,31 +140,22 @@ TEST_CASE("anthropic: 529 overloaded is an InternalServerError and is retried", 
   CHECK(r.value().metadata.attempts == 2);
   CHECK(r.value().metadata.retries == 1);
 
-  p.set_handler([](const ReceivedRequest&) { return anthropic_error(529, "overloaded_error", "Overloaded"); });
-  auto failed = make_router("model_list:\n" + anthropic_yaml("claude", p, "dep-a") +
-                            "router_settings:\n  num_retries: 0\n")->completion(chat_request("claude"));
-  REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error().kind == ErrorKind::kInternalServer);
-  CHECK(failed.error().status == 500);
-  CHECK(failed.error().provider_status == 529);
-  CHECK_THAT(failed.error().message, Catch::Contains("Overloaded"));
+  check_error_classes("claude", claude_deployment,
+                      {{.label = "529 overloaded_error",
+                        .serve = serve_error(529, "overloaded_error", "Overloaded"),
+                        .kind = ErrorKind::kInternalServer,
+                        .status = 500,
+                        .provider_status = 529,
+                        .message_has = "Overloaded"}});
 }
 
 TEST_CASE("anthropic: 429 with retry-after cools the deployment down; the other one serves", "[anthropic][errors]") {
   FakeProvider limited, fine;
-  limited.set_handler([](const ReceivedRequest&) {
-    Behavior b = anthropic_error(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit");
-    b.headers.emplace_back("retry-after", "40");
-    return b;
-  });
+  serve_error(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit", "40")(limited);
   serve_anthropic(fine);
   auto router = make_router("model_list:\n" + anthropic_yaml("claude", limited, "limited") +
                             anthropic_yaml("claude", fine, "fine") + "router_settings:\n  num_retries: 2\n");
-  for (int i = 0; i < 6; ++i) {
-    auto r = router->completion(chat_request("claude"));
-    REQUIRE(r.ok());
-    CHECK(r.value().metadata.deployment_id == "fine");
-  }
+  expect_calls_served_by(*router, "claude", "fine", 6);
   CHECK(limited.request_count() <= 1);  // cooled down after its first 429
   bool cooling = false;
   for (const auto& h : router->health("claude")) {
@@ -177,15 +166,13 @@ TEST_CASE("anthropic: 429 with retry-after cools the deployment down; the other 
 
 TEST_CASE("anthropic: 403 is a PermissionDenied, a missing key an AuthenticationError before any I/O",
           "[anthropic][errors]") {
-  FakeProvider p;
-  p.set_handler([](const ReceivedRequest&) {
-    return anthropic_error(403, "permission_error", "Your API key does not have permission to use the specified resource.");
-  });
-  auto r = make_router("model_list:\n" + anthropic_yaml("claude", p, "dep-a") + "router_settings:\n  num_retries: 0\n")
-               ->completion(chat_request("claude"));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::kPermissionDenied);
-  CHECK(r.error().status == 403);
+  check_error_classes(
+      "claude", claude_deployment,
+      {{.label = "403 permission_error",
+        .serve = serve_error(403, "permission_error",
+                             "Your API key does not have permission to use the specified resource."),
+        .kind = ErrorKind::kPermissionDenied,
+        .status = 403}});
 
   FakeProvider silent;
   unsetenv("ANTHROPIC_API_KEY");

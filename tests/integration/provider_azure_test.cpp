@@ -244,32 +244,32 @@ TEST_CASE("azure: a stream with a leading prompt_filter_results chunk", "[azure]
 }
 
 TEST_CASE("azure: 404 DeploymentNotFound is a NotFoundError and is not retried", "[azure]") {
-  FakeProvider az;
   Behavior missing;
   missing.status = 404;
   missing.body =
       R"({"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}})";
-  az.set_default(missing);
-  auto router = make_router("model_list:\n" + azure_yaml("g", "nope", az, "az-1") +
-                            "router_settings:\n  num_retries: 2\n");
-  auto r = router->completion(chat_request("g"));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::kNotFound);
-  CHECK(r.error().status == 404);
-  CHECK(r.error().message.find("The API deployment for this resource does not exist") != std::string::npos);
-  CHECK(r.error().message.find("az-key-123") == std::string::npos);
-  CHECK(az.request_count() == 1);
+  check_error_classes("g", [](const FakeProvider& az) { return azure_yaml("g", "nope", az, "az-1"); },
+                      {{.label = "404 DeploymentNotFound",
+                        .serve = [&](FakeProvider& az) { az.set_default(missing); },
+                        .kind = ErrorKind::kNotFound,
+                        .status = 404,
+                        .message_has = "The API deployment for this resource does not exist",
+                        .message_lacks = "az-key-123",
+                        .requests = 1,
+                        .num_retries = 2}});
 }
 
 TEST_CASE("azure: a 403 is a PermissionDeniedError (LiteLLM: APIError(403))", "[azure]") {
-  FakeProvider az;
-  az.set_default(Behavior::error(403, "Public access is disabled. Please configure private endpoint.", "", "403"));
-  auto router = make_router("model_list:\n" + azure_yaml("g", "dep", az, "az-1") +
-                            "router_settings:\n  num_retries: 0\n");
-  auto r = router->completion(chat_request("g"));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::kPermissionDenied);
-  CHECK(r.error().status == 403);
+  check_error_classes(
+      "g", [](const FakeProvider& az) { return azure_yaml("g", "dep", az, "az-1"); },
+      {{.label = "403",
+        .serve =
+            [](FakeProvider& az) {
+              az.set_default(
+                  Behavior::error(403, "Public access is disabled. Please configure private endpoint.", "", "403"));
+            },
+        .kind = ErrorKind::kPermissionDenied,
+        .status = 403}});
 }
 
 TEST_CASE("azure: embeddings", "[azure]") {

@@ -34,15 +34,10 @@ void serve_bedrock(FakeProvider& p, BedrockScript script = {}) {
   p.set_handler([script, port](const ReceivedRequest& r) { return bedrock_answer(r, script, port); });
 }
 
-std::string json_at(const std::string& json, std::string_view pointer) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return "<not json>";
-  simdjson::dom::element el;
-  if (doc.at_pointer(pointer).get(el) != simdjson::SUCCESS) return "<absent>";
-  std::string_view s;
-  if (el.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
-  return simdjson::minify(el);
+// Every request answered with this Bedrock error (and Retry-After when given).
+std::function<void(FakeProvider&)> serve_error(int status, std::string type, std::string message,
+                                               const std::string& retry_after = "") {
+  return answer_every_request(bedrock_error(status, std::move(type), std::move(message)), retry_after);
 }
 
 }  // namespace
@@ -144,34 +139,28 @@ TEST_CASE("bedrock: tool calls both ways, names restored, plain and streaming", 
 }
 
 TEST_CASE("bedrock: error classes and what the router does with them", "[bedrock][errors]") {
-  struct Case {
-    int status;
-    const char* type;
-    const char* message;
-    ErrorKind kind;
-    int litellm_status;
+  // status, x-amzn-ErrorType, message → kind and LiteLLM's status.
+  auto error_case = [](int status, std::string type, std::string message, ErrorKind kind, int litellm_status) {
+    return ErrorClassCase{.label = type,
+                          .serve = serve_error(status, type, message),
+                          .kind = kind,
+                          .status = litellm_status,
+                          .provider_status = status,
+                          .message_has = message};
   };
-  const Case cases[] = {
-      {429, "ThrottlingException", "Too many requests, please wait before trying again.", ErrorKind::kRateLimit, 429},
-      {400, "ValidationException", "Input is too long for requested model.", ErrorKind::kContextWindowExceeded, 400},
-      {403, "AccessDeniedException", "You don't have access to the model with the specified model ID.",
-       ErrorKind::kPermissionDenied, 403},
-      {424, "ModelErrorException", "The model returned an error.", ErrorKind::kInternalServer, 500},
-      {500, "InternalServerException", "Internal failure.", ErrorKind::kInternalServer, 500},
-      {503, "ServiceUnavailableException", "Service unavailable.", ErrorKind::kServiceUnavailable, 503},
-  };
-  for (const Case& c : cases) {
-    INFO(c.type);
-    FakeProvider p;
-    p.set_handler([&](const ReceivedRequest&) { return bedrock_error(c.status, c.type, c.message); });
-    auto r = make_router("model_list:\n" + bedrock_yaml("claude", p, "dep-b") + "router_settings:\n  num_retries: 0\n")
-                 ->completion(chat_request("claude"));
-    REQUIRE_FALSE(r.ok());
-    CHECK(r.error().kind == c.kind);
-    CHECK(r.error().status == c.litellm_status);
-    CHECK(r.error().provider_status == c.status);
-    CHECK_THAT(r.error().message, Catch::Contains(c.message));
-  }
+  check_error_classes(
+      "claude", [](const FakeProvider& p) { return bedrock_yaml("claude", p, "dep-b"); },
+      {
+          error_case(429, "ThrottlingException", "Too many requests, please wait before trying again.",
+                     ErrorKind::kRateLimit, 429),
+          error_case(400, "ValidationException", "Input is too long for requested model.",
+                     ErrorKind::kContextWindowExceeded, 400),
+          error_case(403, "AccessDeniedException", "You don't have access to the model with the specified model ID.",
+                     ErrorKind::kPermissionDenied, 403),
+          error_case(424, "ModelErrorException", "The model returned an error.", ErrorKind::kInternalServer, 500),
+          error_case(500, "InternalServerException", "Internal failure.", ErrorKind::kInternalServer, 500),
+          error_case(503, "ServiceUnavailableException", "Service unavailable.", ErrorKind::kServiceUnavailable, 503),
+      });
 }
 
 TEST_CASE("bedrock: a 424 model error is retried; a 429 cools the deployment down", "[bedrock][errors]") {
@@ -189,19 +178,11 @@ TEST_CASE("bedrock: a 424 model error is retried; a 429 cools the deployment dow
   CHECK(r.value().metadata.attempts == 2);
 
   FakeProvider limited, fine;
-  limited.set_handler([](const ReceivedRequest&) {
-    Behavior b = bedrock_error(429, "ThrottlingException", "Too many requests, please wait before trying again.");
-    b.headers.emplace_back("retry-after", "40");
-    return b;
-  });
+  serve_error(429, "ThrottlingException", "Too many requests, please wait before trying again.", "40")(limited);
   serve_bedrock(fine);
   auto router = make_router("model_list:\n" + bedrock_yaml("claude", limited, "limited") +
                             bedrock_yaml("claude", fine, "fine") + "router_settings:\n  num_retries: 2\n");
-  for (int i = 0; i < 5; ++i) {
-    auto ok = router->completion(chat_request("claude"));
-    REQUIRE(ok.ok());
-    CHECK(ok.value().metadata.deployment_id == "fine");
-  }
+  expect_calls_served_by(*router, "claude", "fine", 5);
   CHECK(limited.request_count() <= 1);
 }
 

@@ -167,33 +167,30 @@ TEST_CASE("gemini: 429 RESOURCE_EXHAUSTED cools the deployment down and the retr
 }
 
 TEST_CASE("gemini: error classes on the wire (403, 503, 502, 400)", "[gemini][errors]") {
-  struct Case {
-    int code;
-    const char* status;
-    const char* message;
-    ErrorKind kind;
-    size_t requests;  // 1 + retries (num_retries: 1) unless the class is not retried
+  // code, Google status, message → kind, and 1 + retries (num_retries: 1)
+  // requests unless the class is not retried.
+  auto error_case = [](int code, std::string status, std::string message, ErrorKind kind, size_t requests) {
+    return ErrorClassCase{.label = fmt::format("{} {}", code, message),
+                          .serve =
+                              [=](FakeProvider& gem) {
+                                gem.set_handler(gemini_handler({}, [=](const GeminiCall&) -> std::optional<Behavior> {
+                                  return gemini_error(code, status, message);
+                                }));
+                              },
+                          .kind = kind,
+                          .message_has = message,
+                          .requests = requests,
+                          .num_retries = 1};
   };
-  const Case cases[] = {
-      {403, "PERMISSION_DENIED", "Permission denied: Consumer 'api_key:x' has been suspended.", ErrorKind::kPermissionDenied, 2},
-      {503, "UNAVAILABLE", "The service is currently unavailable.", ErrorKind::kServiceUnavailable, 2},
-      {502, "BAD_GATEWAY", "Bad Gateway", ErrorKind::kBadGateway, 2},
-      {400, "INVALID_ARGUMENT", "Invalid value at 'contents[0]'", ErrorKind::kBadRequest, 1},
-  };
-  for (const Case& c : cases) {
-    INFO(c.code << " " << c.message);
-    FakeProvider gem;
-    gem.set_handler(gemini_handler({}, [&](const GeminiCall&) -> std::optional<Behavior> {
-      return gemini_error(c.code, c.status, c.message);
-    }));
-    auto router = make_router("model_list:\n" + gemini_yaml("gem", "gemini-2.0-flash", gem, "gem-1") +
-                              "router_settings:\n  num_retries: 1\n");
-    auto r = router->completion(chat_request("gem"));
-    REQUIRE_FALSE(r.ok());
-    CHECK(r.error().kind == c.kind);
-    CHECK(r.error().message.find(c.message) != std::string::npos);
-    CHECK(gem.request_count() == c.requests);
-  }
+  check_error_classes(
+      "gem", [](const FakeProvider& gem) { return gemini_yaml("gem", "gemini-2.0-flash", gem, "gem-1"); },
+      {
+          error_case(403, "PERMISSION_DENIED", "Permission denied: Consumer 'api_key:x' has been suspended.",
+                     ErrorKind::kPermissionDenied, 2),
+          error_case(503, "UNAVAILABLE", "The service is currently unavailable.", ErrorKind::kServiceUnavailable, 2),
+          error_case(502, "BAD_GATEWAY", "Bad Gateway", ErrorKind::kBadGateway, 2),
+          error_case(400, "INVALID_ARGUMENT", "Invalid value at 'contents[0]'", ErrorKind::kBadRequest, 1),
+      });
 }
 
 TEST_CASE("gemini: context-window fallback between an OpenAI group and a Gemini group, both directions",

@@ -434,7 +434,7 @@ std::string embedding_yaml(const FakeGoogle& google, const std::string& credenti
       model, credentials_path, google.base_url(), extra);
 }
 
-std::string json_at(const std::string& json, const char* pointer) {
+std::string minified_at(const std::string& json, const char* pointer) {
   simdjson::dom::parser parser;
   simdjson::dom::element e;
   if (parser.parse(json).at_pointer(pointer).get(e)) return "<absent>";
@@ -457,13 +457,13 @@ TEST_CASE("vertex: embeddings on :predict, the token fetched once, an OpenAI lis
           R"({"model":"emb","input":["good morning","from the llmux router"],"dimensions":4,"task_type":"RETRIEVAL_DOCUMENT"})");
       REQUIRE(r.ok());
       CHECK(r->metadata.deployment_id == "vertex-emb");
-      CHECK(json_at(r->body, "/object") == R"("list")");
-      CHECK(json_at(r->body, "/model") == "\"" + model + "\"");
-      CHECK(json_at(r->body, "/data/0") == R"({"object":"embedding","index":0,"embedding":[0.25,0.25,0.25,0.25]})");
-      CHECK(json_at(r->body, "/data/1") == R"({"object":"embedding","index":1,"embedding":[0.5,0.5,0.5,0.5]})");
-      CHECK(json_at(r->body, "/data/2") == "<absent>");
+      CHECK(minified_at(r->body, "/object") == R"("list")");
+      CHECK(minified_at(r->body, "/model") == "\"" + model + "\"");
+      CHECK(minified_at(r->body, "/data/0") == R"({"object":"embedding","index":0,"embedding":[0.25,0.25,0.25,0.25]})");
+      CHECK(minified_at(r->body, "/data/1") == R"({"object":"embedding","index":1,"embedding":[0.5,0.5,0.5,0.5]})");
+      CHECK(minified_at(r->body, "/data/2") == "<absent>");
       // token_count: 2 + 4 words.
-      CHECK(json_at(r->body, "/usage") == R"({"prompt_tokens":6,"total_tokens":6})");
+      CHECK(minified_at(r->body, "/usage") == R"({"prompt_tokens":6,"total_tokens":6})");
       CHECK(r->usage.prompt_tokens == 6);
     }
     const auto calls = publisher_requests(google);
@@ -498,7 +498,7 @@ TEST_CASE("vertex: embeddings take the deployment's task_type; a Google error ke
                             "router_settings:\n  num_retries: 0\n");
   auto r = router->embedding(R"({"model":"emb","input":"hola mundo"})");
   REQUIRE(r.ok());
-  CHECK(json_at(r->body, "/data/0/embedding") == "[0.25,0.25,0.25]");
+  CHECK(minified_at(r->body, "/data/0/embedding") == "[0.25,0.25,0.25]");
   CHECK(r->usage.prompt_tokens == 2);
   auto failed = router->embedding(R"({"model":"emb","input":"bad"})");
   REQUIRE_FALSE(failed.ok());
@@ -544,7 +544,7 @@ TEST_CASE("vertex: a mixed embedding group fails over from a Vertex 429 to the O
   REQUIRE(r.ok());
   CHECK(r->metadata.deployment_id == "openai-emb");
   CHECK(r->metadata.retries == 1);
-  CHECK(json_at(r->body, "/object") == R"("list")");
+  CHECK(minified_at(r->body, "/object") == R"("list")");
   REQUIRE(publisher_requests(google).size() == 1);
   CHECK(publisher_requests(google)[0].path == std::string(kPublisherPrefix) + "/models/text-embedding-005:predict");
   REQUIRE(openai.request_count() == 1);

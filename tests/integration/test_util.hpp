@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +30,30 @@ inline std::unique_ptr<Router> make_router(const std::string& yaml, uint64_t see
   return std::move(r).value();
 }
 
+// The JSON value at `pointer` in `json`: a string's text, anything else
+// minified; "<absent>" when there is none, "<not json>" for a body that is not
+// JSON.
+inline std::string json_at(const std::string& json, std::string_view pointer) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return "<not json>";
+  simdjson::dom::element el;
+  if (doc.at_pointer(pointer).get(el) != simdjson::SUCCESS) return "<absent>";
+  std::string_view s;
+  if (el.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+  return simdjson::minify(el);
+}
+
+// "ok", or the error as text (for INFO).
+inline std::string describe(const Result<Response>& r) { return r.ok() ? std::string("ok") : r.error().to_string(); }
+
+// Scripts a fake to answer every request with `answer` (plus Retry-After when
+// `retry_after` is given).
+inline std::function<void(FakeProvider&)> answer_every_request(Behavior answer, const std::string& retry_after = "") {
+  if (!retry_after.empty()) answer.headers.emplace_back("retry-after", retry_after);
+  return [answer](FakeProvider& p) { p.set_handler([answer](const ReceivedRequest&) { return answer; }); };
+}
+
 inline std::string chat_request(const std::string& model, const std::string& extra = "") {
   return fmt::format(R"({{"model":"{}","messages":[{{"role":"user","content":"Say hello"}}]{}}})", model,
                      extra.empty() ? "" : "," + extra);
@@ -43,6 +68,53 @@ inline std::string deployment_yaml(const std::string& group, const std::string& 
   if (!extra_params.empty()) s += extra_params;
   if (!id.empty()) s += fmt::format("    model_info:\n      id: {}\n", id);
   return s;
+}
+
+// One error class of a provider on the wire: how the fake answers, what the
+// router must report for it, and how often the deployment is tried. Unset
+// fields are not checked.
+struct ErrorClassCase {
+  std::string label{};                         // names the case in a failure
+  std::function<void(FakeProvider&)> serve{};  // scripts the fake's error answer
+  ErrorKind kind = ErrorKind::kApiError;
+  std::optional<int> status{};                 // LiteLLM's status
+  std::optional<int> provider_status{};        // the provider's own status
+  std::string message_has{};                   // a text the error message holds
+  std::string message_lacks{};                 // a text it must not hold (a secret)
+  std::optional<size_t> requests{};            // requests the fake received
+  int num_retries = 0;
+};
+
+// Runs each case on a fresh fake: a Router of the one deployment
+// `deployment(fake)` (an entry of group `group`) with the case's num_retries,
+// one completion for `group`, and its error checked against the case.
+inline void check_error_classes(const std::string& group,
+                                const std::function<std::string(const FakeProvider&)>& deployment,
+                                const std::vector<ErrorClassCase>& cases) {
+  for (const ErrorClassCase& c : cases) {
+    INFO(c.label);
+    FakeProvider p;
+    c.serve(p);
+    auto r = make_router("model_list:\n" + deployment(p) +
+                         fmt::format("router_settings:\n  num_retries: {}\n", c.num_retries))
+                 ->completion(chat_request(group));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == c.kind);
+    if (c.status) CHECK(r.error().status == *c.status);
+    if (c.provider_status) CHECK(r.error().provider_status == *c.provider_status);
+    if (!c.message_has.empty()) CHECK_THAT(r.error().message, Catch::Contains(c.message_has));
+    if (!c.message_lacks.empty()) CHECK_THAT(r.error().message, !Catch::Contains(c.message_lacks));
+    if (c.requests) CHECK(p.request_count() == *c.requests);
+  }
+}
+
+// Calls `group` `calls` times; every call must be answered by deployment `id`.
+inline void expect_calls_served_by(Router& router, const std::string& group, const std::string& id, int calls) {
+  for (int i = 0; i < calls; ++i) {
+    auto r = router.completion(chat_request(group));
+    REQUIRE(r.ok());
+    CHECK(r.value().metadata.deployment_id == id);
+  }
 }
 
 // What one stream() call produced.
