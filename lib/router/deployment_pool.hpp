@@ -22,12 +22,15 @@
 #include "llmux/deployment.hpp"
 #include "llmux/error.hpp"
 #include "provider/provider.hpp"
+#include "router/health_check_state.hpp"
 
 namespace llmux::router {
 
 struct PoolEntry {
   std::shared_ptr<Deployment> deployment;
   std::shared_ptr<health::DeploymentHealthState> health;
+  // What active health checks know (router/health_check_state.hpp); never null.
+  std::shared_ptr<HealthCheckState> check;
   const provider::Provider* provider = nullptr;  // nullptr: mock_response only
   // The adapter's run-time state for this deployment (tokens, credentials);
   // null when it has none. Kept across snapshots with the deployment.
