@@ -19,6 +19,7 @@
 // between deployment pool snapshots, like the cooldown state.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -43,6 +44,12 @@ class WallClock {
   TimePoint anchor_{};
   double unix_at_anchor_ = 0;
 };
+
+// `seconds` as a Duration within [min_seconds, 1e9 s] (about 31 years): the
+// config accepts any positive number, a Duration does not hold any.
+inline Duration bounded_seconds(double seconds, double min_seconds) {
+  return seconds_to_duration(std::clamp(seconds, min_seconds, 1e9));
+}
 
 // Whether a failed check is one health_check_ignore_transient_errors ignores:
 // LiteLLM's 429 (rate limited) and 408 (timed out).

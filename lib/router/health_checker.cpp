@@ -60,6 +60,11 @@ HealthCheckResult base_result(const DeploymentConfig& d, const ProbePlan& plan) 
 
 double ms_between(TimePoint a, TimePoint b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
+// The schedule's period: at least 10 ms, so a tiny interval cannot spin the loop.
+Duration interval_of(const RouterSettings& settings) {
+  return bounded_seconds(settings.health_checks.interval_seconds, 0.01);
+}
+
 }  // namespace
 
 HealthChecker::HealthChecker(Options options)
@@ -119,9 +124,10 @@ void HealthChecker::sync_slots(const DeploymentPool& pool, TimePoint now) {
   }
   // New deployments spread evenly over one interval from now: at start that
   // is every deployment; later, one added alone is checked at once.
-  const Duration interval = seconds_to_duration(settings_.health_checks.interval_seconds);
+  const Duration interval = interval_of(settings_);
   for (size_t k = 0; k < fresh.size(); ++k) {
-    next[fresh[k]].due = now + interval * static_cast<int64_t>(k) / static_cast<int64_t>(fresh.size());
+    next[fresh[k]].due =
+        now + seconds_to_duration(duration_to_seconds(interval) * static_cast<double>(k) / static_cast<double>(fresh.size()));
   }
   for (const Slot& s : next) pool.by_id(s.id)->check->set_next_check_at(s.due);
   slots_ = std::move(next);
@@ -133,7 +139,7 @@ void HealthChecker::tick() {
   const TimePoint now = loop_.now();
   std::shared_ptr<const DeploymentPool> pool = pool_();
   sync_slots(*pool, now);
-  const Duration interval = seconds_to_duration(settings_.health_checks.interval_seconds);
+  const Duration interval = interval_of(settings_);
   std::vector<const PoolEntry*> due;
   for (Slot& s : slots_) {
     if (s.due > now) continue;
@@ -297,7 +303,7 @@ void HealthChecker::send(Run& run) {
            true);
     return;
   }
-  http.connect_timeout = std::min(seconds_to_duration(settings_.connect_timeout_seconds), left);
+  http.connect_timeout = std::min(bounded_seconds(settings_.connect_timeout_seconds, 0), left);
   http.total_timeout = left;
   run.transfer = loop_.start_transfer(std::move(http), &run);
 }
@@ -440,7 +446,7 @@ void HealthChecker::stop() {
 bool HealthChecker::record(const PoolEntry& entry, const HealthCheckResult& result) const {
   const HealthCheckSettings& hc = settings_.health_checks;
   const bool counts = !result.skipped && !(hc.ignore_transient_errors && is_transient_failure(result));
-  return entry.check->record(result, wall_.from_unix(result.checked_at), seconds_to_duration(hc.staleness_seconds()),
+  return entry.check->record(result, wall_.from_unix(result.checked_at), bounded_seconds(hc.staleness_seconds(), 0),
                              counts);
 }
 

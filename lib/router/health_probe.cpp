@@ -4,6 +4,7 @@
 
 #include "config/provider_names.hpp"
 #include "json/writer.hpp"
+#include "router/health_check_state.hpp"
 
 namespace llmux::router {
 
@@ -12,7 +13,7 @@ ProbePlan plan_probe(const DeploymentConfig& d, std::string_view map_mode) {
   const std::string_view mode = !d.mode.empty() ? std::string_view(d.mode) : map_mode;
   plan.mode = mode.empty() ? "chat" : std::string(mode);
   plan.model = d.health_check.model.empty() ? d.model : d.health_check.model;
-  plan.timeout = seconds_to_duration(d.health_check.timeout_seconds.value_or(kDefaultHealthCheckTimeoutSeconds));
+  plan.timeout = bounded_seconds(d.health_check.timeout_seconds.value_or(kDefaultHealthCheckTimeoutSeconds), 0);
   if (plan.mode != "chat" && plan.mode != "embedding") {
     plan.skip_reason = fmt::format(
         "mode '{}' is not checked: llmux serves chat completions and embeddings only", plan.mode);

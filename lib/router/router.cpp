@@ -317,7 +317,7 @@ void Router::Impl::describe_checks(const router::PoolEntry& e, TimePoint now, De
 HealthReport Router::Impl::health_report(std::string_view group) const {
   std::shared_ptr<const router::DeploymentPool> pool = current_pool();
   const HealthCheckSettings& hc = config_.settings.health_checks;
-  const Duration staleness = seconds_to_duration(hc.staleness_seconds());
+  const Duration staleness = router::bounded_seconds(hc.staleness_seconds(), 0);
   const TimePoint now = time_.now();
   HealthReport report;
   for (const auto& e : pool->entries()) {
