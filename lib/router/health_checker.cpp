@@ -134,7 +134,6 @@ void HealthChecker::sync_slots(const DeploymentPool& pool, TimePoint now) {
 }
 
 void HealthChecker::tick() {
-  timer_ = 0;
   if (stopped_) return;
   const TimePoint now = loop_.now();
   std::shared_ptr<const DeploymentPool> pool = pool_();
@@ -168,6 +167,7 @@ void HealthChecker::arm(TimePoint now) {
   std::weak_ptr<bool> alive = alive_;
   timer_ = loop_.schedule(std::max(Duration::zero(), earliest - now), [this, alive] {
     if (alive.expired()) return;
+    timer_ = 0;  // fired: nothing to cancel any more
     tick();
   });
 }

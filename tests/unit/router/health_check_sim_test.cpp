@@ -252,7 +252,8 @@ TEST_CASE("a failed check stops counting once it is older than the staleness thr
   CHECK_FALSE(health_of(t.router->health("g"), "a1").failed_health_check);
   CHECK(t.served_by_a(40) > 0);
   // The report still shows the failure, marked stale and no longer routed around.
-  const HealthEndpoint* a = endpoint(t.router->health_report("g").unhealthy_endpoints, "a1");
+  const HealthReport report = t.router->health_report("g");
+  const HealthEndpoint* a = endpoint(report.unhealthy_endpoints, "a1");
   REQUIRE(a != nullptr);
   CHECK(a->stale);
   CHECK_FALSE(a->routed_around);
@@ -308,7 +309,8 @@ TEST_CASE("health_check_ignore_transient_errors: a 429 or 408 check leaves the r
       loop.run_ready();
       auto routed_around = [&] { return health_of(router->health("g"), "a1").failed_health_check; };
       // 429: reported unhealthy either way; routed around only when not ignored.
-      const HealthEndpoint* a = endpoint(router->health_report("g").unhealthy_endpoints, "a1");
+      const HealthReport report = router->health_report("g");
+      const HealthEndpoint* a = endpoint(report.unhealthy_endpoints, "a1");
       REQUIRE(a != nullptr);
       CHECK(a->status == 429);
       CHECK(a->error_type == "RateLimitError");
@@ -456,7 +458,8 @@ TEST_CASE("results are handed to on_health_check, and other replicas' results ap
   CHECK(t.router->apply_health_check(remote));
   CHECK(health_of(t.router->health("g"), "a1").failed_health_check);
   CHECK(t.served_by_a(20) == 0);
-  const HealthEndpoint* a = endpoint(t.router->health_report("g").unhealthy_endpoints, "a1");
+  const HealthReport report = t.router->health_report("g");
+  const HealthEndpoint* a = endpoint(report.unhealthy_endpoints, "a1");
   REQUIRE(a != nullptr);
   CHECK(a->checked_by == "replica-b");
   CHECK(a->error == "seen by B");
@@ -504,6 +507,9 @@ TEST_CASE("a deployment added later joins the background schedule at once", "[si
   loop.run_ready();
   loop.advance(120.0);
   CHECK(check_times(loop, "n.sim").size() == 2);
+  CHECK(check_times(loop, "a.sim") == std::vector<double>{0, 60, 120, 180});
+  // One timer drives the schedule, however often the pool changed.
+  CHECK(loop.pending_timers() == 1);
 }
 
 TEST_CASE("no key in any check result, report or health view", "[sim][health_check]") {
