@@ -28,9 +28,10 @@
  *     duration of the call only (the library copies what it keeps).
  *   - Callbacks take `void* user_data` and run on the router's I/O thread, one
  *     at a time (log callbacks: see llmux_log_callback); they must not block. The blocking functions (llmux_completion,
- *     llmux_embedding) return LLMUX_ERR_INVALID_ARGUMENT when called from any
- *     llmux callback (they would deadlock); the asynchronous ones, llmux_cancel
- *     and the deployment/health/metrics functions may be called from callbacks.
+ *     llmux_embedding, llmux_router_check_health) return
+ *     LLMUX_ERR_INVALID_ARGUMENT when called from any llmux callback (they
+ *     would deadlock); the asynchronous ones, llmux_cancel and the other
+ *     deployment/health/metrics functions may be called from callbacks.
  *   - No C++ exception ever crosses this boundary, in either direction: an
  *     exception thrown by a callback written in C++ is caught and dropped (from
  *     a chunk callback it stops the stream).
@@ -336,10 +337,41 @@ LLMUX_API llmux_status llmux_router_deployments(llmux_router* router, char** out
  * an unknown group gives "[]") as a JSON
  * array of {"id","model_group","api_base","healthy","state","reason","status",
  * "cooldown_remaining_seconds","trips","in_flight","requests_this_minute",
- * "tokens_this_minute"}; state is "healthy", "cooling_down", "half_open" or
- * "probing". Caller frees *out_json with llmux_free. Thread-safe. */
+ * "tokens_this_minute","last_check","failed_health_check",
+ * "next_health_check_seconds"}; state is "healthy", "cooling_down",
+ * "half_open", "probing" or "failed_health_check" (routed around for a failed
+ * active health check, enable_health_check_routing). last_check is the
+ * latest active health check, null when none: {"deployment_id",
+ * "model_group","mode","model","healthy","skipped","error_type","status",
+ * "reason","checked_at" (Unix seconds),"latency_ms","checked_by" ("this
+ * replica", or the id of the replica that shared it)}.
+ * next_health_check_seconds is -1 when no background check is scheduled.
+ * Caller frees *out_json with llmux_free. Thread-safe. */
 LLMUX_API llmux_status llmux_router_health(llmux_router* router, const char* model_group, char** out_json,
                                              llmux_error** out_error);
+/* The active health checks of `model_group`'s deployments (NUL-terminated;
+ * NULL or "" = all; an unknown group gives empty lists) in the shape of
+ * LiteLLM's /health answer, from the latest results (nothing is sent):
+ *   {"healthy_endpoints": [...], "unhealthy_endpoints": [...],
+ *    "unchecked_endpoints": [...], "healthy_count", "unhealthy_count",
+ *    "unchecked_count"}
+ * each endpoint {"model","model_group","model_id","api_base","mode","error",
+ * "error_type","status","last_check_at","latency_ms","checked_by","stale",
+ * "routed_around"}: "error" is the failed check's reason (unchecked: why
+ * there is no result), never a key; "last_check_at" is Unix seconds (0 =
+ * never). Caller frees *out_json with llmux_free. Thread-safe. */
+LLMUX_API llmux_status llmux_router_health_report(llmux_router* router, const char* model_group, char** out_json,
+                                                    llmux_error** out_error);
+/* Runs the active health check of every deployment of `model_group`
+ * (NUL-terminated; NULL or "" = all) now, waits until each ended (at most its
+ * health_check_timeout, 60 s by default), and returns the report in
+ * llmux_router_health_report's shape. The results count for routing like
+ * background ones. A failing deployment is not an error: it is listed under
+ * "unhealthy_endpoints". Caller frees *out_json with llmux_free. Blocking:
+ * thread-safe, but from a router callback it returns
+ * LLMUX_ERR_INVALID_ARGUMENT. */
+LLMUX_API llmux_status llmux_router_check_health(llmux_router* router, const char* model_group, char** out_json,
+                                                   llmux_error** out_error);
 /* Router metrics as Prometheus text exposition (version 0.0.4): calls by group
  * and outcome, per-deployment attempts/failures/cooldowns, the health gauges;
  * no API key. Caller frees *out_text with llmux_free. Thread-safe. */

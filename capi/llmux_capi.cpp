@@ -630,6 +630,46 @@ llmux_status llmux_router_health(llmux_router* router, const char* model_group, 
                  [&] { return return_copy(llmux::health_json(router->router->health(group)), out_json, out_error); });
 }
 
+llmux_status llmux_router_health_report(llmux_router* router, const char* model_group, char** out_json,
+                                        llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !out_json) {
+    return fail_argument(out_error, "llmux_router_health_report", "router and out_json are required");
+  }
+  const std::string_view group = model_group ? model_group : "";
+  if (llmux_status s = check_utf8(group.data(), group.size(), "llmux_router_health_report", "model_group", out_error);
+      s != LLMUX_OK) {
+    return s;
+  }
+  return guarded(out_error, [&] {
+    return return_copy(llmux::health_report_json(router->router->health_report(group)), out_json, out_error);
+  });
+}
+
+llmux_status llmux_router_check_health(llmux_router* router, const char* model_group, char** out_json,
+                                       llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !out_json) {
+    return fail_argument(out_error, "llmux_router_check_health", "router and out_json are required");
+  }
+  if (CallbackScope::active()) {
+    return fail_argument(out_error, "llmux_router_check_health",
+                         "blocking call made from a router callback (it would deadlock); call it from another thread");
+  }
+  const std::string_view group = model_group ? model_group : "";
+  if (llmux_status s = check_utf8(group.data(), group.size(), "llmux_router_check_health", "model_group", out_error);
+      s != LLMUX_OK) {
+    return s;
+  }
+  return guarded(out_error, [&] {
+    llmux::Result<llmux::HealthReport> report = router->router->check_health(group);
+    if (!report.ok()) return fail(out_error, report.error());
+    return return_copy(llmux::health_report_json(report.value()), out_json, out_error);
+  });
+}
+
 llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_error** out_error) {
   if (out_error) *out_error = nullptr;
   if (out_text) *out_text = nullptr;

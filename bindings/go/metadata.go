@@ -117,33 +117,152 @@ type DeploymentHealth struct {
 	ID         string
 	ModelGroup string
 	APIBase    string
-	Healthy    bool   // false while cooling down or probing
-	State      string // "healthy", "cooling_down", "half_open" (one probe may go), "probing"
-	Reason     string // why it cooled down ("429 RateLimitError: ...")
-	Status     int    // status of the failure that cooled it down
+	Healthy    bool // false while cooling down, probing, or routed around for a failed health check
+	// "healthy", "cooling_down", "half_open" (one probe may go), "probing",
+	// "failed_health_check" (routed around for a failed active health check)
+	State  string
+	Reason string // why it cooled down ("429 RateLimitError: ...") or failed its check
+	Status int    // status of the failure that cooled it down (or of the failed check)
 	// CooldownRemaining is the time until the deployment may be tried again.
 	CooldownRemaining  time.Duration
 	Trips              int // consecutive re-openings after failed probes
 	InFlight           int64
 	RequestsThisMinute int64
 	TokensThisMinute   int64
+	// LastCheck is the latest active health check (nil when never checked).
+	LastCheck *HealthCheckResult
+	// FailedHealthCheck: routing avoids the deployment now because of its checks.
+	FailedHealthCheck bool
+	// NextHealthCheck is when the background schedule checks it next; negative when not scheduled.
+	NextHealthCheck time.Duration
+}
+
+// HealthCheckResult is one active health check of one deployment: a minimal
+// request sent outside routing (chat: one short message; embedding: one word).
+type HealthCheckResult struct {
+	DeploymentID string
+	ModelGroup   string
+	Mode         string // "chat" or "embedding"
+	Model        string // model_info.health_check_model, else litellm_params.model
+	Healthy      bool
+	Skipped      bool   // not checked (a mode llmux does not serve, ...): Reason says why
+	ErrorType    string // LiteLLM's exception name when it failed ("RateLimitError", "Timeout", ...)
+	Status       int
+	Reason       string // the provider's message; never a key
+	CheckedAt    time.Time
+	Latency      time.Duration
+	CheckedBy    string // "this replica", or the replica that shared the result
+}
+
+// UnmarshalJSON decodes llmux's health check result object.
+func (r *HealthCheckResult) UnmarshalJSON(data []byte) error {
+	var w struct {
+		DeploymentID string  `json:"deployment_id"`
+		ModelGroup   string  `json:"model_group"`
+		Mode         string  `json:"mode"`
+		Model        string  `json:"model"`
+		Healthy      bool    `json:"healthy"`
+		Skipped      bool    `json:"skipped"`
+		ErrorType    string  `json:"error_type"`
+		Status       int     `json:"status"`
+		Reason       string  `json:"reason"`
+		CheckedAt    float64 `json:"checked_at"`
+		LatencyMS    float64 `json:"latency_ms"`
+		CheckedBy    string  `json:"checked_by"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*r = HealthCheckResult{
+		DeploymentID: w.DeploymentID, ModelGroup: w.ModelGroup, Mode: w.Mode, Model: w.Model, Healthy: w.Healthy,
+		Skipped: w.Skipped, ErrorType: w.ErrorType, Status: w.Status, Reason: w.Reason, CheckedAt: unixTime(w.CheckedAt),
+		Latency: milliseconds(w.LatencyMS), CheckedBy: w.CheckedBy,
+	}
+	return nil
+}
+
+// HealthEndpoint is one deployment in a HealthReport.
+type HealthEndpoint struct {
+	Model      string // the model the check asks for
+	ModelGroup string
+	ModelID    string // the deployment id
+	APIBase    string // never a key
+	Mode       string
+	Error      string // unhealthy: the check's reason; unchecked: why there is no result
+	ErrorType  string
+	Status     int
+	// LastCheckAt is when the latest check ended (the zero time when never).
+	LastCheckAt  time.Time
+	Latency      time.Duration
+	CheckedBy    string
+	Stale        bool // older than the staleness threshold: no longer counts for routing
+	RoutedAround bool // routing avoids the deployment now because of its checks
+}
+
+// UnmarshalJSON decodes one endpoint of llmux's health report.
+func (e *HealthEndpoint) UnmarshalJSON(data []byte) error {
+	var w struct {
+		Model        string  `json:"model"`
+		ModelGroup   string  `json:"model_group"`
+		ModelID      string  `json:"model_id"`
+		APIBase      string  `json:"api_base"`
+		Mode         string  `json:"mode"`
+		Error        string  `json:"error"`
+		ErrorType    string  `json:"error_type"`
+		Status       int     `json:"status"`
+		LastCheckAt  float64 `json:"last_check_at"`
+		LatencyMS    float64 `json:"latency_ms"`
+		CheckedBy    string  `json:"checked_by"`
+		Stale        bool    `json:"stale"`
+		RoutedAround bool    `json:"routed_around"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*e = HealthEndpoint{
+		Model: w.Model, ModelGroup: w.ModelGroup, ModelID: w.ModelID, APIBase: w.APIBase, Mode: w.Mode, Error: w.Error,
+		ErrorType: w.ErrorType, Status: w.Status, LastCheckAt: unixTime(w.LastCheckAt), Latency: milliseconds(w.LatencyMS),
+		CheckedBy: w.CheckedBy, Stale: w.Stale, RoutedAround: w.RoutedAround,
+	}
+	return nil
+}
+
+// HealthReport is the active health checks' view of the deployments, shaped
+// like LiteLLM's /health answer: the deployments whose latest check passed or
+// failed, and those without a result.
+type HealthReport struct {
+	HealthyEndpoints   []HealthEndpoint `json:"healthy_endpoints"`
+	UnhealthyEndpoints []HealthEndpoint `json:"unhealthy_endpoints"`
+	UncheckedEndpoints []HealthEndpoint `json:"unchecked_endpoints"`
+}
+
+// unixTime is Unix seconds as a time.Time; 0 is the zero time.
+func unixTime(s float64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	sec := int64(s)
+	return time.Unix(sec, int64((s-float64(sec))*1e9))
 }
 
 // UnmarshalJSON decodes one entry of llmux_router_health's array.
 func (h *DeploymentHealth) UnmarshalJSON(data []byte) error {
 	var w struct {
-		ID                       string  `json:"id"`
-		ModelGroup               string  `json:"model_group"`
-		APIBase                  string  `json:"api_base"`
-		Healthy                  bool    `json:"healthy"`
-		State                    string  `json:"state"`
-		Reason                   string  `json:"reason"`
-		Status                   int     `json:"status"`
-		CooldownRemainingSeconds float64 `json:"cooldown_remaining_seconds"`
-		Trips                    int     `json:"trips"`
-		InFlight                 int64   `json:"in_flight"`
-		RequestsThisMinute       int64   `json:"requests_this_minute"`
-		TokensThisMinute         int64   `json:"tokens_this_minute"`
+		ID                       string             `json:"id"`
+		ModelGroup               string             `json:"model_group"`
+		APIBase                  string             `json:"api_base"`
+		Healthy                  bool               `json:"healthy"`
+		State                    string             `json:"state"`
+		Reason                   string             `json:"reason"`
+		Status                   int                `json:"status"`
+		CooldownRemainingSeconds float64            `json:"cooldown_remaining_seconds"`
+		Trips                    int                `json:"trips"`
+		InFlight                 int64              `json:"in_flight"`
+		RequestsThisMinute       int64              `json:"requests_this_minute"`
+		TokensThisMinute         int64              `json:"tokens_this_minute"`
+		LastCheck                *HealthCheckResult `json:"last_check"`
+		FailedHealthCheck        bool               `json:"failed_health_check"`
+		NextHealthCheckSeconds   float64            `json:"next_health_check_seconds"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
@@ -152,6 +271,7 @@ func (h *DeploymentHealth) UnmarshalJSON(data []byte) error {
 		ID: w.ID, ModelGroup: w.ModelGroup, APIBase: w.APIBase, Healthy: w.Healthy, State: w.State,
 		Reason: w.Reason, Status: w.Status, CooldownRemaining: seconds(w.CooldownRemainingSeconds), Trips: w.Trips,
 		InFlight: w.InFlight, RequestsThisMinute: w.RequestsThisMinute, TokensThisMinute: w.TokensThisMinute,
+		LastCheck: w.LastCheck, FailedHealthCheck: w.FailedHealthCheck, NextHealthCheck: seconds(w.NextHealthCheckSeconds),
 	}
 	return nil
 }

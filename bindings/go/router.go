@@ -192,6 +192,53 @@ func (r *Router) Health(group string) ([]DeploymentHealth, error) {
 	return health, err
 }
 
+// HealthReport is the active health checks' latest results for a model
+// group ("" = every group), shaped like LiteLLM's /health answer. It sends
+// nothing (see CheckHealth).
+func (r *Router) HealthReport(group string) (*HealthReport, error) {
+	report := &HealthReport{}
+	err := r.query(report, func(c *C.llmux_router, out **C.char, cerr **C.llmux_error) C.llmux_status {
+		cgroup := C.CString(group)
+		defer C.free(unsafe.Pointer(cgroup))
+		return C.llmux_router_health_report(c, cgroup, out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return report, nil
+}
+
+// CheckHealth checks the deployments of a model group ("" = every group) now
+// — a minimal request to each, outside routing — and returns the report once
+// every check ended (each within its health_check_timeout, 60 s by default).
+// The results count for routing like background ones. When ctx ends first,
+// CheckHealth returns ctx.Err() at once; the checks still finish and count.
+func (r *Router) CheckHealth(ctx context.Context, group string) (*HealthReport, error) {
+	type outcome struct {
+		report *HealthReport
+		err    error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		report := &HealthReport{}
+		err := r.query(report, func(c *C.llmux_router, out **C.char, cerr **C.llmux_error) C.llmux_status {
+			cgroup := C.CString(group)
+			defer C.free(unsafe.Pointer(cgroup))
+			return C.llmux_router_check_health(c, cgroup, out, cerr)
+		})
+		if err != nil {
+			report = nil
+		}
+		done <- outcome{report, err}
+	}()
+	select {
+	case o := <-done:
+		return o.report, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Deployments lists the router's deployments, secrets masked.
 func (r *Router) Deployments() ([]Deployment, error) {
 	var deployments []Deployment

@@ -22,6 +22,22 @@
 
 namespace llmux {
 
+// A deployment's own health-check settings (model_info).
+struct DeploymentHealthCheckConfig {
+  // model_info.health_check_model: the model the check asks for instead of
+  // litellm_params.model (as written, e.g. "openai/gpt-4o-mini"; a wildcard
+  // deployment needs one). Sent through the deployment's own provider.
+  std::string model;
+  // model_info.health_check_timeout: the whole check's limit; unset = 60 s.
+  std::optional<double> timeout_seconds;
+  // model_info.health_check_max_tokens: max_tokens of a chat check; unset = 1.
+  std::optional<int> max_tokens;
+  // model_info.disable_background_health_check: left out of background
+  // checks (on-demand checks still include it unless
+  // health_check_skip_disabled_background_models is set).
+  bool disable_background = false;
+};
+
 // One deployment = one `model_list` entry.
 struct DeploymentConfig {
   std::string model_name;      // the model group
@@ -79,6 +95,14 @@ struct DeploymentConfig {
 
   // Extra headers sent with every request (litellm_params.extra_headers).
   std::vector<std::pair<std::string, std::string>> extra_headers;
+  // model_info.mode: what the deployment serves ("chat", "embedding",
+  // "completion", "image_generation", ...); empty = not set (a health check
+  // then takes the model map's mode for the model, else "chat").
+  std::string mode;
+  // How an active health check (RouterSettings::health_checks) reaches this
+  // deployment (model_info.health_check_*).
+  DeploymentHealthCheckConfig health_check;
+
   // litellm_params as JSON, secrets resolved (kept for providers that need more keys).
   std::string litellm_params_json;
   // model_info as JSON.
@@ -160,6 +184,43 @@ struct RedisCacheKwargs {
   std::optional<std::vector<RedisNode>> startup_nodes;
 };
 
+// Active health checks: LiteLLM proxy's background health checks and the
+// Router's health-check routing. Read from general_settings (where the proxy
+// keeps them) and router_settings (Router arguments; router_settings wins).
+struct HealthCheckSettings {
+  // general_settings.background_health_checks: check every deployment every
+  // `interval_seconds`, spread evenly over the interval.
+  bool background = false;
+  double interval_seconds = 300;  // health_check_interval
+  // health_check_concurrency: checks in flight at once; unset = no limit.
+  std::optional<int> concurrency;
+  // enable_health_check_routing: a deployment whose latest check failed (and
+  // is not older than the staleness threshold) is routed around like one
+  // cooling down.
+  bool routing = false;
+  // health_check_staleness_threshold: a result older than this no longer
+  // counts for routing. Unset = twice interval_seconds (llmux: LiteLLM's
+  // Router, which does not know the proxy's interval, uses 600 s).
+  std::optional<double> staleness_threshold_seconds;
+  // health_check_ignore_transient_errors: a check failing with 429 or 408
+  // (rate limit, timeout) leaves the routing verdict as it was.
+  bool ignore_transient_errors = false;
+  // health_check_skip_disabled_background_models: on-demand checks also skip
+  // deployments with model_info.disable_background_health_check.
+  bool skip_disabled_on_demand = false;
+  // background_health_check_model_groups: background checks only for these
+  // model groups; unset = every group.
+  std::optional<std::vector<std::string>> background_model_groups;
+  // use_shared_health_check: share results through Redis (when Redis is
+  // configured) so one replica's check serves every replica.
+  bool shared = false;
+
+  // The staleness threshold in effect.
+  double staleness_seconds() const {
+    return staleness_threshold_seconds ? *staleness_threshold_seconds : 2 * interval_seconds;
+  }
+};
+
 struct RouterSettings {
   // Any name registered with register_strategy (llmux/strategy.hpp): the
   // loader keeps it as written and Router::create checks it.
@@ -196,6 +257,7 @@ struct RouterSettings {
   // of the one compiled into the library (litellm_settings.model_cost_map_path;
   // empty: the environment variable LLMUX_MODEL_COST_MAP, else the bundled map).
   std::string model_cost_map_path;
+  HealthCheckSettings health_checks;
   // Redis (routing state shared by every router on it), LiteLLM's Router
   // arguments. Redis is used only when redis_url is set, or redis_host and
   // redis_port both are: LiteLLM's rule, so neither cache_kwargs nor the

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,7 @@
 #include "llmux/clock.hpp"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
+#include "llmux/health_check.hpp"
 #include "llmux/metadata.hpp"
 
 namespace llmux {
@@ -106,6 +108,11 @@ struct RouterOptions {
   std::function<void(std::string_view)> log;
   // Receives routing events; may be empty.
   EventCallback on_event;
+  // Receives the result of each of this router's own active health checks
+  // (skipped ones excluded), after routing took it into account: e.g. to
+  // share it with other replicas, which hand it to apply_health_check().
+  // Runs on the router's I/O thread; must not block. May be empty.
+  std::function<void(const HealthCheckResult&)> on_health_check;
 };
 
 // One deployment's state as `health()` reports it.
@@ -113,8 +120,10 @@ struct DeploymentHealth {
   std::string id;
   std::string model_group;
   std::string api_base;
-  bool healthy = true;          // false while cooling down or probing
-  std::string state;            // "healthy", "cooling_down", "half_open" (one probe may go), "probing"
+  bool healthy = true;          // false while cooling down, probing, or routed around for a failed health check
+  // "healthy", "cooling_down", "half_open" (one probe may go), "probing",
+  // "failed_health_check" (enable_health_check_routing; a cooldown shows first)
+  std::string state;
   std::string reason;           // why it cooled down ("429 RateLimitError: ...")
   int status = 0;               // status of the failure that cooled it down
   double cooldown_remaining_seconds = 0;
@@ -126,6 +135,13 @@ struct DeploymentHealth {
   int64_t in_flight = 0;
   int64_t requests_this_minute = 0;
   int64_t tokens_this_minute = 0;
+  // Active health checks: the latest result (this router's or another
+  // replica's; unset when never checked), whether routing avoids the
+  // deployment for it now, and when the background schedule checks it next
+  // (seconds from now; -1 when not scheduled).
+  std::optional<HealthCheckResult> last_check;
+  bool failed_health_check = false;
+  double next_health_check_seconds = -1;
 };
 
 class LLMUX_API Router {
@@ -184,6 +200,25 @@ class LLMUX_API Router {
   Status register_model_prices(std::string_view json);
   // Health of every deployment of `model_group` (all groups when empty).
   std::vector<DeploymentHealth> health(std::string_view model_group = {}) const;
+  // The active health checks of `model_group`'s deployments (all groups when
+  // empty; an unknown group gives an empty report) as LiteLLM's /health
+  // answers: healthy and unhealthy endpoints by their latest check, plus
+  // those without one. Reads the latest results; sends nothing. Thread-safe.
+  HealthReport health_report(std::string_view model_group = {}) const;
+  // Checks `model_group`'s deployments now (all when empty), whatever the
+  // background schedule, and returns the report once every check ended (at
+  // most each deployment's health_check_timeout, 60 s by default). The
+  // results count for routing like background ones. With
+  // health_check_skip_disabled_background_models, deployments with
+  // disable_background_health_check are left out. Blocking: from a router
+  // callback it returns kInvalidArgument. Thread-safe.
+  Result<HealthReport> check_health(std::string_view model_group = {});
+  // Records a health check another replica ran (its checked_by names that
+  // replica): routing and reports use it like one of this router's own when
+  // it is newer than what the deployment holds (checked_at; an equal or older
+  // result changes nothing). Returns whether it was recorded (false too for
+  // an unknown deployment id or a skipped result). Thread-safe.
+  bool apply_health_check(const HealthCheckResult& result);
   // Counters and gauges in the Prometheus text exposition format (version
   // 0.0.4): calls by group and outcome, attempts/failures/cooldowns per
   // deployment, and the health() gauges. No API key ever appears. Thread-safe.
@@ -221,6 +256,17 @@ LLMUX_API std::string deployments_json(const std::vector<DeploymentConfig>& depl
 LLMUX_API std::string json_string(std::string_view text);
 // A JSON array of the deployments' health.
 LLMUX_API std::string health_json(const std::vector<DeploymentHealth>& health);
+// One health check result: {"deployment_id","model_group","mode","model",
+// "healthy","skipped","error_type","status","reason","checked_at",
+// "latency_ms","checked_by"}.
+LLMUX_API std::string health_check_result_json(const HealthCheckResult& result);
+// LiteLLM's /health shape: {"healthy_endpoints":[...],"unhealthy_endpoints":
+// [...],"unchecked_endpoints":[...],"healthy_count","unhealthy_count",
+// "unchecked_count"}; each endpoint {"model","model_group","model_id",
+// "api_base","mode","error","error_type","status","last_check_at",
+// "latency_ms","checked_by","stale","routed_around"}. checked_by is "this
+// replica" for this router's own checks. Never a key.
+LLMUX_API std::string health_report_json(const HealthReport& report);
 
 // The library's version, LLMUX_VERSION_STRING ("MAJOR.MINOR.PATCH").
 LLMUX_API std::string_view version();

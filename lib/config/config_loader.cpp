@@ -21,11 +21,12 @@ namespace {
 
 using config::Value;
 
-constexpr std::string_view kRoutingSections[] = {"model_list", "router_settings", "litellm_settings"};
+constexpr std::string_view kRoutingSections[] = {"model_list", "router_settings", "litellm_settings",
+                                                  "general_settings"};
 
 // Top-level sections of a LiteLLM proxy config that are not about routing.
 constexpr std::string_view kProxySections[] = {
-    "general_settings", "guardrails", "mcp_servers", "mcp_tools", "credential_list", "callback_settings",
+    "guardrails", "mcp_servers", "mcp_tools", "credential_list", "callback_settings",
     "files_settings", "finetune_settings", "assistant_settings", "search_tools", "vector_store_registry", "include",
     "prompts", "pass_through_endpoints", "model_group_settings", "alerting", "ui_settings",
 };
@@ -78,8 +79,12 @@ Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& e
     }
   }
 
-  // Settings: litellm_settings first, so router_settings wins on shared keys.
+  // Settings: general_settings (the proxy's: health checks), then
+  // litellm_settings, so router_settings wins on shared keys.
   config::SettingsBuilder settings;
+  if (Value* section = root.find("general_settings")) {
+    if (Status s = settings.apply_general_settings(*section, ctx); !s.ok()) return s.error();
+  }
   if (Value* section = root.find("litellm_settings")) {
     ctx.resolve_env(*section, "litellm_settings");
     if (Status s = settings.apply_litellm_settings(*section, ctx); !s.ok()) return s.error();

@@ -209,6 +209,14 @@ Status read_model_info(const Value& info, std::string_view path, DeploymentConfi
   cost.reset();
   LLMUX_CONFIG_TRY(opt_number(info, "output_cost_per_token", path, 0, false, cost));
   if (!d.output_cost_per_token) d.output_cost_per_token = cost;
+  // What the deployment serves, and how an active health check reaches it.
+  LLMUX_CONFIG_TRY(opt_string(info, "mode", path, d.mode));
+  LLMUX_CONFIG_TRY(opt_string(info, "health_check_model", path, d.health_check.model));
+  LLMUX_CONFIG_TRY(opt_number(info, "health_check_timeout", path, 0, true, d.health_check.timeout_seconds));
+  LLMUX_CONFIG_TRY(opt_int(info, "health_check_max_tokens", path, 1, d.health_check.max_tokens));
+  std::optional<bool> no_background;
+  LLMUX_CONFIG_TRY(opt_bool(info, "disable_background_health_check", path, no_background));
+  d.health_check.disable_background = no_background.value_or(false);
   // model_info (LiteLLM's model capability map) wins over litellm_params.
   std::optional<bool> prefill;
   LLMUX_CONFIG_TRY(opt_bool(info, "supports_assistant_prefill", path, prefill));

@@ -336,6 +336,56 @@ Status set_redis_sync_interval(const Value& v, const std::string& path, State& s
   return read_number(v, path, 0, true, s.settings.redis_sync_interval_seconds);
 }
 
+// ---- active health checks (general_settings and router_settings) -------------------
+
+Status set_background_health_checks(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.health_checks.background);
+}
+
+Status set_health_check_interval(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_number(v, path, 0, true, s.settings.health_checks.interval_seconds);
+}
+
+Status set_health_check_concurrency(const Value& v, const std::string& path, State& s, ParseContext&) {
+  int n = 0;
+  LLMUX_CONFIG_TRY(read_int(v, path, 1, n));
+  s.settings.health_checks.concurrency = n;
+  return Status::Ok();
+}
+
+Status set_enable_health_check_routing(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.health_checks.routing);
+}
+
+Status set_health_check_staleness_threshold(const Value& v, const std::string& path, State& s, ParseContext&) {
+  double seconds = 0;
+  LLMUX_CONFIG_TRY(read_number(v, path, 0, true, seconds));
+  s.settings.health_checks.staleness_threshold_seconds = seconds;
+  return Status::Ok();
+}
+
+Status set_health_check_ignore_transient_errors(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.health_checks.ignore_transient_errors);
+}
+
+Status set_health_check_skip_disabled(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.health_checks.skip_disabled_on_demand);
+}
+
+Status set_background_health_check_model_groups(const Value& v, const std::string& path, State& s, ParseContext&) {
+  std::vector<std::string> groups;
+  ValueNode node(v);
+  if (auto problem = router_keys::read_names(node, path, "a list of model group names", groups)) {
+    return problem_error(*problem);
+  }
+  s.settings.health_checks.background_model_groups = std::move(groups);
+  return Status::Ok();
+}
+
+Status set_use_shared_health_check(const Value& v, const std::string& path, State& s, ParseContext&) {
+  return read_bool(v, path, s.settings.health_checks.shared);
+}
+
 Status set_connect_timeout(const Value& v, const std::string& path, State& s, ParseContext&) {
   return read_number(v, path, 0, true, s.settings.connect_timeout_seconds);
 }
@@ -387,6 +437,18 @@ constexpr KeyHandler kRouterSettings[] = {
     {"redis_command_timeout", set_redis_command_timeout},  // llmux
     {"redis_max_wait", set_redis_max_wait},                // llmux
     {"redis_sync_interval", set_redis_sync_interval},      // llmux
+    // Active health checks: Router arguments (enable_health_check_routing,
+    // health_check_staleness_threshold, health_check_ignore_transient_errors)
+    // and, as llmux has no proxy, the proxy's own general_settings keys too.
+    {"enable_health_check_routing", set_enable_health_check_routing},
+    {"health_check_staleness_threshold", set_health_check_staleness_threshold},
+    {"health_check_ignore_transient_errors", set_health_check_ignore_transient_errors},
+    {"health_check_interval", set_health_check_interval},
+    {"background_health_checks", set_background_health_checks},
+    {"health_check_concurrency", set_health_check_concurrency},
+    {"health_check_skip_disabled_background_models", set_health_check_skip_disabled},
+    {"background_health_check_model_groups", set_background_health_check_model_groups},
+    {"use_shared_health_check", set_use_shared_health_check},
     {"connect_timeout", set_connect_timeout},         // llmux
     {"first_token_timeout", set_first_token_timeout},  // llmux
     {"stream_idle_timeout", set_stream_idle_timeout},  // llmux
@@ -398,11 +460,30 @@ constexpr KeyHandler kRouterSettings[] = {
 constexpr std::string_view kRouterSettingsNotUsed[] = {
     "model_list", "optional_pre_call_checks", "default_litellm_params", "cache_responses", "caching_groups", "client_ttl", "polling_interval", "default_priority", "set_verbose",
     "debug_level", "alerting_config", "router_general_settings", "ignore_invalid_deployments", "assistants_config",
-    "search_tools", "guardrail_list", "max_retries", "health_check_interval", "enable_health_check_routing",
-    "health_check_staleness_threshold", "health_check_ignore_transient_errors", "deployment_affinity_ttl_seconds",
+    "search_tools", "guardrail_list", "max_retries", "deployment_affinity_ttl_seconds",
     "model_group_affinity_config", "enable_weighted_failover", "routing_groups", "default_deployment",
     "provider_default_deployment_ids", "enable_loadbalancing_on_batch_endpoints", "auto_routers",
 };
+
+// The keys of general_settings (the LiteLLM proxy's own section) llmux
+// reads: the active health checks. The proxy's other keys (master_key,
+// database_url, ...) are accepted with a warning each.
+constexpr KeyHandler kGeneralSettings[] = {
+    {"background_health_checks", set_background_health_checks},
+    {"health_check_interval", set_health_check_interval},
+    {"health_check_concurrency", set_health_check_concurrency},
+    {"enable_health_check_routing", set_enable_health_check_routing},
+    {"health_check_staleness_threshold", set_health_check_staleness_threshold},
+    {"health_check_ignore_transient_errors", set_health_check_ignore_transient_errors},
+    {"health_check_skip_disabled_background_models", set_health_check_skip_disabled},
+    {"background_health_check_model_groups", set_background_health_check_model_groups},
+    {"use_shared_health_check", set_use_shared_health_check},
+};
+
+// general_settings keys about health checks that change only what the
+// proxy's /health endpoint displays: llmux's report always has the same
+// fields (and never a secret).
+constexpr std::string_view kGeneralSettingsNoEffect[] = {"health_check_details"};
 
 // The routing subset of litellm_settings (module globals LiteLLM's Router
 // reads as defaults).
@@ -457,6 +538,37 @@ bool contains(const Range& range, std::string_view key) {
 }
 
 }  // namespace
+
+Status SettingsBuilder::apply_general_settings(Value& section, ParseContext& ctx) {
+  static const std::vector<std::string_view> kNames = handler_names(kGeneralSettings);
+  const std::string path = "general_settings";
+  if (section.is_null()) return Status::Ok();
+  if (!section.is_map()) {
+    // The proxy's section, not ours to reject: what llmux reads is absent.
+    ctx.warn(fmt::format("{}: expected a map, got {}; ignored", path, describe(section)));
+    return Status::Ok();
+  }
+  for (auto& [key, value] : section.members) {
+    const std::string key_path = child_path(path, key);
+    const KeyHandler* handler = find_handler(kGeneralSettings, key);
+    if (handler == nullptr) {
+      // Only the key is named: the proxy's values are often secrets (master_key).
+      std::string message = fmt::format("{}: not a routing setting, ignored", key_path);
+      if (contains(kGeneralSettingsNoEffect, key)) {
+        message = fmt::format("{}: accepted, no effect (llmux reports the same fields always)", key_path);
+      } else if (auto suggestion = did_you_mean(key, kNames)) {
+        message += fmt::format(" (did you mean {}?)", *suggestion);
+      }
+      ctx.warn(std::move(message));
+      continue;
+    }
+    // os.environ/ is resolved only in the keys llmux reads.
+    ctx.resolve_env(value, key_path);
+    if (value.is_null()) continue;
+    LLMUX_CONFIG_TRY(handler->handler(value, key_path, state_, ctx));
+  }
+  return Status::Ok();
+}
 
 Status SettingsBuilder::apply_litellm_settings(const Value& section, ParseContext& ctx) {
   static const std::vector<std::string_view> kNames = handler_names(kLitellmSettings);

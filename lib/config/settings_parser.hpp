@@ -1,11 +1,13 @@
 // -----------------------------------------------------------------------------
 // File: config/settings_parser.hpp
 // -----------------------------------------------------------------------------
-// router_settings and the routing subset of litellm_settings → RouterSettings,
-// validated (type and range) key by key. Keys of other LiteLLM features are
-// accepted with a warning; unknown keys get a warning with a did-you-mean.
-// router_settings wins over litellm_settings when both set a key (apply
-// litellm_settings first). One builder per parse, single-threaded.
+// router_settings, the routing subset of litellm_settings and the health-check
+// keys of general_settings → RouterSettings, validated (type and range) key
+// by key. Keys of other LiteLLM features are accepted with a warning; unknown
+// keys get a warning with a did-you-mean. router_settings wins over
+// litellm_settings, which wins over general_settings, when several set a key
+// (apply general_settings, then litellm_settings, then router_settings). One
+// builder per parse, single-threaded.
 #pragma once
 
 #include <optional>
@@ -21,6 +23,10 @@ namespace llmux::config {
 
 class SettingsBuilder {
  public:
+  // `section` is the general_settings section as written (any kind): its
+  // health-check keys are read (os.environ/ resolved in them only), every
+  // other key gets a warning naming it, never its value.
+  Status apply_general_settings(Value& section, ParseContext& ctx);
   // `section` is the (os.environ-resolved) litellm_settings map or null.
   Status apply_litellm_settings(const Value& section, ParseContext& ctx);
   // `section` is the (os.environ-resolved) router_settings map or null.

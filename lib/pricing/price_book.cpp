@@ -187,15 +187,24 @@ Status PriceBook::register_models(std::string_view json) {
   return Status::Ok();
 }
 
-std::string PriceBook::resolve(DeploymentConfig& d) const {
-  if (d.input_cost_per_token && d.output_cost_per_token && d.max_input_tokens && d.max_output_tokens) return {};
+const ModelInfo* PriceBook::find_for(const DeploymentConfig& d, std::string* matched_key) const {
   std::string model = json_string_member(d.model_info_json, "base_model");
   if (model.empty()) model = json_string_member(d.litellm_params_json, "base_model");
   if (model.empty()) model = d.provider_model;
   const std::string region =
       d.provider.starts_with("bedrock") ? json_string_member(d.litellm_params_json, "aws_region_name") : "";
+  return find(d.provider, model, region, matched_key);
+}
+
+std::string PriceBook::mode_for(const DeploymentConfig& d) const {
+  const ModelInfo* info = find_for(d, nullptr);
+  return info ? info->mode : std::string();
+}
+
+std::string PriceBook::resolve(DeploymentConfig& d) const {
+  if (d.input_cost_per_token && d.output_cost_per_token && d.max_input_tokens && d.max_output_tokens) return {};
   std::string key;
-  const ModelInfo* info = find(d.provider, model, region, &key);
+  const ModelInfo* info = find_for(d, &key);
   if (!info) return {};
   if (!d.input_cost_per_token) d.input_cost_per_token = info->input_cost_per_token;
   if (!d.output_cost_per_token) d.output_cost_per_token = info->output_cost_per_token;

@@ -72,11 +72,18 @@ class PriceBook {
   // litellm_params / model_info always win. Returns the key used, or "".
   std::string resolve(DeploymentConfig& d) const;
 
+  // The model map's mode for `d` ("chat", "embedding", ...; the same lookup
+  // as resolve()); "" when no entry fits or it has none.
+  std::string mode_for(const DeploymentConfig& d) const;
+
   // The map under the registered entries (loads the bundled one if pending).
   const ModelMap* base() const;
 
  private:
   const ModelInfo* find_key(std::string_view key, std::string* matched_key) const;
+  // find() with the deployment's lookup model (base_model, else its provider
+  // model) and Bedrock region.
+  const ModelInfo* find_for(const DeploymentConfig& d, std::string* matched_key) const;
 
   mutable std::shared_ptr<const ModelMap> base_;  // set on first use when bundled_pending_
   mutable bool bundled_pending_ = false;

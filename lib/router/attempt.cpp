@@ -236,11 +236,13 @@ Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::Transf
   return Judgement{};
 }
 
-size_t healthy_in_stage(const Stage& stage, std::span<const PoolEntry* const> excluded, TimePoint now) {
+size_t healthy_in_stage(const Stage& stage, std::span<const PoolEntry* const> excluded, TimePoint now,
+                        bool health_check_routing) {
   if (stage.single || !stage.group) return 0;
   size_t n = 0;
   for (const PoolEntry* e : stage.group->members) {
     if (e->health->cooling_down(now)) continue;
+    if (health_check_routing && e->check->failed_at(now)) continue;
     if (std::find(excluded.begin(), excluded.end(), e) != excluded.end()) continue;
     ++n;
   }

@@ -116,8 +116,10 @@ Judgement judge_transfer(Attempt& attempt, StreamRelay& relay, transport::Transf
                          const request::ParsedRequest& request, bool cancel_requested);
 
 // Deployments of the stage that may still serve: not cooling down, not
-// excluded. 0 for a deployment addressed by id (LiteLLM reports none healthy).
-size_t healthy_in_stage(const Stage& stage, std::span<const PoolEntry* const> excluded, TimePoint now);
+// excluded, not failing their health check when `health_check_routing`. 0
+// for a deployment addressed by id (LiteLLM reports none healthy).
+size_t healthy_in_stage(const Stage& stage, std::span<const PoolEntry* const> excluded, TimePoint now,
+                        bool health_check_routing);
 
 // A served attempt: its deployment is healthy (a half-open probe closes the
 // circuit), its tokens count in the tpm minute and its cost in the budgets.

@@ -372,7 +372,8 @@ bool Call::retry_in_group(const Error& error, const PoolEntry* entry, FailureInf
   if (!info.retryable || error.kind == ErrorKind::kMidStream || error.kind == ErrorKind::kInvalidConfig) return false;
   if (remaining() <= Duration::zero()) return false;
   health::RetryContext ctx;
-  ctx.healthy_deployments = healthy_in_stage(stage_, excluded_, core_.loop->now());
+  ctx.healthy_deployments =
+      healthy_in_stage(stage_, excluded_, core_.loop->now(), core_.settings.health_checks.routing);
   ctx.group_size = stage_.size();
   ctx.context_window_fallbacks_configured = options_.context_window_fallbacks_configured;
   ctx.content_policy_fallbacks_configured = options_.content_policy_fallbacks_configured;

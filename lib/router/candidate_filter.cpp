@@ -109,6 +109,7 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
     const std::string* region =
         in.request->router.allowed_model_region ? &*in.request->router.allowed_model_region : nullptr;
     const bool check_rate = in.enforce_rate_limits;
+    const bool check_health = in.settings->health_checks.routing;
     const int64_t tokens = in.request->estimated_prompt_tokens;
     bool any_order = false;
     size_t kept = 0;
@@ -127,6 +128,19 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
           if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
           continue;
         }
+      }
+      if (check_health && e->check->failed_at(in.now)) {
+        ++r.failed_health_check;
+        if (r.first_failed_health_check == nullptr) r.first_failed_health_check = e;
+        // Back when the next check passes, or when the failure goes stale.
+        TimePoint back = e->check->failed_until();
+        const TimePoint next = e->check->next_check_at();
+        if (next > in.now && next < back) back = next;
+        const double left = std::max(0.0, duration_to_seconds(back - in.now));
+        if (r.soonest_health_check_seconds < 0 || left < r.soonest_health_check_seconds) {
+          r.soonest_health_check_seconds = left;
+        }
+        continue;
       }
       if (check_excluded && std::find(in.excluded.begin(), in.excluded.end(), e) != in.excluded.end()) {
         ++r.excluded;
@@ -185,9 +199,27 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
 
 Error no_candidates_error(const FilterInput& in, const FilterReport& r) {
   const std::string_view model = in.group_name;
-  const size_t removed_for_reason = r.cooling_down + r.excluded + r.over_budget + r.context_too_small +
-                                    r.wrong_region + r.over_rate_limit + r.tag_mismatch + r.at_max_parallel;
+  const size_t removed_for_reason = r.cooling_down + r.failed_health_check + r.excluded + r.over_budget +
+                                    r.context_too_small + r.wrong_region + r.over_rate_limit + r.tag_mismatch +
+                                    r.at_max_parallel;
   auto only = [&](size_t n) { return n > 0 && n == removed_for_reason; };
+
+  if (only(r.failed_health_check)) {
+    std::string latest;
+    if (r.first_failed_health_check != nullptr) {
+      if (auto l = r.first_failed_health_check->check->latest(); l && !l->result.healthy) {
+        latest = fmt::format(" (deployment {}: {} {}: {})", l->result.deployment_id, l->result.status,
+                             l->result.error_type, l->result.reason);
+      }
+    }
+    const double wait = std::max(0.0, r.soonest_health_check_seconds);
+    Error e(ErrorKind::kNoDeploymentsAvailable,
+            fmt::format("No deployments available for selected model: every deployment failed its latest health "
+                        "check{}, try again in {:.1f} seconds. Passed model={}",
+                        latest, wait, model));
+    e.retry_after_seconds = wait;
+    return e;
+  }
 
   if (only(r.context_too_small)) {
     return Error(ErrorKind::kContextWindowExceeded,
@@ -225,12 +257,16 @@ Error no_candidates_error(const FilterInput& in, const FilterReport& r) {
                  fmt::format("every deployment of model={} timed out in this call", model));
   }
   // LiteLLM's RouterRateLimitError text, with every reason counted.
-  const double soonest = r.soonest_recovery_seconds >= 0 ? r.soonest_recovery_seconds : in.settings->cooldown_time_seconds;
+  double soonest = r.soonest_recovery_seconds >= 0 ? r.soonest_recovery_seconds : in.settings->cooldown_time_seconds;
+  if (r.soonest_health_check_seconds >= 0 && (r.soonest_recovery_seconds < 0 || r.soonest_health_check_seconds < soonest)) {
+    soonest = r.soonest_health_check_seconds;
+  }
   std::vector<std::string> reasons;
   auto add = [&](size_t n, std::string_view what) {
     if (n > 0) reasons.push_back(fmt::format("{} {}", n, what));
   };
   add(r.cooling_down, "cooling down");
+  add(r.failed_health_check, "failed their latest health check");
   add(r.excluded, "timed out earlier in this call");
   add(r.over_budget, "over budget");
   add(r.context_too_small, "context window too small");
@@ -243,7 +279,7 @@ Error no_candidates_error(const FilterInput& in, const FilterReport& r) {
                       "pre-call-checks={}, deployments: {} of {} {}",
                       soonest, model, in.settings->enable_pre_call_checks ? "True" : "False", removed_for_reason,
                       r.considered, reasons.empty() ? "(none configured)" : fmt::format("{}", fmt::join(reasons, ", "))));
-  if (r.cooling_down > 0) e.retry_after_seconds = soonest;
+  if (r.cooling_down > 0 || r.failed_health_check > 0) e.retry_after_seconds = soonest;
   return e;
 }
 

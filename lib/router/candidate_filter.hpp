@@ -3,7 +3,7 @@
 // -----------------------------------------------------------------------------
 // The candidate filters that run before the strategy (DESIGN.md §2 step 4,
 // reference §4.0 and §7), in LiteLLM's order: cooldown (with half-open
-// probes) → budgets → pre-call checks (context window, region) → rpm/tpm
+// probes) → failed health check (enable_health_check_routing) → budgets → pre-call checks (context window, region) → rpm/tpm
 // headroom → `order` tier → tags → max_parallel_requests. Each filter removes
 // candidates in place and counts why, so that an empty result turns into an
 // error that says why (all cooling down and when the first recovers, over rate
@@ -52,6 +52,10 @@ struct FilterReport {
   size_t considered = 0;
   size_t cooling_down = 0;     // open circuit, or half-open with its probe in flight
   double soonest_recovery_seconds = -1;
+  // Latest health check failed (enable_health_check_routing), not stale.
+  size_t failed_health_check = 0;
+  double soonest_health_check_seconds = -1;  // until the next check, or the failure goes stale
+  const PoolEntry* first_failed_health_check = nullptr;
   size_t excluded = 0;         // timed out earlier in this call
   size_t over_budget = 0;
   std::string budget_reason;   // first over-budget reason

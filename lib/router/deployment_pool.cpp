@@ -23,6 +23,8 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
                                                                     const DeploymentPool* previous) {
   auto pool = std::shared_ptr<DeploymentPool>(new DeploymentPool());
   pool->entries_.reserve(deployments.size());
+  // Deployments with one id are checked once: they share the result.
+  absl::flat_hash_map<std::string, std::shared_ptr<HealthCheckState>> checks_by_id;
   for (size_t i = 0; i < deployments.size(); ++i) {
     DeploymentConfig& c = deployments[i];
     if (!c.drop_params) c.drop_params = settings.drop_params;  // litellm_settings.drop_params, per deployment
@@ -40,10 +42,13 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     if (old && old->deployment->config().model_name == c.model_name) {
       entry->health = old->health;
       entry->fleet = old->fleet;
+      entry->check = old->check;
     } else {
       entry->health = std::make_shared<health::DeploymentHealthState>();
       entry->fleet = std::make_shared<FleetDeploymentState>();
+      entry->check = std::make_shared<HealthCheckState>();
     }
+    if (auto [it, inserted] = checks_by_id.try_emplace(c.id, entry->check); !inserted) entry->check = it->second;
     // A deployment whose prices or context window changed (prices registered
     // at run time) gets a new object: its config is immutable.
     if (old && old->deployment->config().model == c.model && old->deployment->config().api_base == c.api_base &&

@@ -23,6 +23,7 @@
 #include "llmux/error.hpp"
 #include "provider/provider.hpp"
 #include "router/fleet_deployment_state.hpp"
+#include "router/health_check_state.hpp"
 
 namespace llmux::router {
 
@@ -32,6 +33,8 @@ struct PoolEntry {
   // What the deployment shares with the fleet (fleet-wide minute counts);
   // kept across snapshots like health. Read only when Redis is configured.
   std::shared_ptr<FleetDeploymentState> fleet;
+  // What active health checks know (router/health_check_state.hpp); never null.
+  std::shared_ptr<HealthCheckState> check;
   const provider::Provider* provider = nullptr;  // nullptr: mock_response only
   // The adapter's run-time state for this deployment (tokens, credentials);
   // null when it has none. Kept across snapshots with the deployment.

@@ -175,6 +175,75 @@ std::string event_json(const RouterEvent& ev) {
   return out;
 }
 
+namespace {
+
+// Who ran a check: a replica id, or this router.
+std::string_view checked_by_text(const std::string& checked_by) {
+  return checked_by.empty() ? std::string_view("this replica") : std::string_view(checked_by);
+}
+
+void append_check_result(json::Writer& w, const HealthCheckResult& r) {
+  w.begin_object();
+  w.member("deployment_id", r.deployment_id);
+  w.member("model_group", r.model_group);
+  w.member("mode", r.mode);
+  w.member("model", r.model);
+  w.member("healthy", r.healthy);
+  w.member("skipped", r.skipped);
+  w.member("error_type", r.error_type);
+  w.member("status", r.status);
+  w.member("reason", r.reason);
+  w.member("checked_at", r.checked_at);
+  w.member("latency_ms", r.latency_ms);
+  w.member("checked_by", checked_by_text(r.checked_by));
+  w.end_object();
+}
+
+void append_endpoints(json::Writer& w, std::string_view key, const std::vector<HealthEndpoint>& endpoints) {
+  w.key(key).begin_array();
+  for (const HealthEndpoint& e : endpoints) {
+    w.begin_object();
+    w.member("model", e.model);
+    w.member("model_group", e.model_group);
+    w.member("model_id", e.model_id);
+    w.member("api_base", e.api_base);
+    w.member("mode", e.mode);
+    w.member("error", e.error);
+    w.member("error_type", e.error_type);
+    w.member("status", e.status);
+    w.member("last_check_at", e.last_check_at);
+    w.member("latency_ms", e.latency_ms);
+    w.member("checked_by", checked_by_text(e.checked_by));
+    w.member("stale", e.stale);
+    w.member("routed_around", e.routed_around);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
+std::string health_check_result_json(const HealthCheckResult& result) {
+  std::string out;
+  json::Writer w(out);
+  append_check_result(w, result);
+  return out;
+}
+
+std::string health_report_json(const HealthReport& report) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  append_endpoints(w, "healthy_endpoints", report.healthy_endpoints);
+  append_endpoints(w, "unhealthy_endpoints", report.unhealthy_endpoints);
+  append_endpoints(w, "unchecked_endpoints", report.unchecked_endpoints);
+  w.member("healthy_count", report.healthy_endpoints.size());
+  w.member("unhealthy_count", report.unhealthy_endpoints.size());
+  w.member("unchecked_count", report.unchecked_endpoints.size());
+  w.end_object();
+  return out;
+}
+
 std::string health_json(const std::vector<DeploymentHealth>& hs) {
   std::string out;
   json::Writer w(out);
@@ -194,6 +263,14 @@ std::string health_json(const std::vector<DeploymentHealth>& hs) {
     w.member("in_flight", h.in_flight);
     w.member("requests_this_minute", h.requests_this_minute);
     w.member("tokens_this_minute", h.tokens_this_minute);
+    w.key("last_check");
+    if (h.last_check) {
+      append_check_result(w, *h.last_check);
+    } else {
+      w.null();
+    }
+    w.member("failed_health_check", h.failed_health_check);
+    w.member("next_health_check_seconds", h.next_health_check_seconds);
     w.end_object();
   }
   w.end_array();

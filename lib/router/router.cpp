@@ -1,6 +1,7 @@
 #include "llmux/router.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -68,6 +69,23 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
     core_.fleet = fleet_.get();
     fleet_->start();
   }
+
+  router::HealthChecker::Options checks;
+  checks.loop = &loop_;
+  checks.settings = &config_.settings;
+  checks.pool = [this] { return current_pool(); };
+  checks.mode_lookup = [this](const DeploymentConfig& d) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    return prices_->mode_for(d);
+  };
+  // Results carry wall-clock times (replicas compare them); the one reading
+  // of the system clock anchors the loop's clock to it.
+  checks.wall = router::WallClock(
+      loop_.now(), std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  checker_ = std::make_unique<router::HealthChecker>(std::move(checks));
+  checker_->add_observer(options_.on_health_check);
+  if (config_.settings.health_checks.background) warm_model_map_for_checks();
+  loop_.post([this] { checker_->start(); });
 }
 
 std::string Router::Impl::metrics_prometheus() const {
@@ -80,9 +98,23 @@ std::string Router::Impl::metrics_prometheus() const {
   return metrics_.render(health({}), shared);
 }
 
+void Router::Impl::warm_model_map_for_checks() {
+  // A check of a deployment without model_info.mode asks the model map,
+  // which the bundled map parses on first use (tens of ms): here, on the
+  // caller's thread, rather than on the loop.
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  for (const auto& d : declared_) {
+    if (d.mode.empty()) {
+      prices_->base();
+      return;
+    }
+  }
+}
+
 Router::Impl::~Impl() {
   shutting_down_.store(true);
   loop_.post([this] {
+    checker_->stop();
     // cancel() may finish a call, which erases it from calls_: iterate a copy.
     std::vector<router::Call*> in_flight;
     in_flight.reserve(calls_.size());
@@ -90,9 +122,12 @@ Router::Impl::~Impl() {
     for (router::Call* call : in_flight) call->cancel();
   });
   if (drive_loop_) {
+    // A borrowed loop outlives the router: the checks' cancelled transfers
+    // must report back before the checker goes. (An owned loop reports them
+    // while it shuts down, below.)
     drive_loop_([this] {
       std::lock_guard<std::mutex> lock(live_mu_);
-      return live_.empty();
+      return live_.empty() && checker_->idle();
     });
   } else {
     std::unique_lock<std::mutex> lock(live_mu_);
@@ -229,6 +264,7 @@ Status Router::Impl::add_deployment(DeploymentConfig d) {
     // core_ belongs to the loop thread.
     loop_.post([this] { core_.budgets = budgets_.get(); });
   }
+  loop_.post([this] { checker_->pool_changed(); });
   return Status::Ok();
 }
 
@@ -238,7 +274,9 @@ Status Router::Impl::remove_deployment(std::string_view id) {
   auto it = std::find_if(declared.begin(), declared.end(), [&](const DeploymentConfig& c) { return c.id == id; });
   if (it == declared.end()) return Error(ErrorKind::kNotFound, fmt::format("no deployment with id '{}'", id));
   declared.erase(it);
-  return rebuild_pool_locked(std::move(declared));
+  if (Status s = rebuild_pool_locked(std::move(declared)); !s.ok()) return s;
+  loop_.post([this] { checker_->pool_changed(); });
+  return Status::Ok();
 }
 
 Status Router::Impl::register_model_prices(std::string_view json) {
@@ -291,9 +329,106 @@ std::vector<DeploymentHealth> Router::Impl::health(std::string_view group) const
         case health::Availability::kAvailable: break;
       }
     }
+    describe_checks(*e, now, h);
     out.push_back(std::move(h));
   }
   return out;
+}
+
+void Router::Impl::describe_checks(const router::PoolEntry& e, TimePoint now, DeploymentHealth& h) const {
+  const HealthCheckSettings& hc = config_.settings.health_checks;
+  std::optional<router::HealthCheckState::Latest> latest = e.check->latest();
+  if (latest) h.last_check = latest->result;
+  if (hc.routing && e.check->failed_at(now)) {
+    h.failed_health_check = true;
+    h.healthy = false;
+    if (h.state == "healthy") {
+      h.state = "failed_health_check";
+      if (latest && !latest->result.healthy) {
+        h.reason = fmt::format("{} {}: {}", latest->result.status, latest->result.error_type, latest->result.reason);
+        h.status = latest->result.status;
+      }
+    }
+  }
+  const TimePoint next = e.check->next_check_at();
+  if (hc.background && next != TimePoint{}) h.next_health_check_seconds = std::max(0.0, duration_to_seconds(next - now));
+}
+
+HealthReport Router::Impl::health_report(std::string_view group) const {
+  std::shared_ptr<const router::DeploymentPool> pool = current_pool();
+  const HealthCheckSettings& hc = config_.settings.health_checks;
+  const Duration staleness = router::bounded_seconds(hc.staleness_seconds(), 0);
+  const TimePoint now = time_.now();
+  HealthReport report;
+  for (const auto& e : pool->entries()) {
+    const DeploymentConfig& c = e->deployment->config();
+    if (!group.empty() && c.model_name != group) continue;
+    if (pool->by_id(c.id) != e.get()) continue;  // one endpoint per id
+    HealthEndpoint ep;
+    ep.model_id = c.id;
+    ep.model_group = c.model_name;
+    ep.model = c.health_check.model.empty() ? c.model : c.health_check.model;
+    ep.api_base = c.api_base;
+    ep.mode = c.mode;
+    ep.routed_around = hc.routing && e->check->failed_at(now);
+    std::optional<router::HealthCheckState::Latest> latest = e->check->latest();
+    if (!latest) {
+      ep.error = "not checked yet";
+      report.unchecked_endpoints.push_back(std::move(ep));
+      continue;
+    }
+    const HealthCheckResult& r = latest->result;
+    ep.model = r.model.empty() ? ep.model : r.model;
+    if (!r.mode.empty()) ep.mode = r.mode;
+    ep.last_check_at = r.checked_at;
+    ep.latency_ms = r.latency_ms;
+    ep.checked_by = r.checked_by;
+    ep.stale = now - latest->ended >= staleness;
+    if (r.skipped) {
+      ep.error = r.reason;
+      report.unchecked_endpoints.push_back(std::move(ep));
+    } else if (r.healthy) {
+      report.healthy_endpoints.push_back(std::move(ep));
+    } else {
+      ep.error = r.reason;
+      ep.error_type = r.error_type;
+      ep.status = r.status;
+      report.unhealthy_endpoints.push_back(std::move(ep));
+    }
+  }
+  return report;
+}
+
+Result<HealthReport> Router::Impl::check_health(std::string_view group) {
+  if (loop_.in_loop_thread()) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "check_health called from a router callback (it would deadlock); call it from another thread");
+  }
+  if (shutting_down_.load()) return Error(ErrorKind::kCancelled, "router is shutting down");
+  warm_model_map_for_checks();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  loop_.post([this, group = std::string(group), &mu, &cv, &done] {
+    checker_->check_now(group, config_.settings.health_checks.skip_disabled_on_demand,
+                        [&mu, &cv, &done](std::vector<HealthCheckResult>) {
+                          std::lock_guard<std::mutex> lock(mu);
+                          done = true;
+                          cv.notify_one();
+                        });
+  });
+  if (drive_loop_) {
+    drive_loop_([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return done;
+    });
+    std::lock_guard<std::mutex> lock(mu);
+    if (!done) return Error(ErrorKind::kInternalServer, "the event loop went idle before the health checks ended");
+  } else {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
+  return health_report(group);
 }
 
 void Router::Impl::on_call_finished(uint64_t id) {
@@ -417,6 +552,9 @@ Status Router::remove_deployment(std::string_view id) { return impl_->remove_dep
 Status Router::register_model_prices(std::string_view json) { return impl_->register_model_prices(json); }
 std::vector<DeploymentConfig> Router::deployments() const { return impl_->deployments(); }
 std::vector<DeploymentHealth> Router::health(std::string_view model_group) const { return impl_->health(model_group); }
+HealthReport Router::health_report(std::string_view model_group) const { return impl_->health_report(model_group); }
+Result<HealthReport> Router::check_health(std::string_view model_group) { return impl_->check_health(model_group); }
+bool Router::apply_health_check(const HealthCheckResult& result) { return impl_->health_checker().apply(result); }
 const RouterSettings& Router::settings() const { return impl_->config().settings; }
 const std::vector<std::string>& Router::warnings() const { return impl_->config().warnings; }
 

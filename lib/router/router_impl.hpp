@@ -26,6 +26,7 @@
 #include "router/call.hpp"
 #include "router/deployment_pool.hpp"
 #include "router/fleet_sync.hpp"
+#include "router/health_checker.hpp"
 #include "router/router_metrics.hpp"
 #include "state/redis_settings.hpp"
 #include "transport/event_loop.hpp"
@@ -64,6 +65,12 @@ class Router::Impl {
   Status register_model_prices(std::string_view json);
   std::vector<DeploymentConfig> deployments() const;
   std::vector<DeploymentHealth> health(std::string_view group) const;
+  HealthReport health_report(std::string_view group) const;
+  Result<HealthReport> check_health(std::string_view group);
+  // The active health checks: where the shared-state layer attaches (its
+  // observer publishes this router's results, apply() takes other
+  // replicas'). Lives as long as the router.
+  router::HealthChecker& health_checker() { return *checker_; }
   std::string metrics_prometheus() const;
   const RouterConfig& config() const { return config_; }
 
@@ -72,6 +79,10 @@ class Router::Impl {
   // itself once its stack unwinds.
   void on_call_finished(uint64_t id);
   void mark_live(uint64_t id);
+  // Parses the model map now if a check will need it (see the .cpp).
+  void warm_model_map_for_checks();
+  // The health-check part of `h`.
+  void describe_checks(const router::PoolEntry& e, TimePoint now, DeploymentHealth& h) const;
   std::shared_ptr<const router::DeploymentPool> current_pool() const;
   // Rebuilds the pool from declared_ with prices resolved anew; pool_mu_ held.
   Status rebuild_pool_locked(std::vector<DeploymentConfig> declared);
@@ -105,6 +116,10 @@ class Router::Impl {
   std::condition_variable live_cv_;           // signalled when live_ becomes empty
   absl::flat_hash_set<uint64_t> live_;        // guarded by live_mu_: calls not yet finished
   absl::flat_hash_map<uint64_t, router::Call*> calls_;  // loop thread only; calls own themselves
+
+  // Active health checks; runs on the loop. Declared last: its callbacks use
+  // the pool and the price book above.
+  std::unique_ptr<router::HealthChecker> checker_;
 };
 
 }  // namespace llmux

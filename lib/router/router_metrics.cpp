@@ -237,7 +237,7 @@ std::string RouterMetrics::render(const std::vector<DeploymentHealth>& health,
     return std::tie(a->model_group, a->id) < std::tie(b->model_group, b->id);
   });
   append_deployment_gauge<int64_t>(out, "llmux_deployment_healthy",
-                                   "1 when the deployment takes traffic, 0 while cooling down or probing.",
+                                   "1 when the deployment takes traffic, 0 while cooling down, probing or failing its health checks.",
                                    deployments, [](const DeploymentHealth& h) -> int64_t { return h.healthy ? 1 : 0; });
   append_deployment_gauge<int64_t>(out, "llmux_deployment_in_flight", "Requests in flight to the deployment.",
                                    deployments, [](const DeploymentHealth& h) { return h.in_flight; });

@@ -763,6 +763,113 @@ static void test_health(void) {
   CHECK_STATUS(llmux_router_health(g_router, NULL, NULL, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
 }
 
+/* Active health checks: a round now (llmux_router_check_health), the report
+ * (llmux_router_health_report) and the check in llmux_router_health. */
+static void test_health_checks(void) {
+  char* ok = deployment_yaml("checked", "ok-checked", "checked-ok");
+  char* down = deployment_yaml("checked", "status-503-down", "checked-down");
+  char* embed = text_printf(
+      "{model_name: vectors, litellm_params: {model: openai/ok-vectors, api_base: \"%s\", api_key: %s-v}, "
+      "model_info: {id: vectors-1, mode: embedding}}",
+      g_server.base_url, kSecret);
+  char* yaml = text_printf(
+      "general_settings:\n  enable_health_check_routing: true\nmodel_list:\n  - %s\n  - %s\n  - %s\n"
+      "router_settings:\n  num_retries: 0\n",
+      ok, down, embed);
+  llmux_router* router = new_router(yaml);
+  free(ok);
+  free(down);
+  free(embed);
+  free(yaml);
+  REQUIRE(router != NULL);
+
+  /* Nothing checked yet: every deployment is unchecked. */
+  char* text = NULL;
+  llmux_error* error = NULL;
+  CHECK_STATUS(llmux_router_health_report(router, NULL, &text, &error), LLMUX_OK, error);
+  json_value* report = text ? json_parse(text, strlen(text)) : NULL;
+  REQUIRE(CHECK(report != NULL && report->type == JSON_OBJECT));
+  CHECK(json_number_at(report, "unchecked_count", -1) == 3);
+  CHECK(json_number_at(report, "healthy_count", -1) == 0);
+  CHECK_STR_EQ(json_string_at(report, "unchecked_endpoints.0.error"), "not checked yet");
+  json_free(report);
+  llmux_free(text);
+
+  CHECK_STATUS(llmux_router_check_health(router, "checked", &text, &error), LLMUX_OK, error);
+  report = text ? json_parse(text, strlen(text)) : NULL;
+  REQUIRE(CHECK(report != NULL && report->type == JSON_OBJECT));
+  CHECK(json_number_at(report, "healthy_count", -1) == 1);
+  CHECK(json_number_at(report, "unhealthy_count", -1) == 1);
+  CHECK(json_number_at(report, "unchecked_count", -1) == 0);
+  CHECK_STR_EQ(json_string_at(report, "healthy_endpoints.0.model_id"), "checked-ok");
+  CHECK_STR_EQ(json_string_at(report, "healthy_endpoints.0.model"), "openai/ok-checked");
+  CHECK_STR_EQ(json_string_at(report, "healthy_endpoints.0.mode"), "chat");
+  CHECK_STR_EQ(json_string_at(report, "healthy_endpoints.0.checked_by"), "this replica");
+  CHECK(json_number_at(report, "healthy_endpoints.0.last_check_at", 0) > 1.6e9);
+  CHECK_STR_EQ(json_string_at(report, "unhealthy_endpoints.0.model_id"), "checked-down");
+  CHECK_STR_EQ(json_string_at(report, "unhealthy_endpoints.0.model_group"), "checked");
+  CHECK_STR_EQ(json_string_at(report, "unhealthy_endpoints.0.api_base"), g_server.base_url);
+  CHECK_STR_EQ(json_string_at(report, "unhealthy_endpoints.0.error_type"), "ServiceUnavailableError");
+  CHECK(json_number_at(report, "unhealthy_endpoints.0.status", 0) == 503);
+  const json_value* routed = json_path(report, "unhealthy_endpoints.0.routed_around");
+  CHECK(routed && routed->type == JSON_BOOL && routed->boolean);
+  CHECK_NOT_CONTAINS(text, kSecret);
+  json_free(report);
+  llmux_free(text);
+
+  /* The failing deployment is routed around: every call lands on the other. */
+  for (int i = 0; i < 10; i++) {
+    char* response = NULL;
+    char* request = chat_request("checked");
+    CHECK_STATUS(llmux_completion(router, request, strlen(request), &response, &error), LLMUX_OK, error);
+    CHECK_CONTAINS(response, "checked-ok");
+    llmux_free(response);
+    free(request);
+  }
+
+  /* llmux_router_health carries the latest check. */
+  CHECK_STATUS(llmux_router_health(router, "checked", &text, &error), LLMUX_OK, error);
+  json_value* all = text ? json_parse(text, strlen(text)) : NULL;
+  REQUIRE(CHECK(all != NULL && all->type == JSON_ARRAY));
+  const json_value* bad = find_by_id(all, "checked-down");
+  CHECK_STR_EQ(json_string_at(bad, "state"), "failed_health_check");
+  CHECK_STR_EQ(json_string_at(bad, "last_check.error_type"), "ServiceUnavailableError");
+  CHECK_STR_EQ(json_string_at(bad, "last_check.mode"), "chat");
+  const json_value* failed = json_get(bad, "failed_health_check");
+  CHECK(failed && failed->type == JSON_BOOL && failed->boolean);
+  CHECK(json_number_at(bad, "next_health_check_seconds", 0) == -1);
+  const json_value* ok_check = json_get(find_by_id(all, "checked-ok"), "last_check");
+  CHECK(ok_check && ok_check->type == JSON_OBJECT);
+  CHECK_NOT_CONTAINS(text, kSecret);
+  json_free(all);
+  llmux_free(text);
+
+  /* Embedding mode; then the whole router (an unknown group: empty lists). */
+  CHECK_STATUS(llmux_router_check_health(router, NULL, &text, &error), LLMUX_OK, error);
+  report = text ? json_parse(text, strlen(text)) : NULL;
+  CHECK(report && json_number_at(report, "healthy_count", -1) == 2);
+  CHECK_CONTAINS(text, "\"mode\":\"embedding\"");
+  json_free(report);
+  llmux_free(text);
+  CHECK_STATUS(llmux_router_check_health(router, "no-such-group", &text, &error), LLMUX_OK, error);
+  CHECK_CONTAINS(text, "\"healthy_count\":0,\"unhealthy_count\":0,\"unchecked_count\":0");
+  llmux_free(text);
+
+  /* Arguments. */
+  CHECK_STATUS(llmux_router_check_health(router, "caf\xe9", &text, &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  CHECK(text == NULL);
+  CHECK_STR_EQ(llmux_error_message(error), "llmux_router_check_health: model_group: not valid UTF-8");
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_router_health_report(router, "caf\xe9", &text, &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_router_check_health(NULL, NULL, &text, &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_router_check_health(router, NULL, NULL, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_health_report(NULL, NULL, &text, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_health_report(router, NULL, NULL, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  llmux_router_free(router);
+}
+
 static void test_deployments(void) {
   char* text = NULL;
   llmux_error* error = NULL;
@@ -802,6 +909,7 @@ typedef struct from_callback {
   llmux_router* router;
   llmux_status completion_status;
   llmux_status embedding_status;
+  llmux_status check_health_status;
   char completion_message[256];
   llmux_status async_status;
   call_record* nested; /* the call started from the callback */
@@ -820,11 +928,15 @@ static void call_blocking_functions(call_record* record) {
   const char* embedding = "{\"model\":\"embed\",\"input\":\"x\"}";
   state->embedding_status = llmux_embedding(state->router, embedding, strlen(embedding), &response, NULL);
   llmux_free(response);
+  response = NULL;
+  state->check_health_status = llmux_router_check_health(state->router, NULL, &response, NULL);
+  llmux_free(response);
   free(request);
 }
 
 static void test_blocking_call_from_a_callback_is_refused(void) {
-  from_callback state = {.router = g_router, .completion_status = LLMUX_OK, .embedding_status = LLMUX_OK};
+  from_callback state = {
+      .router = g_router, .completion_status = LLMUX_OK, .embedding_status = LLMUX_OK, .check_health_status = LLMUX_OK};
   call_record record;
   call_record_init(&record);
   record.on_done_hook = call_blocking_functions;
@@ -836,6 +948,7 @@ static void test_blocking_call_from_a_callback_is_refused(void) {
   CHECK_STATUS(state.completion_status, LLMUX_ERR_INVALID_ARGUMENT, NULL);
   CHECK_CONTAINS(state.completion_message, "callback");
   CHECK_STATUS(state.embedding_status, LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(state.check_health_status, LLMUX_ERR_INVALID_ARGUMENT, NULL);
   call_record_destroy(&record);
 
   /* From a chunk callback, and into another router from this router's callback. */
@@ -867,6 +980,10 @@ static void call_async_functions(call_record* record) {
       llmux_completion_async(state->router, request, strlen(request), call_record_on_done, state->nested, NULL);
   char* text = NULL;
   if (llmux_router_health(state->router, NULL, &text, NULL) != LLMUX_OK) state->async_status = LLMUX_ERR_INTERNAL;
+  llmux_free(text);
+  if (llmux_router_health_report(state->router, NULL, &text, NULL) != LLMUX_OK) {
+    state->async_status = LLMUX_ERR_INTERNAL;
+  }
   llmux_free(text);
   if (llmux_router_deployments(state->router, &text, NULL) != LLMUX_OK) state->async_status = LLMUX_ERR_INTERNAL;
   llmux_free(text);
@@ -1094,6 +1211,7 @@ int main(int argc, char** argv) {
       {"add_and_remove_deployment", test_add_and_remove_deployment},
       {"register_model", test_register_model},
       {"health", test_health},
+      {"health_checks", test_health_checks},
       {"deployments", test_deployments},
       {"metrics", test_metrics},
       {"blocking_call_from_a_callback_is_refused", test_blocking_call_from_a_callback_is_refused},

@@ -7,9 +7,10 @@
 //   0 llmux_router_new(bytes), then deployments/health/metrics on it
 //   1 llmux_completion(bytes)          5 llmux_router_add_deployment(bytes)
 //   2 llmux_embedding(bytes)           6 llmux_router_remove_deployment(bytes)
-//   3 llmux_completion_stream(bytes)   7 llmux_router_health(bytes), metrics,
-//   4 llmux_completion_async or          llmux_cancel(id from bytes), status strings
-//     llmux_embedding_async(bytes)
+//   3 llmux_completion_stream(bytes)   7 llmux_router_health(bytes),
+//   4 llmux_completion_async or          llmux_router_check_health(bytes),
+//     llmux_embedding_async(bytes)       llmux_router_health_report(bytes), metrics,
+//                                        llmux_cancel(id from bytes), status strings
 // Properties: every entry point returns a status; an error comes with an
 // llmux_error whose code is that status and whose JSON is valid; a success
 // with a valid JSON response (each stream chunk too); on_done runs exactly
@@ -94,6 +95,8 @@ void inspect(llmux_router* router) {
   llmux_status s = llmux_router_deployments(router, &out, &error);
   check_outcome(s, out, error, true);
   s = llmux_router_health(router, nullptr, &out, &error);
+  check_outcome(s, out, error, true);
+  s = llmux_router_health_report(router, nullptr, &out, &error);
   check_outcome(s, out, error, true);
   s = llmux_router_metrics(router, &out, &error);
   check_outcome(s, out, error, false);
@@ -238,6 +241,11 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
     case 7: {
       const std::string group = c_string(arg);
       llmux_status s = llmux_router_health(router, group.c_str(), &out, &error);
+      check_outcome(s, out, error, true);
+      // The mock deployments answer their health checks without the network.
+      s = llmux_router_check_health(router, group.c_str(), &out, &error);
+      check_outcome(s, out, error, true);
+      s = llmux_router_health_report(router, group.c_str(), &out, &error);
       check_outcome(s, out, error, true);
       uint64_t id = 0;
       std::memcpy(&id, arg.data(), std::min(arg.size(), sizeof id));

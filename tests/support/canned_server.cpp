@@ -227,6 +227,14 @@ size_t CannedServer::requests() const { return impl_->requests.load(); }
 size_t CannedServer::connections() const { return impl_->connections.load(); }
 size_t CannedServer::failed_handshakes() const { return impl_->failed_handshakes.load(); }
 
+size_t CannedServer::await_failed_handshakes(size_t n, std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (impl_->failed_handshakes.load() < n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return impl_->failed_handshakes.load();
+}
+
 std::vector<std::string> CannedServer::request_lines() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->request_lines;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ class CannedServer {
   size_t requests() const;            // requests answered
   size_t connections() const;         // connections accepted
   size_t failed_handshakes() const;   // TLS handshakes that did not complete
+  // Waits until at least `n` handshakes failed (or `limit` passed) and
+  // returns the count: the server sees a refused handshake only when the
+  // client's alert or close arrives, which may be after the client's call
+  // already returned.
+  size_t await_failed_handshakes(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5)) const;
   std::vector<std::string> request_lines() const;
   // One entry per TLS handshake: the client's ALPN offer, comma-joined
   // ("h2,http/1.1"); "" when it offered none.

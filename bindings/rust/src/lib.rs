@@ -37,7 +37,9 @@ pub mod sys;
 
 pub use error::{Error, ErrorKind};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
-pub use response::{Chunk, Deployment, DeploymentHealth, Metadata, Response, Usage};
+pub use response::{
+    Chunk, Deployment, DeploymentHealth, HealthCheckResult, HealthEndpoint, HealthReport, Metadata, Response, Usage,
+};
 pub use router::Router;
 pub use stream::Stream;
 

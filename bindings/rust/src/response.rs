@@ -1,7 +1,7 @@
 //! Typed views of the JSON the library returns: responses, stream chunks,
 //! router metadata, health and deployments.
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -212,9 +212,10 @@ pub struct DeploymentHealth {
     pub model_group: String,
     /// Its api_base.
     pub api_base: String,
-    /// False while cooling down or probing.
+    /// False while cooling down, probing, or routed around for a failed health check.
     pub healthy: bool,
-    /// "healthy", "cooling_down", "half_open" (one probe may go) or "probing".
+    /// "healthy", "cooling_down", "half_open" (one probe may go), "probing" or
+    /// "failed_health_check" (routed around for a failed active health check).
     pub state: String,
     /// Why it cooled down ("429 RateLimitError: ..."), "" when healthy.
     pub reason: String,
@@ -230,6 +231,150 @@ pub struct DeploymentHealth {
     pub requests_this_minute: u64,
     /// Tokens used this minute.
     pub tokens_this_minute: u64,
+    /// The latest active health check, `None` when never checked.
+    pub last_check: Option<HealthCheckResult>,
+    /// Routing avoids the deployment now because of its health checks.
+    pub failed_health_check: bool,
+    /// When the background schedule checks it next; `None` when not scheduled.
+    pub next_health_check: Option<Duration>,
+}
+
+/// One active health check of one deployment: a minimal request sent outside
+/// routing (chat: one short message; embedding: one word).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheckResult {
+    /// The deployment checked.
+    pub deployment_id: String,
+    /// Its model group.
+    pub model_group: String,
+    /// "chat" or "embedding".
+    pub mode: String,
+    /// The model asked for: model_info.health_check_model, else litellm_params.model.
+    pub model: String,
+    /// The check passed.
+    pub healthy: bool,
+    /// Not checked (a mode llmux does not serve, ...): `reason` says why.
+    pub skipped: bool,
+    /// LiteLLM's exception name when it failed ("RateLimitError", "Timeout", ...).
+    pub error_type: String,
+    /// The status LiteLLM would report (0 when healthy).
+    pub status: u16,
+    /// The provider's message; never a key.
+    pub reason: String,
+    /// When the check ended.
+    pub checked_at: SystemTime,
+    /// How long it took.
+    pub latency: Duration,
+    /// "this replica", or the replica that shared the result.
+    pub checked_by: String,
+}
+
+impl HealthCheckResult {
+    fn from_value(v: &Value) -> HealthCheckResult {
+        HealthCheckResult {
+            deployment_id: string_of(v, "deployment_id"),
+            model_group: string_of(v, "model_group"),
+            mode: string_of(v, "mode"),
+            model: string_of(v, "model"),
+            healthy: v["healthy"].as_bool().unwrap_or(false),
+            skipped: v["skipped"].as_bool().unwrap_or(false),
+            error_type: string_of(v, "error_type"),
+            status: status_of(v),
+            reason: string_of(v, "reason"),
+            checked_at: UNIX_EPOCH + duration_from_secs(v["checked_at"].as_f64().unwrap_or(0.0)),
+            latency: duration_from_secs(v["latency_ms"].as_f64().unwrap_or(0.0) / 1000.0),
+            checked_by: string_of(v, "checked_by"),
+        }
+    }
+}
+
+/// One deployment in a [`HealthReport`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthEndpoint {
+    /// The model the check asks for.
+    pub model: String,
+    /// The model group (model_name).
+    pub model_group: String,
+    /// The deployment id (model_info.id).
+    pub model_id: String,
+    /// Its api_base; never a key.
+    pub api_base: String,
+    /// "chat", "embedding", ...
+    pub mode: String,
+    /// Unhealthy: the failed check's reason; unchecked: why there is no result.
+    pub error: String,
+    /// LiteLLM's exception name of the failed check.
+    pub error_type: String,
+    /// Its status (0 when none).
+    pub status: u16,
+    /// When the latest check ended; `None` when never checked.
+    pub last_check_at: Option<SystemTime>,
+    /// How long it took.
+    pub latency: Duration,
+    /// "this replica", or the replica that shared the result.
+    pub checked_by: String,
+    /// Older than the staleness threshold: no longer counts for routing.
+    pub stale: bool,
+    /// Routing avoids the deployment now because of its checks.
+    pub routed_around: bool,
+}
+
+/// The active health checks' view of the deployments, shaped like LiteLLM's
+/// `/health` answer: deployments whose latest check passed or failed, and
+/// those without a result.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealthReport {
+    /// Latest check passed.
+    pub healthy_endpoints: Vec<HealthEndpoint>,
+    /// Latest check failed.
+    pub unhealthy_endpoints: Vec<HealthEndpoint>,
+    /// Never checked, or not checked (see `error`).
+    pub unchecked_endpoints: Vec<HealthEndpoint>,
+}
+
+impl HealthReport {
+    pub(crate) fn from_text(text: &str) -> Result<HealthReport, Error> {
+        let report: Value = serde_json::from_str(text)
+            .map_err(|e| Error::internal(format!("llmux returned a health report that is not JSON ({e})")))?;
+        if !report.is_object() {
+            return Err(Error::internal("llmux returned a health report that is not a JSON object".to_owned()));
+        }
+        let list = |key: &str| -> Vec<HealthEndpoint> {
+            report[key].as_array().map(|items| items.iter().map(endpoint_from_value).collect()).unwrap_or_default()
+        };
+        Ok(HealthReport {
+            healthy_endpoints: list("healthy_endpoints"),
+            unhealthy_endpoints: list("unhealthy_endpoints"),
+            unchecked_endpoints: list("unchecked_endpoints"),
+        })
+    }
+}
+
+fn endpoint_from_value(v: &Value) -> HealthEndpoint {
+    let at = v["last_check_at"].as_f64().unwrap_or(0.0);
+    HealthEndpoint {
+        model: string_of(v, "model"),
+        model_group: string_of(v, "model_group"),
+        model_id: string_of(v, "model_id"),
+        api_base: string_of(v, "api_base"),
+        mode: string_of(v, "mode"),
+        error: string_of(v, "error"),
+        error_type: string_of(v, "error_type"),
+        status: status_of(v),
+        last_check_at: (at > 0.0).then(|| UNIX_EPOCH + duration_from_secs(at)),
+        latency: duration_from_secs(v["latency_ms"].as_f64().unwrap_or(0.0) / 1000.0),
+        checked_by: string_of(v, "checked_by"),
+        stale: v["stale"].as_bool().unwrap_or(false),
+        routed_around: v["routed_around"].as_bool().unwrap_or(false),
+    }
+}
+
+fn string_of(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_owned()
+}
+
+fn status_of(v: &Value) -> u16 {
+    v["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0)
 }
 
 impl DeploymentHealth {
@@ -250,6 +395,12 @@ impl DeploymentHealth {
                 in_flight: h["in_flight"].as_u64().unwrap_or(0),
                 requests_this_minute: h["requests_this_minute"].as_u64().unwrap_or(0),
                 tokens_this_minute: h["tokens_this_minute"].as_u64().unwrap_or(0),
+                last_check: h["last_check"].is_object().then(|| HealthCheckResult::from_value(&h["last_check"])),
+                failed_health_check: h["failed_health_check"].as_bool().unwrap_or(false),
+                next_health_check: h["next_health_check_seconds"]
+                    .as_f64()
+                    .filter(|s| *s >= 0.0)
+                    .map(duration_from_secs),
             })
             .collect())
     }

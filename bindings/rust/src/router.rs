@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{copied, Error};
 use crate::observe::RouterOptions;
-use crate::response::{Deployment, DeploymentHealth, Response};
+use crate::response::{Deployment, DeploymentHealth, HealthReport, Response};
 use crate::stream::Stream;
 use crate::sys;
 
@@ -124,6 +124,34 @@ impl Router {
             sys::llmux_router_health(self.as_raw(), group_ptr, out, error)
         })?;
         DeploymentHealth::list_from_text(&text)
+    }
+
+    /// The active health checks' latest results for `model_group` (all when
+    /// `None`), shaped like LiteLLM's `/health` answer. Sends nothing (see
+    /// [`check_health`](Router::check_health)).
+    pub fn health_report(&self, model_group: Option<&str>) -> Result<HealthReport, Error> {
+        let group = model_group.map(|g| c_string(g, "model group")).transpose()?;
+        let group_ptr = group.as_ref().map_or(ptr::null(), |g| g.as_ptr());
+        let text = self.text_call("llmux_router_health_report", |out, error| unsafe {
+            // SAFETY: group_ptr is NULL or a NUL-terminated string alive for the call.
+            sys::llmux_router_health_report(self.as_raw(), group_ptr, out, error)
+        })?;
+        HealthReport::from_text(&text)
+    }
+
+    /// Checks the deployments of `model_group` (all when `None`) now — a
+    /// minimal request to each, outside routing — and returns the report once
+    /// every check ended (each within its health_check_timeout, 60 s by
+    /// default). The results count for routing like background ones. Blocks
+    /// the calling thread.
+    pub fn check_health(&self, model_group: Option<&str>) -> Result<HealthReport, Error> {
+        let group = model_group.map(|g| c_string(g, "model group")).transpose()?;
+        let group_ptr = group.as_ref().map_or(ptr::null(), |g| g.as_ptr());
+        let text = self.text_call("llmux_router_check_health", |out, error| unsafe {
+            // SAFETY: group_ptr is NULL or a NUL-terminated string alive for the call.
+            sys::llmux_router_check_health(self.as_raw(), group_ptr, out, error)
+        })?;
+        HealthReport::from_text(&text)
     }
 
     /// The current deployments as `model_list` entries, secrets masked.

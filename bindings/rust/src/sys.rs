@@ -225,6 +225,18 @@ extern "C" {
         out_json: *mut *mut c_char,
         out_error: *mut *mut llmux_error,
     ) -> llmux_status;
+    pub fn llmux_router_health_report(
+        router: *mut llmux_router,
+        model_group: *const c_char,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_check_health(
+        router: *mut llmux_router,
+        model_group: *const c_char,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
     pub fn llmux_router_metrics(
         router: *mut llmux_router,
         out_text: *mut *mut c_char,

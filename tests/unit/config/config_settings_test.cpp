@@ -285,11 +285,11 @@ litellm_settings:
   num_retry: 3
 )");
   const std::vector<std::string> expected = {
-      "general_settings: ignored (not a routing setting)",
       "guardrails: ignored (not a routing setting)",
       "mcp_servers: ignored (not a routing setting)",
       "credential_list: ignored (not a routing setting)",
       "model_lsit: unknown key, ignored (did you mean model_list?)",
+      "general_settings.master_key: not a routing setting, ignored",
       "litellm_settings.set_verbose: not a routing setting, ignored",
       "litellm_settings.callbacks: not a routing setting, ignored",
       "litellm_settings.num_retry: not a routing setting, ignored (did you mean num_retries?)",

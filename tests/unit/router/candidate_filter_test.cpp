@@ -316,3 +316,91 @@ TEST_CASE("budgets: a deployment or provider over its budget drops out; all over
   CHECK(e.message.find("crossed budget") != std::string::npos);
   CHECK(e.message.find("Exceeded budget for") != std::string::npos);
 }
+
+namespace {
+
+HealthCheckResult check_of(std::string id, bool healthy, double checked_at, int status = 503) {
+  HealthCheckResult r;
+  r.deployment_id = std::move(id);
+  r.model_group = "g";
+  r.mode = "chat";
+  r.healthy = healthy;
+  r.checked_at = checked_at;
+  if (!healthy) {
+    r.status = status;
+    r.error_type = status == 429 ? "RateLimitError" : "ServiceUnavailableError";
+    r.reason = "down";
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("failed health check: dropped only with enable_health_check_routing, counted, and until when",
+          "[filter][health_check]") {
+  Fixture f({dep("a"), dep("b"), dep("c")});
+  const Duration staleness = std::chrono::seconds(60);
+  REQUIRE(f.entry("a").check->record(check_of("a", false, 100), kNow - std::chrono::seconds(10), staleness, true));
+  f.entry("a").check->set_next_check_at(kNow + std::chrono::seconds(20));
+  CHECK(f.run() == Ids{"a", "b", "c"});  // routing off: the check says nothing
+  f.settings.health_checks.routing = true;
+  CHECK(f.run() == Ids{"b", "c"});
+  CHECK(f.report.failed_health_check == 1);
+  // Addressed by id: no filter applies.
+  f.in.addressed_by_id = true;
+  CHECK(f.run() == Ids{"a", "b", "c"});
+  f.in.addressed_by_id = false;
+
+  // b cooling down, c failing too: the message counts both reasons; the
+  // soonest recovery is a's next check (20 s) or c's failure going stale.
+  VirtualClock time;
+  time.advance_to(kNow);
+  health::CooldownTracker tracker(f.settings, time);
+  health::FailureEvent ev;
+  ev.kind = ErrorKind::kRateLimit;
+  ev.status = 429;
+  ev.group_size = 3;
+  ev.deployment_cooldown_seconds = 30;
+  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));
+  REQUIRE(f.entry("c").check->record(check_of("c", false, 100), kNow - std::chrono::seconds(50), staleness, true));
+  CHECK(f.run().empty());
+  CHECK(f.report.failed_health_check == 2);
+  CHECK(f.report.cooling_down == 1);
+  Error e = f.error();
+  CHECK(e.kind == ErrorKind::kNoDeploymentsAvailable);
+  CHECK(e.message.find("1 cooling down, 2 failed their latest health check") != std::string::npos);
+  REQUIRE(e.retry_after_seconds);
+  CHECK(*e.retry_after_seconds == Approx(10));  // c's failure is stale in 10 s
+
+  // A passing check lifts the verdict at once.
+  REQUIRE(f.entry("c").check->record(check_of("c", true, 101), kNow, staleness, true));
+  CHECK(f.run() == Ids{"c"});
+}
+
+TEST_CASE("health check state: newer wins, a result that does not count keeps the verdict", "[filter][health_check]") {
+  HealthCheckState s;
+  const Duration staleness = std::chrono::seconds(60);
+  CHECK_FALSE(s.failed_at(kNow));
+  CHECK_FALSE(s.latest().has_value());
+  REQUIRE(s.record(check_of("a", false, 100), kNow, staleness, true));
+  CHECK(s.failed_at(kNow));
+  CHECK(s.failed_at(kNow + std::chrono::seconds(59)));
+  CHECK_FALSE(s.failed_at(kNow + std::chrono::seconds(60)));  // stale
+  CHECK(s.failed_until() == kNow + staleness);
+  // The same result again, or an older one: no change.
+  CHECK_FALSE(s.record(check_of("a", false, 100), kNow, staleness, true));
+  CHECK_FALSE(s.record(check_of("a", true, 99), kNow, staleness, true));
+  CHECK(s.failed_at(kNow));
+  // A newer one that does not count (an ignored 429): the report shows it, routing keeps the failure.
+  REQUIRE(s.record(check_of("a", false, 101, 429), kNow, staleness, false));
+  CHECK(s.latest()->result.status == 429);
+  CHECK(s.failed_at(kNow));
+  // An older result that counts still beats an even older verdict.
+  REQUIRE(s.record(check_of("a", true, 100.5), kNow, staleness, true));
+  CHECK(s.latest()->result.status == 429);  // the latest is still the newest
+  CHECK_FALSE(s.failed_at(kNow));
+  CHECK(is_transient_failure(check_of("a", false, 1, 429)));
+  CHECK(is_transient_failure(check_of("a", false, 1, 408)));
+  CHECK_FALSE(is_transient_failure(check_of("a", false, 1, 503)));
+  CHECK_FALSE(is_transient_failure(check_of("a", true, 1)));
+}

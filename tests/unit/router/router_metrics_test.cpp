@@ -193,7 +193,7 @@ llmux_call_duration_seconds_bucket{model_group="primary",le="60"} 1
 llmux_call_duration_seconds_bucket{model_group="primary",le="+Inf"} 1
 llmux_call_duration_seconds_sum{model_group="primary"} 0.12
 llmux_call_duration_seconds_count{model_group="primary"} 1
-# HELP llmux_deployment_healthy 1 when the deployment takes traffic, 0 while cooling down or probing.
+# HELP llmux_deployment_healthy 1 when the deployment takes traffic, 0 while cooling down, probing or failing its health checks.
 # TYPE llmux_deployment_healthy gauge
 llmux_deployment_healthy{model_group="backup",deployment_id="b1",api_base="http://127.0.0.1:9/v1"} 1
 llmux_deployment_healthy{model_group="primary",deployment_id="d1",api_base="http://127.0.0.1:9/v1"} 0

@@ -45,6 +45,8 @@ IMPLEMENTED_SETTINGS: tuple[str, ...] = (
     "content_policy_fallbacks", "enable_pre_call_checks", "enable_tag_filtering", "tag_filtering_match_any",
     "provider_budget_config", "model_group_alias", "default_max_parallel_requests",
     "redis_url", "redis_host", "redis_port", "redis_password",
+    "enable_health_check_routing", "health_check_staleness_threshold", "health_check_ignore_transient_errors",
+    "health_check_interval", "background_health_checks",
     "connect_timeout", "first_token_timeout", "stream_idle_timeout", "total_timeout",
 )
 
@@ -59,9 +61,7 @@ NOT_IMPLEMENTED_SETTINGS: dict[str, Any] = {
     "cache_responses": None, "caching_groups": None, "client_ttl": 3600, "polling_interval": None,
     "default_priority": None, "set_verbose": None, "debug_level": "INFO", "alerting_config": None,
     "router_general_settings": None, "ignore_invalid_deployments": None, "assistants_config": None,
-    "search_tools": None, "guardrail_list": None, "max_retries": None, "health_check_interval": None,
-    "enable_health_check_routing": None, "health_check_staleness_threshold": None,
-    "health_check_ignore_transient_errors": None, "deployment_affinity_ttl_seconds": None,
+    "search_tools": None, "guardrail_list": None, "max_retries": None, "deployment_affinity_ttl_seconds": None,
     "model_group_affinity_config": None, "enable_weighted_failover": None, "routing_groups": None,
     "default_deployment": None, "provider_default_deployment_ids": None,
     "enable_loadbalancing_on_batch_endpoints": None, "auto_routers": None,

@@ -30,7 +30,7 @@ from .exceptions import (
     error_from_status,
 )
 from .streaming import AsyncCompletionStream, CompletionStream
-from .types import DeploymentHealth, EmbeddingResponse, ModelResponse
+from .types import DeploymentHealth, EmbeddingResponse, HealthReport, ModelResponse
 
 __all__ = ["Router"]
 
@@ -125,6 +125,11 @@ class Router:
         redis_host: Optional[str] = None,
         redis_port: Optional[Union[int, str]] = None,
         redis_password: Optional[str] = None,
+        enable_health_check_routing: Optional[bool] = None,
+        health_check_staleness_threshold: Optional[float] = None,
+        health_check_ignore_transient_errors: Optional[bool] = None,
+        health_check_interval: Optional[float] = None,
+        background_health_checks: Optional[bool] = None,
         connect_timeout: Optional[float] = None,
         first_token_timeout: Optional[float] = None,
         stream_idle_timeout: Optional[float] = None,
@@ -138,6 +143,8 @@ class Router:
         Args:
             model_list: LiteLLM deployments: ``{"model_name", "litellm_params", "model_info"}`` dicts.
             routing_strategy ... redis_password: LiteLLM's ``Router`` arguments (None = LiteLLM's default).
+            background_health_checks: llmux: check every deployment every ``health_check_interval``
+                seconds (what LiteLLM's proxy does with ``general_settings.background_health_checks``).
             connect_timeout, first_token_timeout, stream_idle_timeout, total_timeout: llmux's
                 deadlines (seconds).
             callbacks: logging callbacks of this router, in LiteLLM's forms (functions
@@ -499,8 +506,9 @@ class Router:
         return removed
 
     def health(self, model_group: Optional[str] = None) -> list[DeploymentHealth]:
-        """Each deployment's health: ``state`` (healthy, cooling_down, half_open, probing), ``reason``,
-        ``status``, ``cooldown_remaining_seconds``, ``in_flight``, ...
+        """Each deployment's health: ``state`` (healthy, cooling_down, half_open, probing,
+        failed_health_check), ``reason``, ``status``, ``cooldown_remaining_seconds``, ``in_flight``,
+        ``last_check`` (its latest active health check), ...
 
         Args:
             model_group: only this group's deployments (default: all).
@@ -508,6 +516,38 @@ class Router:
         group = (model_group or "").encode("utf-8")
         return [DeploymentHealth(entry) for entry in self._read_json_array("llmux_router_health", "the health report",
                                                                            group)]
+
+    def health_report(self, model_group: Optional[str] = None) -> HealthReport:
+        """The active health checks' latest results as LiteLLM's ``/health`` answers:
+        ``healthy_endpoints``, ``unhealthy_endpoints`` (with ``error``, never a key) and
+        ``unchecked_endpoints``. Sends nothing (see :meth:`check_health`).
+
+        Args:
+            model_group: only this group's deployments (default: all).
+        """
+        return self._read_report("llmux_router_health_report", model_group)
+
+    def check_health(self, model_group: Optional[str] = None) -> HealthReport:
+        """Checks the deployments now (a minimal request to each: LiteLLM's ``/health``) and returns
+        the report once every check ended. The results count for routing like background ones
+        (``enable_health_check_routing``). Blocks; from a router callback it raises
+        InvalidArgumentError (see :meth:`acheck_health`).
+
+        Args:
+            model_group: only this group's deployments (default: all).
+        """
+        return self._read_report("llmux_router_check_health", model_group)
+
+    async def acheck_health(self, model_group: Optional[str] = None) -> HealthReport:
+        """:meth:`check_health` without blocking the event loop (it waits in a worker thread)."""
+        return await asyncio.to_thread(self.check_health, model_group)
+
+    def _read_report(self, function_name: str, model_group: Optional[str]) -> HealthReport:
+        report = parse_json(self._read_text(function_name, (model_group or "").encode("utf-8")).encode("utf-8"),
+                            "the health check report")
+        if not isinstance(report, dict):
+            raise LLMuxInternalError("llmux returned a health check report that is not a JSON object")
+        return HealthReport(report)
 
     def get_cooldown_deployments(self, model_group: Optional[str] = None) -> list[str]:
         """The ids of the deployments cooling down now (LiteLLM's ``_get_cooldown_deployments``)."""

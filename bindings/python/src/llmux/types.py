@@ -27,6 +27,9 @@ __all__ = [
     "Embedding",
     "EmbeddingResponse",
     "Function",
+    "HealthCheckResult",
+    "HealthEndpoint",
+    "HealthReport",
     "LLMuxObject",
     "Message",
     "ModelResponse",
@@ -264,15 +267,49 @@ class EmbeddingResponse(_WithHiddenParams):
     _children = {"data": Embedding, "usage": Usage}
 
 
+class HealthCheckResult(LLMuxObject):
+    """One active health check of one deployment: ``deployment_id``, ``model_group``, ``mode``
+    (chat, embedding), ``model``, ``healthy``, ``skipped``, ``error_type``, ``status``, ``reason``
+    (never a key), ``checked_at`` (Unix seconds), ``latency_ms``, ``checked_by`` ("this replica",
+    or the replica that shared it)."""
+
+    _fields = ("deployment_id", "model_group", "mode", "model", "healthy", "skipped", "error_type", "status",
+               "reason", "checked_at", "latency_ms", "checked_by")
+
+
 class DeploymentHealth(LLMuxObject):
     """One deployment's health (:meth:`llmux.Router.health`): ``id``, ``model_group``, ``healthy``,
-    ``state`` (healthy, cooling_down, half_open, probing), ``reason``, ``status``,
-    ``cooldown_remaining_seconds``, ``trips``, ``in_flight``, ``requests_this_minute``,
-    ``tokens_this_minute``, ``api_base``."""
+    ``state`` (healthy, cooling_down, half_open, probing, failed_health_check), ``reason``,
+    ``status``, ``cooldown_remaining_seconds``, ``trips``, ``in_flight``, ``requests_this_minute``,
+    ``tokens_this_minute``, ``api_base``, and the active health checks: ``last_check`` (a
+    :class:`HealthCheckResult`, None when never checked), ``failed_health_check`` (routed around
+    for it now), ``next_health_check_seconds`` (-1 when not scheduled)."""
 
     _fields = ("id", "model_group", "api_base", "healthy", "state", "reason", "status",
                "cooldown_remaining_seconds", "trips", "in_flight", "requests_this_minute",
-               "tokens_this_minute")
+               "tokens_this_minute", "last_check", "failed_health_check", "next_health_check_seconds")
+    _children = {"last_check": HealthCheckResult}
+
+
+class HealthEndpoint(LLMuxObject):
+    """One deployment in a :class:`HealthReport`: ``model``, ``model_group``, ``model_id``,
+    ``api_base`` (never a key), ``mode``, ``error`` (the failed check's reason; for an unchecked one,
+    why), ``error_type``, ``status``, ``last_check_at`` (Unix seconds, 0 = never), ``latency_ms``,
+    ``checked_by``, ``stale``, ``routed_around``."""
+
+    _fields = ("model", "model_group", "model_id", "api_base", "mode", "error", "error_type", "status",
+               "last_check_at", "latency_ms", "checked_by", "stale", "routed_around")
+
+
+class HealthReport(LLMuxObject):
+    """The active health checks as LiteLLM's ``/health`` answers (:meth:`llmux.Router.check_health`,
+    :meth:`llmux.Router.health_report`): ``healthy_endpoints``, ``unhealthy_endpoints``,
+    ``unchecked_endpoints`` (lists of :class:`HealthEndpoint`) and their ``*_count``."""
+
+    _fields = ("healthy_endpoints", "unhealthy_endpoints", "unchecked_endpoints", "healthy_count",
+               "unhealthy_count", "unchecked_count")
+    _children = {"healthy_endpoints": HealthEndpoint, "unhealthy_endpoints": HealthEndpoint,
+                 "unchecked_endpoints": HealthEndpoint}
 
 
 def hidden_params(metadata: Mapping[str, Any]) -> dict[str, Any]:
