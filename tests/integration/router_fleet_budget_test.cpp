@@ -300,6 +300,68 @@ TEST_CASE("a deployment budget is spent once across the fleet, in LiteLLM's keys
                                  started_after, started_before, 3600 * 1000);
 }
 
+TEST_CASE("spend joins the budget window a LiteLLM worker started, and starts a new one once that has passed",
+          "[fleet][redis][budget]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  RedisClient client(redis);
+  FakeProvider openai, probe;
+  openai.set_default(ok_with_usage(200, 200));
+  probe.set_default(Behavior::error(400, "probe"));
+  const std::string yaml = "model_list:\n" + deployment_yaml("g", "m", openai, kPrice, "dep-o") +
+                           deployment_yaml("probe", "m", probe, "", "dep-p") +
+                           "router_settings:\n  num_retries: 0\n  provider_budget_config:\n    openai:\n"
+                           "      budget_limit: 0.001\n      time_period: 1d\n" +
+                           redis_settings(redis, "  redis_sync_interval: 0.05\n");
+  auto over_budget = [](Router& r) {
+    auto res = r.completion(chat_request("probe"));
+    return !res.ok() && res.error().kind == ErrorKind::kBudgetExceeded;
+  };
+  // What LiteLLM's budget limiter leaves 100 s into a window: the start as
+  // json.dumps(time.time()), the spend of other workers.
+  const std::string start = state::python_float_json(wall_seconds() - 100);
+  client.command({"SET", "provider_budget_start_time:openai", start, "EX", "86300"});
+  client.command({"SET", "provider_spend:openai:1d", "0.0009", "EX", "86300"});
+  Fleet fleet = make_fleet(yaml, 1, 141);
+  Router& router = *fleet[0]->router;
+  wait_for_event(fleet, RouterEventType::kSharedStateUp, {0}, 5000ms);
+
+  auto r = router.completion(chat_request("g"));
+  REQUIRE(r.ok());
+  const double cost = r->metadata.response_cost;
+  // Added to that window: INCRBYFLOAT, the expiry re-armed to what is left of it.
+  REQUIRE(wait_until([&] { return near(stored_number(client, "provider_spend:openai:1d"), 0.0009 + cost); }, 5000ms));
+  client.command({"SET", "llmux-test:scratch", "0.0009"});
+  client.command({"INCRBYFLOAT", "llmux-test:scratch", state::python_float_json(cost)});
+  CHECK(client.get("provider_spend:openai:1d") == client.get("llmux-test:scratch"));
+  CHECK(client.get("provider_budget_start_time:openai") == start);
+  const int64_t pttl = client.pttl("provider_spend:openai:1d");
+  CHECK(pttl <= 86300 * 1000);
+  CHECK(pttl > 86300 * 1000 - 60000);
+  // 0.0009 + 0.0004 >= 0.001: over, from this replica's own answer.
+  REQUIRE(wait_until([&] { return over_budget(router); }, 5000ms));
+
+  // The window's start says it ended (a day and more ago; the key outlived it,
+  // say by another host's clock): not over any more, and the next spend opens
+  // a new window with its cost alone.
+  client.command({"SET", "provider_budget_start_time:openai", state::python_float_json(wall_seconds() - 90000), "EX",
+                  "1000"});
+  client.command({"SET", "provider_spend:openai:1d", "5.0", "EX", "1000"});
+  REQUIRE(wait_until([&] { return !over_budget(router); }, 5000ms));
+  const double before = wall_seconds();
+  REQUIRE(router.completion(chat_request("g")).ok());
+  REQUIRE(wait_until([&] { return client.get("provider_spend:openai:1d") == state::python_float_json(cost); }, 5000ms));
+  const double new_start = stored_number(client, "provider_budget_start_time:openai");
+  CHECK(new_start >= before - 0.001);
+  CHECK(new_start <= wall_seconds() + 0.001);
+  for (const std::string key : {"provider_spend:openai:1d", "provider_budget_start_time:openai"}) {
+    INFO(key);
+    CHECK(client.pttl(key) > 86400 * 1000 - 60000);
+    CHECK(client.pttl(key) <= 86400 * 1000);
+  }
+  CHECK_FALSE(over_budget(router));
+}
+
 TEST_CASE("spend recorded while Redis is paused or restarted empty is kept and pushed once when it returns",
           "[fleet][redis][budget][chaos]") {
   REQUIRE(redis_server_available());  // scripts/setup.sh installs it
