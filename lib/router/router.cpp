@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/notification.hpp"
 #include "config/tls_settings.hpp"
 #include "request/request.hpp"
 #include "router/router_impl.hpp"
@@ -98,8 +99,21 @@ Router::Impl::~Impl() {
     std::unique_lock<std::mutex> lock(live_mu_);
     live_cv_.wait(lock, [this] { return live_.empty(); });
   }
-  // The link's thread posts to the loop: it stops while the loop still runs.
-  if (fleet_) fleet_->stop();
+  // The link's thread posts to the loop: it stops while the loop still runs,
+  // and on the loop thread, where a refresh or a timer may be using the link
+  // right now (stopping it from here raced with them).
+  if (fleet_) {
+    auto stopped = std::make_shared<Notification>();
+    loop_.post([this, stopped] {
+      fleet_->stop();
+      stopped->notify();
+    });
+    if (drive_loop_) {
+      drive_loop_([&stopped] { return stopped->has_been_notified(); });
+    } else {
+      stopped->wait();
+    }
+  }
   owned_loop_.reset();  // joins the I/O thread; finished calls deleted themselves
 }
 
