@@ -143,7 +143,13 @@ void FleetSync::start() {
   if (options.client_name.empty()) options.client_name = "llmux:" + replica_id_;
   link_ = state::RedisLink::start(std::move(options), this);
   link_->subscribe(channel_);
-  schedule_refresh();
+  // The link may come up before link_ is assigned here: its observer calls
+  // wait for this (the loop tasks they post read link_).
+  link_started_.notify();
+  // refresh_timer_ belongs to the loop thread.
+  core_.loop->post([this, alive = alive_] {
+    if (alive->load()) schedule_refresh();
+  });
 }
 
 void FleetSync::stop() {
@@ -645,6 +651,7 @@ void FleetSync::refresh(bool resync) {
 // --- the link's news (link thread) ---------------------------------------------
 
 void FleetSync::on_link_up() {
+  link_started_.wait();
   link_up_.store(true);
   core_.loop->post([this, alive = alive_] {
     if (!alive->load()) return;
@@ -654,6 +661,7 @@ void FleetSync::on_link_up() {
 }
 
 void FleetSync::on_link_down(std::string_view reason) {
+  link_started_.wait();
   link_up_.store(false);
   auto error = std::make_shared<Error>(ErrorKind::kServiceUnavailable,
                                        fmt::format("shared state (Redis at {}) unavailable, routing on local state: {}",
@@ -665,6 +673,7 @@ void FleetSync::on_link_down(std::string_view reason) {
 }
 
 void FleetSync::on_message(std::string_view channel, std::string_view payload) {
+  link_started_.wait();
   if (channel != channel_) return;
   core_.loop->post([this, text = std::string(payload), alive = alive_] {
     if (alive->load()) apply_announcement(text);

@@ -69,6 +69,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/notification.hpp"
 #include "health/budget_tracker.hpp"
 #include "health/cooldown_tracker.hpp"
 #include "llmux/config.hpp"
@@ -97,7 +98,8 @@ class FleetSync final : public state::RedisLinkObserver {
   // Shares `budgets`' windowed budgets with the fleet (it must outlive this
   // object). Before start().
   void share_budgets(health::BudgetTracker* budgets);
-  // Starts the Redis link and the refresh timer. Loop thread.
+  // Starts the Redis link and (on the loop) the refresh timer. Once, from any
+  // thread (the router calls it while it is being built).
   void start();
   // Stops the refresh timer and the link (no callbacks after it returns).
   // Loop thread, or after the loop stopped.
@@ -185,6 +187,7 @@ class FleetSync final : public state::RedisLinkObserver {
   TimePoint steady_anchor_;
   health::BudgetTracker* budgets_ = nullptr;  // shared when set
   std::unique_ptr<state::RedisLink> link_;
+  Notification link_started_;  // link_ is assigned (start() ran)
   std::atomic<bool> link_up_{false};
   transport::TimerId refresh_timer_ = 0;
   bool stopped_ = false;
