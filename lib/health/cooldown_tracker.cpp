@@ -306,6 +306,34 @@ bool CooldownTracker::apply_remote_recovery(DeploymentHealthState& state) {
   return true;
 }
 
+std::optional<int> CooldownTracker::fleet_allowed_fails(const FailureEvent& event) const {
+  if (!legacy_rule_active() || settings_.disable_cooldowns) return std::nullopt;
+  if (!(cooldown_seconds_for(event) > 1e-9) || !cooldown_applies_to(event)) return std::nullopt;
+  return allowed_fails_for(event.kind).value_or(settings_.allowed_fails);
+}
+
+std::optional<double> CooldownTracker::apply_fleet_allowed_fails(DeploymentHealthState& state,
+                                                                 const FailureEvent& event) {
+  using S = DeploymentHealthState;
+  if (!fleet_allowed_fails(event)) return std::nullopt;
+  const double seconds = cooldown_seconds_for(event);
+  const TimePoint now = time_.now();
+  std::lock_guard lock(state.mu_);
+  const uint64_t until = S::pack_until(now + seconds_to_duration(seconds));
+  uint64_t w = state.word_.load(std::memory_order_acquire);
+  for (;;) {
+    // Open or half-open already (this replica's own rule, a probe, another
+    // replica): that decision stands.
+    if ((w & S::kTrippedBit) != 0) return std::nullopt;
+    if (state.word_.compare_exchange_weak(w, until | S::kTrippedBit, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      break;
+    }
+  }
+  set_reason(state, event, seconds);
+  return seconds;
+}
+
 void CooldownTracker::hold_for_fleet(DeploymentHealthState& state) {
   using S = DeploymentHealthState;
   uint64_t w = state.word_.load(std::memory_order_acquire);

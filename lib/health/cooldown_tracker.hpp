@@ -180,6 +180,17 @@ class CooldownTracker {
   // windows start afresh, as after a probe of our own. Returns whether the
   // circuit was open or half-open.
   bool apply_remote_recovery(DeploymentHealthState& state);
+  // LiteLLM's allowed-fails rule counted fleet-wide (LiteLLM >= 1.110 keeps
+  // the count in Redis). The allowance this failure is compared with when
+  // that rule is in force (allowed_fails set, or a policy) and the failure
+  // counts toward it (a cooldown is required for it and not disabled);
+  // nullopt otherwise. The caller counts the failure in the fleet's counter
+  // (expiring after cooldown_time, the rule's window) besides this replica's.
+  std::optional<int> fleet_allowed_fails(const FailureEvent& event) const;
+  // The fleet's counter passed the allowance with `event`: opens the circuit
+  // for the cooldown the local rule would have given, unless it is already
+  // open or half-open. Returns the cooldown length when it opened.
+  std::optional<double> apply_fleet_allowed_fails(DeploymentHealthState& state, const FailureEvent& event);
   // Another replica holds the probe lease: exclude the deployment while it is
   // half-open, until release_fleet_hold (lease expiry, or news).
   void hold_for_fleet(DeploymentHealthState& state);

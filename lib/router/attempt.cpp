@@ -194,6 +194,13 @@ std::optional<double> judge_failure(RouterCore& core, Attempt& attempt, const Po
       const TimePoint now = core.loop->now();
       core.fleet->on_attempt_failure(entry, now);
       if (cooled) core.fleet->on_cooldown(entry, now, attempt.probe);
+      // LiteLLM's allowed-fails count, fleet-wide (a probe's failure is judged
+      // by the circuit instead).
+      if (!attempt.probe) {
+        if (const std::optional<int> allowed = core.cooldowns->fleet_allowed_fails(ev)) {
+          core.fleet->on_counted_failure(entry, ev, *allowed);
+        }
+      }
     }
   } else if (attempt.probe) {
     core.cooldowns->end_probe_without_verdict(*entry.health);
@@ -258,7 +265,10 @@ bool record_success(RouterCore& core, Attempt& attempt) {
   core.cooldowns->record_success(*e.health);
   attempt.probe = false;
   if (usage.reported) e.deployment->count_tokens(now, usage.prompt_tokens + usage.completion_tokens);
-  if (core.budgets && usage.reported) core.budgets->record_spend(dc, pricing::usage_cost(dc, usage), now);
+  if (core.budgets && usage.reported) {
+    core.budgets->record_spend(dc, pricing::usage_cost(dc, usage), now);
+    if (core.fleet) core.fleet->on_spend(now);
+  }
   if (core.fleet) {
     core.fleet->on_attempt_success(e, usage.prompt_tokens + usage.completion_tokens, usage.reported, now);
     if (was_probe) core.fleet->on_recovered(e);

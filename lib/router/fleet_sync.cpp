@@ -42,6 +42,61 @@ constexpr std::string_view kReserveScript =
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
     "return n\n";
 
+// Adds one spend to a budget window atomically, as LiteLLM's budget limiter
+// leaves the keys: the first spend of a window (no start key, or a start older
+// than the window) SETs the start (epoch seconds) and the spend, both expiring
+// with the window; later ones INCRBYFLOAT the spend and re-arm its expiry to
+// the whole seconds left. KEYS: spend, start. ARGV: amount, now (both as
+// Python floats), window seconds. Replies {total, start}.
+constexpr std::string_view kSpendScript =
+    "local window = tonumber(ARGV[3])\n"
+    "local now = tonumber(ARGV[2])\n"
+    "local raw = redis.call('GET', KEYS[2])\n"
+    "local start = raw and tonumber(raw)\n"
+    "if not start or now - start > window then\n"
+    "  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
+    "  return {ARGV[1], ARGV[2]}\n"
+    "end\n"
+    "local total = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])\n"
+    "local left = math.floor(window - (now - start))\n"
+    "if left > window then left = window end\n"
+    "if left < 1 then left = 1 end\n"
+    "redis.call('EXPIRE', KEYS[1], left)\n"
+    "return {total, raw}\n";
+
+// Writes back a window Redis lost (it restarted empty): only when no window
+// is running there, or raises the spend of the same window (same start to the
+// millisecond) when this replica knew more. KEYS: spend, start. ARGV: total,
+// start, seconds left. Replies {spend, start} as they are now.
+constexpr std::string_view kRestoreScript =
+    "local raw = redis.call('GET', KEYS[2])\n"
+    "if not raw then\n"
+    "  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
+    "elseif math.abs((tonumber(raw) or 0) - tonumber(ARGV[2])) < 0.001 then\n"
+    "  local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "  if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3]) end\n"
+    "end\n"
+    "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}\n";
+
+// Counts one failure in LiteLLM 1.110's allowed-fails key: INCRBYFLOAT 1, and
+// the expiry (ARGV[1] s) set by the first failure of the window only.
+constexpr std::string_view kAllowedFailsScript =
+    "local n = redis.call('INCRBYFLOAT', KEYS[1], 1)\n"
+    "if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return n\n";
+
+// A reply's value as a number (spend totals, window starts); nullopt for nil
+// or anything else.
+std::optional<double> number_of(const state::RedisReply& r) {
+  if (r.type == state::RedisReply::Type::kInteger) return static_cast<double>(r.integer);
+  if (r.type != state::RedisReply::Type::kString) return std::nullopt;
+  Result<double> v = state::decode_counter(r.str);
+  if (!v.ok() || !std::isfinite(*v)) return std::nullopt;
+  return *v;
+}
+
 std::string make_replica_id() {
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -78,6 +133,11 @@ FleetSync::FleetSync(RouterCore& core, state::SharedStateSettings settings, Pool
 
 FleetSync::~FleetSync() { stop(); }
 
+void FleetSync::share_budgets(health::BudgetTracker* budgets) {
+  budgets_ = budgets;
+  if (budgets_) budgets_->share_with_fleet();
+}
+
 void FleetSync::start() {
   state::RedisLinkOptions options = settings_.link;
   if (options.client_name.empty()) options.client_name = "llmux:" + replica_id_;
@@ -111,6 +171,14 @@ int64_t FleetSync::utc_minute(TimePoint now) const {
 }
 
 std::string FleetSync::minute_tag(TimePoint now) const { return state::utc_minute_tag(wall(now)); }
+
+double FleetSync::wall_seconds(TimePoint t) const {
+  return std::chrono::duration<double>(wall(t).time_since_epoch()).count();
+}
+
+TimePoint FleetSync::from_wall_seconds(double seconds, TimePoint now) const {
+  return now + duration_cast<Duration>(std::chrono::duration<double>(seconds - wall_seconds(now)));
+}
 
 const PoolEntry* FleetSync::find(const DeploymentPool& pool, std::string_view id) const { return pool.by_id(id); }
 
@@ -316,6 +384,139 @@ void FleetSync::on_probe_taken(const PoolEntry& e, Duration for_at_most) {
   });
 }
 
+// --- budgets --------------------------------------------------------------------
+
+std::string FleetSync::spend_key(const health::BudgetTracker::SharedBudget& b) const {
+  using Scope = health::BudgetTracker::SharedBudget::Scope;
+  return b.scope == Scope::kProvider ? keys_.provider_spend(b.name, b.duration)
+                                     : keys_.deployment_spend(b.name, b.duration);
+}
+
+std::string FleetSync::start_key(const health::BudgetTracker::SharedBudget& b) const {
+  using Scope = health::BudgetTracker::SharedBudget::Scope;
+  return b.scope == Scope::kProvider ? keys_.provider_budget_start_time(b.name)
+                                     : keys_.deployment_budget_start_time(b.name);
+}
+
+void FleetSync::on_spend(TimePoint now) {
+  // Redis down: the spend waits in the tracker for the link to come back.
+  if (budgets_ && up()) push_spend(now);
+}
+
+void FleetSync::push_spend(TimePoint now) {
+  if (!budgets_ || !link_) return;
+  std::vector<health::BudgetTracker::SpendPush> pushes = budgets_->take_pushes(now);
+  if (pushes.empty()) return;
+  const std::string wall_now = state::python_float_json(wall_seconds(now));
+  for (health::BudgetTracker::SpendPush& p : pushes) {
+    auto push = std::make_shared<const health::BudgetTracker::SpendPush>(std::move(p));
+    link_->command({"EVAL", kSpendScript, "2", spend_key(push->budget), start_key(push->budget),
+                    state::python_float_json(push->amount), wall_now, fmt::format("{}", push->budget.window_seconds)},
+                   // The tracker is thread-safe: answered here, in order.
+                   [this, push](Result<state::RedisReply> r) {
+                     if (!r.ok()) {
+                       // Sent and unanswered: maybe applied, never re-sent.
+                       const ErrorKind k = r.error().kind;
+                       if (k == ErrorKind::kTimeout || k == ErrorKind::kConnectionError) {
+                         budgets_->on_push_unknown(*push);
+                       } else {
+                         budgets_->on_push_not_applied(*push);
+                       }
+                       return;
+                     }
+                     // An error reply (OOM, a spend key that is not a number):
+                     // the script did not count it.
+                     if (r->type != state::RedisReply::Type::kArray || r->elements.size() != 2) {
+                       budgets_->on_push_not_applied(*push);
+                       return;
+                     }
+                     const std::optional<double> total = number_of(r->elements[0]);
+                     const std::optional<double> start = number_of(r->elements[1]);
+                     const TimePoint now = core_.loop->now();
+                     budgets_->on_fleet_total(push->budget, push->ticket, total.value_or(0),
+                                              start ? std::optional<TimePoint>(from_wall_seconds(*start, now))
+                                                    : std::nullopt);
+                     budgets_->on_push_applied(*push);
+                   });
+  }
+}
+
+void FleetSync::read_budgets(const DeploymentPool& pool) {
+  if (!budgets_ || !link_) return;
+  using SharedBudget = health::BudgetTracker::SharedBudget;
+  auto budgets = std::make_shared<std::vector<SharedBudget>>(budgets_->provider_shared_budgets());
+  for (const auto& e : pool.entries()) {
+    if (std::optional<SharedBudget> b = health::BudgetTracker::deployment_shared_budget(e->deployment->config())) {
+      budgets->push_back(std::move(*b));
+    }
+  }
+  if (budgets->empty()) return;
+  std::vector<std::string> argv{"MGET"};
+  argv.reserve(2 * budgets->size() + 1);
+  for (const SharedBudget& b : *budgets) {
+    argv.push_back(spend_key(b));
+    argv.push_back(start_key(b));
+  }
+  const uint64_t ticket = budgets_->next_ticket();
+  link_->command(argv, [this, budgets, ticket](Result<state::RedisReply> r) {
+    if (!r.ok() || r->type != state::RedisReply::Type::kArray) return;
+    const auto& el = r->elements;
+    const TimePoint now = core_.loop->now();
+    for (size_t i = 0; i < budgets->size() && 2 * i + 1 < el.size(); ++i) {
+      const std::optional<double> start = number_of(el[2 * i + 1]);
+      budgets_->on_fleet_total((*budgets)[i], ticket, number_of(el[2 * i]).value_or(0),
+                               start ? std::optional<TimePoint>(from_wall_seconds(*start, now)) : std::nullopt);
+    }
+  });
+}
+
+void FleetSync::restore_budgets(TimePoint now) {
+  if (!budgets_ || !link_) return;
+  for (health::BudgetTracker::FleetWindow& w : budgets_->fleet_windows(now)) {
+    const double left = static_cast<double>(w.budget.window_seconds) - duration_to_seconds(now - w.start);
+    if (left < 1) continue;
+    auto budget = std::make_shared<const health::BudgetTracker::SharedBudget>(std::move(w.budget));
+    const uint64_t ticket = budgets_->next_ticket();
+    link_->command({"EVAL", kRestoreScript, "2", spend_key(*budget), start_key(*budget),
+                    state::python_float_json(w.total), state::python_float_json(wall_seconds(w.start)),
+                    fmt::format("{}", static_cast<int64_t>(std::floor(left)))},
+                   [this, budget, ticket](Result<state::RedisReply> r) {
+                     if (!r.ok() || r->type != state::RedisReply::Type::kArray || r->elements.size() != 2) return;
+                     const std::optional<double> start = number_of(r->elements[1]);
+                     const TimePoint now = core_.loop->now();
+                     budgets_->on_fleet_total(*budget, ticket, number_of(r->elements[0]).value_or(0),
+                                              start ? std::optional<TimePoint>(from_wall_seconds(*start, now))
+                                                    : std::nullopt);
+                   });
+  }
+}
+
+// --- the allowed-fails count --------------------------------------------------
+
+void FleetSync::on_counted_failure(const PoolEntry& e, const health::FailureEvent& event, int allowed) {
+  if (!link_ || !up()) return;  // the local count decides alone
+  // The rule's window: LiteLLM expires the key after the router's
+  // cooldown_time (whole seconds, at least one).
+  const int64_t ttl = std::max<int64_t>(1, static_cast<int64_t>(core_.settings.cooldown_time_seconds));
+  auto failure = std::make_shared<const health::FailureEvent>(event);
+  link_->command({"EVAL", kAllowedFailsScript, "1", keys_.allowed_fails(e.deployment->id()), fmt::format("{}", ttl)},
+                 [this, failure, allowed, id = e.deployment->id(), alive = alive_](Result<state::RedisReply> r) {
+                   if (count_of(r) <= allowed) return;
+                   core_.loop->post([this, failure, id, alive] {
+                     if (!alive->load()) return;
+                     std::shared_ptr<const DeploymentPool> pool = pool_();
+                     const PoolEntry* e = pool ? find(*pool, id) : nullptr;
+                     if (!e) return;
+                     const std::optional<double> cooled = core_.cooldowns->apply_fleet_allowed_fails(*e->health, *failure);
+                     if (!cooled) return;
+                     Error error(failure->kind, failure->message);
+                     error.status = failure->status;
+                     core_.emit(RouterEventType::kCooldown, 0, e->deployment->config().model_name, e, &error, *cooled);
+                     on_cooldown(*e, core_.loop->now(), /*after_probe=*/false);
+                   });
+                 });
+}
+
 // --- what other replicas say ---------------------------------------------------
 
 void FleetSync::apply_announcement(std::string_view payload) {
@@ -416,6 +617,12 @@ void FleetSync::refresh(bool resync) {
       }
     });
   });
+
+  // Budgets: after Redis came back, first what it may have lost, then the
+  // spend kept meanwhile; then every spend key.
+  if (resync) restore_budgets(now);
+  push_spend(now);
+  read_budgets(*pool);
 
   // Fleet-wide usage of the deployments with limits, this minute.
   const int64_t minute = utc_minute(now);

@@ -22,7 +22,30 @@
 //   minute across the fleet; far from the limit the count is pipelined and
 //   not waited for. LiteLLM's global_router:{id}:{model}:rpm|tpm:{minute} keys
 //   are kept as LiteLLM keeps them (its response headers and dashboards read
-//   them), and the tpm one feeds the fleet tpm filter.
+//   them), and the tpm one feeds the fleet tpm filter;
+// - budget spend: provider budgets and deployment budgets with a duration are
+//   spent once across the fleet, in LiteLLM's keys
+//   (provider_spend:{provider}:{duration}, deployment_spend:{id}:{duration},
+//   and the window's start in provider_budget_start_time:{provider} /
+//   deployment_budget_start_time:{id}, a JSON float of epoch seconds). Each
+//   spend is one atomic Lua script: the first spend of a window SETs both
+//   keys with the window as expiry, later ones INCRBYFLOAT the spend and
+//   re-arm its expiry to the seconds left, as LiteLLM does; the answer is the
+//   fleet's total, which the budget filter uses. Every sync interval all
+//   configured spend keys are read (one MGET). Spend recorded while Redis is
+//   unreachable is kept and pushed once when it returns; a push whose answer
+//   was lost is never re-sent (it may have been applied). When Redis comes
+//   back empty, the windows this replica knew are written back first (the
+//   larger total wins). A read never hides spend Redis has not counted yet
+//   (what is in flight or unsent is added to the total read), so LiteLLM's
+//   read-before-push race (#20886) cannot happen here;
+// - the allowed-fails count: when LiteLLM's allowed_fails rule is in force,
+//   every failure it counts is also counted in
+//   deployment:{id}:allowed_fails (INCRBYFLOAT, expiring after cooldown_time
+//   from the first failure, as LiteLLM 1.110 keeps it); an answer above the
+//   allowance cools the deployment here and, through the cooldown above,
+//   everywhere: N replicas seeing one failure each trip it together. The
+//   local count goes on as before, so the rule holds with Redis down.
 //
 // The hot path never waits for Redis: routing reads atomics that replies and
 // refreshes keep fresh; the only waits are the admission round trips above,
@@ -33,7 +56,8 @@
 //
 // Threading: the public methods run on the router's loop thread (the calls'
 // thread). The Redis link answers on its own thread; FleetSync only touches
-// atomics there and posts everything else to the loop.
+// atomics and the budget tracker (thread-safe) there and posts everything
+// else to the loop.
 #pragma once
 
 #include <atomic>
@@ -46,6 +70,8 @@
 #include <vector>
 
 #include "common/notification.hpp"
+#include "health/budget_tracker.hpp"
+#include "health/cooldown_tracker.hpp"
 #include "llmux/config.hpp"
 #include "llmux/router.hpp"
 #include "router/deployment_pool.hpp"
@@ -69,6 +95,9 @@ class FleetSync final : public state::RedisLinkObserver {
   FleetSync(const FleetSync&) = delete;
   FleetSync& operator=(const FleetSync&) = delete;
 
+  // Shares `budgets`' windowed budgets with the fleet (it must outlive this
+  // object). Before start().
+  void share_budgets(health::BudgetTracker* budgets);
   // Starts the Redis link and (on the loop) the refresh timer. Once, from any
   // thread (the router calls it while it is being built).
   void start();
@@ -99,6 +128,11 @@ class FleetSync final : public state::RedisLinkObserver {
   void on_attempt_start(const PoolEntry& e, bool reserved, TimePoint now);
   void on_attempt_success(const PoolEntry& e, int64_t total_tokens, bool usage_reported, TimePoint now);
   void on_attempt_failure(const PoolEntry& e, TimePoint now);
+  // Spend was recorded in the budget tracker: push it to the fleet.
+  void on_spend(TimePoint now);
+  // A failure LiteLLM's allowed-fails rule counts (not a probe's), with the
+  // allowance CooldownTracker::fleet_allowed_fails gave: count it fleet-wide.
+  void on_counted_failure(const PoolEntry& e, const health::FailureEvent& event, int allowed);
   // This replica opened (or re-opened, `after_probe`: its probe failed) the
   // deployment's circuit / saw its probe succeed. Both end the probe lease.
   void on_cooldown(const PoolEntry& e, TimePoint now, bool after_probe);
@@ -129,6 +163,15 @@ class FleetSync final : public state::RedisLinkObserver {
   void apply_announcement(std::string_view payload);
   void publish_cooldown(const PoolEntry& e, TimePoint now, bool announce);
   bool rpm_near_limit(const PoolEntry& e, TimePoint now) const;
+  // Budgets: the keys of one, pushes, the periodic read, and re-seeding a
+  // Redis that lost them.
+  std::string spend_key(const health::BudgetTracker::SharedBudget& b) const;
+  std::string start_key(const health::BudgetTracker::SharedBudget& b) const;
+  void push_spend(TimePoint now);
+  void read_budgets(const DeploymentPool& pool);
+  void restore_budgets(TimePoint now);
+  double wall_seconds(TimePoint t) const;
+  TimePoint from_wall_seconds(double seconds, TimePoint now) const;
   std::string minute_tag(TimePoint now) const;
   const PoolEntry* find(const DeploymentPool& pool, std::string_view id) const;
 
@@ -142,6 +185,7 @@ class FleetSync final : public state::RedisLinkObserver {
   // so virtual-time tests move UTC minutes too.
   std::chrono::system_clock::time_point wall_anchor_;
   TimePoint steady_anchor_;
+  health::BudgetTracker* budgets_ = nullptr;  // shared when set
   std::unique_ptr<state::RedisLink> link_;
   Notification link_started_;  // link_ is assigned (start() ran)
   std::atomic<bool> link_up_{false};

@@ -67,6 +67,7 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
   if (shared_state) {
     fleet_ = std::make_unique<router::FleetSync>(core_, std::move(*shared_state), [this] { return current_pool(); });
     core_.fleet = fleet_.get();
+    fleet_->share_budgets(budgets_.get());
     fleet_->start();
   }
 

@@ -279,3 +279,205 @@ TEST_CASE("negative and non-finite costs are ignored", "[budget]") {
   CHECK_FALSE(b->over_budget(d, t.now()));
   CHECK(b->snapshot(t.now())[0].spend == 0);
 }
+
+// ---- spend shared with a fleet (the router pushes to Redis and reports back) --------
+
+namespace {
+
+using SharedBudget = BudgetTracker::SharedBudget;
+
+// What Redis would answer to a push: the push's amount on top of `others`.
+void answer(BudgetTracker& b, const BudgetTracker::SpendPush& p, double total, TimePoint start) {
+  b.on_fleet_total(p.budget, p.ticket, total, start);
+  b.on_push_applied(p);
+}
+
+double provider_spend(BudgetTracker& b, TimePoint now) {
+  for (const auto& e : b.snapshot(now)) {
+    if (e.scope == "provider") return e.spend;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("shared budgets: the fleet's total decides; each spend is pushed once", "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make(R"({"openai": {"budget_limit": 1.0, "time_period": "1d"}})", t);
+  b->share_with_fleet();
+  REQUIRE(b->shared());
+  const std::vector<SharedBudget> shared = b->provider_shared_budgets();
+  REQUIRE(shared.size() == 1);
+  CHECK(shared[0].name == "openai");
+  CHECK(shared[0].duration == "1d");
+  CHECK(shared[0].window_seconds == 86400);
+  CHECK(shared[0].limit == Approx(1.0));
+
+  const DeploymentConfig d = deployment("openai");
+  b->record_spend(d, 0.3, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.3));  // not pushed yet: still counted
+  auto pushes = b->take_pushes(t.now());
+  REQUIRE(pushes.size() == 1);
+  CHECK(pushes[0].budget.name == "openai");
+  CHECK(pushes[0].amount == Approx(0.3));
+  CHECK(b->take_pushes(t.now()).empty());             // taken once
+  CHECK(provider_spend(*b, t.now()) == Approx(0.3));  // in flight: still counted
+
+  // Redis answers with the fleet's total: 0.6 spent by other replicas + ours.
+  answer(*b, pushes[0], 0.9, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.9));
+  CHECK_FALSE(b->over_budget(d, t.now()));
+  // A periodic read says the others spent more meanwhile.
+  b->on_fleet_total(shared[0], b->next_ticket(), 1.0, t.now());
+  REQUIRE(b->over_budget(d, t.now()));
+  CHECK(*b->over_budget(d, t.now()) == "Exceeded budget for provider openai: 1 >= 1");
+
+  // The window Redis runs ends a day after its start: nothing spent after it.
+  t.advance(86400.5);
+  CHECK_FALSE(b->over_budget(d, t.now()));
+  CHECK(provider_spend(*b, t.now()) == Approx(0));
+}
+
+TEST_CASE("shared budgets: a read never hides spend Redis has not counted (no read-before-push race)",
+          "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make(R"({"openai": {"budget_limit": 1.0, "time_period": "1d"}})", t);
+  b->share_with_fleet();
+  const SharedBudget budget = b->provider_shared_budgets().at(0);
+  const DeploymentConfig d = deployment("openai");
+  b->on_fleet_total(budget, b->next_ticket(), 0.5, t.now());
+  b->record_spend(d, 0.25, t.now());
+  auto pushes = b->take_pushes(t.now());
+  REQUIRE(pushes.size() == 1);
+  // A read queued before the push is answered before it (one connection, in
+  // order) and does not include it: the push still counts on top.
+  b->on_fleet_total(budget, pushes[0].ticket - 1, 0.5, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.75));
+  answer(*b, pushes[0], 0.75, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.75));
+  // Older news than what the push told is ignored.
+  b->on_fleet_total(budget, pushes[0].ticket - 1, 0.5, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.75));
+}
+
+TEST_CASE("shared budgets: spend Redis did not take is kept and pushed again, once", "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make(R"({"openai": {"budget_limit": 1.0, "time_period": "1h"}})", t);
+  b->share_with_fleet();
+  const DeploymentConfig d = deployment("openai");
+  b->record_spend(d, 0.1, t.now());
+  auto first = b->take_pushes(t.now());
+  REQUIRE(first.size() == 1);
+  b->on_push_not_applied(first[0]);  // Redis unreachable
+  CHECK(provider_spend(*b, t.now()) == Approx(0.1));
+  t.advance(60);
+  b->record_spend(d, 0.2, t.now());  // more while it is down
+  CHECK(provider_spend(*b, t.now()) == Approx(0.3));
+  auto again = b->take_pushes(t.now());
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].amount == Approx(0.3));        // both, in one push
+  CHECK(again[0].since == first[0].since);      // the oldest spend's time
+  CHECK(again[0].ticket > first[0].ticket);
+  answer(*b, again[0], 0.3, t.now());
+  CHECK(b->take_pushes(t.now()).empty());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.3));
+}
+
+TEST_CASE("shared budgets: a push whose answer was lost counts until a later read, and is never re-sent",
+          "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make(R"({"openai": {"budget_limit": 1.0, "time_period": "1d"}})", t);
+  b->share_with_fleet();
+  const SharedBudget budget = b->provider_shared_budgets().at(0);
+  const DeploymentConfig d = deployment("openai");
+  b->on_fleet_total(budget, b->next_ticket(), 0.5, t.now());
+  const uint64_t read_before = b->next_ticket();  // a read queued before the loss
+  b->record_spend(d, 0.2, t.now());
+  auto pushes = b->take_pushes(t.now());
+  REQUIRE(pushes.size() == 1);
+  b->on_push_unknown(pushes[0]);  // timed out: maybe applied
+  CHECK(b->take_pushes(t.now()).empty());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.7));
+  // A read queued before the loss does not settle it ...
+  b->on_fleet_total(budget, read_before, 0.5, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.7));
+  // ... one queued after it does: Redis's total has it if it was applied.
+  b->on_fleet_total(budget, b->next_ticket(), 0.7, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.7));
+  b->on_fleet_total(budget, b->next_ticket(), 0.7, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.7));
+}
+
+TEST_CASE("shared budgets: unpushed spend older than a window is dropped; windows come from Redis",
+          "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make(R"({"openai": {"budget_limit": 1.0, "time_period": "10m"}})", t);
+  b->share_with_fleet();
+  const SharedBudget budget = b->provider_shared_budgets().at(0);
+  const DeploymentConfig d = deployment("openai");
+  b->record_spend(d, 0.4, t.now());  // Redis down for good
+  t.advance(601);
+  CHECK(provider_spend(*b, t.now()) == Approx(0));
+  CHECK(b->take_pushes(t.now()).empty());
+  b->record_spend(d, 0.1, t.now());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.1));
+
+  // A window another replica started 9 minutes ago ends in one.
+  const TimePoint started = t.now() - std::chrono::minutes(9);
+  b->on_fleet_total(budget, b->next_ticket(), 0.95, started);
+  CHECK(b->over_budget(d, t.now()));  // 0.95 + 0.1 unpushed
+  auto windows = b->fleet_windows(t.now());
+  REQUIRE(windows.size() == 1);
+  CHECK(windows[0].total == Approx(0.95));
+  CHECK(windows[0].start == started);
+  const auto snap = b->snapshot(t.now());
+  CHECK(snap.at(0).window_remaining_seconds == Approx(60));
+  t.advance(61);
+  CHECK(b->fleet_windows(t.now()).empty());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.1));
+  // No window running in Redis (it expired, or Redis lost it).
+  b->on_fleet_total(budget, b->next_ticket(), 0, std::nullopt);
+  CHECK(b->fleet_windows(t.now()).empty());
+}
+
+TEST_CASE("shared budgets: deployment budgets by id and duration; lifetime budgets stay local", "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make("", t);
+  b->share_with_fleet();
+  DeploymentConfig d = deployment("openai", "dep-a");
+  d.max_budget = 5;
+  d.budget_duration = "1h";
+  const std::optional<SharedBudget> shared = BudgetTracker::deployment_shared_budget(d);
+  REQUIRE(shared.has_value());
+  CHECK(shared->scope == SharedBudget::Scope::kDeployment);
+  CHECK(shared->name == "dep-a");
+  CHECK(shared->duration == "1h");
+  CHECK(shared->window_seconds == 3600);
+  // Known from a read before this replica spent anything.
+  b->on_fleet_total(*shared, b->next_ticket(), 5.5, t.now());
+  REQUIRE(b->over_budget(d, t.now()));
+  CHECK(*b->over_budget(d, t.now()) == "Exceeded budget for deployment gpt-4o (dep-a): 5.5 >= 5");
+
+  DeploymentConfig lifetime = deployment("openai", "dep-l");
+  lifetime.max_budget = 1;
+  CHECK_FALSE(BudgetTracker::deployment_shared_budget(lifetime));
+  b->record_spend(lifetime, 1.5, t.now());
+  CHECK(b->take_pushes(t.now()).empty());  // nothing to share
+  CHECK(b->over_budget(lifetime, t.now()));
+
+  auto p = make(R"({"openai": {"budget_limit": 1.0}})", t);  // no period: local
+  p->share_with_fleet();
+  CHECK(p->provider_shared_budgets().empty());
+  p->record_spend(deployment("openai"), 0.5, t.now());
+  CHECK(p->take_pushes(t.now()).empty());
+  CHECK(provider_spend(*p, t.now()) == Approx(0.5));
+}
+
+TEST_CASE("budgets not shared: take_pushes gives nothing and spend is local", "[budget][fleet]") {
+  VirtualClock t;
+  auto b = make(R"({"openai": {"budget_limit": 1.0, "time_period": "1d"}})", t);
+  b->record_spend(deployment("openai"), 0.5, t.now());
+  CHECK(b->take_pushes(t.now()).empty());
+  CHECK(b->fleet_windows(t.now()).empty());
+  CHECK(provider_spend(*b, t.now()) == Approx(0.5));
+}

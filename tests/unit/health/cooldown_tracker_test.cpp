@@ -296,3 +296,94 @@ TEST_CASE("cooldown length: request cooldown_time beats a longer deployment one;
   t.advance(0.2);
   CHECK_FALSE(st2.cooling_down(t.now()));
 }
+
+// ---- LiteLLM's allowed-fails rule counted by the fleet (shared state) ---------------
+
+TEST_CASE("fleet allowed-fails: only while the rule is in force, for failures that may cool, with the kind's "
+          "allowance",
+          "[cooldown][fleet]") {
+  VirtualClock t;
+  RouterSettings plain;  // allowed_fails 3 not set: the default rules apply, nothing to count fleet-wide
+  CHECK_FALSE(CooldownTracker(plain, t).fleet_allowed_fails(failure(500, ErrorKind::kInternalServer)));
+
+  RouterSettings s;
+  s.allowed_fails = 2;
+  s.allowed_fails_set = true;
+  CooldownTracker tracker(s, t);
+  CHECK(tracker.fleet_allowed_fails(failure(500, ErrorKind::kInternalServer)) == 2);
+  CHECK(tracker.fleet_allowed_fails(failure(429, ErrorKind::kRateLimit, 1)) == 2);
+  // Failures that never cool a deployment down are not counted (LiteLLM
+  // checks _is_cooldown_required first).
+  CHECK_FALSE(tracker.fleet_allowed_fails(failure(400, ErrorKind::kBadRequest)));
+  CHECK_FALSE(tracker.fleet_allowed_fails(failure(0, ErrorKind::kConnectionError)));
+  FailureEvent wildcard = failure(500, ErrorKind::kInternalServer);
+  wildcard.wildcard_deployment = true;
+  CHECK_FALSE(tracker.fleet_allowed_fails(wildcard));
+  FailureEvent no_cooldown = failure(500, ErrorKind::kInternalServer);
+  no_cooldown.request_cooldown_seconds = 0;
+  CHECK_FALSE(tracker.fleet_allowed_fails(no_cooldown));
+
+  RouterSettings off = s;
+  off.disable_cooldowns = true;
+  CHECK_FALSE(CooldownTracker(off, t).fleet_allowed_fails(failure(500, ErrorKind::kInternalServer)));
+
+  AllowedFailsPolicy policy;
+  policy.rate_limit = 5;
+  RouterSettings with_policy;
+  with_policy.allowed_fails_policy = policy;
+  CooldownTracker by_kind(with_policy, t);
+  CHECK(by_kind.fleet_allowed_fails(failure(429, ErrorKind::kRateLimit)) == 5);
+  CHECK(by_kind.fleet_allowed_fails(failure(500, ErrorKind::kInternalServer)) == 3);  // falls back to allowed_fails
+}
+
+TEST_CASE("fleet allowed-fails: the fleet's verdict opens a closed circuit for the rule's cooldown, never a "
+          "running one",
+          "[cooldown][fleet]") {
+  RouterSettings s;
+  s.allowed_fails = 2;
+  s.allowed_fails_set = true;
+  s.cooldown_time_seconds = 20;
+  VirtualClock t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  // One failure here: the local count (1) allows it ...
+  CHECK_FALSE(tracker.record_failure(st, failure(500, ErrorKind::kInternalServer)));
+  CHECK_FALSE(st.cooling_down(t.now()));
+  // ... but the fleet counted a third: cooled for cooldown_time.
+  auto secs = tracker.apply_fleet_allowed_fails(st, failure(500, ErrorKind::kInternalServer));
+  REQUIRE(secs.has_value());
+  CHECK(*secs == Approx(20));
+  CHECK(st.cooling_down(t.now()));
+  CHECK(st.snapshot(t.now()).status == 500);
+  CHECK(st.snapshot(t.now()).source.empty());  // this replica decided it (and announces it)
+  // Open already: another verdict changes nothing, and neither does one
+  // during the half-open phase that follows.
+  const TimePoint until = st.cooldown_until();
+  t.advance(10);
+  CHECK_FALSE(tracker.apply_fleet_allowed_fails(st, failure(500, ErrorKind::kInternalServer)));
+  CHECK(st.cooldown_until() == until);  // not extended
+  t.advance(10.5);
+  CHECK(st.availability(t.now()) == Availability::kProbeAvailable);
+  CHECK_FALSE(tracker.apply_fleet_allowed_fails(st, failure(500, ErrorKind::kInternalServer)));
+  CHECK(st.availability(t.now()) == Availability::kProbeAvailable);
+
+  // The rule not in force: the fleet's count means nothing.
+  RouterSettings plain;
+  CooldownTracker default_rules(plain, t);
+  DeploymentHealthState other;
+  CHECK_FALSE(default_rules.apply_fleet_allowed_fails(other, failure(500, ErrorKind::kInternalServer)));
+  CHECK_FALSE(other.cooling_down(t.now()));
+}
+
+TEST_CASE("fleet allowed-fails: the local count still trips on its own (Redis down)", "[cooldown][fleet]") {
+  RouterSettings s;
+  s.allowed_fails = 1;
+  s.allowed_fails_set = true;
+  s.cooldown_time_seconds = 10;
+  VirtualClock t;
+  CooldownTracker tracker(s, t);
+  DeploymentHealthState st;
+  CHECK_FALSE(tracker.record_failure(st, failure(503, ErrorKind::kServiceUnavailable)));
+  t.advance(3);
+  CHECK(tracker.record_failure(st, failure(503, ErrorKind::kServiceUnavailable)) == Approx(10));
+}
