@@ -199,6 +199,9 @@ void Call::launch(size_t candidates) {
   }
   if (options_.stream) relay_.begin_attempt(*attempt_.provider, target, continuation);
   if (std::optional<provider::LocalAnswer> local = attempt_.provider->answer_locally(target, request_, options_.stream)) {
+    // A mock answer is an attempt like any other (LiteLLM counts it too):
+    // in flight, this minute's requests, the fleet's usage keys.
+    open_attempt(core_, attempt_, now);
     answer_locally(std::move(*local));
     return;
   }
@@ -228,7 +231,7 @@ void Call::launch(size_t candidates) {
 
 void Call::answer_locally(provider::LocalAnswer answer) {
   if (answer.error) {
-    handle_failure(std::move(*answer.error), attempt_.entry, FailureInfo{.silent = answer.silent});
+    attempt_failed(std::move(*answer.error), FailureInfo{.silent = answer.silent});
     return;
   }
   // Read exactly as a network answer would be.
