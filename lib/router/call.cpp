@@ -100,7 +100,15 @@ void Call::attempt() {
   }
   attempt_.entry = sel.entry;
   attempt_.probe = is_probe_candidate(*sel.entry, now) && core_.cooldowns->begin_probe(*sel.entry->health, now);
-  if (core_.fleet && core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
+  if (!attempt_.probe && late_reservation_ == sel.entry) {
+    // The reservation sent for it counts this request when it lands (if the
+    // fleet was already at the limit it does not, but the count stands
+    // there anyway).
+    attempt_.reserved = true;
+    late_reservation_ = nullptr;
+  }
+  if (core_.fleet && (attempt_.probe || !fleet_too_slow_) &&
+      core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
     ask_fleet(sel.candidates, now);
     return;
   }
@@ -144,10 +152,18 @@ void Call::ask_fleet(size_t candidates, TimePoint now) {
           attempt();
           return;
         }
-        // A reservation that was sent counts the request in Redis when it
-        // arrives, even late: not counted a second time.
-        attempt_.reserved = !probe;
-        go(candidates);
+        if (probe) {
+          go(candidates);
+          return;
+        }
+        // An rpm reservation unanswered in time: the local decision, as
+        // without Redis — choose again on this replica's own counts, which
+        // include every call that went ahead meanwhile. Going ahead instead
+        // would let every call waiting on the same slow answer through, far
+        // past the limit.
+        fleet_too_slow_ = true;
+        late_reservation_ = entry;
+        attempt();
         return;
       case FleetSync::Verdict::kAdmitted:
         attempt_.reserved = !probe;  // counted by the reservation
