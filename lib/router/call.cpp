@@ -109,20 +109,21 @@ void Call::attempt() {
   }
   if (core_.fleet && (attempt_.probe || !fleet_too_slow_) &&
       core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
-    ask_fleet(sel.candidates, now);
+    ask_fleet(sel.candidates, sel.candidates + sel.later_tiers, now);
     return;
   }
   go(sel.candidates);
 }
 
-void Call::ask_fleet(size_t candidates, TimePoint now) {
+void Call::ask_fleet(size_t candidates, size_t usable, TimePoint now) {
   // The fleet decides first (the probe lease, or an rpm reservation near the
   // limit): one round trip, bounded by redis_max_wait.
   state_ = State::kPreparing;
   const bool probe = attempt_.probe;
   const Duration lease = std::min<Duration>(remaining(), kMaxProbeLease);
   std::weak_ptr<Call*> alive = self_;
-  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, probe, lease](FleetSync::Verdict v) {
+  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, usable, probe,
+                                                           lease](FleetSync::Verdict v) {
     if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
     EntryGuard guard(this);
     if (state_ != State::kPreparing) return;  // cancelled meanwhile
@@ -144,8 +145,10 @@ void Call::ask_fleet(size_t candidates, TimePoint now) {
         return;
       case FleetSync::Verdict::kFailOpen:
         // Redis is slow: a probe goes elsewhere when it can (the fleet may be
-        // probing already), and only probes when nothing else is left.
-        if (probe && candidates > 1) {
+        // probing already), and only probes when nothing else is left — in
+        // any `order` tier: held here, the probe's tier no longer hides the
+        // next one.
+        if (probe && usable > 1) {
           core_.cooldowns->end_probe_without_verdict(*entry->health);
           attempt_.probe = false;
           core_.fleet->on_probe_taken(*entry, lease);

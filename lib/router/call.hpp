@@ -74,7 +74,9 @@ class Call final : public transport::TransferObserver {
   void begin_stage(Stage stage);
   void attempt();
   // The fleet's admission of the chosen deployment (shared state only).
-  void ask_fleet(size_t candidates, TimePoint now);
+  // `usable`: the candidates of every `order` tier (where else a held
+  // probe's call can go).
+  void ask_fleet(size_t candidates, size_t usable, TimePoint now);
   // The chosen deployment's attempt: credentials, then launch.
   void go(size_t candidates);
   void launch(size_t candidates);
