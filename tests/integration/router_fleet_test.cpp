@@ -177,7 +177,10 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
                            deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
                            deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
                            "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" +
-                           redis_settings(redis);
+                           // Exact while Redis answers within redis_max_wait: a
+                           // generous one, so that a sanitizer build's or a loaded
+                           // machine's round trip does not count as Redis being slow.
+                           redis_settings(redis, "  redis_max_wait: 1\n");
   std::vector<std::unique_ptr<Replica>> fleet;
   for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 21 + i));
   wait_connected(fleet);
@@ -304,7 +307,9 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
   const std::string yaml = "model_list:\n" +
                            deployment_yaml("g", "m", flaky, "      order: 1\n      cooldown_time: 1\n", "dep-flaky") +
                            deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
-                           "router_settings:\n  num_retries: 1\n" + redis_settings(redis);
+                           // One probe while Redis answers the lease within
+                           // redis_max_wait (generous: see the rpm test above).
+                           "router_settings:\n  num_retries: 1\n" + redis_settings(redis, "  redis_max_wait: 1\n");
   std::vector<std::unique_ptr<Replica>> fleet;
   for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 31 + i));
   wait_connected(fleet);

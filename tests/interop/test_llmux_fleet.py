@@ -178,7 +178,9 @@ def test_one_process_probes_a_recovering_deployment(
     # The deployment answers after 400 ms: while its probe is in flight, no other request may reach it.
     model_list = [fake_deployment("dep-flaky", "slow-400-flaky", fake_server, order=1, cooldown_time=1),
                   fake_deployment("dep-good", "m-good", fake_server, order=2)]
-    create_fleet(llmux_peers, redis, model_list)
+    # One probe while Redis answers the probe lease within redis_max_wait (a loaded machine's round trip can
+    # exceed the 5 ms default: then no process probes in that instant, and later traffic does).
+    create_fleet(llmux_peers, redis, model_list, router_kwargs={"redis_max_wait": 1.0})
     # One process draws a 429 from it (LiteLLM's mock_response hook, as a request option): 1 s cooldown, fleet-wide.
     cooled = llmux_peers[0].request("complete", model=GROUP, n=1, kwargs={"mock_response": "litellm.RateLimitError"})
     assert cooled["results"][0]["status_code"] == 429
