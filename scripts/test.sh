@@ -4,9 +4,10 @@
 #      (C++ unit and integration tests, the C ABI suite);
 #   2. the installed package consumed through find_package and pkg-config, from C++ and C;
 #   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh), then the
-#      LiteLLM interop harness's self-test (tests/interop/test.sh: pinned LiteLLM releases in venvs cached
-#      under build/release/interop, installed from PyPI on the first run; two routers per release on one
-#      redis-server agree on cooldowns, rpm/tpm minute keys and budget spend);
+#      LiteLLM interop tests (tests/interop/test.sh: pinned LiteLLM releases in venvs cached under
+#      build/release/interop, installed from PyPI on the first run; on one redis-server: the harness's
+#      self-test, the differential test of llmux against each release both ways, and a fleet of three llmux
+#      Router processes);
 #   4. an AddressSanitizer + UndefinedBehaviorSanitizer build + the C++ and C suites again;
 #   5. a ThreadSanitizer build + the C++ and C suites again (the chaos test at its full 2,000 calls);
 #   6. every fuzz target (tests/fuzz/, clang + libFuzzer) for LLMUX_FUZZ_SECONDS (30) seconds (scripts/fuzz.sh).
@@ -59,7 +60,7 @@ for lang in python go rust; do
   bash "bindings/$lang/test.sh" "$PWD/build/release"
 done
 
-echo "== LiteLLM interop harness: LiteLLM routers sharing one Redis (tests/interop) =="
+echo "== LiteLLM interop: LiteLLM and llmux routers sharing one Redis (tests/interop) =="
 bash tests/interop/test.sh "$PWD/build/release"
 
 echo "== sanitizer build (address, undefined) =="

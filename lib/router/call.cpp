@@ -100,21 +100,30 @@ void Call::attempt() {
   }
   attempt_.entry = sel.entry;
   attempt_.probe = is_probe_candidate(*sel.entry, now) && core_.cooldowns->begin_probe(*sel.entry->health, now);
-  if (core_.fleet && core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
-    ask_fleet(sel.candidates, now);
+  if (!attempt_.probe && late_reservation_ == sel.entry) {
+    // The reservation sent for it counts this request when it lands (if the
+    // fleet was already at the limit it does not, but the count stands
+    // there anyway).
+    attempt_.reserved = true;
+    late_reservation_ = nullptr;
+  }
+  if (core_.fleet && (attempt_.probe || !fleet_too_slow_) &&
+      core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
+    ask_fleet(sel.candidates, sel.candidates + sel.later_tiers, now);
     return;
   }
   go(sel.candidates);
 }
 
-void Call::ask_fleet(size_t candidates, TimePoint now) {
+void Call::ask_fleet(size_t candidates, size_t usable, TimePoint now) {
   // The fleet decides first (the probe lease, or an rpm reservation near the
   // limit): one round trip, bounded by redis_max_wait.
   state_ = State::kPreparing;
   const bool probe = attempt_.probe;
   const Duration lease = std::min<Duration>(remaining(), kMaxProbeLease);
   std::weak_ptr<Call*> alive = self_;
-  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, probe, lease](FleetSync::Verdict v) {
+  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, usable, probe,
+                                                           lease](FleetSync::Verdict v) {
     if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
     EntryGuard guard(this);
     if (state_ != State::kPreparing) return;  // cancelled meanwhile
@@ -136,18 +145,28 @@ void Call::ask_fleet(size_t candidates, TimePoint now) {
         return;
       case FleetSync::Verdict::kFailOpen:
         // Redis is slow: a probe goes elsewhere when it can (the fleet may be
-        // probing already), and only probes when nothing else is left.
-        if (probe && candidates > 1) {
+        // probing already), and only probes when nothing else is left — in
+        // any `order` tier: held here, the probe's tier no longer hides the
+        // next one.
+        if (probe && usable > 1) {
           core_.cooldowns->end_probe_without_verdict(*entry->health);
           attempt_.probe = false;
           core_.fleet->on_probe_taken(*entry, lease);
           attempt();
           return;
         }
-        // A reservation that was sent counts the request in Redis when it
-        // arrives, even late: not counted a second time.
-        attempt_.reserved = !probe;
-        go(candidates);
+        if (probe) {
+          go(candidates);
+          return;
+        }
+        // An rpm reservation unanswered in time: the local decision, as
+        // without Redis — choose again on this replica's own counts, which
+        // include every call that went ahead meanwhile. Going ahead instead
+        // would let every call waiting on the same slow answer through, far
+        // past the limit.
+        fleet_too_slow_ = true;
+        late_reservation_ = entry;
+        attempt();
         return;
       case FleetSync::Verdict::kAdmitted:
         attempt_.reserved = !probe;  // counted by the reservation
@@ -199,6 +218,9 @@ void Call::launch(size_t candidates) {
   }
   if (options_.stream) relay_.begin_attempt(*attempt_.provider, target, continuation);
   if (std::optional<provider::LocalAnswer> local = attempt_.provider->answer_locally(target, request_, options_.stream)) {
+    // A mock answer is an attempt like any other (LiteLLM counts it too):
+    // in flight, this minute's requests, the fleet's usage keys.
+    open_attempt(core_, attempt_, now);
     answer_locally(std::move(*local));
     return;
   }
@@ -228,7 +250,7 @@ void Call::launch(size_t candidates) {
 
 void Call::answer_locally(provider::LocalAnswer answer) {
   if (answer.error) {
-    handle_failure(std::move(*answer.error), attempt_.entry, FailureInfo{.silent = answer.silent});
+    attempt_failed(std::move(*answer.error), FailureInfo{.silent = answer.silent});
     return;
   }
   // Read exactly as a network answer would be.

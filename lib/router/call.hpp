@@ -74,7 +74,9 @@ class Call final : public transport::TransferObserver {
   void begin_stage(Stage stage);
   void attempt();
   // The fleet's admission of the chosen deployment (shared state only).
-  void ask_fleet(size_t candidates, TimePoint now);
+  // `usable`: the candidates of every `order` tier (where else a held
+  // probe's call can go).
+  void ask_fleet(size_t candidates, size_t usable, TimePoint now);
   // The chosen deployment's attempt: credentials, then launch.
   void go(size_t candidates);
   void launch(size_t candidates);
@@ -114,6 +116,11 @@ class Call final : public transport::TransferObserver {
   int total_attempts_ = 0;
   const PoolEntry* last_failed_ = nullptr;
   std::vector<const PoolEntry*> excluded_;  // went silent: not used again by this call
+  // An rpm reservation of this call found Redis too slow (redis_max_wait):
+  // its later choices are local decisions, without asking again. The
+  // reservation itself may still land in Redis, for this deployment.
+  bool fleet_too_slow_ = false;
+  const PoolEntry* late_reservation_ = nullptr;
   std::vector<AttemptRecord> attempt_log_;
   std::string waiting_group_;               // kWaitingForSlot: the slot_waiters key
 

@@ -30,6 +30,15 @@ constexpr int64_t kExactRpmMargin = 10;
 // (the winner's verdict usually arrives first and ends the hold).
 constexpr Duration kProbeHoldRecheck = std::chrono::seconds(1);
 constexpr int64_t kMinuteKeySeconds = 60;
+// A foreign cooldown is never taken for longer than this (whatever its
+// cooldown_time says), so that converting it to the loop's clock cannot
+// overflow the circuit's expiry field.
+constexpr double kMaxRemoteCooldownSeconds = 365.0 * 86400;
+// Our own cooldown read back from Redis (or another replica's, announced and
+// then read back) comes back with its expiry rounded through a float of
+// Unix seconds: a remote expiry this close to the running one is the same
+// cooldown, not news.
+constexpr Duration kSameCooldown = std::chrono::milliseconds(1);
 
 // Reserves one request of an rpm limit atomically: counts it in the usage key
 // unless the fleet already started `limit` this minute. Replies the new count,
@@ -117,6 +126,23 @@ int64_t count_of(const state::RedisReply& r) {
 int64_t count_of(const Result<state::RedisReply>& r) { return r.ok() ? count_of(r.value()) : -1; }
 
 bool has_rate_limit(const PoolEntry& e) { return e.deployment->rpm_limit() >= 0 || e.deployment->tpm_limit() >= 0; }
+
+// When a foreign cooldown ends, in Unix seconds: at timestamp + cooldown_time
+// (LiteLLM 1.110's rule), but never later than cooldown_time from now — a
+// writer's clock ahead of ours, or a timestamp from nowhere (1e16), cannot
+// stretch it beyond its own length — and never beyond the cap. NaN when the
+// numbers make no sense (the caller then ignores the value).
+double remote_cooldown_end(double timestamp, double cooldown_time, double wall_now) {
+  const double length = std::min(cooldown_time, kMaxRemoteCooldownSeconds);
+  return std::min(timestamp + cooldown_time, wall_now + length);
+}
+
+// Whether a remote expiry `until` says nothing new: the deployment is already
+// open here until (about) then.
+bool already_cooling_until(const PoolEntry& e, TimePoint until, TimePoint now) {
+  const health::DeploymentHealthState::Snapshot snap = e.health->snapshot(now);
+  return snap.state == health::CircuitState::kOpen && until <= snap.cooldown_until + kSameCooldown;
+}
 
 }  // namespace
 
@@ -547,9 +573,11 @@ void FleetSync::apply_announcement(std::string_view payload) {
   if (!e) return;
   const TimePoint now = core_.loop->now();
   if (event == "cooldown") {
-    const auto until_wall = std::chrono::system_clock::time_point(milliseconds(until_ms));
-    const TimePoint until = now + duration_cast<Duration>(until_wall - wall(now));
-    if (until <= now) return;
+    const double wall_now = std::chrono::duration<double>(wall(now).time_since_epoch()).count();
+    const double left = std::min(static_cast<double>(until_ms) / 1000.0 - wall_now, kMaxRemoteCooldownSeconds);
+    if (!(left > 0)) return;
+    const TimePoint until = now + duration_cast<Duration>(std::chrono::duration<double>(left));
+    if (already_cooling_until(*e, until, now)) return;
     if (e->fleet) e->fleet->news.fetch_add(1);
     core_.cooldowns->apply_remote_cooldown(*e->health, until, std::move(reason), static_cast<int>(status), seconds,
                                           replica);
@@ -564,10 +592,11 @@ void FleetSync::apply_cooldown_value(const PoolEntry& e, std::string_view value,
   if (!record.ok()) return;  // not a cooldown value we understand: ignore (logged by nobody: it is someone else's key)
   const double wall_now = std::chrono::duration<double>(wall(now).time_since_epoch()).count();
   // LiteLLM 1.110's rule: a cooldown lasts until timestamp + cooldown_time,
-  // whatever the key's TTL says.
-  const double until_wall = record->timestamp + record->cooldown_time;
+  // whatever the key's TTL says (bounded: remote_cooldown_end).
+  const double until_wall = remote_cooldown_end(record->timestamp, record->cooldown_time, wall_now);
   if (!(until_wall > wall_now)) return;
   const TimePoint until = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(until_wall - wall_now));
+  if (already_cooling_until(e, until, now)) return;
   std::string reason =
       record->status_code > 0 ? fmt::format("{} {}", record->status_code, record->message) : record->message;
   if (core_.cooldowns->apply_remote_cooldown(*e.health, until, std::move(reason), record->status_code,

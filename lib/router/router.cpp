@@ -68,7 +68,18 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
     fleet_ = std::make_unique<router::FleetSync>(core_, std::move(*shared_state), [this] { return current_pool(); });
     core_.fleet = fleet_.get();
     fleet_->share_budgets(budgets_.get());
-    fleet_->start();
+    // FleetSync lives on the loop, and starts there: its link's first news
+    // (posted to the loop) must find the link and the refresh timer in place.
+    auto started = std::make_shared<Notification>();
+    loop_.post([this, started] {
+      fleet_->start();
+      started->notify();
+    });
+    if (drive_loop_) {
+      drive_loop_([&] { return started->has_been_notified(); });
+    } else {
+      started->wait();
+    }
   }
 
   router::HealthChecker::Options checks;

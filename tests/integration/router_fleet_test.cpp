@@ -218,6 +218,83 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
   }
 }
 
+TEST_CASE("Redis slower than redis_max_wait: each replica keeps an rpm limit on its own counts", "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider limited, spare;
+  // Every reservation times out: each replica decides as it would without
+  // Redis, counting the calls that went ahead — not letting every call that
+  // waited on a slow answer through.
+  const std::string yaml = "model_list:\n" +
+                           deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
+                           deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
+                           "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" +
+                           redis_settings(redis, "  redis_max_wait: 0.00001\n");
+  std::vector<std::unique_ptr<Replica>> fleet;
+  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 71 + i));
+  wait_connected(fleet);
+  wait_for_fresh_minute_if_needed(30);
+  const std::string tag = utc_minute_tag();
+  std::atomic<int> done{0}, failed{0};
+  for (auto& replica : fleet) {
+    for (int k = 0; k < 30; ++k) {
+      replica->router->completion_async(chat_request("g"), [&](Result<Response> r) {
+        if (!r.ok()) failed.fetch_add(1);
+        done.fetch_add(1);
+      });
+    }
+  }
+  REQUIRE(wait_until([&] { return done.load() == 90; }, 20000ms));
+  CHECK(failed.load() == 0);
+  if (utc_minute_tag() != tag) {
+    WARN("the UTC minute turned over mid-test: counts not compared");
+    return;
+  }
+  // At most 10 per replica, plus the reservations Redis answered in time (10
+  // fleet-wide at most).
+  INFO("limited received " << limited.request_count());
+  CHECK(limited.request_count() >= 10);
+  CHECK(limited.request_count() <= 3 * 10 + 10);
+  CHECK(limited.request_count() + spare.request_count() == 90);
+}
+
+TEST_CASE("a foreign cooldown lasts at most its own length from now; a replica's own, read back, stays its own",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider a, b, bad, good;
+  bad.set_default(Behavior::rate_limited());
+  const std::string yaml = "model_list:\n" + deployment_yaml("g", "m", a, "      order: 1\n", "dep-a") +
+                           deployment_yaml("g", "m", b, "      order: 2\n", "dep-b") +
+                           deployment_yaml("h", "m", bad, "      order: 1\n", "dep-bad") +
+                           deployment_yaml("h", "m", good, "      order: 2\n", "dep-good") +
+                           "router_settings:\n  cooldown_time: 30\n  num_retries: 0\n" +
+                           redis_settings(redis, "  redis_sync_interval: 0.02\n");
+  std::vector<std::unique_ptr<Replica>> fleet;
+  fleet.push_back(make_replica(yaml, 81));
+  wait_connected(fleet);
+  RedisClient client(redis);
+  // A timestamp from nowhere (a writer's broken clock): obeyed, for its
+  // cooldown_time from now, not until the year 316 million.
+  client.command({"SET", "deployment:dep-a:cooldown",
+                  R"({"exception_received": "x", "status_code": "429", "timestamp": 1e+16, "cooldown_time": 20})",
+                  "EX", "60"});
+  REQUIRE(wait_until([&] { return cooling(*fleet[0]->router, "dep-a"); }, 2000ms));
+  auto hs = fleet[0]->router->health();
+  CHECK(find_health(hs, "dep-a")->cooldown_remaining_seconds <= 20.0);
+  CHECK(find_health(hs, "dep-a")->cooldown_remaining_seconds > 15.0);
+
+  // This replica's own cooldown comes back with every re-read of its key: it
+  // is still this replica's (cooled_by empty), not "redis".
+  REQUIRE_FALSE(fleet[0]->router->completion(chat_request("h")).ok());
+  REQUIRE(cooling(*fleet[0]->router, "dep-bad"));
+  REQUIRE(wait_until([&] { return client.get("deployment:dep-bad:cooldown").has_value(); }, 2000ms));
+  std::this_thread::sleep_for(200ms);  // about ten re-reads
+  hs = fleet[0]->router->health();
+  CHECK(find_health(hs, "dep-bad")->cooled_by.empty());
+  CHECK(find_health(hs, "dep-bad")->state == "cooling_down");
+}
+
 TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the deployment", "[fleet][redis]") {
   REQUIRE(redis_server_available());  // scripts/setup.sh installs it
   RedisServer redis;

@@ -5,10 +5,14 @@
 - ``RedisClient``: a minimal RESP client (``command(*argv)``), enough for tests to read what LiteLLM wrote.
 - ``Monitor``: Redis ``MONITOR`` on its own connection and thread; ``commands()`` returns what it saw,
   parsed back to argv lists.
-- ``Peer``: one ``litellm_peer.py`` process (see its docstring for the protocol); ``request(cmd, **fields)``
-  sends one JSON line and returns the reply, raising ``PeerError`` when it says ``ok: false``.
+- ``Peer``: one ``litellm_peer.py`` process (see its docstring for the protocol), or one ``llmux_peer.py``
+  process (``llmux_spec()``: the same protocol over llmux's Python binding); ``request(cmd, **fields)``
+  sends one JSON line and returns the reply, raising ``PeerError`` when it says ``ok: false``; ``send`` and
+  ``receive`` split it, so several peers can work at once.
 - ``load_peers()``: the venvs tests/interop/prepare.sh made, from ``<build>/interop/peers.json``
   (``LLMUX_INTEROP_PEERS`` names that file).
+- ``FakeServer``: tests/support's ``llmux_fake_server`` as a process (``LLMUX_FAKE_SERVER`` names it):
+  OpenAI-compatible answers chosen by the model name, and ``requests()``: what it received, when.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PEER_SCRIPT = HERE / "litellm_peer.py"
+LLMUX_PEER_SCRIPT = HERE / "llmux_peer.py"
 
 
 # --- redis-server ---------------------------------------------------------------------------------------
@@ -252,10 +257,27 @@ class Monitor:
 
 @dataclass(frozen=True)
 class PeerSpec:
-    """One prepared LiteLLM venv: which release and which interpreter runs litellm_peer.py."""
-    litellm: str
+    """One kind of peer: a prepared LiteLLM venv (which release, which interpreter runs litellm_peer.py),
+    or llmux (``llmux_spec()``: llmux_peer.py on this interpreter)."""
+    litellm: str  # the LiteLLM release; "" for llmux
     python: str
-    role: str  # "pinned" (the bindings benchmark's pin) or "newest"
+    role: str  # "pinned" (the bindings benchmark's pin), "newest", or "llmux"
+    script: str = str(PEER_SCRIPT)
+
+    @property
+    def label(self) -> str:
+        return "llmux" if self.role == "llmux" else f"litellm {self.litellm}"
+
+
+def llmux_spec() -> PeerSpec:
+    """llmux_peer.py run by this interpreter (the binding needs only the standard library). The library is
+    ``LLMUX_LIBRARY`` (tests/interop/test.sh sets it from the build directory)."""
+    library = os.environ.get("LLMUX_LIBRARY")
+    if not library or not os.access(library, os.R_OK):
+        raise RuntimeError(f"LLMUX_LIBRARY={library!r} is not a readable libllmux.so: run tests/interop/test.sh "
+                           "<build-dir> (it sets it to <build-dir>/lib/libllmux.so)")
+    import sys
+    return PeerSpec("", sys.executable, "llmux", str(LLMUX_PEER_SCRIPT))
 
 
 def load_peers(path: str | None = None) -> list[PeerSpec]:
@@ -292,7 +314,7 @@ class Peer:
         self.timeout = timeout
         self._stderr = open(stderr_path, "ab") if stderr_path else subprocess.DEVNULL
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        self.process = subprocess.Popen([spec.python, str(PEER_SCRIPT)], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([spec.python, spec.script], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=self._stderr, env=env)
         self._next_id = 1
         self.ready: dict[str, Any] = {}
@@ -302,7 +324,7 @@ class Peer:
     def wait_ready(self) -> dict[str, Any]:
         self.ready = self._read()
         if not self.ready.get("ok"):
-            raise RuntimeError(f"peer for litellm {self.spec.litellm} did not start: {self.ready.get('error')}")
+            raise RuntimeError(f"peer for {self.spec.label} did not start: {self.ready.get('error')}")
         return self.ready
 
     def _read(self) -> dict[str, Any]:
@@ -315,16 +337,24 @@ class Peer:
         finally:
             timer.cancel()
         if not line:
-            raise RuntimeError(f"litellm {self.spec.litellm} peer exited (status {self.process.poll()}) "
+            raise RuntimeError(f"{self.spec.label} peer exited (status {self.process.poll()}) "
                                "without answering")
         return json.loads(line)
 
     def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
+        return self.receive(self.send(cmd, **fields))
+
+    def send(self, cmd: str, **fields: Any) -> int:
+        """Sends one request without waiting for its answer; its id, for ``receive``."""
         assert self.process.stdin is not None
         request_id = self._next_id
         self._next_id += 1
         self.process.stdin.write((json.dumps({"cmd": cmd, "id": request_id, **fields}) + "\n").encode())
         self.process.stdin.flush()
+        return request_id
+
+    def receive(self, request_id: int) -> dict[str, Any]:
+        """The answer to the request ``send`` returned ``request_id`` for (requests are answered in order)."""
         reply = self._read()
         if reply.get("id") != request_id:
             raise RuntimeError(f"peer answered request {reply.get('id')} to request {request_id}")
@@ -390,3 +420,59 @@ def close_peers(peers: list[Peer]) -> list[int]:
     for peer in peers:
         peer.send_quit()
     return [peer.close() for peer in peers]
+
+
+# --- the fake provider as a process ---------------------------------------------------------------------
+
+class FakeServer:
+    """tests/support's ``llmux_fake_server`` (``LLMUX_FAKE_SERVER``, or ``binary``): OpenAI-compatible
+    answers chosen by the model name (``status-429-x`` a 429, ``slow-<ms>-x`` a late 200, anything else
+    200), on an ephemeral loopback port; ``requests()`` asks it what it received."""
+
+    def __init__(self, binary: str | None = None) -> None:
+        binary = binary or os.environ.get("LLMUX_FAKE_SERVER")
+        if not binary or not os.access(binary, os.X_OK):
+            raise RuntimeError(f"llmux_fake_server not found ({binary!r}): run tests/interop/test.sh <build-dir> "
+                               "(it sets LLMUX_FAKE_SERVER to <build-dir>/tests/support/llmux_fake_server)")
+        self.process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL)
+        first = self._read_line()
+        self.base_url: str = first["base_url"]
+
+    def _read_line(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        timer = threading.Timer(30, self.process.kill)
+        timer.start()
+        try:
+            line = self.process.stdout.readline()
+        finally:
+            timer.cancel()
+        if not line:
+            raise RuntimeError(f"llmux_fake_server exited (status {self.process.poll()})")
+        return json.loads(line)
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """Every request it received from the ``since``-th on, in arrival order: ``model``, ``path``,
+        ``t`` (time.monotonic() of its arrival)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"requests {since}\n".encode())
+        self.process.stdin.flush()
+        return self._read_line()["requests"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()  # end of input: it exits
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> "FakeServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

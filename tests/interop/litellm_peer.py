@@ -37,7 +37,8 @@ gets an ``ok: false`` reply; the peer keeps going.
 ``cooled_ids``  what this router considers cooling now, through the version's own API
     (1.8x: ``router.cooldown_cache.async_get_active_cooldowns``; router-core, 1.11x:
     ``router.health().cooldowns.async_get_active_cooldowns``), over every deployment id.
-    -> ``cooled``: sorted ids; ``values``: {id: the cooldown value LiteLLM returned}.
+    -> ``cooled``: sorted ids; ``values``: {id: the cooldown value LiteLLM returned (a dict, or whatever
+    it returned for a value it could not decode)}.
 ``usage``  ``model`` -> ``tpm``, ``rpm``: ``get_model_group_usage`` (``health().usage`` on router-core).
 ``inject_cooldown``  ``model_id``, ``status_code`` (default 429), ``message`` (the exception text),
     ``cooldown_time`` (default: the router's): ``add_deployment_to_cooldown`` as LiteLLM calls it.
@@ -227,7 +228,8 @@ class Peer:
     async def cooled_ids(self, req: dict[str, Any]) -> dict[str, Any]:
         ids = req.get("model_ids") or self._model_ids()
         active = await self._cooldowns().async_get_active_cooldowns(ids, None)
-        values = {model_id: dict(value) for model_id, value in active}
+        # A value LiteLLM could not decode comes back as it was read (a string): reported as it is.
+        values = {model_id: dict(value) if isinstance(value, dict) else value for model_id, value in active}
         return {"cooled": sorted(values), "values": values}
 
     async def usage(self, req: dict[str, Any]) -> dict[str, Any]:

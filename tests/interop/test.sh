@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# The LiteLLM interop harness's self-test: two LiteLLM routers (litellm_peer.py processes) of each prepared
-# release share a private redis-server and agree on cooldowns, rpm/tpm minute keys and budget spend.
+# The LiteLLM interop tests, on one private redis-server:
+#   - the harness's self-test: two LiteLLM routers (litellm_peer.py processes) of each prepared release agree
+#     on cooldowns, rpm/tpm minute keys and budget spend (test_litellm_peers.py);
+#   - the differential test: llmux routers (llmux_peer.py: the Python binding over <build-dir>/lib/libllmux.so)
+#     and LiteLLM routers of each release share cooldowns both ways and count into the same minute keys
+#     (test_differential.py);
+#   - an llmux fleet of three Router processes: exact fleet-wide rpm, cooldown propagation time, one probe
+#     per recovery (test_llmux_fleet.py; the fake provider is <build-dir>/tests/support/llmux_fake_server).
 #   tests/interop/test.sh <build-dir>
 # Prepares (or reuses) the venvs under <build-dir>/interop (tests/interop/prepare.sh; PyPI on the first run
 # only), then runs pytest on tests/interop with the interpreter that runs the other Python suites. Peer logs:
@@ -16,6 +22,14 @@ started=$(date +%s)
 bash "$here/prepare.sh" "$1"
 build="$(cd "$1" && pwd)"
 export LLMUX_INTEROP_PEERS="$build/interop/peers.json"
+export LLMUX_LIBRARY="$build/lib/libllmux.so"
+export LLMUX_FAKE_SERVER="$build/tests/support/llmux_fake_server"
+for needed in "$LLMUX_LIBRARY" "$LLMUX_FAKE_SERVER"; do
+  if [ ! -e "$needed" ]; then
+    echo "tests/interop/test.sh: $needed not found (build llmux with tests into $build first)" >&2
+    exit 1
+  fi
+done
 export PYTHONDONTWRITEBYTECODE=1
 
 python="${PYTHON:-python3}"

@@ -7,23 +7,20 @@ prepares the venvs and sets LLMUX_INTEROP_PEERS; every prepared release runs eve
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interop_support import (  # noqa: E402
-    PEER_SCRIPT, Peer, PeerError, RedisClient, RedisServer, close_peers, load_peers, start_peers)
+from interop_support import PEER_SCRIPT, Peer, PeerError, RedisClient, RedisServer  # noqa: E402
 
-SPECS = load_peers()  # fails the run, saying what to do, when the venvs were not prepared
-LOG_DIR = Path(os.environ["LLMUX_INTEROP_PEERS"]).resolve().parent / "logs"
+# Fixtures (redis, client, peers: the two peers of one release) are in conftest.py.
 MODEL = "openai/gpt-4o"
 GROUP = "g"
 TOKENS_PER_CALL = 30  # LiteLLM's mock_response usage: 10 prompt + 20 completion tokens
@@ -43,36 +40,6 @@ def cooling_group() -> list[dict[str, Any]]:
     """dep-a answers 429 and is tried first (weight 1000 : 1); dep-b answers."""
     return [deployment("dep-a", "litellm.RateLimitError", weight=1000),
             deployment("dep-b", "Hello from dep-b", weight=1)]
-
-
-@pytest.fixture(scope="session")
-def redis() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def all_peers() -> Iterator[dict[str, list[Peer]]]:
-    """Two peers of every release, started together once for the whole run."""
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    started = start_peers(SPECS, 2, LOG_DIR)
-    try:
-        yield started
-    finally:
-        statuses = close_peers([peer for pair in started.values() for peer in pair])
-        assert statuses == [0] * len(statuses), f"a peer did not exit cleanly: {statuses} (logs in {LOG_DIR})"
-
-
-@pytest.fixture(params=SPECS, ids=lambda spec: f"litellm-{spec.litellm}")
-def peers(request: pytest.FixtureRequest, all_peers: dict[str, list[Peer]]) -> list[Peer]:
-    return all_peers[request.param.litellm]
-
-
-@pytest.fixture
-def client(redis: RedisServer) -> Iterator[RedisClient]:
-    with redis.client() as connection:
-        connection.command("FLUSHALL")
-        yield connection
 
 
 def create(peer: Peer, redis: RedisServer, model_list: list[dict[str, Any]], **settings: Any) -> None:

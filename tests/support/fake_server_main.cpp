@@ -7,6 +7,15 @@
 // stdout once it serves, then serves until stdin reaches EOF (the parent
 // exited or closed the pipe) or SIGTERM/SIGINT.
 //
+// What it received, for tests that count at the provider: the line
+// "requests <from>" on stdin is answered by one line on stdout,
+//   {"requests":[{"model":"m","path":"/v1/chat/completions","t":1234.5678},...]}
+// every request since the <from>-th (0-based; 0 when omitted), in arrival
+// order: the model as the behaviour reads it and t = when it arrived, in
+// seconds of CLOCK_MONOTONIC (std::chrono::steady_clock; Python's
+// time.monotonic()), so it compares with times other processes took. Other
+// lines are ignored.
+//
 // It speaks three wire formats, chosen by the request's path:
 //   POST /v1/chat/completions, /v1/embeddings   OpenAI (api_base <base_url>)
 //   POST /v1/messages                            Anthropic Messages, JSON and SSE
@@ -55,6 +64,7 @@
 //                       chunks when the request asks for a stream; OpenAI adds a
 //                       usage chunk when stream_options.include_usage is set,
 //                       Anthropic, Gemini and Bedrock streams always carry usage)
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -62,12 +72,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <poll.h>
 #include <unistd.h>
 
 #include <simdjson.h>
 
+#include "json/writer.hpp"
 #include "support/fake_anthropic.hpp"
 #include "support/fake_bedrock.hpp"
 #include "support/fake_gemini.hpp"
@@ -320,6 +332,39 @@ Behavior bedrock_behavior(const ReceivedRequest& request, uint16_t port) {
   return ok;
 }
 
+// The model a request's behaviour was chosen by (Gemini's and Bedrock's are
+// in the path).
+std::string scripted_model(const ReceivedRequest& request) {
+  if (starts_with(request.path, "/model/")) return bedrock_model(request.path);
+  if (is_gemini_path(request.path)) {
+    std::string_view rest = std::string_view(request.path).substr(std::string_view("/v1/models/").size());
+    return std::string(rest.substr(0, rest.find(':')));
+  }
+  return model_of(request);
+}
+
+// The answer to "requests <from>": one JSON line (see the top of the file).
+void print_requests(const llmux::testing::FakeProvider& server, std::string_view argument) {
+  size_t from = 0;
+  while (!argument.empty() && argument.front() == ' ') argument.remove_prefix(1);
+  for (char c : argument) {
+    if (c < '0' || c > '9') break;
+    from = from * 10 + static_cast<size_t>(c - '0');
+  }
+  const std::vector<ReceivedRequest> all = server.requests();
+  std::string out;
+  llmux::json::Writer w(out);
+  w.begin_object().key("requests").begin_array();
+  for (size_t i = from; i < all.size(); ++i) {
+    const double t = std::chrono::duration<double>(all[i].received_at.time_since_epoch()).count();
+    w.begin_object().member("model", scripted_model(all[i])).member("path", all[i].path).member("t", t).end_object();
+  }
+  w.end_array().end_object();
+  out.push_back('\n');
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -351,13 +396,22 @@ int main(int argc, char** argv) {
     std::printf("{\"base_url\":\"%s\",\"port\":%u}\n", server.base_url().c_str(), static_cast<unsigned>(server.port()));
     std::fflush(stdout);
     // Wait for stdin EOF or a signal; poll so a signal is noticed promptly.
+    // Lines on stdin are commands ("requests <from>").
     char buffer[256];
+    std::string line;
     while (!g_stop) {
       pollfd pfd{STDIN_FILENO, POLLIN, 0};
       const int ready = ::poll(&pfd, 1, 200);
       if (ready > 0) {
         const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
         if (n <= 0) break;  // EOF or error: the parent is gone
+        line.append(buffer, static_cast<size_t>(n));
+        for (size_t end = line.find('\n'); end != std::string::npos; end = line.find('\n')) {
+          const std::string_view command = std::string_view(line).substr(0, end);
+          if (starts_with(command, "requests")) print_requests(server, command.substr(8));
+          line.erase(0, end + 1);
+        }
+        if (line.size() > 4096) line.clear();  // no command is that long
       }
     }
   } catch (const std::exception& e) {

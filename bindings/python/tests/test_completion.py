@@ -109,6 +109,15 @@ def test_from_config_files(fake_server: FakeServer, tmp_path: Path) -> None:
             assert router.completion(model="chat", messages=user()).choices[0].message.content == content
 
 
+def test_from_config_one_line_json_longer_than_a_file_name(fake_server: FakeServer) -> None:
+    # One line and no newline: tried as a path first, which the OS refuses as too long (ENAMETOOLONG).
+    deployments = [make_deployment(fake_server.base_url, "chat", "ok-json", f"j{i}") for i in range(40)]
+    config = json.dumps({"model_list": deployments})
+    assert "\n" not in config and len(config) > 4096
+    with llmux.Router.from_config(config) as router:
+        assert router.completion(model="chat", messages=user()).choices[0].message.content == "Hello from ok-json."
+
+
 def test_from_config_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         llmux.Router.from_config(str(tmp_path / "missing.yaml"))

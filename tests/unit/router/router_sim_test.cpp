@@ -204,6 +204,27 @@ TEST_CASE("sim: rpm allows exactly rpm requests a minute", "[sim][rpm]") {
   CHECK(loop.requests().size() == 6);
 }
 
+TEST_CASE("sim: mock_response answers are attempts like any other: they count toward rpm", "[sim][rpm]") {
+  // LiteLLM counts a mocked call in its rpm usage; so does llmux (in this
+  // replica's minute, and in the fleet's usage keys when Redis is there).
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) { return ok(); });
+  auto router = sim_router("model_list:\n" + dep("g", "a", "a1", "      rpm: 3\n      mock_response: mocked\n") +
+                               "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n",
+                           loop);
+  loop.advance(10.0);
+  REQUIRE(router->completion(chat("g")).ok());
+  // A mocked failure is an attempt too.
+  CHECK_FALSE(router->completion(chat("g", R"("mock_response":"litellm.InternalServerError")")).ok());
+  REQUIRE(router->completion(chat("g")).ok());
+  CHECK(router->health()[0].requests_this_minute == 3);
+  auto over = router->completion(chat("g"));
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().kind == ErrorKind::kNoDeploymentsAvailable);
+  CHECK(router->health()[0].in_flight == 0);
+  CHECK(loop.requests().empty());  // none of it reached the network
+}
+
 TEST_CASE("sim: a silent deployment is failed over at the first-byte deadline, not retried in place", "[sim][timeout]") {
   SimulatedLoop loop;
   loop.route("a.sim", [](const transport::HttpRequest&) { return ScriptedResponse::silent(); });

@@ -613,7 +613,11 @@ def _config_text(config: ConfigSource) -> bytes:
         raise TypeError(f"from_config: expected a path or the config text, got {type(config).__name__}")
     if "\n" not in config:
         path = Path(config.strip()).expanduser()
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:  # not a usable path (ENAMETOOLONG: one-line JSON config text, say)
+            is_file = False
+        if is_file:
             return path.read_bytes()
         if path.suffix.lower() in _CONFIG_SUFFIXES:
             raise FileNotFoundError(f"llmux: config file not found: {config}")
