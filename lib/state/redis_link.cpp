@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -529,6 +530,8 @@ class RedisLinkImpl final : public RedisLink {
   // ---- link thread ----
 
   void run() {
+    // Named for top, gdb and per-thread CPU accounting (benchmarks/e2e/fleet_bench).
+    pthread_setname_np(pthread_self(), "llmux-redis");
     tls_link_thread_owner = this;
     start_attempt(Clock::now());
     pollfd fds[4];
