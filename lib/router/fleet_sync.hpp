@@ -20,7 +20,8 @@
 //   deployment near its fleet-wide rpm limit is admitted by one atomic Lua
 //   reservation (count and check in Redis), so an `rpm: N` limit admits N a
 //   minute across the fleet; far from the limit the count is pipelined and
-//   not waited for. LiteLLM's global_router:{id}:{model}:rpm|tpm:{minute} keys
+//   not waited for (summed over a few calls: a burst of calls is one
+//   increment per key). LiteLLM's global_router:{id}:{model}:rpm|tpm:{minute} keys
 //   are kept as LiteLLM keeps them (its response headers and dashboards read
 //   them), and the tpm one feeds the fleet tpm filter.
 //
@@ -129,6 +130,12 @@ class FleetSync final : public state::RedisLinkObserver {
   bool rpm_near_limit(const PoolEntry& e, TimePoint now) const;
   std::string minute_tag(TimePoint now) const;
   const PoolEntry* find(const DeploymentPool& pool, std::string_view id) const;
+  // Usage writes: summed per deployment on the loop thread (keys built once
+  // a minute), written after a few counts or a short while (fleet_sync.cpp).
+  FleetUsageBuffer& usage_buffer(const PoolEntry& e, int64_t minute);
+  void usage_counted(const std::shared_ptr<FleetDeploymentState>& fleet);
+  void flush_usage();
+  void write_usage(const std::shared_ptr<FleetDeploymentState>& fleet);
 
   RouterCore& core_;
   state::SharedStateSettings settings_;
@@ -143,6 +150,9 @@ class FleetSync final : public state::RedisLinkObserver {
   std::unique_ptr<state::RedisLink> link_;
   std::atomic<bool> link_up_{false};
   transport::TimerId refresh_timer_ = 0;
+  // Deployments with usage summed and not written yet (loop thread).
+  std::vector<std::shared_ptr<FleetDeploymentState>> usage_queue_;
+  transport::TimerId usage_timer_ = 0;
   bool stopped_ = false;
   // Set while the object lives; posted tasks check it (the loop may run a
   // task after stop()).
