@@ -725,14 +725,20 @@ int run_only(const Options& o) {
   }
   std::vector<int64_t> ns;
   const double cpu0 = process_cpu_seconds();
+  const double caller0 = caller_cpu_seconds(), io0 = thread_cpu_seconds(side.io_thread);
+  const double link0 = side.link_thread ? thread_cpu_seconds(side.link_thread) : 0;
   for (int i = 0; i < o.requests; ++i) {
     const auto t0 = Clock::now();
     if (!call_ok(*side.r->router)) die("a call failed");
     ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
   }
   const double cpu = process_cpu_seconds() - cpu0;
-  std::printf("%s alone: %d sequential calls, latency p50 %.2f us, p99 %.2f us, CPU per call %.2f us\n",
-              o.only.c_str(), o.requests, percentile_us(ns, 0.5), percentile_us(ns, 0.99), cpu * 1e6 / o.requests);
+  const double per_call = 1e6 / o.requests;
+  std::printf("%s alone: %d sequential calls, latency p50 %.2f us, p99 %.2f us, CPU per call %.2f us "
+              "(caller %.2f, I/O thread %.2f, Redis link thread %.2f)\n",
+              o.only.c_str(), o.requests, percentile_us(ns, 0.5), percentile_us(ns, 0.99), cpu * per_call,
+              (caller_cpu_seconds() - caller0) * per_call, (thread_cpu_seconds(side.io_thread) - io0) * per_call,
+              side.link_thread ? (thread_cpu_seconds(side.link_thread) - link0) * per_call : 0.0);
   return 0;
 }
 
