@@ -1009,7 +1009,7 @@ int main(int argc, char** argv) {
     fmt::print("DEMO FAILED: some user calls failed\n");
     return 1;
   }
-  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers and clouds, "
-             "and as a fleet.\n");
+  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers and clouds{}.\n",
+             calls_four > 0 ? ", and as a fleet" : " too");
   return 0;
 }
