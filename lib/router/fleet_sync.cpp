@@ -104,9 +104,9 @@ void FleetSync::start() {
   schedule_refresh();
 }
 
-void FleetSync::stop() {
-  if (stopped_) return;
-  stopped_ = true;
+void FleetSync::quiesce() {
+  if (quiesced_) return;
+  quiesced_ = true;
   alive_->store(false);
   const bool in_loop = core_.loop->in_loop_thread();
   if (refresh_timer_ != 0 && in_loop) core_.loop->cancel_timer(refresh_timer_);
@@ -114,6 +114,12 @@ void FleetSync::stop() {
   if (usage_timer_ != 0 && in_loop) core_.loop->cancel_timer(usage_timer_);
   usage_timer_ = 0;
   if (link_) flush_usage();  // what was summed goes out with the link's last writes
+}
+
+void FleetSync::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  quiesce();
   link_.reset();  // joins the link thread: no callback runs after this
   link_up_.store(false);
 }

@@ -71,8 +71,15 @@ class FleetSync final : public state::RedisLinkObserver {
 
   // Starts the Redis link and the refresh timer. Loop thread.
   void start();
-  // Stops the refresh timer and the link (no callbacks after it returns).
-  // Loop thread, or after the loop stopped.
+  // Winds down what lives on the loop: no task of FleetSync's runs after it
+  // (timers cancelled, tasks the link posts become no-ops) and usage not yet
+  // written is queued on the link. Loop thread (idempotent).
+  void quiesce();
+  // Stops the link (no callbacks after it returns), after quiesce() — which
+  // it calls itself when it was not: then on the loop thread, or after the
+  // loop stopped. A router stops its fleet from another thread while the loop
+  // still runs (the link's thread posts to the loop), so it quiesces on the
+  // loop first.
   void stop();
 
   // --- Wall clock (UTC), derived from the router's clock ---
@@ -153,6 +160,7 @@ class FleetSync final : public state::RedisLinkObserver {
   // Deployments with usage summed and not written yet (loop thread).
   std::vector<std::shared_ptr<FleetDeploymentState>> usage_queue_;
   transport::TimerId usage_timer_ = 0;
+  bool quiesced_ = false;  // loop thread; read by stop() after it
   bool stopped_ = false;
   // Set while the object lives; posted tasks check it (the loop may run a
   // task after stop()).

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/notification.hpp"
 #include "config/tls_settings.hpp"
 #include "request/request.hpp"
 #include "router/router_impl.hpp"
@@ -97,8 +98,22 @@ Router::Impl::~Impl() {
     std::unique_lock<std::mutex> lock(live_mu_);
     live_cv_.wait(lock, [this] { return live_.empty(); });
   }
-  // The link's thread posts to the loop: it stops while the loop still runs.
-  if (fleet_) fleet_->stop();
+  // The link's thread posts to the loop: it stops while the loop still runs,
+  // after FleetSync wound down on the loop itself (so that none of its timer
+  // tasks runs beside stop()).
+  if (fleet_) {
+    auto quiet = std::make_shared<Notification>();
+    loop_.post([this, quiet] {
+      fleet_->quiesce();
+      quiet->notify();
+    });
+    if (drive_loop_) {
+      drive_loop_([&] { return quiet->has_been_notified(); });
+    } else {
+      quiet->wait();
+    }
+    fleet_->stop();
+  }
   owned_loop_.reset();  // joins the I/O thread; finished calls deleted themselves
 }
 
