@@ -55,6 +55,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
 
   Selection s;
   s.candidates = entries.size();
+  s.in_lower_tiers = report.not_in_tier;
   if (entries.empty()) {
     if (report.only_busy(0)) {
       s.wait_for_slot = true;

@@ -55,6 +55,7 @@ bool silent_timeout(const transport::TransferResult& result);
 struct Selection {
   const PoolEntry* entry = nullptr;  // null: none
   size_t candidates = 0;             // left after the filters
+  size_t in_lower_tiers = 0;         // usable too, but left out by `order` (a higher tier has some)
   bool wait_for_slot = false;        // none only because every one is at max_parallel_requests
   std::optional<Error> error;        // none for another reason
 };

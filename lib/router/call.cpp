@@ -101,20 +101,21 @@ void Call::attempt() {
   attempt_.entry = sel.entry;
   attempt_.probe = is_probe_candidate(*sel.entry, now) && core_.cooldowns->begin_probe(*sel.entry->health, now);
   if (core_.fleet && core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
-    ask_fleet(sel.candidates, now);
+    ask_fleet(sel.candidates, sel.in_lower_tiers, now);
     return;
   }
   go(sel.candidates);
 }
 
-void Call::ask_fleet(size_t candidates, TimePoint now) {
+void Call::ask_fleet(size_t candidates, size_t in_lower_tiers, TimePoint now) {
   // The fleet decides first (the probe lease, or an rpm reservation near the
   // limit): one round trip, bounded by redis_max_wait.
   state_ = State::kPreparing;
   const bool probe = attempt_.probe;
   const Duration lease = std::min<Duration>(remaining(), kMaxProbeLease);
   std::weak_ptr<Call*> alive = self_;
-  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, probe, lease](FleetSync::Verdict v) {
+  core_.fleet->admit(*attempt_.entry, probe, lease, now,
+                     [this, alive, candidates, in_lower_tiers, probe, lease](FleetSync::Verdict v) {
     if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
     EntryGuard guard(this);
     if (state_ != State::kPreparing) return;  // cancelled meanwhile
@@ -136,8 +137,9 @@ void Call::ask_fleet(size_t candidates, TimePoint now) {
         return;
       case FleetSync::Verdict::kFailOpen:
         // Redis is slow: a probe goes elsewhere when it can (the fleet may be
-        // probing already), and only probes when nothing else is left.
-        if (probe && candidates > 1) {
+        // probing already) — another candidate, or a lower `order` tier — and
+        // only probes when nothing else is left.
+        if (probe && (candidates > 1 || in_lower_tiers > 0)) {
           core_.cooldowns->end_probe_without_verdict(*entry->health);
           attempt_.probe = false;
           core_.fleet->on_probe_taken(*entry, lease);

@@ -74,7 +74,7 @@ class Call final : public transport::TransferObserver {
   void begin_stage(Stage stage);
   void attempt();
   // The fleet's admission of the chosen deployment (shared state only).
-  void ask_fleet(size_t candidates, TimePoint now);
+  void ask_fleet(size_t candidates, size_t in_lower_tiers, TimePoint now);
   // The chosen deployment's attempt: credentials, then launch.
   void go(size_t candidates);
   void launch(size_t candidates);

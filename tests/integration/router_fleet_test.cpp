@@ -201,6 +201,10 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
     WARN("the UTC minute turned over mid-test: counts not compared");
     return;
   }
+  // Redis unreachable (fail open) would make each replica count alone.
+  INFO("shared_state_down events per replica: " << fleet[0]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[1]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[2]->events.count(RouterEventType::kSharedStateDown));
   CHECK(limited.request_count() == 10);
   CHECK(spare.request_count() == 50);
   RedisClient client(redis);
@@ -346,7 +350,15 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
   REQUIRE(reqs.size() > before);
   const auto probe_at = reqs[before].received_at;
   size_t during_probe = 0;
-  for (size_t i = before; i < reqs.size(); ++i) during_probe += reqs[i].received_at < probe_at + 300ms ? 1 : 0;
+  std::string arrivals;  // for the failure message: ms after the probe
+  for (size_t i = before; i < reqs.size(); ++i) {
+    during_probe += reqs[i].received_at < probe_at + 300ms ? 1 : 0;
+    arrivals += fmt::format(" {:.1f}", std::chrono::duration<double, std::milli>(reqs[i].received_at - probe_at).count());
+  }
+  INFO("requests to dep-flaky after the cooldown, ms after the first:" << arrivals);
+  INFO("shared_state_down events per replica: " << fleet[0]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[1]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[2]->events.count(RouterEventType::kSharedStateDown));
   CHECK(during_probe == 1);
   // The verdict (recovered) reached everyone: the deployment serves again.
   for (auto& replica : fleet) {
@@ -358,6 +370,46 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
         },
         2000ms));
   }
+}
+
+TEST_CASE("Redis too slow to grant the probe lease: the probe waits and a lower order tier serves meanwhile",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider flaky, good;
+  flaky.enqueue(Behavior::rate_limited());
+  const std::string yaml = "model_list:\n" +
+                           deployment_yaml("g", "m", flaky, "      order: 1\n      cooldown_time: 1\n", "dep-flaky") +
+                           deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
+                           "router_settings:\n  num_retries: 1\n" + redis_settings(redis);
+  std::vector<std::unique_ptr<Replica>> fleet;
+  fleet.push_back(make_replica(yaml, 71));
+  wait_connected(fleet);
+  Router& r = *fleet[0]->router;
+  REQUIRE(r.completion(chat_request("g")).ok());  // the 429 cools dep-flaky
+  REQUIRE(cooling(r, "dep-flaky"));
+  REQUIRE(wait_until([&] { return !cooling(r, "dep-flaky"); }, 5000ms));  // half-open: the next call would probe
+  const size_t before = flaky.request_count();
+
+  // Redis stops answering: the lease cannot be had within redis_max_wait.
+  // The order filter leaves dep-flaky the only candidate of its tier, but
+  // dep-good below is free: the probe must not go out unleased (another
+  // replica may hold the lease).
+  redis.pause();
+  auto res = r.completion(chat_request("g"));
+  redis.resume();
+  REQUIRE(res.ok());
+  CHECK(res->metadata.deployment_id == "dep-good");
+  CHECK(flaky.request_count() == before);
+  INFO("shared_state_down events: " << fleet[0]->events.count(RouterEventType::kSharedStateDown));
+
+  // Redis back: a later call wins the lease, probes, and dep-flaky serves again.
+  CHECK(wait_until(
+      [&] {
+        auto rr = r.completion(chat_request("g"));
+        return rr.ok() && rr->metadata.deployment_id == "dep-flaky";
+      },
+      5000ms));
 }
 
 TEST_CASE("a cooldown written by a LiteLLM worker is obeyed until its timestamp says it ended", "[fleet][redis]") {
