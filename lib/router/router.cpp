@@ -66,7 +66,9 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
   if (shared_state) {
     fleet_ = std::make_unique<router::FleetSync>(core_, std::move(*shared_state), [this] { return current_pool(); });
     core_.fleet = fleet_.get();
-    fleet_->start();
+    // On the loop: the link's first callbacks post tasks there that read the
+    // link FleetSync is still being handed.
+    run_on_loop([this] { fleet_->start(); });
   }
 }
 
@@ -102,19 +104,23 @@ Router::Impl::~Impl() {
   // after FleetSync wound down on the loop itself (so that none of its timer
   // tasks runs beside stop()).
   if (fleet_) {
-    auto quiet = std::make_shared<Notification>();
-    loop_.post([this, quiet] {
-      fleet_->quiesce();
-      quiet->notify();
-    });
-    if (drive_loop_) {
-      drive_loop_([&] { return quiet->has_been_notified(); });
-    } else {
-      quiet->wait();
-    }
+    run_on_loop([this] { fleet_->quiesce(); });
     fleet_->stop();
   }
   owned_loop_.reset();  // joins the I/O thread; finished calls deleted themselves
+}
+
+void Router::Impl::run_on_loop(std::function<void()> task) {
+  auto done = std::make_shared<Notification>();
+  loop_.post([task = std::move(task), done] {
+    task();
+    done->notify();
+  });
+  if (drive_loop_) {
+    drive_loop_([&] { return done->has_been_notified(); });
+  } else {
+    done->wait();
+  }
 }
 
 void Router::Impl::mark_live(uint64_t id) {

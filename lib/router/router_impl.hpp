@@ -72,6 +72,9 @@ class Router::Impl {
   // itself once its stack unwinds.
   void on_call_finished(uint64_t id);
   void mark_live(uint64_t id);
+  // Runs `task` on the loop thread and returns once it ran (drives a
+  // borrowed loop meanwhile). Not from the loop thread.
+  void run_on_loop(std::function<void()> task);
   std::shared_ptr<const router::DeploymentPool> current_pool() const;
   // Rebuilds the pool from declared_ with prices resolved anew; pool_mu_ held.
   Status rebuild_pool_locked(std::vector<DeploymentConfig> declared);
