@@ -7,11 +7,16 @@
 #   benchmarks/run.sh e2e   [llmux_overhead_bench flags, e.g. --requests=50000 --rounds=3]
 #   benchmarks/run.sh bindings     every binding vs the C++ API, Python vs litellm
 #                                  (counts via environment: see benchmarks/bindings/run_bindings.sh)
+#   benchmarks/run.sh fleet [llmux_fleet_bench flags, e.g. --part=rpm --rpm-seconds=20]
+#                                  Routers sharing state on Redis: cost per call with Redis vs
+#                                  without, cooldown propagation between processes, fleet-wide
+#                                  rpm accuracy (2-3 minutes: the rpm part fills one UTC minute)
 #
 # Environment: BUILD_DIR (default build/bench), JOBS (default nproc).
 # micro + e2e take about a minute on a 2-core machine; bindings a few minutes
 # more (plus the first build of the Go/Rust drivers and litellm's install into
-# a venv), so `all` leaves it out. Numbers from a busy machine are noisy: look
+# a venv), so `all` leaves it out, and so does fleet (one whole UTC minute of
+# traffic, plus the wait for it to start). Numbers from a busy machine are noisy: look
 # at the ratios, and rerun when in doubt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +24,11 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 [ $# -gt 0 ] && shift
 case "$what" in
-  all | micro | e2e | bindings) ;;
-  *) echo "usage: benchmarks/run.sh [all|micro|e2e|bindings] [flags for that benchmark]" >&2; exit 2 ;;
+  all | micro | e2e | bindings | fleet) ;;
+  *) echo "usage: benchmarks/run.sh [all|micro|e2e|bindings|fleet] [flags for that benchmark]" >&2; exit 2 ;;
 esac
 if [ "$what" = all ] && [ $# -gt 0 ]; then
-  echo "run.sh: flags need a benchmark name (micro or e2e)" >&2
+  echo "run.sh: flags need a benchmark name (micro, e2e or fleet)" >&2
   exit 2
 fi
 if [ "$what" = bindings ] && [ $# -gt 0 ]; then
@@ -39,6 +44,7 @@ case "$what" in
   all) targets=(llmux_micro_bench llmux_overhead_bench) ;;
   micro) targets=(llmux_micro_bench) ;;
   e2e) targets=(llmux_overhead_bench) ;;
+  fleet) targets=(llmux_fleet_bench) ;;
   bindings) targets=(llmux llmux_bindings_cpp_driver llmux_bindings_c_driver) ;;
 esac
 cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
@@ -55,6 +61,11 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo "== end-to-end overhead (Router vs plain libcurl-multi, nginx on loopback) =="
   bash benchmarks/e2e/run_overhead.sh "$BUILD/benchmarks/llmux_overhead_bench" \
     --json="$RESULTS/e2e_overhead.json" "$@"
+fi
+
+if [ "$what" = fleet ]; then
+  echo "== fleet on Redis (Redis vs none per call, cooldown propagation between processes, fleet-wide rpm) =="
+  bash benchmarks/e2e/run_fleet.sh "$BUILD/benchmarks/llmux_fleet_bench" --json="$RESULTS/fleet.json" "$@"
 fi
 
 if [ "$what" = bindings ]; then

@@ -10,19 +10,30 @@
 // a service-account JWT, then the OpenAI-compatible MaaS API) and a "Bedrock"
 // (Converse, every request's SigV4 signature verified); the cheaper Vertex
 // takes all traffic until it breaks, Bedrock takes over, Vertex returns after
-// its (shortened) cooldown. In no act does a user call fail. ~25 seconds.
+// its (shortened) cooldown. Act four: a fleet — three replicas of one service,
+// each its own process with its own Router (this program re-executed with
+// --fleet-replica), sharing routing state through one redis-server the demo
+// starts; a GPU server fails, one replica cools it down and the other two stop
+// using it at once, then it recovers through exactly one probe for the whole
+// fleet (skipped, and said so, when redis-server is not installed). In no act
+// does a user call fail. ~30 seconds.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -34,7 +45,9 @@
 #include "support/fake_anthropic.hpp"
 #include "support/fake_bedrock.hpp"
 #include "support/fake_google.hpp"
+#include "support/child_process.hpp"
 #include "support/fake_provider.hpp"
+#include "support/redis_server.hpp"
 
 using llmux::testing::AnthropicScript;
 using llmux::testing::Behavior;
@@ -606,20 +619,397 @@ router_settings:
   return {calls, failed + bedrock.bad_signatures.load() + static_cast<int>(vertex.google.rejections().size())};
 }
 
+
+// ---------------------------------------------------------------------------
+// Act four: a fleet of three replicas sharing one Redis.
+
+constexpr int kReplicas = 3;
+
+// The config every replica loads (only the Redis port and the backends' URLs
+// vary from run to run).
+std::string fleet_config(const std::string& gpu_a, const std::string& gpu_b, int redis_port) {
+  return fmt::format(R"(# Three replicas of one service, each embedding a Router; they agree through Redis.
+model_list:
+  - model_name: qwen3-14b
+    litellm_params:
+      model: openai/qwen3-14b
+      api_base: {}
+      api_key: demo-key
+    model_info:
+      id: gpu-a
+  - model_name: qwen3-14b
+    litellm_params:
+      model: openai/qwen3-14b
+      api_base: {}
+      api_key: demo-key
+    model_info:
+      id: gpu-b
+router_settings:
+  routing_strategy: simple-shuffle
+  num_retries: 2
+  allowed_fails: 1
+  cooldown_time: 3
+  redis_host: 127.0.0.1
+  redis_port: {}
+)",
+                     gpu_a, gpu_b, redis_port);
+}
+
+int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One replica (a process of its own): a Router with the fleet config, driven
+// by lines on stdin — "run PHASE CALLS", "watch", "noticed", "health" —
+// answering one line each on stdout.
+int fleet_replica(int index, const std::string& gpu_a, const std::string& gpu_b, int redis_port) {
+  std::atomic<bool> up{false};
+  llmux::RouterOptions options;
+  options.random_seed = 2026 + static_cast<uint64_t>(index);
+  options.log = [](std::string_view) {};
+  options.on_event = [&up](const llmux::RouterEvent& e) {
+    if (e.type == llmux::RouterEventType::kSharedStateUp) up = true;
+  };
+  auto router_or = llmux::Router::from_config(fleet_config(gpu_a, gpu_b, redis_port), options);
+  if (!router_or.ok()) {
+    fmt::print(stderr, "replica {}: config rejected: {}\n", index, router_or.error().to_string());
+    return 1;
+  }
+  llmux::Router& router = **router_or;
+  for (int i = 0; i < 1500 && !up; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto say = [](const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  };
+  if (!up) {
+    say("failed: the Redis link did not come up");
+    return 1;
+  }
+  say("ready");
+  // Watches gpu-b in the router's own health view, every millisecond.
+  std::atomic<bool> watching{false};
+  std::atomic<int64_t> noticed_at{0};
+  std::string noticed_by;  // written before noticed_at is set
+  std::thread watcher;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string what;
+    in >> what;
+    if (what == "run") {
+      std::string phase;
+      int calls = 0;
+      in >> phase >> calls;
+      std::mutex mu;
+      std::map<std::string, int> served;
+      int failed = 0, retried = 0;
+      std::atomic<int> next{0};
+      auto worker = [&] {
+        for (int i = next++; i < calls; i = next++) {
+          auto r = router.completion(fmt::format(
+              R"({{"model":"qwen3-14b","messages":[{{"role":"user","content":"replica-{} phase {} call {}"}}]}})", index,
+              phase, i));
+          std::lock_guard<std::mutex> lock(mu);
+          if (!r.ok()) {
+            failed++;
+            continue;
+          }
+          served[r->metadata.deployment_id]++;
+          if (r->metadata.attempts > 1) retried++;
+        }
+      };
+      std::thread t1(worker), t2(worker);
+      t1.join();
+      t2.join();
+      say(fmt::format("ran {} {} {} {}", served["gpu-a"], served["gpu-b"], retried, failed));
+    } else if (what == "watch") {
+      watching = true;
+      watcher = std::thread([&] {
+        while (watching && noticed_at.load() == 0) {
+          for (const auto& h : router.health("qwen3-14b")) {
+            if (h.id == "gpu-b" && h.state == "cooling_down") {
+              noticed_by = h.cooled_by;
+              noticed_at = wall_ns();
+            }
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      });
+      say("watching");
+    } else if (what == "noticed") {
+      const int64_t at = noticed_at.load();
+      say(at == 0 ? std::string("noticed 0 -") : fmt::format("noticed {} {}", at, noticed_by.empty() ? "-" : noticed_by));
+    } else if (what == "health") {
+      say("health " + health_line(router, "qwen3-14b"));
+    } else if (what == "quit") {
+      break;
+    }
+  }
+  watching = false;
+  if (watcher.joinable()) watcher.join();
+  return 0;
+}
+
+// A GPU server that knows which replica sent each request.
+struct FleetBackend {
+  std::string name;
+  FakeProvider server;
+  std::atomic<int> failure_status{0};      // 0 = healthy
+  std::atomic<int> slow_next{0};           // > 0: the next request waits this many ms (a warming server)
+  std::atomic<int> by_replica[kReplicas + 1] = {};
+  std::mutex mu;
+  std::vector<std::pair<Clock::time_point, int>> arrivals;  // (when, replica)
+  explicit FleetBackend(std::string n) : name(std::move(n)) {
+    server.set_handler([this](const ReceivedRequest& r) {
+      int replica = 0;
+      if (const size_t at = r.body.find("replica-"); at != std::string::npos) replica = r.body[at + 8] - '0';
+      if (replica < 1 || replica > kReplicas) replica = 0;
+      by_replica[replica]++;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        arrivals.emplace_back(Clock::now(), replica);
+      }
+      if (const int status = failure_status.load(); status != 0) {
+        return Behavior::error(status, name + " is down (GPU fault)", "server_error");
+      }
+      Behavior ok = Behavior::ok("Hello from " + name);
+      ok.delay = std::chrono::milliseconds(15);
+      if (const int slow = slow_next.exchange(0); slow > 0) ok.delay = std::chrono::milliseconds(slow);
+      return ok;
+    });
+  }
+  std::array<int, kReplicas + 1> counts() {
+    std::array<int, kReplicas + 1> out{};
+    for (int i = 0; i <= kReplicas; ++i) out[static_cast<size_t>(i)] = by_replica[i].load();
+    return out;
+  }
+};
+
+struct FleetPhase {
+  std::string title;
+  int calls = 0, failed = 0, retried = 0;
+  int gpu_a = 0, gpu_b = 0;
+  std::array<int, kReplicas + 1> gpu_b_by_replica{};  // requests gpu-b received from each replica
+};
+
+// Act four; returns {user calls, failed calls}; {0, 0} when skipped.
+std::pair<int, int> act_four() {
+  fmt::print("\n\n#### Act four: a fleet — three replicas, each its own process with its own Router, sharing one Redis\n\n");
+  if (!llmux::testing::redis_server_available()) {
+    fmt::print("{} is not installed: act four skipped (scripts/setup.sh installs the redis-server package).\n",
+               llmux::testing::kRedisServerPath);
+    return {0, 0};
+  }
+  std::unique_ptr<llmux::testing::RedisServer> redis;
+  try {
+    redis = std::make_unique<llmux::testing::RedisServer>();
+  } catch (const std::exception& e) {
+    fmt::print("redis-server did not start ({}): act four skipped.\n", e.what());
+    return {0, 0};
+  }
+  FleetBackend gpu_a("gpu-a"), gpu_b("gpu-b");
+  const std::string config = fleet_config(gpu_a.server.base_url(), gpu_b.server.base_url(), redis->port());
+  fmt::print("{}\n(redis-server started by the demo on 127.0.0.1:{}; the replicas run this same program with "
+             "--fleet-replica)\n",
+             config, redis->port());
+
+  std::vector<std::unique_ptr<llmux::testing::ChildProcess>> replicas;
+  std::map<std::string, int> replica_of_pid;  // "pid" → replica number, to name who cooled gpu-b
+  for (int i = 1; i <= kReplicas; ++i) {
+    replicas.push_back(std::make_unique<llmux::testing::ChildProcess>(
+        llmux::testing::ChildProcess::kSelf,
+        std::vector<std::string>{fmt::format("--fleet-replica={}", i), gpu_a.server.base_url(), gpu_b.server.base_url(),
+                                 std::to_string(redis->port())}));
+    replica_of_pid[std::to_string(replicas.back()->pid())] = i;
+  }
+  auto answer = [&](int i, std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    std::optional<std::string> line = replicas[static_cast<size_t>(i - 1)]->read_line(timeout);
+    return line ? *line : std::string("(no answer)");
+  };
+  for (int i = 1; i <= kReplicas; ++i) {
+    if (const std::string a = answer(i); a != "ready") {
+      fmt::print("replica {} did not start ({}): act four skipped.\n", i, a);
+      return {0, 0};
+    }
+  }
+  fmt::print("three replicas up (pids {}), each connected to Redis\n",
+             fmt::join([&] {
+               std::vector<pid_t> pids;
+               for (auto& r : replicas) pids.push_back(r->pid());
+               return pids;
+             }(),
+                       ", "));
+  // "gpu-b cooling 2.9s (by replica 2)" from a replica's health answer.
+  auto who = [&](const std::string& cooled_by) {
+    // cooled_by is "host:pid:suffix" (another replica), "" (this one) or "redis".
+    const size_t a = cooled_by.find(':');
+    const size_t b = a == std::string::npos ? a : cooled_by.find(':', a + 1);
+    if (b != std::string::npos) {
+      const auto it = replica_of_pid.find(cooled_by.substr(a + 1, b - a - 1));
+      if (it != replica_of_pid.end()) return fmt::format("replica {}", it->second);
+    }
+    return cooled_by;
+  };
+
+  std::vector<FleetPhase> phases;
+  // All three replicas send `calls` calls each at once; returns the phase.
+  auto run_phase = [&](std::string title, int calls) {
+    fmt::print("\n== {} ==\n", title);
+    FleetPhase p;
+    p.title = std::move(title);
+    const auto b_before = gpu_b.counts();
+    for (int i = 1; i <= kReplicas; ++i) replicas[static_cast<size_t>(i - 1)]->send(fmt::format("run {} {}", phases.size() + 12, calls));
+    for (int i = 1; i <= kReplicas; ++i) {
+      std::istringstream in(answer(i));
+      std::string word;
+      int a = 0, b = 0, retried = 0, failed = 0;
+      in >> word >> a >> b >> retried >> failed;
+      if (word != "ran") failed = calls;
+      fmt::print("   replica {}: {:>3} calls   gpu-a {:>3} | gpu-b {:>3} | retried {:>2} | failed {}\n", i, calls, a, b,
+                 retried, failed);
+      p.calls += calls;
+      p.gpu_a += a;
+      p.gpu_b += b;
+      p.retried += retried;
+      p.failed += failed;
+    }
+    const auto b_after = gpu_b.counts();
+    for (size_t i = 0; i < b_after.size(); ++i) p.gpu_b_by_replica[i] = b_after[i] - b_before[i];
+    return p;
+  };
+  auto print_fleet_health = [&] {
+    for (int i = 1; i <= kReplicas; ++i) {
+      replicas[static_cast<size_t>(i - 1)]->send("health");
+      std::string h = answer(i);
+      if (h.rfind("health ", 0) == 0) h = h.substr(7);
+      fmt::print("      replica {} sees: {}\n", i, h);
+    }
+  };
+
+  phases.push_back(run_phase("12. three replicas, all healthy: traffic spreads over gpu-a and gpu-b", 20));
+
+  for (int i = 1; i <= kReplicas; ++i) {
+    replicas[static_cast<size_t>(i - 1)]->send("watch");
+    answer(i);
+  }
+  gpu_b.failure_status = 503;
+  const int64_t failing_since = wall_ns();
+  phases.push_back(run_phase("13. gpu-b fails (HTTP 503): all three replicas sending", 20));
+  fmt::print("   when each replica saw gpu-b cooling down (its health() polled every millisecond):\n");
+  int64_t first = 0;
+  std::vector<std::pair<int64_t, std::string>> noticed(kReplicas + 1);
+  for (int i = 1; i <= kReplicas; ++i) {
+    replicas[static_cast<size_t>(i - 1)]->send("noticed");
+    std::istringstream in(answer(i));
+    std::string word, by;
+    long long at = 0;
+    in >> word >> at >> by;
+    noticed[static_cast<size_t>(i)] = {at, by == "-" ? std::string() : by};
+    if (at > 0 && (first == 0 || at < first)) first = at;
+  }
+  for (int i = 1; i <= kReplicas; ++i) {
+    const auto& [at, by] = noticed[static_cast<size_t>(i)];
+    const int sent_to_b = phases.back().gpu_b_by_replica[static_cast<size_t>(i)];
+    if (at == 0) {
+      fmt::print("      replica {}: never saw gpu-b cooling\n", i);
+    } else if (by.empty()) {
+      fmt::print("      replica {}: {:6.1f} ms after gpu-b broke — cooled it down itself after {} failed request(s), "
+                 "and told the fleet\n",
+                 i, static_cast<double>(at - failing_since) / 1e6, sent_to_b);
+    } else {
+      fmt::print("      replica {}: {:6.1f} ms after gpu-b broke, {:.1f} ms after the first replica — told by {} "
+                 "through Redis ({} failed request(s) of its own)\n",
+                 i, static_cast<double>(at - failing_since) / 1e6, static_cast<double>(at - first) / 1e6, who(by),
+                 sent_to_b);
+    }
+  }
+  {
+    int failures = 0;
+    for (int i = 1; i <= kReplicas; ++i) failures += phases.back().gpu_b_by_replica[static_cast<size_t>(i)];
+    fmt::print("   gpu-b got {} failing request(s) in all; replicas deciding alone would each have needed 2 of their "
+               "own\n   (allowed_fails: 1), {} in all.\n",
+               failures, 2 * kReplicas);
+  }
+  {
+    llmux::testing::RedisClient client(*redis);
+    if (auto v = client.get("deployment:gpu-b:cooldown")) {
+      fmt::print("   Redis holds LiteLLM's key deployment:gpu-b:cooldown (expires with the cooldown, PTTL {} ms):\n"
+                 "      {}\n",
+                 client.pttl("deployment:gpu-b:cooldown"), *v);
+    }
+  }
+  print_fleet_health();
+
+  phases.push_back(run_phase("14. gpu-b cooling down: no replica sends it a request", 20));
+  print_fleet_health();
+
+  gpu_b.failure_status = 0;
+  gpu_b.slow_next = 400;  // its first answer takes 400 ms: the probe is in flight that long
+  fmt::print("\n== gpu-b repaired; waiting for its cooldown (3 s) to expire ==\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+  print_fleet_health();
+  const size_t arrivals_before = [&] {
+    std::lock_guard<std::mutex> lock(gpu_b.mu);
+    return gpu_b.arrivals.size();
+  }();
+  phases.push_back(run_phase("15. cooldown over: one probe for the whole fleet", 20));
+  {
+    std::lock_guard<std::mutex> lock(gpu_b.mu);
+    if (gpu_b.arrivals.size() > arrivals_before) {
+      const auto [probe_at, prober] = gpu_b.arrivals[arrivals_before];
+      int during = 0;
+      for (size_t k = arrivals_before; k < gpu_b.arrivals.size(); ++k) {
+        during += gpu_b.arrivals[k].first < probe_at + std::chrono::milliseconds(350) ? 1 : 0;
+      }
+      fmt::print("   gpu-b's first request after the cooldown came from replica {} (the probe, answered after 400 ms);\n"
+                 "   requests gpu-b received while it was in flight: {} — the other replicas held gpu-b until the\n"
+                 "   probe's verdict reached them through Redis, and their calls went to gpu-a meanwhile.\n",
+                 prober, during);
+    }
+  }
+  phases.push_back(run_phase("16. the probe succeeded: every replica uses gpu-b again", 20));
+  print_fleet_health();
+
+  for (auto& r : replicas) r->send("quit");
+  for (auto& r : replicas) r->finish();
+
+  int failed = 0, calls = 0;
+  fmt::print("\n== summary ==\n{:<36} {:>5} {:>6} {:>6} {:>8} {:>7}\n", "phase", "calls", "gpu-a", "gpu-b", "retried",
+             "failed");
+  for (const auto& p : phases) {
+    fmt::print("{:<36} {:>5} {:>6} {:>6} {:>8} {:>7}\n", p.title.substr(0, std::min<size_t>(p.title.find(':'), 36)),
+               p.calls, p.gpu_a, p.gpu_b, p.retried, p.failed);
+    calls += p.calls;
+    failed += p.failed;
+  }
+  const auto total_b = gpu_b.counts();
+  fmt::print("\ngpu-b's requests by replica over the act: replica 1 {}, replica 2 {}, replica 3 {}\n", total_b[1],
+             total_b[2], total_b[3]);
+  return {calls, failed};
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // A replica of act four (this program re-executed by the demo itself).
+  if (argc == 5 && std::string_view(argv[1]).rfind("--fleet-replica=", 0) == 0) {
+    return fleet_replica(std::atoi(argv[1] + 16), argv[2], argv[3], std::atoi(argv[4]));
+  }
   const auto [calls_one, failed_one] = act_one();
   const auto [calls_two, failed_two] = act_two();
   const auto [calls_three, failed_three] = act_three();
-  const int failed = failed_one + failed_two + failed_three;
-  fmt::print("\nuser calls: {} (act one {}, act two {}, act three {}), failed: {}\n",
-             calls_one + calls_two + calls_three, calls_one, calls_two, calls_three, failed);
+  const auto [calls_four, failed_four] = act_four();
+  const int failed = failed_one + failed_two + failed_three + failed_four;
+  const std::string fleet = calls_four > 0 ? fmt::format(", act four {}", calls_four) : ", act four skipped";
+  fmt::print("\nuser calls: {} (act one {}, act two {}, act three {}{}), failed: {}\n",
+             calls_one + calls_two + calls_three + calls_four, calls_one, calls_two, calls_three, fleet, failed);
   if (failed != 0) {
     fmt::print("DEMO FAILED: some user calls failed\n");
     return 1;
   }
-  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers and clouds "
-             "too.\n");
+  fmt::print("no user call failed: llmux retried, cooled down and fell back on its own — across providers and clouds{}.\n",
+             calls_four > 0 ? ", and as a fleet" : " too");
   return 0;
 }

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -39,6 +41,19 @@ constexpr double kMaxRemoteCooldownSeconds = 365.0 * 86400;
 // Unix seconds: a remote expiry this close to the running one is the same
 // cooldown, not news.
 constexpr Duration kSameCooldown = std::chrono::milliseconds(1);
+// Usage far from the limit is summed per deployment and written as one
+// increment per key (one wake of the Redis link for a burst of calls instead
+// of eight commands and two wakes per call): once a deployment has
+// `write_after` attempts and completions summed, or kUsageWriteMaxDelay after
+// the first (LiteLLM's usage-v2 queue flushes every 0.1 s the same way).
+// `write_after` is a tenth of the rpm margin, at most kMaxUsageBatch (and the
+// tokens summed at most a tenth of a fifth of the tpm limit): what this
+// replica counted and the fleet has not seen stays within the margin for
+// fleets of up to kReplicasWithinMargin replicas. (No shorter timer: a loop
+// waiting on a sub-tick timeout pays for it on every poll on a VM.)
+constexpr Duration kUsageWriteMaxDelay = std::chrono::milliseconds(100);
+constexpr int64_t kMaxUsageBatch = 64;
+constexpr int64_t kReplicasWithinMargin = 10;
 
 // Reserves one request of an rpm limit atomically: counts it in the usage key
 // unless the fleet already started `limit` this minute. Replies the new count,
@@ -143,6 +158,8 @@ bool already_cooling_until(const PoolEntry& e, TimePoint until, TimePoint now) {
   const health::DeploymentHealthState::Snapshot snap = e.health->snapshot(now);
   return snap.state == health::CircuitState::kOpen && until <= snap.cooldown_until + kSameCooldown;
 }
+// Within this many requests of an rpm limit every admission is atomic.
+int64_t rpm_margin(int64_t rpm) { return std::max(kExactRpmMargin, rpm / 5); }
 
 }  // namespace
 
@@ -178,12 +195,22 @@ void FleetSync::start() {
   });
 }
 
+void FleetSync::quiesce() {
+  if (quiesced_) return;
+  quiesced_ = true;
+  alive_->store(false);
+  const bool in_loop = core_.loop->in_loop_thread();
+  if (refresh_timer_ != 0 && in_loop) core_.loop->cancel_timer(refresh_timer_);
+  refresh_timer_ = 0;
+  if (usage_timer_ != 0 && in_loop) core_.loop->cancel_timer(usage_timer_);
+  usage_timer_ = 0;
+  if (link_) flush_usage();  // what was summed goes out with the link's last writes
+}
+
 void FleetSync::stop() {
   if (stopped_) return;
   stopped_ = true;
-  alive_->store(false);
-  if (refresh_timer_ != 0 && core_.loop->in_loop_thread()) core_.loop->cancel_timer(refresh_timer_);
-  refresh_timer_ = 0;
+  quiesce();
   link_.reset();  // joins the link thread: no callback runs after this
   link_up_.store(false);
 }
@@ -223,8 +250,7 @@ int64_t FleetSync::fleet_tokens(const PoolEntry& e, TimePoint now) const {
 bool FleetSync::rpm_near_limit(const PoolEntry& e, TimePoint now) const {
   const int64_t rpm = e.deployment->rpm_limit();
   if (rpm < 0 || !e.fleet) return false;
-  const int64_t margin = std::max(kExactRpmMargin, rpm / 5);
-  return fleet_requests(e, now) + margin >= rpm;
+  return fleet_requests(e, now) + rpm_margin(rpm) >= rpm;
 }
 
 // --- admission ------------------------------------------------------------------
@@ -307,47 +333,127 @@ void FleetSync::admit(const PoolEntry& e, bool probe, Duration lease, TimePoint 
 void FleetSync::on_attempt_start(const PoolEntry& e, bool reserved, TimePoint now) {
   if (!link_ || reserved || !e.fleet || !has_rate_limit(e)) return;
   const int64_t minute = utc_minute(now);
-  const std::string key =
-      keys_.usage_v2(e.deployment->id(), e.deployment->config().model, state::UsageCounter::kRpm, minute_tag(now));
-  std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
-  fleet->requests.add_pending(minute, 1);
-  link_->command({"INCRBYFLOAT", key, "1"},
-                 [fleet, minute](Result<state::RedisReply> r) { fleet->requests.on_reply(minute, 1, count_of(r)); });
-  link_->command({"EXPIRE", key, "60"});
+  usage_buffer(e, minute).attempts += 1;
+  e.fleet->requests.add_pending(minute, 1);
+  usage_counted(e.fleet);
 }
 
 void FleetSync::on_attempt_success(const PoolEntry& e, int64_t total_tokens, bool usage_reported, TimePoint now) {
   // LiteLLM's deployment_callback_on_success counts only deployments that
   // have a limit somewhere.
   if (!link_ || !e.fleet || !has_rate_limit(e)) return;
-  const std::string& id = e.deployment->id();
-  const std::string& model = e.deployment->config().model;
-  const std::string tag = minute_tag(now);
-  const std::string rpm_key = keys_.global_router_usage(id, model, state::UsageCounter::kRpm, tag);
-  link_->command({"INCRBYFLOAT", rpm_key, "1"});
-  link_->command({"EXPIRE", rpm_key, "60"});
-  if (!usage_reported || total_tokens <= 0) return;
   const int64_t minute = utc_minute(now);
-  const std::string tokens = fmt::format("{}", total_tokens);
-  const std::string tpm_key = keys_.global_router_usage(id, model, state::UsageCounter::kTpm, tag);
-  std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
-  fleet->tokens.add_pending(minute, total_tokens);
-  link_->command({"INCRBYFLOAT", tpm_key, tokens}, [fleet, minute, total_tokens](Result<state::RedisReply> r) {
-    fleet->tokens.on_reply(minute, total_tokens, count_of(r));
-  });
-  link_->command({"EXPIRE", tpm_key, "60"});
-  const std::string usage_tpm = keys_.usage_v2(id, model, state::UsageCounter::kTpm, tag);
-  link_->command({"INCRBYFLOAT", usage_tpm, tokens});
-  link_->command({"EXPIRE", usage_tpm, "60"});
+  FleetUsageBuffer& u = usage_buffer(e, minute);
+  u.finished += 1;
+  if (usage_reported && total_tokens > 0) {
+    u.tokens += total_tokens;
+    e.fleet->tokens.add_pending(minute, total_tokens);
+  }
+  usage_counted(e.fleet);
 }
 
 void FleetSync::on_attempt_failure(const PoolEntry& e, TimePoint now) {
   // LiteLLM's failure callback counts every failed request, limits or not.
   if (!link_) return;
-  const std::string key = keys_.global_router_usage(e.deployment->id(), e.deployment->config().model,
-                                                    state::UsageCounter::kRpm, minute_tag(now));
-  link_->command({"INCRBYFLOAT", key, "1"});
-  link_->command({"EXPIRE", key, "60"});
+  if (!e.fleet) {
+    const std::string key = keys_.global_router_usage(e.deployment->id(), e.deployment->config().model,
+                                                      state::UsageCounter::kRpm, minute_tag(now));
+    link_->command({"INCRBYFLOAT", key, "1"});
+    link_->command({"EXPIRE", key, "60"});
+    return;
+  }
+  usage_buffer(e, utc_minute(now)).finished += 1;
+  usage_counted(e.fleet);
+}
+
+// --- usage writes -------------------------------------------------------------------
+
+FleetUsageBuffer& FleetSync::usage_buffer(const PoolEntry& e, int64_t minute) {
+  FleetUsageBuffer& u = e.fleet->usage;
+  const std::string& model = e.deployment->config().model;
+  if (u.minute == minute && u.model == model) return u;
+  // A new minute (or the deployment re-declared with another model): what
+  // was summed under the old keys goes out first.
+  if (!u.empty()) write_usage(e.fleet);
+  const std::string& id = e.deployment->id();
+  const std::string tag =
+      state::utc_minute_tag(std::chrono::system_clock::time_point(std::chrono::minutes(minute)));
+  u.minute = minute;
+  u.model = model;
+  u.rpm_usage_key = keys_.usage_v2(id, model, state::UsageCounter::kRpm, tag);
+  u.rpm_global_key = keys_.global_router_usage(id, model, state::UsageCounter::kRpm, tag);
+  u.tpm_global_key = keys_.global_router_usage(id, model, state::UsageCounter::kTpm, tag);
+  u.tpm_usage_key = keys_.usage_v2(id, model, state::UsageCounter::kTpm, tag);
+  const int64_t rpm = e.deployment->rpm_limit();
+  const int64_t tpm = e.deployment->tpm_limit();
+  u.write_after = rpm >= 0 ? std::clamp<int64_t>(rpm_margin(rpm) / kReplicasWithinMargin, 1, kMaxUsageBatch)
+                           : kMaxUsageBatch;
+  // tpm has no atomic admission (tokens are known after the answer): keep
+  // what the fleet has not seen to the same share of a fifth of the limit.
+  u.write_after_tokens = tpm >= 0 ? std::max<int64_t>(1, tpm / 5 / kReplicasWithinMargin)
+                                  : std::numeric_limits<int64_t>::max();
+  return u;
+}
+
+void FleetSync::usage_counted(const std::shared_ptr<FleetDeploymentState>& fleet) {
+  FleetUsageBuffer& u = fleet->usage;
+  if (++u.counted >= u.write_after || u.tokens >= u.write_after_tokens) {
+    write_usage(fleet);
+    return;
+  }
+  if (!u.queued) {
+    u.queued = true;
+    usage_queue_.push_back(fleet);
+  }
+  if (usage_timer_ != 0) return;
+  usage_timer_ = core_.loop->schedule(kUsageWriteMaxDelay, [this, alive = alive_] {
+    if (!alive->load()) return;
+    usage_timer_ = 0;
+    flush_usage();
+  });
+}
+
+void FleetSync::flush_usage() {
+  for (const std::shared_ptr<FleetDeploymentState>& fleet : usage_queue_) {
+    fleet->usage.queued = false;
+    if (!fleet->usage.empty()) write_usage(fleet);
+  }
+  usage_queue_.clear();
+}
+
+// The sums as LiteLLM's writers leave them: INCRBYFLOAT, then the 60 s expiry
+// re-armed (the pipelined increments of its usage-v2 queue and of
+// async_increment_cache_pipeline).
+void FleetSync::write_usage(const std::shared_ptr<FleetDeploymentState>& fleet) {
+  FleetUsageBuffer& u = fleet->usage;
+  const int64_t minute = u.minute;
+  char digits[24];
+  auto text = [&digits](int64_t n) {
+    const auto r = std::to_chars(digits, digits + sizeof digits, n);
+    return std::string_view(digits, static_cast<size_t>(r.ptr - digits));
+  };
+  if (const int64_t n = u.attempts; n > 0) {
+    link_->command({"INCRBYFLOAT", u.rpm_usage_key, text(n)}, [fleet, minute, n](Result<state::RedisReply> r) {
+      fleet->requests.on_reply(minute, n, count_of(r));
+    });
+    link_->command({"EXPIRE", u.rpm_usage_key, "60"});
+  }
+  if (const int64_t n = u.finished; n > 0) {
+    link_->command({"INCRBYFLOAT", u.rpm_global_key, text(n)});
+    link_->command({"EXPIRE", u.rpm_global_key, "60"});
+  }
+  if (const int64_t n = u.tokens; n > 0) {
+    link_->command({"INCRBYFLOAT", u.tpm_global_key, text(n)}, [fleet, minute, n](Result<state::RedisReply> r) {
+      fleet->tokens.on_reply(minute, n, count_of(r));
+    });
+    link_->command({"EXPIRE", u.tpm_global_key, "60"});
+    link_->command({"INCRBYFLOAT", u.tpm_usage_key, text(n)});
+    link_->command({"EXPIRE", u.tpm_usage_key, "60"});
+  }
+  u.attempts = 0;
+  u.finished = 0;
+  u.tokens = 0;
+  u.counted = 0;
 }
 
 void FleetSync::publish_cooldown(const PoolEntry& e, TimePoint now, bool announce) {

@@ -20,7 +20,8 @@
 //   deployment near its fleet-wide rpm limit is admitted by one atomic Lua
 //   reservation (count and check in Redis), so an `rpm: N` limit admits N a
 //   minute across the fleet; far from the limit the count is pipelined and
-//   not waited for. LiteLLM's global_router:{id}:{model}:rpm|tpm:{minute} keys
+//   not waited for (summed over a few calls: a burst of calls is one
+//   increment per key). LiteLLM's global_router:{id}:{model}:rpm|tpm:{minute} keys
 //   are kept as LiteLLM keeps them (its response headers and dashboards read
 //   them), and the tpm one feeds the fleet tpm filter;
 // - budget spend: provider budgets and deployment budgets with a duration are
@@ -101,8 +102,15 @@ class FleetSync final : public state::RedisLinkObserver {
   // Starts the Redis link and (on the loop) the refresh timer. Once, from any
   // thread (the router calls it while it is being built).
   void start();
-  // Stops the refresh timer and the link (no callbacks after it returns).
-  // Loop thread, or after the loop stopped.
+  // Winds down what lives on the loop: no task of FleetSync's runs after it
+  // (timers cancelled, tasks the link posts become no-ops) and usage not yet
+  // written is queued on the link. Loop thread (idempotent).
+  void quiesce();
+  // Stops the link (no callbacks after it returns), after quiesce() — which
+  // it calls itself when it was not: then on the loop thread, or after the
+  // loop stopped. A router stops its fleet from another thread while the loop
+  // still runs (the link's thread posts to the loop), so it quiesces on the
+  // loop first.
   void stop();
 
   // --- Wall clock (UTC), derived from the router's clock ---
@@ -174,6 +182,12 @@ class FleetSync final : public state::RedisLinkObserver {
   TimePoint from_wall_seconds(double seconds, TimePoint now) const;
   std::string minute_tag(TimePoint now) const;
   const PoolEntry* find(const DeploymentPool& pool, std::string_view id) const;
+  // Usage writes: summed per deployment on the loop thread (keys built once
+  // a minute), written after a few counts or a short while (fleet_sync.cpp).
+  FleetUsageBuffer& usage_buffer(const PoolEntry& e, int64_t minute);
+  void usage_counted(const std::shared_ptr<FleetDeploymentState>& fleet);
+  void flush_usage();
+  void write_usage(const std::shared_ptr<FleetDeploymentState>& fleet);
 
   RouterCore& core_;
   state::SharedStateSettings settings_;
@@ -190,6 +204,10 @@ class FleetSync final : public state::RedisLinkObserver {
   Notification link_started_;  // link_ is assigned (start() ran)
   std::atomic<bool> link_up_{false};
   transport::TimerId refresh_timer_ = 0;
+  // Deployments with usage summed and not written yet (loop thread).
+  std::vector<std::shared_ptr<FleetDeploymentState>> usage_queue_;
+  transport::TimerId usage_timer_ = 0;
+  bool quiesced_ = false;  // loop thread; read by stop() after it
   bool stopped_ = false;
   // Set while the object lives; posted tasks check it (the loop may run a
   // task after stop()).

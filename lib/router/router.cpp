@@ -68,18 +68,9 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
     fleet_ = std::make_unique<router::FleetSync>(core_, std::move(*shared_state), [this] { return current_pool(); });
     core_.fleet = fleet_.get();
     fleet_->share_budgets(budgets_.get());
-    // FleetSync lives on the loop, and starts there: its link's first news
-    // (posted to the loop) must find the link and the refresh timer in place.
-    auto started = std::make_shared<Notification>();
-    loop_.post([this, started] {
-      fleet_->start();
-      started->notify();
-    });
-    if (drive_loop_) {
-      drive_loop_([&] { return started->has_been_notified(); });
-    } else {
-      started->wait();
-    }
+    // On the loop: the link's first callbacks post tasks there that read the
+    // link FleetSync is still being handed.
+    run_on_loop([this] { fleet_->start(); });
   }
 
   router::HealthChecker::Options checks;
@@ -146,21 +137,26 @@ Router::Impl::~Impl() {
     live_cv_.wait(lock, [this] { return live_.empty(); });
   }
   // The link's thread posts to the loop: it stops while the loop still runs,
-  // and on the loop thread, where a refresh or a timer may be using the link
-  // right now (stopping it from here raced with them).
+  // after FleetSync wound down on the loop itself (so that none of its timer
+  // tasks runs beside stop()).
   if (fleet_) {
-    auto stopped = std::make_shared<Notification>();
-    loop_.post([this, stopped] {
-      fleet_->stop();
-      stopped->notify();
-    });
-    if (drive_loop_) {
-      drive_loop_([&stopped] { return stopped->has_been_notified(); });
-    } else {
-      stopped->wait();
-    }
+    run_on_loop([this] { fleet_->quiesce(); });
+    fleet_->stop();
   }
   owned_loop_.reset();  // joins the I/O thread; finished calls deleted themselves
+}
+
+void Router::Impl::run_on_loop(std::function<void()> task) {
+  auto done = std::make_shared<Notification>();
+  loop_.post([task = std::move(task), done] {
+    task();
+    done->notify();
+  });
+  if (drive_loop_) {
+    drive_loop_([&] { return done->has_been_notified(); });
+  } else {
+    done->wait();
+  }
 }
 
 void Router::Impl::mark_live(uint64_t id) {

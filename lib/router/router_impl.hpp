@@ -83,6 +83,9 @@ class Router::Impl {
   void warm_model_map_for_checks();
   // The health-check part of `h`.
   void describe_checks(const router::PoolEntry& e, TimePoint now, DeploymentHealth& h) const;
+  // Runs `task` on the loop thread and returns once it ran (drives a
+  // borrowed loop meanwhile). Not from the loop thread.
+  void run_on_loop(std::function<void()> task);
   std::shared_ptr<const router::DeploymentPool> current_pool() const;
   // Rebuilds the pool from declared_ with prices resolved anew; pool_mu_ held.
   Status rebuild_pool_locked(std::vector<DeploymentConfig> declared);

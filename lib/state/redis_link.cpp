@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -183,6 +184,8 @@ class RedisLinkImpl final : public RedisLink {
   // ---- link thread ----
 
   void run() {
+    // Named for top, gdb and per-thread CPU accounting (benchmarks/e2e/fleet_bench).
+    pthread_setname_np(pthread_self(), "llmux-redis");
     tls_link_thread_owner = this;
     start_attempt(Clock::now());
     pollfd fds[4];

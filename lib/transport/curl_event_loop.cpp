@@ -19,6 +19,7 @@
 #include "transport/curl_event_loop.hpp"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -328,6 +329,8 @@ void CurlEventLoop::Impl::cancel_timer(TimerId id) {
 // --- the loop -----------------------------------------------------------------
 
 void CurlEventLoop::Impl::run() {
+  // Named for top, gdb and per-thread CPU accounting (benchmarks/e2e/fleet_bench).
+  pthread_setname_np(pthread_self(), "llmux-io");
   loop_id_ = std::this_thread::get_id();
   loop_started_.notify();
   while (!stop_.load(std::memory_order_acquire)) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/redis_server.hpp"
+#include "support/virtual_clock.hpp"
 #include "test_util.hpp"
 
 namespace llmux::testing {
@@ -173,6 +174,9 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
   REQUIRE(redis_server_available());  // scripts/setup.sh installs it
   RedisServer redis;
   FakeProvider limited, spare;
+  // Exact only while Redis answers each reservation within redis_max_wait
+  // (after it a call goes on with its local decision): a slow sanitizer
+  // build may take longer than the default 5 ms.
   const std::string yaml = "model_list:\n" +
                            deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
                            deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
@@ -202,6 +206,10 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
     WARN("the UTC minute turned over mid-test: counts not compared");
     return;
   }
+  // Redis unreachable (fail open) would make each replica count alone.
+  INFO("shared_state_down events per replica: " << fleet[0]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[1]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[2]->events.count(RouterEventType::kSharedStateDown));
   CHECK(limited.request_count() == 10);
   CHECK(spare.request_count() == 50);
   RedisClient client(redis);
@@ -295,6 +303,90 @@ TEST_CASE("a foreign cooldown lasts at most its own length from now; a replica's
   CHECK(find_health(hs, "dep-bad")->state == "cooling_down");
 }
 
+TEST_CASE("usage far from a limit reaches LiteLLM's minute keys summed: a burst of calls is one increment per key",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider p;
+  VirtualClock clock;  // no minute turns over mid-test unless the test says so
+  // UTC minute tags as the router derives them: wall clock at its start plus
+  // the virtual time gone by (the router starts within the same real minute).
+  wait_for_fresh_minute_if_needed(5);
+  const auto wall_start = std::chrono::system_clock::now();
+  auto tag_at = [&](Duration since_start) {
+    const int64_t m =
+        std::chrono::floor<std::chrono::minutes>((wall_start + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                                    since_start))
+                                                     .time_since_epoch())
+            .count();
+    return fmt::format("{:02d}-{:02d}", (m / 60) % 24, m % 60);
+  };
+  const std::string yaml = "model_list:\n" +
+                           deployment_yaml("g", "m", p, "      rpm: 100000\n      tpm: 1000000000\n", "dep-far") +
+                           "router_settings:\n  enable_pre_call_checks: true\n" + redis_settings(redis);
+  RouterOptions opts;
+  opts.time_source = &clock;
+  opts.log = [](std::string_view) {};
+  auto replica = std::make_unique<Replica>();
+  Events* events = &replica->events;
+  opts.on_event = [events](const RouterEvent& e) { events->add(e); };
+  auto router = Router::from_config(yaml, opts);
+  REQUIRE(router.ok());
+  replica->router = std::move(router).value();
+  std::vector<std::unique_ptr<Replica>> fleet;
+  fleet.push_back(std::move(replica));
+  wait_connected(fleet);
+  Router& r = *fleet[0]->router;
+  const std::string first = tag_at(Duration::zero());
+  RedisClient client(redis);
+  const int64_t incr_before =
+      std::stoll(client.info_field("commandstats", "cmdstat_incrbyfloat").empty()
+                     ? "0"
+                     : client.info_field("commandstats", "cmdstat_incrbyfloat").substr(6));
+
+  constexpr int kCalls = 50;
+  int64_t tokens = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    auto res = r.completion(chat_request("g"));
+    REQUIRE(res.ok());
+    tokens += res->usage.total_tokens;
+  }
+  REQUIRE(tokens > 0);
+  // Every count reaches the keys LiteLLM reads, within the write delay.
+  const std::string rpm_key = "dep-far:openai/m:rpm:" + first;
+  const std::string global_rpm = "global_router:dep-far:openai/m:rpm:" + first;
+  const std::string global_tpm = "global_router:dep-far:openai/m:tpm:" + first;
+  const std::string tpm_key = "dep-far:openai/m:tpm:" + first;
+  CHECK(wait_until([&] { return client.get(rpm_key) == std::optional<std::string>(std::to_string(kCalls)); }, 5000ms));
+  CHECK(wait_until([&] { return client.get(global_rpm) == std::optional<std::string>(std::to_string(kCalls)); }, 5000ms));
+  CHECK(wait_until([&] { return client.get(global_tpm) == std::optional<std::string>(std::to_string(tokens)); }, 5000ms));
+  CHECK(wait_until([&] { return client.get(tpm_key) == std::optional<std::string>(std::to_string(tokens)); }, 5000ms));
+  for (const std::string& key : {rpm_key, global_rpm, global_tpm, tpm_key}) {
+    const int64_t pttl = client.pttl(key);
+    CHECK(pttl > 0);
+    CHECK(pttl <= 60000);
+  }
+  // Summed, not one increment per call (4 keys x 50 calls unsummed).
+  const std::string stat = client.info_field("commandstats", "cmdstat_incrbyfloat");
+  REQUIRE(stat.rfind("calls=", 0) == 0);
+  CHECK(std::stoll(stat.substr(6)) - incr_before < 4 * kCalls / 2);
+  auto hs = r.health("g");
+  REQUIRE(hs.size() == 1);
+  CHECK(hs[0].requests_this_minute == kCalls);
+
+  // The minute turns over: what was summed goes under the old minute's keys,
+  // the new minute starts from nothing.
+  clock.advance(std::chrono::seconds(60));
+  const std::string second = tag_at(std::chrono::seconds(60));
+  REQUIRE(second != first);
+  for (int i = 0; i < 3; ++i) REQUIRE(r.completion(chat_request("g")).ok());
+  CHECK(wait_until([&] { return client.get("dep-far:openai/m:rpm:" + second) == std::optional<std::string>("3"); },
+                   5000ms));
+  CHECK(client.get(rpm_key) == std::optional<std::string>(std::to_string(kCalls)));
+  hs = r.health("g");
+  CHECK(hs[0].requests_this_minute == 3);
+}
+
 TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the deployment", "[fleet][redis]") {
   REQUIRE(redis_server_available());  // scripts/setup.sh installs it
   RedisServer redis;
@@ -343,7 +435,15 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
   REQUIRE(reqs.size() > before);
   const auto probe_at = reqs[before].received_at;
   size_t during_probe = 0;
-  for (size_t i = before; i < reqs.size(); ++i) during_probe += reqs[i].received_at < probe_at + 300ms ? 1 : 0;
+  std::string arrivals;  // for the failure message: ms after the probe
+  for (size_t i = before; i < reqs.size(); ++i) {
+    during_probe += reqs[i].received_at < probe_at + 300ms ? 1 : 0;
+    arrivals += fmt::format(" {:.1f}", std::chrono::duration<double, std::milli>(reqs[i].received_at - probe_at).count());
+  }
+  INFO("requests to dep-flaky after the cooldown, ms after the first:" << arrivals);
+  INFO("shared_state_down events per replica: " << fleet[0]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[1]->events.count(RouterEventType::kSharedStateDown) << " "
+                                                << fleet[2]->events.count(RouterEventType::kSharedStateDown));
   CHECK(during_probe == 1);
   // The verdict (recovered) reached everyone: the deployment serves again.
   for (auto& replica : fleet) {
@@ -355,6 +455,46 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
         },
         2000ms));
   }
+}
+
+TEST_CASE("Redis too slow to grant the probe lease: the probe waits and a lower order tier serves meanwhile",
+          "[fleet][redis]") {
+  REQUIRE(redis_server_available());  // scripts/setup.sh installs it
+  RedisServer redis;
+  FakeProvider flaky, good;
+  flaky.enqueue(Behavior::rate_limited());
+  const std::string yaml = "model_list:\n" +
+                           deployment_yaml("g", "m", flaky, "      order: 1\n      cooldown_time: 1\n", "dep-flaky") +
+                           deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
+                           "router_settings:\n  num_retries: 1\n" + redis_settings(redis);
+  std::vector<std::unique_ptr<Replica>> fleet;
+  fleet.push_back(make_replica(yaml, 71));
+  wait_connected(fleet);
+  Router& r = *fleet[0]->router;
+  REQUIRE(r.completion(chat_request("g")).ok());  // the 429 cools dep-flaky
+  REQUIRE(cooling(r, "dep-flaky"));
+  REQUIRE(wait_until([&] { return !cooling(r, "dep-flaky"); }, 5000ms));  // half-open: the next call would probe
+  const size_t before = flaky.request_count();
+
+  // Redis stops answering: the lease cannot be had within redis_max_wait.
+  // The order filter leaves dep-flaky the only candidate of its tier, but
+  // dep-good below is free: the probe must not go out unleased (another
+  // replica may hold the lease).
+  redis.pause();
+  auto res = r.completion(chat_request("g"));
+  redis.resume();
+  REQUIRE(res.ok());
+  CHECK(res->metadata.deployment_id == "dep-good");
+  CHECK(flaky.request_count() == before);
+  INFO("shared_state_down events: " << fleet[0]->events.count(RouterEventType::kSharedStateDown));
+
+  // Redis back: a later call wins the lease, probes, and dep-flaky serves again.
+  CHECK(wait_until(
+      [&] {
+        auto rr = r.completion(chat_request("g"));
+        return rr.ok() && rr->metadata.deployment_id == "dep-flaky";
+      },
+      5000ms));
 }
 
 TEST_CASE("a cooldown written by a LiteLLM worker is obeyed until its timestamp says it ended", "[fleet][redis]") {
