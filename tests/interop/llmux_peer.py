@@ -132,7 +132,9 @@ class Peer:
         router = llmux.Router.from_config(json.dumps({"model_list": model_list, "router_settings": settings}))
         if redis is not None:
             deadline = time.monotonic() + SHARED_STATE_WAIT_S
-            while "llmux_shared_state_up 1" not in router.metrics():
+            # The gauge's own line: its HELP text also starts "llmux_shared_state_up 1 while ...", so a
+            # substring test passed at once and the fleet's calls raced the link's first connection.
+            while "llmux_shared_state_up 1" not in router.metrics().splitlines():
                 if time.monotonic() > deadline:
                     router.close()
                     raise RequestError(f"redis at {redis['host']}:{redis['port']}: the router's shared state "

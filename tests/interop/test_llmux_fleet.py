@@ -81,8 +81,11 @@ def report(text: str) -> None:
 def rate_limited_fleet(fleet: list[Peer], fake: FakeServer, redis: RedisServer, max_wait: float) -> None:
     model_list = [fake_deployment("dep-limited", "m-limited", fake, rpm=10, order=1),
                   fake_deployment("dep-spare", "m-spare", fake, order=2)]
+    # A generous command timeout: on a loaded machine a reservation can take longer than the 0.25 s default,
+    # which takes the link down and sends every call to its replica's local decision (10 per process).
     create_fleet(fleet, redis, model_list, router_kwargs={"enable_pre_call_checks": True,
-                                                          "redis_max_wait": max_wait})
+                                                          "redis_max_wait": max_wait,
+                                                          "redis_command_timeout": 5})
 
 
 def test_an_rpm_limit_admits_exactly_its_count_across_three_processes(
