@@ -129,6 +129,10 @@ type DeploymentHealth struct {
 	InFlight           int64
 	RequestsThisMinute int64
 	TokensThisMinute   int64
+	// CooledBy says who opened the cooldown when routing state is shared on
+	// Redis: another replica's id, "redis" for one read back from Redis (a
+	// LiteLLM worker's), empty for this router.
+	CooledBy string
 	// LastCheck is the latest active health check (nil when never checked).
 	LastCheck *HealthCheckResult
 	// FailedHealthCheck: routing avoids the deployment now because of its checks.
@@ -260,6 +264,7 @@ func (h *DeploymentHealth) UnmarshalJSON(data []byte) error {
 		InFlight                 int64              `json:"in_flight"`
 		RequestsThisMinute       int64              `json:"requests_this_minute"`
 		TokensThisMinute         int64              `json:"tokens_this_minute"`
+		CooledBy                 string             `json:"cooled_by"`
 		LastCheck                *HealthCheckResult `json:"last_check"`
 		FailedHealthCheck        bool               `json:"failed_health_check"`
 		NextHealthCheckSeconds   float64            `json:"next_health_check_seconds"`
@@ -271,7 +276,7 @@ func (h *DeploymentHealth) UnmarshalJSON(data []byte) error {
 		ID: w.ID, ModelGroup: w.ModelGroup, APIBase: w.APIBase, Healthy: w.Healthy, State: w.State,
 		Reason: w.Reason, Status: w.Status, CooldownRemaining: seconds(w.CooldownRemainingSeconds), Trips: w.Trips,
 		InFlight: w.InFlight, RequestsThisMinute: w.RequestsThisMinute, TokensThisMinute: w.TokensThisMinute,
-		LastCheck: w.LastCheck, FailedHealthCheck: w.FailedHealthCheck, NextHealthCheck: seconds(w.NextHealthCheckSeconds),
+		CooledBy: w.CooledBy, LastCheck: w.LastCheck, FailedHealthCheck: w.FailedHealthCheck, NextHealthCheck: seconds(w.NextHealthCheckSeconds),
 	}
 	return nil
 }

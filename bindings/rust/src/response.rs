@@ -231,6 +231,10 @@ pub struct DeploymentHealth {
     pub requests_this_minute: u64,
     /// Tokens used this minute.
     pub tokens_this_minute: u64,
+    /// Who opened the cooldown when routing state is shared on Redis: another
+    /// replica's id, "redis" for one read back from Redis (a LiteLLM worker's),
+    /// empty for this router.
+    pub cooled_by: String,
     /// The latest active health check, `None` when never checked.
     pub last_check: Option<HealthCheckResult>,
     /// Routing avoids the deployment now because of its health checks.
@@ -395,6 +399,7 @@ impl DeploymentHealth {
                 in_flight: h["in_flight"].as_u64().unwrap_or(0),
                 requests_this_minute: h["requests_this_minute"].as_u64().unwrap_or(0),
                 tokens_this_minute: h["tokens_this_minute"].as_u64().unwrap_or(0),
+                cooled_by: h["cooled_by"].as_str().unwrap_or_default().to_owned(),
                 last_check: h["last_check"].is_object().then(|| HealthCheckResult::from_value(&h["last_check"])),
                 failed_health_check: h["failed_health_check"].as_bool().unwrap_or(false),
                 next_health_check: h["next_health_check_seconds"]

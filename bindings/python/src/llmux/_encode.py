@@ -44,7 +44,8 @@ IMPLEMENTED_SETTINGS: tuple[str, ...] = (
     "model_group_retry_policy", "fallbacks", "default_fallbacks", "context_window_fallbacks",
     "content_policy_fallbacks", "enable_pre_call_checks", "enable_tag_filtering", "tag_filtering_match_any",
     "provider_budget_config", "model_group_alias", "default_max_parallel_requests",
-    "redis_url", "redis_host", "redis_port", "redis_password",
+    "redis_url", "redis_host", "redis_port", "redis_password", "redis_db", "cache_kwargs",
+    "redis_command_timeout", "redis_max_wait", "redis_sync_interval",
     "enable_health_check_routing", "health_check_staleness_threshold", "health_check_ignore_transient_errors",
     "health_check_interval", "background_health_checks",
     "connect_timeout", "first_token_timeout", "stream_idle_timeout", "total_timeout",
@@ -57,8 +58,7 @@ _PARTIAL_SETTINGS: dict[str, str] = {}
 #: LiteLLM Router arguments llmux does not implement (accepted, not used), with LiteLLM's defaults
 #: where they are not None/False/empty.
 NOT_IMPLEMENTED_SETTINGS: dict[str, Any] = {
-    "optional_pre_call_checks": None, "default_litellm_params": None, "redis_db": None, "cache_kwargs": None,
-    "cache_responses": None, "caching_groups": None, "client_ttl": 3600, "polling_interval": None,
+    "optional_pre_call_checks": None, "default_litellm_params": None, "cache_responses": None, "caching_groups": None, "client_ttl": 3600, "polling_interval": None,
     "default_priority": None, "set_verbose": None, "debug_level": "INFO", "alerting_config": None,
     "router_general_settings": None, "ignore_invalid_deployments": None, "assistants_config": None,
     "search_tools": None, "guardrail_list": None, "max_retries": None, "deployment_affinity_ttl_seconds": None,

@@ -125,6 +125,11 @@ class Router:
         redis_host: Optional[str] = None,
         redis_port: Optional[Union[int, str]] = None,
         redis_password: Optional[str] = None,
+        redis_db: Optional[int] = None,
+        cache_kwargs: Optional[dict[str, Any]] = None,
+        redis_command_timeout: Optional[float] = None,
+        redis_max_wait: Optional[float] = None,
+        redis_sync_interval: Optional[float] = None,
         enable_health_check_routing: Optional[bool] = None,
         health_check_staleness_threshold: Optional[float] = None,
         health_check_ignore_transient_errors: Optional[bool] = None,
@@ -142,7 +147,15 @@ class Router:
 
         Args:
             model_list: LiteLLM deployments: ``{"model_name", "litellm_params", "model_info"}`` dicts.
-            routing_strategy ... redis_password: LiteLLM's ``Router`` arguments (None = LiteLLM's default).
+            routing_strategy ... cache_kwargs: LiteLLM's ``Router`` arguments (None = LiteLLM's default).
+                With ``redis_url`` or ``redis_host`` + ``redis_port`` the router shares its routing
+                state (cooldowns, rpm/tpm, budgets, health checks) with every router on that Redis,
+                in LiteLLM's keys; see the README's "Shared state (Redis)".
+            redis_command_timeout, redis_max_wait, redis_sync_interval: llmux: the longest one Redis
+                command may take before the connection counts as hung (s; default
+                ``cache_kwargs["socket_timeout"]``, else 0.25), the longest a call waits on Redis (an
+                rpm reservation near a limit or a probe lease; 0.005), and how often keys other writers
+                own are re-read (0.25).
             background_health_checks: llmux: check every deployment every ``health_check_interval``
                 seconds (what LiteLLM's proxy does with ``general_settings.background_health_checks``).
             connect_timeout, first_token_timeout, stream_idle_timeout, total_timeout: llmux's

@@ -281,13 +281,15 @@ class DeploymentHealth(LLMuxObject):
     """One deployment's health (:meth:`llmux.Router.health`): ``id``, ``model_group``, ``healthy``,
     ``state`` (healthy, cooling_down, half_open, probing, failed_health_check), ``reason``,
     ``status``, ``cooldown_remaining_seconds``, ``trips``, ``in_flight``, ``requests_this_minute``,
-    ``tokens_this_minute``, ``api_base``, and the active health checks: ``last_check`` (a
+    ``tokens_this_minute``, ``api_base``, ``cooled_by`` (with Redis: who opened the cooldown — another
+    replica's id, ``"redis"`` for one read back from Redis, empty for this router), and the active health checks: ``last_check`` (a
     :class:`HealthCheckResult`, None when never checked), ``failed_health_check`` (routed around
     for it now), ``next_health_check_seconds`` (-1 when not scheduled)."""
 
     _fields = ("id", "model_group", "api_base", "healthy", "state", "reason", "status",
                "cooldown_remaining_seconds", "trips", "in_flight", "requests_this_minute",
-               "tokens_this_minute", "last_check", "failed_health_check", "next_health_check_seconds")
+               "tokens_this_minute", "cooled_by", "last_check", "failed_health_check",
+               "next_health_check_seconds")
     _children = {"last_check": HealthCheckResult}
 
 
