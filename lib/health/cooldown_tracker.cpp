@@ -75,11 +75,13 @@ void CooldownTracker::record_success(DeploymentHealthState& state) {
       break;
     }
   }
+  start_afresh(state, now, /*successes=*/1);
+}
+
+void CooldownTracker::start_afresh(DeploymentHealthState& state, TimePoint now, int successes) {
   state.trips_ = 0;
-  // Failures from before the recovery must not re-trip the circuit on the
-  // next single failure: the counters start afresh.
   state.window_start_ = now;
-  state.window_successes_ = 1;
+  state.window_successes_ = successes;
   state.window_failures_ = 0;
   state.legacy_window_start_ = now;
   state.legacy_failures_ = 0;
@@ -297,12 +299,7 @@ bool CooldownTracker::apply_remote_recovery(DeploymentHealthState& state) {
       break;
     }
   }
-  state.trips_ = 0;
-  state.window_start_ = now;
-  state.window_successes_ = 0;
-  state.window_failures_ = 0;
-  state.legacy_window_start_ = now;
-  state.legacy_failures_ = 0;
+  start_afresh(state, now, /*successes=*/0);
   return true;
 }
 

@@ -216,6 +216,11 @@ class CooldownTracker {
   // Both run with state.mu_ held.
   bool rule_says_cool_down(DeploymentHealthState& state, const FailureEvent& event, TimePoint now) const;
   static void set_reason(DeploymentHealthState& state, const FailureEvent& event, double seconds);
+  // The circuit just closed (a recovery seen here or announced by the
+  // fleet): failures from before it must not re-trip it on the next single
+  // failure, so trips and both failure windows start afresh at `now`, with
+  // `successes` in the new window. state.mu_ held.
+  static void start_afresh(DeploymentHealthState& state, TimePoint now, int successes);
 
   const RouterSettings& settings_;
   const TimeSource& time_;
