@@ -15,12 +15,7 @@ namespace {
 
 using config_test::env_of;
 using config_test::has_warning;
-
-RouterConfig parse_ok(const std::string& text, const EnvLookup& env = env_of({})) {
-  auto result = parse_config(text, env);
-  if (!result.ok()) FAIL(result.error().message);
-  return std::move(result).value();
-}
+using config_test::parse_ok;
 
 std::string error_of(const std::string& text, const EnvLookup& env = env_of({})) {
   auto result = parse_config(text, env);
