@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 PEER_SCRIPT = HERE / "litellm_peer.py"
@@ -476,3 +476,14 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+    """Polls ``condition`` until it returns something true or ``timeout`` seconds passed; returns its last
+    value (so a caller's assert shows what it was)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

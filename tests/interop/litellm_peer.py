@@ -60,12 +60,8 @@ are removed, since LiteLLM would merge them under the arguments (``REDIS_URL`` w
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
-import threading
-import time
-import traceback
 from typing import Any
 
 # Before LiteLLM is imported: no network for the cost map, quiet logs, and no Redis settings from outside.
@@ -75,16 +71,7 @@ for _name in [name for name in os.environ if name.startswith("REDIS_")]:
     del os.environ[_name]
 
 # The protocol owns the real stdout; anything else that writes to fd 1 (print, logging) lands on stderr.
-_protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-
-MESSAGE_LIMIT = 300  # characters of an error message kept in a reply
-
-
-def emit(obj: dict[str, Any]) -> None:
-    _protocol.write(json.dumps(obj, separators=(",", ":"), default=str) + "\n")
-    _protocol.flush()
+from peer_protocol import MESSAGE_LIMIT, RequestError, emit, serve  # noqa: E402
 
 
 try:
@@ -101,10 +88,6 @@ LITELLM_VERSION = litellm.__version__ if hasattr(litellm, "__version__") else No
 if not LITELLM_VERSION:
     import importlib.metadata
     LITELLM_VERSION = importlib.metadata.version("litellm")
-
-
-class RequestError(Exception):
-    """A request the peer refuses, with a message naming what is wrong."""
 
 
 class Peer:
@@ -299,109 +282,12 @@ def _callback_lists() -> dict[str, list[Any]]:
     return lists
 
 
-async def handle(peer: Peer, line: str) -> tuple[dict[str, Any], bool]:
-    """One request line -> (reply, whether to stop)."""
-    request_id = None
-    try:
-        try:
-            req = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise RequestError(f"not a JSON object: {error}")
-        if not isinstance(req, dict):
-            raise RequestError("a request is a JSON object with \"cmd\"")
-        request_id = req.get("id")
-        cmd = req.get("cmd")
-        reply: dict[str, Any]
-        stop = False
-        if cmd == "create":
-            reply = await peer.create(req)
-        elif cmd == "complete":
-            reply = await peer.complete(req)
-        elif cmd == "cooled_ids":
-            reply = await peer.cooled_ids(req)
-        elif cmd == "usage":
-            reply = await peer.usage(req)
-        elif cmd == "inject_cooldown":
-            reply = await peer.inject_cooldown(req)
-        elif cmd == "spend":
-            reply = await peer.spend(req)
-        elif cmd == "sleep":
-            await asyncio.sleep(float(req.get("seconds", 0)))
-            reply = {}
-        elif cmd == "ping":
-            reply = {"litellm_version": LITELLM_VERSION, "api": peer.api()}
-        elif cmd == "discard":
-            peer.discard()
-            reply = {}
-        elif cmd == "quit":
-            peer.discard()
-            reply, stop = {}, True
-        else:
-            raise RequestError(f"unknown cmd {cmd!r} (create, complete, cooled_ids, usage, inject_cooldown, "
-                               "spend, sleep, ping, discard, quit)")
-        reply = {"ok": True, **reply}
-    except Exception as error:  # noqa: BLE001 - every failure is answered, the peer keeps going
-        if not isinstance(error, RequestError):
-            traceback.print_exc(file=sys.stderr)
-        message = str(error)[:MESSAGE_LIMIT * 2]
-        password = _redis_password(line)
-        if password:
-            message = message.replace(password, "***")
-        reply, stop = {"ok": False, "error": message, "error_type": type(error).__name__}, False
-    if request_id is not None:
-        reply["id"] = request_id
-    return reply, stop
-
-
-def _redis_password(line: str) -> str | None:
-    """The Redis password a request carries, kept out of error replies."""
-    try:
-        redis = json.loads(line).get("redis")
-        password = redis.get("password") if isinstance(redis, dict) else None
-    except (ValueError, AttributeError):
-        return None
-    return password if isinstance(password, str) and password else None
-
-
-async def serve() -> None:
-    loop = asyncio.get_running_loop()
-    lines: asyncio.Queue[str | None] = asyncio.Queue()
-
-    # A thread reads stdin so that the loop keeps running (LiteLLM's background tasks) between requests.
-    def read_stdin() -> None:
-        for raw in sys.stdin:
-            loop.call_soon_threadsafe(lines.put_nowait, raw)
-        loop.call_soon_threadsafe(lines.put_nowait, None)
-
-    threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
-    peer = Peer()
-    emit({"event": "ready", "ok": True, "litellm_version": LITELLM_VERSION, "api": peer.api(),
-          "pid": os.getpid(), "python": sys.executable})
-    while True:
-        line = await lines.get()
-        if line is None:
-            peer.discard()
-            _exit_now()
-        if not line.strip():
-            continue
-        started = time.monotonic()
-        reply, stop = await handle(peer, line)
-        reply["elapsed_s"] = round(time.monotonic() - started, 4)
-        emit(reply)
-        if stop:
-            _exit_now()
-
-
-def _exit_now() -> None:
-    """Exit 0 without the interpreter's teardown (LiteLLM's atexit work takes seconds). Writes LiteLLM still
-    had queued in tasks are dropped, as when a worker is stopped: ``sleep`` first to let them land."""
-    _protocol.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
 def main() -> int:
-    asyncio.run(serve())
+    peer = Peer()
+    commands = {"create": peer.create, "complete": peer.complete, "cooled_ids": peer.cooled_ids,
+                "usage": peer.usage, "inject_cooldown": peer.inject_cooldown, "spend": peer.spend}
+    ping = {"litellm_version": LITELLM_VERSION, "api": peer.api()}
+    asyncio.run(serve(peer, ping, commands, ping))
     return 0
 
 

@@ -50,24 +50,13 @@ import asyncio
 import json
 import os
 import sys
-import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
+from peer_protocol import MESSAGE_LIMIT, RequestError, emit, serve  # first: it takes stdout
+
 REPO = Path(__file__).resolve().parent.parent.parent
-MESSAGE_LIMIT = 300
-
-_protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-
-
-def emit(obj: dict[str, Any]) -> None:
-    _protocol.write(json.dumps(obj, separators=(",", ":"), default=str) + "\n")
-    _protocol.flush()
-
 
 sys.path.insert(0, str(REPO / "bindings" / "python" / "src"))
 try:
@@ -85,10 +74,6 @@ except Exception as load_error:  # noqa: BLE001 - any failure means "no usable l
     sys.exit(3)
 
 SHARED_STATE_WAIT_S = 5.0
-
-
-class RequestError(Exception):
-    """A request the peer refuses, with a message naming what is wrong."""
 
 
 class Peer:
@@ -235,100 +220,14 @@ class Peer:
             router.close()
 
 
-async def handle(peer: Peer, line: str) -> tuple[dict[str, Any], bool]:
-    """One request line -> (reply, whether to stop)."""
-    request_id = None
-    try:
-        try:
-            req = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise RequestError(f"not a JSON object: {error}")
-        if not isinstance(req, dict):
-            raise RequestError("a request is a JSON object with \"cmd\"")
-        request_id = req.get("id")
-        cmd = req.get("cmd")
-        stop = False
-        commands = {"create": peer.create, "complete": peer.complete, "cooled_ids": peer.cooled_ids,
-                    "usage": peer.usage, "wait_state": peer.wait_state, "health": peer.health,
-                    "metrics": peer.metrics}
-        if cmd in commands:
-            reply = await commands[cmd](req)
-        elif cmd in ("inject_cooldown", "spend"):
-            raise RequestError(f"{cmd}: not available in llmux (no API injects a cooldown; budget spend is "
-                               "not shared yet)")
-        elif cmd == "sleep":
-            await asyncio.sleep(float(req.get("seconds", 0)))
-            reply = {}
-        elif cmd == "ping":
-            reply = {"llmux_version": llmux.__version__, "api": "llmux"}
-        elif cmd == "discard":
-            peer.discard()
-            reply = {}
-        elif cmd == "quit":
-            peer.discard()
-            reply, stop = {}, True
-        else:
-            raise RequestError(f"unknown cmd {cmd!r} (create, complete, cooled_ids, usage, wait_state, health, "
-                               "metrics, sleep, ping, discard, quit)")
-        reply = {"ok": True, **reply}
-    except Exception as error:  # noqa: BLE001 - every failure is answered, the peer keeps going
-        if not isinstance(error, (RequestError, llmux.LLMuxError)):
-            traceback.print_exc(file=sys.stderr)
-        message = str(error)[:MESSAGE_LIMIT * 2]
-        password = _redis_password(line)
-        if password:
-            message = message.replace(password, "***")
-        reply, stop = {"ok": False, "error": message, "error_type": type(error).__name__}, False
-    if request_id is not None:
-        reply["id"] = request_id
-    return reply, stop
-
-
-def _redis_password(line: str) -> str | None:
-    try:
-        redis = json.loads(line).get("redis")
-        password = redis.get("password") if isinstance(redis, dict) else None
-    except (ValueError, AttributeError):
-        return None
-    return password if isinstance(password, str) and password else None
-
-
-async def serve() -> None:
-    loop = asyncio.get_running_loop()
-    lines: asyncio.Queue[str | None] = asyncio.Queue()
-
-    def read_stdin() -> None:
-        for raw in sys.stdin:
-            loop.call_soon_threadsafe(lines.put_nowait, raw)
-        loop.call_soon_threadsafe(lines.put_nowait, None)
-
-    threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
-    peer = Peer()
-    emit({"event": "ready", "ok": True, "api": "llmux", "llmux_version": llmux.__version__,
-          "library": os.environ.get("LLMUX_LIBRARY"), "pid": os.getpid(), "python": sys.executable})
-    while True:
-        line = await lines.get()
-        if line is None:
-            peer.discard()
-            _exit_now()
-        if not line.strip():
-            continue
-        started = time.monotonic()
-        reply, stop = await handle(peer, line)
-        reply["elapsed_s"] = round(time.monotonic() - started, 4)
-        emit(reply)
-        if stop:
-            _exit_now()
-
-
-def _exit_now() -> None:
-    _protocol.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
 def main() -> int:
-    asyncio.run(serve())
+    peer = Peer()
+    commands = {"create": peer.create, "complete": peer.complete, "cooled_ids": peer.cooled_ids,
+                "usage": peer.usage, "wait_state": peer.wait_state, "health": peer.health,
+                "metrics": peer.metrics}
+    ping = {"llmux_version": llmux.__version__, "api": "llmux"}
+    asyncio.run(serve(peer, {**ping, "library": os.environ.get("LLMUX_LIBRARY")}, commands, ping,
+                      expected_errors=(llmux.LLMuxError,)))
     return 0
 
 

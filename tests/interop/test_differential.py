@@ -19,10 +19,10 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interop_support import Monitor, Peer, RedisClient, RedisServer  # noqa: E402
+from interop_support import Monitor, Peer, RedisClient, RedisServer, wait_for  # noqa: E402
 
 MODEL = "openai/gpt-4o"
 GROUP = "g"
@@ -55,15 +55,6 @@ def create_llmux(peer: Peer, redis: RedisServer, model_list: list[dict[str, Any]
     kwargs = dict(settings.pop("router_kwargs", {}))
     kwargs.setdefault("redis_sync_interval", sync)
     create(peer, redis, model_list, router_kwargs=kwargs, **settings)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def wall(monotonic: float) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interop_support import PEER_SCRIPT, Peer, PeerError, RedisClient, RedisServer  # noqa: E402
+from interop_support import PEER_SCRIPT, Peer, PeerError, RedisClient, RedisServer, wait_for  # noqa: E402
 
 # Fixtures (redis, client, peers: the two peers of one release) are in conftest.py.
 MODEL = "openai/gpt-4o"
@@ -46,15 +46,6 @@ def create(peer: Peer, redis: RedisServer, model_list: list[dict[str, Any]], **s
     reply = peer.request("create", model_list=model_list, redis={"host": redis.host, "port": redis.port},
                          **settings)
     assert sorted(reply["model_ids"]) == sorted(d["model_info"]["id"] for d in model_list)
-
-
-def wait_for(condition, timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def report(peer: Peer, text: str) -> None:

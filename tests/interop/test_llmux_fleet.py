@@ -14,10 +14,10 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interop_support import FakeServer, Peer, RedisClient, RedisServer  # noqa: E402
+from interop_support import FakeServer, Peer, RedisClient, RedisServer, wait_for  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -46,15 +46,6 @@ def at_once(fleet: list[Peer], cmd: str, **fields: Any) -> list[dict[str, Any]]:
     """The same request to every peer, all sent before any answer is read."""
     ids = [peer.send(cmd, **fields) for peer in fleet]
     return [peer.receive(request_id) for peer, request_id in zip(fleet, ids)]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def utc_minute() -> str:
