@@ -126,8 +126,13 @@ TEST_CASE("one replica's failing check makes the others route around the deploym
   REQUIRE(round->unhealthy_endpoints.size() == 1);
   CHECK(round->unhealthy_endpoints.front().checked_by.empty());  // A's own
 
-  REQUIRE(wait_until([&] { return endpoint(b->router->health_report().unhealthy_endpoints, "dep-bad") != nullptr; },
-                     3000ms));
+  // Both of A's results (announced one by one, in either order).
+  REQUIRE(wait_until(
+      [&] {
+        const HealthReport r = b->router->health_report();
+        return endpoint(r.unhealthy_endpoints, "dep-bad") != nullptr && endpoint(r.healthy_endpoints, "dep-good");
+      },
+      3000ms));
   const HealthReport report = b->router->health_report();
   const HealthEndpoint* seen = endpoint(report.unhealthy_endpoints, "dep-bad");
   REQUIRE(seen != nullptr);
