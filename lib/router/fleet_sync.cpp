@@ -12,6 +12,7 @@
 
 #include "json/scratch_parser.hpp"
 #include "json/writer.hpp"
+#include "router/fleet_health_checks.hpp"
 #include "router/router_core.hpp"
 #include "state/cooldown_record.hpp"
 #include "state/litellm_keys.hpp"
@@ -199,6 +200,7 @@ void FleetSync::quiesce() {
   if (quiesced_) return;
   quiesced_ = true;
   alive_->store(false);
+  if (health_checks_) health_checks_->quiesce();
   const bool in_loop = core_.loop->in_loop_thread();
   if (refresh_timer_ != 0 && in_loop) core_.loop->cancel_timer(refresh_timer_);
   refresh_timer_ = 0;
@@ -725,6 +727,7 @@ void FleetSync::schedule_refresh() {
 
 void FleetSync::refresh(bool resync) {
   if (!link_ || !up()) return;
+  if (health_checks_) health_checks_->refresh(resync);
   std::shared_ptr<const DeploymentPool> pool = pool_();
   if (!pool || pool->entries().empty()) return;
   const TimePoint now = core_.loop->now();
@@ -811,7 +814,9 @@ void FleetSync::on_message(std::string_view channel, std::string_view payload) {
   link_started_.wait();
   if (channel != channel_) return;
   core_.loop->post([this, text = std::string(payload), alive = alive_] {
-    if (alive->load()) apply_announcement(text);
+    if (!alive->load()) return;
+    if (health_checks_ && health_checks_->on_announcement(text)) return;
+    apply_announcement(text);
   });
 }
 

@@ -84,6 +84,7 @@
 namespace llmux::router {
 
 struct RouterCore;
+class FleetHealthChecks;
 
 class FleetSync final : public state::RedisLinkObserver {
  public:
@@ -156,6 +157,13 @@ class FleetSync final : public state::RedisLinkObserver {
 
   bool up() const { return link_up_.load(std::memory_order_relaxed); }
   const std::string& replica_id() const { return replica_id_; }
+  const state::SharedKeys& keys() const { return keys_; }
+  // The link (after start(); until stop()).
+  state::RedisLink* link() const { return link_.get(); }
+  // Health-check results travel through `checks` (fleet_health_checks.hpp):
+  // it hears the channel's messages and the refresh, and winds down with
+  // quiesce(). Loop thread; it must outlive this object's quiesce().
+  void share_health_checks(FleetHealthChecks* checks) { health_checks_ = checks; }
   state::RedisLinkStats link_stats() const;
 
   // state::RedisLinkObserver (the link thread).
@@ -200,6 +208,7 @@ class FleetSync final : public state::RedisLinkObserver {
   std::chrono::system_clock::time_point wall_anchor_;
   TimePoint steady_anchor_;
   health::BudgetTracker* budgets_ = nullptr;  // shared when set
+  FleetHealthChecks* health_checks_ = nullptr;  // loop thread
   std::unique_ptr<state::RedisLink> link_;
   Notification link_started_;  // link_ is assigned (start() ran)
   std::atomic<bool> link_up_{false};

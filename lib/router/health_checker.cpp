@@ -149,11 +149,17 @@ void HealthChecker::tick() {
   }
   arm(now);
   for (const PoolEntry* e : due) {
+    if (fresh_from_fleet(*e, now, interval)) continue;
     // A check still running (a slow deployment, a full concurrency cap)
     // is not doubled.
     if (!background_busy_.insert(e->deployment->id()).second) continue;
     enqueue(Job{pool, e, nullptr});
   }
+}
+
+bool HealthChecker::fresh_from_fleet(const PoolEntry& e, TimePoint now, Duration interval) const {
+  std::optional<HealthCheckState::Latest> latest = e.check->latest();
+  return latest && !latest->result.checked_by.empty() && !latest->result.skipped && now - latest->ended < interval / 2;
 }
 
 void HealthChecker::arm(TimePoint now) {

@@ -19,6 +19,12 @@
 // the shared-state layer publishes this replica's results; apply() is the
 // other half, for results other replicas saw (newer wins).
 //
+// One replica's check serves the fleet: a background check that comes due
+// while the deployment's latest result is another replica's and younger
+// than half the interval is skipped (the slot moves on by one interval), so
+// N replicas out of phase do not check a deployment N times per interval.
+// Checks on demand (check_now) always run.
+//
 // Thread safety: start, stop, check_now, pool_changed, idle and the
 // destructor run on the loop thread (or after the loop stopped); apply()
 // and add_observer() may be called from any thread (add_observer before
@@ -103,6 +109,8 @@ class HealthChecker {
   bool record(const PoolEntry& entry, const HealthCheckResult& result) const;
 
   const WallClock& wall() const { return wall_; }
+  // The router's current deployments (thread-safe).
+  std::shared_ptr<const DeploymentPool> pool() const { return pool_(); }
 
  private:
   struct Round;
@@ -122,6 +130,8 @@ class HealthChecker {
   void sync_slots(const DeploymentPool& pool, TimePoint now);
   void arm(TimePoint now);
   bool background_eligible(const PoolEntry& e) const;
+  // Another replica's result of `e` is younger than half the interval.
+  bool fresh_from_fleet(const PoolEntry& e, TimePoint now, Duration interval) const;
   void enqueue(Job job);
   void start_next();
   void launch(Job job);

@@ -87,6 +87,19 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
       loop_.now(), std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   checker_ = std::make_unique<router::HealthChecker>(std::move(checks));
   checker_->add_observer(options_.on_health_check);
+  if (fleet_) {
+    router::FleetHealthChecks::Options shared;
+    shared.loop = &loop_;
+    shared.fleet = fleet_.get();
+    shared.checker = checker_.get();
+    shared.use_litellm_key = config_.settings.health_checks.shared;
+    shared.staleness_seconds = config_.settings.health_checks.staleness_seconds();
+    fleet_checks_ = std::make_unique<router::FleetHealthChecks>(shared);
+    checker_->add_observer([checks = fleet_checks_.get()](const HealthCheckResult& r) { checks->on_own_result(r); });
+    // Before the checks start (tasks run in order): the fleet's messages and
+    // refreshes reach it from then on.
+    loop_.post([this] { fleet_->share_health_checks(fleet_checks_.get()); });
+  }
   if (config_.settings.health_checks.background) warm_model_map_for_checks();
   loop_.post([this] { checker_->start(); });
 }

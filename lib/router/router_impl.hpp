@@ -25,6 +25,7 @@
 #include "pricing/price_book.hpp"
 #include "router/call.hpp"
 #include "router/deployment_pool.hpp"
+#include "router/fleet_health_checks.hpp"
 #include "router/fleet_sync.hpp"
 #include "router/health_checker.hpp"
 #include "router/router_metrics.hpp"
@@ -123,6 +124,9 @@ class Router::Impl {
   // Active health checks; runs on the loop. Declared last: its callbacks use
   // the pool and the price book above.
   std::unique_ptr<router::HealthChecker> checker_;
+  // Their results shared with the fleet (Redis); null without it. Uses the
+  // checker and fleet_, so it goes first.
+  std::unique_ptr<router::FleetHealthChecks> fleet_checks_;
 };
 
 }  // namespace llmux

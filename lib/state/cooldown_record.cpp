@@ -1,4 +1,5 @@
 #include "state/cooldown_record.hpp"
+#include "state/health_state_record.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -123,6 +124,11 @@ struct Scalar {
   int64_t integer = 0;
   double number = 0;
   std::string text;
+  // A dict one level below the top (the health-check state's entries): its
+  // members with string keys, nested containers kept as kContainer. Filled
+  // only when the caller asks for nested dicts.
+  std::vector<std::pair<std::string, Scalar>> members;
+  bool is_dict = false;
 };
 using Members = std::vector<std::pair<std::string, Scalar>>;
 
@@ -139,7 +145,49 @@ std::string describe_char(char c) {
 
 // ---- JSON (simdjson) ----
 
-std::optional<Members> parse_json_members(std::string_view text, std::string& problem) {
+Scalar json_scalar(simdjson::dom::element element, bool keep_dicts);
+
+Members json_object_members(simdjson::dom::object object, bool keep_dicts) {
+  Members members;
+  for (auto field : object) members.emplace_back(std::string(field.key), json_scalar(field.value, keep_dicts));
+  return members;
+}
+
+// One member's value; `keep_dicts`: an object keeps its members (one level).
+Scalar json_scalar(simdjson::dom::element element, bool keep_dicts) {
+  Scalar value;
+  switch (element.type()) {
+    case simdjson::dom::element_type::NULL_VALUE: value.kind = Scalar::Kind::kNone; break;
+    case simdjson::dom::element_type::BOOL:
+      value.kind = Scalar::Kind::kBool;
+      value.boolean = element.get_bool().value_unsafe();
+      break;
+    case simdjson::dom::element_type::INT64:
+      value.kind = Scalar::Kind::kInt;
+      value.integer = element.get_int64().value_unsafe();
+      break;
+    case simdjson::dom::element_type::UINT64: value.kind = Scalar::Kind::kBigInt; break;
+    case simdjson::dom::element_type::DOUBLE:
+      value.kind = Scalar::Kind::kFloat;
+      value.number = element.get_double().value_unsafe();
+      break;
+    case simdjson::dom::element_type::STRING:
+      value.kind = Scalar::Kind::kString;
+      value.text = std::string(element.get_string().value_unsafe());
+      break;
+    case simdjson::dom::element_type::OBJECT:
+      value.kind = Scalar::Kind::kContainer;
+      if (keep_dicts) {
+        value.is_dict = true;
+        value.members = json_object_members(element.get_object().value_unsafe(), false);
+      }
+      break;
+    default: value.kind = Scalar::Kind::kContainer; break;
+  }
+  return value;
+}
+
+std::optional<Members> parse_json_members(std::string_view text, std::string& problem, bool keep_dicts = false) {
   thread_local simdjson::dom::parser parser;
   const simdjson::padded_string padded(text);
   simdjson::dom::element root;
@@ -152,40 +200,15 @@ std::optional<Members> parse_json_members(std::string_view text, std::string& pr
     problem = "not an object";
     return std::nullopt;
   }
-  Members members;
-  for (auto field : object) {
-    Scalar value;
-    switch (field.value.type()) {
-      case simdjson::dom::element_type::NULL_VALUE: value.kind = Scalar::Kind::kNone; break;
-      case simdjson::dom::element_type::BOOL:
-        value.kind = Scalar::Kind::kBool;
-        value.boolean = field.value.get_bool().value_unsafe();
-        break;
-      case simdjson::dom::element_type::INT64:
-        value.kind = Scalar::Kind::kInt;
-        value.integer = field.value.get_int64().value_unsafe();
-        break;
-      case simdjson::dom::element_type::UINT64: value.kind = Scalar::Kind::kBigInt; break;
-      case simdjson::dom::element_type::DOUBLE:
-        value.kind = Scalar::Kind::kFloat;
-        value.number = field.value.get_double().value_unsafe();
-        break;
-      case simdjson::dom::element_type::STRING:
-        value.kind = Scalar::Kind::kString;
-        value.text = std::string(field.value.get_string().value_unsafe());
-        break;
-      default: value.kind = Scalar::Kind::kContainer; break;
-    }
-    members.emplace_back(std::string(field.key), std::move(value));
-  }
-  return members;
+  return json_object_members(object, keep_dicts);
 }
 
 // ---- Python literals (what ast.literal_eval reads, as far as str() of a dict writes it) ----
 
 class PythonLiteralParser {
  public:
-  explicit PythonLiteralParser(std::string_view text) : s_(text) {}
+  // `keep_dicts`: a dict value of the top-level dict keeps its members.
+  explicit PythonLiteralParser(std::string_view text, bool keep_dicts = false) : s_(text), keep_dicts_(keep_dicts) {}
 
   // The top-level dict's members (keys that are not strings are dropped).
   std::optional<Members> parse_dict(std::string& problem) {
@@ -461,13 +484,17 @@ class PythonLiteralParser {
     skip_space();
     if (at(close)) {
       ++pos_;
+      out = Scalar{};
       out.kind = Scalar::Kind::kContainer;
+      out.is_dict = keep_dicts_ && open == '{' && depth == 1;
       return true;
     }
     bool is_dict = false;
     size_t count = 0;
     bool trailing_comma = false;
     Scalar item;
+    const bool keep = keep_dicts_ && open == '{' && depth == 1;
+    Members kept;
     while (true) {
       if (!parse_value(item, depth + 1)) return false;
       skip_space();
@@ -476,7 +503,10 @@ class PythonLiteralParser {
         if (is_dict) {
           if (!at(':')) return error("expected ':'");
           ++pos_;
+          Scalar key = std::move(item);
+          item = Scalar{};
           if (!parse_value(item, depth + 1)) return false;
+          if (keep && key.kind == Scalar::Kind::kString) kept.emplace_back(std::move(key.text), item);
           skip_space();
         }
       }
@@ -497,11 +527,17 @@ class PythonLiteralParser {
       out = std::move(item);  // (x) is x
       return true;
     }
+    out = Scalar{};
     out.kind = Scalar::Kind::kContainer;
+    if (keep && (is_dict || count == 0)) {
+      out.is_dict = true;
+      out.members = std::move(kept);
+    }
     return true;
   }
 
   std::string_view s_;
+  bool keep_dicts_ = false;
   size_t pos_ = 0;
   std::string error_ = "invalid Python literal";
 };
@@ -690,6 +726,95 @@ Result<double> decode_counter(std::string_view text) {
     return Error(ErrorKind::kInvalidArgument, "counter value: not a decimal number");
   }
   return value;
+}
+
+// ---- the health-check state dict (state/health_state_record.hpp) ----------------
+
+namespace {
+
+// Python's truth value of a member, as `not state.get("is_healthy", True)`
+// reads it; a non-empty container is true (an empty one cannot be told here
+// from a non-empty one: taken as true, i.e. healthy, the safe side).
+bool truthy(const Scalar& v) {
+  switch (v.kind) {
+    case Scalar::Kind::kNone: return false;
+    case Scalar::Kind::kBool: return v.boolean;
+    case Scalar::Kind::kInt: return v.integer != 0;
+    case Scalar::Kind::kBigInt: return true;
+    case Scalar::Kind::kFloat: return v.number != 0;
+    case Scalar::Kind::kString: return !v.text.empty();
+    case Scalar::Kind::kContainer: return !v.is_dict || !v.members.empty();
+  }
+  return true;
+}
+
+std::vector<HealthStateEntry> health_states_from(const Members& members) {
+  std::vector<HealthStateEntry> out;
+  for (const auto& [id, value] : members) {
+    if (!value.is_dict) continue;  // LiteLLM skips what is not a dict too
+    HealthStateEntry entry;
+    entry.id = id;
+    bool has_timestamp = false, timestamp_ok = true;
+    for (const auto& [key, v] : value.members) {  // a later duplicate wins
+      if (key == "is_healthy") {
+        entry.is_healthy = truthy(v);
+      } else if (key == "timestamp") {
+        has_timestamp = true;
+        Result<std::pair<double, bool>> n = read_number(v, "timestamp");
+        timestamp_ok = n.ok();
+        if (n.ok()) entry.timestamp = n->first;
+      } else if (key == "reason") {
+        entry.reason = v.kind == Scalar::Kind::kString ? v.text : std::string();
+      } else if (key == "checked_by") {
+        entry.checked_by = v.kind == Scalar::Kind::kString ? v.text : std::string();
+      }
+    }
+    // A timestamp that is not a number makes LiteLLM's reader fail; here only
+    // that entry is dropped. A missing one is 0 (LiteLLM's default): stale.
+    if (has_timestamp && !timestamp_ok) continue;
+    // Duplicated ids (possible in a hand-written value): the last one wins.
+    std::erase_if(out, [&](const HealthStateEntry& e) { return e.id == entry.id; });
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+Error bad_health_states(std::string_view message) {
+  return Error(ErrorKind::kInvalidArgument, fmt::format("health-check state value: {}", message));
+}
+
+}  // namespace
+
+std::string encode_health_states(const std::vector<HealthStateEntry>& entries) {
+  std::string out = "{";
+  for (const HealthStateEntry& e : entries) {
+    if (out.size() > 1) out.append(", ");
+    append_python_json_string(out, e.id);
+    out.append(e.is_healthy ? ": {\"is_healthy\": true, \"timestamp\": " : ": {\"is_healthy\": false, \"timestamp\": ");
+    out.append(python_float_json(std::isfinite(e.timestamp) ? e.timestamp : 0.0));
+    out.append(", \"reason\": ");
+    append_python_json_string(out, e.reason);
+    if (!e.checked_by.empty()) {
+      out.append(", \"checked_by\": ");
+      append_python_json_string(out, e.checked_by);
+    }
+    out.push_back('}');
+  }
+  out.push_back('}');
+  return out;
+}
+
+Result<std::vector<HealthStateEntry>> decode_health_states(std::string_view text) {
+  std::string json_problem;
+  if (std::optional<Members> members = parse_json_members(text, json_problem, /*keep_dicts=*/true)) {
+    return health_states_from(*members);
+  }
+  if (!simdjson::validate_utf8(text.data(), text.size())) return bad_health_states("not valid UTF-8");
+  std::string python_problem;
+  PythonLiteralParser parser(text, /*keep_dicts=*/true);
+  if (std::optional<Members> members = parser.parse_dict(python_problem)) return health_states_from(*members);
+  return bad_health_states(
+      fmt::format("neither a JSON object ({}) nor a Python dict ({})", json_problem, python_problem));
 }
 
 }  // namespace llmux::state

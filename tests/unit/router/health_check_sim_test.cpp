@@ -554,3 +554,42 @@ TEST_CASE("destroying a router with checks in flight ends cleanly", "[sim][healt
   CHECK(loop.active_transfers() == 0);
   CHECK(loop.pending_timers() == 0);
 }
+
+TEST_CASE("a fresh result from another replica stands in for this replica's background check",
+          "[sim][health_check]") {
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) { return ok(); });
+  std::vector<HealthCheckResult> seen;
+  RouterOptions options;
+  options.on_health_check = [&](const HealthCheckResult& r) { seen.push_back(r); };
+  auto router = sim_router("general_settings:\n  background_health_checks: true\n  health_check_interval: 40\n"
+                           "model_list:\n" + dep("g", "a", "a1"),
+                           loop, std::move(options));
+  loop.run_ready();
+  REQUIRE(seen.size() == 1);
+  const double t0 = seen.front().checked_at;  // wall-clock seconds at virtual 0 s
+  HealthCheckResult remote = seen.front();
+  remote.checked_by = "replica-b";
+
+  // Replica B checked at 35 s: at 40 s its result is 5 s old (< half the
+  // interval), so this replica skips its check; next due at 80 s.
+  loop.advance(35.0);
+  remote.checked_at = t0 + 35;
+  REQUIRE(router->apply_health_check(remote));
+  loop.advance(40.0);
+  CHECK(check_times(loop, "a.sim") == std::vector<double>{0});
+  CHECK(health_of(router->health("g"), "a1").last_check->checked_by == "replica-b");
+
+  // At 80 s B's result is 45 s old: this replica checks.
+  loop.advance(10.0);
+  CHECK(check_times(loop, "a.sim") == std::vector<double>{0, 80});
+  CHECK(health_of(router->health("g"), "a1").last_check->checked_by.empty());
+
+  // A remote result half an interval old or more does not stand in (B's at
+  // 85 s is 35 s old at 120 s).
+  loop.advance(25.0);  // 110 s
+  remote.checked_at = t0 + 85;
+  REQUIRE(router->apply_health_check(remote));
+  loop.advance(15.0);  // 125 s
+  CHECK(check_times(loop, "a.sim") == std::vector<double>{0, 80, 120});
+}
