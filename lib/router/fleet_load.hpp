@@ -22,8 +22,9 @@
 // - Fail open: when Redis has not answered for the freshness bound, every
 //   fleet view goes back to empty (local state only).
 //
-// Threading: every method runs on the router's loop thread. Replies arrive on
-// the link thread and only store atomics (the fleet views) or queue commands.
+// Threading: every method runs on the router's loop thread (quiesce() also
+// after the loop stopped, as FleetSync::quiesce). Replies arrive on the link
+// thread and only store atomics (the fleet views) or queue commands.
 #pragma once
 
 #include <atomic>
