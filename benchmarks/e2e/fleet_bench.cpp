@@ -17,11 +17,13 @@
 //  * overhead — two Routers with the same deployment on the same nginx, one
 //    without Redis settings (the baseline) and one with them, in one process;
 //    sequential blocking calls in alternating blocks (ABBA), as the e2e
-//    overhead benchmark. Three cases: no rpm/tpm limit (the common case: Redis
+//    overhead benchmark. Five cases: no rpm/tpm limit (the common case: Redis
 //    sees nothing per call); rpm/tpm limits far from the limit (usage counted
 //    in Redis, pipelined, never waited for); an rpm limit near the fleet's
 //    count (the usage key is seeded at 90 % of the limit, so every call makes
-//    the atomic reservation: one round trip to Redis). Per side: latency
+//    the atomic reservation: one round trip to Redis); least-busy and
+//    latency-based routing (their load shared: in-flight counts, latency
+//    summaries). Per side: latency
 //    percentiles; CPU per call from getrusage(RUSAGE_SELF) over the side's
 //    blocks (every thread of this process, as the e2e benchmark counts it);
 //    and CPU split by thread (threads are named by the library): the hot path
@@ -337,6 +339,7 @@ struct OverheadCase {
   std::string deployment_extra;  // under litellm_params
   std::string settings_extra;    // under router_settings
   int64_t near_rpm = 0;          // > 0: seed the fleet's count near this limit
+  std::string strategy = "simple-shuffle";
 };
 
 const std::vector<OverheadCase>& overhead_cases() {
@@ -346,6 +349,9 @@ const std::vector<OverheadCase>& overhead_cases() {
        "      rpm: 100000000\n      tpm: 100000000000\n", "  enable_pre_call_checks: true\n", 0},
       {"limits-near", "rpm 10^6 with the fleet at 900,000: an atomic reservation per call",
        "      rpm: 1000000\n", "  enable_pre_call_checks: true\n", 1000000},
+      {"least-busy", "least-busy: in-flight counts shared (written when changed, heartbeat, read each sync)", "", "",
+       0, "least-busy"},
+      {"latency-based", "latency-based-routing: latency summaries shared", "", "", 0, "latency-based-routing"},
   };
   return cases;
 }
@@ -364,9 +370,9 @@ std::string overhead_config(const Options& o, const OverheadCase& c, int redis_p
       "    model_info:\n"
       "      id: dep-{}\n"
       "router_settings:\n"
-      "  routing_strategy: simple-shuffle\n"
+      "  routing_strategy: {}\n"
       "{}{}",
-      kModel, o.host, o.port, kApiKey, c.deployment_extra, c.name, c.settings_extra,
+      kModel, o.host, o.port, kApiKey, c.deployment_extra, c.name, c.strategy, c.settings_extra,
       redis_port > 0 ? redis_yaml(redis_port) : "");
 }
 
@@ -710,7 +716,8 @@ int run_only(const Options& o) {
     if (parts.size() == 2 && k.name == parts[0]) c = &k;
   }
   if (c == nullptr || (parts[1] != "redis" && parts[1] != "plain")) {
-    die("--only=CASE:SIDE with CASE common, limits-far or limits-near and SIDE plain or redis");
+    die("--only=CASE:SIDE with CASE common, limits-far, limits-near, least-busy or latency-based and SIDE plain or "
+        "redis");
   }
   std::unique_ptr<testing::RedisServer> redis;
   const bool with_redis = parts[1] == "redis";

@@ -14,6 +14,7 @@
 #include "llmux/export.hpp"
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,6 +57,46 @@ class LLMUX_API DeploymentLbData {
   virtual ~DeploymentLbData() = default;
 };
 
+// What the other replicas of a fleet (routers sharing routing state through
+// Redis) report about a deployment: their attempts in flight and a summary of
+// their recent latency samples. Empty (0, no samples) without shared state,
+// and again when the reports stop being fresh. The router writes it from its
+// shared-state refresh; strategies read it (least-busy adds the in-flight
+// count to the deployment's own, latency-based routing weighs the summaries
+// with its own samples). Lock-free: each value is one atomic word.
+class LLMUX_API FleetView {
+ public:
+  // The mean of `samples` samples (seconds, or seconds per completion token,
+  // as latency-based routing records them); samples == 0: none.
+  struct Latency {
+    double mean = 0;
+    int64_t samples = 0;
+  };
+
+  int64_t others_in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  void set_others_in_flight(int64_t n) const { in_flight_.store(n, std::memory_order_relaxed); }
+  // `ttft`: time-to-first-token samples; otherwise whole-attempt latency.
+  Latency others_latency(bool ttft) const { return unpack(latency_[ttft ? 1 : 0].load(std::memory_order_relaxed)); }
+  void set_others_latency(bool ttft, Latency l) const {
+    latency_[ttft ? 1 : 0].store(pack(l), std::memory_order_relaxed);
+  }
+
+ private:
+  // High 32 bits: the mean as a float; low 32 bits: the count (saturated).
+  static uint64_t pack(Latency l) {
+    if (!(l.samples > 0) || !(l.mean >= 0)) return 0;
+    const uint64_t n = l.samples > 0xffffffffLL ? 0xffffffffULL : static_cast<uint64_t>(l.samples);
+    return (uint64_t{std::bit_cast<uint32_t>(static_cast<float>(l.mean))} << 32) | n;
+  }
+  static Latency unpack(uint64_t p) {
+    return {static_cast<double>(std::bit_cast<float>(static_cast<uint32_t>(p >> 32))),
+            static_cast<int64_t>(p & 0xffffffffULL)};
+  }
+
+  mutable std::atomic<int64_t> in_flight_{0};
+  mutable std::atomic<uint64_t> latency_[2] = {0, 0};
+};
+
 class LLMUX_API Deployment {
  public:
   explicit Deployment(DeploymentConfig config) : config_(std::move(config)) {}
@@ -70,6 +111,9 @@ class LLMUX_API Deployment {
   // Attempts currently on the wire to this deployment. Thread-safe.
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   void add_in_flight(int64_t delta) const { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+
+  // What the rest of the fleet reports about this deployment (shared state).
+  const FleetView& fleet_view() const { return fleet_view_; }
 
   // Requests started and tokens used (prompt + completion of successful
   // attempts) in the current minute: the rpm/tpm windows.
@@ -94,6 +138,7 @@ class LLMUX_API Deployment {
   mutable MinuteCounter minute_requests_;
   mutable MinuteCounter minute_tokens_;
   mutable std::atomic<DeploymentLbData*> lb_data_{nullptr};
+  FleetView fleet_view_;
 };
 
 }  // namespace llmux

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "llmux/clock.hpp"
 #include "state/fleet_minute_count.hpp"
 
 namespace llmux::router {
@@ -31,6 +32,18 @@ struct FleetUsageBuffer {
   bool empty() const { return attempts == 0 && finished == 0 && tokens == 0; }
 };
 
+// What this replica last wrote of a deployment's load (router/fleet_load.hpp).
+// Touched only on the router's loop thread.
+struct FleetLoadState {
+  int64_t written_in_flight = 0;  // the count in this replica's field (0: no field)
+  bool queued = false;            // on FleetLoad's list of counts to write
+  bool latency_written = false;   // this replica's latency field exists
+  uint64_t latency_outcomes = 0;  // the strategy's outcome count when it was written
+  TimePoint latency_written_at{};
+  std::string in_flight_key;  // built on first use
+  std::string latency_key;
+};
+
 // What a deployment shares with the fleet, kept across pool snapshots with
 // the deployment (PoolEntry::fleet). The counts are lock-free (read by any
 // thread, updated by the loop and the Redis link); `usage` is the loop's.
@@ -41,6 +54,7 @@ struct FleetDeploymentState {
   // that a stale "release the hold" timer does nothing.
   std::atomic<uint64_t> news{0};
   FleetUsageBuffer usage;  // loop thread only
+  FleetLoadState load;     // loop thread only
 };
 
 }  // namespace llmux::router

@@ -187,12 +187,16 @@ void FleetSync::start() {
   if (options.client_name.empty()) options.client_name = "llmux:" + replica_id_;
   link_ = state::RedisLink::start(std::move(options), this);
   link_->subscribe(channel_);
+  load_ = FleetLoad::create(core_, keys_, *link_, replica_id_, settings_.sync_interval, pool_,
+                            [this](TimePoint t) { return wall(t); });
   // The link may come up before link_ is assigned here: its observer calls
   // wait for this (the loop tasks they post read link_).
   link_started_.notify();
   // refresh_timer_ belongs to the loop thread.
   core_.loop->post([this, alive = alive_] {
-    if (alive->load()) schedule_refresh();
+    if (!alive->load()) return;
+    schedule_refresh();
+    if (load_) load_->start();
   });
 }
 
@@ -207,6 +211,7 @@ void FleetSync::quiesce() {
   if (usage_timer_ != 0 && in_loop) core_.loop->cancel_timer(usage_timer_);
   usage_timer_ = 0;
   if (link_) flush_usage();  // what was summed goes out with the link's last writes
+  if (load_) load_->quiesce();
 }
 
 void FleetSync::stop() {
@@ -333,6 +338,7 @@ void FleetSync::admit(const PoolEntry& e, bool probe, Duration lease, TimePoint 
 // --- bookkeeping ------------------------------------------------------------------
 
 void FleetSync::on_attempt_start(const PoolEntry& e, bool reserved, TimePoint now) {
+  if (load_) load_->on_attempt_change(e);
   if (!link_ || reserved || !e.fleet || !has_rate_limit(e)) return;
   const int64_t minute = utc_minute(now);
   usage_buffer(e, minute).attempts += 1;
@@ -341,6 +347,7 @@ void FleetSync::on_attempt_start(const PoolEntry& e, bool reserved, TimePoint no
 }
 
 void FleetSync::on_attempt_success(const PoolEntry& e, int64_t total_tokens, bool usage_reported, TimePoint now) {
+  if (load_) load_->on_attempt_change(e);
   // LiteLLM's deployment_callback_on_success counts only deployments that
   // have a limit somewhere.
   if (!link_ || !e.fleet || !has_rate_limit(e)) return;
@@ -355,6 +362,7 @@ void FleetSync::on_attempt_success(const PoolEntry& e, int64_t total_tokens, boo
 }
 
 void FleetSync::on_attempt_failure(const PoolEntry& e, TimePoint now) {
+  if (load_) load_->on_attempt_change(e);
   // LiteLLM's failure callback counts every failed request, limits or not.
   if (!link_) return;
   if (!e.fleet) {

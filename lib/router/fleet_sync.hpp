@@ -46,7 +46,9 @@
 //   from the first failure, as LiteLLM 1.110 keeps it); an answer above the
 //   allowance cools the deployment here and, through the cooldown above,
 //   everywhere: N replicas seeing one failure each trip it together. The
-//   local count goes on as before, so the rule holds with Redis down.
+//   local count goes on as before, so the rule holds with Redis down;
+// - load, for the strategies that read it: least-busy's in-flight counts and
+//   latency-based routing's latency windows (router/fleet_load.hpp).
 //
 // The hot path never waits for Redis: routing reads atomics that replies and
 // refreshes keep fresh; the only waits are the admission round trips above,
@@ -76,6 +78,7 @@
 #include "llmux/config.hpp"
 #include "llmux/router.hpp"
 #include "router/deployment_pool.hpp"
+#include "router/fleet_load.hpp"
 #include "state/litellm_keys.hpp"
 #include "state/redis_link.hpp"
 #include "state/redis_settings.hpp"
@@ -210,6 +213,7 @@ class FleetSync final : public state::RedisLinkObserver {
   health::BudgetTracker* budgets_ = nullptr;  // shared when set
   FleetHealthChecks* health_checks_ = nullptr;  // loop thread
   std::unique_ptr<state::RedisLink> link_;
+  std::unique_ptr<FleetLoad> load_;  // null unless the strategy reads fleet load
   Notification link_started_;  // link_ is assigned (start() ran)
   std::atomic<bool> link_up_{false};
   transport::TimerId refresh_timer_ = 0;

@@ -88,9 +88,11 @@ class SharedKeys {
   std::string health_check_state() const;
 
   // ---- llmux's own keys ------------------------------------------------------
-  // llmux:in_flight:{id} — calls in flight on the deployment, fleet-wide.
+  // llmux:in_flight:{id} — a hash of each replica's attempts in flight on the
+  // deployment, "<count>:<unix_ms>" per replica (state/fleet_load_record.hpp).
   std::string in_flight(std::string_view id) const;
-  // llmux:latency:{id} — recent latency samples of the deployment.
+  // llmux:latency:{id} — a hash of each replica's latency summary of the
+  // deployment (state/fleet_load_record.hpp).
   std::string latency_samples(std::string_view id) const;
   // llmux:probe:{id} — the lease of the one replica probing a recovering deployment.
   std::string probe_lease(std::string_view id) const;

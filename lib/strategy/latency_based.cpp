@@ -24,12 +24,14 @@ struct Sample {
 // A window's mean as lock-free readers see it, with the time it stays valid.
 struct Published {
   std::atomic<double> mean{-1.0};  // < 0: empty
+  std::atomic<int> size{0};        // samples behind the mean
   std::atomic<int64_t> valid_until{kNever};
 
   // The mean, if nothing in the window has expired at `now`.
-  bool current(int64_t now, double& out) const {
+  bool current(int64_t now, double& out, int& n) const {
     if (now > valid_until.load(std::memory_order_acquire)) return false;
     out = mean.load(std::memory_order_relaxed);
+    n = size.load(std::memory_order_relaxed);
     return true;
   }
 };
@@ -69,6 +71,7 @@ class Window {
       oldest = std::min(oldest, s.at);
     }
     out.mean.store(size_ > 0 ? sum / size_ : -1.0, std::memory_order_relaxed);
+    out.size.store(size_, std::memory_order_relaxed);
     out.valid_until.store(size_ > 0 ? oldest + ttl : kNever, std::memory_order_release);
   }
 
@@ -86,19 +89,21 @@ class alignas(64) LatencyData final : public DeploymentLbData {
  public:
   explicit LatencyData(int capacity) : latency_window(capacity), ttft_window(capacity) {}
 
-  // The window's mean at `now` (< 0: empty). Never waits for the lock: when
-  // another thread holds it, the last published mean is used.
-  [[gnu::always_inline]] double mean(bool ttft, int64_t now, int64_t ttl) {
+  // The window's mean at `now` (< 0: empty) and its sample count. Never
+  // waits for the lock: when another thread holds it, the last published
+  // mean is used.
+  [[gnu::always_inline]] double mean(bool ttft, int64_t now, int64_t ttl, int& n) {
     Published& pub = ttft ? ttft_mean : latency_mean;
     double m;
-    if (pub.current(now, m)) [[likely]] return m;
-    return refresh_mean(ttft, now, ttl);
+    if (pub.current(now, m, n)) [[likely]] return m;
+    return refresh_mean(ttft, now, ttl, n);
   }
 
-  [[gnu::noinline]] double refresh_mean(bool ttft, int64_t now, int64_t ttl) {
+  [[gnu::noinline]] double refresh_mean(bool ttft, int64_t now, int64_t ttl, int& n) {
     Published& pub = ttft ? ttft_mean : latency_mean;
     std::unique_lock lock(mu, std::try_to_lock);
     if (lock.owns_lock()) (ttft ? ttft_window : latency_window).refresh(now, ttl, pub);
+    n = pub.size.load(std::memory_order_relaxed);
     return pub.mean.load(std::memory_order_relaxed);
   }
 
@@ -119,14 +124,28 @@ class alignas(64) LatencyData final : public DeploymentLbData {
   Window ttft_window;     // guarded by mu
 };
 
-[[gnu::always_inline]] inline double score_of(LatencyData* data, bool stream, int64_t now, int64_t ttl) {
-  if (data == nullptr) return 0;  // never observed: tried first
+// One window's mean (< 0: no sample), this replica's weighed with what the
+// rest of the fleet reports (empty without shared state).
+[[gnu::always_inline]] inline double fleet_mean(LatencyData* data, const FleetView& fleet, bool ttft, int64_t now,
+                                                int64_t ttl) {
+  int n = 0;
+  const double own = data != nullptr ? data->mean(ttft, now, ttl, n) : -1.0;
+  const FleetView::Latency others = fleet.others_latency(ttft);
+  if (others.samples <= 0) [[likely]] return own;
+  if (own < 0 || n <= 0) return others.mean;
+  const double total = static_cast<double>(n) + static_cast<double>(others.samples);
+  return (own * n + others.mean * static_cast<double>(others.samples)) / total;
+}
+
+[[gnu::always_inline]] inline double score_of(LatencyData* data, const Deployment& d, bool stream, int64_t now,
+                                              int64_t ttl) {
+  const FleetView& fleet = d.fleet_view();
   if (stream) {
-    const double t = data->mean(/*ttft=*/true, now, ttl);
+    const double t = fleet_mean(data, fleet, /*ttft=*/true, now, ttl);
     if (t >= 0) return t;
   }
-  const double l = data->mean(/*ttft=*/false, now, ttl);
-  return l >= 0 ? l : 0;
+  const double l = fleet_mean(data, fleet, /*ttft=*/false, now, ttl);
+  return l >= 0 ? l : 0;  // never observed: tried first
 }
 
 }  // namespace
@@ -162,7 +181,7 @@ size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* co
   const bool stream = ctx.stream;
   const double buffer = args_.lowest_latency_buffer;
   return pick_uniform_among_lowest(
-      n, [&](size_t i) { return score_of(lb_data_as<LatencyData>(*candidates[i]), stream, now, ttl); },
+      n, [&](size_t i) { return score_of(lb_data_as<LatencyData>(*candidates[i]), *candidates[i], stream, now, ttl); },
       [buffer](double lowest) { return lowest + buffer * lowest; }, rng);
 }
 
@@ -195,7 +214,16 @@ void LatencyBased::on_attempt_end(const Deployment& d, const AttemptOutcome& out
 }
 
 double LatencyBased::score(const Deployment& d, bool stream, TimePoint now) const {
-  return score_of(lb_data_as<LatencyData>(d), stream, ns(now), ttl_.count());
+  return score_of(lb_data_as<LatencyData>(d), d, stream, ns(now), ttl_.count());
+}
+
+FleetView::Latency LatencyBased::own_window(const Deployment& d, bool ttft, TimePoint now) const {
+  LatencyData* data = lb_data_as<LatencyData>(d);
+  if (data == nullptr) return {};
+  std::lock_guard lock(data->mu);
+  const int n = data->size(ttft, ns(now), ttl_.count());
+  if (n <= 0) return {};
+  return {(ttft ? data->ttft_mean : data->latency_mean).mean.load(std::memory_order_relaxed), n};
 }
 
 int LatencyBased::window_size(const Deployment& d, bool ttft, TimePoint now) const {

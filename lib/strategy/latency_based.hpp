@@ -34,6 +34,11 @@
 //  - Non-chat responses are treated like chat responses (LiteLLM stores a
 //    timedelta that its average then ignores).
 //
+// Fleet: with shared routing state each window's mean is weighed (by sample
+// counts) with the summaries the other replicas report for the deployment
+// (Deployment::fleet_view()); a deployment only others have measured scores
+// their mean. The router publishes own_window() for them.
+//
 // Thread safety: pick() and the hooks may run concurrently from any threads.
 // pick() reads a published mean per window (two atomics) and only takes the
 // deployment's lock (try_lock, never waiting) when a sample has expired.
@@ -76,6 +81,9 @@ class LatencyBased final : public Strategy {
   int window_size(const Deployment& d, bool ttft, TimePoint now) const;
   // Outcomes that added samples to the deployment's windows, ever.
   uint64_t outcomes_recorded(const Deployment& d) const;
+  // This replica's own window at `now` (expired samples dropped): its mean
+  // and size, without the fleet's (what the router shares).
+  FleetView::Latency own_window(const Deployment& d, bool ttft, TimePoint now) const;
 
  private:
   LatencyBasedArgs args_;

@@ -10,7 +10,15 @@ size_t LeastBusy::pick(const PickContext&, std::span<const Deployment* const> ca
   if (n == 1) return 0;
   // One random draw for the tied minimum (reservoir sampling drew one per tie:
   // 1,000 draws for an idle group of 1,000).
-  return pick_uniform_among_min(n, [&](size_t i) { return static_cast<double>(candidates[i]->in_flight()); }, rng);
+  // In flight here plus what the rest of the fleet reports (0 without shared
+  // state).
+  return pick_uniform_among_min(
+      n,
+      [&](size_t i) {
+        const Deployment& d = *candidates[i];
+        return static_cast<double>(d.in_flight() + d.fleet_view().others_in_flight());
+      },
+      rng);
 }
 
 }  // namespace llmux::strategy

@@ -260,3 +260,46 @@ TEST_CASE("latency: routing_strategy_args", "[strategy][latency][args]") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message == "router_settings.routing_strategy_args.ttl must be a number > 0 (got -1)");
 }
+
+TEST_CASE("latency: the fleet's summaries are weighed with this replica's samples by count", "[strategy][latency][fleet]") {
+  VirtualClock clock;
+  Pool p;
+  p.add();
+  p.add();
+  LatencyBased s;
+  s.on_attempt_end(p[0], success(clock.now(), 0.2));
+  s.on_attempt_end(p[1], success(clock.now(), 0.3));
+  CHECK(s.score(p[0], false, clock.now()) == Approx(0.2));
+  // Three samples of 1.0 elsewhere: (0.2 + 3 × 1.0) / 4.
+  p[0].fleet_view().set_others_latency(false, {1.0, 3});
+  CHECK(s.score(p[0], false, clock.now()) == Approx(0.8));
+  auto h = histogram(s, p, context(clock.now()), 100);
+  CHECK(h == std::vector<int>{0, 100});
+  // What this replica shares is its own window only.
+  const FleetView::Latency own = s.own_window(p[0], false, clock.now());
+  CHECK(own.samples == 1);
+  CHECK(own.mean == Approx(0.2));
+  // Streaming: the fleet's TTFT summary counts the same way.
+  p[1].fleet_view().set_others_latency(true, {0.01, 2});
+  CHECK(s.score(p[1], true, clock.now()) == Approx(0.01));
+}
+
+TEST_CASE("latency: a deployment only other replicas measured scores their mean, not 0", "[strategy][latency][fleet]") {
+  VirtualClock clock;
+  Pool p;
+  p.add();
+  p.add();
+  LatencyBased s;
+  // This replica measured nothing; the fleet says d0 is slow.
+  p[0].fleet_view().set_others_latency(false, {2.0, 5});
+  CHECK(s.score(p[0], false, clock.now()) == Approx(2.0));
+  CHECK(s.score(p[1], false, clock.now()) == 0);
+  auto h = histogram(s, p, context(clock.now()), 100);
+  CHECK(h == std::vector<int>{0, 100});
+  // Empty again (fail open): both untried, shared.
+  p[0].fleet_view().set_others_latency(false, {});
+  h = histogram(s, p, context(clock.now()), 400);
+  CHECK(h[0] > 100);
+  CHECK(h[1] > 100);
+  CHECK(s.own_window(p[0], false, clock.now()).samples == 0);
+}

@@ -30,3 +30,24 @@ TEST_CASE("least-busy picks the deployment with the fewest attempts in flight", 
   for (int i = 0; i < 3000; ++i) h[s.pick(ctx, view, rng)]++;
   for (int n : h) CHECK(n > 800);
 }
+
+TEST_CASE("least-busy counts what the rest of the fleet has in flight too", "[strategy][fleet]") {
+  std::vector<std::unique_ptr<Deployment>> owned;
+  std::vector<const Deployment*> view;
+  for (int i = 0; i < 2; ++i) {
+    DeploymentConfig c;
+    c.id = std::to_string(i);
+    owned.push_back(std::make_unique<Deployment>(c));
+    view.push_back(owned.back().get());
+  }
+  owned[0]->add_in_flight(1);
+  owned[1]->add_in_flight(2);
+  strategy::LeastBusy s;
+  Random rng(5);
+  PickContext ctx;
+  CHECK(s.pick(ctx, view, rng) == 0);
+  owned[0]->fleet_view().set_others_in_flight(4);  // 1 + 4 here vs 2
+  for (int i = 0; i < 50; ++i) CHECK(s.pick(ctx, view, rng) == 1);
+  owned[0]->fleet_view().set_others_in_flight(0);  // the reports stopped being fresh
+  CHECK(s.pick(ctx, view, rng) == 0);
+}
