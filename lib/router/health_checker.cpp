@@ -1,6 +1,7 @@
 #include "router/health_checker.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
@@ -72,7 +73,8 @@ HealthChecker::HealthChecker(Options options)
       settings_(*options.settings),
       pool_(std::move(options.pool)),
       mode_lookup_(std::move(options.mode_lookup)),
-      wall_(options.wall) {}
+      wall_(options.wall),
+      first_round_offset_(std::clamp(options.first_round_offset, 0.0, std::nextafter(1.0, 0.0))) {}
 
 HealthChecker::~HealthChecker() {
   // The loop is stopped (or the router drove it until idle()): no transfer
@@ -123,11 +125,15 @@ void HealthChecker::sync_slots(const DeploymentPool& pool, TimePoint now) {
     }
   }
   // New deployments spread evenly over one interval from now: at start that
-  // is every deployment; later, one added alone is checked at once.
+  // is every deployment (shifted by first_round_offset, wrapping within the
+  // interval); later, one added alone is checked at once.
   const Duration interval = interval_of(settings_);
+  const double offset = first_round_spread_ ? 0.0 : first_round_offset_;
+  if (!fresh.empty()) first_round_spread_ = true;
   for (size_t k = 0; k < fresh.size(); ++k) {
-    next[fresh[k]].due =
-        now + seconds_to_duration(duration_to_seconds(interval) * static_cast<double>(k) / static_cast<double>(fresh.size()));
+    double at = static_cast<double>(k) / static_cast<double>(fresh.size()) + offset;
+    at -= std::floor(at);
+    next[fresh[k]].due = now + seconds_to_duration(duration_to_seconds(interval) * at);
   }
   for (const Slot& s : next) pool.by_id(s.id)->check->set_next_check_at(s.due);
   slots_ = std::move(next);

@@ -70,6 +70,11 @@ class HealthChecker {
     PoolSource pool;
     ModeLookup mode_lookup;  // may be empty: the model map is not consulted
     WallClock wall;
+    // Where in the interval this router's first background round starts, as
+    // a fraction in [0, 1): replicas sharing results (Redis) each draw one,
+    // so that replicas started together do not check in step — the first to
+    // check serves the others, who skip while its result is fresh.
+    double first_round_offset = 0;
   };
 
   explicit HealthChecker(Options options);
@@ -150,12 +155,14 @@ class HealthChecker {
   PoolSource pool_;
   ModeLookup mode_lookup_;
   WallClock wall_;
+  double first_round_offset_;
 
   std::mutex observer_mu_;
   std::vector<ResultObserver> observers_;  // guarded by observer_mu_
 
   // Loop thread only from here on.
   bool started_ = false;
+  bool first_round_spread_ = false;  // the first round's offset was applied
   bool stopped_ = false;
   transport::TimerId timer_ = 0;
   std::vector<Slot> slots_;                  // background schedule, pool order

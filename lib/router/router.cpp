@@ -85,6 +85,12 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
   // of the system clock anchors the loop's clock to it.
   checks.wall = router::WallClock(
       loop_.now(), std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  if (fleet_) {
+    // Its own generator: rng_ belongs to the loop thread, which may be running.
+    Random phase(options_.random_seed ? options_.random_seed ^ 0x6A09E667F3BCC908ull
+                                      : std::random_device{}() * 0x9E3779B97F4A7C15ull + 1);
+    checks.first_round_offset = phase.uniform();
+  }
   checker_ = std::make_unique<router::HealthChecker>(std::move(checks));
   checker_->add_observer(options_.on_health_check);
   if (fleet_) {

@@ -8,6 +8,7 @@
 // local checks as they were.
 #include <chrono>
 #include <string>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -272,6 +273,58 @@ TEST_CASE("Redis down: local health checks go on as without it", "[fleet][redis]
   REQUIRE(endpoint(report.unhealthy_endpoints, "dep-bad") != nullptr);
   CHECK(endpoint(report.unhealthy_endpoints, "dep-bad")->checked_by.empty());
   CHECK(served_by(*r->router) == "dep-good");
+}
+
+TEST_CASE("replicas started together do not check in step: about one check per interval serves the fleet",
+          "[fleet][redis][health_check]") {
+  REQUIRE(redis_server_available());
+  RedisServer redis;
+  FakeProvider p;
+  const std::string yaml =
+      "general_settings:\n  background_health_checks: true\n  health_check_interval: 1\n"
+      "model_list:\n" +
+      deployment_yaml("g", "m", p, "", "dep-1") +
+      fmt::format("router_settings:\n  redis_host: {}\n  redis_port: {}\n", redis.host(), redis.port());
+  // Three replicas started at the same moment, each drawing where in the
+  // interval its schedule starts (seeded: the same phases every run).
+  // Built on three threads at once (Catch's macros stay on this one).
+  std::vector<std::unique_ptr<Replica>> fleet;
+  for (int i = 0; i < 3; ++i) fleet.push_back(std::make_unique<Replica>());
+  std::vector<std::optional<Result<std::unique_ptr<Router>>>> built(fleet.size());
+  {
+    std::vector<std::thread> starting;
+    for (size_t i = 0; i < fleet.size(); ++i) {
+      starting.emplace_back([&, i] {
+        RouterOptions opts;
+        opts.random_seed = 11 + i;
+        opts.log = [](std::string_view) {};
+        std::atomic<int>* up = &fleet[i]->links_up;
+        opts.on_event = [up](const RouterEvent& e) {
+          if (e.type == RouterEventType::kSharedStateUp) up->fetch_add(1);
+        };
+        built[i] = Router::from_config(yaml, opts);
+      });
+    }
+    for (std::thread& t : starting) t.join();
+  }
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    REQUIRE(built[i]->ok());
+    fleet[i]->router = std::move(*built[i]).value();
+    REQUIRE(wait_until([&] { return fleet[i]->links_up.load() > 0; }, 5000ms));
+  }
+  std::this_thread::sleep_for(4500ms);
+  const size_t checks = p.request_count();
+  INFO("checks sent by three replicas over ~4.5 intervals: " << checks);
+  // In step, every replica would check every interval (about 15). A result
+  // another replica announced less than half an interval ago stands in, so
+  // after the first round about one check per interval remains.
+  CHECK(checks >= 4);
+  CHECK(checks <= 9);
+  // Every replica knows the latest result, whoever ran it.
+  for (auto& r : fleet) {
+    const HealthReport report = r->router->health_report();
+    CHECK(endpoint(report.healthy_endpoints, "dep-1") != nullptr);
+  }
 }
 
 }  // namespace llmux::testing
