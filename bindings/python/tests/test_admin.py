@@ -16,7 +16,7 @@ MakeRouter = Callable[..., llmux.Router]
 def test_health(make_router: MakeRouter, deployment: Deployment) -> None:
     router = make_router([deployment("g", "status-429-h", "h-bad"), deployment("g", "ok-h", "h-good"),
                           deployment("other", "ok-o", "o-1")], cooldown_time=60, num_retries=0)
-    for _ in range(4):  # until the failing deployment has been picked once
+    for _ in range(40):  # until the failing deployment has been picked once (shuffle: 2**-40 to miss it)
         try:
             router.completion(model="g", messages=user())
         except llmux.RateLimitError:

@@ -38,12 +38,17 @@ def test_a_cooldown_reaches_another_router_in_litellms_key(make_router: Any, dep
     model_list = [deployment("chat", "status-429", "dep-bad", order=1),
                   deployment("chat", "ok-good", "dep-good", order=2)]
     shared = {"redis_host": redis.host, "redis_port": redis.port, "redis_password": PASSWORD,
-              "cache_kwargs": {"db": 2, "namespace": "team1"}, "redis_sync_interval": 0.05,
+              # A re-read an hour away: the cooldown can only travel by the first router's announcement
+              # (read back from its key instead, it would be reported as cooled_by "redis").
+              "cache_kwargs": {"db": 2, "namespace": "team1"}, "redis_sync_interval": 3600,
               "redis_max_wait": 0.5, "redis_command_timeout": 5, "num_retries": 0, "cooldown_time": 30}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every argument is one llmux implements: no warning
         first = make_router(model_list, **shared)
         second = make_router(model_list, **shared)
+    for router in (first, second):
+        wait_until(lambda: "llmux_shared_state_up 1" in router.metrics().splitlines(), "the router's Redis link is up",
+                   limit_seconds=10)
 
     with pytest.raises(llmux.RateLimitError):
         first.completion(model="chat", messages=user())
