@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "state/cooldown_record.hpp"
+#include "fleet_util.hpp"
 #include "support/redis_server.hpp"
 #include "test_util.hpp"
 
@@ -21,55 +22,7 @@ namespace llmux::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
-struct Events {
-  std::mutex mu;
-  std::vector<RouterEventType> seen;
-  void add(const RouterEvent& e) {
-    std::lock_guard<std::mutex> lock(mu);
-    seen.push_back(e.type);
-  }
-  int count(RouterEventType t) {
-    std::lock_guard<std::mutex> lock(mu);
-    return static_cast<int>(std::count(seen.begin(), seen.end(), t));
-  }
-};
-
-struct Replica {
-  Events events;
-  std::unique_ptr<Router> router;
-};
-using Fleet = std::vector<std::unique_ptr<Replica>>;
-
-Fleet make_fleet(const std::string& yaml, size_t n, uint64_t seed) {
-  Fleet fleet;
-  for (size_t i = 0; i < n; ++i) {
-    auto r = std::make_unique<Replica>();
-    RouterOptions opts;
-    opts.random_seed = seed + i;
-    opts.log = [](std::string_view) {};
-    Events* events = &r->events;
-    opts.on_event = [events](const RouterEvent& e) { events->add(e); };
-    auto router = Router::from_config(yaml, opts);
-    if (!router.ok()) FAIL("router config rejected: " << router.error().to_string());
-    r->router = std::move(router).value();
-    fleet.push_back(std::move(r));
-  }
-  return fleet;
-}
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
-
-// Every replica has told `type` more often than `before[i]` times.
 void wait_for_event(Fleet& fleet, RouterEventType type, const std::vector<int>& before, std::chrono::milliseconds limit) {
   for (size_t i = 0; i < fleet.size(); ++i) {
     REQUIRE(wait_until([&] { return fleet[i]->events.count(type) > before[i]; }, limit));
@@ -87,10 +40,6 @@ bool cooling(Router& r, const std::string& id) {
     if (h.id == id) return h.state == "cooling_down";
   }
   return false;
-}
-
-std::string redis_settings(const RedisServer& redis, const std::string& extra = "") {
-  return fmt::format("  redis_host: {}\n  redis_port: {}\n{}", redis.host(), redis.port(), extra);
 }
 
 double wall_seconds() {

@@ -14,6 +14,7 @@
 
 #include <simdjson.h>
 
+#include "fleet_util.hpp"
 #include "support/redis_server.hpp"
 #include "test_util.hpp"
 
@@ -21,7 +22,6 @@ namespace llmux::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kHealthKey = "litellm:health_check:deployment_health_state";
 
@@ -32,37 +32,6 @@ size_t calls(const FakeProvider& p) {
   size_t n = 0;
   for (const auto& r : p.requests()) n += is_check(r) ? 0 : 1;
   return n;
-}
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
-
-struct Replica {
-  std::atomic<int> links_up{0};
-  std::unique_ptr<Router> router;
-};
-
-std::unique_ptr<Replica> make_replica(const std::string& yaml, uint64_t seed) {
-  auto r = std::make_unique<Replica>();
-  RouterOptions opts;
-  opts.random_seed = seed;
-  opts.log = [](std::string_view) {};
-  std::atomic<int>* up = &r->links_up;
-  opts.on_event = [up](const RouterEvent& e) {
-    if (e.type == RouterEventType::kSharedStateUp) up->fetch_add(1);
-  };
-  auto router = Router::from_config(yaml, opts);
-  if (!router.ok()) FAIL("router config rejected: " << router.error().to_string());
-  r->router = std::move(router).value();
-  REQUIRE(wait_until([&] { return r->links_up.load() > 0; }, 5000ms));
-  return r;
 }
 
 const HealthEndpoint* endpoint(const std::vector<HealthEndpoint>& list, std::string_view id) {
@@ -119,7 +88,9 @@ TEST_CASE("one replica's failing check makes the others route around the deploym
   fail_checks(bad);
   const std::string yaml = fleet_yaml(redis, bad, good);
   auto a = make_replica(yaml, 1);
+  wait_connected(*a);
   auto b = make_replica(yaml, 2);  // no background checks: it checks nothing itself
+  wait_connected(*b);
   CHECK(served_by(*b->router) == "dep-bad");
 
   auto round = a->router->check_health("g");
@@ -171,7 +142,9 @@ TEST_CASE("with use_shared_health_check results are merged into LiteLLM's dict k
                               unix_now())});
   const std::string yaml = fleet_yaml(redis, bad, good, "  use_shared_health_check: true\n");
   auto a = make_replica(yaml, 1);
+  wait_connected(*a);
   auto b = make_replica(yaml, 2);
+  wait_connected(*b);
   REQUIRE(a->router->check_health("g").ok());
 
   // Both of A's results land in the key (merged one after the other).
@@ -227,6 +200,7 @@ TEST_CASE("entries LiteLLM workers wrote (Python repr or JSON) are honoured, sta
   FakeProvider bad, good;
   RedisClient client(redis);
   auto r = make_replica(fleet_yaml(redis, bad, good, "  use_shared_health_check: true\n"), 3);
+  wait_connected(*r);
   const double now = unix_now();
   // dep-bad failed a LiteLLM worker's check just now; dep-good's failure is
   // older than the staleness threshold (600 s): says nothing.
@@ -265,6 +239,7 @@ TEST_CASE("Redis down: local health checks go on as without it", "[fleet][redis]
   FakeProvider bad, good;
   fail_checks(bad);
   auto r = make_replica(fleet_yaml(redis, bad, good, "  use_shared_health_check: true\n"), 4);
+  wait_connected(*r);
   redis.kill();
   auto round = r->router->check_health("g");
   REQUIRE(round.ok());
@@ -288,21 +263,14 @@ TEST_CASE("replicas started together do not check in step: about one check per i
   // Three replicas started at the same moment, each drawing where in the
   // interval its schedule starts (seeded: the same phases every run).
   // Built on three threads at once (Catch's macros stay on this one).
-  std::vector<std::unique_ptr<Replica>> fleet;
+  Fleet fleet;
   for (int i = 0; i < 3; ++i) fleet.push_back(std::make_unique<Replica>());
   std::vector<std::optional<Result<std::unique_ptr<Router>>>> built(fleet.size());
   {
     std::vector<std::thread> starting;
     for (size_t i = 0; i < fleet.size(); ++i) {
       starting.emplace_back([&, i] {
-        RouterOptions opts;
-        opts.random_seed = 11 + i;
-        opts.log = [](std::string_view) {};
-        std::atomic<int>* up = &fleet[i]->links_up;
-        opts.on_event = [up](const RouterEvent& e) {
-          if (e.type == RouterEventType::kSharedStateUp) up->fetch_add(1);
-        };
-        built[i] = Router::from_config(yaml, opts);
+        built[i] = Router::from_config(yaml, replica_options(*fleet[i], 11 + i));
       });
     }
     for (std::thread& t : starting) t.join();
@@ -310,8 +278,8 @@ TEST_CASE("replicas started together do not check in step: about one check per i
   for (size_t i = 0; i < fleet.size(); ++i) {
     REQUIRE(built[i]->ok());
     fleet[i]->router = std::move(*built[i]).value();
-    REQUIRE(wait_until([&] { return fleet[i]->links_up.load() > 0; }, 5000ms));
   }
+  wait_connected(fleet);
   std::this_thread::sleep_for(4500ms);
   const size_t checks = p.request_count();
   INFO("checks sent by three replicas over ~4.5 intervals: " << checks);

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fleet_util.hpp"
 #include "support/redis_server.hpp"
 #include "test_util.hpp"
 
@@ -21,37 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-struct LoadReplica {
-  std::atomic<int> links_up{0};
-  std::unique_ptr<Router> router;
-};
-
-std::unique_ptr<LoadReplica> make_load_replica(const std::string& yaml, uint64_t seed) {
-  auto r = std::make_unique<LoadReplica>();
-  RouterOptions opts;
-  opts.random_seed = seed;
-  opts.log = [](std::string_view) {};
-  std::atomic<int>* up = &r->links_up;
-  opts.on_event = [up](const RouterEvent& e) {
-    if (e.type == RouterEventType::kSharedStateUp) up->fetch_add(1);
-  };
-  auto router = Router::from_config(yaml, opts);
-  if (!router.ok()) FAIL("router config rejected: " << router.error().to_string());
-  r->router = std::move(router).value();
-  return r;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
-
-// Where `n` sequential calls of `router` to group g went.
 std::map<std::string, int> route(Router& router, int n) {
   std::map<std::string, int> where;
   for (int i = 0; i < n; ++i) {
@@ -98,9 +68,9 @@ TEST_CASE("least-busy: calls one replica holds in flight steer the others away u
                            deployment_yaml("g", "m", p2, "", "dep-2") +
                            "router_settings:\n  routing_strategy: least-busy\n" +
                            fmt::format("  redis_host: {}\n  redis_port: {}\n", redis.host(), redis.port());
-  auto a = make_load_replica(yaml, 1);
-  auto b = make_load_replica(yaml, 2);
-  REQUIRE(eventually([&] { return a->links_up > 0 && b->links_up > 0; }, 5000ms));
+  auto a = make_replica(yaml, 1);
+  auto b = make_replica(yaml, 2);
+  REQUIRE(wait_until([&] { return connected(*a) && connected(*b); }, 5000ms));
 
   // Alone, B spreads its calls over both (ties are broken at random).
   std::map<std::string, int> where = route(*b->router, 40);
@@ -116,14 +86,14 @@ TEST_CASE("least-busy: calls one replica holds in flight steer the others away u
         chat_request("dep-1", R"("user":"hold-me")"), [&done](Result<Response>) { done.fetch_add(1); }));
   }
   const std::string key = "llmux:in_flight:dep-1";
-  REQUIRE(eventually([&] { return hash_of(client, key).size() == 1; }, 5000ms));
+  REQUIRE(wait_until([&] { return hash_of(client, key).size() == 1; }, 5000ms));
   const auto fields = hash_of(client, key);
   CHECK(fields.begin()->second.rfind(fmt::format("{}:", kHeld), 0) == 0);  // "<count>:<unix_ms>"
   CHECK(client.pttl(key) > 0);
 
   // B learns of them within a few sync intervals: every call goes to dep-2
   // (its own count is 0 on both between sequential calls).
-  REQUIRE(eventually([&] { return route(*b->router, 1).count("dep-2") == 1 && route(*b->router, 20)["dep-2"] == 20; },
+  REQUIRE(wait_until([&] { return route(*b->router, 1).count("dep-2") == 1 && route(*b->router, 20)["dep-2"] == 20; },
                      5000ms));
   // The heartbeat keeps them visible for longer than the freshness bound.
   std::this_thread::sleep_for(2000ms);
@@ -131,9 +101,9 @@ TEST_CASE("least-busy: calls one replica holds in flight steer the others away u
 
   // A's calls end: B uses dep-1 again, and A's field is gone.
   for (uint64_t id : ids) a->router->cancel(id);
-  REQUIRE(eventually([&] { return done.load() == kHeld; }, 5000ms));
-  CHECK(eventually([&] { return route(*b->router, 20)["dep-1"] > 0; }, 5000ms));
-  CHECK(eventually([&] { return hash_of(client, key).empty(); }, 5000ms));
+  REQUIRE(wait_until([&] { return done.load() == kHeld; }, 5000ms));
+  CHECK(wait_until([&] { return route(*b->router, 20)["dep-1"] > 0; }, 5000ms));
+  CHECK(wait_until([&] { return hash_of(client, key).empty(); }, 5000ms));
 }
 
 TEST_CASE("least-busy: a replica that dies with calls in flight stops counting once its report is stale",
@@ -146,20 +116,20 @@ TEST_CASE("least-busy: a replica that dies with calls in flight stops counting o
                            deployment_yaml("g", "m", p2, "", "dep-2") +
                            "router_settings:\n  routing_strategy: least-busy\n" +
                            fmt::format("  redis_host: {}\n  redis_port: {}\n", redis.host(), redis.port());
-  auto b = make_load_replica(yaml, 3);
-  REQUIRE(eventually([&] { return b->links_up > 0; }, 5000ms));
+  auto b = make_replica(yaml, 3);
+  REQUIRE(wait_until([&] { return connected(*b); }, 5000ms));
 
   // What a replica that crashed leaves behind: its field, never refreshed.
   const std::string key = "llmux:in_flight:dep-1";
   client.command({"HSET", key, "dead-host:1:abcdef", fmt::format("50:{}", unix_ms_now())});
   client.command({"PEXPIRE", key, "60000"});
   const auto written = Clock::now();
-  REQUIRE(eventually([&] { return route(*b->router, 20)["dep-2"] == 20; }, 5000ms));
+  REQUIRE(wait_until([&] { return route(*b->router, 20)["dep-2"] == 20; }, 5000ms));
   // Past its freshness (4 sync intervals + 0.5 s = 1.5 s here) B ignores it,
   // deletes it, and uses dep-1 again.
-  REQUIRE(eventually([&] { return route(*b->router, 20)["dep-1"] > 0; }, 10'000ms));
+  REQUIRE(wait_until([&] { return route(*b->router, 20)["dep-1"] > 0; }, 10'000ms));
   CHECK(Clock::now() - written >= 1000ms);  // not before the report went stale
-  CHECK(eventually([&] { return hash_of(client, key).empty(); }, 5000ms));
+  CHECK(wait_until([&] { return hash_of(client, key).empty(); }, 5000ms));
 }
 
 TEST_CASE("latency-based: a deployment one replica measured slow is avoided by another with no sample of its own",
@@ -175,9 +145,9 @@ TEST_CASE("latency-based: a deployment one replica measured slow is avoided by a
                            deployment_yaml("g", "m", p2, "", "dep-2") +
                            "router_settings:\n  routing_strategy: latency-based-routing\n" +
                            fmt::format("  redis_host: {}\n  redis_port: {}\n", redis.host(), redis.port());
-  auto a = make_load_replica(yaml, 4);
-  auto b = make_load_replica(yaml, 5);
-  REQUIRE(eventually([&] { return a->links_up > 0 && b->links_up > 0; }, 5000ms));
+  auto a = make_replica(yaml, 4);
+  auto b = make_replica(yaml, 5);
+  REQUIRE(wait_until([&] { return connected(*a) && connected(*b); }, 5000ms));
 
   // A measures dep-1 (addressed by id).
   for (int i = 0; i < 3; ++i) REQUIRE(a->router->completion(chat_request("dep-1")).ok());
@@ -185,7 +155,7 @@ TEST_CASE("latency-based: a deployment one replica measured slow is avoided by a
   // "<latency_mean>:<samples>:<ttft_mean>:<ttft_samples>:<unix_ms>": three
   // samples (once the tick after the last one ran), no TTFT.
   std::string value;
-  CHECK(eventually(
+  CHECK(wait_until(
       [&] {
         const auto h = hash_of(client, key);
         value = h.size() == 1 ? h.begin()->second : "";
@@ -203,7 +173,7 @@ TEST_CASE("latency-based: a deployment one replica measured slow is avoided by a
   CHECK(where.count("dep-1") == 0);
   CHECK(p1.requests().size() == 3);  // only A's
   // B publishes its own window of dep-2; A's of dep-1 stays.
-  CHECK(eventually([&] { return hash_of(client, "llmux:latency:dep-2").size() == 1; }, 5000ms));
+  CHECK(wait_until([&] { return hash_of(client, "llmux:latency:dep-2").size() == 1; }, 5000ms));
 }
 
 TEST_CASE("fleet load: with another strategy nothing of it is written", "[fleet][redis][fleet_load]") {
@@ -215,8 +185,8 @@ TEST_CASE("fleet load: with another strategy nothing of it is written", "[fleet]
                            deployment_yaml("g", "m", p2, "", "dep-2") +
                            "router_settings:\n  routing_strategy: simple-shuffle\n" +
                            fmt::format("  redis_host: {}\n  redis_port: {}\n", redis.host(), redis.port());
-  auto a = make_load_replica(yaml, 6);
-  REQUIRE(eventually([&] { return a->links_up > 0; }, 5000ms));
+  auto a = make_replica(yaml, 6);
+  REQUIRE(wait_until([&] { return connected(*a); }, 5000ms));
   route(*a->router, 10);
   std::this_thread::sleep_for(600ms);  // two sync intervals
   CHECK(client.keys("llmux:in_flight:*").empty());

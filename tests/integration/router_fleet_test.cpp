@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fleet_util.hpp"
 #include "support/redis_server.hpp"
 #include "support/virtual_clock.hpp"
 #include "test_util.hpp"
@@ -19,56 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-struct Events {
-  std::mutex mu;
-  std::vector<std::pair<RouterEventType, std::string>> seen;  // type, error message
-  void add(const RouterEvent& e) {
-    std::lock_guard<std::mutex> lock(mu);
-    seen.emplace_back(e.type, e.error ? e.error->message : "");
-  }
-  int count(RouterEventType t) {
-    std::lock_guard<std::mutex> lock(mu);
-    int n = 0;
-    for (auto& [type, msg] : seen) n += type == t ? 1 : 0;
-    return n;
-  }
-  std::string last_message(RouterEventType t) {
-    std::lock_guard<std::mutex> lock(mu);
-    for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
-      if (it->first == t) return it->second;
-    }
-    return "";
-  }
-};
-
-struct Replica {
-  Events events;
-  std::unique_ptr<Router> router;
-};
-
-std::unique_ptr<Replica> make_replica(const std::string& yaml, uint64_t seed) {
-  auto r = std::make_unique<Replica>();
-  RouterOptions opts;
-  opts.random_seed = seed;
-  opts.log = [](std::string_view) {};
-  Events* events = &r->events;
-  opts.on_event = [events](const RouterEvent& e) { events->add(e); };
-  auto router = Router::from_config(yaml, opts);
-  if (!router.ok()) FAIL("router config rejected: " << router.error().to_string());
-  r->router = std::move(router).value();
-  return r;
-}
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
 
 const DeploymentHealth* find_health(const std::vector<DeploymentHealth>& hs, const std::string& id) {
   for (const auto& h : hs) {
@@ -81,17 +32,6 @@ bool cooling(Router& r, const std::string& id) {
   auto hs = r.health();
   const DeploymentHealth* h = find_health(hs, id);
   return h != nullptr && h->state == "cooling_down";
-}
-
-std::string redis_settings(const RedisServer& redis, const std::string& extra = "") {
-  return fmt::format("  redis_host: {}\n  redis_port: {}\n{}", redis.host(), redis.port(), extra);
-}
-
-// Waits until every replica's link is up (its first shared_state_up event).
-void wait_connected(std::vector<std::unique_ptr<Replica>>& fleet) {
-  for (auto& r : fleet) {
-    REQUIRE(wait_until([&] { return r->events.count(RouterEventType::kSharedStateUp) > 0; }, 5000ms));
-  }
 }
 
 // The seconds left in the current UTC minute.
@@ -112,6 +52,32 @@ std::string utc_minute_tag() {
   return fmt::format("{:02d}-{:02d}", (m / 60) % 24, m % 60);
 }
 
+// dep-limited (order 1, rpm 10) and its spare (order 2) on `redis`, with
+// `redis_extra` router settings; pre-call checks enforce the limit.
+std::string rpm_limited_yaml(const RedisServer& redis, const FakeProvider& limited, const FakeProvider& spare,
+                             const std::string& redis_extra) {
+  return "model_list:\n" + deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
+         deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
+         "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" + redis_settings(redis, redis_extra);
+}
+
+// `per_replica` calls to group "g" from every replica, all at once; how many
+// failed (REQUIREs that all ended).
+int call_all_at_once(Fleet& fleet, int per_replica) {
+  std::atomic<int> done{0}, failed{0};
+  for (auto& replica : fleet) {
+    for (int k = 0; k < per_replica; ++k) {
+      replica->router->completion_async(chat_request("g"), [&](Result<Response> r) {
+        if (!r.ok()) failed.fetch_add(1);
+        done.fetch_add(1);
+      });
+    }
+  }
+  const int total = per_replica * static_cast<int>(fleet.size());
+  REQUIRE(wait_until([&] { return done.load() == total; }, 20000ms));
+  return failed.load();
+}
+
 }  // namespace
 
 TEST_CASE("a cooldown one replica sets is obeyed by the others through pub/sub, in LiteLLM's key format",
@@ -125,8 +91,7 @@ TEST_CASE("a cooldown one replica sets is obeyed by the others through pub/sub, 
                            deployment_yaml("g", "m", good, "      order: 2\n", "dep-good") +
                            "router_settings:\n  cooldown_time: 30\n  num_retries: 1\n" +
                            redis_settings(redis, "  redis_sync_interval: 3600\n");
-  std::vector<std::unique_ptr<Replica>> fleet;
-  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 11 + i));
+  Fleet fleet = make_fleet(yaml, 3, 11);
   wait_connected(fleet);
 
   auto r = fleet[0]->router->completion(chat_request("g"));
@@ -177,31 +142,14 @@ TEST_CASE("an rpm limit holds across the fleet: exactly N a minute, counted in L
   // Exact only while Redis answers each reservation within redis_max_wait
   // (after it a call goes on with its local decision): a slow sanitizer
   // build may take longer than the default 5 ms.
-  const std::string yaml = "model_list:\n" +
-                           deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
-                           deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
-                           "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" +
-                           // Exact as long as Redis answers within redis_max_wait: a loaded
-                           // test machine needs more than the 5 ms default.
-                           redis_settings(redis, "  redis_max_wait: 2\n  redis_command_timeout: 5\n");
-  std::vector<std::unique_ptr<Replica>> fleet;
-  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 21 + i));
+  const std::string yaml =
+      rpm_limited_yaml(redis, limited, spare, "  redis_max_wait: 2\n  redis_command_timeout: 5\n");
+  Fleet fleet = make_fleet(yaml, 3, 21);
   wait_connected(fleet);
   wait_for_fresh_minute_if_needed(30);
   const std::string tag = utc_minute_tag();
 
-  // 3 replicas × 20 calls, all at once.
-  std::atomic<int> done{0}, failed{0};
-  for (auto& replica : fleet) {
-    for (int k = 0; k < 20; ++k) {
-      replica->router->completion_async(chat_request("g"), [&](Result<Response> r) {
-        if (!r.ok()) failed.fetch_add(1);
-        done.fetch_add(1);
-      });
-    }
-  }
-  REQUIRE(wait_until([&] { return done.load() == 60; }, 20000ms));
-  CHECK(failed.load() == 0);
+  CHECK(call_all_at_once(fleet, 20) == 0);  // 3 replicas × 20 calls
   if (utc_minute_tag() != tag) {
     WARN("the UTC minute turned over mid-test: counts not compared");
     return;
@@ -233,27 +181,12 @@ TEST_CASE("Redis slower than redis_max_wait: each replica keeps an rpm limit on 
   // Every reservation times out: each replica decides as it would without
   // Redis, counting the calls that went ahead — not letting every call that
   // waited on a slow answer through.
-  const std::string yaml = "model_list:\n" +
-                           deployment_yaml("g", "m", limited, "      order: 1\n      rpm: 10\n", "dep-limited") +
-                           deployment_yaml("g", "m", spare, "      order: 2\n", "dep-spare") +
-                           "router_settings:\n  enable_pre_call_checks: true\n  num_retries: 0\n" +
-                           redis_settings(redis, "  redis_max_wait: 0.00001\n");
-  std::vector<std::unique_ptr<Replica>> fleet;
-  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 71 + i));
+  const std::string yaml = rpm_limited_yaml(redis, limited, spare, "  redis_max_wait: 0.00001\n");
+  Fleet fleet = make_fleet(yaml, 3, 71);
   wait_connected(fleet);
   wait_for_fresh_minute_if_needed(30);
   const std::string tag = utc_minute_tag();
-  std::atomic<int> done{0}, failed{0};
-  for (auto& replica : fleet) {
-    for (int k = 0; k < 30; ++k) {
-      replica->router->completion_async(chat_request("g"), [&](Result<Response> r) {
-        if (!r.ok()) failed.fetch_add(1);
-        done.fetch_add(1);
-      });
-    }
-  }
-  REQUIRE(wait_until([&] { return done.load() == 90; }, 20000ms));
-  CHECK(failed.load() == 0);
+  CHECK(call_all_at_once(fleet, 30) == 0);
   if (utc_minute_tag() != tag) {
     WARN("the UTC minute turned over mid-test: counts not compared");
     return;
@@ -324,12 +257,9 @@ TEST_CASE("usage far from a limit reaches LiteLLM's minute keys summed: a burst 
   const std::string yaml = "model_list:\n" +
                            deployment_yaml("g", "m", p, "      rpm: 100000\n      tpm: 1000000000\n", "dep-far") +
                            "router_settings:\n  enable_pre_call_checks: true\n" + redis_settings(redis);
-  RouterOptions opts;
-  opts.time_source = &clock;
-  opts.log = [](std::string_view) {};
   auto replica = std::make_unique<Replica>();
-  Events* events = &replica->events;
-  opts.on_event = [events](const RouterEvent& e) { events->add(e); };
+  RouterOptions opts = replica_options(*replica, 1);
+  opts.time_source = &clock;
   auto router = Router::from_config(yaml, opts);
   REQUIRE(router.ok());
   replica->router = std::move(router).value();
@@ -402,8 +332,7 @@ TEST_CASE("when a cooldown ends exactly one replica of the fleet probes the depl
                            // One probe as long as Redis answers the lease in time: a loaded
                            // (or sanitized) test run needs more than the 5 ms / 0.25 s defaults.
                            redis_settings(redis, "  redis_max_wait: 2\n  redis_command_timeout: 5\n");
-  std::vector<std::unique_ptr<Replica>> fleet;
-  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 31 + i));
+  Fleet fleet = make_fleet(yaml, 3, 31);
   wait_connected(fleet);
 
   REQUIRE(fleet[0]->router->completion(chat_request("g")).ok());
@@ -553,8 +482,7 @@ TEST_CASE("Redis paused, killed and restarted empty under 1,000 concurrent calls
                            deployment_yaml("g", "m", good2, "", "dep-good2") +
                            "router_settings:\n  cooldown_time: 60\n  num_retries: 3\n  redis_command_timeout: 0.1\n" +
                            redis_settings(redis, "  redis_sync_interval: 0.1\n");
-  std::vector<std::unique_ptr<Replica>> fleet;
-  for (uint64_t i = 0; i < 3; ++i) fleet.push_back(make_replica(yaml, 51 + i));
+  Fleet fleet = make_fleet(yaml, 3, 51);
   wait_connected(fleet);
 
   constexpr int kCalls = 1000;
