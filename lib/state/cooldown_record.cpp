@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -117,6 +118,9 @@ void append_python_json_string(std::string& out, std::string_view s) {
 
 // ---- reading: one value model for both formats ------------------------------------
 
+struct Scalar;
+using Members = std::vector<std::pair<std::string, Scalar>>;
+
 struct Scalar {
   enum class Kind { kNone, kBool, kInt, kBigInt, kFloat, kString, kContainer };
   Kind kind = Kind::kNone;
@@ -126,11 +130,11 @@ struct Scalar {
   std::string text;
   // A dict one level below the top (the health-check state's entries): its
   // members with string keys, nested containers kept as kContainer. Filled
-  // only when the caller asks for nested dicts.
-  std::vector<std::pair<std::string, Scalar>> members;
+  // only when the caller asks for nested dicts. Behind a pointer: a pair
+  // cannot hold the incomplete Scalar (clang with libstdc++ refuses it).
+  std::shared_ptr<const Members> members;
   bool is_dict = false;
 };
-using Members = std::vector<std::pair<std::string, Scalar>>;
 
 Error bad_value(std::string_view message) {
   return Error(ErrorKind::kInvalidArgument, fmt::format("cooldown value: {}", message));
@@ -179,7 +183,7 @@ Scalar json_scalar(simdjson::dom::element element, bool keep_dicts) {
       value.kind = Scalar::Kind::kContainer;
       if (keep_dicts) {
         value.is_dict = true;
-        value.members = json_object_members(element.get_object().value_unsafe(), false);
+        value.members = std::make_shared<const Members>(json_object_members(element.get_object().value_unsafe(), false));
       }
       break;
     default: value.kind = Scalar::Kind::kContainer; break;
@@ -531,7 +535,7 @@ class PythonLiteralParser {
     out.kind = Scalar::Kind::kContainer;
     if (keep && (is_dict || count == 0)) {
       out.is_dict = true;
-      out.members = std::move(kept);
+      out.members = std::make_shared<const Members>(std::move(kept));
     }
     return true;
   }
@@ -743,7 +747,7 @@ bool truthy(const Scalar& v) {
     case Scalar::Kind::kBigInt: return true;
     case Scalar::Kind::kFloat: return v.number != 0;
     case Scalar::Kind::kString: return !v.text.empty();
-    case Scalar::Kind::kContainer: return !v.is_dict || !v.members.empty();
+    case Scalar::Kind::kContainer: return !v.is_dict || (v.members && !v.members->empty());
   }
   return true;
 }
@@ -755,7 +759,8 @@ std::vector<HealthStateEntry> health_states_from(const Members& members) {
     HealthStateEntry entry;
     entry.id = id;
     bool has_timestamp = false, timestamp_ok = true;
-    for (const auto& [key, v] : value.members) {  // a later duplicate wins
+    static const Members kNoMembers;
+    for (const auto& [key, v] : value.members ? *value.members : kNoMembers) {  // a later duplicate wins
       if (key == "is_healthy") {
         entry.is_healthy = truthy(v);
       } else if (key == "timestamp") {
