@@ -42,7 +42,7 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "== round $round: $side =="
     "$OUT/$side/benchmarks/llmux_micro_bench" --benchmark_min_time=0.2 \
       --summary_out="$RESULTS/micro_${side}_$round.json" >/dev/null
-    bash benchmarks/e2e/run_overhead.sh "$OUT/$side/benchmarks/llmux_overhead_bench" \
+    bash benchmarks/e2e/run_on_nginx.sh "$OUT/$side/benchmarks/llmux_overhead_bench" \
       --json="$RESULTS/e2e_${side}_$round.json" >/dev/null
   done
 done

@@ -59,13 +59,13 @@ fi
 
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo "== end-to-end overhead (Router vs plain libcurl-multi, nginx on loopback) =="
-  bash benchmarks/e2e/run_overhead.sh "$BUILD/benchmarks/llmux_overhead_bench" \
+  bash benchmarks/e2e/run_on_nginx.sh "$BUILD/benchmarks/llmux_overhead_bench" \
     --json="$RESULTS/e2e_overhead.json" "$@"
 fi
 
 if [ "$what" = fleet ]; then
   echo "== fleet on Redis (Redis vs none per call, cooldown propagation between processes, fleet-wide rpm) =="
-  bash benchmarks/e2e/run_fleet.sh "$BUILD/benchmarks/llmux_fleet_bench" --json="$RESULTS/fleet.json" "$@"
+  bash benchmarks/e2e/run_on_nginx.sh "$BUILD/benchmarks/llmux_fleet_bench" --json="$RESULTS/fleet.json" "$@"
 fi
 
 if [ "$what" = bindings ]; then

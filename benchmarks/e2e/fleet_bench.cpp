@@ -1,6 +1,6 @@
 // The fleet on Redis, measured: what sharing routing state costs per call,
 // how fast a cooldown reaches another process, and how exact a fleet-wide rpm
-// limit is under load. Run by run_fleet.sh (benchmarks/run.sh fleet), which
+// limit is under load. Run by run_on_nginx.sh (benchmarks/run.sh fleet), which
 // starts nginx on loopback; this program starts its own redis-server
 // (tests/support/redis_server.hpp) and, for the parts with failing or counted
 // deployments, the fake provider (tests/support/fake_provider.hpp) on loopback.
@@ -1123,7 +1123,7 @@ RpmResult run_rpm(const Options& o, testing::RedisServer& redis) {
 
 int run_parent(const Options& o) {
   const bool overhead = o.part == "all" || o.part == "overhead";
-  if (overhead && o.port <= 0) die("--port is required for the overhead part (run benchmarks/e2e/run_fleet.sh)");
+  if (overhead && o.port <= 0) die("--port is required for the overhead part (run benchmarks/e2e/run_on_nginx.sh)");
   if (!testing::redis_server_available()) die(std::string(testing::kRedisServerPath) + " is not installed");
   std::printf("llmux fleet benchmark: Routers sharing state through a redis-server started here (loopback)\n");
   std::vector<CaseResult> overhead_results;

@@ -1,6 +1,6 @@
 // End-to-end overhead of the Router over a plain libcurl-multi client
 // (DESIGN.md §5: added latency ≤ 10 µs p50 and ≤ 50 µs p99, CPU ≤ 20 µs per
-// non-streaming call). Run by run_overhead.sh, which starts nginx on loopback
+// non-streaming call). Run by run_on_nginx.sh, which starts nginx on loopback
 // answering POST /v1/chat/completions with a fixed chat.completion body.
 //
 //   llmux_overhead_bench --port=P [--requests=20000] [--warmup=1000] [--block=500]
@@ -110,7 +110,7 @@ Options parse_args(int argc, char** argv) {
     else if (key == "--only") o.only = std::string(val);
     else die(fmt::format("unknown argument '{}'", a));
   }
-  if (o.port <= 0) die("--port is required (run benchmarks/e2e/run_overhead.sh, which starts nginx)");
+  if (o.port <= 0) die("--port is required (run benchmarks/e2e/run_on_nginx.sh, which starts nginx)");
   return o;
 }
 

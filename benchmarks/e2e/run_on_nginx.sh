@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the end-to-end overhead benchmark: starts nginx on a free loopback port
-# answering POST /v1/chat/completions with a fixed chat.completion body, runs
-# llmux_overhead_bench against it, and stops nginx again (also on failure or
-# Ctrl-C).
+# Runs an end-to-end benchmark against nginx: starts nginx on a free loopback
+# port answering POST /v1/chat/completions with a fixed chat.completion body
+# (the one the binary prints with --print-response-body), runs the benchmark
+# with --port=<that port>, and stops nginx again (also on failure or Ctrl-C).
+# Used for llmux_overhead_bench and llmux_fleet_bench (which also starts its
+# own redis-server, fake providers and helper processes).
 #
-#   benchmarks/e2e/run_overhead.sh <path to llmux_overhead_bench> [benchmark flags, e.g. --json=FILE]
+#   benchmarks/e2e/run_on_nginx.sh <benchmark binary> [benchmark flags, e.g. --json=FILE]
 #
 # Needs /usr/sbin/nginx (Debian nginx-light; scripts/setup.sh installs it) or
 # NGINX=/path/to/nginx. Works as root or as a normal user: everything nginx
@@ -12,9 +14,9 @@
 # (benchmarks/common/nginx.sh).
 set -euo pipefail
 
-BIN=${1:?usage: run_overhead.sh <llmux_overhead_bench> [flags]}
+BIN=${1:?usage: run_on_nginx.sh <benchmark binary> [flags]}
 shift
-[ -x "$BIN" ] || { echo "run_overhead: $BIN is not an executable" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "run_on_nginx: $BIN is not an executable" >&2; exit 1; }
 # shellcheck source=../common/nginx.sh
 source "$(dirname "$0")/../common/nginx.sh"
 
