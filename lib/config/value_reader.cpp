@@ -1,5 +1,6 @@
 #include "config/value_reader.hpp"
 
+#include "common/strings.hpp"
 #include "config/value_node.hpp"
 
 #include <algorithm>
@@ -50,7 +51,9 @@ std::string index_path(std::string_view parent, size_t index) { return fmt::form
 Error config_error(std::string_view path, std::string_view message, const Value* at) {
   std::string text = path.empty() ? std::string(message) : fmt::format("{}: {}", path, message);
   if (at != nullptr && at->line > 0) text += fmt::format(" (line {})", at->line);
-  return Error(ErrorKind::kInvalidConfig, std::move(text));
+  // Paths and messages quote the config's keys and values as the YAML
+  // parser decoded them, which is not always valid UTF-8.
+  return Error(ErrorKind::kInvalidConfig, valid_utf8(text));
 }
 
 std::optional<std::string_view> did_you_mean(std::string_view key, std::span<const std::string_view> candidates) {
