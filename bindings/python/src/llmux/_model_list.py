@@ -208,7 +208,7 @@ def router_model_info(entry: Mapping[str, Any]) -> dict[str, Any]:
     info = entry.get("model_info") or {}
     model = str(_first(info.get("base_model"), params.get("base_model"), params.get("model")) or "")
     provider = provider_of(params)
-    key = model if model.startswith(provider + "/") or "/" not in model else model.split("/", 1)[1]
+    key = model.split("/", 1)[1] if model.startswith(provider + "/") else model
     out: dict[str, Any] = {
         "key": key,
         "litellm_provider": provider,
