@@ -96,7 +96,7 @@ def test_from_config_deployments_are_the_library_view(fake_server: Any) -> None:
 def test_model_group_info(aliased: llmux.Router) -> None:
     info = aliased.get_model_group_info("chat")
     assert info is not None
-    assert info.model_group == "chat" and info["model_group"] == "chat"
+    assert info.model_group == "chat" and info.model_dump()["model_group"] == "chat"
     assert info.providers == ["openai"]
     assert info.max_input_tokens == 16000  # the largest of the group
     assert info.input_cost_per_token == pytest.approx(2e-6)
