@@ -170,8 +170,15 @@ std::optional<Problem> read_fallbacks(Node& v, std::string_view path, bool allow
           model = value.name();
         } else if (keys == 1) {
           rule.group = std::string(key);
-          targets_problem =
-              read_names(value, member_path(item_path, key), "a list of model group names", rule.targets);
+          if (value.kind() == NodeKind::kString) {
+            // {"a": "b"}: one fallback group written without its list (LiteLLM accepts it).
+            std::optional<std::string> target = value.name();
+            if (target) rule.targets.push_back(std::move(*target));
+            else targets_problem = detail::front_end_failed();
+          } else {
+            targets_problem =
+                read_names(value, member_path(item_path, key), "a list of model group names", rule.targets);
+          }
         } else {
           value.skip();
         }

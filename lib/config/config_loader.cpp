@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "config/config_value.hpp"
@@ -42,6 +43,24 @@ void warn_top_level_key(std::string_view key, config::ParseContext& ctx) {
   } else {
     ctx.warn(fmt::format("{}: ignored (not a routing setting)", key));
   }
+}
+
+// LiteLLM's set_model_list: `organization: [org-a, org-b]` is one deployment
+// per organization. Each copy is an ordinary entry, so its generated id is the
+// one LiteLLM gives a deployment written with that organization alone (LiteLLM
+// itself gives every copy the id of the list form, and so one shared state).
+std::vector<Value> one_entry_per_organization(const Value& entry) {
+  const Value* params = entry.is_map() ? entry.find("litellm_params") : nullptr;
+  const Value* organizations = params != nullptr && params->is_map() ? params->find("organization") : nullptr;
+  if (organizations == nullptr || !organizations->is_list() || organizations->items.empty()) return {entry};
+  std::vector<Value> copies;
+  copies.reserve(organizations->items.size());
+  for (const Value& organization : organizations->items) {
+    Value copy = entry;
+    *copy.find("litellm_params")->find("organization") = organization;
+    copies.push_back(std::move(copy));
+  }
+  return copies;
 }
 
 Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& env) {
@@ -108,16 +127,18 @@ Result<RouterConfig> parse_config_impl(std::string_view text, const EnvLookup& e
     config.model_list.reserve(list->items.size());
     for (size_t i = 0; i < list->items.size(); ++i) {
       const std::string path = config::index_path("model_list", i);
-      Result<DeploymentConfig> deployment = config::parse_deployment_entry(list->items[i], path, ctx);
-      if (!deployment.ok()) return std::move(deployment).error();
-      config::apply_tls_defaults(config.settings, *deployment);
-      // LiteLLM keeps both (quirk §14.3); they share one cooldown / usage state.
-      auto [it, inserted] = first_with_id.emplace(deployment->id, i);
-      if (!inserted) {
-        ctx.warn(fmt::format("{}: same deployment id as model_list[{}] ({}); they share health and usage state", path,
-                             it->second, deployment->id));
+      for (Value& entry : one_entry_per_organization(list->items[i])) {
+        Result<DeploymentConfig> deployment = config::parse_deployment_entry(entry, path, ctx);
+        if (!deployment.ok()) return std::move(deployment).error();
+        config::apply_tls_defaults(config.settings, *deployment);
+        // LiteLLM keeps both (quirk §14.3); they share one cooldown / usage state.
+        auto [it, inserted] = first_with_id.emplace(deployment->id, i);
+        if (!inserted) {
+          ctx.warn(fmt::format("{}: same deployment id as model_list[{}] ({}); they share health and usage state",
+                               path, it->second, deployment->id));
+        }
+        config.model_list.push_back(std::move(deployment).value());
       }
-      config.model_list.push_back(std::move(deployment).value());
     }
   }
 

@@ -97,7 +97,9 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
   LLMUX_CONFIG_TRY(opt_string(params, "api_version", path, d.api_version));
   if (const Value* org = get(params, "organization"); org != nullptr && org->is_list()) {
     return config_error(child_path(path, "organization"),
-                        "a list of organizations is not supported; write one deployment per organization", org);
+                        "a list of organizations is only read in a config's model_list (one deployment each); "
+                        "add one deployment per organization",
+                        org);
   }
   LLMUX_CONFIG_TRY(opt_string(params, "organization", path, d.organization));
   LLMUX_CONFIG_TRY(opt_string(params, "region_name", path, d.region_name));
@@ -194,13 +196,13 @@ Status read_model_info(const Value& info, std::string_view path, DeploymentConfi
   }
   if (const Value* v = get(info, "max_input_tokens")) {
     int64_t tokens = 0;
-    LLMUX_CONFIG_TRY(read_int(*v, child_path(path, "max_input_tokens"), 1, INT64_MAX, tokens));
-    d.max_input_tokens = tokens;
+    LLMUX_CONFIG_TRY(read_int(*v, child_path(path, "max_input_tokens"), 0, INT64_MAX, tokens));
+    if (tokens > 0) d.max_input_tokens = tokens;  // 0 = not set, as the proxy's model editor writes it
   }
   if (const Value* v = get(info, "max_output_tokens")) {
     int64_t tokens = 0;
-    LLMUX_CONFIG_TRY(read_int(*v, child_path(path, "max_output_tokens"), 1, INT64_MAX, tokens));
-    d.max_output_tokens = tokens;
+    LLMUX_CONFIG_TRY(read_int(*v, child_path(path, "max_output_tokens"), 0, INT64_MAX, tokens));
+    if (tokens > 0) d.max_output_tokens = tokens;  // 0 = not set, as the proxy's model editor writes it
   }
   // Costs and limits here only fill what litellm_params left unset.
   std::optional<double> cost;

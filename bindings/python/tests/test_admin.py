@@ -46,7 +46,7 @@ def test_model_list_hides_secrets(router: llmux.Router) -> None:
     assert router.model_list == deployments
     assert router.get_model_names() == ["chat", "embed"]
     chat_2 = router.get_deployment("chat-2")
-    assert chat_2 is not None and chat_2["model_name"] == "chat"
+    assert chat_2 is not None and chat_2["model_name"] == "chat" and chat_2.model_info.id == "chat-2"
     assert router.get_deployment("nope") is None
 
 
@@ -58,7 +58,8 @@ def test_add_and_delete_deployment(router: llmux.Router, deployment: Deployment)
     assert resp.choices[0].message.content == "Hello from ok-added."
     assert resp._hidden_params["model_id"] == "added-1"
     added = router.get_deployment("added-1")
-    assert added is not None and added["litellm_params"]["api_key"] == "***"
+    # As LiteLLM's get_deployment: the entry as it was given, key included.
+    assert added is not None and added.litellm_params.api_key == f"{SECRET_PREFIX}-added-1"
 
     removed = router.delete_deployment("added-1")
     assert removed is not None and removed["model_info"]["id"] == "added-1"

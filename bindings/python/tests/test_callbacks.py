@@ -172,7 +172,12 @@ def test_on_event_sees_fallbacks_and_the_success_reports_them(make_router: MakeR
     fallback = events[types.index("fallback")]
     assert fallback["model_group"] == "bad" and fallback["fallback_group"] == "chat"
     assert fallback["error"]["type"] == "InternalServerError"
-    kwargs = success.calls[0][0]
+    # As LiteLLM's loggers, a callback of both kinds hears of the failed attempt first.
+    assert len(success.calls) == 2
+    failed = success.calls[0][0]
+    assert failed["litellm_params"]["metadata"]["model_group"] == "bad" and failed["model_info"]["id"] == "bad-1"
+    assert isinstance(failed["exception"], llmux.InternalServerError)
+    kwargs = success.calls[1][0]
     assert kwargs["litellm_params"]["metadata"]["model_group"] == "chat"
     assert kwargs["model_info"]["id"] == "chat-1"
     assert kwargs["llmux"]["fallbacks"] == 1 and kwargs["llmux"]["attempts"] == 2

@@ -100,7 +100,7 @@ TEST_CASE("fallback rules: the same mistake gets the same path and message in co
   };
   const Mistake mistakes[] = {
       {R"({"a": ["b"]})", "{key}: expected a list of {{model_group: [fallback groups]}} maps, got a map"},
-      {R"([{"a": "b"}])", "{key}[0].a: expected a list of model group names, got 'b'"},
+      {R"([{"a": 5}])", "{key}[0].a: expected a list of model group names, got 5"},
       {R"([{"a": ["b"], "c": ["d"]}])",
        "{key}[0]: expected a map with exactly one key (model group -> list of fallback groups), got a map with 2 keys"},
       {R"([{}])", "{key}[0]: expected a map with exactly one key (model group -> list of fallback groups), got a map "

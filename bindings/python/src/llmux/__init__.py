@@ -132,3 +132,13 @@ __all__ = [
 callbacks: list = []
 success_callback: list = []
 failure_callback: list = []
+
+#: LiteLLM's module-level Router defaults (``litellm.num_retries`` ...), read when a Router is made
+#: for the arguments it leaves unset; ``litellm``'s own are read too when litellm is imported.
+num_retries = None
+request_timeout = None
+max_fallbacks = None
+fallbacks = None
+default_fallbacks = None
+context_window_fallbacks = None
+content_policy_fallbacks = None

@@ -68,8 +68,32 @@ class CallInfo:
 
 
 def _module_list(name: str) -> list[Any]:
-    value = getattr(sys.modules.get("llmux"), name, None)
-    return list(value) if isinstance(value, (list, tuple)) else []
+    """``llmux.<name>``, then ``litellm.<name>`` when the user imported litellm (each callback once)."""
+    found: list[Any] = []
+    for module in ("llmux", "litellm"):
+        value = getattr(sys.modules.get(module), name, None)
+        if isinstance(value, (list, tuple)):
+            found.extend(entry for entry in value if not any(entry is seen for seen in found))
+    return found
+
+
+def _attempt_error(attempt: Mapping[str, Any]) -> BaseException:
+    """An exception standing for a failed attempt of the attempt log (type and status only: the
+    call's own exception, with the provider's message, is the last attempt's)."""
+    from . import exceptions  # the exception classes import nothing from here
+
+    type_name = str(attempt.get("error_type") or "APIError")
+    status = attempt.get("status") or None
+    message = (f"llmux: attempt on deployment {attempt.get('deployment_id') or '?'} "
+               f"(model group {attempt.get('model_group') or '?'}) failed: {type_name}"
+               + (f" ({status})" if status else ""))
+    cls = getattr(exceptions, type_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, exceptions.LLMuxError)):
+        cls = exceptions.APIError
+    try:
+        return cls(message, status_code=status)
+    except TypeError:  # a constructor of another shape
+        return exceptions.APIError(message)
 
 
 def _events(raw: Optional[list[bytes]]) -> list[dict[str, Any]]:
@@ -149,11 +173,28 @@ def _kwargs(info: CallInfo, metadata: Mapping[str, Any], events: list[dict[str, 
     for key in ("messages", "input"):
         if key in info.fields:
             kwargs[key] = info.fields[key]
+    kwargs.update({
+        "user": info.fields.get("user"),
+        "optional_params": {key: value for key, value in info.fields.items()
+                            if key not in ("model", "messages", "input", "metadata", "stream")},
+        "input": info.fields.get("messages", info.fields.get("input")),
+        "api_key": None,  # never handed out
+        "original_response": "",
+        "additional_args": {},
+        "cache_hit": None,
+        "log_event_type": "successful_api_call" if exception is None else "failed_api_call",
+    })
+    kwargs["litellm_params"].update({"proxy_server_request": None, "preset_cache_key": None,
+                                     "stream_response": {}, "acompletion": info.call_type.startswith("a")})
     if exception is not None:
         kwargs["exception"] = exception
         kwargs["traceback_exception"] = "".join(traceback.format_exception(type(exception), exception,
                                                                            exception.__traceback__))
     return kwargs
+
+
+def _is_function(callback: Any) -> bool:
+    return inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback)
 
 
 def _report_callback_error(callback: Any) -> None:
@@ -204,6 +245,48 @@ class Observer:
             return None
         return targets, _kwargs(info, metadata, events, exception, datetime.datetime.now())
 
+    def _attempts(self, info: CallInfo, metadata: Mapping[str, Any], kwargs: dict[str, Any]
+                  ) -> list[tuple[dict[str, Any], Optional[BaseException]]]:
+        """LiteLLM calls its loggers per attempt (each one a litellm.completion): the kwargs of
+        every attempt of the attempt log, with the exception of each failed one but the last (the
+        call's own outcome stands for the last)."""
+        log = [entry for entry in metadata.get("attempt_log") or [] if isinstance(entry, Mapping)]
+        out: list[tuple[dict[str, Any], Optional[BaseException]]] = []
+        for index, attempt in enumerate(log):
+            last = index == len(log) - 1
+            model_info = {"id": attempt.get("deployment_id") or None}
+            attempt_kwargs = {**kwargs, "model_info": model_info,
+                              "litellm_params": {**kwargs["litellm_params"], "model_info": model_info,
+                                                 "metadata": {**kwargs["litellm_params"]["metadata"],
+                                                              "model_group": attempt.get("model_group"),
+                                                              "model_info": model_info}}}
+            if last:
+                out.append((kwargs, None))
+                continue
+            error = _attempt_error(attempt)
+            attempt_kwargs.update({"exception": error, "log_event_type": "failed_api_call", "response_cost": 0.0,
+                                   "traceback_exception": f"{type(error).__name__}: {error}"})
+            out.append((attempt_kwargs, error))
+        return out
+
+    def _api_call_hooks(self, targets: list[Any], attempt_kwargs: dict[str, Any]) -> None:
+        """CustomLogger's log_pre_api_call / log_post_api_call (sync, as LiteLLM calls them)."""
+        model = str(attempt_kwargs.get("model") or "")
+        messages = attempt_kwargs.get("messages", attempt_kwargs.get("input"))
+        for callback in targets:
+            if _is_function(callback):
+                continue
+            for method, args in (("log_pre_api_call", (model, messages, {**attempt_kwargs,
+                                                                       "log_event_type": "pre_api_call"})),
+                                 ("log_post_api_call", ({**attempt_kwargs, "log_event_type": "post_api_call"}, None,
+                                                        attempt_kwargs["start_time"], None))):
+                hook = getattr(callback, method, None)
+                if callable(hook) and not inspect.iscoroutinefunction(hook):
+                    try:
+                        hook(*args)
+                    except Exception:
+                        _report_callback_error(callback)
+
     def report(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any], response: Any,
                exception: Optional[BaseException]) -> None:
         """Runs the sync callbacks for a call that ended (sync completion, embedding or stream)."""
@@ -211,6 +294,11 @@ class Observer:
         if prepared is None:
             return
         targets, kwargs = prepared
+        failure_targets = self._targets(False)
+        for attempt_kwargs, error in self._attempts(info, metadata, kwargs):
+            self._api_call_hooks(targets if error is None else failure_targets, attempt_kwargs)
+            if error is not None:
+                self._run_sync(failure_targets, "log_failure_event", attempt_kwargs, None)
         method = "log_success_event" if exception is None else "log_failure_event"
         for callback in targets:
             target = self._sync_target(callback, method)
@@ -221,6 +309,63 @@ class Observer:
             except Exception:
                 _report_callback_error(callback)
 
+    def _run_sync(self, targets: list[Any], method: str, kwargs: dict[str, Any], response: Any) -> None:
+        for callback in targets:
+            target = self._sync_target(callback, method)
+            if target is None:
+                continue
+            try:
+                target(kwargs, response, kwargs["start_time"], kwargs["end_time"])
+            except Exception:
+                _report_callback_error(callback)
+
+    async def _run_async(self, targets: list[Any], method: str, kwargs: dict[str, Any], response: Any) -> None:
+        for callback in targets:
+            target = self._async_target(callback, method)
+            if target is None:
+                continue
+            try:
+                result = target(kwargs, response, kwargs["start_time"], kwargs["end_time"])
+                if inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _report_callback_error(callback)
+
+    async def _fallback_hooks(self, targets: list[Any], metadata: Mapping[str, Any], kwargs: dict[str, Any],
+                              exception: Optional[BaseException]) -> None:
+        """CustomLogger's log_success_fallback_event / log_failure_fallback_event, once per fallback
+        group the call entered (LiteLLM's async fallback path)."""
+        groups: list[str] = []
+        for entry in metadata.get("attempt_log") or []:
+            group = entry.get("model_group") if isinstance(entry, Mapping) else None
+            if isinstance(group, str) and (not groups or groups[-1] != group):
+                groups.append(group)
+        if len(groups) < 2:
+            return
+        original = groups[0]
+        for index, group in enumerate(groups[1:], start=1):
+            served = exception is None and index == len(groups) - 1
+            method = "log_success_fallback_event" if served else "log_failure_fallback_event"
+            hook_kwargs = {**kwargs, "model": group,
+                           "litellm_params": {**kwargs["litellm_params"],
+                                              "metadata": {**kwargs["litellm_params"]["metadata"],
+                                                           "model_group": group}}}
+            for callback in targets:
+                hook = None if _is_function(callback) else getattr(callback, method, None)
+                if not callable(hook):
+                    continue
+                try:
+                    result = hook(original_model_group=original, kwargs=hook_kwargs,
+                                  original_exception=exception or _attempt_error({"model_group": original}))
+                    if inspect.isawaitable(result):
+                        await result
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    _report_callback_error(callback)
+
     async def areport(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any],
                       response: Any, exception: Optional[BaseException]) -> None:
         """Runs the callbacks for an async call that ended: the async logger methods and coroutine
@@ -229,6 +374,13 @@ class Observer:
         if prepared is None:
             return
         targets, kwargs = prepared
+        failure_targets = self._targets(False)
+        for attempt_kwargs, error in self._attempts(info, metadata, kwargs):
+            self._api_call_hooks(targets if error is None else failure_targets, attempt_kwargs)
+            if error is not None:
+                await self._run_async(failure_targets, "async_log_failure_event", attempt_kwargs, None)
+        await self._fallback_hooks(self._targets(True) if exception is None else failure_targets, metadata, kwargs,
+                                   exception)
         method = "async_log_success_event" if exception is None else "async_log_failure_event"
         for callback in targets:
             target = self._async_target(callback, method)

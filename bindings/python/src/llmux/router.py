@@ -9,20 +9,24 @@ import datetime
 import json
 import logging
 import os
+import re
 import threading
 import warnings
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Optional, TypeVar, Union, overload
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, TypeVar, Union, overload
 
 from . import _ffi
 from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, parse_json, split_response
 from ._encode import LiteLLMCompatibilityWarning, config_json, deployment_json, request_json
 from ._ffi import LogLevel, Outcome, PendingCall, Status
+from ._module_settings import apply_module_settings
+from ._model_list import ModelListMirror, alias_target, make_deployment, model_group_info, router_model_info
 from ._observe import CallInfo, Observer
 from .exceptions import (
     InvalidArgumentError,
+    InvalidConfigError,
     LLMuxError,
     LLMuxInternalError,
     NotFoundError,
@@ -181,7 +185,10 @@ class Router:
         arguments = dict(locals())
         settings = {key: value for key, value in arguments.items()
                     if key not in ("self", "model_list", "litellm_only", "callbacks", "on_event")}
+        settings = apply_module_settings(settings)
         self._open(config_json(model_list, settings, litellm_only).encode("utf-8"), callbacks, on_event)
+        self._model_group_alias = dict(model_group_alias or {})
+        self._mirror.record(model_list or [], self._library_deployments())
 
     @classmethod
     def from_config(cls, config: ConfigSource, *, callbacks: Callbacks = None, on_event: EventHook = None
@@ -195,7 +202,9 @@ class Router:
             callbacks, on_event: as for the constructor.
         """
         router = cls.__new__(cls)
-        router._open(_config_text(config), callbacks, on_event)
+        text = _config_text(config)
+        router._open(text, callbacks, on_event)
+        router._model_group_alias = _json_config_aliases(text)
         return router
 
     # ---- lifetime ----------------------------------------------------------------------------
@@ -205,6 +214,8 @@ class Router:
         self._handle: Optional[int] = None
         self._users = 0  # threads inside a library function with the handle (close waits for them)
         self._observer = Observer(callbacks, on_event)
+        self._mirror = ModelListMirror()
+        self._model_group_alias: dict[str, Any] = {}
         lib = _ffi.library()
         sink = _RouterSink()
         options = _ffi.RouterOptions(log=_ffi.LOG_CALLBACK, log_user_data=sink.key)
@@ -440,30 +451,15 @@ class Router:
             raise LLMuxInternalError(f"llmux returned {what} that is not a JSON array of objects")
         return entries
 
-    def get_model_list(self, model_name: Optional[str] = None) -> list[dict[str, Any]]:
-        """The deployments as LiteLLM model_list entries (``model_name``, ``litellm_params``,
-        ``model_info.id``); API keys and other secrets read ``"***"``.
-
-        Args:
-            model_name: only this model group's deployments (default: all).
-        """
-        deployments = self._read_json_array("llmux_router_deployments", "the deployments")
-        if model_name is not None:
-            deployments = [d for d in deployments if d.get("model_name") == model_name]
-        return deployments
+    def _library_deployments(self) -> list[dict[str, Any]]:
+        """The deployments as the library lists them (secrets as ``"***"``), in model_list order."""
+        return self._read_json_array("llmux_router_deployments", "the deployments")
 
     @property
     def model_list(self) -> list[dict[str, Any]]:
-        """All deployments (as :meth:`get_model_list`)."""
-        return self.get_model_list()
-
-    def get_model_names(self) -> list[str]:
-        """The model group names, in model_list order."""
-        return list(dict.fromkeys(d.get("model_name", "") for d in self.get_model_list()))
-
-    def get_deployment(self, model_id: str) -> Optional[dict[str, Any]]:
-        """The model_list entry of the deployment with this id, or None."""
-        return next((d for d in self.get_model_list() if (d.get("model_info") or {}).get("id") == model_id), None)
+        """The deployments as model_list entries (LiteLLM's ``router.model_list``; no alias entries;
+        secrets as ``"***"``)."""
+        return self._library_deployments()
 
     def register_model(self, model_cost: Union[dict[str, Any], str]) -> None:
         """Registers model prices and limits on this router (LiteLLM's ``litellm.register_model``).
@@ -491,7 +487,11 @@ class Router:
         Raises:
             InvalidConfigError: the entry is invalid (the message names the key).
         """
-        text = deployment_json(deployment)
+        self._add(deployment_json(deployment))
+        if not isinstance(deployment, str):
+            self._mirror.record([deployment], self._library_deployments()[-1:])
+
+    def _add(self, text: bytes) -> None:
         lib = _ffi.library()
         error = ctypes.c_void_p()
         with self._use() as handle:
@@ -505,18 +505,23 @@ class Router:
             The removed deployment's model_list entry (secrets redacted), or None when no deployment
             has that id (as LiteLLM).
         """
-        removed = self.get_deployment(id)
-        lib = _ffi.library()
-        error = ctypes.c_void_p()
-        with self._use() as handle:
-            status = lib.llmux_router_remove_deployment(handle, id.encode("utf-8"), ctypes.byref(error))
+        removed = next((entry for entry in self._library_deployments()
+                        if str((entry.get("model_info") or {}).get("id", "")) == id), None)
         try:
-            _raise_for_status(status, error, "llmux_router_remove_deployment")
+            self._remove(id)
         except NotFoundError:
             if removed is None:
                 return None
             raise
         return removed
+
+    def _remove(self, id: str) -> None:
+        lib = _ffi.library()
+        error = ctypes.c_void_p()
+        with self._use() as handle:
+            status = lib.llmux_router_remove_deployment(handle, id.encode("utf-8"), ctypes.byref(error))
+        _raise_for_status(status, error, "llmux_router_remove_deployment")
+        self._mirror.forget(id)
 
     def health(self, model_group: Optional[str] = None) -> list[DeploymentHealth]:
         """Each deployment's health: ``state`` (healthy, cooling_down, half_open, probing,
@@ -570,6 +575,208 @@ class Router:
         """The router's metrics in the Prometheus text exposition format."""
         return self._read_text("llmux_router_metrics")
 
+    # ---- LiteLLM's model list API: groups, aliases, deployments, batches ------------------------
+    # Answered on the Python side from the library's deployment listing, the model_list entries
+    # this router was given (ModelListMirror: values as given, as LiteLLM keeps them) and
+    # model_group_alias; the batch calls are acompletion calls run together.
+
+    def _entries(self) -> list[dict[str, Any]]:
+        """Every deployment as LiteLLM's model_list holds it (values as given where known)."""
+        return self._mirror.entries(self._library_deployments())
+
+    def _group_deployments(self, model_name: str, alias: Optional[str] = None,
+                           entries: Optional[list[dict[str, Any]]] = None) -> list[dict[str, Any]]:
+        found = [entry for entry in (entries if entries is not None else self._entries())
+                 if entry.get("model_name") == model_name]
+        if alias is not None:
+            found = [{**entry, "model_name": alias} for entry in found]
+        return found
+
+    def get_model_list_from_model_alias(self, model_name: Optional[str] = None) -> list[dict[str, Any]]:
+        """The deployments reachable through ``model_group_alias`` entries that are not hidden, each
+        named by its alias (only the alias ``model_name`` when given)."""
+        entries = self._entries()
+        found: list[dict[str, Any]] = []
+        for alias, value in self._model_group_alias.items():
+            if model_name is not None and alias != model_name:
+                continue
+            target = alias_target(value)
+            if target is None or target[1]:
+                continue
+            found.extend(self._group_deployments(target[0], alias, entries))
+        return found
+
+    def get_model_list(self, model_name: Optional[str] = None) -> list[dict[str, Any]]:
+        """LiteLLM's ``get_model_list``: model_list entries (``model_name``, ``litellm_params``,
+        ``model_info.id``), API keys and other secrets as ``"***"``.
+
+        Args:
+            model_name: a group: its deployments, plus those of a non-hidden alias of that name;
+                a name only a wildcard deployment (``"openai/*"``) matches gives those deployments
+                named ``model_name``. None: the non-hidden aliases' entries, then every deployment.
+        """
+        listed = self._library_deployments()
+        found: list[dict[str, Any]] = []
+        if model_name is not None:
+            found.extend(self._group_deployments(model_name, entries=listed))
+        for alias, value in self._model_group_alias.items():
+            target = alias_target(value)
+            if (model_name is None or alias == model_name) and target is not None and not target[1]:
+                found.extend(self._group_deployments(target[0], alias, listed))
+        if model_name is not None and not found:
+            found = [{**entry, "model_name": model_name} for entry in listed
+                     if _wildcard_matches(str(entry.get("model_name", "")), model_name)]
+        if model_name is None:
+            found.extend(listed)
+        return found
+
+    def get_model_names(self) -> list[str]:
+        """Every name a call may use: non-hidden ``model_group_alias`` names, then the model groups
+        (each once, in model_list order)."""
+        return list(dict.fromkeys(str(entry.get("model_name", "")) for entry in self.get_model_list()))
+
+    def get_model_ids(self, model_name: Optional[str] = None) -> list[str]:
+        """The deployment ids of group ``model_name`` (exact name), or of every deployment."""
+        return [str((entry.get("model_info") or {}).get("id", "")) for entry in self._library_deployments()
+                if model_name is None or entry.get("model_name") == model_name]
+
+    def get_deployment(self, model_id: str) -> Any:
+        """The deployment with this id as a LiteLLM ``Deployment`` (``.model_name``,
+        ``.litellm_params.model``, ``.model_info.id``, item access, ``model_dump()``), or None.
+        Its values are the ones this router was given (``os.environ/`` read), as LiteLLM's;
+        a router made by :meth:`from_config` knows only the library's view (secrets ``"***"``)."""
+        entry = next((entry for entry in self._entries()
+                      if str((entry.get("model_info") or {}).get("id", "")) == model_id), None)
+        return None if entry is None else make_deployment(entry)
+
+    def get_deployment_by_model_group_name(self, model_group_name: str) -> Any:
+        """The first deployment of this group (as :meth:`get_deployment`), or None."""
+        entry = next(iter(self._group_deployments(model_group_name)), None)
+        return None if entry is None else make_deployment(entry)
+
+    def get_model_group_info(self, model_group: str) -> Any:
+        """LiteLLM's ``ModelGroupInfo`` of a group or alias (``providers``, ``max_input_tokens``,
+        ``max_output_tokens``, ``input_cost_per_token``, ``output_cost_per_token``, ``mode``,
+        summed ``tpm``/``rpm``, ``supports_*``), or None for an unknown group or a hidden alias.
+
+        Limits and prices are those the deployments' ``model_info`` / ``litellm_params`` set;
+        llmux does not read its model map here (values it does not set are None, prices 0).
+        """
+        target = model_group
+        if model_group in self._model_group_alias:
+            resolved = alias_target(self._model_group_alias[model_group])
+            if resolved is None or resolved[1]:
+                return None
+            target = resolved[0]
+        entries = self._mirror.entries(self.get_model_list(target))
+        return model_group_info(model_group, entries)
+
+    def get_router_model_info(self, deployment: Optional[Mapping[str, Any]], received_model_name: str,
+                              id: Optional[str] = None) -> dict[str, Any]:
+        """LiteLLM's ``get_router_model_info``: one deployment's limits and prices (``key``,
+        ``litellm_provider``, ``mode``, ``max_input_tokens``, ``input_cost_per_token`` ...) with its
+        ``model_info`` over them. ``id`` names the deployment instead of ``deployment``.
+
+        Raises:
+            ValueError: no such deployment.
+        """
+        if id is not None:
+            found = self.get_deployment(id)
+            if found is not None:
+                deployment = found.model_dump()
+        if deployment is None:
+            raise ValueError("Deployment not found")
+        plain = deployment.model_dump() if callable(getattr(deployment, "model_dump", None)) else deployment
+        return router_model_info(plain)
+
+    def get_model_access_groups(self, model_name: Optional[str] = None,
+                                model_access_group: Optional[str] = None) -> dict[str, list[str]]:
+        """``model_info.access_groups`` → the model names in each (one per deployment, aliases
+        included as :meth:`get_model_list` lists them); only ``model_name``'s entries when given,
+        only the group ``model_access_group`` when given."""
+        groups: dict[str, list[str]] = {}
+        for entry in self.get_model_list(model_name):
+            for group in (entry.get("model_info") or {}).get("access_groups") or []:
+                if model_access_group is None or group == model_access_group:
+                    groups.setdefault(group, []).append(str(entry.get("model_name", "")))
+        return groups
+
+    def set_model_list(self, model_list: list[Any]) -> None:
+        """Replaces every deployment by ``model_list`` (LiteLLM's ``set_model_list``). Calls in flight
+        finish on the deployments they had. An entry whose ``organization`` is a list becomes one
+        deployment per organization.
+
+        Raises:
+            InvalidConfigError: an entry is invalid (the deployments added before it stay).
+        """
+        expanded = [part for item in model_list for part in _one_per_organization(_plain_entry(item))]
+        bodies = [deployment_json(entry) for entry in expanded]  # all sendable before anything is removed
+        for current in self.get_model_ids():
+            try:
+                self._remove(current)
+            except NotFoundError:
+                pass
+        self._mirror.clear()
+        for body in bodies:
+            self._add(body)
+        self._mirror.record(expanded, self._library_deployments())
+
+    async def abatch_completion(self, models: list[str], messages: list[Any], **kwargs: Any) -> list[Any]:
+        """LiteLLM's ``abatch_completion``: one request (``messages`` a list of messages) to every
+        model in ``models`` → one result per model; or several requests (a list of message lists) →
+        one list per request, holding each model's result. A call that fails gives its exception
+        in its place (nothing is raised)."""
+        if all(isinstance(message, list) for message in messages) and messages:
+            per_request = await asyncio.gather(*(
+                asyncio.gather(*(self._acompletion_or_error(model, request, kwargs) for model in models))
+                for request in messages))
+            return [list(results) for results in per_request]
+        return list(await asyncio.gather(*(self._acompletion_or_error(model, messages, kwargs)
+                                           for model in models)))
+
+    async def abatch_completion_one_model_multiple_requests(self, model: str, messages: list[list[Any]],
+                                                            **kwargs: Any) -> list[Any]:
+        """LiteLLM's ``abatch_completion_one_model_multiple_requests``: each message list in
+        ``messages`` is one request to ``model``; the results in order, a failed request's
+        exception in its place."""
+        return list(await asyncio.gather(*(self._acompletion_or_error(model, request, kwargs)
+                                           for request in messages)))
+
+    async def abatch_completion_fastest_response(self, model: Union[str, list[str]], messages: list[Any],
+                                                 stream: bool = False, **kwargs: Any) -> Any:
+        """LiteLLM's ``abatch_completion_fastest_response``: the same request to every model of
+        ``model`` (comma-separated names, or a list) at once; the first success is returned (its
+        ``_hidden_params["fastest_response_batch_completion"]`` is True) and the other calls are
+        cancelled.
+
+        Raises:
+            Exception: "All tasks failed" when every call failed (as LiteLLM).
+        """
+        names = [name.strip() for name in model.split(",")] if isinstance(model, str) else list(model)
+        tasks = [asyncio.ensure_future(self._acompletion_or_error(name, messages, {**kwargs, "stream": stream}))
+                 for name in names]
+        pending = set(tasks)
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in tasks:  # in the order given, among those that finished
+                    if task in done and not isinstance(task.result(), BaseException):
+                        result = task.result()
+                        hidden = getattr(result, "_hidden_params", None)
+                        if isinstance(hidden, dict):
+                            hidden["fastest_response_batch_completion"] = True
+                        return result
+        finally:
+            for task in pending:
+                task.cancel()
+        raise Exception("All tasks failed")
+
+    async def _acompletion_or_error(self, model: str, messages: list[Any], kwargs: Mapping[str, Any]) -> Any:
+        try:
+            return await self.acompletion(model=model, messages=messages, **kwargs)
+        except Exception as exc:  # returned in the result's place (LiteLLM's batch calls)
+            return exc
+
 
 _Response = TypeVar("_Response", ModelResponse, EmbeddingResponse)
 
@@ -614,6 +821,42 @@ class CallReport:
         response = _with_hidden(make(fields), hidden)
         await self.areport(outcome, hidden, response, None)
         return response
+
+
+def _json_config_aliases(text: bytes) -> dict[str, Any]:
+    """``router_settings.model_group_alias`` of a JSON config ({} for YAML, which only the library reads)."""
+    try:
+        config = json.loads(text)
+    except ValueError:
+        return {}
+    settings = config.get("router_settings") if isinstance(config, dict) else None
+    aliases = settings.get("model_group_alias") if isinstance(settings, dict) else None
+    return dict(aliases) if isinstance(aliases, dict) else {}
+
+
+def _wildcard_matches(pattern: str, name: str) -> bool:
+    """Whether a wildcard model_name (``"*"``, ``"openai/*"``) matches a requested name."""
+    if "*" not in pattern:
+        return False
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), name) is not None
+
+
+def _plain_entry(item: Any) -> dict[str, Any]:
+    """A model_list entry as a plain dict (LiteLLM's ``Deployment`` by its ``model_dump()``)."""
+    dump = getattr(item, "model_dump", None)
+    entry = dump() if callable(dump) else item
+    if not isinstance(entry, dict):
+        raise InvalidConfigError(f"llmux: a model_list entry must be a dict, got {type(item).__name__}")
+    return entry
+
+
+def _one_per_organization(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """LiteLLM's set_model_list: ``organization: [a, b]`` is one deployment per organization."""
+    params = entry.get("litellm_params")
+    organizations = params.get("organization") if isinstance(params, dict) else None
+    if not isinstance(organizations, list) or not organizations:
+        return [entry]
+    return [{**entry, "litellm_params": {**params, "organization": organization}} for organization in organizations]
 
 
 def _config_text(config: ConfigSource) -> bytes:
