@@ -416,7 +416,7 @@ TEST_CASE("bad requests are kInvalidArgument naming the problem") {
       {R"({"model":"m","messages":[],"timeout":-3})", "'timeout' must be a non-negative number"},
       {R"({"model":"m","messages":[],"stream_timeout":"soon"})", "'stream_timeout' must be a non-negative number"},
       {R"({"model":"m","messages":[],"fallbacks":"gpt-4"})", "'fallbacks' must be a list"},
-      {R"({"model":"m","messages":[],"fallbacks":[{"a":"b"}]})", "'fallbacks' must be a list"},
+      {R"({"model":"m","messages":[],"fallbacks":[{"a":1}]})", "'fallbacks' must be a list"},
       {R"({"model":"m","messages":[],"fallbacks":[{"a":["b"],"c":["d"]}]})", "'fallbacks' must be a list"},
       {R"({"model":"m","messages":[],"fallbacks":["a",{"b":["c"]}]})", "'fallbacks' must be a list"},
       {R"({"model":"m","messages":[],"fallbacks":[1]})", "'fallbacks' must be a list"},
@@ -440,6 +440,15 @@ TEST_CASE("bad requests are kInvalidArgument naming the problem") {
     CHECK_THAT(r.error().message, Catch::Contains(c.expected));
   }
   CHECK(cases.size() >= 15);
+}
+
+TEST_CASE("a fallback target written as a single string is a one-element list, as LiteLLM reads it") {
+  auto r = parse_request(R"({"model":"m","messages":[],"fallbacks":[{"a":"b"}]})", Endpoint::kChatCompletions);
+  REQUIRE(r.ok());
+  REQUIRE(r.value().router.fallbacks);
+  REQUIRE(r.value().router.fallbacks->size() == 1);
+  CHECK((*r.value().router.fallbacks)[0].group == "a");
+  CHECK((*r.value().router.fallbacks)[0].targets == std::vector<std::string>{"b"});
 }
 
 TEST_CASE("the invalid-JSON message carries simdjson's reason") {

@@ -80,15 +80,11 @@ class BlockingCall(PendingCall):
         self._outcome = outcome
         self._done.set()
 
-    def wait(self, cancel: Callable[[], object]) -> Outcome:
-        """Waits for the outcome; if the wait is interrupted (KeyboardInterrupt, ...), cancels the
-        call and re-raises."""
-        try:
-            while not self._done.wait(WAIT_SLICE_SECONDS):
-                pass
-        except BaseException:
-            cancel()
-            raise
+    def wait(self) -> Outcome:
+        """Waits for the outcome, in slices so that KeyboardInterrupt is seen (the caller cancels
+        the call when the wait is interrupted)."""
+        while not self._done.wait(WAIT_SLICE_SECONDS):
+            pass
         assert self._outcome is not None
         return self._outcome
 

@@ -318,13 +318,18 @@ class Router:
                 else:
                     start = lib.llmux_completion_async if kind == _COMPLETION else lib.llmux_embedding_async
                     status = start(handle, body, len(body), _ffi.DONE_CALLBACK, key, ctypes.byref(call_id))
+            if status == Status.OK:
+                return call_id.value
         except BaseException:
-            _ffi.unregister(key)
+            # An interrupt (KeyboardInterrupt from a signal handler) can land after the library took
+            # the call, e.g. while leaving _use(): cancel it, or it stays in flight with no waiter.
+            if call_id.value:
+                self._cancel(call_id.value)  # its done callback still comes, and drops the key
+            else:
+                _ffi.unregister(key)
             raise
-        if status != Status.OK:  # refused before taking the request: no callback will come
-            _ffi.unregister(key)
-            raise error_from_status(status, f"llmux: the {kind} request was refused")
-        return call_id.value
+        _ffi.unregister(key)  # refused before taking the request: no callback will come
+        raise error_from_status(status, f"llmux: the {kind} request was refused")
 
     def _cancel(self, call_id: int) -> bool:
         """Cancels a call in flight; False when it already finished (or the router is closed)."""
@@ -337,7 +342,11 @@ class Router:
     def _blocking(self, kind: str, body: bytes) -> Outcome:
         call = BlockingCall()
         call_id = self._start(kind, body, call)
-        return call.wait(lambda: self._cancel(call_id))
+        try:  # entered with no check for signals in between: an interrupt from here on cancels
+            return call.wait()
+        except BaseException:
+            self._cancel(call_id)
+            raise
 
     async def _awaited(self, kind: str, body: bytes) -> Outcome:
         call = FutureCall(asyncio.get_running_loop())
