@@ -284,7 +284,9 @@ def _headers(fields: dict[str, Any]) -> dict[str, str]:
 
 def _http_objects(fields: dict[str, Any], headers: dict[str, str]) -> tuple[Any, Any]:
     """An httpx request and response standing for the failed call (openai's exceptions hold both)."""
-    httpx = sys.modules.get("httpx")
+    # The program's httpx (openai's exceptions only read .request, .headers and .status_code of it;
+    # openai 3 ships its own fork, httpx2).
+    httpx = sys.modules.get("httpx") or sys.modules.get("httpx2")
     if httpx is None:
         return None, None
     api_base = fields["llmux_metadata"].get("api_base")
