@@ -20,7 +20,11 @@ import pytest
 if os.environ.get("LLMUX_TEST_WITH_LITELLM") == "1":
     # No download of LiteLLM's model map at import (no network in tests, and it takes seconds).
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm  # noqa: F401  (the point: llmux sees it in sys.modules)
+    import warnings
+
+    with warnings.catch_warnings():  # LiteLLM's own deprecation warnings at import
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import litellm  # noqa: F401  (the point: llmux sees it in sys.modules)
 
 import llmux
 from recording_provider import RecordingProvider
