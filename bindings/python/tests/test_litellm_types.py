@@ -162,6 +162,10 @@ def test_litellm_types_rejects_other_values(router: llmux.Router, monkeypatch: p
     monkeypatch.setattr(llmux, "litellm_types", "yes")
     with pytest.raises(ValueError, match="llmux.litellm_types must be True, False or 'auto'"):
         router.completion(model="chat", messages=user())
+    # ... but never hides an error being raised: that one comes as llmux's own class
+    with pytest.raises(llmux.BadRequestError) as info:
+        router.completion(model="no-such-group", messages=user())
+    assert type(info.value) is llmux.BadRequestError
 
 
 # -- with litellm --------------------------------------------------------------------------------

@@ -215,18 +215,20 @@ _constructor_parameters: dict[type, tuple[tuple[str, ...], frozenset[str], bool]
 
 
 def _foreign_base(cls: type[LLMuxError]) -> Optional[type]:
-    litellm = _litellm.litellm_in_use()
+    try:
+        litellm = _litellm.litellm_in_use()
+        openai = _litellm.openai_in_use() if cls._openai_name else None
+    except (ImportError, ValueError):  # a bad llmux.litellm_types must not hide the error being raised
+        return None
     if litellm is not None:
         for name in cls._litellm_names:
             found = _litellm.foreign_class(litellm, name)
             if found is not None and issubclass(found, BaseException):
                 return found
-    if cls._openai_name:
-        openai = _litellm.openai_in_use()
-        if openai is not None:
-            found = _litellm.foreign_class(openai, cls._openai_name)
-            if found is not None and issubclass(found, BaseException):
-                return found
+    if openai is not None and cls._openai_name:
+        found = _litellm.foreign_class(openai, cls._openai_name)
+        if found is not None and issubclass(found, BaseException):
+            return found
     return None
 
 
