@@ -221,6 +221,27 @@ def test_litellm_and_openai_except_clauses_catch_llmux_errors(
 
 
 @pytest.mark.needs_litellm
+def test_derived_errors_keep_every_llmux_attribute(make_router: MakeRouter, deployment: Deployment,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    router = make_router([deployment("g", "status-429-retry-after-la", "dep-la")], num_retries=0)
+    with monkeypatch.context() as patch:
+        patch.setattr(llmux, "litellm_types", False)
+        with pytest.raises(llmux.RateLimitError) as light:
+            router.completion(model="g", messages=user())
+    with pytest.raises(_litellm().RateLimitError) as derived:
+        router.completion(model="g", messages=user())
+    assert type(light.value) is llmux.RateLimitError
+    assert set(vars(light.value)) <= set(vars(derived.value))
+    # llmux's values are the same (metadata and error_json hold call ids and timings, which differ)
+    for name in ("message", "status_code", "kind", "type", "model", "llm_provider", "model_group", "retry_after",
+                 "num_retries", "max_retries", "litellm_debug_info"):
+        assert getattr(derived.value, name) == getattr(light.value, name), name
+    assert set(derived.value.llmux_metadata) == set(light.value.llmux_metadata)
+    assert set(derived.value.error_json) == set(light.value.error_json)
+    assert derived.value.retry_after == 1 and derived.value.response.headers["retry-after"] == "1"
+
+
+@pytest.mark.needs_litellm
 def test_the_derived_class_is_made_once_per_pair() -> None:
     first, second = llmux.RateLimitError("a"), llmux.RateLimitError("b", "openai", "gpt-4")
     assert type(first) is type(second) and type(first) is not llmux.RateLimitError
