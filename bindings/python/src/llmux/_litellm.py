@@ -21,10 +21,7 @@ import sys
 from types import ModuleType
 from typing import Any, Optional
 
-__all__ = ["MODES", "foreign_class", "litellm_in_use", "litellm_type", "openai_in_use"]
-
-#: The values ``llmux.litellm_types`` accepts.
-MODES = ("auto", True, False)
+__all__ = ["foreign_class", "litellm_in_use", "litellm_type", "openai_in_use"]
 
 # Where LiteLLM defines what llmux looks for, when the package does not export the name itself
 # (1.80.0 and 1.110.2 do not export MidStreamFallbackError; newer ones load names lazily).
