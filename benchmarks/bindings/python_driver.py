@@ -4,6 +4,8 @@ Clients, all against the same nginx with the same request and the same one-deplo
 
 * ``llmux``    ``llmux.Router(model_list=...)``: ``completion()`` one call at a time, or
                ``acompletion()`` with ``--concurrency`` calls in flight (``--mode=async``);
+               with ``--litellm-types``, litellm is imported first, so llmux returns LiteLLM's
+               response objects (``litellm.ModelResponse``: the path of a program that uses LiteLLM);
 * ``litellm``  ``litellm.Router(model_list=...)``, the same two calls (offline: the local
                model-cost map, telemetry off);
 * ``raw-http`` the floor: an ``http.client`` keep-alive connection POSTing the bytes llmux sends
@@ -14,6 +16,7 @@ time (sequential mode), the mean, CPU time per call (``time.process_time()`` ove
 loop: every thread of the process, the native I/O thread included) and requests per second.
 
     python_driver.py --client=llmux|litellm --config=FILE --request=FILE [--mode=sequential|async]
+                     [--litellm-types]
                      [--calls=5000] [--warmup=500] [--concurrency=64]
     python_driver.py --client=raw-http --url=http://127.0.0.1:P/v1 --api-key=KEY --body=FILE [...]
 """
@@ -43,11 +46,7 @@ def percentile_us(sorted_ns: list[int], p: float) -> float:
     return sorted_ns[rank - 1] / 1e3
 
 
-def make_router(client: str, model_list: list[dict[str, Any]]) -> Any:
-    if client == "llmux":
-        import llmux
-
-        return llmux.Router(model_list=model_list)
+def import_litellm() -> Any:
     # No network but the nginx under test: the bundled model-cost map instead of downloading
     # it, and no telemetry. Set before the import, which reads them.
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -56,7 +55,21 @@ def make_router(client: str, model_list: list[dict[str, Any]]) -> Any:
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True
-    return litellm.Router(model_list=model_list)
+    return litellm
+
+
+def make_router(client: str, model_list: list[dict[str, Any]], litellm_types: bool = False) -> Any:
+    if client == "llmux":
+        if litellm_types:
+            import_litellm()  # in sys.modules: llmux hands out LiteLLM's types
+        import llmux
+
+        router = llmux.Router(model_list=model_list)
+        probe = router.completion(model=model_list[0]["model_name"], messages=[{"role": "user", "content": "x"}])
+        if litellm_types != (type(probe).__module__.split(".")[0] == "litellm"):
+            fail(f"--litellm-types={litellm_types} but llmux returned {type(probe).__module__}.{type(probe).__name__}")
+        return router
+    return import_litellm().Router(model_list=model_list)
 
 
 def answered(response: Any) -> bool:
@@ -152,6 +165,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--litellm-types", action="store_true",
+                        help="llmux: import litellm first (llmux returns LiteLLM's response types)")
     args = parser.parse_args()
 
     concurrency = max(1, args.concurrency) if args.mode == "async" else 1
@@ -168,13 +183,14 @@ def main() -> None:
         with open(args.request, encoding="utf-8") as f:
             kwargs = json.load(f)
         model, messages = kwargs.pop("model"), kwargs.pop("messages")
-        router = make_router(args.client, model_list)
+        router = make_router(args.client, model_list, args.litellm_types)
+        types = " (litellm types)" if args.litellm_types else ""
         if args.mode == "sequential":
-            api = f"{args.client}.Router.completion"
+            api = f"{args.client}.Router.completion{types}"
             figures = sequential(lambda: answered(router.completion(model=model, messages=messages, **kwargs)),
                                  args.calls, args.warmup)
         else:
-            api = f"{args.client}.Router.acompletion"
+            api = f"{args.client}.Router.acompletion{types}"
 
             async def call() -> bool:
                 return answered(await router.acompletion(model=model, messages=messages, **kwargs))
@@ -193,7 +209,7 @@ def main() -> None:
         "latency_us": figures["latency_us"],
         "python": sys.version.split()[0],
     }
-    if args.client == "litellm":
+    if args.client == "litellm" or args.litellm_types:
         from importlib.metadata import version
 
         result["litellm_version"] = version("litellm")

@@ -12,7 +12,9 @@ prints three tables and writes them all to one JSON file:
    Python binding's acompletion, on one core;
 3. llmux's Python binding against litellm.Router (completion sequential, acompletion with
    CONCURRENCY in flight): req/s on one core, added latency per call over raw baselines from
-   the same run (Python http.client keep-alive; the C++ libcurl client), ratio llmux/litellm.
+   the same run (Python http.client keep-alive; the C++ libcurl client), ratio llmux/litellm;
+   and llmux again with litellm imported (its responses are then LiteLLM's pydantic objects):
+   what that costs per call over llmux's light objects.
 
 Figures are printed, never judged: a busy machine shows up as noise in every row alike.
 """
@@ -113,6 +115,12 @@ def build_rows(a: argparse.Namespace) -> list[Row]:
             [a.python, py_driver, "--client=litellm", config, request, *litellm]),
         Row("litellm-async", "litellm.Router acompletion", "litellm",
             [a.python, py_driver, "--client=litellm", "--mode=async", concurrency, config, request, *litellm]),
+        # llmux in a program that imported litellm: LiteLLM's response types (needs litellm installed)
+        Row("python-llmux-litellm-types", "Python llmux completion, litellm types", "litellm",
+            [a.python, py_driver, "--client=llmux", "--litellm-types", config, request, *python], py_env),
+        Row("python-llmux-litellm-types-async", "Python llmux acompletion, litellm types", "litellm",
+            [a.python, py_driver, "--client=llmux", "--litellm-types", "--mode=async", concurrency, config, request,
+             *python], py_env),
     ]
 
 
@@ -230,7 +238,8 @@ def litellm_table(rows: dict[str, Row], concurrency: int, pin: str) -> dict[str,
                "+p50 vs libcurl", "+us/call vs libcurl"]
     out: dict[str, Any] = {"rows": [], "ratios": {}}
     table = []
-    for key in ("python-raw-http", "python-llmux", "litellm", "python-llmux-async", "litellm-async"):
+    for key in ("python-raw-http", "python-llmux", "python-llmux-litellm-types", "litellm", "python-llmux-async",
+                "python-llmux-litellm-types-async", "litellm-async"):
         row = rows[key]
         mode = f"async x{concurrency}" if key.endswith("async") else "sync"
         derived: dict[str, Any] = {}
@@ -270,6 +279,7 @@ def litellm_table(rows: dict[str, Row], concurrency: int, pin: str) -> dict[str,
                      "over http.client")
         print(f"llmux/litellm {name}: {ratios['rps_llmux_over_litellm']:.1f}x the req/s on one core, "
               f"{ratios['cpu_per_call_litellm_over_llmux']:.1f}x less CPU per call{extra}")
+    out["litellm_types_cost"] = litellm_types_cost(rows)
     out["litellm_version"] = version
     out["litellm_pin"] = pin
     out["offline"] = "LITELLM_LOCAL_MODEL_COST_MAP=True (bundled model-cost map, no download), litellm.telemetry=False"
@@ -278,6 +288,24 @@ def litellm_table(rows: dict[str, Row], concurrency: int, pin: str) -> dict[str,
     else:
         print(f"litellm {version} ({pin}), run offline: LITELLM_LOCAL_MODEL_COST_MAP=True (no cost-map "
               "download), telemetry off. Both Routers run on the same interpreter and asyncio event loop.")
+    return out
+
+
+def litellm_types_cost(rows: dict[str, Row]) -> dict[str, Any]:
+    """What LiteLLM's response types cost per call over llmux's light objects (same driver, same run)."""
+    out: dict[str, Any] = {}
+    for name, light, typed in (("sync", rows["python-llmux"], rows["python-llmux-litellm-types"]),
+                               ("async", rows["python-llmux-async"], rows["python-llmux-litellm-types-async"])):
+        if not (light.ok and typed.ok):
+            continue
+        cost = {"added_cpu_us_per_call": typed.figure("cpu_us_per_call") - light.figure("cpu_us_per_call"),
+                "added_us_per_call": 1e6 / typed.figure("rps") - 1e6 / light.figure("rps")}
+        if light.latency("p50") is not None and typed.latency("p50") is not None:
+            cost["added_p50_us"] = typed.latency("p50") - light.latency("p50")
+        out[name] = cost
+        p50 = f", {cost['added_p50_us']:+.1f} us p50" if "added_p50_us" in cost else ""
+        print(f"litellm types ({name}): {cost['added_cpu_us_per_call']:+.1f} us CPU per call{p50} over llmux's "
+              "light objects (litellm imported: responses are litellm.ModelResponse)")
     return out
 
 

@@ -3,6 +3,10 @@
 The fake server is found through LLMUX_FAKE_SERVER, else <repo>/build/tests/support/llmux_fake_server;
 libllmux through LLMUX_LIBRARY or the package's own discovery. If either is missing the suite
 fails with a message saying so (it never skips).
+
+LLMUX_TEST_WITH_LITELLM=1 imports litellm before any test (it must be installed), so that every test
+runs with llmux handing out LiteLLM's types; test.sh runs the suite once without litellm installed and
+once with the pinned release. Tests of one path only are marked ``needs_litellm`` / ``light_types``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+
+if os.environ.get("LLMUX_TEST_WITH_LITELLM") == "1":
+    # No download of LiteLLM's model map at import (no network in tests, and it takes seconds).
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import warnings
+
+    with warnings.catch_warnings():  # LiteLLM's own deprecation warnings at import
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import litellm  # noqa: F401  (the point: llmux sees it in sys.modules)
 
 import llmux
 from recording_provider import RecordingProvider
@@ -75,3 +88,18 @@ def router(make_router: Callable[..., llmux.Router], deployment: Deployment) -> 
         deployment("embed", "ok-embed", "embed-1"),
     ])
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_litellm: runs only when litellm is imported (LLMUX_TEST_WITH_LITELLM=1)")
+    config.addinivalue_line("markers", "light_types: checks llmux's own objects: skipped when litellm is imported")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import sys
+    with_litellm = "litellm" in sys.modules
+    for item in items:
+        if not with_litellm and item.get_closest_marker("needs_litellm"):
+            item.add_marker(pytest.mark.skip(reason="litellm is not imported (LLMUX_TEST_WITH_LITELLM=1 runs it)"))
+        if with_litellm and item.get_closest_marker("light_types"):
+            item.add_marker(pytest.mark.skip(reason="checks llmux's own objects, and litellm is imported"))

@@ -12,6 +12,10 @@ Quickstart::
     resp = router.completion(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
     print(resp.choices[0].message.content, resp._hidden_params["model_id"])
 
+A program that imports litellm gets LiteLLM's own classes from llmux: its exceptions are also
+``litellm.RateLimitError`` & co. and its responses are ``litellm.ModelResponse`` & co. (see
+``litellm_types`` below, :mod:`llmux.exceptions` and :mod:`llmux.types`).
+
 The library is found through ``LLMUX_LIBRARY`` (the path of libllmux.so), next to this package,
 or in the build tree of the llmux checkout this package (or the working directory) is in.
 """
@@ -46,6 +50,7 @@ from .exceptions import (
     RouterRateLimitError,
     ServiceUnavailableError,
     Timeout,
+    llmux_class,
 )
 from .router import Router, register_model
 from .streaming import AsyncCompletionStream, CompletionStream
@@ -122,6 +127,8 @@ __all__ = [
     "failure_callback",
     "library_path",
     "library_version",
+    "litellm_types",
+    "llmux_class",
     "register_model",
     "success_callback",
 ]
@@ -142,3 +149,7 @@ fallbacks = None
 default_fallbacks = None
 context_window_fallbacks = None
 content_policy_fallbacks = None
+#: Whether responses and exceptions are also LiteLLM's types (read at every call):
+#: ``"auto"`` — when the program has imported litellm (exceptions: openai's when only openai is imported);
+#: ``True`` — always (llmux imports litellm at the first call that needs it); ``False`` — never.
+litellm_types: "bool | str" = "auto"

@@ -18,6 +18,7 @@ import os
 import sys
 from typing import Any, ClassVar, Iterable, Mapping, Optional
 
+from ._litellm import litellm_in_use
 from .types import LLMuxObject
 
 __all__ = [
@@ -69,8 +70,8 @@ class ModelGroupInfo(LLMuxObject):
 
 
 def _litellm_type(module: str, name: str) -> Any:
-    """LiteLLM's class ``module.name`` when the user imported litellm, else None."""
-    if "litellm" not in sys.modules:
+    """LiteLLM's class ``module.name`` when LiteLLM's types are in use (``llmux.litellm_types``), else None."""
+    if litellm_in_use() is None:
         return None
     found = sys.modules.get(module)
     return getattr(found, name, None) if found is not None else None

@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Generic, Optional, Protocol, TypeVa
 from ._calls import AsyncStreamChannel, StreamChannel, parse_json, split_response
 from ._ffi import Outcome
 from .exceptions import LLMuxError, LLMuxInternalError
-from .types import ModelResponseStream, Usage
+from .types import ModelResponseStream, Usage, make_usage
 
 __all__ = ["AsyncCompletionStream", "CompletionStream", "StreamReport"]
 
@@ -34,6 +34,7 @@ class StreamReport(Protocol):
 
 
 def _chunk_from(data: bytes) -> ModelResponseStream:
+    """The chunk's object (``litellm.ModelResponseStream`` when LiteLLM's types are in use)."""
     body = parse_json(data, "a stream chunk")
     if not isinstance(body, dict):
         raise LLMuxInternalError(f"llmux returned a {type(body).__name__} stream chunk, expected an object")
@@ -68,7 +69,7 @@ class _StreamState(Generic[_Channel]):
         self._finished = True
         _, self._hidden_params = split_response(outcome, "the end of a stream")
         usage = self._hidden_params.get("usage")
-        self.usage = Usage(usage) if isinstance(usage, dict) else None
+        self.usage = make_usage(usage) if isinstance(usage, dict) else None
 
     def _finish_and_report(self, outcome: Outcome) -> None:
         """_finish, then the sync callbacks (with the stream as the response, or the error)."""

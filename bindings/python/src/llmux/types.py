@@ -13,12 +13,26 @@ The router metadata (the body's ``_llmux`` member) is not part of the visible re
 ``additional_headers``, ``litellm_call_id``, ``model_group``, ``custom_llm_provider``) next to
 every llmux metadata key (``deployment_id``, ``attempts``, ``retries``, ``fallbacks``,
 ``attempt_log``, ``latency_ms``, ...).
+
+LiteLLM's types for programs that use LiteLLM: when ``litellm`` is imported (see
+``llmux.litellm_types``), llmux hands out LiteLLM's own objects instead — ``litellm.ModelResponse``,
+``litellm.ModelResponseStream`` (stream chunks), ``litellm.EmbeddingResponse`` (``data`` items are
+``litellm.Embedding``, read by attribute or key), stream ``usage`` a ``litellm.Usage`` — with the same
+``_hidden_params``. Calling :class:`ModelResponse`, :class:`ModelResponseStream` or
+:class:`EmbeddingResponse` then makes LiteLLM's object, and ``isinstance`` with any class here
+(:class:`Message`, :class:`Usage`, ...) also accepts LiteLLM's class of the same role, so code written
+for either keeps working. LiteLLM's types cost more to build (pydantic validation: see the bindings
+benchmark); a program that never imports litellm never pays it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, Iterator, Mapping, Optional
+import logging
+import sys
+from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional
+
+from . import _litellm
 
 __all__ = [
     "Choices",
@@ -38,9 +52,44 @@ __all__ = [
     "ToolCall",
     "Usage",
     "hidden_params",
+    "make_usage",
 ]
 
 _MISSING = object()
+_log = logging.getLogger("llmux")
+
+
+class _LiteLLMRoleType(type):
+    """Classes whose ``isinstance`` also accepts LiteLLM's class of the same role (``_litellm_names``)
+    when the program has imported litellm."""
+
+    _litellm_names: tuple[str, ...]
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if type.__instancecheck__(cls, instance):
+            return True
+        litellm = sys.modules.get("litellm")
+        if litellm is None:
+            return False
+        for name in cls.__dict__.get("_litellm_names", ()):
+            twin = _litellm.foreign_class(litellm, name)
+            if twin is not None and type.__instancecheck__(twin, instance):
+                return True
+        return False
+
+
+class _ResponseType(_LiteLLMRoleType):
+    """Response classes whose call makes LiteLLM's object when LiteLLM's types are in use."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        build = _LITELLM_BUILDERS.get(cls)  # not for subclasses: their own types
+        if build is not None:
+            litellm = _litellm.litellm_in_use()
+            if litellm is not None:
+                made = build(litellm, *args, **kwargs)
+                if made is not None:
+                    return made
+        return super().__call__(*args, **kwargs)
 
 
 class LLMuxObject:
@@ -182,50 +231,57 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-class Function(LLMuxObject):
+class Function(LLMuxObject, metaclass=_LiteLLMRoleType):
     """A tool call's function: ``name`` and ``arguments`` (JSON text)."""
 
+    _litellm_names = ("Function", "FunctionCall")
     _fields = ("name", "arguments")
 
 
-class ToolCall(LLMuxObject):
+class ToolCall(LLMuxObject, metaclass=_LiteLLMRoleType):
     """One tool call of a message or delta."""
 
+    _litellm_names = ("ChatCompletionMessageToolCall", "ChatCompletionDeltaToolCall")
     _fields = ("id", "type", "function", "index")
     _children = {"function": Function}
 
 
-class Message(LLMuxObject):
+class Message(LLMuxObject, metaclass=_LiteLLMRoleType):
     """``choices[i].message``: ``role``, ``content``, ``tool_calls``, ..."""
 
+    _litellm_names = ("Message",)
     _fields = ("content", "role", "tool_calls", "function_call", "reasoning_content")
     _children = {"tool_calls": ToolCall, "function_call": Function}
 
 
-class Delta(LLMuxObject):
+class Delta(LLMuxObject, metaclass=_LiteLLMRoleType):
     """``choices[i].delta`` of a stream chunk."""
 
+    _litellm_names = ("Delta",)
     _fields = ("content", "role", "tool_calls", "function_call", "reasoning_content")
     _children = {"tool_calls": ToolCall, "function_call": Function}
 
 
-class Choices(LLMuxObject):
+class Choices(LLMuxObject, metaclass=_LiteLLMRoleType):
     """One choice of a :class:`ModelResponse`."""
 
+    _litellm_names = ("Choices",)
     _fields = ("finish_reason", "index", "message", "logprobs")
     _children = {"message": Message}
 
 
-class StreamingChoices(LLMuxObject):
+class StreamingChoices(LLMuxObject, metaclass=_LiteLLMRoleType):
     """One choice of a :class:`ModelResponseStream` chunk."""
 
+    _litellm_names = ("StreamingChoices",)
     _fields = ("finish_reason", "index", "delta", "logprobs")
     _children = {"delta": Delta}
 
 
-class Usage(LLMuxObject):
+class Usage(LLMuxObject, metaclass=_LiteLLMRoleType):
     """Token counts: ``prompt_tokens``, ``completion_tokens``, ``total_tokens``."""
 
+    _litellm_names = ("Usage",)
     _fields = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
@@ -237,32 +293,36 @@ class _WithHiddenParams(LLMuxObject):
         self._hidden_params: dict[str, Any] = {}
 
 
-class ModelResponse(_WithHiddenParams):
+class ModelResponse(_WithHiddenParams, metaclass=_ResponseType):
     """A chat completion (``chat.completion``), like ``litellm.ModelResponse``."""
 
+    _litellm_names = ("ModelResponse",)
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
     _children = {"choices": Choices, "usage": Usage}
 
 
-class ModelResponseStream(_WithHiddenParams):
+class ModelResponseStream(_WithHiddenParams, metaclass=_ResponseType):
     """One stream chunk (``chat.completion.chunk``), like ``litellm.ModelResponseStream``.
 
     ``usage`` is None except on the final usage chunk (with ``stream_options.include_usage``).
     """
 
+    _litellm_names = ("ModelResponseStream",)
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
     _children = {"choices": StreamingChoices, "usage": Usage}
 
 
-class Embedding(LLMuxObject):
+class Embedding(LLMuxObject, metaclass=_LiteLLMRoleType):
     """One item of :attr:`EmbeddingResponse.data`: ``embedding``, ``index``, ``object``."""
 
+    _litellm_names = ("Embedding",)
     _fields = ("embedding", "index", "object")
 
 
-class EmbeddingResponse(_WithHiddenParams):
+class EmbeddingResponse(_WithHiddenParams, metaclass=_ResponseType):
     """An embeddings response, like ``litellm.EmbeddingResponse``."""
 
+    _litellm_names = ("EmbeddingResponse",)
     _fields = ("data", "model", "object", "usage")
     _children = {"data": Embedding, "usage": Usage}
 
@@ -312,6 +372,75 @@ class HealthReport(LLMuxObject):
                "unhealthy_count", "unchecked_count")
     _children = {"healthy_endpoints": HealthEndpoint, "unhealthy_endpoints": HealthEndpoint,
                  "unchecked_endpoints": HealthEndpoint}
+
+
+# -- LiteLLM's objects ---------------------------------------------------------------------------
+
+_failed_builds: set[str] = set()
+
+
+def _build(litellm: Any, name: str, make: Callable[[type], Any]) -> Any:
+    """``make(LiteLLM's class name)``, or None (llmux's own object) when this release lacks the class or
+    refuses the data — said once per class on the ``llmux`` logger."""
+    cls = _litellm.foreign_class(litellm, name)
+    if cls is None:
+        return None
+    try:
+        return make(cls)
+    except Exception as exc:
+        if name not in _failed_builds:
+            _failed_builds.add(name)
+            _log.warning("llmux: litellm.%s refused a response (%s: %s); returning llmux's %s instead",
+                         name, type(exc).__name__, exc, name)
+        return None
+
+
+def _fields(data: Optional[Mapping[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+    return {**data, **fields} if data else fields
+
+
+def _litellm_model_response(litellm: Any, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> Any:
+    return _build(litellm, "ModelResponse", lambda cls: cls(**_fields(data, fields)))
+
+
+def _litellm_stream_chunk(litellm: Any, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> Any:
+    return _build(litellm, "ModelResponseStream", lambda cls: cls(**_fields(data, fields)))
+
+
+def _litellm_embedding_response(litellm: Any, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> Any:
+    values = _fields(data, fields)
+
+    def make(cls: type) -> Any:
+        # Items as litellm.Embedding (attribute and key access) rather than LiteLLM's plain dicts, so
+        # code reading resp.data[0].embedding (llmux's objects) keeps working.
+        item_class = _litellm.foreign_class(litellm, "Embedding")
+        items = values.get("data")
+        if item_class is not None and isinstance(items, list):
+            values["data"] = [item_class(**item) if isinstance(item, Mapping) else item for item in items]
+        usage = values.get("usage")
+        if isinstance(usage, Mapping):
+            values["usage"] = _litellm_usage(litellm, usage) or usage
+        return cls(**values)
+
+    return _build(litellm, "EmbeddingResponse", make)
+
+
+def _litellm_usage(litellm: Any, usage: Mapping[str, Any]) -> Any:
+    return _build(litellm, "Usage", lambda cls: cls(**usage))
+
+
+_LITELLM_BUILDERS: dict[type, Callable[..., Any]] = {
+    ModelResponse: _litellm_model_response,
+    ModelResponseStream: _litellm_stream_chunk,
+    EmbeddingResponse: _litellm_embedding_response,
+}
+
+
+def make_usage(usage: Mapping[str, Any]) -> Any:
+    """A stream's final usage: ``litellm.Usage`` when LiteLLM's types are in use, else :class:`Usage`."""
+    litellm = _litellm.litellm_in_use()
+    made = _litellm_usage(litellm, usage) if litellm is not None else None
+    return made if made is not None else Usage(usage)
 
 
 def hidden_params(metadata: Mapping[str, Any]) -> dict[str, Any]:
