@@ -204,3 +204,15 @@ def test_error_classes_exist_for_every_status() -> None:
         if status < 100 and status not in (17, 19):
             assert cls.__name__ == name  # LiteLLM's class names, as llmux reports them
     assert error_class(17) is llmux.CallCancelledError and error_class(19) is llmux.InvalidArgumentError
+
+
+@pytest.mark.parametrize("status", [value for name, value in vars(llmux._ffi.Status).items()
+                                    if name.isupper() and value != llmux._ffi.Status.OK])
+def test_every_library_status_becomes_a_raisable_exception(status: int) -> None:
+    # OutOfMemoryError is also a MemoryError, whose __new__ refuses subclasses built through another
+    # class's __new__: every status must still give an exception object (with litellm imported too).
+    error = llmux.exceptions.error_from_status(status, "reported by the library")
+    assert isinstance(error, llmux.LLMuxError)
+    assert error.kind == status and str(error) == "reported by the library"
+    with pytest.raises(type(error)):
+        raise error

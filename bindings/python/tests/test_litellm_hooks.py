@@ -104,6 +104,21 @@ def test_a_failed_call_reports_each_attempt_and_raises(make_router: MakeRouter, 
     assert {logger.states[2][1]["model_info"]["id"], logger.states[5][1]["model_info"]["id"]} == {"bad-1", "bad-2"}
 
 
+def test_each_attempt_sees_the_failures_before_it_as_previous_models(make_router: MakeRouter,
+                                                                     deployment: Deployment) -> None:
+    # LiteLLM's retry tests count retries through metadata["previous_models"] in log_pre_api_call.
+    logger = StateLogger()
+    router = make_router([deployment("bad", "status-500-prev", "bad-1")], num_retries=2, retry_after=0,
+                         callbacks=[logger])
+    with pytest.raises(llmux.InternalServerError):
+        router.completion(model="bad", messages=user())
+    pre = [kwargs for name, kwargs in logger.states if name == "pre"]
+    assert [len(kwargs["litellm_params"]["metadata"]["previous_models"]) for kwargs in pre] == [0, 1, 2]
+    first = pre[2]["litellm_params"]["metadata"]["previous_models"][0]
+    assert first["exception_type"] == "InternalServerError" and first["model"] == "bad"
+    assert first["model_info"]["id"] == "bad-1"
+
+
 def test_no_callbacks_no_work(make_router: MakeRouter, deployment: Deployment,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     from llmux import _observe

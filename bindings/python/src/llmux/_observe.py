@@ -91,9 +91,9 @@ def _attempt_error(attempt: Mapping[str, Any]) -> BaseException:
     if not (isinstance(cls, type) and issubclass(cls, exceptions.LLMuxError)):
         cls = exceptions.APIError
     try:
-        return cls(message, status_code=status)
+        return cls(message=message, status_code=status)
     except TypeError:  # a constructor of another shape
-        return exceptions.APIError(message)
+        return exceptions.APIError(message=message)
 
 
 def _events(raw: Optional[list[bytes]]) -> list[dict[str, Any]]:
@@ -252,6 +252,10 @@ class Observer:
         call's own outcome stands for the last)."""
         log = [entry for entry in metadata.get("attempt_log") or [] if isinstance(entry, Mapping)]
         out: list[tuple[dict[str, Any], Optional[BaseException]]] = []
+        # LiteLLM's metadata["previous_models"]: one entry per failed attempt before this one
+        # (exception_type, exception_string, model). LiteLLM keeps the list router-wide (the last
+        # four failures of any call); here it is the call's own.
+        previous_models: list[dict[str, Any]] = []
         for index, attempt in enumerate(log):
             last = index == len(log) - 1
             model_info = {"id": attempt.get("deployment_id") or None}
@@ -259,11 +263,16 @@ class Observer:
                               "litellm_params": {**kwargs["litellm_params"], "model_info": model_info,
                                                  "metadata": {**kwargs["litellm_params"]["metadata"],
                                                               "model_group": attempt.get("model_group"),
-                                                              "model_info": model_info}}}
+                                                              "model_info": model_info,
+                                                              "previous_models": list(previous_models)}}}
             if last:
+                if previous_models:
+                    kwargs["litellm_params"]["metadata"]["previous_models"] = list(previous_models)
                 out.append((kwargs, None))
                 continue
             error = _attempt_error(attempt)
+            previous_models.append({"exception_type": type(error).__name__, "exception_string": str(error),
+                                    "model": attempt.get("model_group"), "model_info": model_info})
             attempt_kwargs.update({"exception": error, "log_event_type": "failed_api_call", "response_cost": 0.0,
                                    "traceback_exception": f"{type(error).__name__}: {error}"})
             out.append((attempt_kwargs, error))

@@ -106,7 +106,9 @@ class LLMuxError(Exception):
         # program uses them; Python then runs __init__ of that class, which is this one's.
         if "_llmux_class" not in cls.__dict__ and (cls._litellm_names or cls._openai_name):
             cls = _interop_class(cls)
-        return super().__new__(cls)
+        # Exception's, not super()'s: with a Python __new__ in the chain, MemoryError.__new__ refuses
+        # to make an OutOfMemoryError; every llmux error has BaseException's layout.
+        return Exception.__new__(cls)
 
     def __init__(
         self,
