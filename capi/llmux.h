@@ -391,9 +391,9 @@ LLMUX_API llmux_status llmux_router_metrics(llmux_router* router, char** out_tex
  * budgets, context window, order tiers) and routing strategy. Sends nothing
  * and counts nothing. *out_json = {"id","model_group","deployment":
  * {"model_name","litellm_params","model_info"}}, freed with llmux_free.
- * Errors: LLMUX_BAD_REQUEST for an unknown model, the call's own status when
- * every deployment is filtered out (e.g. LLMUX_NO_DEPLOYMENTS_AVAILABLE),
- * LLMUX_INVALID_ARGUMENT for NULL or malformed input. Thread-safe; allowed
+ * Errors: LLMUX_ERR_BAD_REQUEST for an unknown model, the call's own status when
+ * every deployment is filtered out (e.g. LLMUX_ERR_NO_DEPLOYMENTS_AVAILABLE),
+ * LLMUX_ERR_INVALID_ARGUMENT for NULL or malformed input. Thread-safe; allowed
  * from a router callback. */
 LLMUX_API llmux_status llmux_router_pick(llmux_router* router, const char* request, size_t len, unsigned flags,
                                          char** out_json, llmux_error** out_error);
@@ -401,7 +401,7 @@ LLMUX_API llmux_status llmux_router_pick(llmux_router* router, const char* reque
  * deployments: *out_json = {"model_group","tpm","rpm","tpm_limit",
  * "rpm_limit","headers"} (limits null when no deployment has one; "headers"
  * holds x-ratelimit-remaining-/limit- tokens/requests for the limits set),
- * freed with llmux_free. LLMUX_NOT_FOUND for an unknown group. Thread-safe. */
+ * freed with llmux_free. LLMUX_ERR_NOT_FOUND for an unknown group. Thread-safe. */
 LLMUX_API llmux_status llmux_router_model_group_usage(llmux_router* router, const char* model_group, char** out_json,
                                                       llmux_error** out_error);
 /* The settings in force, as LiteLLM's Router.get_settings() names them
@@ -415,7 +415,7 @@ LLMUX_API llmux_status llmux_router_model_group_usage(llmux_router* router, cons
 LLMUX_API llmux_status llmux_router_settings(llmux_router* router, char** out_json, llmux_error** out_error);
 /* Changes settings: `json` (UTF-8, `len` bytes) is an object of the keys
  * llmux_router_settings reports (null restores a key's default). All or
- * nothing: on error (LLMUX_INVALID_ARGUMENT naming the key) nothing changed.
+ * nothing: on error (LLMUX_ERR_INVALID_ARGUMENT naming the key) nothing changed.
  * Calls in flight keep the settings they started with; calls made after it
  * returns use the new ones. Thread-safe. */
 LLMUX_API llmux_status llmux_router_update_settings(llmux_router* router, const char* json, size_t len,
