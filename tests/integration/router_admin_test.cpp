@@ -126,8 +126,8 @@ TEST_CASE("pick: tags, rpm headroom and order tiers filter as for a call", "[rou
     CHECK(picked->id == "dep-b");
   }
   auto limited = make_router(two_deployments(a, b, "router_settings:\n  enable_pre_call_checks: true\n",
-                                             "      rpm: 1\n", "      rpm: 100\n"));
-  // Use up dep-a's one request a minute (calls until it served one).
+                                             "      rpm: 1\n      weight: 1000\n", "      rpm: 100\n      weight: 1\n"));
+  // Use up dep-a's one request a minute (calls until it served one; its weight makes that the first).
   for (int i = 0; i < 30 && requests_this_minute(*limited, "dep-a") < 1; ++i) {
     REQUIRE(limited->completion(chat_request("grp")).ok());
   }
@@ -237,7 +237,10 @@ TEST_CASE("update_settings: aliases, fallbacks, strategy, and a settings_json ro
   auto router = make_router("model_list:\n" + deployment_yaml("g", "m", p, "", "d1") +
                             deployment_yaml("h", "m", q, "", "d2") +
                             "router_settings:\n  default_fallbacks: [h]\n");
-  CHECK_FALSE(router->pick(R"({"model":"nick"})").ok());
+  // Unknown: the default fallback group serves it (LiteLLM's rule).
+  auto before = router->pick(R"({"model":"nick"})");
+  REQUIRE(before.ok());
+  CHECK(before->id == "d2");
   REQUIRE(router
               ->update_settings(R"({"model_group_alias": {"nick": "g"}, "routing_strategy": "least-busy",)"
                                 R"( "fallbacks": [{"g": ["h"]}], "timeout": 30, "stream_timeout": 5})")
