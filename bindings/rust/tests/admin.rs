@@ -48,7 +48,8 @@ fn model_group_usage_counts_calls_and_responses_carry_the_headers() {
     assert_eq!((usage.rpm, usage.tpm, usage.rpm_limit, usage.tpm_limit), (2, tokens, Some(100), Some(10000)));
     assert_eq!(usage.headers["x-ratelimit-remaining-requests"], 98);
     assert_eq!(usage.headers["x-ratelimit-remaining-tokens"], 10000 - tokens);
-    let headers = &last.unwrap().metadata().headers;
+    let last = last.unwrap();
+    let headers = &last.metadata().headers;
     assert_eq!(headers["x-ratelimit-remaining-requests"], "98");
     assert_eq!(headers["x-ratelimit-limit-requests"], "100");
     assert_eq!(router.model_group_usage("nope").unwrap_err().kind, ErrorKind::NotFound);
