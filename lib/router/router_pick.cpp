@@ -1,5 +1,9 @@
 // Router::pick: the routing decision of a call's first attempt, without the
 // call (LiteLLM's get_available_deployment).
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -12,42 +16,69 @@
 namespace llmux {
 namespace {
 
-// The deployment as a model_list entry; secrets shown only when asked for.
-std::string deployment_entry_json(const DeploymentConfig& c, bool include_secrets) {
+// An object's members, with "model" replaced by `model` when it is set.
+void append_with_model(json::Writer& w, simdjson::dom::object object, const std::optional<std::string>& model) {
+  w.begin_object();
+  if (model) w.member("model", *model);
+  for (const simdjson::dom::key_value_pair field : object) {
+    if (model && field.key == "model") continue;
+    w.key(field.key).raw(simdjson::minify(field.value));
+  }
+  w.end_object();
+}
+
+// The deployment as a model_list entry; secrets shown only when asked for. A
+// wildcard deployment shows the model the request resolved to (LiteLLM's
+// pattern router fills the '*' in).
+std::string deployment_entry_json(const DeploymentConfig& c, bool include_secrets,
+                                  const std::optional<std::string>& model) {
   std::string redacted = deployments_json({c});  // "[{...}]"
   if (redacted.size() < 2) return "{}";
   redacted = redacted.substr(1, redacted.size() - 2);
-  if (!include_secrets) return redacted;
+  if (!include_secrets && !model) return redacted;
   simdjson::dom::parser parser;
   simdjson::dom::object entry;
   if (parser.parse(redacted).get(entry) != simdjson::SUCCESS) return redacted;
+  simdjson::dom::parser params_parser;
+  simdjson::dom::object raw_params;
+  const bool have_raw = include_secrets && !c.litellm_params_json.empty() &&
+                        params_parser.parse(c.litellm_params_json).get(raw_params) == simdjson::SUCCESS;
   std::string out;
   json::Writer w(out);
   w.begin_object();
   for (const simdjson::dom::key_value_pair field : entry) {
     w.key(field.key);
-    if (field.key == "litellm_params" && !c.litellm_params_json.empty()) {
-      w.raw(c.litellm_params_json);
-    } else if (field.key == "litellm_params") {
+    simdjson::dom::object params;
+    if (field.key != "litellm_params" || field.value.get(params) != simdjson::SUCCESS) {
+      w.raw(simdjson::minify(field.value));
+    } else if (have_raw) {
+      append_with_model(w, raw_params, model);
+    } else if (include_secrets) {
+      // Built in code rather than parsed from a config: the typed fields.
       w.begin_object();
-      w.member("model", c.model);
+      w.member("model", model ? *model : c.model);
       if (!c.api_base.empty()) w.member("api_base", c.api_base);
       if (!c.api_key.empty()) w.member("api_key", c.api_key);
       if (!c.api_version.empty()) w.member("api_version", c.api_version);
       if (!c.organization.empty()) w.member("organization", c.organization);
       w.end_object();
     } else {
-      w.raw(simdjson::minify(field.value));
+      append_with_model(w, params, model);
     }
   }
   w.end_object();
   return out;
 }
 
-PickedDeployment describe(const router::PoolEntry& e, std::string_view group, bool include_secrets) {
+PickedDeployment describe(const router::PoolEntry& e, std::string_view group, bool include_secrets,
+                          const std::optional<std::vector<std::string>>& wildcard_captures = std::nullopt) {
   const DeploymentConfig& c = e.deployment->config();
+  std::optional<std::string> model;
+  if (wildcard_captures && c.model.find('*') != std::string::npos) {
+    model = router::DeploymentPool::apply_captures(c.model, *wildcard_captures);
+  }
   return PickedDeployment{c.id, std::string(group.empty() ? std::string_view(c.model_name) : group),
-                          deployment_entry_json(c, include_secrets)};
+                          deployment_entry_json(c, include_secrets, model)};
 }
 
 }  // namespace
@@ -94,7 +125,7 @@ Result<PickedDeployment> Router::Impl::pick(std::string_view request_json, const
     router::SelectionInput in{&stage, &request, request.stream, {}, nullptr, time_.now(), settings.get()};
     router::Selection sel = select_deployment(core_, in);
     if (sel.entry) {
-      out.emplace(describe(*sel.entry, stage.group_name, options.include_secrets));
+      out.emplace(describe(*sel.entry, stage.group_name, options.include_secrets, stage.wildcard_captures));
     } else if (sel.error) {
       out.emplace(std::move(*sel.error));
     } else {

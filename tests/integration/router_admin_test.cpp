@@ -1,5 +1,7 @@
 // Router::pick, model_group_usage and update_settings against the loopback
 // fake provider.
+#include <chrono>
+#include <future>
 #include <string>
 
 #include "integration/test_util.hpp"
@@ -268,4 +270,39 @@ TEST_CASE("update_settings: aliases, fallbacks, strategy, and a settings_json ro
   REQUIRE(router->update_settings(R"({"stream_timeout": null, "default_fallbacks": null})").ok());
   CHECK_FALSE(router->settings().stream_timeout_seconds);
   CHECK(json_at(settings_json(router->settings()), "/default_fallbacks") == "null");
+}
+
+TEST_CASE("update_settings: a call in flight keeps the settings it started with", "[router][settings]") {
+  FakeProvider p;
+  Behavior slow_failure = Behavior::error(500, "boom", "server_error");
+  // The failure comes after the update below in practice; the outcome must
+  // not depend on that order either way.
+  slow_failure.delay = std::chrono::milliseconds(200);
+  p.set_default(slow_failure);
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", p, "", "d1") +
+                            "router_settings:\n  num_retries: 0\n");
+  std::promise<Result<Response>> done;
+  auto outcome = done.get_future();
+  router->completion_async(chat_request("g"), [&](Result<Response> r) { done.set_value(std::move(r)); });
+  REQUIRE(router->update_settings(R"({"num_retries": 3})").ok());
+  Result<Response> first = outcome.get();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().metadata.attempts == 1);
+  // The next call has the new retries.
+  auto second = router->completion(chat_request("g"));
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().metadata.attempts == 4);
+}
+
+TEST_CASE("pick: a wildcard route shows the model the request resolved to", "[router][pick]") {
+  FakeProvider p;
+  auto router = make_router(fmt::format("model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n"
+                                        "      model: \"openai/*\"\n      api_base: {}\n      api_key: sk-test-secret-key\n",
+                                        p.base_url()));
+  for (bool secrets : {false, true}) {
+    auto picked = router->pick(R"({"model":"openai/gpt-x"})", PickOptions{.include_secrets = secrets});
+    REQUIRE(picked.ok());
+    CHECK(json_at(picked->deployment_json, "/litellm_params/model") == "openai/gpt-x");
+    CHECK(json_at(picked->deployment_json, "/litellm_params/api_key") == (secrets ? "sk-test-secret-key" : "***"));
+  }
 }
