@@ -380,8 +380,9 @@ LLMUX_API llmux_status llmux_router_metrics(llmux_router* router, char** out_tex
 /* ---- Routing decisions, group usage and settings at run time ---- */
 
 /* llmux_router_pick flags. */
-/* `model` names one deployment by its id or litellm_params.model: returned
- * as it is, without routing or filters. */
+/* `model` is a litellm_params.model: the pick is among the deployments with
+ * that model (LiteLLM's specific_deployment); else a deployment id, returned
+ * as it is. */
 #define LLMUX_PICK_SPECIFIC_DEPLOYMENT 1u
 /* The returned deployment keeps api_key and other secrets (else "***"). */
 #define LLMUX_PICK_INCLUDE_SECRETS 2u

@@ -15,8 +15,9 @@ import (
 
 // PickOptions says how Pick reads its request.
 type PickOptions struct {
-	// SpecificDeployment: the request's model names one deployment, by its
-	// id or litellm_params.model; it is returned as it is, without routing.
+	// SpecificDeployment: the request's model is a litellm_params.model and
+	// the pick is among the deployments with it (LiteLLM's
+	// specific_deployment); else a deployment id, returned as it is.
 	SpecificDeployment bool
 	// IncludeSecrets keeps api_key and other secrets in the returned
 	// deployment (by default they read "***").

@@ -146,8 +146,10 @@ struct DeploymentHealth {
 
 // How Router::pick reads its request.
 struct PickOptions {
-  // `model` names one deployment, by model_info.id or litellm_params.model
-  // (LiteLLM's specific_deployment): it is returned as it is, unfiltered.
+  // LiteLLM's specific_deployment: `model` is a litellm_params.model, and
+  // the pick is among the deployments with that model (filters and strategy
+  // as for a group); else a model_info.id, whose deployment is returned as it
+  // is.
   bool specific_deployment = false;
   // The returned deployment keeps api_key and the other secrets of its
   // litellm_params; by default they read "***".

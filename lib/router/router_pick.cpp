@@ -95,28 +95,31 @@ Result<PickedDeployment> Router::Impl::pick(std::string_view request_json, const
     pool = pool_;
     settings = settings_;
   }
+  // The candidates: the requested group, or (specific_deployment, LiteLLM's
+  // rule) the deployments whose litellm_params.model is the request's model,
+  // routed among like a group; a deployment id names that one deployment.
+  router::ModelGroup by_litellm_model;
+  std::optional<router::Resolution> res;
   if (options.specific_deployment) {
-    // LiteLLM's specific_deployment: the deployment itself, no routing.
-    const router::PoolEntry* entry = pool->by_id(request.model);
-    if (entry == nullptr) {
-      for (const auto& e : pool->entries()) {
-        if (e->deployment->config().model == request.model) {
-          entry = e.get();
-          break;
-        }
-      }
+    for (const auto& e : pool->entries()) {
+      if (e->deployment->config().model == request.model) by_litellm_model.members.push_back(e.get());
     }
-    if (entry == nullptr) {
+    if (!by_litellm_model.members.empty()) {
+      by_litellm_model.name = by_litellm_model.members.front()->deployment->config().model_name;
+      res = router::Resolution{&by_litellm_model, nullptr, by_litellm_model.name, std::nullopt};
+    } else if (const router::PoolEntry* entry = pool->by_id(request.model)) {
+      return describe(*entry, {}, options.include_secrets);
+    } else {
       return Error(ErrorKind::kBadRequest,
-                   fmt::format("You passed in model={}. There is no deployment with this id or litellm_params.model",
+                   fmt::format("You passed in model={}. There is no deployment with this litellm_params.model or id",
                                request.model));
     }
-    return describe(*entry, {}, options.include_secrets);
+  } else {
+    res = pool->resolve(request.model);
   }
-  std::optional<router::Resolution> res = pool->resolve(request.model);
   if (!res) {
     return Error(ErrorKind::kBadRequest,
-                 fmt::format("You passed in model={}. There is no 'model_name' with this string ", request.model));
+                 fmt::format("You passed in model={}. There is no 'model_name' with this string", request.model));
   }
   std::string group_name = res->group_name;
   const router::Stage stage = router::Stage::from(std::move(group_name), std::move(*res));

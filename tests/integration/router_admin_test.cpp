@@ -306,3 +306,21 @@ TEST_CASE("pick: a wildcard route shows the model the request resolved to", "[ro
     CHECK(json_at(picked->deployment_json, "/litellm_params/api_key") == (secrets ? "sk-test-secret-key" : "***"));
   }
 }
+
+TEST_CASE("pick: specific_deployment routes among the deployments of one litellm_params.model", "[router][pick]") {
+  FakeProvider a, b;
+  // Two deployments of the same litellm model on different bases, and one of another.
+  auto router = make_router("model_list:\n" + deployment_yaml("g1", "same", a, "", "s-1") +
+                            deployment_yaml("g2", "same", b, "", "s-2") + deployment_yaml("g1", "other", a, "", "o-1"));
+  bool seen[2] = {false, false};
+  for (int i = 0; i < 40; ++i) {
+    auto picked = router->pick(R"({"model":"openai/same"})", PickOptions{.specific_deployment = true});
+    REQUIRE(picked.ok());
+    REQUIRE((picked->id == "s-1" || picked->id == "s-2"));
+    seen[picked->id == "s-2"] = true;
+  }
+  CHECK((seen[0] && seen[1]));
+  auto by_id = router->pick(R"({"model":"o-1"})", PickOptions{.specific_deployment = true});
+  REQUIRE(by_id.ok());
+  CHECK(by_id->id == "o-1");
+}

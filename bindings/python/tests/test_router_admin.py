@@ -27,15 +27,16 @@ def test_get_available_deployment_returns_the_deployment_dict(make_router: MakeR
         assert picked["litellm_params"]["api_key"].startswith(SECRET_PREFIX)
     # No messages needed; a pick is not a call.
     assert router.get_available_deployment("chat")["model_name"] == "chat"
-    tpm, rpm = asyncio.run(router.get_model_group_usage("chat"))
-    assert (tpm, rpm) == (0, 0)
+    # Nothing recorded this minute: None, as LiteLLM.
+    assert asyncio.run(router.get_model_group_usage("chat")) == (None, None)
     picked = asyncio.run(router.async_get_available_deployment("chat", {"metadata": {}}, messages=user()))
     assert picked["model_info"]["id"] in ("chat-a", "chat-b")
 
 
 def test_get_available_deployment_specific_and_unknown(make_router: MakeRouter, deployment: Deployment) -> None:
     router = make_router([deployment("chat", "ok-a", "chat-a"), deployment("chat", "ok-b", "chat-b")])
-    assert router.get_available_deployment("chat-b", specific_deployment=True)["model_info"]["id"] == "chat-b"
+    # A deployment id names that deployment; specific_deployment routes among a litellm_params.model's.
+    assert router.get_available_deployment("chat-b")["model_info"]["id"] == "chat-b"
     assert router.get_available_deployment("openai/ok-a", specific_deployment=True)["model_info"]["id"] == "chat-a"
     with pytest.raises(llmux.BadRequestError):
         router.get_available_deployment("nope", messages=user())
@@ -155,6 +156,11 @@ def test_update_settings_validation_and_lenience(make_router: MakeRouter, deploy
     # Keys LiteLLM's update_settings does not allow are ignored, as LiteLLM does.
     router.update_settings(redis_host="elsewhere", num_retries=3)
     assert router.num_retries == 3
+    # update_settings casts as LiteLLM does; attribute assignment does not.
+    router.update_settings(timeout=12.7)
+    assert router.timeout == 12
+    router.timeout = 12.5
+    assert router.timeout == 12.5
 
 
 def test_model_group_alias_is_live_for_get_model_list(make_router: MakeRouter, deployment: Deployment) -> None:

@@ -12,8 +12,9 @@ use crate::sys;
 /// How [`Router::pick`] reads its request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PickOptions {
-    /// The request's `model` names one deployment, by its id or
-    /// `litellm_params.model`: it is returned as it is, without routing.
+    /// The request's `model` is a `litellm_params.model` and the pick is
+    /// among the deployments with it (LiteLLM's `specific_deployment`); else
+    /// a deployment id, returned as it is.
     pub specific_deployment: bool,
     /// Keep `api_key` and other secrets in the returned deployment (by
     /// default they read `"***"`).

@@ -39,6 +39,9 @@ _GET_SETTINGS_KEYS: tuple[str, ...] = (
     "retry_policy", "model_group_alias",
 )
 
+#: What LiteLLM's ``update_settings`` casts with ``int()``.
+_INT_SETTINGS = frozenset({"timeout", "num_retries", "retry_after", "allowed_fails", "cooldown_time"})
+
 _PICK_KEYS = ("metadata", "stream", "allowed_model_region")  # request_kwargs that change the pick
 
 _declared_lock = threading.Lock()
@@ -80,7 +83,7 @@ def _setting_property(name: str) -> property:
         return self._setting(name)
 
     def set_(self: "RouterAdminMixin", value: Any) -> None:
-        self.update_settings(**{name: value})
+        self._apply_settings({name: value})  # as LiteLLM's setattr: no int() cast
 
     return property(get, set_, doc=f"LiteLLM's ``router.{name}``: the live setting; assigning it "
                                    f"goes through :meth:`update_settings`.")
@@ -146,8 +149,8 @@ class RouterAdminMixin:
         ``order``) and routing strategy as a call; nothing is sent and nothing counted.
 
         Args:
-            model: a model group (or alias); with ``specific_deployment=True`` a deployment id or a
-                ``litellm_params.model``, returned without routing.
+            model: a model group (or alias) or a deployment id; with ``specific_deployment=True`` a
+                ``litellm_params.model``: the pick is among the deployments with it.
             messages, input: the prompt (optional; it matters for the context-window check).
             request_kwargs: the call's other arguments (``metadata`` with ``tags`` ...).
 
@@ -183,11 +186,12 @@ class RouterAdminMixin:
 
     async def get_model_group_usage(self, model_group: str) -> tuple[Optional[int], Optional[int]]:
         """LiteLLM's ``get_model_group_usage``: ``(tpm, rpm)`` used this minute by the group's
-        deployments (fleet-wide with Redis); ``(None, None)`` for an unknown group."""
+        deployments (fleet-wide with Redis); as in LiteLLM, ``None`` for a count nothing was
+        recorded in this minute, and ``(None, None)`` for an unknown group."""
         usage = self._group_usage(model_group)
         if usage is None:
             return None, None
-        return int(usage["tpm"]), int(usage["rpm"])
+        return int(usage["tpm"]) or None, int(usage["rpm"]) or None
 
     async def get_remaining_model_group_usage(self, model_group: str) -> dict[str, int]:
         """LiteLLM's ``get_remaining_model_group_usage``: ``x-ratelimit-remaining-tokens`` /
@@ -230,10 +234,18 @@ class RouterAdminMixin:
         """
         update = {}
         for key, value in kwargs.items():
-            if key in UPDATABLE_SETTINGS:
-                update[key] = value
-            else:
+            if key not in UPDATABLE_SETTINGS:
                 _log.debug("llmux: update_settings: setting %s is not allowed", key)
+                continue
+            if key in _INT_SETTINGS and value is not None and not isinstance(value, bool):
+                try:
+                    value = int(value)  # LiteLLM's update_settings casts these (a 0.5 s cooldown becomes 0)
+                except (TypeError, ValueError):
+                    pass  # the library rejects it, naming the key
+            update[key] = value
+        self._apply_settings(update)
+
+    def _apply_settings(self, update: dict[str, Any]) -> None:
         if not update:
             return
         body = json.dumps(update, default=to_jsonable).encode("utf-8")
