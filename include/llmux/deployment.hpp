@@ -57,6 +57,10 @@ class LLMUX_API MinuteCounter {
 class LLMUX_API DeploymentLbData {
  public:
   virtual ~DeploymentLbData() = default;
+  // Forgets what was learnt from past attempts (latency samples, estimates):
+  // Router::reset calls it. May run while other threads pick or record, so
+  // it must be as thread-safe as the rest of the strategy's data.
+  virtual void reset() {}
 };
 
 // What the other replicas of a fleet (routers sharing routing state through

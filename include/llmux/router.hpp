@@ -210,9 +210,9 @@ class LLMUX_API Router {
   Result<ModelGroupInfo> model_group_info(std::string_view model_group) const;
   // LiteLLM's Router.reset for routing state: every cooldown and half-open
   // circuit closes, failure counts and the rpm/tpm minute counters start
-  // afresh. Deployments, prices, active health check results,
-  // settings and calls in flight (and their in-flight counts) are untouched;
-  // strategy latency samples and budget spend are kept. Thread-safe.
+  // afresh, the strategy forgets its latency samples. Deployments, prices,
+  // active health check results, settings, budget spend and calls in flight
+  // (and their in-flight counts) are untouched. Thread-safe.
   void reset();
   // Health of every deployment of `model_group` (all groups when empty).
   std::vector<DeploymentHealth> health(std::string_view model_group = {}) const;

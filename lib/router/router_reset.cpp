@@ -1,5 +1,6 @@
 // Router::reset: LiteLLM's Router.reset for the routing state llmux keeps —
-// cooldowns and failure counts, and the rpm/tpm minute counters — so that a
+// cooldowns and failure counts, the rpm/tpm minute counters and the
+// strategy's latency samples — so that a
 // deployment cooled down is routed to again at once.
 #include <memory>
 
@@ -18,6 +19,8 @@ void Router::Impl::reset() {
     health::CooldownTracker::reset(*e->health);
     e->deployment->minute_requests().reset();
     e->deployment->minute_tokens().reset();
+    // The strategy's latency samples and estimates.
+    if (DeploymentLbData* data = e->deployment->lb_data()) data->reset();
   }
 }
 

@@ -243,3 +243,26 @@ TEST_CASE("reset: a deployment cooled down is routed to again at once", "[sim][r
   }
   CHECK(loop.request_count("a.sim") == 2);
 }
+
+TEST_CASE("reset: latency-based routing forgets its latency samples", "[sim][reset]") {
+  SimulatedLoop loop;
+  loop.route("a.sim", [](const transport::HttpRequest&) {
+    return ScriptedResponse::json(200, chat_completion_json("slow"), std::chrono::seconds(2));
+  });
+  loop.route("b.sim", [](const transport::HttpRequest&) {
+    return ScriptedResponse::json(200, chat_completion_json("fast"), std::chrono::milliseconds(100));
+  });
+  auto router = sim_router("model_list:\n" + dep("g", "openai/m", "a") + dep("g", "openai/m", "b") +
+                               "router_settings:\n  routing_strategy: latency-based-routing\n",
+                           loop);
+  const std::string request = R"({"model":"g","messages":[{"role":"user","content":"hi"}]})";
+  for (int i = 0; i < 4; ++i) REQUIRE(router->completion(request).ok());
+  const size_t slow = loop.request_count("a.sim");
+  REQUIRE(slow >= 1);  // tried while unobserved
+  for (int i = 0; i < 10; ++i) REQUIRE(router->completion(request).ok());
+  REQUIRE(loop.request_count("a.sim") == slow);  // known to be slow: never picked
+
+  router->reset();
+  for (int i = 0; i < 3; ++i) REQUIRE(router->completion(request).ok());
+  CHECK(loop.request_count("a.sim") > slow);  // unobserved again: tried again
+}
