@@ -22,6 +22,8 @@
 // every provider once, the largest max_input_tokens / max_output_tokens /
 // prices, the first deployment's mode, a supports_* flag true when any
 // deployment has it, and tpm / rpm summed over the deployments that set one.
+// A name only a wildcard group serves ("openai/gpt-4o" by "openai/*") is
+// that group, each deployment describing the model asked for.
 //
 // Thread safety: plain values; the Router methods that make them are
 // thread-safe.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -336,6 +337,14 @@ Result<ModelGroupInfo> Router::Impl::model_group_info(std::string_view group) co
     target = alias->second.target;
   }
   std::lock_guard<std::mutex> lock(pool_mu_);
+  const bool exact = std::any_of(declared_.begin(), declared_.end(),
+                                 [&](const DeploymentConfig& d) { return d.model_name == target; });
+  if (!exact) {
+    // A name only a wildcard group serves ("openai/gpt-4o" by "openai/*"):
+    // that group's deployments, each describing the model asked for.
+    std::optional<router::Resolution> resolved = pool_->resolve(target);
+    if (resolved && resolved->group) target = resolved->group->name;
+  }
   ModelGroupInfo out;
   out.model_group = std::string(group);
   for (std::string_view flag : kGroupFlags) out.supports.emplace_back(std::string(flag), false);

@@ -60,7 +60,7 @@ const std::string kConfig =
         "      supports_vision: false\n      mode: completion\n      access_groups: [team-a]\n") +
     dep("unmapped", "hosted_vllm/my-own-model", "u") +
     dep("azure", "azure/my-deployment", "z", "      api_version: '2024-06-01'\n", "      base_model: azure/gpt-4o-mini\n") +
-    dep("wild", "openai/*", "w") +
+    dep("openai/*", "openai/*", "w") +
     "router_settings:\n  model_group_alias:\n    everything: g\n";
 
 }  // namespace
@@ -196,6 +196,12 @@ TEST_CASE("model group info: providers, largest limits and prices, any supports_
   CHECK(alias->deployment_ids == std::vector<std::string>{"a", "b"});
   const std::string json = model_group_info_json(*g);
   CHECK(json.find(R"("providers":["openai","anthropic"])") != std::string::npos);
+  // A name only the wildcard group serves.
+  auto wild = router->model_group_info("openai/gpt-4o");
+  REQUIRE(wild.ok());
+  CHECK(wild->model_group == "openai/gpt-4o");
+  CHECK(wild->deployment_ids == std::vector<std::string>{"w"});
+  CHECK(wild->max_input_tokens == 128000);
   auto unmapped = router->model_group_info("unmapped");
   REQUIRE(unmapped.ok());
   CHECK_FALSE(unmapped->max_input_tokens.has_value());
