@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod model_info;
 mod observe;
 mod response;
 mod router;
@@ -40,6 +41,7 @@ pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{
     Chunk, Deployment, DeploymentHealth, HealthCheckResult, HealthEndpoint, HealthReport, Metadata, Response, Usage,
 };
+pub use model_info::{ModelGroupInfo, ModelInfo};
 pub use router::Router;
 pub use stream::Stream;
 

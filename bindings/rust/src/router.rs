@@ -195,7 +195,7 @@ impl Router {
 
     /// Runs a library function that returns a string through an out-param and
     /// takes ownership of whatever it hands back.
-    fn text_call(
+    pub(crate) fn text_call(
         &self,
         context: &str,
         call: impl FnOnce(*mut *mut c_char, *mut *mut sys::llmux_error) -> sys::llmux_status,
@@ -228,7 +228,7 @@ impl Drop for Router {
 ///
 /// # Safety
 /// `error` is NULL or an `llmux_error` owned by the caller.
-unsafe fn check(status: sys::llmux_status, error: *mut sys::llmux_error, context: &str) -> Result<(), Error> {
+pub(crate) unsafe fn check(status: sys::llmux_status, error: *mut sys::llmux_error, context: &str) -> Result<(), Error> {
     let outcome = if status == sys::LLMUX_OK { Ok(()) } else { Err(Error::from_raw(status, error, context)) };
     sys::llmux_error_free(error);
     outcome
