@@ -333,6 +333,32 @@ LLMUX_API llmux_status llmux_router_register_model(llmux_router* router, const c
  * {"model_name","litellm_params":{...},"model_info":{"id",...}} — api_key and
  * other secrets replaced by "***". Caller frees *out_json with llmux_free. Thread-safe. */
 LLMUX_API llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llmux_error** out_error);
+/* Model info: what a deployment, a model group or a model offers — context
+ * window, prices, mode, supports_* flags — from the model price map with the
+ * deployment's own values over it (model_info, then litellm_params' custom
+ * prices), as LiteLLM's get_router_model_info / get_model_group_info /
+ * litellm.get_model_info answer. `query` (`len` bytes of UTF-8 JSON) holds
+ * exactly one of:
+ *   {"deployment_id": "<id>", "received_model_name": "<name>"?}  one deployment
+ *     -> {"key","mapped","id","model_group","max_tokens","max_input_tokens",
+ *         "max_output_tokens","input_cost_per_token","output_cost_per_token",
+ *         "cache_read_input_token_cost","cache_creation_input_token_cost",
+ *         "litellm_provider","mode","tpm","rpm","supports_*"..., and the
+ *         deployment's other model_info keys}
+ *   {"model_group": "<group or alias>"}
+ *     -> {"model_group","providers","max_input_tokens","max_output_tokens",
+ *         "input_cost_per_token","output_cost_per_token","mode","tpm","rpm",
+ *         "supports_*"...,"deployment_ids"}  (largest limits and prices, tpm/rpm summed)
+ *   {"model": "<name>", "custom_llm_provider": "<provider>"?}  the map alone
+ * Unset values are null. LLMUX_ERR_NOT_FOUND for an unknown deployment or
+ * group or an unmapped model; LLMUX_ERR_INVALID_ARGUMENT for a bad query.
+ * Caller frees *out_json with llmux_free. Thread-safe. */
+LLMUX_API llmux_status llmux_router_model_info(llmux_router* router, const char* query, size_t len, char** out_json,
+                                                llmux_error** out_error);
+/* LiteLLM's Router.reset for routing state: every cooldown ends, failure
+ * counts and the rpm/tpm minute counters start afresh. Deployments, prices,
+ * settings and calls in flight are untouched. Thread-safe. */
+LLMUX_API llmux_status llmux_router_reset(llmux_router* router, llmux_error** out_error);
 /* Health of the deployments of `model_group` (NUL-terminated; NULL or "" = all;
  * an unknown group gives "[]") as a JSON
  * array of {"id","model_group","api_base","healthy","state","reason","status",

@@ -614,6 +614,37 @@ llmux_status llmux_router_deployments(llmux_router* router, char** out_json, llm
   });
 }
 
+llmux_status llmux_router_model_info(llmux_router* router, const char* query, size_t len, char** out_json,
+                                     llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !query || !out_json) {
+    return fail_argument(out_error, "llmux_router_model_info", "router, query and out_json are required");
+  }
+  if (llmux_status s = check_utf8(query, len, "llmux_router_model_info", "query", out_error); s != LLMUX_OK) return s;
+  return guarded(out_error, [&] {
+    auto q = llmux::parse_model_info_query(std::string_view(query, len));
+    if (!q.ok()) return fail(out_error, q.error());
+    if (!q->model_group.empty()) {
+      auto group = router->router->model_group_info(q->model_group);
+      if (!group.ok()) return fail(out_error, group.error());
+      return return_copy(llmux::model_group_info_json(*group), out_json, out_error);
+    }
+    auto info = router->router->model_info(*q);
+    if (!info.ok()) return fail(out_error, info.error());
+    return return_copy(llmux::model_map_info_json(*info), out_json, out_error);
+  });
+}
+
+llmux_status llmux_router_reset(llmux_router* router, llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (!router) return fail_argument(out_error, "llmux_router_reset", "router is required");
+  return guarded(out_error, [&] {
+    router->router->reset();
+    return LLMUX_OK;
+  });
+}
+
 llmux_status llmux_router_health(llmux_router* router, const char* model_group, char** out_json,
                                  llmux_error** out_error) {
   if (out_error) *out_error = nullptr;

@@ -35,6 +35,8 @@ class LLMUX_API MinuteCounter {
     return static_cast<int64_t>(p & kCountMask);
   }
   void add(TimePoint now, int64_t delta);
+  // Back to 0 (Router::reset).
+  void reset() const { packed_.store(0, std::memory_order_relaxed); }
 
   static int64_t minute_of(TimePoint now) {
     return std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
@@ -47,7 +49,7 @@ class LLMUX_API MinuteCounter {
   static constexpr uint64_t kMinuteMask = (uint64_t{1} << (64 - kCountBits)) - 1;
   static uint64_t minute_tag(TimePoint now) { return static_cast<uint64_t>(minute_of(now)) & kMinuteMask; }
 
-  std::atomic<uint64_t> packed_{0};
+  mutable std::atomic<uint64_t> packed_{0};
 };
 
 // What a strategy keeps per deployment (Envoy's HostLbPolicyData): strategies
@@ -55,6 +57,10 @@ class LLMUX_API MinuteCounter {
 class LLMUX_API DeploymentLbData {
  public:
   virtual ~DeploymentLbData() = default;
+  // Forgets what was learnt from past attempts (latency samples, estimates):
+  // Router::reset calls it. May run while other threads pick or record, so
+  // it must be as thread-safe as the rest of the strategy's data.
+  virtual void reset() {}
 };
 
 // What the other replicas of a fleet (routers sharing routing state through

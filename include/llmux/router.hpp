@@ -34,6 +34,7 @@
 #include "llmux/error.hpp"
 #include "llmux/health_check.hpp"
 #include "llmux/metadata.hpp"
+#include "llmux/model_info.hpp"
 
 namespace llmux {
 
@@ -231,6 +232,21 @@ class LLMUX_API Router {
   // counters. Fails (registering nothing) on malformed JSON or a field of the
   // wrong type. Applies to this router only. Thread-safe.
   Status register_model_prices(std::string_view json);
+  // A deployment's (query.deployment_id) or a model name's (query.model)
+  // limits and prices from the model map, with the deployment's own values
+  // over them (llmux/model_info.hpp). kNotFound for an unknown deployment,
+  // or a model the map does not know; kInvalidArgument for an empty query.
+  // Thread-safe.
+  Result<ModelMapInfo> model_info(const ModelInfoQuery& query) const;
+  // What `model_group` (or an alias of one) offers, merged over its
+  // deployments; kNotFound for a name no deployment has. Thread-safe.
+  Result<ModelGroupInfo> model_group_info(std::string_view model_group) const;
+  // LiteLLM's Router.reset for routing state: every cooldown and half-open
+  // circuit closes, failure counts and the rpm/tpm minute counters start
+  // afresh, the strategy forgets its latency samples. Deployments, prices,
+  // active health check results, settings, budget spend and calls in flight
+  // (and their in-flight counts) are untouched. Thread-safe.
+  void reset();
   // Health of every deployment of `model_group` (all groups when empty).
   std::vector<DeploymentHealth> health(std::string_view model_group = {}) const;
   // The active health checks of `model_group`'s deployments (all groups when

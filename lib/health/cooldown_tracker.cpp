@@ -350,4 +350,19 @@ void CooldownTracker::end_probe_without_verdict(DeploymentHealthState& state) {
   state.word_.fetch_and(~DeploymentHealthState::kProbeBit, std::memory_order_acq_rel);
 }
 
+void CooldownTracker::reset(DeploymentHealthState& state) {
+  std::lock_guard<std::mutex> lock(state.mu_);
+  state.word_.store(0, std::memory_order_release);
+  state.window_start_ = TimePoint{};
+  state.window_successes_ = 0;
+  state.window_failures_ = 0;
+  state.legacy_window_start_ = TimePoint{};
+  state.legacy_failures_ = 0;
+  state.trips_ = 0;
+  state.reason_.clear();
+  state.source_.clear();
+  state.status_ = 0;
+  state.cooldown_seconds_ = 0;
+}
+
 }  // namespace llmux::health

@@ -167,6 +167,11 @@ class CooldownTracker {
   // stays half-open. No-op when no probe is in flight.
   void end_probe_without_verdict(DeploymentHealthState& state);
 
+  // Forgets everything about the deployment (LiteLLM's Router.reset): the
+  // circuit closes (a probe in flight loses its slot; its verdict then counts
+  // as on a closed circuit), trips, failure windows and the last reason clear.
+  static void reset(DeploymentHealthState& state);
+
   // --- Shared state: what other replicas of the fleet decided ---
   // Another replica (or a LiteLLM worker) cooled the deployment until `until`
   // (this router's clock). Opens the circuit unless a cooldown ending later

@@ -65,6 +65,10 @@ class Router::Impl {
   Status remove_deployment(std::string_view id);
   Status register_model_prices(std::string_view json);
   std::vector<DeploymentConfig> deployments() const;
+  // model_info.cpp / router_reset.cpp.
+  Result<ModelMapInfo> model_info(const ModelInfoQuery& query) const;
+  Result<ModelGroupInfo> model_group_info(std::string_view group) const;
+  void reset();
   std::vector<DeploymentHealth> health(std::string_view group) const;
   HealthReport health_report(std::string_view group) const;
   Result<HealthReport> check_health(std::string_view group);

@@ -77,6 +77,15 @@ class Window {
 
   int size() const { return size_; }
 
+  // Empties the window and publishes that.
+  void clear(Published& out) {
+    start_ = 0;
+    size_ = 0;
+    out.mean.store(-1.0, std::memory_order_relaxed);
+    out.size.store(0, std::memory_order_relaxed);
+    out.valid_until.store(kNever, std::memory_order_release);
+  }
+
  private:
   std::unique_ptr<Sample[]> ring_;
   int capacity_;
@@ -109,6 +118,11 @@ class alignas(64) LatencyData final : public DeploymentLbData {
 
   void add(bool ttft, Sample s, int64_t ttl) {  // under mu
     (ttft ? ttft_window : latency_window).add(s, ttl, ttft ? ttft_mean : latency_mean);
+  }
+  void reset() override {
+    std::lock_guard lock(mu);
+    latency_window.clear(latency_mean);
+    ttft_window.clear(ttft_mean);
   }
   int size(bool ttft, int64_t now, int64_t ttl) {  // under mu
     Window& w = ttft ? ttft_window : latency_window;

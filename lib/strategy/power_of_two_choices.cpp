@@ -64,6 +64,14 @@ class alignas(64) PeakEwmaData final : public DeploymentLbData {
   double anchor() const { return anchor_.load(std::memory_order_relaxed); }
   uint64_t observations() const { return observations_.load(std::memory_order_relaxed); }
 
+  void reset() override {
+    std::lock_guard lock(mu_);
+    has_ = false;
+    ewma_ = 0;
+    stamp_ = 0;
+    anchor_.store(kNoEstimate, std::memory_order_relaxed);
+  }
+
  private:
   // What pick() reads first, next to the vtable pointer.
   std::atomic<double> anchor_{kNoEstimate};

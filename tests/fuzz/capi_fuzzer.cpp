@@ -103,6 +103,10 @@ void inspect(llmux_router* router) {
   check_outcome(s, out, error, true);
   s = llmux_router_metrics(router, &out, &error);
   check_outcome(s, out, error, false);
+  for (const char* query : {R"({"model_group":"g"})", R"({"deployment_id":"d"})", R"({"model":"gpt-4o"})", "{}"}) {
+    s = llmux_router_model_info(router, query, std::strlen(query), &out, &error);
+    check_outcome(s, out, error, true);
+  }
 }
 
 // Waits for `done` within kCallBudget, else cancels the router's first calls

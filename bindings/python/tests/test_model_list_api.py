@@ -42,8 +42,8 @@ def test_get_model_list_includes_visible_aliases(aliased: llmux.Router) -> None:
     assert aliased.get_model_list("nope") == []
     assert ids(aliased.get_model_list_from_model_alias()) == ids(everything)[:3]
     assert ids(aliased.get_model_list_from_model_alias("listed")) == [("listed", "embed-1")]
-    # The library's view keeps secrets out; router.model_list has no alias entries.
-    assert SECRET_PREFIX not in repr(everything)
+    # The values given, api_key included, as LiteLLM; router.model_list has no alias entries.
+    assert everything[3]["litellm_params"]["api_key"] == f"{SECRET_PREFIX}-chat-1"
     assert ids(aliased.model_list) == ids(everything)[3:]
     # Hidden aliases still route.
     assert aliased.completion(model="hidden-chat", messages=user())._hidden_params["model_id"] in ("chat-1", "chat-2")
@@ -102,7 +102,7 @@ def test_model_group_info(aliased: llmux.Router) -> None:
     assert info.input_cost_per_token == pytest.approx(2e-6)
     assert info.rpm == 15 and info.tpm == 1000  # summed over the deployments that set them
     assert info.supports_vision is True and info.supports_function_calling is False
-    assert info.mode == "chat"
+    assert info.mode is None  # models the map does not know have no mode (as LiteLLM)
     # An alias reports under its own name; a hidden alias and an unknown group are None.
     smart = aliased.get_model_group_info("smart")
     assert smart is not None and smart.model_group == "smart" and smart.rpm == 15
@@ -116,7 +116,7 @@ def test_model_group_info(aliased: llmux.Router) -> None:
 def test_router_model_info(aliased: llmux.Router) -> None:
     entry = aliased.get_model_list("chat")[0]
     info = aliased.get_router_model_info(entry, "chat")
-    assert info["litellm_provider"] == "openai" and info["key"] == "ok-chat-1"
+    assert info["litellm_provider"] == "openai" and info["key"] == "openai/ok-chat-1"  # unmapped: as LiteLLM
     assert info["max_input_tokens"] == 8000 and info["id"] == "chat-1"
     assert info["supports_vision"] is True  # model_info is laid over the rest
     by_id = aliased.get_router_model_info(None, "chat", id="chat-2")

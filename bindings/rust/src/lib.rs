@@ -29,6 +29,7 @@
 
 mod admin;
 mod error;
+mod model_info;
 mod observe;
 mod response;
 mod router;
@@ -42,6 +43,7 @@ pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{
     Chunk, Deployment, DeploymentHealth, HealthCheckResult, HealthEndpoint, HealthReport, Metadata, Response, Usage,
 };
+pub use model_info::{ModelGroupInfo, ModelInfo};
 pub use router::Router;
 pub use stream::Stream;
 

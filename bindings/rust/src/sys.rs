@@ -225,6 +225,14 @@ extern "C" {
         out_json: *mut *mut c_char,
         out_error: *mut *mut llmux_error,
     ) -> llmux_status;
+    pub fn llmux_router_model_info(
+        router: *mut llmux_router,
+        query: *const c_char,
+        len: usize,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_reset(router: *mut llmux_router, out_error: *mut *mut llmux_error) -> llmux_status;
     pub fn llmux_router_health_report(
         router: *mut llmux_router,
         model_group: *const c_char,

@@ -324,6 +324,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "llmux_router_remove_deployment": (_status, [_handle, ctypes.c_char_p, _out_ptr]),
     "llmux_router_register_model": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr]),
     "llmux_router_deployments": (_status, [_handle, _out_ptr, _out_ptr]),
+    "llmux_router_model_info": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr, _out_ptr]),
+    "llmux_router_reset": (_status, [_handle, _out_ptr]),
     "llmux_router_health": (_status, [_handle, ctypes.c_char_p, _out_ptr, _out_ptr]),
     "llmux_router_health_report": (_status, [_handle, ctypes.c_char_p, _out_ptr, _out_ptr]),
     "llmux_router_check_health": (_status, [_handle, ctypes.c_char_p, _out_ptr, _out_ptr]),

@@ -22,7 +22,8 @@ from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel,
 from ._encode import LiteLLMCompatibilityWarning, config_json, deployment_json, request_json
 from ._ffi import LogLevel, Outcome, PendingCall, Status
 from ._module_settings import apply_module_settings
-from ._model_list import ModelListMirror, alias_target, make_deployment, model_group_info, router_model_info
+from ._model_info import ModelInfoMixin
+from ._model_list import ModelListMirror, alias_target, make_deployment
 from ._observe import CallInfo, Observer
 from ._router_admin import RouterAdminMixin
 from .exceptions import (
@@ -84,7 +85,7 @@ def _raise_for_status(status: int, error: ctypes.c_void_p, what: str) -> None:
         _ffi.library().llmux_error_free(error)
 
 
-class Router(RouterAdminMixin):
+class Router(ModelInfoMixin, RouterAdminMixin):
     """Routes LLM calls across deployments, with LiteLLM's Router arguments and call signatures.
 
     ``Router(model_list=[...], **router_settings)`` takes LiteLLM's constructor arguments
@@ -465,9 +466,11 @@ class Router(RouterAdminMixin):
 
     @property
     def model_list(self) -> list[dict[str, Any]]:
-        """The deployments as model_list entries (LiteLLM's ``router.model_list``; no alias entries;
-        secrets as ``"***"``)."""
-        return self._library_deployments()
+        """The deployments as model_list entries (LiteLLM's ``router.model_list``; no alias
+        entries), with the values this router was given, ``api_key`` included, as LiteLLM keeps
+        them. A router made by :meth:`from_config` knows only the library's view: secrets there
+        are ``"***"``."""
+        return self._entries()
 
     def register_model(self, model_cost: Union[dict[str, Any], str]) -> None:
         """Registers model prices and limits on this router (LiteLLM's ``litellm.register_model``).
@@ -616,14 +619,15 @@ class Router(RouterAdminMixin):
 
     def get_model_list(self, model_name: Optional[str] = None) -> list[dict[str, Any]]:
         """LiteLLM's ``get_model_list``: model_list entries (``model_name``, ``litellm_params``,
-        ``model_info.id``), API keys and other secrets as ``"***"``.
+        ``model_info.id``) with the values this router was given (``api_key`` included, as
+        LiteLLM); for a router made by :meth:`from_config`, secrets are ``"***"``.
 
         Args:
             model_name: a group: its deployments, plus those of a non-hidden alias of that name;
                 a name only a wildcard deployment (``"openai/*"``) matches gives those deployments
                 named ``model_name``. None: the non-hidden aliases' entries, then every deployment.
         """
-        listed = self._library_deployments()
+        listed = self._entries()
         found: list[dict[str, Any]] = []
         if model_name is not None:
             found.extend(self._group_deployments(model_name, entries=listed))
@@ -661,41 +665,6 @@ class Router(RouterAdminMixin):
         """The first deployment of this group (as :meth:`get_deployment`), or None."""
         entry = next(iter(self._group_deployments(model_group_name)), None)
         return None if entry is None else make_deployment(entry)
-
-    def get_model_group_info(self, model_group: str) -> Any:
-        """LiteLLM's ``ModelGroupInfo`` of a group or alias (``providers``, ``max_input_tokens``,
-        ``max_output_tokens``, ``input_cost_per_token``, ``output_cost_per_token``, ``mode``,
-        summed ``tpm``/``rpm``, ``supports_*``), or None for an unknown group or a hidden alias.
-
-        Limits and prices are those the deployments' ``model_info`` / ``litellm_params`` set;
-        llmux does not read its model map here (values it does not set are None, prices 0).
-        """
-        target = model_group
-        if model_group in self._model_group_alias:
-            resolved = alias_target(self._model_group_alias[model_group])
-            if resolved is None or resolved[1]:
-                return None
-            target = resolved[0]
-        entries = self._mirror.entries(self.get_model_list(target))
-        return model_group_info(model_group, entries)
-
-    def get_router_model_info(self, deployment: Optional[Mapping[str, Any]], received_model_name: str,
-                              id: Optional[str] = None) -> dict[str, Any]:
-        """LiteLLM's ``get_router_model_info``: one deployment's limits and prices (``key``,
-        ``litellm_provider``, ``mode``, ``max_input_tokens``, ``input_cost_per_token`` ...) with its
-        ``model_info`` over them. ``id`` names the deployment instead of ``deployment``.
-
-        Raises:
-            ValueError: no such deployment.
-        """
-        if id is not None:
-            found = self.get_deployment(id)
-            if found is not None:
-                deployment = found.model_dump()
-        if deployment is None:
-            raise ValueError("Deployment not found")
-        plain = deployment.model_dump() if callable(getattr(deployment, "model_dump", None)) else deployment
-        return router_model_info(plain)
 
     def get_model_access_groups(self, model_name: Optional[str] = None,
                                 model_access_group: Optional[str] = None) -> dict[str, list[str]]:
