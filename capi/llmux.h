@@ -403,6 +403,51 @@ LLMUX_API llmux_status llmux_router_check_health(llmux_router* router, const cha
  * no API key. Caller frees *out_text with llmux_free. Thread-safe. */
 LLMUX_API llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_error** out_error);
 
+/* ---- Routing decisions, group usage and settings at run time ---- */
+
+/* llmux_router_pick flags. */
+/* `model` is a litellm_params.model: the pick is among the deployments with
+ * that model (LiteLLM's specific_deployment); else a deployment id, returned
+ * as it is. */
+#define LLMUX_PICK_SPECIFIC_DEPLOYMENT 1u
+/* The returned deployment keeps api_key and other secrets (else "***"). */
+#define LLMUX_PICK_INCLUDE_SECRETS 2u
+/* The deployment a call with `request` (an OpenAI request body, UTF-8, `len`
+ * bytes; "messages"/"input" may be left out) would try first: the same group
+ * resolution, filters (cooldown, rpm/tpm, max_parallel_requests, tags,
+ * budgets, context window, order tiers) and routing strategy. Sends nothing
+ * and counts nothing. *out_json = {"id","model_group","deployment":
+ * {"model_name","litellm_params","model_info"}}, freed with llmux_free.
+ * Errors: LLMUX_ERR_BAD_REQUEST for an unknown model, the call's own status when
+ * every deployment is filtered out (e.g. LLMUX_ERR_NO_DEPLOYMENTS_AVAILABLE),
+ * LLMUX_ERR_INVALID_ARGUMENT for NULL or malformed input. Thread-safe; allowed
+ * from a router callback. */
+LLMUX_API llmux_status llmux_router_pick(llmux_router* router, const char* request, size_t len, unsigned flags,
+                                         char** out_json, llmux_error** out_error);
+/* The current minute's use of `model_group` (NUL-terminated), summed over its
+ * deployments: *out_json = {"model_group","tpm","rpm","tpm_limit",
+ * "rpm_limit","headers"} (limits null when no deployment has one; "headers"
+ * holds x-ratelimit-remaining-/limit- tokens/requests for the limits set),
+ * freed with llmux_free. LLMUX_ERR_NOT_FOUND for an unknown group. Thread-safe. */
+LLMUX_API llmux_status llmux_router_model_group_usage(llmux_router* router, const char* model_group, char** out_json,
+                                                      llmux_error** out_error);
+/* The settings in force, as LiteLLM's Router.get_settings() names them
+ * (routing_strategy, routing_strategy_args, num_retries, timeout,
+ * stream_timeout, retry_after, allowed_fails, allowed_fails_policy,
+ * cooldown_time, disable_cooldowns, retry_policy, model_group_retry_policy,
+ * fallbacks, default_fallbacks, context_window_fallbacks,
+ * content_policy_fallbacks, max_fallbacks, enable_pre_call_checks,
+ * enable_tag_filtering, tag_filtering_match_any, model_group_alias,
+ * max_retries). Caller frees *out_json with llmux_free. Thread-safe. */
+LLMUX_API llmux_status llmux_router_settings(llmux_router* router, char** out_json, llmux_error** out_error);
+/* Changes settings: `json` (UTF-8, `len` bytes) is an object of the keys
+ * llmux_router_settings reports (null restores a key's default). All or
+ * nothing: on error (LLMUX_ERR_INVALID_ARGUMENT naming the key) nothing changed.
+ * Calls in flight keep the settings they started with; calls made after it
+ * returns use the new ones. Thread-safe. */
+LLMUX_API llmux_status llmux_router_update_settings(llmux_router* router, const char* json, size_t len,
+                                                    llmux_error** out_error);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -710,4 +710,60 @@ llmux_status llmux_router_metrics(llmux_router* router, char** out_text, llmux_e
   return guarded(out_error, [&] { return return_copy(router->router->metrics_prometheus(), out_text, out_error); });
 }
 
+llmux_status llmux_router_pick(llmux_router* router, const char* request, size_t len, unsigned flags, char** out_json,
+                               llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !request || !out_json) {
+    return fail_argument(out_error, "llmux_router_pick", "router, request and out_json are required");
+  }
+  if (llmux_status s = check_utf8(request, len, "llmux_router_pick", "request", out_error); s != LLMUX_OK) return s;
+  return guarded(out_error, [&] {
+    llmux::PickOptions options;
+    options.specific_deployment = (flags & LLMUX_PICK_SPECIFIC_DEPLOYMENT) != 0;
+    options.include_secrets = (flags & LLMUX_PICK_INCLUDE_SECRETS) != 0;
+    auto picked = router->router->pick(std::string_view(request, len), options);
+    if (!picked.ok()) return fail(out_error, picked.error());
+    return return_copy(llmux::picked_deployment_json(picked.value()), out_json, out_error);
+  });
+}
+
+llmux_status llmux_router_model_group_usage(llmux_router* router, const char* model_group, char** out_json,
+                                            llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !model_group || !out_json) {
+    return fail_argument(out_error, "llmux_router_model_group_usage", "router, model_group and out_json are required");
+  }
+  const std::string_view group = model_group;
+  if (llmux_status s = check_utf8(group.data(), group.size(), "llmux_router_model_group_usage", "model_group", out_error);
+      s != LLMUX_OK) {
+    return s;
+  }
+  return guarded(out_error, [&] {
+    auto usage = router->router->model_group_usage(group);
+    if (!usage.ok()) return fail(out_error, usage.error());
+    return return_copy(llmux::model_group_usage_json(usage.value()), out_json, out_error);
+  });
+}
+
+llmux_status llmux_router_settings(llmux_router* router, char** out_json, llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (out_json) *out_json = nullptr;
+  if (!router || !out_json) return fail_argument(out_error, "llmux_router_settings", "router and out_json are required");
+  return guarded(out_error,
+                 [&] { return return_copy(llmux::settings_json(router->router->settings()), out_json, out_error); });
+}
+
+llmux_status llmux_router_update_settings(llmux_router* router, const char* json, size_t len, llmux_error** out_error) {
+  if (out_error) *out_error = nullptr;
+  if (!router || !json) return fail_argument(out_error, "llmux_router_update_settings", "router and json are required");
+  if (llmux_status s = check_utf8(json, len, "llmux_router_update_settings", "json", out_error); s != LLMUX_OK) return s;
+  return guarded(out_error, [&] {
+    llmux::Status s = router->router->update_settings(std::string_view(json, len));
+    if (!s.ok()) return fail(out_error, s.error());
+    return LLMUX_OK;
+  });
+}
+
 }  // extern "C"

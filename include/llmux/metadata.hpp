@@ -49,13 +49,18 @@ struct RouterMetadata {
   int malformed_events = 0;     // SSE events skipped because they were not valid JSON
   int stream_continuations = 0; // times a stream went on on another deployment after content was delivered
   std::vector<AttemptRecord> attempt_log;  // every backend attempt, in order
+  // LiteLLM's model-group rate-limit headers (x-ratelimit-remaining-requests,
+  // -tokens, x-ratelimit-limit-requests, -tokens) on a success of a group
+  // whose deployments have rpm/tpm limits, unless the provider sent its own.
+  std::vector<std::pair<std::string, std::string>> rate_limit_headers;
 };
 
 // LiteLLM's response headers for this metadata (as its proxy sets them), names
 // lower-case: x-litellm-model-group, x-litellm-attempted-retries,
 // x-litellm-max-retries, x-litellm-attempted-fallbacks, x-litellm-model-id,
 // x-litellm-model-api-base, x-litellm-response-cost,
-// x-litellm-response-duration-ms, x-litellm-call-id. Bindings expose them as
+// x-litellm-response-duration-ms, x-litellm-call-id, then
+// rate_limit_headers. Bindings expose them as
 // `_hidden_params["additional_headers"]`.
 LLMUX_API std::vector<std::pair<std::string, std::string>> litellm_headers(const RouterMetadata& metadata);
 

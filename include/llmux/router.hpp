@@ -145,6 +145,39 @@ struct DeploymentHealth {
   double next_health_check_seconds = -1;
 };
 
+// How Router::pick reads its request.
+struct PickOptions {
+  // LiteLLM's specific_deployment: `model` is a litellm_params.model, and
+  // the pick is among the deployments with that model (filters and strategy
+  // as for a group); else a model_info.id, whose deployment is returned as it
+  // is.
+  bool specific_deployment = false;
+  // The returned deployment keeps api_key and the other secrets of its
+  // litellm_params; by default they read "***".
+  bool include_secrets = false;
+};
+
+// The deployment a call would be sent to first.
+struct PickedDeployment {
+  std::string id;
+  std::string model_group;
+  // The deployment as a model_list entry: {"model_name", "litellm_params",
+  // "model_info"} (model_info.id always set).
+  std::string deployment_json;
+};
+
+// One model group's use in the current minute, summed over its deployments,
+// from the counters the rpm/tpm filters and usage-based routing read (fleet
+// wide with shared state).
+struct ModelGroupUsage {
+  std::string model_group;
+  int64_t tpm_used = 0;
+  int64_t rpm_used = 0;
+  // Sums of the deployments' tpm/rpm limits; unset when none has one.
+  std::optional<int64_t> tpm_limit;
+  std::optional<int64_t> rpm_limit;
+};
+
 class LLMUX_API Router {
  public:
   // Builds a router from LiteLLM config text (YAML or JSON). Fails with
@@ -240,7 +273,39 @@ class LLMUX_API Router {
   // deployment, and the health() gauges. No API key ever appears. Thread-safe.
   std::string metrics_prometheus() const;
 
-  const RouterSettings& settings() const;
+  // Picks the deployment a call with `request_json` (an OpenAI request body;
+  // "messages"/"input" may be left out) would try first: the same group
+  // resolution (alias, exact name, wildcard, litellm_params.model), candidate
+  // filters (cooldown, health checks, budgets, context window, rpm/tpm,
+  // order tiers, tags, max_parallel_requests) and strategy as the call's
+  // first attempt. Sends nothing and counts nothing: no rpm, no in-flight,
+  // no half-open probe. Errors: kBadRequest for an unknown model, the call's
+  // own error when every deployment is filtered out
+  // (kNoDeploymentsAvailable, kBudgetExceeded, kContextWindowExceeded ...),
+  // kInvalidArgument for a malformed request. Thread-safe; from a router
+  // callback too.
+  Result<PickedDeployment> pick(std::string_view request_json, PickOptions options = {});
+  // The current minute's use of `model_group` (an alias resolves to its
+  // target). kNotFound for an unknown group. Thread-safe.
+  Result<ModelGroupUsage> model_group_usage(std::string_view model_group) const;
+
+  // A copy of the settings in force now.
+  RouterSettings settings() const;
+  // Changes settings at run time. `json` is an object of LiteLLM Router
+  // arguments: routing_strategy, routing_strategy_args, num_retries,
+  // max_retries (accepted, no effect, as in LiteLLM), timeout,
+  // stream_timeout, retry_after, allowed_fails, allowed_fails_policy,
+  // cooldown_time, disable_cooldowns, retry_policy, model_group_retry_policy,
+  // fallbacks, default_fallbacks, context_window_fallbacks,
+  // content_policy_fallbacks, max_fallbacks, enable_pre_call_checks,
+  // enable_tag_filtering, tag_filtering_match_any, model_group_alias; null
+  // restores a key's default. All or nothing: a new settings snapshot is
+  // validated whole, then replaces the old one at once; calls in flight keep
+  // the settings they started with, calls made after it returns use the new
+  // ones. A changed routing_strategy starts with fresh statistics. Errors:
+  // kInvalidArgument naming the key (another key, a wrong value, malformed
+  // JSON); nothing changes then. Thread-safe; updates are serialised.
+  Status update_settings(std::string_view json);
   // Warnings produced while loading the configuration.
   const std::vector<std::string>& warnings() const;
 
@@ -283,6 +348,20 @@ LLMUX_API std::string health_check_result_json(const HealthCheckResult& result);
 // "latency_ms","checked_by","stale","routed_around"}. checked_by is "this
 // replica" for this router's own checks. Never a key.
 LLMUX_API std::string health_report_json(const HealthReport& report);
+
+// {"id","model_group","deployment":{...}} (deployment_json as an object).
+LLMUX_API std::string picked_deployment_json(const PickedDeployment& picked);
+// {"model_group","tpm","rpm","tpm_limit","rpm_limit","headers"}: limits null
+// when unset; "headers" holds LiteLLM's x-ratelimit-remaining-tokens /
+// -requests and x-ratelimit-limit-tokens / -requests for the limits set.
+LLMUX_API std::string model_group_usage_json(const ModelGroupUsage& usage);
+// The runtime-changeable settings as LiteLLM's Router.get_settings() names
+// them (routing_strategy_args as an object, fallbacks as [{group: [targets]}],
+// default_fallbacks apart, retry_policy / allowed_fails_policy with
+// LiteLLM's field names, model_group_alias as {alias: target} or {alias:
+// {"model", "hidden"}}), plus max_retries (null). Accepted back by
+// update_settings.
+LLMUX_API std::string settings_json(const RouterSettings& settings);
 
 // The library's version, LLMUX_VERSION_STRING ("MAJOR.MINOR.PATCH").
 LLMUX_API std::string_view version();

@@ -17,6 +17,7 @@ std::vector<std::pair<std::string, std::string>> litellm_headers(const RouterMet
   h.emplace_back("x-litellm-response-cost", fmt::format("{}", m.response_cost));
   h.emplace_back("x-litellm-response-duration-ms", fmt::format("{:.3f}", m.latency_ms));
   h.emplace_back("x-litellm-call-id", fmt::format("{}", m.call_id));
+  h.insert(h.end(), m.rate_limit_headers.begin(), m.rate_limit_headers.end());
   return h;
 }
 

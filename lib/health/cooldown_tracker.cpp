@@ -52,7 +52,7 @@ DeploymentHealthState::Snapshot DeploymentHealthState::snapshot(TimePoint now) c
 }
 
 CooldownTracker::CooldownTracker(const RouterSettings& settings, const TimeSource& time)
-    : settings_(settings), time_(time) {}
+    : settings_(&settings), time_(time) {}
 
 void CooldownTracker::record_success(DeploymentHealthState& state) {
   const TimePoint now = time_.now();
@@ -130,7 +130,7 @@ double CooldownTracker::cooldown_seconds_for(const FailureEvent& event) const {
   if (event.retry_after_seconds && *event.retry_after_seconds >= 0) {
     return std::min(*event.retry_after_seconds, kMaxRetryAfterCooldown);
   }
-  return settings_.cooldown_time_seconds;
+  return settings().cooldown_time_seconds;
 }
 
 double CooldownTracker::reopen_seconds(double base, int trips) {
@@ -139,12 +139,12 @@ double CooldownTracker::reopen_seconds(double base, int trips) {
 }
 
 bool CooldownTracker::legacy_rule_active() const {
-  return settings_.allowed_fails_policy.has_value() || settings_.allowed_fails_set;
+  return settings().allowed_fails_policy.has_value() || settings().allowed_fails_set;
 }
 
 std::optional<int> CooldownTracker::allowed_fails_for(ErrorKind kind) const {
-  if (!settings_.allowed_fails_policy) return std::nullopt;
-  const AllowedFailsPolicy& p = *settings_.allowed_fails_policy;
+  if (!settings().allowed_fails_policy) return std::nullopt;
+  const AllowedFailsPolicy& p = *settings().allowed_fails_policy;
   std::optional<int> v;
   switch (kind) {
     case ErrorKind::kAuthentication: v = p.authentication; break;
@@ -162,8 +162,8 @@ std::optional<int> CooldownTracker::allowed_fails_for(ErrorKind kind) const {
 bool CooldownTracker::rule_says_cool_down(DeploymentHealthState& state, const FailureEvent& event,
                                           TimePoint now) const {
   if (legacy_rule_active()) {
-    const int allowed = allowed_fails_for(event.kind).value_or(settings_.allowed_fails);
-    if (now - state.legacy_window_start_ >= seconds_to_duration(settings_.cooldown_time_seconds)) {
+    const int allowed = allowed_fails_for(event.kind).value_or(settings().allowed_fails);
+    if (now - state.legacy_window_start_ >= seconds_to_duration(settings().cooldown_time_seconds)) {
       state.legacy_window_start_ = now;
       state.legacy_failures_ = 0;
     }
@@ -208,7 +208,7 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
   while ((w & S::kProbeBit) != 0) {
     const double base = cooldown_seconds_for(event);
     const bool reopen =
-        !settings_.disable_cooldowns && !event.wildcard_deployment && base > 1e-9 && failure_is_deployment_fault(event);
+        !settings().disable_cooldowns && !event.wildcard_deployment && base > 1e-9 && failure_is_deployment_fault(event);
     if (!reopen) {
       // Caller error (or a cooldown of 0 asked for): no verdict, the
       // deployment stays half-open and the next request may probe.
@@ -229,7 +229,7 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
 
   // Not a probe: LiteLLM's rules.
   const double seconds = cooldown_seconds_for(event);
-  const bool required = !settings_.disable_cooldowns && seconds > 1e-9 && cooldown_applies_to(event);
+  const bool required = !settings().disable_cooldowns && seconds > 1e-9 && cooldown_applies_to(event);
   if (!required) return std::nullopt;
   if (!rule_says_cool_down(state, event, now)) return std::nullopt;
 
@@ -249,7 +249,7 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
 
 bool CooldownTracker::begin_probe(DeploymentHealthState& state, TimePoint now) {
   using S = DeploymentHealthState;
-  if (settings_.disable_cooldowns) return false;
+  if (settings().disable_cooldowns) return false;
   uint64_t w = state.word_.load(std::memory_order_acquire);
   for (;;) {
     if ((w & S::kTrippedBit) == 0 || (w & (S::kProbeBit | S::kFleetHoldBit)) != 0 ||
@@ -266,7 +266,7 @@ bool CooldownTracker::begin_probe(DeploymentHealthState& state, TimePoint now) {
 bool CooldownTracker::apply_remote_cooldown(DeploymentHealthState& state, TimePoint until, std::string reason,
                                             int status, double seconds, std::string source) {
   using S = DeploymentHealthState;
-  if (settings_.disable_cooldowns) return false;
+  if (settings().disable_cooldowns) return false;
   std::lock_guard lock(state.mu_);
   const uint64_t packed = S::pack_until(until);
   uint64_t w = state.word_.load(std::memory_order_acquire);
@@ -304,9 +304,9 @@ bool CooldownTracker::apply_remote_recovery(DeploymentHealthState& state) {
 }
 
 std::optional<int> CooldownTracker::fleet_allowed_fails(const FailureEvent& event) const {
-  if (!legacy_rule_active() || settings_.disable_cooldowns) return std::nullopt;
+  if (!legacy_rule_active() || settings().disable_cooldowns) return std::nullopt;
   if (!(cooldown_seconds_for(event) > 1e-9) || !cooldown_applies_to(event)) return std::nullopt;
-  return allowed_fails_for(event.kind).value_or(settings_.allowed_fails);
+  return allowed_fails_for(event.kind).value_or(settings().allowed_fails);
 }
 
 std::optional<double> CooldownTracker::apply_fleet_allowed_fails(DeploymentHealthState& state,

@@ -132,7 +132,7 @@ struct FailureEvent {
 };
 
 // Thread-safe; one per router. Borrows `settings` and `time`, which must
-// outlive it.
+// outlive it (as must every settings object given to set_settings).
 class CooldownTracker {
  public:
   // LiteLLM constants (reference §5.3).
@@ -214,6 +214,9 @@ class CooldownTracker {
   static double reopen_seconds(double base, int trips);
 
   const TimeSource& time() const { return time_; }
+  // Decides by `settings` from now on (a router's settings update). The
+  // caller keeps it alive as long as the tracker.
+  void set_settings(const RouterSettings& settings) { settings_.store(&settings, std::memory_order_release); }
 
  private:
   bool legacy_rule_active() const;
@@ -227,7 +230,9 @@ class CooldownTracker {
   // `successes` in the new window. state.mu_ held.
   static void start_afresh(DeploymentHealthState& state, TimePoint now, int successes);
 
-  const RouterSettings& settings_;
+  const RouterSettings& settings() const { return *settings_.load(std::memory_order_acquire); }
+
+  std::atomic<const RouterSettings*> settings_;
   const TimeSource& time_;
 };
 

@@ -338,7 +338,8 @@ std::string_view canonical_kept_key(Key key, std::string_view raw) {
 // Reads one request: the state of a single parse_request call.
 class RequestReader {
  public:
-  RequestReader(ParsedRequest& request, od::document& doc) : r_(request), doc_(doc) {}
+  RequestReader(ParsedRequest& request, od::document& doc, bool prompt_required)
+      : r_(request), doc_(doc), prompt_required_(prompt_required) {}
 
   Status read() {
     od::object top;
@@ -718,7 +719,7 @@ class RequestReader {
   Status finish() {
     if (!has_model_) return invalid("'model' is required");
     if (r_.model.empty()) return invalid("'model' must not be empty");
-    if (!has_prompt_) {
+    if (!has_prompt_ && prompt_required_) {
       return invalid(r_.endpoint == Endpoint::kChatCompletions ? "'messages' is required" : "'input' is required");
     }
     // "timeout" wins over "request_timeout" (LiteLLM's non-stream chain, §6.9).
@@ -731,6 +732,7 @@ class RequestReader {
   od::document& doc_;
   bool has_model_ = false;
   bool has_prompt_ = false;
+  bool prompt_required_ = true;
   std::optional<double> timeout_;
   std::optional<double> request_timeout_;
   int stream_slot_ = -1;
@@ -741,7 +743,7 @@ class RequestReader {
 
 }  // namespace
 
-Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
+Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint, PromptRule prompt) {
   ParsedRequest request;
   request.endpoint = endpoint;
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: the owned copy
@@ -756,7 +758,7 @@ Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
                                                      request.body.capacity()))
                .get(doc);
   if (e) return not_json(e);
-  RequestReader reader(request, doc);
+  RequestReader reader(request, doc, prompt == PromptRule::kRequired);
   Status s = reader.read();
   if (!s.ok()) return s.error();
   return request;

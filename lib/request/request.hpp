@@ -83,7 +83,11 @@ struct ParsedRequest {
 // Parses `bytes`. Errors are kInvalidArgument with a precise message ("request
 // body is not valid JSON: ...", "'model' is required", "'messages' must be an
 // array", "'num_retries' must be a non-negative integer", ...).
-Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint);
+// kOptional: a request without "messages"/"input" is accepted (a routing
+// decision without a call needs only the model and the router keys).
+enum class PromptRule { kRequired, kOptional };
+Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint,
+                                    PromptRule prompt = PromptRule::kRequired);
 
 struct SpliceOptions {
   // Sets "stream": true (replacing the caller's value).

@@ -40,10 +40,11 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   }
   FilterInput f;
   f.now = in.now;
-  f.settings = &core.settings;
+  const RouterSettings& settings = in.settings ? *in.settings : *core.settings;
+  f.settings = &settings;
   f.request = in.request;
   f.group_name = stage.group_name;
-  f.enforce_rate_limits = core.settings.enable_pre_call_checks || core.strategy->enforces_rate_limits();
+  f.enforce_rate_limits = settings.enable_pre_call_checks || core.strategy->enforces_rate_limits();
   f.budgets = core.budgets;
   f.fleet = core.fleet;
   f.excluded = in.excluded;
@@ -96,6 +97,7 @@ void open_attempt(RouterCore& core, Attempt& attempt, TimePoint now) {
   d.count_request(now);
   if (core.fleet) core.fleet->on_attempt_start(*attempt.entry, attempt.reserved, now);
   core.strategy->on_attempt_start(d, now);
+  attempt.strategy = core.strategy;  // its end goes to the same strategy, even after a strategy change
   attempt.open = true;
 }
 
@@ -114,7 +116,7 @@ void close_attempt(RouterCore& core, Attempt& attempt, bool success, std::option
   if (success && first_token_at > attempt.started) o.time_to_first_token = first_token_at - attempt.started;
   o.prompt_tokens = attempt.answer.usage.prompt_tokens;
   o.completion_tokens = attempt.answer.usage.completion_tokens;
-  core.strategy->on_attempt_end(d, o);
+  (attempt.strategy ? attempt.strategy : core.strategy)->on_attempt_end(d, o);
   if (attempt.entry->max_parallel >= 0) core.wake_slot_waiter(d.model_group());
 }
 

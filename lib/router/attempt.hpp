@@ -16,6 +16,7 @@
 
 #include "request/request.hpp"
 #include "llmux/error.hpp"
+#include "llmux/strategy.hpp"
 #include "router/call_options.hpp"
 #include "router/candidate_filter.hpp"
 #include "router/deployment_pool.hpp"
@@ -67,6 +68,7 @@ struct SelectionInput {
   std::span<const PoolEntry* const> excluded;  // went silent earlier in this call
   const PoolEntry* avoid = nullptr;            // failed just now: avoided when another is left
   TimePoint now{};
+  const RouterSettings* settings = nullptr;  // the call's snapshot; null = the router's current
 };
 Selection select_deployment(RouterCore& core, const SelectionInput& in);
 
@@ -76,6 +78,7 @@ struct Attempt {
   const PoolEntry* entry = nullptr;
   const provider::Provider* provider = nullptr;  // the deployment's, or the mock
   std::string wildcard_model;                    // the provider model of a wildcard match; else empty
+  Strategy* strategy = nullptr;                  // the strategy told of its start (kept alive by the router)
   bool probe = false;                            // its deployment's half-open probe
   bool open = false;                             // counted on the deployment, awaiting close()
   bool reserved = false;                         // its rpm was reserved in Redis (shared state)

@@ -6,6 +6,7 @@
 
 #include "health/retry_policy.hpp"
 #include "provider/mock_provider.hpp"
+#include "router/group_usage.hpp"
 
 namespace llmux::router {
 namespace {
@@ -21,13 +22,15 @@ bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 }  // namespace
 
-Call::Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
+Call::Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, std::shared_ptr<const RouterSettings> settings,
+           uint64_t id, CallMode mode,
            request::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done)
     : core_(core),
       pool_(std::move(pool)),
       id_(id),
       request_(std::move(request)),
-      options_(CallOptions::resolve(request_, core_.settings, mode)),
+      settings_(std::move(settings)),
+      options_(CallOptions::resolve(request_, *settings_, mode)),
       on_done_(std::move(on_done)),
       plan_(options_),
       relay_(std::move(on_chunk), request_) {}
@@ -89,7 +92,7 @@ void Call::attempt() {
   }
   attempt_ = Attempt{};
   const TimePoint now = core_.loop->now();
-  Selection sel = select_deployment(core_, SelectionInput{&stage_, &request_, options_.stream, excluded_, last_failed_, now});
+  Selection sel = select_deployment(core_, SelectionInput{&stage_, &request_, options_.stream, excluded_, last_failed_, now, settings_.get()});
   if (sel.wait_for_slot) {
     wait_for_slot();
     return;
@@ -395,12 +398,12 @@ bool Call::retry_in_group(const Error& error, const PoolEntry* entry, FailureInf
   if (remaining() <= Duration::zero()) return false;
   health::RetryContext ctx;
   ctx.healthy_deployments =
-      healthy_in_stage(stage_, excluded_, core_.loop->now(), core_.settings.health_checks.routing);
+      healthy_in_stage(stage_, excluded_, core_.loop->now(), settings_->health_checks.routing);
   ctx.group_size = stage_.size();
   ctx.context_window_fallbacks_configured = options_.context_window_fallbacks_configured;
   ctx.content_policy_fallbacks_configured = options_.content_policy_fallbacks_configured;
   const int allowed = entry ? options_.retries_after_failure_on(&entry->deployment->config()) : stage_.retries_allowed;
-  const health::RetryDecision d = health::decide_retry(core_.settings, stage_.group_name, error, ctx,
+  const health::RetryDecision d = health::decide_retry(*settings_, stage_.group_name, error, ctx,
                                                        std::max(0, stage_.attempts - 1), allowed, info.silent,
                                                        *core_.rng);
   stage_.retries_allowed_effective = d.allowed;
@@ -446,6 +449,8 @@ void Call::succeed(Response response) {
         AttemptRecord{stage_.group_name, e->deployment->id(), "", 0, ms_between(attempt_.started, core_.loop->now())});
   }
   fill_metadata(response.metadata);
+  if (stage_.group) add_rate_limit_headers(*stage_.group, response.headers, core_.fleet, core_.loop->now(),
+                                           response.metadata.rate_limit_headers);
   finish(std::move(response));
 }
 

@@ -36,7 +36,10 @@ namespace llmux::router {
 
 class Call final : public transport::TransferObserver {
  public:
-  Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, uint64_t id, CallMode mode,
+  // `settings`: the router's settings when the call was made, kept for the
+  // call's whole life (a settings update does not reach calls in flight).
+  Call(RouterCore& core, std::shared_ptr<const DeploymentPool> pool, std::shared_ptr<const RouterSettings> settings,
+       uint64_t id, CallMode mode,
        request::ParsedRequest request, ChunkCallback on_chunk, DoneCallback on_done);
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
@@ -100,7 +103,9 @@ class Call final : public transport::TransferObserver {
   std::shared_ptr<const DeploymentPool> pool_;
   const uint64_t id_;
   request::ParsedRequest request_;
-  const CallOptions options_;  // points into request_ and core_.settings
+  // The router's settings when the call was made: kept for its whole life.
+  const std::shared_ptr<const RouterSettings> settings_;
+  const CallOptions options_;  // points into request_ and settings_
   DoneCallback on_done_;
 
   State state_ = State::kIdle;

@@ -267,7 +267,7 @@ bool FleetSync::needs_admission(const PoolEntry& e, bool probe, TimePoint now) c
   if (probe) return true;
   // Limits are enforced only where the filter enforces them (the strategy
   // asks for it, or pre-call checks are on): a refusal must change the choice.
-  const bool enforced = core_.settings.enable_pre_call_checks || core_.strategy->enforces_rate_limits();
+  const bool enforced = core_.settings->enable_pre_call_checks || core_.strategy->enforces_rate_limits();
   return enforced && rpm_near_limit(e, now);
 }
 
@@ -639,7 +639,7 @@ void FleetSync::on_counted_failure(const PoolEntry& e, const health::FailureEven
   if (!link_ || !up()) return;  // the local count decides alone
   // The rule's window: LiteLLM expires the key after the router's
   // cooldown_time (whole seconds, at least one).
-  const int64_t ttl = std::max<int64_t>(1, static_cast<int64_t>(core_.settings.cooldown_time_seconds));
+  const int64_t ttl = std::max<int64_t>(1, static_cast<int64_t>(core_.settings->cooldown_time_seconds));
   auto failure = std::make_shared<const health::FailureEvent>(event);
   link_->command({"EVAL", kAllowedFailsScript, "1", keys_.allowed_fails(e.deployment->id()), fmt::format("{}", ttl)},
                  [this, failure, allowed, id = e.deployment->id(), alive = alive_](Result<state::RedisReply> r) {

@@ -333,10 +333,10 @@ Result<ModelMapInfo> Router::Impl::model_info(const ModelInfoQuery& query) const
 
 Result<ModelGroupInfo> Router::Impl::model_group_info(std::string_view group) const {
   std::string target(group);
-  if (auto alias = config_.settings.model_group_alias.find(target); alias != config_.settings.model_group_alias.end()) {
-    target = alias->second.target;
-  }
   std::lock_guard<std::mutex> lock(pool_mu_);
+  // The aliases in force now (update_settings may have changed them).
+  const auto& aliases = settings_->model_group_alias;
+  if (auto alias = aliases.find(target); alias != aliases.end()) target = alias->second.target;
   const bool exact = std::any_of(declared_.begin(), declared_.end(),
                                  [&](const DeploymentConfig& d) { return d.model_name == target; });
   if (!exact) {

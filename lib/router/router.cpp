@@ -51,7 +51,9 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
       pool_(std::move(pool)),
       declared_(config_.model_list),
       prices_(std::move(prices)) {
-  core_.settings = config_.settings;
+  settings_ = std::make_shared<const RouterSettings>(config_.settings);
+  settings_kept_.push_back(settings_);
+  core_.settings = settings_;
   core_.loop = &loop_;
   core_.cooldowns = &cooldowns_;
   core_.budgets = budgets_active ? budgets_.get() : nullptr;
@@ -215,7 +217,14 @@ uint64_t Router::Impl::submit(router::CallMode mode, std::string_view request_js
     });
     return id;
   }
-  auto* call = new router::Call(core_, current_pool(), id, mode, std::move(parsed).value(), std::move(on_chunk),
+  std::shared_ptr<const router::DeploymentPool> pool;
+  std::shared_ptr<const RouterSettings> settings;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool = pool_;
+    settings = settings_;
+  }
+  auto* call = new router::Call(core_, std::move(pool), std::move(settings), id, mode, std::move(parsed).value(), std::move(on_chunk),
                                 std::move(on_done));
   mark_live(id);
   loop_.post([this, call] {
@@ -269,7 +278,7 @@ Status Router::Impl::rebuild_pool_locked(std::vector<DeploymentConfig> declared)
   // re-joining) the pool, never per call.
   std::vector<DeploymentConfig> resolved = declared;
   for (auto& c : resolved) prices_->resolve(c);
-  auto next = router::DeploymentPool::build(std::move(resolved), config_.settings, pool_.get());
+  auto next = router::DeploymentPool::build(std::move(resolved), *settings_, pool_.get());
   if (!next.ok()) return next.error();
   pool_ = std::move(next).value();
   declared_ = std::move(declared);
@@ -582,7 +591,14 @@ std::vector<DeploymentHealth> Router::health(std::string_view model_group) const
 HealthReport Router::health_report(std::string_view model_group) const { return impl_->health_report(model_group); }
 Result<HealthReport> Router::check_health(std::string_view model_group) { return impl_->check_health(model_group); }
 bool Router::apply_health_check(const HealthCheckResult& result) { return impl_->health_checker().apply(result); }
-const RouterSettings& Router::settings() const { return impl_->config().settings; }
+RouterSettings Router::settings() const { return *impl_->current_settings(); }
+Status Router::update_settings(std::string_view json) { return impl_->update_settings(json); }
+Result<PickedDeployment> Router::pick(std::string_view request_json, PickOptions options) {
+  return impl_->pick(request_json, options);
+}
+Result<ModelGroupUsage> Router::model_group_usage(std::string_view model_group) const {
+  return impl_->model_group_usage(model_group);
+}
 const std::vector<std::string>& Router::warnings() const { return impl_->config().warnings; }
 
 }  // namespace llmux

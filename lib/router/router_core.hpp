@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@ class Call;
 class FleetSync;
 
 struct RouterCore {
-  RouterSettings settings;
+  // The router's settings now: update_settings swaps in a new snapshot; a
+  // call keeps the one it started with.
+  std::shared_ptr<const RouterSettings> settings;
   transport::EventLoop* loop = nullptr;  // the one loop and clock of every call
   health::CooldownTracker* cooldowns = nullptr;
   health::BudgetTracker* budgets = nullptr;  // null when no budget is configured

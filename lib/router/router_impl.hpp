@@ -78,6 +78,12 @@ class Router::Impl {
   router::HealthChecker& health_checker() { return *checker_; }
   std::string metrics_prometheus() const;
   const RouterConfig& config() const { return config_; }
+  // The settings in force now (router_settings.cpp).
+  std::shared_ptr<const RouterSettings> current_settings() const;
+  Status update_settings(std::string_view json);
+  // router_pick.cpp, group_usage.cpp.
+  Result<PickedDeployment> pick(std::string_view request_json, const PickOptions& options);
+  Result<ModelGroupUsage> model_group_usage(std::string_view group) const;
 
  private:
   // On the loop thread, from the call's final callback path; the call deletes
@@ -113,6 +119,15 @@ class Router::Impl {
 
   mutable std::mutex pool_mu_;
   std::shared_ptr<const router::DeploymentPool> pool_;  // guarded by pool_mu_
+  // The settings in force (update_settings swaps them with the pool, so a
+  // call sees a pool and settings of the same moment). Every snapshot ever
+  // in force stays alive: the cooldown tracker borrows the current one.
+  std::shared_ptr<const RouterSettings> settings_;                   // guarded by pool_mu_
+  std::vector<std::shared_ptr<const RouterSettings>> settings_kept_;  // guarded by pool_mu_
+  std::mutex update_mu_;  // one settings update at a time
+  // Strategies replaced by update_settings: attempts they saw start still
+  // report their end to them. Loop thread only.
+  std::vector<std::unique_ptr<Strategy>> retired_strategies_;
   // The deployments as configured, in pool order, before the price book
   // filled what they leave unset: re-resolved when prices are registered.
   std::vector<DeploymentConfig> declared_;          // guarded by pool_mu_

@@ -1174,6 +1174,108 @@ static void test_concurrent_async_calls_from_threads(void) {
   pthread_cond_destroy(&counter.cv);
 }
 
+static void test_pick_usage_and_settings(void) {
+  char* a = deployment_yaml("grp", "ok-a", "grp-a");
+  char* b = deployment_yaml("grp", "ok-b", "grp-b");
+  char* yaml = text_printf("model_list:\n  - %s\n  - %s\nrouter_settings:\n  num_retries: 0\n", a, b);
+  llmux_router* router = new_router(yaml);
+  free(a);
+  free(b);
+  free(yaml);
+  REQUIRE(CHECK(router != NULL));
+  llmux_error* error = NULL;
+  char* out = NULL;
+
+  /* A pick: no messages needed, nothing sent or counted, secrets redacted
+   * unless asked for. */
+  const char* pick = "{\"model\":\"grp\"}";
+  CHECK_STATUS(llmux_router_pick(router, pick, strlen(pick), 0, &out, &error), LLMUX_OK, error);
+  json_value* picked = out ? json_parse(out, strlen(out)) : NULL;
+  REQUIRE(CHECK(picked != NULL));
+  const char* id = json_string_at(picked, "id");
+  CHECK(id != NULL && (strcmp(id, "grp-a") == 0 || strcmp(id, "grp-b") == 0));
+  CHECK_STR_EQ(json_string_at(picked, "model_group"), "grp");
+  CHECK_STR_EQ(json_string_at(picked, "deployment.model_name"), "grp");
+  CHECK_STR_EQ(json_string_at(picked, "deployment.litellm_params.api_key"), "***");
+  CHECK_NOT_CONTAINS(out, kSecret);
+  json_free(picked);
+  llmux_free(out);
+  out = NULL;
+  CHECK_STATUS(llmux_router_pick(router, pick, strlen(pick), LLMUX_PICK_INCLUDE_SECRETS, &out, &error), LLMUX_OK,
+               error);
+  CHECK_CONTAINS(out, kSecret);
+  llmux_free(out);
+  out = NULL;
+  const char* specific = "{\"model\":\"grp-b\"}";
+  CHECK_STATUS(llmux_router_pick(router, specific, strlen(specific), LLMUX_PICK_SPECIFIC_DEPLOYMENT, &out, &error),
+               LLMUX_OK, error);
+  CHECK_CONTAINS(out, "\"id\":\"grp-b\"");
+  llmux_free(out);
+  out = NULL;
+  const char* unknown = "{\"model\":\"nope\"}";
+  CHECK_STATUS(llmux_router_pick(router, unknown, strlen(unknown), 0, &out, &error), LLMUX_ERR_BAD_REQUEST, error);
+  CHECK(out == NULL);
+  llmux_error_free(error);
+  error = NULL;
+  CHECK_STATUS(llmux_router_pick(NULL, pick, strlen(pick), 0, &out, &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  llmux_error_free(error);
+  error = NULL;
+  CHECK_STATUS(llmux_router_pick(router, NULL, 0, 0, &out, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_pick(router, pick, strlen(pick), 0, NULL, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_pick(router, "{\"model\":\"\xff\"}", strlen("{\"model\":\"\xff\"}"), 0, &out, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+
+  /* Group usage counts real calls only. */
+  CHECK_STATUS(llmux_router_model_group_usage(router, "grp", &out, &error), LLMUX_OK, error);
+  json_value* usage = out ? json_parse(out, strlen(out)) : NULL;
+  REQUIRE(CHECK(usage != NULL));
+  CHECK(json_number_at(usage, "rpm", -1) == 0);
+  json_free(usage);
+  llmux_free(out);
+  out = NULL;
+  CHECK_STATUS(completion_status(router, "grp", NULL), LLMUX_OK, NULL);
+  CHECK_STATUS(completion_status(router, "grp", NULL), LLMUX_OK, NULL);
+  CHECK_STATUS(llmux_router_model_group_usage(router, "grp", &out, &error), LLMUX_OK, error);
+  usage = out ? json_parse(out, strlen(out)) : NULL;
+  REQUIRE(CHECK(usage != NULL));
+  CHECK(json_number_at(usage, "rpm", -1) == 2);
+  CHECK(json_number_at(usage, "tpm", -1) > 0);
+  json_free(usage);
+  llmux_free(out);
+  out = NULL;
+  CHECK_STATUS(llmux_router_model_group_usage(router, "nope", &out, &error), LLMUX_ERR_NOT_FOUND, error);
+  llmux_error_free(error);
+  error = NULL;
+  CHECK_STATUS(llmux_router_model_group_usage(NULL, "grp", &out, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_model_group_usage(router, NULL, &out, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_model_group_usage(router, "grp", NULL, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+
+  /* Settings: read, update, a bad update changes nothing. */
+  const char* update = "{\"num_retries\": 4, \"cooldown_time\": 9}";
+  CHECK_STATUS(llmux_router_update_settings(router, update, strlen(update), &error), LLMUX_OK, error);
+  CHECK_STATUS(llmux_router_settings(router, &out, &error), LLMUX_OK, error);
+  json_value* settings = out ? json_parse(out, strlen(out)) : NULL;
+  REQUIRE(CHECK(settings != NULL));
+  CHECK(json_number_at(settings, "num_retries", -1) == 4);
+  CHECK(json_number_at(settings, "cooldown_time", -1) == 9);
+  json_free(settings);
+  llmux_free(out);
+  out = NULL;
+  const char* bad = "{\"num_retries\": 1, \"no_such_setting\": 1}";
+  CHECK_STATUS(llmux_router_update_settings(router, bad, strlen(bad), &error), LLMUX_ERR_INVALID_ARGUMENT, error);
+  CHECK_CONTAINS(llmux_error_message(error), "no_such_setting");
+  llmux_error_free(error);
+  error = NULL;
+  CHECK_STATUS(llmux_router_settings(router, &out, &error), LLMUX_OK, error);
+  CHECK_CONTAINS(out, "\"num_retries\":4");
+  llmux_free(out);
+  out = NULL;
+  CHECK_STATUS(llmux_router_update_settings(NULL, update, strlen(update), NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_update_settings(router, NULL, 0, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_settings(NULL, &out, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_router_settings(router, NULL, NULL), LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  llmux_router_free(router);
+}
+
 int main(int argc, char** argv) {
   if (fake_server_start(&g_server) != 0) {
     fprintf(stderr, "capi_test: the fake server did not start\n");
@@ -1214,6 +1316,7 @@ int main(int argc, char** argv) {
       {"health_checks", test_health_checks},
       {"deployments", test_deployments},
       {"metrics", test_metrics},
+      {"pick_usage_and_settings", test_pick_usage_and_settings},
       {"blocking_call_from_a_callback_is_refused", test_blocking_call_from_a_callback_is_refused},
       {"async_calls_from_a_callback", test_async_calls_from_a_callback},
       {"router_free_from_its_own_callback_is_refused", test_router_free_from_its_own_callback_is_refused},

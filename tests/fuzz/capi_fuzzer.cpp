@@ -5,11 +5,14 @@
 // api_base is a closed local port in case one ever tried), so inputs replay
 // deterministically.
 //   0 llmux_router_new(bytes), then deployments/health/metrics on it
-//   1 llmux_completion(bytes)          5 llmux_router_add_deployment(bytes)
+//   1 llmux_router_pick, then           5 llmux_router_add_deployment(bytes),
+//     llmux_completion(bytes)            llmux_router_update_settings(bytes),
+//                                        llmux_router_settings
 //   2 llmux_embedding(bytes)           6 llmux_router_remove_deployment(bytes)
 //   3 llmux_completion_stream(bytes)   7 llmux_router_health(bytes),
 //   4 llmux_completion_async or          llmux_router_check_health(bytes),
 //     llmux_embedding_async(bytes)       llmux_router_health_report(bytes), metrics,
+//                                        llmux_router_model_group_usage(bytes),
 //                                        llmux_cancel(id from bytes), status strings
 // Properties: every entry point returns a status; an error comes with an
 // llmux_error whose code is that status and whose JSON is valid; a success
@@ -190,6 +193,13 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
     case 2: {
       const bool chat = (selector & 7) == 1;
       llmux_status s = LLMUX_OK;
+      if (chat) {
+        // The routing decision alone first (flags from the variant).
+        s = llmux_router_pick(router, arg.data(), arg.size(), variant & 3u, &out, &error);
+        check_outcome(s, out, error, true);
+        out = nullptr;
+        error = nullptr;
+      }
       blocking(router, [&] {
         s = chat ? llmux_completion(router, arg.data(), arg.size(), &out, &error)
                  : llmux_embedding(router, arg.data(), arg.size(), &out, &error);
@@ -232,6 +242,19 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
         check_error(s, error);
         llmux_error_free(error);
       }
+      // The same bytes as a settings update: all or nothing.
+      error = nullptr;
+      s = llmux_router_update_settings(router, arg.data(), arg.size(), &error);
+      if (s == LLMUX_OK) {
+        FUZZ_CHECK(error == nullptr);
+      } else {
+        check_error(s, error);
+        llmux_error_free(error);
+      }
+      error = nullptr;
+      s = llmux_router_settings(router, &out, &error);
+      FUZZ_CHECK(s == LLMUX_OK);
+      check_outcome(s, out, error, true);
       return;
     }
     case 6: {
@@ -250,6 +273,8 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
       s = llmux_router_check_health(router, group.c_str(), &out, &error);
       check_outcome(s, out, error, true);
       s = llmux_router_health_report(router, group.c_str(), &out, &error);
+      check_outcome(s, out, error, true);
+      s = llmux_router_model_group_usage(router, group.c_str(), &out, &error);
       check_outcome(s, out, error, true);
       uint64_t id = 0;
       std::memcpy(&id, arg.data(), std::min(arg.size(), sizeof id));

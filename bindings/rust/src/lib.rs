@@ -27,6 +27,7 @@
 //! The raw C declarations are in [`sys`].
 #![warn(missing_docs)]
 
+mod admin;
 mod error;
 mod model_info;
 mod observe;
@@ -36,6 +37,7 @@ mod stream;
 #[allow(missing_docs)]
 pub mod sys;
 
+pub use admin::{ModelGroupUsage, PickOptions, PickedDeployment};
 pub use error::{Error, ErrorKind};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{

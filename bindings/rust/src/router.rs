@@ -245,6 +245,6 @@ unsafe fn take_string(text: *mut c_char) -> String {
 }
 
 /// `text` as a C string; an interior NUL is an InvalidArgument error.
-fn c_string(text: &str, what: &str) -> Result<CString, Error> {
+pub(crate) fn c_string(text: &str, what: &str) -> Result<CString, Error> {
     CString::new(text).map_err(|_| Error::invalid_argument(format!("the {what} contains a NUL byte: {text:?}")))
 }

@@ -6,7 +6,7 @@
 //! this crate wraps all of it; use these only to reach what it does not offer.
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::marker::{PhantomData, PhantomPinned};
 
 /// `LLMUX_VERSION_MAJOR` of the header these declarations mirror.
@@ -248,6 +248,38 @@ extern "C" {
     pub fn llmux_router_metrics(
         router: *mut llmux_router,
         out_text: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+}
+
+// Routing decisions, group usage and settings at run time.
+pub const LLMUX_PICK_SPECIFIC_DEPLOYMENT: c_uint = 1;
+pub const LLMUX_PICK_INCLUDE_SECRETS: c_uint = 2;
+
+extern "C" {
+    pub fn llmux_router_pick(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        flags: c_uint,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_model_group_usage(
+        router: *mut llmux_router,
+        model_group: *const c_char,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_settings(
+        router: *mut llmux_router,
+        out_json: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_router_update_settings(
+        router: *mut llmux_router,
+        json: *const c_char,
+        len: usize,
         out_error: *mut *mut llmux_error,
     ) -> llmux_status;
 }

@@ -25,6 +25,7 @@ from ._module_settings import apply_module_settings
 from ._model_info import ModelInfoMixin
 from ._model_list import ModelListMirror, alias_target, make_deployment
 from ._observe import CallInfo, Observer
+from ._router_admin import RouterAdminMixin
 from .exceptions import (
     InvalidArgumentError,
     InvalidConfigError,
@@ -84,7 +85,7 @@ def _raise_for_status(status: int, error: ctypes.c_void_p, what: str) -> None:
         _ffi.library().llmux_error_free(error)
 
 
-class Router(ModelInfoMixin):
+class Router(ModelInfoMixin, RouterAdminMixin):
     """Routes LLM calls across deployments, with LiteLLM's Router arguments and call signatures.
 
     ``Router(model_list=[...], **router_settings)`` takes LiteLLM's constructor arguments
@@ -188,7 +189,7 @@ class Router(ModelInfoMixin):
                     if key not in ("self", "model_list", "litellm_only", "callbacks", "on_event")}
         settings = apply_module_settings(settings)
         self._open(config_json(model_list, settings, litellm_only).encode("utf-8"), callbacks, on_event)
-        self._model_group_alias = dict(model_group_alias or {})
+        self._remember_alias_order(model_group_alias)
         self._mirror.record(model_list or [], self._library_deployments())
 
     @classmethod
@@ -205,7 +206,6 @@ class Router(ModelInfoMixin):
         router = cls.__new__(cls)
         text = _config_text(config)
         router._open(text, callbacks, on_event)
-        router._model_group_alias = _json_config_aliases(text)
         return router
 
     # ---- lifetime ----------------------------------------------------------------------------
@@ -216,7 +216,6 @@ class Router(ModelInfoMixin):
         self._users = 0  # threads inside a library function with the handle (close waits for them)
         self._observer = Observer(callbacks, on_event)
         self._mirror = ModelListMirror()
-        self._model_group_alias: dict[str, Any] = {}
         lib = _ffi.library()
         sink = _RouterSink()
         options = _ffi.RouterOptions(log=_ffi.LOG_CALLBACK, log_user_data=sink.key)
@@ -799,17 +798,6 @@ class CallReport:
         response = _with_hidden(make(fields), hidden)
         await self.areport(outcome, hidden, response, None)
         return response
-
-
-def _json_config_aliases(text: bytes) -> dict[str, Any]:
-    """``router_settings.model_group_alias`` of a JSON config ({} for YAML, which only the library reads)."""
-    try:
-        config = json.loads(text)
-    except ValueError:
-        return {}
-    settings = config.get("router_settings") if isinstance(config, dict) else None
-    aliases = settings.get("model_group_alias") if isinstance(settings, dict) else None
-    return dict(aliases) if isinstance(aliases, dict) else {}
 
 
 def _wildcard_matches(pattern: str, name: str) -> bool:
