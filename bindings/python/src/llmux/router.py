@@ -24,6 +24,7 @@ from ._ffi import LogLevel, Outcome, PendingCall, Status
 from ._module_settings import apply_module_settings
 from ._model_info import ModelInfoMixin
 from ._model_list import ModelListMirror, alias_target, make_deployment
+from ._policy_api import PolicyApiMixin
 from ._observe import CallInfo, Observer
 from ._router_admin import RouterAdminMixin
 from .exceptions import (
@@ -85,7 +86,7 @@ def _raise_for_status(status: int, error: ctypes.c_void_p, what: str) -> None:
         _ffi.library().llmux_error_free(error)
 
 
-class Router(ModelInfoMixin, RouterAdminMixin):
+class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin):
     """Routes LLM calls across deployments, with LiteLLM's Router arguments and call signatures.
 
     ``Router(model_list=[...], **router_settings)`` takes LiteLLM's constructor arguments
