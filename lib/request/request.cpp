@@ -269,6 +269,9 @@ enum class Key {
   kTotalTimeout,
   kAllowedModelRegion,
   kDropParams,
+  kApiKey,
+  kApiBase,
+  kMockError,
   kStripOnly,  // router-only keys llmux does not interpret (yet): removed, validated as JSON
 };
 
@@ -280,6 +283,9 @@ struct KeyEntry {
 // Sorted by name for binary search.
 constexpr KeyEntry kKeys[] = {
     {"allowed_model_region", Key::kAllowedModelRegion},
+    {"api_base", Key::kApiBase},
+    {"api_key", Key::kApiKey},
+    {"base_url", Key::kApiBase},
     {"caching", Key::kStripOnly},
     {"connect_timeout", Key::kConnectTimeout},
     {"content_policy_fallbacks", Key::kContentPolicyFallbacks},
@@ -293,6 +299,7 @@ constexpr KeyEntry kKeys[] = {
     {"litellm_call_id", Key::kStripOnly},
     {"litellm_metadata", Key::kStripOnly},
     {"litellm_trace_id", Key::kStripOnly},
+    {"llmux_mock_error", Key::kMockError},
     {"max_fallbacks", Key::kMaxFallbacks},
     {"messages", Key::kMessages},
     {"metadata", Key::kMetadata},
@@ -437,7 +444,10 @@ class RequestReader {
         return read_flag(v, name, r_.router.mock_testing_content_policy_fallbacks);
       case Key::kMockTestingRateLimitError: return read_flag(v, name, r_.router.mock_testing_rate_limit_error);
       case Key::kMetadata: return read_metadata(v);
-      case Key::kMockResponse: return read_optional_string(v, name, r_.router.mock_response);
+      case Key::kMockResponse: return read_mock_response(v, name);
+      case Key::kMockError: return read_optional_object(v, name, r_.router.mock_error_json);
+      case Key::kApiKey: return read_optional_string(v, name, r_.router.api_key);
+      case Key::kApiBase: return read_optional_string(v, name, r_.router.api_base);
       case Key::kStripOnly: {
         if (auto e = walk(v)) return not_json(e);
         return {};
@@ -645,6 +655,32 @@ class RequestReader {
       return not_json(e);
     }
     return invalid(fmt::format("'{}' must be a boolean", name));
+  }
+
+  // A string (reply text or error name) or an object (the body to answer).
+  Status read_mock_response(od::value& v, std::string_view name) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::object) return read_optional_object(v, name, r_.router.mock_response_json);
+    return read_optional_string(v, name, r_.router.mock_response);
+  }
+
+  // An object (kept as its raw JSON text) or null (leaves `out` unset).
+  Status read_optional_object(od::value& v, std::string_view name, std::optional<std::string>& out) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::object) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid(fmt::format("'{}' must be an object", name));
+    }
+    std::string_view raw;
+    if (Status s = consume_raw(v, raw); !s.ok()) return s;
+    out.emplace(raw);
+    return {};
   }
 
   // A string or null (null leaves `out` unset).

@@ -42,6 +42,18 @@ struct RouterRequestOptions {
   std::optional<std::vector<FallbackRule>> content_policy_fallbacks;
   bool disable_fallbacks = false;
   std::optional<std::string> mock_response;      // text, or "litellm.<ErrorClass>"
+  // mock_response given as an object (LiteLLM's dict or ModelResponse): the
+  // JSON body answered as it is (raw JSON text of the object).
+  std::optional<std::string> mock_response_json;
+  // llmux_mock_error: {"status_code", "message", "type"} (raw JSON text): the
+  // attempt fails as a provider answering that status would (an Exception
+  // given as mock_response, in the bindings).
+  std::optional<std::string> mock_error_json;
+  // LiteLLM's client-side credentials: the call goes to a twin of the chosen
+  // deployment with these (router/client_side_deployments.hpp). "base_url"
+  // is read as api_base.
+  std::optional<std::string> api_key;
+  std::optional<std::string> api_base;
   bool mock_timeout = false;
   // LiteLLM's per-request drop_params: parameters the provider lacks are
   // dropped instead of failing the call (OpenAI-compatible bodies ignore it).

@@ -1,0 +1,168 @@
+// Wildcard routes report and send the requested model; client-side
+// credentials get a twin deployment of their own; mock hooks as objects and
+// errors; the other OpenAI endpoints.
+#include <set>
+
+#include "integration/test_util.hpp"
+#include "router/client_side_deployments.hpp"
+
+using namespace llmux;
+using namespace llmux::testing;
+
+namespace {
+
+std::string wildcard_config(const FakeProvider& p, const std::string& model_name, const std::string& model,
+                            const std::string& extra = "") {
+  return fmt::format("model_list:\n  - model_name: \"{}\"\n    litellm_params:\n      model: \"{}\"\n"
+                     "      api_base: {}\n      api_key: sk-configured\n{}",
+                     model_name, model, p.base_url(), extra);
+}
+
+}  // namespace
+
+TEST_CASE("wildcard routes send and report the requested model, never the pattern", "[router][wildcard]") {
+  FakeProvider p;
+  SECTION("openai/* deployment under a * group") {
+    auto router = make_router(wildcard_config(p, "*", "openai/*"));
+    auto r = router->completion(chat_request("gpt-4o-mini"));
+    REQUIRE(r.ok());
+    CHECK(json_at(p.requests().back().body, "/model") == "gpt-4o-mini");
+    CHECK(json_at(r->body, "/model") == "gpt-4o-mini");
+    CHECK(r->metadata.deployment_model == "gpt-4o-mini");
+  }
+  SECTION("a bare * deployment strips its provider's prefix, as LiteLLM's get_llm_provider does") {
+    auto router = make_router(wildcard_config(p, "*", "*"));
+    auto r = router->completion(chat_request("openai/gpt-4o"));
+    REQUIRE(r.ok());
+    CHECK(json_at(p.requests().back().body, "/model") == "gpt-4o");
+    CHECK(json_at(r->body, "/model") == "gpt-4o");
+    auto plain = router->completion(chat_request("my-model"));
+    REQUIRE(plain.ok());
+    CHECK(json_at(p.requests().back().body, "/model") == "my-model");
+  }
+  SECTION("a fallback into a wildcard group fills it with the requested model") {
+    auto router = make_router(
+        "model_list:\n"
+        "  - model_name: primary\n    litellm_params:\n      model: openai/primary\n"
+        "      mock_response: litellm.RateLimitError\n" +
+        fmt::format("  - model_name: \"*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}\n",
+                    p.base_url()) +
+        "router_settings:\n  fallbacks: [{primary: [\"*\"]}]\n");
+    auto r = router->completion(chat_request("primary"));
+    REQUIRE(r.ok());
+    CHECK(r->metadata.fallbacks == 1);
+    CHECK(json_at(p.requests().back().body, "/model") == "primary");
+    CHECK(json_at(r->body, "/model") == "primary");
+  }
+  SECTION("a mock answer of a wildcard deployment names the requested model") {
+    auto router = make_router(
+        "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n"
+        "      mock_response: hi\n");
+    auto r = router->completion(chat_request("openai/gpt-4.1"));
+    REQUIRE(r.ok());
+    CHECK(json_at(r->body, "/model") == "gpt-4.1");
+  }
+}
+
+TEST_CASE("client-side credentials get their own deployment identity and counters", "[router][client_side]") {
+  FakeProvider p;
+  FakeProvider other;
+  auto router = make_router("model_list:\n" + deployment_yaml("gpt-test", "served-model", p, "", "dep-a"));
+
+  auto a = router->completion(chat_request("gpt-test", R"("api_key":"sk-client-one")"));
+  REQUIRE(a.ok());
+  auto b = router->completion(chat_request("gpt-test", R"("api_key":"sk-client-two")"));
+  REQUIRE(b.ok());
+  auto a2 = router->completion(chat_request("gpt-test", R"("api_key":"sk-client-one")"));
+  REQUIRE(a2.ok());
+  auto reqs = p.requests();
+  REQUIRE(reqs.size() == 3);
+  CHECK(reqs[0].header("authorization") == "Bearer sk-client-one");
+  CHECK(reqs[1].header("authorization") == "Bearer sk-client-two");
+  // Router-only: the key is a credential, never part of the body.
+  CHECK(reqs[0].body.find("sk-client-one") == std::string::npos);
+
+  CHECK(a->metadata.deployment_id != "dep-a");
+  CHECK(b->metadata.deployment_id != "dep-a");
+  CHECK(a->metadata.deployment_id != b->metadata.deployment_id);
+  CHECK(a->metadata.deployment_id == a2->metadata.deployment_id);  // stable
+  CHECK(a->metadata.deployment_id.size() == 64);
+  CHECK(a->metadata.deployment_id.find("sk-") == std::string::npos);
+
+  // The configured deployment is untouched, and twins are not listed.
+  auto h = router->health();
+  REQUIRE(h.size() == 1);
+  CHECK(h[0].id == "dep-a");
+  CHECK(h[0].requests_this_minute == 0);
+  CHECK(h[0].tokens_this_minute == 0);
+  CHECK(router->deployments().size() == 1);
+  CHECK(router->metrics_prometheus().find("sk-client") == std::string::npos);
+
+  SECTION("api_base (and base_url) send the call elsewhere") {
+    auto c = router->completion(chat_request("gpt-test", fmt::format(R"("api_base":"{}")", other.base_url())));
+    REQUIRE(c.ok());
+    REQUIRE(other.requests().size() == 1);
+    CHECK(other.requests()[0].header("authorization") == "Bearer sk-test-secret-key");
+    CHECK(c->metadata.api_base == other.base_url());
+    auto d = router->completion(chat_request("gpt-test", fmt::format(R"("base_url":"{}")", other.base_url())));
+    REQUIRE(d.ok());
+    CHECK(d->metadata.deployment_id == c->metadata.deployment_id);
+    CHECK(p.requests().size() == 3);
+  }
+  SECTION("a failing client key cools down its twin, not the configured deployment; no secret in the error") {
+    p.set_handler([](const ReceivedRequest& r) {
+      if (r.header("authorization") == "Bearer sk-bad-key") {
+        return Behavior::error(401, "Incorrect API key provided: sk-bad-key", "invalid_request_error", "invalid_api_key");
+      }
+      return Behavior::ok("fine");
+    });
+    auto bad = router->completion(chat_request("gpt-test", R"("api_key":"sk-bad-key","num_retries":0)"));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().kind == ErrorKind::kAuthentication);
+    CHECK(bad.error().to_string().find("sk-bad-key") == std::string::npos);
+    CHECK(bad.error().metadata.deployment_id != "dep-a");
+    auto h2 = router->health();
+    REQUIRE(h2.size() == 1);
+    CHECK(h2[0].healthy);
+    auto good = router->completion(chat_request("gpt-test"));
+    REQUIRE(good.ok());
+    CHECK(good->metadata.deployment_id == "dep-a");
+  }
+}
+
+TEST_CASE("twin ids: stable, distinct per credentials, bounded registry", "[router][client_side]") {
+  using router::ClientSideDeployments;
+  const std::optional<std::string> none;
+  const std::string a = ClientSideDeployments::twin_id("dep", std::string("k1"), none);
+  CHECK(a == ClientSideDeployments::twin_id("dep", std::string("k1"), none));
+  CHECK(a != ClientSideDeployments::twin_id("dep", std::string("k2"), none));
+  CHECK(a != ClientSideDeployments::twin_id("dep2", std::string("k1"), none));
+  CHECK(ClientSideDeployments::twin_id("dep", none, std::string("k1")) != a);
+  CHECK(ClientSideDeployments::twin_id("dep", std::string(""), none) != ClientSideDeployments::twin_id("dep", none, none));
+
+  // Over capacity, the least recently used twin is forgotten.
+  FakeProvider p;
+  auto cfg = parse_config("model_list:\n" + deployment_yaml("g", "m", p, "", "dep-a"));
+  REQUIRE(cfg.ok());
+  auto pool = router::DeploymentPool::build(cfg->model_list, cfg->settings, nullptr);
+  REQUIRE(pool.ok());
+  const router::PoolEntry& base = *(*pool)->entries().front();
+  ClientSideDeployments twins(2);
+  request::RouterRequestOptions o1, o2, o3;
+  o1.api_key = "k1";
+  o2.api_key = "k2";
+  o3.api_key = "k3";
+  auto t1 = twins.twin(base, o1, cfg->settings);
+  REQUIRE(t1.ok());
+  CHECK((*t1)->deployment->config().api_key == "k1");
+  CHECK((*t1)->deployment->config().api_base == base.deployment->config().api_base);
+  REQUIRE(twins.twin(base, o2, cfg->settings).ok());
+  REQUIRE(twins.twin(base, o1, cfg->settings).ok());  // k1 used again: k2 is now the oldest
+  REQUIRE(twins.twin(base, o3, cfg->settings).ok());
+  CHECK(twins.size() == 2);
+  auto again = twins.twin(base, o1, cfg->settings);
+  REQUIRE(again.ok());
+  CHECK(again->get() == t1->get());  // kept
+  // t1 is still usable after its neighbours were evicted.
+  CHECK((*t1)->deployment->id() == ClientSideDeployments::twin_id("dep-a", std::string("k1"), std::nullopt));
+}
