@@ -166,3 +166,82 @@ TEST_CASE("twin ids: stable, distinct per credentials, bounded registry", "[rout
   // t1 is still usable after its neighbours were evicted.
   CHECK((*t1)->deployment->id() == ClientSideDeployments::twin_id("dep-a", std::string("k1"), std::nullopt));
 }
+
+TEST_CASE("mock_response as an object is answered as the body", "[router][mock]") {
+  auto router = make_router(
+      "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/m\n"
+      "      mock_response: {id: dep-body, object: chat.completion, model: from-config, choices: [{index: 0, "
+      "message: {role: assistant, content: configured}, finish_reason: stop}]}\n");
+  auto r = router->completion(chat_request("g"));
+  REQUIRE(r.ok());
+  CHECK(json_at(r->body, "/choices/0/message/content") == "configured");
+  CHECK(json_at(r->body, "/id") == "dep-body");
+
+  auto per_request = router->completion(chat_request(
+      "g", R"("mock_response":{"id":"req-body","object":"chat.completion","model":"x","choices":[{"index":0,)"
+           R"("message":{"role":"assistant","content":"from the request"},"finish_reason":"stop"}],)"
+           R"("usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}})"));
+  REQUIRE(per_request.ok());
+  CHECK(json_at(per_request->body, "/choices/0/message/content") == "from the request");
+  CHECK(per_request->usage.completion_tokens == 3);
+
+  auto streamed = run_stream(*router, chat_request("g", R"("stream":true)"));
+  CHECK(streamed.text == "configured");
+}
+
+TEST_CASE("llmux_mock_error fails like a provider answering that status", "[router][mock]") {
+  SECTION("a 429 on one deployment is retried on the other, which serves; the failing one cools down") {
+    auto router = make_router(
+        "model_list:\n"
+        "  - model_name: g\n    litellm_params:\n      model: openai/a\n"
+        "      llmux_mock_error: {status_code: 429, message: slow down, type: rate_limit_error}\n"
+        "    model_info:\n      id: dep-bad\n"
+        "  - model_name: g\n    litellm_params:\n      model: openai/b\n      mock_response: served\n"
+        "    model_info:\n      id: dep-good\n");
+    bool saw_bad = false;
+    for (int i = 0; i < 4; ++i) {
+      auto r = router->completion(chat_request("g", R"("num_retries":2)"));
+      REQUIRE(r.ok());
+      CHECK(r->metadata.deployment_id == "dep-good");
+      saw_bad = saw_bad || r->metadata.attempts > 1;
+    }
+    CHECK(saw_bad);
+    bool bad_cooling = false;
+    for (const auto& h : router->health("g")) {
+      if (h.id == "dep-bad") bad_cooling = !h.healthy && h.status == 429;
+    }
+    CHECK(bad_cooling);
+  }
+  SECTION("per request: the status's class, no retry of a 400, fallbacks after a 500") {
+    auto router = make_router(
+        "model_list:\n"
+        "  - model_name: g\n    litellm_params:\n      model: openai/a\n      mock_response: fine\n"
+        "  - model_name: backup\n    litellm_params:\n      model: openai/b\n      mock_response: from backup\n");
+    auto rl = router->completion(
+        chat_request("g", R"("num_retries":0,"llmux_mock_error":{"status_code":429,"message":"mock 429"})"));
+    REQUIRE_FALSE(rl.ok());
+    CHECK(rl.error().kind == ErrorKind::kRateLimit);
+    CHECK(rl.error().status == 429);
+    CHECK(rl.error().message.find("mock 429") != std::string::npos);
+
+    auto bad = router->completion(
+        chat_request("g", R"("num_retries":3,"llmux_mock_error":{"status_code":400,"message":"bad input"})"));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().kind == ErrorKind::kBadRequest);
+    CHECK(bad.error().metadata.attempts == 1);
+
+    auto fb = router->completion(chat_request(
+        "g", R"("num_retries":0,"fallbacks":["backup"],"llmux_mock_error":{"status_code":500,"message":"boom"})"));
+    // The per-request hook applies to the fallback's attempts too, as LiteLLM's mock_response does.
+    REQUIRE_FALSE(fb.ok());
+    CHECK(fb.error().metadata.fallbacks == 1);
+    CHECK(fb.error().kind == ErrorKind::kInternalServer);
+  }
+  SECTION("a malformed hook is a bad request") {
+    auto router = make_router("model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/a\n"
+                              "      mock_response: fine\n");
+    auto r = router->completion(chat_request("g", R"("llmux_mock_error":"429")"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kInvalidArgument);
+  }
+}
