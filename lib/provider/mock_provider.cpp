@@ -149,6 +149,13 @@ std::optional<LocalAnswer> MockProvider::answer_locally(const ProviderTarget& ta
   LocalAnswer a;
   if (request.endpoint == request::Endpoint::kEmbeddings) {
     a.body = mock_embedding_body(model, 1);
+  } else if (request.endpoint == request::Endpoint::kModerations) {
+    a.body = mock_moderation_body(model);
+  } else if (request.endpoint == request::Endpoint::kTextCompletions ||
+             request.endpoint == request::Endpoint::kResponses) {
+    const Usage u = mock_usage(request.estimated_prompt_tokens, *mock);
+    a.body = request.endpoint == request::Endpoint::kResponses ? mock_responses_body(model, *mock, u)
+                                                               : mock_text_completion_body(model, *mock, u);
   } else if (stream) {
     for (const std::string& chunk : mock_stream_chunks(model, *mock, request.include_usage)) {
       fmt::format_to(std::back_inserter(a.body), "data: {}\n\n", chunk);

@@ -246,6 +246,7 @@ enum class Key {
   kStreamOptions,
   kMessages,
   kInput,
+  kPrompt,
   kFallbacks,
   kContextWindowFallbacks,
   kContentPolicyFallbacks,
@@ -313,6 +314,7 @@ constexpr KeyEntry kKeys[] = {
     {"model_group_retry_policy", Key::kStripOnly},
     {"num_retries", Key::kNumRetries},
     {"priority", Key::kStripOnly},
+    {"prompt", Key::kPrompt},
     {"request_timeout", Key::kRequestTimeout},
     {"specific_deployment", Key::kStripOnly},
     {"stream", Key::kStream},
@@ -322,6 +324,15 @@ constexpr KeyEntry kKeys[] = {
     {"timeout", Key::kTimeout},
     {"total_timeout", Key::kTotalTimeout},
 };
+
+// The member holding an endpoint's prompt.
+Key prompt_key(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kChatCompletions: return Key::kMessages;
+    case Endpoint::kTextCompletions: return Key::kPrompt;
+    default: return Key::kInput;
+  }
+}
 
 Key classify_key(std::string_view name) {
   const auto* end = std::end(kKeys);
@@ -338,6 +349,7 @@ std::string_view canonical_kept_key(Key key, std::string_view raw) {
     case Key::kStreamOptions: return "stream_options";
     case Key::kMessages: return "messages";
     case Key::kInput: return "input";
+    case Key::kPrompt: return "prompt";
     default: return raw;
   }
 }
@@ -418,6 +430,7 @@ class RequestReader {
       case Key::kStreamOptions: return read_stream_options(v, kept_key);
       case Key::kMessages: return read_prompt(v, key, kept_key);
       case Key::kInput: return read_prompt(v, key, kept_key);
+      case Key::kPrompt: return read_prompt(v, key, kept_key);
       case Key::kFallbacks: return read_fallbacks(v, name, /*allow_client_side=*/true, r_.router.fallbacks);
       case Key::kContextWindowFallbacks:
         return read_fallbacks(v, name, false, r_.router.context_window_fallbacks);
@@ -558,7 +571,7 @@ class RequestReader {
 
   Status read_prompt(od::value& v, Key key, std::string_view kept_key) {
     const bool is_messages = key == Key::kMessages;
-    const bool is_prompt = is_messages == (r_.endpoint == Endpoint::kChatCompletions);
+    const bool is_prompt = key == prompt_key(r_.endpoint);
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     std::string_view raw;
@@ -566,12 +579,13 @@ class RequestReader {
     if (is_prompt) {
       if (is_messages && t != od::json_type::array) return invalid("'messages' must be an array");
       if (!is_messages && t != od::json_type::array && t != od::json_type::string) {
-        return invalid("'input' must be a string or an array");
+        return invalid(key == Key::kPrompt ? "'prompt' must be a string or an array"
+                                           : "'input' must be a string or an array");
       }
       has_prompt_ = true;
       r_.prompt_bytes = static_cast<int64_t>(raw.size());
     }
-    keep(kept_key, raw, is_messages ? &messages_slot_ : &input_slot_);
+    keep(kept_key, raw, is_messages ? &messages_slot_ : key == Key::kPrompt ? &prompt_slot_ : &input_slot_);
     return {};
   }
 
@@ -755,7 +769,9 @@ class RequestReader {
     if (!has_model_) return invalid("'model' is required");
     if (r_.model.empty()) return invalid("'model' must not be empty");
     if (!has_prompt_) {
-      return invalid(r_.endpoint == Endpoint::kChatCompletions ? "'messages' is required" : "'input' is required");
+      return invalid(r_.endpoint == Endpoint::kChatCompletions   ? "'messages' is required"
+                     : r_.endpoint == Endpoint::kTextCompletions ? "'prompt' is required"
+                                                                 : "'input' is required");
     }
     // "timeout" wins over "request_timeout" (LiteLLM's non-stream chain, §6.9).
     r_.router.timeout_seconds = timeout_ ? timeout_ : request_timeout_;
@@ -773,9 +789,21 @@ class RequestReader {
   int stream_options_slot_ = -1;
   int messages_slot_ = -1;
   int input_slot_ = -1;
+  int prompt_slot_ = -1;
 };
 
 }  // namespace
+
+std::string_view endpoint_path(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kChatCompletions: return "/chat/completions";
+    case Endpoint::kEmbeddings: return "/embeddings";
+    case Endpoint::kTextCompletions: return "/completions";
+    case Endpoint::kModerations: return "/moderations";
+    case Endpoint::kResponses: return "/responses";
+  }
+  return "/chat/completions";
+}
 
 Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint) {
   ParsedRequest request;

@@ -17,7 +17,12 @@
 
 namespace llmux::request {
 
-enum class Endpoint { kChatCompletions, kEmbeddings };
+// The OpenAI endpoint a request is for. Its prompt member: "messages" (chat),
+// "prompt" (text completions), "input" (the others).
+enum class Endpoint { kChatCompletions, kEmbeddings, kTextCompletions, kModerations, kResponses };
+
+// The endpoint's path under an OpenAI-style api_base ("/chat/completions", ...).
+std::string_view endpoint_path(Endpoint endpoint);
 
 // A top-level member kept for the outgoing body: raw bytes of key (without
 // quotes, still escaped as in the input) and value (exact JSON text).
@@ -79,7 +84,7 @@ struct ParsedRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool has_stream_options = false;
-  int64_t prompt_bytes = 0;    // raw size of "messages" (chat) or "input" (embeddings)
+  int64_t prompt_bytes = 0;    // raw size of the prompt member ("messages", "prompt" or "input")
   int64_t estimated_prompt_tokens = 0;  // prompt_bytes / 4, rounded up: a fast estimate
   std::vector<RawField> kept;  // every other top-level member, in input order
   RouterRequestOptions router;

@@ -212,6 +212,14 @@ void Call::go(size_t candidates) {
     fail(Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: provider '{}' is not supported", dc.id, dc.provider)));
     return;
   }
+  if (!attempt_.provider->supports_endpoint(request_.endpoint)) {
+    // Not this deployment's failure: no cooldown; a fallback group may serve it.
+    Error e(ErrorKind::kBadRequest, fmt::format("the {} endpoint is not supported by provider '{}' (deployment {})",
+                                                request::endpoint_path(request_.endpoint).substr(1), dc.provider, dc.id));
+    e.llm_provider = dc.provider;
+    handle_failure(std::move(e), nullptr, FailureInfo{.retryable = false});
+    return;
+  }
   attempt_.wildcard_model = wildcard_provider_model(dc, stage_.wildcard_captures, request_.model);
   // Credentials first (a token may need fetching, on the loop); then the request.
   state_ = State::kPreparing;

@@ -1,6 +1,7 @@
 // Wildcard routes report and send the requested model; client-side
 // credentials get a twin deployment of their own; mock hooks as objects and
 // errors; the other OpenAI endpoints.
+#include <future>
 #include <set>
 
 #include "integration/test_util.hpp"
@@ -244,4 +245,119 @@ TEST_CASE("llmux_mock_error fails like a provider answering that status", "[rout
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::kInvalidArgument);
   }
+}
+
+namespace {
+
+// Answers each endpoint's path with a body of its shape; 429 for models starting "fail".
+Behavior endpoint_answer(const ReceivedRequest& r) {
+  const std::string model = json_at(r.body, "/model");
+  if (model.rfind("fail", 0) == 0) return Behavior::error(429, "Rate limit reached", "rate_limit_error", "");
+  Behavior b;
+  if (r.path == "/v1/completions") {
+    b.body = R"({"id":"cmpl-1","object":"text_completion","model":")" + model +
+             R"(","choices":[{"index":0,"text":"done","finish_reason":"length"}],)"
+             R"("usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}})";
+  } else if (r.path == "/v1/moderations") {
+    b.body = R"({"id":"modr-1","model":")" + model + R"(","results":[{"flagged":true,"categories":{}}]})";
+  } else if (r.path == "/v1/responses") {
+    b.body = R"({"id":"resp-1","object":"response","status":"completed","model":")" + model +
+             R"(","output":[],"usage":{"input_tokens":7,"output_tokens":2,"total_tokens":9}})";
+  } else {
+    b.status = 404;
+    b.body = R"({"error":{"message":"no such path","type":"invalid_request_error"}})";
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("text completions, moderations and responses pass through to OpenAI-compatible deployments",
+          "[router][endpoints]") {
+  FakeProvider p;
+  p.set_handler(endpoint_answer);
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "served", p, "", "dep-a") +
+                            deployment_yaml("failing", "fail-model", p, "", "dep-fail"));
+
+  auto text = router->call(Endpoint::kTextCompletions, R"({"model":"g","prompt":"Once upon","max_tokens":1})");
+  REQUIRE(text.ok());
+  CHECK(p.requests().back().path == "/v1/completions");
+  CHECK(json_at(p.requests().back().body, "/model") == "served");
+  CHECK(json_at(p.requests().back().body, "/prompt") == "Once upon");
+  CHECK(json_at(text->body, "/choices/0/text") == "done");
+  CHECK(text->finish_reason == "length");
+  CHECK(text->usage.total_tokens == 5);
+  CHECK(text->metadata.deployment_id == "dep-a");
+
+  auto mod = router->call(Endpoint::kModerations, R"({"model":"g","input":"some text"})");
+  REQUIRE(mod.ok());
+  CHECK(p.requests().back().path == "/v1/moderations");
+  CHECK(json_at(mod->body, "/results/0/flagged") == "true");
+
+  auto resp = router->call(Endpoint::kResponses, R"({"model":"g","input":"hi","stream":true})");
+  REQUIRE(resp.ok());
+  CHECK(p.requests().back().path == "/v1/responses");
+  CHECK(json_at(p.requests().back().body, "/stream") == "<absent>");
+  CHECK(resp->usage.prompt_tokens == 7);
+  CHECK(resp->usage.completion_tokens == 2);
+
+  auto chat = router->call(Endpoint::kChatCompletions, chat_request("g"));
+  CHECK_FALSE(chat.ok());  // the handler has no chat path: a 404 from the provider
+  CHECK(p.requests().back().path == "/v1/chat/completions");
+
+  SECTION("retries and fallbacks as for completions") {
+    const size_t before = p.requests().size();
+    auto fb = router->call(Endpoint::kTextCompletions,
+                           R"({"model":"failing","prompt":"x","num_retries":1,"fallbacks":["g"]})");
+    REQUIRE(fb.ok());
+    CHECK(fb->metadata.fallbacks == 1);
+    CHECK(fb->metadata.deployment_id == "dep-a");
+    CHECK(p.requests().size() - before == 3);  // the failing one twice, then the fallback
+  }
+  SECTION("asynchronously") {
+    std::promise<Result<Response>> done;
+    router->call_async(Endpoint::kModerations, R"({"model":"g","input":["a","b"]})",
+                       [&](Result<Response> r) { done.set_value(std::move(r)); });
+    auto r = done.get_future().get();
+    REQUIRE(r.ok());
+    CHECK(json_at(r->body, "/id") == "modr-1");
+  }
+  SECTION("bad requests name the missing member") {
+    auto no_prompt = router->call(Endpoint::kTextCompletions, R"({"model":"g"})");
+    REQUIRE_FALSE(no_prompt.ok());
+    CHECK(no_prompt.error().message.find("'prompt' is required") != std::string::npos);
+    auto no_input = router->call(Endpoint::kResponses, R"({"model":"g"})");
+    REQUIRE_FALSE(no_input.ok());
+    CHECK(no_input.error().message.find("'input' is required") != std::string::npos);
+  }
+}
+
+TEST_CASE("other endpoints: mock answers, and a typed error from families that lack them", "[router][endpoints]") {
+  auto router = make_router(
+      "model_list:\n"
+      "  - model_name: m\n    litellm_params:\n      model: openai/x\n      mock_response: mocked words\n"
+      "  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-3\n      api_key: sk-ant\n"
+      "      api_base: http://127.0.0.1:9\n");
+  auto text = router->call(Endpoint::kTextCompletions, R"({"model":"m","prompt":"p"})");
+  REQUIRE(text.ok());
+  CHECK(json_at(text->body, "/object") == "text_completion");
+  CHECK(json_at(text->body, "/choices/0/text") == "mocked words");
+  auto mod = router->call(Endpoint::kModerations, R"({"model":"m","input":"p"})");
+  REQUIRE(mod.ok());
+  CHECK(json_at(mod->body, "/results/0/flagged") == "false");
+  auto resp = router->call(Endpoint::kResponses, R"({"model":"m","input":"p"})");
+  REQUIRE(resp.ok());
+  CHECK(json_at(resp->body, "/output/0/content/0/text") == "mocked words");
+  CHECK(resp->usage.completion_tokens == 2);
+
+  auto unsupported = router->call(Endpoint::kModerations, R"({"model":"claude","input":"p"})");
+  REQUIRE_FALSE(unsupported.ok());
+  CHECK(unsupported.error().kind == ErrorKind::kBadRequest);
+  CHECK(unsupported.error().message.find("moderations endpoint is not supported by provider 'anthropic'") !=
+        std::string::npos);
+  CHECK(unsupported.error().message.find("sk-ant") == std::string::npos);
+  bool healthy = true;
+  for (const auto& h : router->health("claude")) healthy = healthy && h.healthy;
+  CHECK(healthy);
+  CHECK(endpoint_name(Endpoint::kResponses) == "responses");
 }
