@@ -6,7 +6,8 @@
 // deterministically.
 //   0 llmux_router_new(bytes), then deployments/health/metrics on it
 //   1 llmux_completion(bytes)          5 llmux_router_add_deployment(bytes)
-//   2 llmux_embedding(bytes)           6 llmux_router_remove_deployment(bytes)
+//   2 llmux_embedding(bytes), or       6 llmux_router_remove_deployment(bytes)
+//     llmux_call(variant-1, bytes)
 //   3 llmux_completion_stream(bytes)   7 llmux_router_health(bytes),
 //   4 llmux_completion_async or          llmux_router_check_health(bytes),
 //     llmux_embedding_async(bytes)       llmux_router_health_report(bytes), metrics,
@@ -187,8 +188,14 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
       const bool chat = (selector & 7) == 1;
       llmux_status s = LLMUX_OK;
       blocking(router, [&] {
-        s = chat ? llmux_completion(router, arg.data(), arg.size(), &out, &error)
-                 : llmux_embedding(router, arg.data(), arg.size(), &out, &error);
+        if (chat) {
+          s = llmux_completion(router, arg.data(), arg.size(), &out, &error);
+        } else if (variant == 0) {
+          s = llmux_embedding(router, arg.data(), arg.size(), &out, &error);
+        } else {
+          // llmux_call: variant 1-5 name the endpoints, 6 and up none (rejected).
+          s = llmux_call(router, static_cast<llmux_endpoint>(variant - 1), arg.data(), arg.size(), &out, &error);
+        }
       });
       check_outcome(s, out, error, true);
       return;
