@@ -217,6 +217,7 @@ std::string mock_moderation_body(std::string_view model) {
   w.begin_object().member("id", mock_id()).member("model", model);
   w.key("results").begin_array().begin_object().key("flagged").boolean(false);
   w.key("categories").begin_object().end_object().key("category_scores").begin_object().end_object();
+  w.key("category_applied_input_types").begin_object().end_object();
   w.end_object().end_array().end_object();
   return out;
 }

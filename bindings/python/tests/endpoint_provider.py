@@ -30,7 +30,8 @@ def _answer(path: str, body: dict[str, Any], auth: str) -> tuple[int, dict[str, 
     if path.endswith("/moderations"):
         return 200, {"id": "modr-ep", "model": model or "omni-moderation-latest",
                      "results": [{"flagged": False, "categories": {"violence": False},
-                                  "category_scores": {"violence": 0.01}}]}
+                                  "category_scores": {"violence": 0.01},
+                                  "category_applied_input_types": {"violence": ["text"]}}]}
     if path.endswith("/responses"):
         return 200, {"id": "resp-ep", "object": "response", "created_at": 1, "status": "completed",
                      "model": model, "output": [{"type": "message", "id": "msg-ep", "status": "completed",
