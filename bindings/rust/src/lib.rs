@@ -27,6 +27,7 @@
 //! The raw C declarations are in [`sys`].
 #![warn(missing_docs)]
 
+mod endpoints;
 mod error;
 mod observe;
 mod response;
@@ -35,6 +36,7 @@ mod stream;
 #[allow(missing_docs)]
 pub mod sys;
 
+pub use endpoints::Endpoint;
 pub use error::{Error, ErrorKind};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{

@@ -195,7 +195,7 @@ impl Router {
 
     /// Runs a library function that returns a string through an out-param and
     /// takes ownership of whatever it hands back.
-    fn text_call(
+    pub(crate) fn text_call(
         &self,
         context: &str,
         call: impl FnOnce(*mut *mut c_char, *mut *mut sys::llmux_error) -> sys::llmux_status,
