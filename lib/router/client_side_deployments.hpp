@@ -20,6 +20,12 @@
 // and cooldown with it; calls still using it keep it alive until they end),
 // so a caller rotating keys cannot grow the router's memory without bound.
 //
+// A twin is made from its deployment as it was at the twin's first use (a
+// deployment changed later under the same id keeps its old twin until that is
+// evicted). Routing chooses among the configured deployments; the twin's own
+// cooldown then stops a call that would use it (kNoDeploymentsAvailable, on to
+// fallbacks), never the configured deployment.
+//
 // Used on the router's loop thread only (RouterCore).
 #pragma once
 
