@@ -65,6 +65,27 @@ Result<std::shared_ptr<const PoolEntry>> ClientSideDeployments::twin(const PoolE
   return std::shared_ptr<const PoolEntry>(t.pool, t.pool->entries().front().get());
 }
 
+const RouterEvent& ClientSideDeployments::for_metrics(const RouterEvent& event, RouterEvent& scratch_event,
+                                                      RouterMetadata& scratch_metadata) const {
+  if (twins_.empty()) return event;
+  bool named = is_twin(event.deployment_id);
+  if (event.metadata != nullptr) {
+    for (const AttemptRecord& a : event.metadata->attempt_log) named = named || is_twin(a.deployment_id);
+  }
+  if (!named) return event;
+  scratch_event = event;
+  if (is_twin(event.deployment_id)) scratch_event.deployment_id = kMetricsLabel;
+  if (event.metadata != nullptr) {
+    scratch_metadata = *event.metadata;
+    for (AttemptRecord& a : scratch_metadata.attempt_log) {
+      if (is_twin(a.deployment_id)) a.deployment_id = std::string(kMetricsLabel);
+    }
+    if (is_twin(scratch_metadata.deployment_id)) scratch_metadata.deployment_id = std::string(kMetricsLabel);
+    scratch_event.metadata = &scratch_metadata;
+  }
+  return scratch_event;
+}
+
 void ClientSideDeployments::evict_least_recently_used() {
   auto oldest = twins_.end();
   for (auto it = twins_.begin(); it != twins_.end(); ++it) {

@@ -39,6 +39,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
+#include "llmux/router.hpp"
 #include "request/request.hpp"
 #include "router/deployment_pool.hpp"
 
@@ -64,6 +65,19 @@ class ClientSideDeployments {
   // The twin id of deployment `id` with these credentials (hex SHA-256).
   static std::string twin_id(std::string_view id, const std::optional<std::string>& api_key,
                              const std::optional<std::string>& api_base);
+
+  // Whether `id` is a twin this registry holds.
+  bool is_twin(std::string_view id) const { return twins_.contains(absl::string_view(id.data(), id.size())); }
+
+  // The deployment_id label the metrics count twins under (one series for
+  // all of them: keys rotating by the thousand must not grow the metrics).
+  static constexpr std::string_view kMetricsLabel = "client_side_credentials";
+
+  // `event` as the metrics count it: every twin's id (the event's and its
+  // attempt log's) replaced by kMetricsLabel. Returns `event` itself when no
+  // twin is named, else a copy built in the scratch objects.
+  const RouterEvent& for_metrics(const RouterEvent& event, RouterEvent& scratch_event,
+                                 RouterMetadata& scratch_metadata) const;
 
   size_t size() const { return twins_.size(); }
   size_t capacity() const { return capacity_; }

@@ -58,7 +58,14 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
   // The metrics see every event first; then the caller's callback, whose
   // exceptions RouterCore::emit swallows.
   core_.on_event = [this](const RouterEvent& event) {
-    metrics_.record(event);
+    if (core_.client_side.size() == 0) {
+      metrics_.record(event);
+    } else {
+      // Client-side credentials' twins count under one label (bounded series).
+      RouterEvent relabelled;
+      RouterMetadata relabelled_metadata;
+      metrics_.record(core_.client_side.for_metrics(event, relabelled, relabelled_metadata));
+    }
     if (options_.on_event) options_.on_event(event);
   };
   core_.strategy = strategy_.get();

@@ -97,7 +97,11 @@ TEST_CASE("client-side credentials get their own deployment identity and counter
   CHECK(h[0].requests_this_minute == 0);
   CHECK(h[0].tokens_this_minute == 0);
   CHECK(router->deployments().size() == 1);
-  CHECK(router->metrics_prometheus().find("sk-client") == std::string::npos);
+  const std::string metrics = router->metrics_prometheus();
+  CHECK(metrics.find("sk-client") == std::string::npos);
+  // Twins are counted under one label, never one series per key.
+  CHECK(metrics.find(a->metadata.deployment_id) == std::string::npos);
+  CHECK(metrics.find("client_side_credentials") != std::string::npos);
 
   SECTION("api_base (and base_url) send the call elsewhere") {
     auto c = router->completion(chat_request("gpt-test", fmt::format(R"("api_base":"{}")", other.base_url())));
