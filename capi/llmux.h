@@ -302,6 +302,37 @@ LLMUX_API llmux_status llmux_embedding(llmux_router* router, const char* request
 LLMUX_API llmux_status llmux_embedding_async(llmux_router* router, const char* request, size_t len,
                                              llmux_done_callback on_done, void* user_data, uint64_t* out_call_id);
 
+/* ---- other endpoints ------------------------------------------------------ */
+
+/* The OpenAI endpoints llmux_call serves. Text completions (/completions),
+ * moderations (/moderations) and the Responses API (/responses) are passed
+ * through to OpenAI-compatible deployments and answered by mock_response; a
+ * deployment of another provider family fails them with
+ * LLMUX_ERR_BAD_REQUEST naming the endpoint and the provider. */
+typedef enum llmux_endpoint {
+  LLMUX_ENDPOINT_CHAT_COMPLETIONS = 0,
+  LLMUX_ENDPOINT_EMBEDDINGS = 1,
+  LLMUX_ENDPOINT_TEXT_COMPLETIONS = 2,
+  LLMUX_ENDPOINT_MODERATIONS = 3,
+  LLMUX_ENDPOINT_RESPONSES = 4
+} llmux_endpoint;
+
+/* Blocking call of `endpoint` with its OpenAI request body ("model" plus
+ * "messages", "input" or "prompt"), routed with retries, fallbacks and
+ * cooldowns; non-streaming (a "stream" member is dropped). The response is
+ * the provider's body with "_llmux" added, as llmux_completion's.
+ * LLMUX_ERR_INVALID_ARGUMENT for an endpoint value outside llmux_endpoint.
+ * llmux_completion's contract otherwise (ownership, errors, threads). */
+LLMUX_API llmux_status llmux_call(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
+                                    char** out_response, llmux_error** out_error);
+
+/* Asynchronous llmux_call: llmux_completion_async's contract.
+ * LLMUX_ERR_INVALID_ARGUMENT (on_done not called) for an endpoint value
+ * outside llmux_endpoint. Thread-safe; callable from callbacks. */
+LLMUX_API llmux_status llmux_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request,
+                                          size_t len, llmux_done_callback on_done, void* user_data,
+                                          uint64_t* out_call_id);
+
 /* ---- deployments, health, metrics --------------------------------------- */
 
 /* Adds one deployment (a model_list entry as YAML or JSON, `len` bytes, need

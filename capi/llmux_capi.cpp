@@ -549,6 +549,46 @@ llmux_status llmux_embedding_async(llmux_router* router, const char* request, si
                     });
 }
 
+namespace {
+
+std::optional<llmux::Endpoint> endpoint_of(llmux_endpoint endpoint) {
+  switch (endpoint) {
+    case LLMUX_ENDPOINT_CHAT_COMPLETIONS: return llmux::Endpoint::kChatCompletions;
+    case LLMUX_ENDPOINT_EMBEDDINGS: return llmux::Endpoint::kEmbeddings;
+    case LLMUX_ENDPOINT_TEXT_COMPLETIONS: return llmux::Endpoint::kTextCompletions;
+    case LLMUX_ENDPOINT_MODERATIONS: return llmux::Endpoint::kModerations;
+    case LLMUX_ENDPOINT_RESPONSES: return llmux::Endpoint::kResponses;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+llmux_status llmux_call(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
+                        char** out_response, llmux_error** out_error) {
+  const std::optional<llmux::Endpoint> e = endpoint_of(endpoint);
+  if (!e) {
+    if (out_response) *out_response = nullptr;
+    if (out_error) *out_error = nullptr;
+    return fail_argument(out_error, "llmux_call", "endpoint is not one of llmux_endpoint");
+  }
+  return blocking_call("llmux_call", router, request, len, out_response, out_error,
+                       [e](llmux::Router& r, std::string_view body) { return r.call(*e, body); });
+}
+
+llmux_status llmux_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
+                              llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
+  const std::optional<llmux::Endpoint> e = endpoint_of(endpoint);
+  if (!e) {
+    if (out_call_id) *out_call_id = 0;
+    return LLMUX_ERR_INVALID_ARGUMENT;
+  }
+  return async_call(router, request, len, on_done, user_data, out_call_id,
+                    [e](llmux::Router& r, std::string_view body, llmux::DoneCallback done) {
+                      return r.call_async(*e, body, std::move(done));
+                    });
+}
+
 llmux_status llmux_cancel(llmux_router* router, uint64_t call_id) {
   if (!router) return LLMUX_ERR_INVALID_ARGUMENT;
   return guarded(nullptr, [&] { return router->router->cancel(call_id) ? LLMUX_OK : LLMUX_ERR_NOT_FOUND; });

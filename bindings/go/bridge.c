@@ -180,6 +180,15 @@ llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, 
   return status;
 }
 
+llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
+                                uintptr_t call, uint64_t* call_id) {
+  llmuxgo_event* outcome = new_outcome(call);
+  if (outcome == NULL) return LLMUX_ERR_OUT_OF_MEMORY;
+  llmux_status status = llmux_call_async(router, endpoint, request, len, on_done, outcome, call_id);
+  if (status != LLMUX_OK) free(outcome);
+  return status;
+}
+
 // ---- router observers ----------------------------------------------------
 
 struct llmuxgo_observer {

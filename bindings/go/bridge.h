@@ -61,6 +61,8 @@ llmux_status llmuxgo_completion_stream(llmux_router* router, const char* request
                                        uint64_t* call_id);
 llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, size_t len, uintptr_t call,
                                      uint64_t* call_id);
+llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
+                                uintptr_t call, uint64_t* call_id);
 
 // A router's observer: the C end of its routing events and log messages.
 // While the router is being created its log messages are kept here (they are

@@ -324,6 +324,8 @@ const (
 	callCompletion callKind = iota
 	callStream
 	callEmbedding
+	// callEndpoint + an Endpoint: llmux_call_async (endpoints.go).
+	callEndpoint callKind = 100
 )
 
 // call runs one asynchronous call to its end.
@@ -374,6 +376,9 @@ func (r *Router) start(kind callKind, request []byte, call *asyncCall) (uint64, 
 		status = C.llmuxgo_completion_stream(r.c, ptr, n, C.uintptr_t(handle), &id)
 	case callEmbedding:
 		status = C.llmuxgo_embedding_async(r.c, ptr, n, C.uintptr_t(handle), &id)
+	default:
+		endpoint := C.llmux_endpoint(kind - callEndpoint)
+		status = C.llmuxgo_call_async(r.c, endpoint, ptr, n, C.uintptr_t(handle), &id)
 	}
 	runtime.KeepAlive(request)
 	if status != C.LLMUX_OK {

@@ -71,6 +71,11 @@ struct DeploymentConfig {
   std::string region_name;
   std::vector<std::string> tags;
   std::optional<std::string> mock_response;      // LiteLLM's test hook
+  // mock_response given as an object: the JSON body answered as it is.
+  std::optional<std::string> mock_response_json;
+  // llmux_mock_error {"status_code","message","type"} (JSON): every call fails
+  // as a provider answering that status would.
+  std::optional<std::string> mock_error_json;
   // Whether the deployment continues an assistant prefill: model_info's
   // supports_assistant_prefill, else litellm_params'; unset = the provider's
   // default. Used to continue a stream cut after content was delivered.

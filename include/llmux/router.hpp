@@ -49,6 +49,17 @@ struct Response {
   RouterMetadata metadata;
 };
 
+// The OpenAI endpoints a Router serves (Router::call). Chat completions and
+// embeddings go to every provider family; text completions (/completions),
+// moderations (/moderations) and the Responses API (/responses) are passed
+// through to OpenAI-compatible deployments and answered by mock_response;
+// a deployment of another family fails them with kBadRequest naming the
+// endpoint and the provider.
+enum class Endpoint { kChatCompletions, kEmbeddings, kTextCompletions, kModerations, kResponses };
+
+// "chat_completions", "embeddings", "text_completions", "moderations", "responses".
+LLMUX_API std::string_view endpoint_name(Endpoint endpoint);
+
 // Called exactly once per call with the final outcome.
 using DoneCallback = std::function<void(Result<Response>)>;
 // Called for each streamed chunk: `chunk_json` is one OpenAI chat.completion.chunk
@@ -209,6 +220,14 @@ class LLMUX_API Router {
   // Embeddings (OpenAI /embeddings body).
   Result<Response> embedding(std::string_view request_json);
   uint64_t embedding_async(std::string_view request_json, DoneCallback on_done);
+
+  // Any endpoint, non-streaming: `request_json` is that endpoint's OpenAI
+  // body ("model" plus "messages", "input" or "prompt"), routed with the same
+  // retries, fallbacks and cooldowns as completion(); a "stream" member is
+  // dropped (chat: served as a stream whose chunks are discarded).
+  // Response.body is the provider's answer for that endpoint.
+  Result<Response> call(Endpoint endpoint, std::string_view request_json);
+  uint64_t call_async(Endpoint endpoint, std::string_view request_json, DoneCallback on_done);
 
   // Cancels a call in flight. Returns false when the call already finished or
   // is unknown. The call's done callback reports kCancelled.

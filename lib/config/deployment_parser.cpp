@@ -23,7 +23,7 @@ constexpr std::string_view kParamKeys[] = {
     "rpm", "tpm", "order", "max_parallel_requests", "num_retries", "timeout", "request_timeout", "stream_timeout",
     "cooldown_time", "region_name", "tags", "mock_response", "input_cost_per_token", "output_cost_per_token",
     "max_budget", "budget_duration", "extra_headers", "supports_assistant_prefill", "ssl_verify", "client_cert",
-    "client_key", "drop_params",
+    "client_key", "drop_params", "llmux_mock_error",
 };
 // Kept keys that are close to a read key but are not typos.
 constexpr std::string_view kParamKeysNotTypos[] = {"max_retries"};
@@ -135,9 +135,20 @@ Status read_litellm_params(const Value& params, std::string_view path, ParseCont
     }
   }
   if (const Value* v = get(params, "mock_response")) {
-    std::string text;
-    LLMUX_CONFIG_TRY(read_string(*v, child_path(path, "mock_response"), text));
-    d.mock_response = std::move(text);
+    if (v->is_map()) {
+      d.mock_response_json = to_json(*v);  // LiteLLM's dict / ModelResponse
+    } else {
+      std::string text;
+      LLMUX_CONFIG_TRY(read_string(*v, child_path(path, "mock_response"), text));
+      d.mock_response = std::move(text);
+    }
+  }
+  if (const Value* v = get(params, "llmux_mock_error")) {
+    if (!v->is_map()) {
+      return config_error(child_path(path, "llmux_mock_error"),
+                          "must be an object {status_code, message, type}", v);
+    }
+    d.mock_error_json = to_json(*v);
   }
   LLMUX_CONFIG_TRY(opt_bool(params, "supports_assistant_prefill", path, d.supports_assistant_prefill));
   if (const Value* v = get(params, "ssl_verify")) {

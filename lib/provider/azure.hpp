@@ -113,6 +113,8 @@ class AzureAuth final : public DeploymentAuth {
 class AzureProvider final : public OpenAiCompatibleProvider {
  public:
   AzureProvider() : OpenAiCompatibleProvider("azure", "") {}
+  // Chat completions and embeddings only (its own URL scheme).
+  bool supports_endpoint(request::Endpoint endpoint) const override { return Provider::supports_endpoint(endpoint); }
 
   std::shared_ptr<DeploymentAuth> make_auth(const DeploymentConfig& deployment) const override;
   void prepare(const ProviderTarget& target, transport::EventLoop& loop, ReadyCallback ready) const override;

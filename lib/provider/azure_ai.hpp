@@ -45,6 +45,8 @@ class AzureAiAuth final : public DeploymentAuth {
 class AzureAiProvider final : public OpenAiCompatibleProvider {
  public:
   AzureAiProvider() : OpenAiCompatibleProvider("azure_ai", "") {}
+  // Chat completions and embeddings only (its own URL scheme).
+  bool supports_endpoint(request::Endpoint endpoint) const override { return Provider::supports_endpoint(endpoint); }
   std::shared_ptr<DeploymentAuth> make_auth(const DeploymentConfig& deployment) const override;
   Status build_request(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override;

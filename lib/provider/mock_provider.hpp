@@ -22,6 +22,7 @@ class MockProvider final : public Provider {
   Error classify_failure(const transport::TransferResult& result) const override;
   Result<ResponseInfo> inspect_response(std::string_view body, request::Endpoint endpoint) const override;
   ChunkInfo inspect_chunk(std::string_view data) const override;
+  bool supports_endpoint(request::Endpoint) const override { return true; }
   std::optional<LocalAnswer> answer_locally(const ProviderTarget& target, const request::ParsedRequest& request,
                                             bool stream) const override;
 };

@@ -199,4 +199,44 @@ std::string mock_embedding_body(std::string_view model, size_t n_inputs, int64_t
   return out;
 }
 
+std::string mock_text_completion_body(std::string_view model, std::string_view text, const Usage& usage) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object().member("id", mock_id()).member("object", "text_completion").member("created", unix_now());
+  w.member("model", model);
+  w.key("choices").begin_array().begin_object().member("index", 0).member("text", text);
+  w.key("logprobs").null().member("finish_reason", "stop").end_object().end_array();
+  write_usage(w, usage);
+  w.end_object();
+  return out;
+}
+
+std::string mock_moderation_body(std::string_view model) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object().member("id", mock_id()).member("model", model);
+  w.key("results").begin_array().begin_object().key("flagged").boolean(false);
+  w.key("categories").begin_object().end_object().key("category_scores").begin_object().end_object();
+  w.key("category_applied_input_types").begin_object().end_object();
+  w.end_object().end_array().end_object();
+  return out;
+}
+
+std::string mock_responses_body(std::string_view model, std::string_view text, const Usage& usage) {
+  std::string out;
+  json::Writer w(out);
+  const std::string id = mock_id();
+  w.begin_object().member("id", id).member("object", "response").member("created_at", unix_now());
+  w.member("status", "completed").member("model", model);
+  w.key("output").begin_array().begin_object().member("type", "message").member("id", "msg-" + id);
+  w.member("status", "completed").member("role", "assistant");
+  w.key("content").begin_array().begin_object().member("type", "output_text").member("text", text);
+  w.key("annotations").begin_array().end_array().end_object().end_array();
+  w.end_object().end_array();
+  w.key("usage").begin_object().member("input_tokens", usage.prompt_tokens);
+  w.member("output_tokens", usage.completion_tokens).member("total_tokens", usage.total_tokens).end_object();
+  w.end_object();
+  return out;
+}
+
 }  // namespace llmux::provider

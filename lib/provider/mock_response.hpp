@@ -54,4 +54,14 @@ std::vector<std::string> mock_stream_chunks(std::string_view model, std::string_
 // kMockEmbeddingDimensions (LiteLLM reports 10 prompt tokens).
 std::string mock_embedding_body(std::string_view model, size_t n_inputs, int64_t prompt_tokens = 10);
 
+// A text_completion body (OpenAI's /completions) answering `text`.
+std::string mock_text_completion_body(std::string_view model, std::string_view text, const Usage& usage);
+
+// A moderation body (OpenAI's /moderations): one result, nothing flagged.
+std::string mock_moderation_body(std::string_view model);
+
+// A Responses API body (OpenAI's /responses): one output message with `text`,
+// status "completed", usage as input_tokens/output_tokens.
+std::string mock_responses_body(std::string_view model, std::string_view text, const Usage& usage);
+
 }  // namespace llmux::provider

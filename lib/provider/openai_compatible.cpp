@@ -86,9 +86,10 @@ simdjson::error_code read_usage(od::value& v, std::optional<Usage>& out) {
     SIMDJSON_TRY(std::move(fr).get(f));
     const od::raw_json_string key = f.key();
     od::value fv = f.value();
-    if (key == "prompt_tokens") {
+    // input_tokens / output_tokens: the Responses API's names.
+    if (key == "prompt_tokens" || key == "input_tokens") {
       SIMDJSON_TRY(read_count(fv, u.prompt_tokens));
-    } else if (key == "completion_tokens") {
+    } else if (key == "completion_tokens" || key == "output_tokens") {
       SIMDJSON_TRY(read_count(fv, u.completion_tokens));
     } else if (key == "total_tokens") {
       SIMDJSON_TRY(read_count(fv, u.total_tokens));
@@ -362,9 +363,8 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const reque
     }
   }
 
-  const bool embeddings = request.endpoint == request::Endpoint::kEmbeddings;
-  const bool streaming = stream && !embeddings;
-  const std::string_view path = embeddings ? "/embeddings" : "/chat/completions";
+  const bool streaming = stream && request.endpoint == request::Endpoint::kChatCompletions;
+  const std::string_view path = request::endpoint_path(request.endpoint);
   out.url.assign(base.data(), base.size());
   // An api_base that already names the endpoint is used as it is.
   if (!(base.size() >= path.size() && base.substr(base.size() - path.size()) == path)) out.url.append(path);

@@ -29,6 +29,8 @@ class OpenAiCompatibleProvider : public Provider {
   Error classify_failure(const transport::TransferResult& result) const override;
   Result<ResponseInfo> inspect_response(std::string_view body, request::Endpoint endpoint) const override;
   ChunkInfo inspect_chunk(std::string_view data) const override;
+  // Every endpoint, passed through to its path under api_base.
+  bool supports_endpoint(request::Endpoint) const override { return true; }
   // vLLM (hosted_vllm, vllm): the assistant message plus top-level
   // "continue_final_message": true, "add_generation_prompt": false. Every
   // other family: the assistant message with "prefix": true (DeepSeek,

@@ -194,6 +194,13 @@ class Provider {
     return nullptr;
   }
 
+  // Whether the family serves `endpoint`. This default: chat completions and
+  // embeddings; OpenAI-compatible families (and the mock) serve the others
+  // too (text completions, moderations, the Responses API), passed through.
+  virtual bool supports_endpoint(request::Endpoint endpoint) const {
+    return endpoint == request::Endpoint::kChatCompletions || endpoint == request::Endpoint::kEmbeddings;
+  }
+
   // Whether the family continues an assistant prefill natively (Anthropic's
   // Messages API does), when a deployment does not say; see
   // accepts_assistant_prefill.

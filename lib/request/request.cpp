@@ -246,6 +246,7 @@ enum class Key {
   kStreamOptions,
   kMessages,
   kInput,
+  kPrompt,
   kFallbacks,
   kContextWindowFallbacks,
   kContentPolicyFallbacks,
@@ -269,6 +270,9 @@ enum class Key {
   kTotalTimeout,
   kAllowedModelRegion,
   kDropParams,
+  kApiKey,
+  kApiBase,
+  kMockError,
   kStripOnly,  // router-only keys llmux does not interpret (yet): removed, validated as JSON
 };
 
@@ -280,6 +284,9 @@ struct KeyEntry {
 // Sorted by name for binary search.
 constexpr KeyEntry kKeys[] = {
     {"allowed_model_region", Key::kAllowedModelRegion},
+    {"api_base", Key::kApiBase},
+    {"api_key", Key::kApiKey},
+    {"base_url", Key::kApiBase},
     {"caching", Key::kStripOnly},
     {"connect_timeout", Key::kConnectTimeout},
     {"content_policy_fallbacks", Key::kContentPolicyFallbacks},
@@ -293,6 +300,7 @@ constexpr KeyEntry kKeys[] = {
     {"litellm_call_id", Key::kStripOnly},
     {"litellm_metadata", Key::kStripOnly},
     {"litellm_trace_id", Key::kStripOnly},
+    {"llmux_mock_error", Key::kMockError},
     {"max_fallbacks", Key::kMaxFallbacks},
     {"messages", Key::kMessages},
     {"metadata", Key::kMetadata},
@@ -306,6 +314,7 @@ constexpr KeyEntry kKeys[] = {
     {"model_group_retry_policy", Key::kStripOnly},
     {"num_retries", Key::kNumRetries},
     {"priority", Key::kStripOnly},
+    {"prompt", Key::kPrompt},
     {"request_timeout", Key::kRequestTimeout},
     {"specific_deployment", Key::kStripOnly},
     {"stream", Key::kStream},
@@ -315,6 +324,15 @@ constexpr KeyEntry kKeys[] = {
     {"timeout", Key::kTimeout},
     {"total_timeout", Key::kTotalTimeout},
 };
+
+// The member holding an endpoint's prompt.
+Key prompt_key(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kChatCompletions: return Key::kMessages;
+    case Endpoint::kTextCompletions: return Key::kPrompt;
+    default: return Key::kInput;
+  }
+}
 
 Key classify_key(std::string_view name) {
   const auto* end = std::end(kKeys);
@@ -331,6 +349,7 @@ std::string_view canonical_kept_key(Key key, std::string_view raw) {
     case Key::kStreamOptions: return "stream_options";
     case Key::kMessages: return "messages";
     case Key::kInput: return "input";
+    case Key::kPrompt: return "prompt";
     default: return raw;
   }
 }
@@ -412,6 +431,7 @@ class RequestReader {
       case Key::kStreamOptions: return read_stream_options(v, kept_key);
       case Key::kMessages: return read_prompt(v, key, kept_key);
       case Key::kInput: return read_prompt(v, key, kept_key);
+      case Key::kPrompt: return read_prompt(v, key, kept_key);
       case Key::kFallbacks: return read_fallbacks(v, name, /*allow_client_side=*/true, r_.router.fallbacks);
       case Key::kContextWindowFallbacks:
         return read_fallbacks(v, name, false, r_.router.context_window_fallbacks);
@@ -438,7 +458,10 @@ class RequestReader {
         return read_flag(v, name, r_.router.mock_testing_content_policy_fallbacks);
       case Key::kMockTestingRateLimitError: return read_flag(v, name, r_.router.mock_testing_rate_limit_error);
       case Key::kMetadata: return read_metadata(v);
-      case Key::kMockResponse: return read_optional_string(v, name, r_.router.mock_response);
+      case Key::kMockResponse: return read_mock_response(v, name);
+      case Key::kMockError: return read_optional_object(v, name, r_.router.mock_error_json);
+      case Key::kApiKey: return read_optional_string(v, name, r_.router.api_key);
+      case Key::kApiBase: return read_optional_string(v, name, r_.router.api_base);
       case Key::kStripOnly: {
         if (auto e = walk(v)) return not_json(e);
         return {};
@@ -549,7 +572,7 @@ class RequestReader {
 
   Status read_prompt(od::value& v, Key key, std::string_view kept_key) {
     const bool is_messages = key == Key::kMessages;
-    const bool is_prompt = is_messages == (r_.endpoint == Endpoint::kChatCompletions);
+    const bool is_prompt = key == prompt_key(r_.endpoint);
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     std::string_view raw;
@@ -557,12 +580,13 @@ class RequestReader {
     if (is_prompt) {
       if (is_messages && t != od::json_type::array) return invalid("'messages' must be an array");
       if (!is_messages && t != od::json_type::array && t != od::json_type::string) {
-        return invalid("'input' must be a string or an array");
+        return invalid(key == Key::kPrompt ? "'prompt' must be a string or an array"
+                                           : "'input' must be a string or an array");
       }
       has_prompt_ = true;
       r_.prompt_bytes = static_cast<int64_t>(raw.size());
     }
-    keep(kept_key, raw, is_messages ? &messages_slot_ : &input_slot_);
+    keep(kept_key, raw, is_messages ? &messages_slot_ : key == Key::kPrompt ? &prompt_slot_ : &input_slot_);
     return {};
   }
 
@@ -648,6 +672,32 @@ class RequestReader {
     return invalid(fmt::format("'{}' must be a boolean", name));
   }
 
+  // A string (reply text or error name) or an object (the body to answer).
+  Status read_mock_response(od::value& v, std::string_view name) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::object) return read_optional_object(v, name, r_.router.mock_response_json);
+    return read_optional_string(v, name, r_.router.mock_response);
+  }
+
+  // An object (kept as its raw JSON text) or null (leaves `out` unset).
+  Status read_optional_object(od::value& v, std::string_view name, std::optional<std::string>& out) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return not_json(e);
+    if (t == od::json_type::null) {
+      if (auto e = walk(v)) return not_json(e);
+      return {};
+    }
+    if (t != od::json_type::object) {
+      if (auto e = walk(v)) return not_json(e);
+      return invalid(fmt::format("'{}' must be an object", name));
+    }
+    std::string_view raw;
+    if (Status s = consume_raw(v, raw); !s.ok()) return s;
+    out.emplace(raw);
+    return {};
+  }
+
   // A string or null (null leaves `out` unset).
   Status read_optional_string(od::value& v, std::string_view name, std::optional<std::string>& out) {
     od::json_type t;
@@ -720,7 +770,9 @@ class RequestReader {
     if (!has_model_) return invalid("'model' is required");
     if (r_.model.empty()) return invalid("'model' must not be empty");
     if (!has_prompt_ && prompt_required_) {
-      return invalid(r_.endpoint == Endpoint::kChatCompletions ? "'messages' is required" : "'input' is required");
+      return invalid(r_.endpoint == Endpoint::kChatCompletions   ? "'messages' is required"
+                     : r_.endpoint == Endpoint::kTextCompletions ? "'prompt' is required"
+                                                                 : "'input' is required");
     }
     // "timeout" wins over "request_timeout" (LiteLLM's non-stream chain, §6.9).
     r_.router.timeout_seconds = timeout_ ? timeout_ : request_timeout_;
@@ -739,9 +791,21 @@ class RequestReader {
   int stream_options_slot_ = -1;
   int messages_slot_ = -1;
   int input_slot_ = -1;
+  int prompt_slot_ = -1;
 };
 
 }  // namespace
+
+std::string_view endpoint_path(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kChatCompletions: return "/chat/completions";
+    case Endpoint::kEmbeddings: return "/embeddings";
+    case Endpoint::kTextCompletions: return "/completions";
+    case Endpoint::kModerations: return "/moderations";
+    case Endpoint::kResponses: return "/responses";
+  }
+  return "/chat/completions";
+}
 
 Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint, PromptRule prompt) {
   ParsedRequest request;

@@ -17,7 +17,12 @@
 
 namespace llmux::request {
 
-enum class Endpoint { kChatCompletions, kEmbeddings };
+// The OpenAI endpoint a request is for. Its prompt member: "messages" (chat),
+// "prompt" (text completions), "input" (the others).
+enum class Endpoint { kChatCompletions, kEmbeddings, kTextCompletions, kModerations, kResponses };
+
+// The endpoint's path under an OpenAI-style api_base ("/chat/completions", ...).
+std::string_view endpoint_path(Endpoint endpoint);
 
 // A top-level member kept for the outgoing body: raw bytes of key (without
 // quotes, still escaped as in the input) and value (exact JSON text).
@@ -42,6 +47,18 @@ struct RouterRequestOptions {
   std::optional<std::vector<FallbackRule>> content_policy_fallbacks;
   bool disable_fallbacks = false;
   std::optional<std::string> mock_response;      // text, or "litellm.<ErrorClass>"
+  // mock_response given as an object (LiteLLM's dict or ModelResponse): the
+  // JSON body answered as it is (raw JSON text of the object).
+  std::optional<std::string> mock_response_json;
+  // llmux_mock_error: {"status_code", "message", "type"} (raw JSON text): the
+  // attempt fails as a provider answering that status would (an Exception
+  // given as mock_response, in the bindings).
+  std::optional<std::string> mock_error_json;
+  // LiteLLM's client-side credentials: the call goes to a twin of the chosen
+  // deployment with these (router/client_side_deployments.hpp). "base_url"
+  // is read as api_base.
+  std::optional<std::string> api_key;
+  std::optional<std::string> api_base;
   bool mock_timeout = false;
   // LiteLLM's per-request drop_params: parameters the provider lacks are
   // dropped instead of failing the call (OpenAI-compatible bodies ignore it).
@@ -67,7 +84,7 @@ struct ParsedRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool has_stream_options = false;
-  int64_t prompt_bytes = 0;    // raw size of "messages" (chat) or "input" (embeddings)
+  int64_t prompt_bytes = 0;    // raw size of the prompt member ("messages", "prompt" or "input")
   int64_t estimated_prompt_tokens = 0;  // prompt_bytes / 4, rounded up: a fast estimate
   std::vector<RawField> kept;  // every other top-level member, in input order
   RouterRequestOptions router;

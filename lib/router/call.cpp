@@ -7,6 +7,7 @@
 #include "health/retry_policy.hpp"
 #include "provider/mock_provider.hpp"
 #include "router/group_usage.hpp"
+#include "router/wildcard_model.hpp"
 
 namespace llmux::router {
 namespace {
@@ -102,8 +103,9 @@ void Call::attempt() {
     return;
   }
   attempt_.entry = sel.entry;
-  attempt_.probe = is_probe_candidate(*sel.entry, now) && core_.cooldowns->begin_probe(*sel.entry->health, now);
-  if (!attempt_.probe && late_reservation_ == sel.entry) {
+  if (ClientSideDeployments::applies(request_.router) && !use_client_side_twin(now)) return;
+  attempt_.probe = is_probe_candidate(*attempt_.entry, now) && core_.cooldowns->begin_probe(*attempt_.entry->health, now);
+  if (!attempt_.probe && late_reservation_ == attempt_.entry) {
     // The reservation sent for it counts this request when it lands (if the
     // fleet was already at the limit it does not, but the count stands
     // there anyway).
@@ -111,11 +113,35 @@ void Call::attempt() {
     late_reservation_ = nullptr;
   }
   if (core_.fleet && (attempt_.probe || !fleet_too_slow_) &&
-      core_.fleet->needs_admission(*sel.entry, attempt_.probe, now)) {
+      core_.fleet->needs_admission(*attempt_.entry, attempt_.probe, now)) {
     ask_fleet(sel.candidates, sel.candidates + sel.later_tiers, now);
     return;
   }
   go(sel.candidates);
+}
+
+bool Call::use_client_side_twin(TimePoint now) {
+  auto twin = core_.client_side.twin(*attempt_.entry, request_.router, *settings_);
+  if (!twin.ok()) {
+    attempt_.entry = nullptr;
+    fail(std::move(twin).error());
+    return false;
+  }
+  const PoolEntry* entry = twin->get();
+  if (entry->health->cooling_down(now)) {
+    // The caller's credentials failed here recently: the configured
+    // deployment is not used in their place.
+    attempt_.entry = nullptr;
+    handle_failure(Error(ErrorKind::kNoDeploymentsAvailable,
+                         fmt::format("No deployments available for selected model: deployment {} with the call's "
+                                     "client-side credentials is cooling down. Passed model={}",
+                                     entry->deployment->id(), stage_.group_name)),
+                   nullptr, FailureInfo{.retryable = false});
+    return false;
+  }
+  attempt_.entry = entry;
+  if (std::find(twins_.begin(), twins_.end(), *twin) == twins_.end()) twins_.push_back(std::move(twin).value());
+  return true;
 }
 
 void Call::ask_fleet(size_t candidates, size_t usable, TimePoint now) {
@@ -189,9 +215,15 @@ void Call::go(size_t candidates) {
     fail(Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: provider '{}' is not supported", dc.id, dc.provider)));
     return;
   }
-  if (stage_.wildcard_captures) {
-    attempt_.wildcard_model = DeploymentPool::apply_captures(dc.provider_model, *stage_.wildcard_captures);
+  if (!attempt_.provider->supports_endpoint(request_.endpoint)) {
+    // Not this deployment's failure: no cooldown; a fallback group may serve it.
+    Error e(ErrorKind::kBadRequest, fmt::format("the {} endpoint is not supported by provider '{}' (deployment {})",
+                                                request::endpoint_path(request_.endpoint).substr(1), dc.provider, dc.id));
+    e.llm_provider = dc.provider;
+    handle_failure(std::move(e), nullptr, FailureInfo{.retryable = false});
+    return;
   }
+  attempt_.wildcard_model = wildcard_provider_model(dc, stage_.wildcard_captures, request_.model);
   // Credentials first (a token may need fetching, on the loop); then the request.
   state_ = State::kPreparing;
   std::weak_ptr<Call*> alive = self_;

@@ -82,6 +82,9 @@ class Call final : public transport::TransferObserver {
   void ask_fleet(size_t candidates, size_t usable, TimePoint now);
   // The chosen deployment's attempt: credentials, then launch.
   void go(size_t candidates);
+  // Client-side credentials: moves the attempt to the chosen deployment's
+  // twin. False when the call cannot go on (it was failed or moved on).
+  bool use_client_side_twin(TimePoint now);
   void launch(size_t candidates);
   void answer_locally(provider::LocalAnswer answer);
   void schedule_attempt(Duration wait);
@@ -127,6 +130,8 @@ class Call final : public transport::TransferObserver {
   bool fleet_too_slow_ = false;
   const PoolEntry* late_reservation_ = nullptr;
   std::vector<AttemptRecord> attempt_log_;
+  // Twins (client-side credentials) this call used: kept alive until it ends.
+  std::vector<std::shared_ptr<const PoolEntry>> twins_;
   std::string waiting_group_;               // kWaitingForSlot: the slot_waiters key
 
   // The current attempt.

@@ -29,7 +29,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     DeploymentConfig& c = deployments[i];
     if (!c.drop_params) c.drop_params = settings.drop_params;  // litellm_settings.drop_params, per deployment
     const provider::Provider* p = provider::find_provider(c.provider);
-    if (!p && !c.mock_response) {
+    if (!p && !c.mock_response && !c.mock_response_json && !c.mock_error_json) {
       return Error(ErrorKind::kInvalidConfig,
                    fmt::format("model_list[{}] (model_name '{}', model '{}'): provider '{}' is not supported yet "
                                "(supported: {})",

@@ -86,13 +86,15 @@ class DeploymentPool {
 
   // Replaces each '*' of `pattern` with the captures, in order.
   static std::string apply_captures(std::string_view pattern, const std::vector<std::string>& captures);
+  // Matches `text` against a model_name pattern (anchored at the start like
+  // Python's re.match); fills one capture per '*'.
+  static bool match_wildcard(std::string_view pattern, std::string_view text, std::vector<std::string>& captures);
 
  private:
   struct Wildcard {
     std::string pattern;  // the model_name with '*'
     size_t group_index;
   };
-  static bool match_wildcard(std::string_view pattern, std::string_view text, std::vector<std::string>& captures);
 
   std::vector<std::unique_ptr<PoolEntry>> entries_;
   std::vector<ModelGroup> groups_;

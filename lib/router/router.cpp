@@ -60,7 +60,14 @@ Router::Impl::Impl(RouterConfig config, RouterOptions options, std::unique_ptr<t
   // The metrics see every event first; then the caller's callback, whose
   // exceptions RouterCore::emit swallows.
   core_.on_event = [this](const RouterEvent& event) {
-    metrics_.record(event);
+    if (core_.client_side.size() == 0) {
+      metrics_.record(event);
+    } else {
+      // Client-side credentials' twins count under one label (bounded series).
+      RouterEvent relabelled;
+      RouterMetadata relabelled_metadata;
+      metrics_.record(core_.client_side.for_metrics(event, relabelled, relabelled_metadata));
+    }
     if (options_.on_event) options_.on_event(event);
   };
   core_.strategy = strategy_.get();
@@ -191,11 +198,13 @@ std::shared_ptr<const router::DeploymentPool> Router::Impl::current_pool() const
 }
 
 uint64_t Router::Impl::submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk,
-                              DoneCallback on_done) {
+                              DoneCallback on_done, std::optional<request::Endpoint> endpoint) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  const request::Endpoint endpoint =
-      mode == router::CallMode::kEmbedding ? request::Endpoint::kEmbeddings : request::Endpoint::kChatCompletions;
-  auto parsed = request::parse_request(request_json, endpoint);
+  if (!endpoint) {
+    endpoint =
+        mode == router::CallMode::kEmbedding ? request::Endpoint::kEmbeddings : request::Endpoint::kChatCompletions;
+  }
+  auto parsed = request::parse_request(request_json, *endpoint);
   if (!parsed.ok() || shutting_down_.load()) {
     Error e = parsed.ok() ? Error(ErrorKind::kCancelled, "router is shutting down") : std::move(parsed).error();
     e.metadata.call_id = id;
@@ -245,7 +254,8 @@ bool Router::Impl::cancel(uint64_t id) {
   return true;
 }
 
-Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view request_json) {
+Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view request_json,
+                                        std::optional<request::Endpoint> endpoint) {
   if (loop_.in_loop_thread()) {
     return Error(ErrorKind::kInvalidArgument,
                  "blocking call made from a router callback (it would deadlock); use the async API");
@@ -253,11 +263,14 @@ Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view 
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Result<Response>> out;
-  submit(mode, request_json, nullptr, [&](Result<Response> r) {
-    std::lock_guard<std::mutex> lock(mu);
-    out.emplace(std::move(r));
-    cv.notify_one();
-  });
+  submit(
+      mode, request_json, nullptr,
+      [&](Result<Response> r) {
+        std::lock_guard<std::mutex> lock(mu);
+        out.emplace(std::move(r));
+        cv.notify_one();
+      },
+      endpoint);
   if (drive_loop_) {
     drive_loop_([&] {
       std::lock_guard<std::mutex> lock(mu);

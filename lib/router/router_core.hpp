@@ -19,6 +19,7 @@
 #include "llmux/router.hpp"
 #include "llmux/strategy.hpp"
 #include "router/candidate_filter.hpp"
+#include "router/client_side_deployments.hpp"
 #include "router/deployment_pool.hpp"
 #include "transport/event_loop.hpp"
 
@@ -46,6 +47,8 @@ struct RouterCore {
   std::vector<const Deployment*> scratch_candidates;
   std::vector<const PoolEntry*> scratch_entries;
   FilterReport scratch_report;
+  // Twins of deployments for calls with client-side credentials.
+  ClientSideDeployments client_side;
   // Calls waiting for a max_parallel_requests slot, per model group, FIFO.
   absl::flat_hash_map<std::string, std::deque<Call*>> slot_waiters;
 

@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "health/budget_tracker.hpp"
+#include "request/request.hpp"
 #include "health/cooldown_tracker.hpp"
 #include "llmux/router.hpp"
 #include "pricing/price_book.hpp"
@@ -58,9 +59,13 @@ class Router::Impl {
        std::optional<state::SharedStateSettings> shared_state = std::nullopt);
   ~Impl();
 
-  uint64_t submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done);
+  // `endpoint`: the request's endpoint when it is not the mode's own (chat
+  // completions, or embeddings for kEmbedding).
+  uint64_t submit(router::CallMode mode, std::string_view request_json, ChunkCallback on_chunk, DoneCallback on_done,
+                  std::optional<request::Endpoint> endpoint = std::nullopt);
   bool cancel(uint64_t id);
-  Result<Response> wait_for(router::CallMode mode, std::string_view request_json);
+  Result<Response> wait_for(router::CallMode mode, std::string_view request_json,
+                            std::optional<request::Endpoint> endpoint = std::nullopt);
   Status add_deployment(DeploymentConfig d);
   Status remove_deployment(std::string_view id);
   Status register_model_prices(std::string_view json);

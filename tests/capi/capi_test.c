@@ -593,6 +593,82 @@ static llmux_status completion_status(llmux_router* router, const char* group, c
   return status;
 }
 
+/* llmux_call: the other endpoints (answered by mock_response here), a
+ * provider family that lacks one, and the argument checks. */
+static void test_call_endpoints(void) {
+  const char* config =
+      "model_list:\n"
+      "  - model_name: m\n    litellm_params:\n      model: openai/x\n      mock_response: mocked\n"
+      "  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-3\n      api_key: sk-a\n"
+      "      api_base: http://127.0.0.1:9\n";
+  llmux_router* router = NULL;
+  llmux_error* error = NULL;
+  REQUIRE(llmux_router_new(config, strlen(config), &router, &error) == LLMUX_OK);
+  const char* text = "{\"model\":\"m\",\"prompt\":\"p\"}";
+  char* response = NULL;
+  CHECK_STATUS(llmux_call(router, LLMUX_ENDPOINT_TEXT_COMPLETIONS, text, strlen(text), &response, &error), LLMUX_OK,
+               error);
+  CHECK_CONTAINS(response, "\"text_completion\"");
+  CHECK_CONTAINS(response, "\"_llmux\"");
+  llmux_free(response);
+  const char* moderation = "{\"model\":\"m\",\"input\":\"p\"}";
+  CHECK_STATUS(llmux_call(router, LLMUX_ENDPOINT_MODERATIONS, moderation, strlen(moderation), &response, &error),
+               LLMUX_OK, error);
+  CHECK_CONTAINS(response, "\"results\"");
+  llmux_free(response);
+  const char* unsupported = "{\"model\":\"claude\",\"input\":\"p\"}";
+  CHECK_STATUS(llmux_call(router, LLMUX_ENDPOINT_RESPONSES, unsupported, strlen(unsupported), &response, &error),
+               LLMUX_ERR_BAD_REQUEST, error);
+  CHECK_CONTAINS(llmux_error_message(error), "responses endpoint is not supported by provider 'anthropic'");
+  llmux_error_free(error);
+  error = NULL;
+
+  call_record record;
+  call_record_init(&record);
+  uint64_t call_id = 0;
+  CHECK_STATUS(llmux_call_async(router, LLMUX_ENDPOINT_RESPONSES, moderation, strlen(moderation), call_record_on_done,
+                                &record, &call_id),
+               LLMUX_OK, NULL);
+  CHECK(call_id != 0);
+  REQUIRE(CHECK(call_record_wait(&record)));
+  CHECK_STATUS(record.status, LLMUX_OK, NULL);
+  CHECK_CONTAINS(record.response, "\"output_text\"");
+  call_record_destroy(&record);
+
+  /* Argument checks: nothing starts, on_done never runs. */
+  call_record_init(&record);
+  call_id = 42;
+  CHECK_STATUS(llmux_call_async(router, (llmux_endpoint)99, moderation, strlen(moderation), call_record_on_done,
+                                &record, &call_id),
+               LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_INT_EQ((long long)call_id, 0);
+  CHECK_STATUS(llmux_call_async(NULL, LLMUX_ENDPOINT_MODERATIONS, moderation, strlen(moderation), call_record_on_done,
+                                &record, NULL),
+               LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_call_async(router, LLMUX_ENDPOINT_MODERATIONS, NULL, 3, call_record_on_done, &record, NULL),
+               LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_call_async(router, LLMUX_ENDPOINT_MODERATIONS, moderation, strlen(moderation), NULL, &record,
+                                NULL),
+               LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_INT_EQ(record.done_calls, 0);
+  call_record_destroy(&record);
+  response = (char*)config; /* garbage in: must be reset */
+  CHECK_STATUS(llmux_call(router, (llmux_endpoint)-1, moderation, strlen(moderation), &response, &error),
+               LLMUX_ERR_INVALID_ARGUMENT, error);
+  CHECK(response == NULL);
+  CHECK_CONTAINS(llmux_error_message(error), "llmux_call");
+  llmux_error_free(error);
+  CHECK_STATUS(llmux_call(NULL, LLMUX_ENDPOINT_MODERATIONS, moderation, strlen(moderation), &response, NULL),
+               LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_call(router, LLMUX_ENDPOINT_MODERATIONS, moderation, strlen(moderation), NULL, NULL),
+               LLMUX_ERR_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(llmux_call(router, LLMUX_ENDPOINT_TEXT_COMPLETIONS, moderation, strlen(moderation), &response, &error),
+               LLMUX_ERR_INVALID_ARGUMENT, error);
+  CHECK_CONTAINS(llmux_error_message(error), "'prompt' is required");
+  llmux_error_free(error);
+  llmux_router_free(router);
+}
+
 static void test_add_and_remove_deployment(void) {
   llmux_router* router = new_standard_router();
   REQUIRE(router != NULL);
@@ -1310,6 +1386,7 @@ int main(int argc, char** argv) {
       {"stream_stops_when_the_chunk_callback_returns_zero", test_stream_stops_when_the_chunk_callback_returns_zero},
       {"cancel", test_cancel},
       {"embedding", test_embedding},
+      {"call_endpoints", test_call_endpoints},
       {"add_and_remove_deployment", test_add_and_remove_deployment},
       {"register_model", test_register_model},
       {"health", test_health},

@@ -8,7 +8,8 @@
 //   1 llmux_router_pick, then           5 llmux_router_add_deployment(bytes),
 //     llmux_completion(bytes)            llmux_router_update_settings(bytes),
 //                                        llmux_router_settings
-//   2 llmux_embedding(bytes)           6 llmux_router_remove_deployment(bytes)
+//   2 llmux_embedding(bytes), or       6 llmux_router_remove_deployment(bytes)
+//     llmux_call(variant-1, bytes)
 //   3 llmux_completion_stream(bytes)   7 llmux_router_health(bytes),
 //   4 llmux_completion_async or          llmux_router_check_health(bytes),
 //     llmux_embedding_async(bytes)       llmux_router_health_report(bytes), metrics,
@@ -201,8 +202,14 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
         error = nullptr;
       }
       blocking(router, [&] {
-        s = chat ? llmux_completion(router, arg.data(), arg.size(), &out, &error)
-                 : llmux_embedding(router, arg.data(), arg.size(), &out, &error);
+        if (chat) {
+          s = llmux_completion(router, arg.data(), arg.size(), &out, &error);
+        } else if (variant == 0) {
+          s = llmux_embedding(router, arg.data(), arg.size(), &out, &error);
+        } else {
+          // llmux_call: variant 1-5 name the endpoints, 6 and up none (rejected).
+          s = llmux_call(router, static_cast<llmux_endpoint>(variant - 1), arg.data(), arg.size(), &out, &error);
+        }
       });
       check_outcome(s, out, error, true);
       return;

@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod endpoints;
 mod error;
 mod model_info;
 mod observe;
@@ -38,6 +39,7 @@ mod stream;
 pub mod sys;
 
 pub use admin::{ModelGroupUsage, PickOptions, PickedDeployment};
+pub use endpoints::Endpoint;
 pub use error::{Error, ErrorKind};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{

@@ -24,6 +24,14 @@ pub const LLMUX_ABI_VERSION: c_int = 1;
 /// append-only, so a newer library may return values unknown here.
 pub type llmux_status = c_int;
 
+/// `enum llmux_endpoint`: the endpoint of `llmux_call`.
+pub type llmux_endpoint = c_int;
+pub const LLMUX_ENDPOINT_CHAT_COMPLETIONS: llmux_endpoint = 0;
+pub const LLMUX_ENDPOINT_EMBEDDINGS: llmux_endpoint = 1;
+pub const LLMUX_ENDPOINT_TEXT_COMPLETIONS: llmux_endpoint = 2;
+pub const LLMUX_ENDPOINT_MODERATIONS: llmux_endpoint = 3;
+pub const LLMUX_ENDPOINT_RESPONSES: llmux_endpoint = 4;
+
 pub const LLMUX_OK: llmux_status = 0;
 pub const LLMUX_ERR_BAD_REQUEST: llmux_status = 1;
 pub const LLMUX_ERR_CONTEXT_WINDOW_EXCEEDED: llmux_status = 2;
@@ -195,6 +203,25 @@ extern "C" {
     ) -> llmux_status;
     pub fn llmux_embedding_async(
         router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        on_done: llmux_done_callback,
+        user_data: *mut c_void,
+        out_call_id: *mut u64,
+    ) -> llmux_status;
+
+    // ---- other endpoints ----
+    pub fn llmux_call(
+        router: *mut llmux_router,
+        endpoint: llmux_endpoint,
+        request: *const c_char,
+        len: usize,
+        out_response: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_call_async(
+        router: *mut llmux_router,
+        endpoint: llmux_endpoint,
         request: *const c_char,
         len: usize,
         on_done: llmux_done_callback,

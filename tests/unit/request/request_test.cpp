@@ -425,7 +425,9 @@ TEST_CASE("bad requests are kInvalidArgument naming the problem") {
       {R"({"model":"m","messages":[],"metadata":"tags"})", "'metadata' must be an object"},
       {R"({"model":"m","messages":[],"metadata":{"tags":"a"}})", "'metadata.tags' must be a list of strings"},
       {R"({"model":"m","messages":[],"metadata":{"tags":["a",1]}})", "'metadata.tags' must be a list of strings"},
-      {R"({"model":"m","messages":[],"mock_response":{"a":1}})", "'mock_response' must be a string"},
+      {R"({"model":"m","messages":[],"mock_response":[1]})", "'mock_response' must be a string"},
+      {R"({"model":"m","messages":[],"llmux_mock_error":"429"})", "'llmux_mock_error' must be an object"},
+      {R"({"model":"m","messages":[],"api_key":1})", "'api_key' must be a string"},
       {R"({"model":"m","messages":[],"mock_testing_rate_limit_error":"yes"})",
        "'mock_testing_rate_limit_error' must be a boolean"},
       {R"({"model":"m","messages":[],"disable_fallbacks":1})", "'disable_fallbacks' must be a boolean"},
@@ -464,4 +466,28 @@ TEST_CASE("a moved ParsedRequest keeps valid views") {
   v.emplace_back();  // may reallocate and move again
   const auto& moved = v.front();
   CHECK(splice(moved, "z") == R"({"model":"z","messages":[{"role":"user","content":"abc"}],"seed":7})");
+}
+
+TEST_CASE("router keys of mock objects, mock errors and client-side credentials are read and stripped", "[request]") {
+  auto r = parse_request(
+      R"({"model":"m","messages":[],"mock_response":{"id":"x","choices":[]},"llmux_mock_error":{"status_code":429},)"
+      R"("api_key":"sk-client","base_url":"http://h/v1","temperature":1})",
+      Endpoint::kChatCompletions);
+  REQUIRE(r.ok());
+  CHECK(r->router.mock_response_json == std::optional<std::string>(R"({"id":"x","choices":[]})"));
+  CHECK(r->router.mock_error_json == std::optional<std::string>(R"({"status_code":429})"));
+  CHECK(r->router.api_key == std::optional<std::string>("sk-client"));
+  CHECK(r->router.api_base == std::optional<std::string>("http://h/v1"));
+  CHECK_FALSE(r->router.mock_response);
+  std::string out;
+  splice_request(*r, "served", {}, out);
+  CHECK(out == R"({"model":"served","messages":[],"temperature":1})");
+
+  auto text = parse_request(R"({"model":"m","prompt":["a","b"],"max_tokens":2})", Endpoint::kTextCompletions);
+  REQUIRE(text.ok());
+  CHECK(text->prompt_bytes == 9);
+  auto bad = parse_request(R"({"model":"m","prompt":3})", Endpoint::kTextCompletions);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("'prompt' must be a string or an array") != std::string::npos);
+  CHECK(endpoint_path(Endpoint::kResponses) == "/responses");
 }

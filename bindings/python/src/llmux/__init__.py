@@ -67,7 +67,10 @@ from .types import (
     Message,
     ModelResponse,
     ModelResponseStream,
+    ModerationResponse,
+    ResponsesAPIResponse,
     StreamingChoices,
+    TextCompletionResponse,
     Usage,
 )
 
@@ -97,6 +100,9 @@ __all__ = [
     "DeploymentHealth",
     "Embedding",
     "EmbeddingResponse",
+    "ModerationResponse",
+    "ResponsesAPIResponse",
+    "TextCompletionResponse",
     "HealthCheckResult",
     "HealthEndpoint",
     "HealthReport",

@@ -20,6 +20,7 @@ import warnings
 from typing import Any, Mapping, Optional
 
 from ._ffi import Status
+from ._mock import mock_deployment, mock_fields
 from .exceptions import InvalidArgumentError, InvalidConfigError
 
 __all__ = [
@@ -106,7 +107,7 @@ def config_json(model_list: Optional[list[Any]], settings: Mapping[str, Any], ex
     if partial:
         warnings.warn(f"llmux.Router: {', '.join(partial)}: {_PARTIAL_SETTINGS[partial[0]]}",
                       LiteLLMCompatibilityWarning, stacklevel=3)
-    config = {"model_list": list(model_list or []), "router_settings": router_settings}
+    config = {"model_list": [mock_deployment(d) for d in model_list or []], "router_settings": router_settings}
     try:
         return json.dumps(config, ensure_ascii=False, allow_nan=False, default=to_jsonable)
     except (TypeError, ValueError) as exc:
@@ -119,7 +120,8 @@ def deployment_json(deployment: Any) -> bytes:
     try:
         if isinstance(deployment, str):
             return deployment.encode("utf-8")
-        return json.dumps(deployment, ensure_ascii=False, allow_nan=False, default=to_jsonable).encode("utf-8")
+        return json.dumps(mock_deployment(deployment), ensure_ascii=False, allow_nan=False,
+                          default=to_jsonable).encode("utf-8")
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise InvalidConfigError(f"llmux: the deployment cannot be sent: {exc}") from exc
 
@@ -136,6 +138,7 @@ def _first_unserialisable(fields: Mapping[str, Any]) -> str:
 
 def request_json(fields: Mapping[str, Any]) -> bytes:
     """A request body as UTF-8 JSON; InvalidArgumentError names a field that cannot be sent."""
+    fields = mock_fields(fields)
     try:
         text = json.dumps(fields, ensure_ascii=False, allow_nan=False, default=to_jsonable)
     except (TypeError, ValueError) as exc:

@@ -319,6 +319,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "llmux_embedding": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr, _out_ptr]),
     "llmux_embedding_async": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, DoneCallbackType,
                                         ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    "llmux_call": (_status, [_handle, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, _out_ptr, _out_ptr]),
+    "llmux_call_async": (_status, [_handle, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, DoneCallbackType,
+                                   ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
     # deployments, health, metrics
     "llmux_router_add_deployment": (_status, [_handle, ctypes.c_char_p, ctypes.c_size_t, _out_ptr]),
     "llmux_router_remove_deployment": (_status, [_handle, ctypes.c_char_p, _out_ptr]),

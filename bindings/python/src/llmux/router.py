@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional
 from . import _ffi
 from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, parse_json, split_response
 from ._encode import LiteLLMCompatibilityWarning, config_json, deployment_json, request_json
+from ._endpoints import ENDPOINT_KINDS, EndpointsMixin
 from ._ffi import LogLevel, Outcome, PendingCall, Status
 from ._module_settings import apply_module_settings
 from ._model_info import ModelInfoMixin
@@ -86,7 +87,7 @@ def _raise_for_status(status: int, error: ctypes.c_void_p, what: str) -> None:
         _ffi.library().llmux_error_free(error)
 
 
-class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin):
+class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
     """Routes LLM calls across deployments, with LiteLLM's Router arguments and call signatures.
 
     ``Router(model_list=[...], **router_settings)`` takes LiteLLM's constructor arguments
@@ -316,6 +317,9 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin):
                 if kind == _STREAM:
                     status = lib.llmux_completion_stream(handle, body, len(body), _ffi.CHUNK_CALLBACK,
                                                          _ffi.DONE_CALLBACK, key, ctypes.byref(call_id))
+                elif kind in ENDPOINT_KINDS:
+                    status = lib.llmux_call_async(handle, ENDPOINT_KINDS[kind], body, len(body), _ffi.DONE_CALLBACK,
+                                                  key, ctypes.byref(call_id))
                 else:
                     start = lib.llmux_completion_async if kind == _COMPLETION else lib.llmux_embedding_async
                     status = start(handle, body, len(body), _ffi.DONE_CALLBACK, key, ctypes.byref(call_id))

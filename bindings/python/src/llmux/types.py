@@ -48,7 +48,11 @@ __all__ = [
     "Message",
     "ModelResponse",
     "ModelResponseStream",
+    "ModerationResponse",
+    "ResponsesAPIResponse",
     "StreamingChoices",
+    "TextChoice",
+    "TextCompletionResponse",
     "ToolCall",
     "Usage",
     "hidden_params",
@@ -327,6 +331,39 @@ class EmbeddingResponse(_WithHiddenParams, metaclass=_ResponseType):
     _children = {"data": Embedding, "usage": Usage}
 
 
+class TextChoice(LLMuxObject, metaclass=_LiteLLMRoleType):
+    """One choice of a :class:`TextCompletionResponse`: ``text``, ``index``, ``finish_reason``."""
+
+    _litellm_names = ("TextChoices",)
+    _fields = ("finish_reason", "index", "text", "logprobs")
+
+
+class TextCompletionResponse(_WithHiddenParams, metaclass=_ResponseType):
+    """A text completion (``text_completion``, OpenAI's /completions), like
+    ``litellm.TextCompletionResponse``."""
+
+    _litellm_names = ("TextCompletionResponse",)
+    _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
+    _children = {"choices": TextChoice, "usage": Usage}
+
+
+class ModerationResponse(_WithHiddenParams, metaclass=_ResponseType):
+    """A moderation (OpenAI's /moderations): ``id``, ``model``, ``results``, like
+    ``litellm.OpenAIModerationResponse``."""
+
+    _litellm_names = ("OpenAIModerationResponse",)
+    _fields = ("id", "model", "results")
+
+
+class ResponsesAPIResponse(_WithHiddenParams, metaclass=_ResponseType):
+    """A Responses API answer (OpenAI's /responses): ``id``, ``status``, ``output``, ``usage``
+    (``input_tokens``/``output_tokens``), like ``litellm.ResponsesAPIResponse``."""
+
+    _litellm_names = ("ResponsesAPIResponse",)
+    _fields = ("id", "object", "created_at", "status", "model", "output", "usage", "error",
+               "incomplete_details")
+
+
 class HealthCheckResult(LLMuxObject):
     """One active health check of one deployment: ``deployment_id``, ``model_group``, ``mode``
     (chat, embedding), ``model``, ``healthy``, ``skipped``, ``error_type``, ``status``, ``reason``
@@ -429,10 +466,28 @@ def _litellm_usage(litellm: Any, usage: Mapping[str, Any]) -> Any:
     return _build(litellm, "Usage", lambda cls: cls(**usage))
 
 
+def _litellm_plain(name: str) -> Callable[..., Any]:
+    """A builder of LiteLLM's class ``name`` from the JSON members, kept only when it takes
+    ``_hidden_params`` (the router metadata is set on it afterwards)."""
+
+    def build(litellm: Any, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> Any:
+        def make(cls: type) -> Any:
+            made = cls(**_fields(data, fields))
+            made._hidden_params = {}
+            return made
+
+        return _build(litellm, name, make)
+
+    return build
+
+
 _LITELLM_BUILDERS: dict[type, Callable[..., Any]] = {
     ModelResponse: _litellm_model_response,
     ModelResponseStream: _litellm_stream_chunk,
     EmbeddingResponse: _litellm_embedding_response,
+    TextCompletionResponse: _litellm_plain("TextCompletionResponse"),
+    ModerationResponse: _litellm_plain("OpenAIModerationResponse"),
+    ResponsesAPIResponse: _litellm_plain("ResponsesAPIResponse"),
 }
 
 
