@@ -87,6 +87,9 @@ std::string strip_model_name(std::string_view model, std::string_view provider) 
   return std::string(model);
 }
 
+
+}  // namespace
+
 std::string json_string_member(std::string_view json, const char* key) {
   if (json.empty()) return {};
   simdjson::dom::parser parser;
@@ -97,8 +100,6 @@ std::string json_string_member(std::string_view json, const char* key) {
   if (doc[key].get_string().get(value) != simdjson::SUCCESS) return {};
   return std::string(value);
 }
-
-}  // namespace
 
 std::vector<std::string> candidate_keys(std::string_view provider, std::string_view model, std::string_view region) {
   std::vector<std::string> keys;

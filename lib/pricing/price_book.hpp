@@ -47,6 +47,11 @@ std::vector<std::string> candidate_keys(std::string_view provider, std::string_v
 // is `entry_provider` describes a model on `provider`.
 bool provider_matches(std::string_view entry_provider, std::string_view provider);
 
+// The string member `key` at the top of a JSON object (a deployment's
+// model_info_json / litellm_params_json); empty when the text is empty, not
+// an object, or the member is absent or not a string.
+std::string json_string_member(std::string_view json, const char* key);
+
 class PriceBook {
  public:
   // Over the bundled map, parsed only when a lookup first needs it (a

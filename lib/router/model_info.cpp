@@ -118,16 +118,6 @@ void apply_map_entry(const pricing::ModelInfo& entry, ModelMapInfo& out) {
   out.supports = entry.supports;
 }
 
-std::string json_string_member(std::string_view json, const char* key) {
-  if (json.empty()) return {};
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  const simdjson::padded_string padded(json);
-  std::string_view value;
-  if (parser.parse(padded).get(doc) != simdjson::SUCCESS) return {};
-  if (doc[key].get_string().get(value) != simdjson::SUCCESS) return {};
-  return std::string(value);
-}
 
 // One deployment's info; `received` resolves a wildcard deployment's model.
 ModelMapInfo deployment_info(const pricing::PriceBook& prices, const DeploymentConfig& d, std::string_view received) {
@@ -138,8 +128,8 @@ ModelMapInfo deployment_info(const pricing::PriceBook& prices, const DeploymentC
   std::string model = d.provider_model;
   if (d.provider == "azure") {
     // An Azure model name is the deployment's: only base_model says what it runs.
-    std::string base = json_string_member(d.model_info_json, "base_model");
-    if (base.empty()) base = json_string_member(d.litellm_params_json, "base_model");
+    std::string base = pricing::json_string_member(d.model_info_json, "base_model");
+    if (base.empty()) base = pricing::json_string_member(d.litellm_params_json, "base_model");
     if (!base.empty()) model = std::move(base);
   }
   if (model.find('*') != std::string::npos && !received.empty()) {
@@ -148,7 +138,7 @@ ModelMapInfo deployment_info(const pricing::PriceBook& prices, const DeploymentC
     model = pm.provider == d.provider ? pm.model : std::string(received);
   }
   const std::string region =
-      d.provider.starts_with("bedrock") ? json_string_member(d.litellm_params_json, "aws_region_name") : "";
+      d.provider.starts_with("bedrock") ? pricing::json_string_member(d.litellm_params_json, "aws_region_name") : "";
   std::string matched;
   if (const pricing::ModelInfo* entry = prices.find(d.provider, model, region, &matched)) {
     apply_map_entry(*entry, out);
@@ -187,6 +177,16 @@ void optional_member(json::Writer& w, std::string_view key, const std::optional<
     w.number(*v);
   } else {
     w.null();
+  }
+}
+
+// LiteLLM writes an unknown mode as null, not "".
+void string_or_null(json::Writer& w, std::string_view key, const std::string& v) {
+  w.key(key);
+  if (v.empty()) {
+    w.null();
+  } else {
+    w.string(v);
   }
 }
 
@@ -246,12 +246,7 @@ std::string model_map_info_json(const ModelMapInfo& info) {
   optional_member(w, "cache_read_input_token_cost", info.cache_read_input_token_cost);
   optional_member(w, "cache_creation_input_token_cost", info.cache_creation_input_token_cost);
   w.member("litellm_provider", info.litellm_provider);
-  w.key("mode");
-  if (info.mode.empty()) {
-    w.null();
-  } else {
-    w.string(info.mode);
-  }
+  string_or_null(w, "mode", info.mode);
   optional_member(w, "tpm", info.tpm);
   optional_member(w, "rpm", info.rpm);
   for (const auto& [name, value] : info.supports) w.member(name, value);
@@ -281,12 +276,7 @@ std::string model_group_info_json(const ModelGroupInfo& info) {
   optional_member(w, "max_output_tokens", info.max_output_tokens);
   optional_member(w, "input_cost_per_token", info.input_cost_per_token);
   optional_member(w, "output_cost_per_token", info.output_cost_per_token);
-  w.key("mode");
-  if (info.mode.empty()) {
-    w.null();
-  } else {
-    w.string(info.mode);
-  }
+  string_or_null(w, "mode", info.mode);
   optional_member(w, "tpm", info.tpm);
   optional_member(w, "rpm", info.rpm);
   for (const auto& [name, value] : info.supports) w.member(name, value);

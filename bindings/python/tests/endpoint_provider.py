@@ -7,9 +7,10 @@ test can see which key a call used."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from recording_provider import LoopbackProvider
 
 
 def _answer(path: str, body: dict[str, Any], auth: str) -> tuple[int, dict[str, Any]]:
@@ -44,7 +45,6 @@ def _answer(path: str, body: dict[str, Any], auth: str) -> tuple[int, dict[str, 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
 
     def log_message(self, format: str, *args: Any) -> None:  # the base class's name
         pass
@@ -63,29 +63,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: "EndpointProvider"
-
-
-class EndpointProvider:
-    """The provider, serving on 127.0.0.1 while used as a context manager."""
+class EndpointProvider(LoopbackProvider):
+    """The provider, serving on 127.0.0.1 while used as a context manager; :attr:`requests` holds
+    ``{"path", "authorization", "body"}`` of each request."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread: Optional[threading.Thread] = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> "EndpointProvider":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_Handler)

@@ -89,17 +89,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    owner: "RecordingProvider"
+    owner: "LoopbackProvider"
 
 
-class RecordingProvider:
-    """The provider, serving on 127.0.0.1 while used as a context manager."""
+class LoopbackProvider:
+    """A provider serving ``handler`` on 127.0.0.1 while used as a context manager; the handler
+    reaches this object as ``self.server.owner`` and records into :attr:`requests`."""
 
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.disconnects: list[str] = []
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.requests: list[Any] = []
         self.stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.owner = self
         self._thread: Optional[threading.Thread] = None
 
@@ -108,7 +108,7 @@ class RecordingProvider:
         """The OpenAI-style base URL (``http://127.0.0.1:<port>/v1``)."""
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def __enter__(self) -> "RecordingProvider":
+    def __enter__(self) -> "LoopbackProvider":
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -117,3 +117,12 @@ class RecordingProvider:
         self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class RecordingProvider(LoopbackProvider):
+    """The provider of the behaviours above; :attr:`disconnects` lists the models of streams the
+    client abandoned."""
+
+    def __init__(self) -> None:
+        super().__init__(_Handler)
+        self.disconnects: list[str] = []
