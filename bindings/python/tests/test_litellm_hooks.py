@@ -206,3 +206,28 @@ def test_a_per_request_fallback_target_without_its_list(make_router: MakeRouter,
                          num_retries=0)
     resp = router.completion(model="bad", messages=user(), fallbacks=[{"bad": "chat"}])
     assert resp._hidden_params["model_id"] == "chat-1"
+
+
+def test_mock_objects_are_function_callbacks_with_the_calls_params(make_router: MakeRouter, deployment: Deployment,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # LiteLLM calls any callable that is not a CustomLogger; a MagicMock answers every attribute, so
+    # only what its class defines may make it a logger object.
+    from unittest.mock import MagicMock
+
+    failed, succeeded = MagicMock(), MagicMock()
+    monkeypatch.setattr(llmux, "failure_callback", [failed])
+    monkeypatch.setattr(llmux, "success_callback", [succeeded])
+    router = make_router([deployment("bad", "status-500-mock", "bad-1"), deployment("chat", "ok-chat", "chat-1")],
+                         cooldown_time=60)
+    with pytest.raises(llmux.InternalServerError):
+        router.completion(model="bad", messages=user(), cooldown_time=0, num_retries=0)
+    failed.assert_called_once()
+    kwargs = failed.call_args[0][0]
+    assert kwargs["litellm_params"]["cooldown_time"] == 0 and kwargs["litellm_params"]["num_retries"] == 0
+    assert isinstance(kwargs["exception"], llmux.InternalServerError)
+    assert not failed.log_failure_event.called  # the mock itself, not an attribute it made up
+    succeeded.assert_not_called()
+    router.completion(model="chat", messages=user())
+    succeeded.assert_called_once()
+    assert succeeded.call_args[0][0]["model_info"]["id"] == "chat-1"
+    failed.assert_called_once()

@@ -186,6 +186,10 @@ def _kwargs(info: CallInfo, metadata: Mapping[str, Any], events: list[dict[str, 
     })
     kwargs["litellm_params"].update({"proxy_server_request": None, "preset_cache_key": None,
                                      "stream_response": {}, "acompletion": info.call_type.startswith("a")})
+    # The call's own router-level parameters, where LiteLLM's loggers read them.
+    for key in _CALL_LITELLM_PARAMS:
+        if key in info.fields:
+            kwargs["litellm_params"][key] = info.fields[key]
     if exception is not None:
         kwargs["exception"] = exception
         kwargs["traceback_exception"] = "".join(traceback.format_exception(type(exception), exception,
@@ -193,8 +197,21 @@ def _kwargs(info: CallInfo, metadata: Mapping[str, Any], events: list[dict[str, 
     return kwargs
 
 
+_CALL_LITELLM_PARAMS = ("cooldown_time", "timeout", "stream_timeout", "num_retries", "max_retries")
+
+_LOGGER_METHODS = ("log_success_event", "log_failure_event", "async_log_success_event", "async_log_failure_event",
+                   "log_pre_api_call", "log_post_api_call")
+
+
 def _is_function(callback: Any) -> bool:
-    return inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback)
+    """A callback used as a function: a function or method, or a callable object whose class defines
+    none of CustomLogger's methods (LiteLLM calls any non-CustomLogger callable; a unittest.mock
+    object answers every attribute, so what its class defines decides, not hasattr)."""
+    if inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback):
+        return True
+    if not callable(callback):
+        return False
+    return not any(name in vars(cls) for cls in type(callback).__mro__ for name in _LOGGER_METHODS)
 
 
 def _report_callback_error(callback: Any) -> None:
@@ -409,13 +426,11 @@ class Observer:
         if isinstance(callback, str):
             _skip_string(callback)
             return None
-        if inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback):
+        if _is_function(callback):
             return None if inspect.iscoroutinefunction(callback) else callback
         bound = getattr(callback, method, None)
         if callable(bound):
             return None if inspect.iscoroutinefunction(bound) else bound
-        if callable(callback) and not hasattr(callback, "log_success_event"):
-            return callback  # a callable object used as a function
         return None
 
     @staticmethod
@@ -423,11 +438,9 @@ class Observer:
         if isinstance(callback, str):
             _skip_string(callback)
             return None
-        if inspect.isfunction(callback) or inspect.ismethod(callback) or inspect.isbuiltin(callback):
+        if _is_function(callback):
             return callback
         bound = getattr(callback, method, None)
         if callable(bound):
             return bound
-        if callable(callback) and not hasattr(callback, "log_success_event"):
-            return callback
         return None
