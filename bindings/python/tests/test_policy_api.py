@@ -166,3 +166,12 @@ def test_upsert_deployment(make_router: MakeRouter, pair: list[dict[str, Any]], 
     router.upsert_deployment(obj)
     assert router.get_model_info("chat-b")["litellm_params"]["model"] == "openai/ok-y"
     assert len(router.model_list) == 4
+
+
+def test_reset_clears_the_retry_policy(make_router: MakeRouter, pair: list[dict[str, Any]]) -> None:
+    router = make_router(pair, retry_policy={"RateLimitErrorRetries": 4},
+                         allowed_fails_policy={"RateLimitErrorAllowedFails": 2})
+    router.reset()  # as LiteLLM's: retry_policy goes, the rest of the settings stay
+    assert router.retry_policy is None
+    assert router.get_num_retries_from_retry_policy(error(llmux.RateLimitError)) is None
+    assert router.get_allowed_fails_from_policy(error(llmux.RateLimitError)) == 2

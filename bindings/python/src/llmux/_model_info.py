@@ -179,13 +179,15 @@ class ModelInfoMixin:
         """LiteLLM's ``Router.reset``: every cooldown ends and the failure counts and rpm/tpm
         counters start afresh (deployments, settings and calls in flight are untouched); and, as
         LiteLLM, the module-wide ``success_callback`` / ``failure_callback`` lists are emptied
-        (``llmux``'s, and ``litellm``'s when litellm is imported; ``callbacks`` stays)."""
+        (``llmux``'s, and ``litellm``'s when litellm is imported; ``callbacks`` stays), and
+        ``retry_policy`` is cleared (``num_retries`` applies again)."""
         from .router import _raise_for_status  # imported here: router.py imports this module
 
         error = ctypes.c_void_p()
         with self._use() as handle:
             status = _ffi.library().llmux_router_reset(handle, ctypes.byref(error))
         _raise_for_status(status, error, "llmux_router_reset")
+        self.retry_policy = None  # type: ignore[attr-defined]  # a settings attribute (_router_admin)
         for module in ("llmux", "litellm"):
             found = sys.modules.get(module)
             if found is None:
