@@ -13,6 +13,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <simdjson.h>
@@ -551,41 +552,48 @@ llmux_status llmux_embedding_async(llmux_router* router, const char* request, si
 
 namespace {
 
-std::optional<llmux::Endpoint> endpoint_of(llmux_endpoint endpoint) {
-  switch (endpoint) {
-    case LLMUX_ENDPOINT_CHAT_COMPLETIONS: return llmux::Endpoint::kChatCompletions;
-    case LLMUX_ENDPOINT_EMBEDDINGS: return llmux::Endpoint::kEmbeddings;
-    case LLMUX_ENDPOINT_TEXT_COMPLETIONS: return llmux::Endpoint::kTextCompletions;
-    case LLMUX_ENDPOINT_MODERATIONS: return llmux::Endpoint::kModerations;
-    case LLMUX_ENDPOINT_RESPONSES: return llmux::Endpoint::kResponses;
+// A bool and an out-parameter, not std::optional: this file's functions have C
+// linkage, which may not return a C++ class type (clang's -Wreturn-type-c-linkage).
+// The value is read as its bytes: a C caller may pass any int, and loading one
+// outside the enumeration as a C++ enum would be undefined behaviour.
+bool endpoint_of(const llmux_endpoint& endpoint, llmux::Endpoint* out) {
+  std::underlying_type_t<llmux_endpoint> raw;
+  static_assert(sizeof raw == sizeof endpoint);
+  std::memcpy(&raw, &endpoint, sizeof raw);
+  switch (raw) {
+    case LLMUX_ENDPOINT_CHAT_COMPLETIONS: *out = llmux::Endpoint::kChatCompletions; return true;
+    case LLMUX_ENDPOINT_EMBEDDINGS: *out = llmux::Endpoint::kEmbeddings; return true;
+    case LLMUX_ENDPOINT_TEXT_COMPLETIONS: *out = llmux::Endpoint::kTextCompletions; return true;
+    case LLMUX_ENDPOINT_MODERATIONS: *out = llmux::Endpoint::kModerations; return true;
+    case LLMUX_ENDPOINT_RESPONSES: *out = llmux::Endpoint::kResponses; return true;
   }
-  return std::nullopt;
+  return false;
 }
 
 }  // namespace
 
 llmux_status llmux_call(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
                         char** out_response, llmux_error** out_error) {
-  const std::optional<llmux::Endpoint> e = endpoint_of(endpoint);
-  if (!e) {
+  llmux::Endpoint e{};
+  if (!endpoint_of(endpoint, &e)) {
     if (out_response) *out_response = nullptr;
     if (out_error) *out_error = nullptr;
     return fail_argument(out_error, "llmux_call", "endpoint is not one of llmux_endpoint");
   }
   return blocking_call("llmux_call", router, request, len, out_response, out_error,
-                       [e](llmux::Router& r, std::string_view body) { return r.call(*e, body); });
+                       [e](llmux::Router& r, std::string_view body) { return r.call(e, body); });
 }
 
 llmux_status llmux_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
                               llmux_done_callback on_done, void* user_data, uint64_t* out_call_id) {
-  const std::optional<llmux::Endpoint> e = endpoint_of(endpoint);
-  if (!e) {
+  llmux::Endpoint e{};
+  if (!endpoint_of(endpoint, &e)) {
     if (out_call_id) *out_call_id = 0;
     return LLMUX_ERR_INVALID_ARGUMENT;
   }
   return async_call(router, request, len, on_done, user_data, out_call_id,
                     [e](llmux::Router& r, std::string_view body, llmux::DoneCallback done) {
-                      return r.call_async(*e, body, std::move(done));
+                      return r.call_async(e, body, std::move(done));
                     });
 }
 

@@ -207,8 +207,11 @@ void run(llmux_router* router, uint8_t selector, std::string_view arg) {
         } else if (variant == 0) {
           s = llmux_embedding(router, arg.data(), arg.size(), &out, &error);
         } else {
-          // llmux_call: variant 1-5 name the endpoints, 6 and up none (rejected).
-          s = llmux_call(router, static_cast<llmux_endpoint>(variant - 1), arg.data(), arg.size(), &out, &error);
+          // llmux_call: variant 1-5 name the endpoints, 6-8 none (rejected). A
+          // C++ value outside the enumeration's range (0-7) would be undefined
+          // behaviour in this file already, so the values stay inside it.
+          const int endpoint = (variant - 1) & 7;
+          s = llmux_call(router, static_cast<llmux_endpoint>(endpoint), arg.data(), arg.size(), &out, &error);
         }
       });
       check_outcome(s, out, error, true);
