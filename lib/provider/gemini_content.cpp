@@ -81,7 +81,10 @@ int64_t member_int(dom::element e, std::string_view key) {
   int64_t i = 0;
   if (!v.get_int64().get(i)) return i;
   double d = 0;
-  if (!v.get_double().get(d) && std::isfinite(d)) return static_cast<int64_t>(d);
+  // A number outside int64's range (1e25 tokens) is garbage, not a count:
+  // read as absent, as converting it would be undefined behaviour.
+  constexpr double kInt64Bound = 9223372036854775808.0;  // 2^63
+  if (!v.get_double().get(d) && d >= -kInt64Bound && d < kInt64Bound) return static_cast<int64_t>(d);
   return 0;
 }
 
