@@ -7,6 +7,8 @@
 #   benchmarks/run.sh e2e   [llmux_overhead_bench flags, e.g. --requests=50000 --rounds=3]
 #   benchmarks/run.sh bindings     every binding vs the C++ API, Python vs litellm
 #                                  (counts via environment: see benchmarks/bindings/run_bindings.sh)
+#   benchmarks/run.sh profile      instructions and allocations per call, llmux vs the raw
+#                                  client, under valgrind (benchmarks/profile.sh; ~2 minutes)
 #   benchmarks/run.sh fleet [llmux_fleet_bench flags, e.g. --part=rpm --rpm-seconds=20]
 #                                  Routers sharing state on Redis: cost per call with Redis vs
 #                                  without, cooldown propagation between processes, fleet-wide
@@ -24,8 +26,8 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 [ $# -gt 0 ] && shift
 case "$what" in
-  all | micro | e2e | bindings | fleet) ;;
-  *) echo "usage: benchmarks/run.sh [all|micro|e2e|bindings|fleet] [flags for that benchmark]" >&2; exit 2 ;;
+  all | micro | e2e | bindings | fleet | profile) ;;
+  *) echo "usage: benchmarks/run.sh [all|micro|e2e|bindings|fleet|profile] [flags for that benchmark]" >&2; exit 2 ;;
 esac
 if [ "$what" = all ] && [ $# -gt 0 ]; then
   echo "run.sh: flags need a benchmark name (micro, e2e or fleet)" >&2
@@ -43,7 +45,7 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMUX_WERROR=ON \
 case "$what" in
   all) targets=(llmux_micro_bench llmux_overhead_bench) ;;
   micro) targets=(llmux_micro_bench) ;;
-  e2e) targets=(llmux_overhead_bench) ;;
+  e2e | profile) targets=(llmux_overhead_bench) ;;
   fleet) targets=(llmux_fleet_bench) ;;
   bindings) targets=(llmux llmux_bindings_cpp_driver llmux_bindings_c_driver) ;;
 esac
@@ -66,6 +68,11 @@ fi
 if [ "$what" = fleet ]; then
   echo "== fleet on Redis (Redis vs none per call, cooldown propagation between processes, fleet-wide rpm) =="
   bash benchmarks/e2e/run_on_nginx.sh "$BUILD/benchmarks/llmux_fleet_bench" --json="$RESULTS/fleet.json" "$@"
+fi
+
+if [ "$what" = profile ]; then
+  echo "== instructions and allocations per call under valgrind (Router vs plain libcurl-multi, nginx on loopback) =="
+  bash benchmarks/profile.sh "$BUILD"
 fi
 
 if [ "$what" = bindings ]; then
