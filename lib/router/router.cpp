@@ -1,6 +1,8 @@
 #include "llmux/router.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <semaphore>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -261,34 +263,35 @@ Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view 
                  "blocking call made from a router callback (it would deadlock); use the async API");
   }
   // One pointer captured: the callback fits std::function's inline storage
-  // (no allocation per call). The caller sleeps on the condition variable,
-  // the loop thread wakes it once.
+  // (no allocation per call). One wake each way: the caller sleeps on a
+  // semaphore the loop thread releases once (a mutex and condition variable
+  // signalled under the lock woke the caller into a mutex the loop thread
+  // still held: a second futex round trip per call). POSIX semantics hold:
+  // the waiter may destroy the semaphore once acquire() returns.
   struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
     std::optional<Result<Response>> out;
+    std::atomic<bool> ready{false};
+    std::binary_semaphore done{0};
   } w;
   Waiter* wp = &w;
   submit(
       mode, request_json, nullptr,
       [wp](Result<Response> r) {
-        std::lock_guard<std::mutex> lock(wp->mu);
         wp->out.emplace(std::move(r));
-        wp->cv.notify_one();
+        wp->ready.store(true, std::memory_order_release);
+        wp->done.release();
       },
       endpoint);
   if (drive_loop_) {
-    drive_loop_([wp] {
-      std::lock_guard<std::mutex> lock(wp->mu);
-      return wp->out.has_value();
-    });
-    std::lock_guard<std::mutex> lock(w.mu);
+    // The callback runs on this thread, inside drive_loop_.
+    drive_loop_([wp] { return wp->ready.load(std::memory_order_acquire); });
     // A driven loop that ran out of work before answering would wait forever.
-    if (!w.out) return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
+    if (!w.ready.load(std::memory_order_acquire)) {
+      return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
+    }
     return std::move(*w.out);
   }
-  std::unique_lock<std::mutex> lock(w.mu);
-  w.cv.wait(lock, [&] { return w.out.has_value(); });
+  w.done.acquire();
   return std::move(*w.out);
 }
 
