@@ -274,7 +274,13 @@ class CurlEventLoop::Impl {
   std::vector<TimerEntry> heap_;
   uint64_t timer_seq_ = 0;
   size_t stale_ = 0;  // heap entries whose timer/transfer is gone
-  std::vector<std::unique_ptr<EasyHandle>> pool_;  // idle handles, most recently used last
+  // Idle handles, most recently used last, with their profile hash beside
+  // them: a lookup scans contiguous hashes, not the handles.
+  struct Pooled {
+    size_t hash;
+    std::unique_ptr<EasyHandle> handle;
+  };
+  std::vector<Pooled> pool_;
 
   std::thread::id loop_id_;
   Notification loop_started_;
@@ -460,8 +466,8 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   // The most recently used handle of this profile (its connection is the
   // most likely to be warm in libcurl's cache, and its memory in ours).
   for (size_t i = pool_.size(); i-- > 0;) {
-    if (pool_[i]->matches(hash, r, proxy_sv)) {
-      t.handle = std::move(pool_[i]);
+    if (pool_[i].hash == hash && pool_[i].handle->matches(hash, r, proxy_sv)) {
+      t.handle = std::move(pool_[i].handle);
       pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
       break;
     }
@@ -470,7 +476,7 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
     if (!pool_.empty()) {
       // None configured for this profile: the least recently used one is
       // configured anew.
-      t.handle = std::move(pool_.front());
+      t.handle = std::move(pool_.front().handle);
       pool_.erase(pool_.begin());
       curl_easy_reset(t.handle->easy);
     } else {
@@ -852,7 +858,7 @@ void CurlEventLoop::Impl::shutdown() {
   }
   heap_.clear();
   timers_.clear();
-  for (auto& h : pool_) curl_easy_cleanup(h->easy);
+  for (auto& p : pool_) curl_easy_cleanup(p.handle->easy);
   pool_.clear();
 }
 
@@ -866,7 +872,8 @@ void CurlEventLoop::Impl::release_handle(std::unique_ptr<EasyHandle> handle) {
     curl_easy_cleanup(handle->easy);
     return;
   }
-  pool_.push_back(std::move(handle));
+  const size_t hash = handle->profile_hash;
+  pool_.push_back(Pooled{hash, std::move(handle)});
 }
 
 // --- public facade --------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -915,6 +916,47 @@ TEST_CASE("transport: 2,000 concurrent transfers all complete exactly once", "[t
   }
   CHECK(ok_count == kTransfers);
   CHECK(provider.request_count() == static_cast<size_t>(kTransfers));
+}
+
+TEST_CASE("transport: handles of several profiles in flight at once each send their own headers",
+          "[transport][load]") {
+  // More transfers in flight than the handle pool keeps (256), over three
+  // profiles: handles are reused, reconfigured and dropped while the
+  // profiles interleave; every request must carry the headers it was given.
+  FakeProvider provider;
+  struct Counter : TransferObserver {
+    std::atomic<int>* total = nullptr;
+    TransferError error = TransferError::kOther;
+    void on_complete(TransferResult&& r) override {
+      error = r.error;
+      ++*total;
+    }
+  };
+  constexpr int kTransfers = 900;
+  std::atomic<int> total{0};
+  std::vector<Counter> counters(kTransfers);
+  CurlEventLoop transport;
+  for (int round = 0; round < 2; ++round) {
+    total = 0;
+    for (int i = 0; i < kTransfers; ++i) {
+      counters[i].total = &total;
+      HttpRequest req = chat_request(provider);
+      req.headers = {"Content-Type: application/json", fmt::format("Authorization: Bearer sk-{}", i % 3)};
+      if (i % 3 == 1) req.headers.push_back("X-Only-Profile-1: yes");
+      req.body = fmt::format(R"({{"n":{}}})", i);
+      transport.start_transfer(std::move(req), &counters[i]);
+    }
+    REQUIRE(eventually([&] { return total.load() == kTransfers; }));
+    for (const Counter& c : counters) CHECK(c.error == TransferError::kNone);
+  }
+  const auto requests = provider.requests();
+  REQUIRE(requests.size() == 2 * kTransfers);
+  for (const auto& r : requests) {
+    const int n = std::stoi(r.body.substr(5));
+    INFO(r.body);
+    CHECK(r.header("authorization") == fmt::format("Bearer sk-{}", n % 3));
+    CHECK(r.header("x-only-profile-1") == (n % 3 == 1 ? "yes" : ""));
+  }
 }
 
 TEST_CASE("transport: transfer_error_name", "[transport]") {
