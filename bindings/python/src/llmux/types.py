@@ -109,6 +109,8 @@ class LLMuxObject:
 
     _fields: ClassVar[tuple[str, ...]] = ()
     _children: ClassVar[Mapping[str, type["LLMuxObject"]]] = {}
+    #: Members that are plain JSON data (an embedding's numbers): copied as they are, never walked.
+    _plain: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
         values: dict[str, Any] = dict(data) if data else {}
@@ -119,6 +121,8 @@ class LLMuxObject:
 
     @classmethod
     def _wrap(cls, key: str, value: Any) -> Any:
+        if key in cls._plain and type(value) is list:
+            return list(value)
         child = cls._children.get(key, LLMuxObject)
         return _wrap_value(value, child)
 
@@ -364,6 +368,7 @@ class Embedding(LLMuxObject, metaclass=_LiteLLMRoleType):
 
     _litellm_names = ("Embedding",)
     _fields = ("embedding", "index", "object")
+    _plain = frozenset(("embedding",))
 
 
 class EmbeddingResponse(_WithHiddenParams, metaclass=_ResponseType):
