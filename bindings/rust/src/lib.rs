@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod chat;
 mod endpoints;
 mod error;
 mod model_info;
@@ -39,6 +40,7 @@ mod stream;
 pub mod sys;
 
 pub use admin::{ModelGroupUsage, PickOptions, PickedDeployment};
+pub use chat::{ChatChoice, ChatCompletion, ChatMessage, FunctionCall, ToolCall};
 pub use endpoints::Endpoint;
 pub use error::{Error, ErrorKind};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
