@@ -27,9 +27,9 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"strings"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 

@@ -79,8 +79,12 @@ fn main() {
     let warmup = flag_count(&args, "warmup", 2000);
     if api == "raw-http" {
         let body = read(&flag(&args, "body", None)).trim().to_owned();
-        let mut client = raw_http::Client::connect(&flag(&args, "url", None), &flag(&args, "api-key", None), &body)
-            .unwrap_or_else(|e| fail(&format!("connecting: {e}")));
+        let mut client = raw_http::Client::connect(
+            &flag(&args, "url", None),
+            &flag(&args, "api-key", None),
+            &body,
+        )
+        .unwrap_or_else(|e| fail(&format!("connecting: {e}")));
         let mut call = || match client.call() {
             Ok(len) => len > 0,
             Err(e) => {
@@ -129,14 +133,15 @@ fn main() {
                 }
             }),
         ),
-        other => fail(&format!("--api must be raw, typed, value or raw-http, not {other}")),
+        other => fail(&format!(
+            "--api must be raw, typed, value or raw-http, not {other}"
+        )),
     };
     measure(api_name, &mut call, calls, warmup);
 }
 
 /// Runs the warm-up and the measured loop and prints the JSON line.
 fn measure(api_name: &str, call: &mut dyn FnMut() -> bool, calls: usize, warmup: usize) {
-
     for _ in 0..warmup {
         if !call() {
             fail("a warm-up call failed");

@@ -19,7 +19,9 @@ fn bad(message: String) -> io::Error {
 impl Client {
     /// `url` is the API base (http://HOST:PORT/v1); the request goes to its /chat/completions.
     pub fn connect(url: &str, api_key: &str, body: &str) -> io::Result<Client> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| bad(format!("not an http:// URL: {url}")))?;
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| bad(format!("not an http:// URL: {url}")))?;
         let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
         let path = format!("/{}/chat/completions", path.trim_end_matches('/')).replace("//", "/");
         let stream = TcpStream::connect(authority)?;
@@ -31,7 +33,12 @@ impl Client {
         )
         .into_bytes();
         request.extend_from_slice(body.as_bytes());
-        Ok(Client { reader: BufReader::new(stream), request, body: Vec::new(), line: String::new() })
+        Ok(Client {
+            reader: BufReader::new(stream),
+            request,
+            body: Vec::new(),
+            line: String::new(),
+        })
     }
 
     /// One request and its whole answer; returns the body's length.
@@ -40,7 +47,10 @@ impl Client {
         self.line.clear();
         self.reader.read_line(&mut self.line)?;
         if !self.line.starts_with("HTTP/1.1 200") {
-            return Err(bad(format!("unexpected status line {:?}", self.line.trim_end())));
+            return Err(bad(format!(
+                "unexpected status line {:?}",
+                self.line.trim_end()
+            )));
         }
         let mut length = None;
         let mut chunked = false;
@@ -77,7 +87,8 @@ impl Client {
                 }
             }
         } else {
-            let length = length.ok_or_else(|| bad("an answer without Content-Length".to_owned()))?;
+            let length =
+                length.ok_or_else(|| bad("an answer without Content-Length".to_owned()))?;
             self.body.resize(length, 0);
             self.reader.read_exact(&mut self.body)?;
         }
