@@ -11,7 +11,7 @@
 # run(N1)) / (N2 − N1), so start-up, warm-up and teardown cancel out.
 #   instructions: callgrind's total Ir, every thread of the process
 #   allocations:  dhat's total blocks allocated (malloc/calloc/realloc/new, every thread)
-# Prints a table and writes <BUILD_DIR>/results/profile.json.
+# Prints a table and writes <BUILD_DIR>/results/profile.json (or $RESULTS_DIR/profile.json).
 # Environment: N1 (200), N2 (1200), WARMUP (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,8 @@ command -v valgrind >/dev/null || { echo "profile.sh: valgrind not installed" >&
 N1=${N1:-200}
 N2=${N2:-1200}
 WARMUP=${WARMUP:-200}
-mkdir -p "$BUILD/results"
+RESULTS=${RESULTS_DIR:-$BUILD/results}
+mkdir -p "$RESULTS"
 # shellcheck source=common/nginx.sh
 source benchmarks/common/nginx.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/llmux-profile.XXXXXX")
@@ -56,7 +57,7 @@ for side in baseline llmux; do
     per_call[$side.$tool]=$(python3 -c "print(round(($b - $a) / ($N2 - $N1), 1))")
   done
 done
-python3 - "$BUILD/results/profile.json" "$N1" "$N2" \
+python3 - "$RESULTS/profile.json" "$N1" "$N2" \
   "${per_call[baseline.callgrind]}" "${per_call[llmux.callgrind]}" \
   "${per_call[baseline.dhat]}" "${per_call[llmux.dhat]}" <<'PY'
 import json, sys
