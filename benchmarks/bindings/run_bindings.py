@@ -73,6 +73,7 @@ def parse_args() -> argparse.Namespace:
                  "llmux-library", "litellm-pin"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--go-driver", default="")
+    p.add_argument("--go-jsonv2-driver", default="")
     p.add_argument("--rust-driver", default="")
     p.add_argument("--client-cpu", default="1")
     p.add_argument("--server-cpu", default="0")
@@ -97,6 +98,8 @@ def build_rows(a: argparse.Namespace) -> list[Row]:
         Row("c", "C ABI llmux_completion", "c", [a.c_driver, config, request, *native]),
         Row("go-raw", "Go CompletionRaw", "go", [go, "--api=raw", config, request, *native]),
         Row("go-typed", "Go Completion (typed)", "go", [go, "--api=typed", config, request, *native]),
+        Row("go-typed-jsonv2", "Go Completion (typed), GOEXPERIMENT=jsonv2", "go-jsonv2",
+            [a.go_jsonv2_driver, "--api=typed", config, request, *native]),
         Row("rust-raw", "Rust completion_raw", "rust", [rust, "--api=raw", config, request, *native]),
         Row("rust-typed", "Rust completion_typed (serde structs)", "rust",
             [rust, "--api=typed", config, request, *native]),
@@ -191,7 +194,8 @@ def sequential_table(rows: dict[str, Row]) -> list[dict[str, Any]]:
     headers = ["binding (sequential)", "p50 us", "p99 us", "mean us", "CPU/call us", "req/s", "x C++",
                "+p50 us", "+CPU us"]
     out, table = [], []
-    for key in ("cpp-raw-curl", "cpp", "c", "go-raw", "go-typed", "rust-raw", "rust-typed", "rust-value",
+    for key in ("cpp-raw-curl", "cpp", "c", "go-raw", "go-typed", "go-typed-jsonv2", "rust-raw", "rust-typed",
+                "rust-value",
                 "python-llmux", "cpp-repeat"):
         row = rows[key]
         derived: dict[str, Any] = {}
@@ -221,7 +225,8 @@ def language_floor_table(rows: dict[str, Row]) -> list[dict[str, Any]]:
     headers = ["binding (sequential)", "p50 us", "CPU/call us", "+p50 vs C++", "+CPU vs C++", "floor",
                "+p50 vs floor", "+CPU vs floor"]
     out, table = [], []
-    for key, floor_key in (("go-raw", "go-raw-http"), ("go-typed", "go-raw-http"), ("rust-raw", "rust-raw-http"),
+    for key, floor_key in (("go-raw", "go-raw-http"), ("go-typed", "go-raw-http"),
+                           ("go-typed-jsonv2", "go-raw-http"), ("rust-raw", "rust-raw-http"),
                            ("rust-typed", "rust-raw-http"), ("rust-value", "rust-raw-http")):
         row, floor = rows[key], rows[floor_key]
         if not row.ok:
