@@ -195,6 +195,10 @@ func TestManyCallsInFlightCancelledAndClosed(t *testing.T) {
 		}()
 	}
 	waitInFlight(t, router, "hang", calls)
+	// Both ways of waiting are in use: as many calls as may wait on their thread, the rest on the event queue.
+	if got := llmux.ThreadWaits(); got != llmux.MaxThreadWaits || calls <= llmux.MaxThreadWaits {
+		t.Errorf("%d calls wait on their own thread, want %d of %d", got, llmux.MaxThreadWaits, calls)
+	}
 	cancel()
 	for range calls / 2 {
 		r := <-results

@@ -43,11 +43,11 @@ pub use admin::{ModelGroupUsage, PickOptions, PickedDeployment};
 pub use chat::{ChatChoice, ChatCompletion, ChatMessage, FunctionCall, ToolCall};
 pub use endpoints::Endpoint;
 pub use error::{Error, ErrorKind};
+pub use model_info::{ModelGroupInfo, ModelInfo};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{
     Chunk, Deployment, DeploymentHealth, HealthCheckResult, HealthEndpoint, HealthReport, Metadata, Response, Usage,
 };
-pub use model_info::{ModelGroupInfo, ModelInfo};
 pub use router::Router;
 pub use stream::Stream;
 

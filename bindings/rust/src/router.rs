@@ -102,8 +102,9 @@ impl Router {
         let mut out: *mut c_char = ptr::null_mut();
         let mut error = ptr::null_mut();
         // SAFETY: the request is borrowed for the call; out-params are valid.
-        let status =
-            unsafe { sys::llmux_completion(self.as_raw(), request.as_ptr().cast(), request.len(), &mut out, &mut error) };
+        let status = unsafe {
+            sys::llmux_completion(self.as_raw(), request.as_ptr().cast(), request.len(), &mut out, &mut error)
+        };
         // Frees the answer however this function is left.
         let _owned = Owned(out);
         // SAFETY: `error` is NULL or an error this call handed us.
@@ -258,7 +259,11 @@ impl Drop for Router {
 ///
 /// # Safety
 /// `error` is NULL or an `llmux_error` owned by the caller.
-pub(crate) unsafe fn check(status: sys::llmux_status, error: *mut sys::llmux_error, context: &str) -> Result<(), Error> {
+pub(crate) unsafe fn check(
+    status: sys::llmux_status,
+    error: *mut sys::llmux_error,
+    context: &str,
+) -> Result<(), Error> {
     let outcome = if status == sys::LLMUX_OK { Ok(()) } else { Err(Error::from_raw(status, error, context)) };
     sys::llmux_error_free(error);
     outcome
@@ -287,7 +292,8 @@ impl Drop for Owned {
 /// A request as JSON bytes; a value serde cannot write as JSON (a map with
 /// non-string keys, ...) is an InvalidArgument error.
 fn encode<R: Serialize + ?Sized>(request: &R) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(request).map_err(|e| Error::invalid_argument(format!("the request does not encode as JSON: {e}")))
+    serde_json::to_vec(request)
+        .map_err(|e| Error::invalid_argument(format!("the request does not encode as JSON: {e}")))
 }
 
 /// `text` as a C string; an interior NUL is an InvalidArgument error.
