@@ -422,7 +422,7 @@ class ErrorDetail:
         return cls(code=status, type=name, message=message, status=0, json_text="{}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outcome:
     """How a call ended: the response bytes on success, else the error.
 

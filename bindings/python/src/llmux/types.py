@@ -27,6 +27,7 @@ benchmark); a program that never imports litellm never pays it.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import logging
 import sys
@@ -243,7 +244,7 @@ class LLMuxObject:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LLMuxObject):
             return self.model_dump() == other.model_dump()
-        if isinstance(other, Mapping):
+        if isinstance(other, collections.abc.Mapping):
             return self.model_dump() == dict(other)
         return NotImplemented
 
@@ -259,9 +260,12 @@ _SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def _wrap_value(value: Any, child: type[LLMuxObject]) -> Any:
-    if isinstance(value, LLMuxObject):
+    kind = type(value)
+    if kind is dict:  # JSON's objects: the common case first
+        return child(value)
+    if kind in _SCALARS or isinstance(value, LLMuxObject):
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, collections.abc.Mapping):  # not typing's Mapping: its isinstance is slow
         return child(value)
     if isinstance(value, list):
         if _SCALARS.issuperset(map(type, value)):
