@@ -38,7 +38,7 @@ from .exceptions import (
     error_from_status,
 )
 from .streaming import AsyncCompletionStream, CompletionStream
-from .types import DeploymentHealth, EmbeddingResponse, HealthReport, ModelResponse
+from .types import DeploymentHealth, EmbeddingResponse, HealthReport, ModelResponse, _WithHiddenParams
 
 __all__ = ["Router"]
 
@@ -796,7 +796,10 @@ _Response = TypeVar("_Response", ModelResponse, EmbeddingResponse)
 
 
 def _with_hidden(response: _Response, hidden: dict[str, Any]) -> _Response:
-    response._hidden_params = hidden
+    if isinstance(response, _WithHiddenParams):
+        object.__setattr__(response, "_hidden_params", hidden)  # past the Python-level __setattr__
+    else:  # LiteLLM's object
+        response._hidden_params = hidden
     return response
 
 

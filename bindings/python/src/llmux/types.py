@@ -155,10 +155,16 @@ class LLMuxObject:
     # -- attribute access ----------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: the JSON members.
+        # Only called when normal lookup fails: the JSON members (_member, inlined: the hot path).
         values = object.__getattribute__(self, "_values")
         if name in values:
-            return self._member(name)
+            value = values[name]
+            raw = self._raw
+            if raw is not None and name in raw:
+                raw.discard(name)
+                if type(value) not in _SCALARS:
+                    value = values[name] = self._wrap(name, value)
+            return value
         if name in type(self)._fields:
             return None
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
@@ -265,7 +271,7 @@ def _wrap_value(value: Any, child: type[LLMuxObject]) -> Any:
         return child(value)
     if kind in _SCALARS or isinstance(value, LLMuxObject):
         return value
-    if isinstance(value, collections.abc.Mapping):  # not typing's Mapping: its isinstance is slow
+    if kind is not list and isinstance(value, collections.abc.Mapping):  # not typing's Mapping: slow isinstance
         return child(value)
     if isinstance(value, list):
         if _SCALARS.issuperset(map(type, value)):
@@ -345,7 +351,7 @@ class _WithHiddenParams(LLMuxObject):
 
     def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
         super().__init__(data, **fields)
-        self._hidden_params: dict[str, Any] = {}
+        object.__setattr__(self, "_hidden_params", {})
 
 
 class ModelResponse(_WithHiddenParams, metaclass=_ResponseType):
