@@ -24,7 +24,7 @@ import itertools
 import struct
 import threading
 import weakref
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import _ffi
 from ._ffi import ErrorDetail, Outcome, Status
@@ -241,6 +241,21 @@ _loop_queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Optional[Loo
 
 def loop_queue(loop: asyncio.AbstractEventLoop) -> Optional[LoopQueue]:
     """The loop's queue (made on first use), or None where the loop cannot watch one."""
+    last_loop, last_queue = _last
+    if last_loop() is loop:  # the common case: the same loop as the previous call
+        return last_queue
+    queue = _lookup(loop)
+    globals()["_last"] = (weakref.ref(loop, _forget), queue)  # one tuple: threads see the old or the new pair
+    return queue
+
+
+def _forget(gone: Any) -> None:
+    """The loop of the latest lookup was collected: its queue goes too."""
+    if _last[0] is gone:
+        globals()["_last"] = (_dead, None)
+
+
+def _lookup(loop: asyncio.AbstractEventLoop) -> Optional[LoopQueue]:
     queue = _loop_queues.get(loop, _ABSENT)
     if queue is not _ABSENT:
         return queue  # type: ignore[return-value]
@@ -253,3 +268,13 @@ def loop_queue(loop: asyncio.AbstractEventLoop) -> Optional[LoopQueue]:
 
 
 _ABSENT = object()
+
+
+def _dead() -> None:
+    return None
+
+
+#: (weak reference to the loop of the latest lookup, its queue): the lookup without a weakref made
+#: per call. The queue holds no reference to its loop, so this keeps no loop alive; the pair is
+#: dropped when that loop is collected.
+_last: tuple[Callable[[], Any], Optional[LoopQueue]] = (_dead, None)

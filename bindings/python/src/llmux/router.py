@@ -836,7 +836,8 @@ class CallReport:
             await self.areport(outcome, exc.llmux_metadata, None, exc)
             raise
         response = _with_hidden(make(fields), hidden)
-        await self.areport(outcome, hidden, response, None)
+        if not self._observer.idle(outcome.events, True):  # no coroutine to await when nothing runs
+            await self.areport(outcome, hidden, response, None)
         return response
 
 
