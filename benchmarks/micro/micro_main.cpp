@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/alloc_counter.hpp"
 #include "micro/micro_registry.hpp"
 
 namespace llmux::bench {
@@ -154,6 +155,20 @@ int main(int argc, char** argv) {
   args.push_back(nullptr);
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+
+  // The interposer must see this thread's allocations, or every "allocations
+  // per ..." figure would silently read 0.
+  if (llmux::bench::alloc_counter::available()) {
+    const auto before = llmux::bench::alloc_counter::this_thread();
+    std::vector<char>* probe = new std::vector<char>(64);
+    delete probe;
+    const auto counted = llmux::bench::alloc_counter::this_thread() - before;
+    if (counted.allocations < 2 || counted.frees < 2) {
+      std::fprintf(stderr, "allocation counter is linked but does not count (saw %llu)\n",
+                   static_cast<unsigned long long>(counted.allocations));
+      return 1;
+    }
+  }
 
   std::vector<llmux::bench::Comparison> comparisons;
   llmux::bench::register_routing_benchmarks(comparisons);
