@@ -479,6 +479,75 @@ LLMUX_API llmux_status llmux_router_settings(llmux_router* router, char** out_js
 LLMUX_API llmux_status llmux_router_update_settings(llmux_router* router, const char* json, size_t len,
                                                     llmux_error** out_error);
 
+/* ---- completion queues ---------------------------------------------------
+ * For bindings whose runtime makes a callback from the I/O thread expensive
+ * (Python: a thread state and the GIL per call): calls submitted to a queue
+ * end by appending a record to it, and the caller collects the records on its
+ * own thread — blocking with a timeout (llmux_queue_pop), or from its event
+ * loop when llmux_queue_fd is readable. No callback into the caller.
+ *
+ * Record layout (host byte order, 8-byte aligned; records back to back in the
+ * caller's buffer, each `size` bytes long including this header):
+ *   offset  0  uint64  tag          the caller's tag of the call
+ *   offset  8  uint64  size         bytes of this record (a multiple of 8)
+ *   offset 16  int32   status       LLMUX_OK or the failure's llmux_status
+ *   offset 20  int32   http_status  the failure's HTTP status (0: none)
+ *   offset 24  uint64  body_len     success: the response (llmux_completion's
+ *                                   JSON); failure: llmux_error_json's text
+ *   offset 32  uint64  type_len     failure: llmux_error_type's text, else 0
+ *   offset 40  uint64  message_len  failure: llmux_error_message's text, else 0
+ *   offset 48  uint64  spill        0: body, type and message follow the header
+ *                                   back to back (not NUL-terminated); else the
+ *                                   address of a block holding them the same
+ *                                   way, which the caller frees with llmux_free
+ *   offset 56  uint64  reserved     0
+ * A record whose text does not fit the buffer spills; one header always fits
+ * a buffer of LLMUX_QUEUE_RECORD_HEADER bytes or more. */
+#define LLMUX_QUEUE_RECORD_HEADER 64
+
+typedef struct llmux_queue llmux_queue; /* opaque */
+
+/* A new, empty queue; NULL when out of memory. Thread-safe. */
+LLMUX_API llmux_queue* llmux_queue_new(void);
+
+/* Frees the queue and the records still in it (their spills too). Calls still
+ * in flight are not cancelled: their records are dropped when they end (the
+ * queue's memory lives until then). NULL is ignored. Call once, when no other
+ * thread uses the queue. */
+LLMUX_API void llmux_queue_free(llmux_queue* queue);
+
+/* A file descriptor that is readable while the queue holds a record (made on
+ * the first call; owned by the queue: do not read or close it). -1 for NULL
+ * or where none can be made (the platform or the process's fd limit).
+ * Thread-safe. */
+LLMUX_API int llmux_queue_fd(llmux_queue* queue);
+
+/* Starts a call of `endpoint` (llmux_call_async's request and contract)
+ * whose outcome becomes a record of `queue` with `tag`. LLMUX_OK: exactly one
+ * record will come (also when the call is cancelled or its router freed);
+ * any other status: nothing was started, no record comes, *out_call_id is 0.
+ * LLMUX_ERR_INVALID_ARGUMENT for a NULL router, queue or request, or an
+ * endpoint outside llmux_endpoint. Thread-safe; callable from callbacks. */
+LLMUX_API llmux_status llmux_queue_submit(llmux_router* router, llmux_queue* queue, llmux_endpoint endpoint,
+                                          const char* request, size_t len, uint64_t tag, uint64_t* out_call_id);
+
+/* Waits up to `timeout_ms` (0: not at all; negative: without limit) for a
+ * record, then moves as many records as fit into `buffer` (`capacity`
+ * bytes, 8-byte aligned), oldest first. Returns the bytes written: 0 when the
+ * wait ended with no record, or for a NULL queue or buffer or a capacity
+ * below LLMUX_QUEUE_RECORD_HEADER. Thread-safe (each record goes to one
+ * caller). */
+LLMUX_API size_t llmux_queue_pop(llmux_queue* queue, int timeout_ms, void* buffer, size_t capacity);
+
+/* llmux_queue_submit, then llmux_queue_pop(queue, timeout_ms, buffer,
+ * capacity) in the same call: one crossing for a blocking caller whose call
+ * is quick. *out_written (may be NULL) gets the bytes popped (records of other
+ * calls of the queue may be among them); 0 when nothing was started. */
+LLMUX_API llmux_status llmux_queue_call(llmux_router* router, llmux_queue* queue, llmux_endpoint endpoint,
+                                        const char* request, size_t len, uint64_t tag, int timeout_ms,
+                                        void* buffer, size_t capacity, size_t* out_written,
+                                        uint64_t* out_call_id);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

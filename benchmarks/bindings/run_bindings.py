@@ -75,6 +75,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--go-driver", default="")
     p.add_argument("--go-jsonv2-driver", default="")
     p.add_argument("--rust-driver", default="")
+    p.add_argument("--python-latest", default="", help="a venv's python with the newest litellm on PyPI")
     p.add_argument("--client-cpu", default="1")
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--skip", action="append", default=[], help="GROUP<TAB>reason")
@@ -125,6 +126,12 @@ def build_rows(a: argparse.Namespace) -> list[Row]:
             [a.python, py_driver, "--client=litellm", config, request, *litellm]),
         Row("litellm-async", "litellm.Router acompletion", "litellm",
             [a.python, py_driver, "--client=litellm", "--mode=async", concurrency, config, request, *litellm]),
+        # the newest litellm on PyPI, a second peer (its own venv)
+        Row("litellm-latest", "litellm.Router completion (newest)", "litellm-latest",
+            [a.python_latest, py_driver, "--client=litellm", config, request, *litellm]),
+        Row("litellm-latest-async", "litellm.Router acompletion (newest)", "litellm-latest",
+            [a.python_latest, py_driver, "--client=litellm", "--mode=async", concurrency, config, request,
+             *litellm]),
         # llmux in a program that imported litellm: LiteLLM's response types (needs litellm installed)
         Row("python-llmux-litellm-types", "Python llmux completion, litellm types", "litellm",
             [a.python, py_driver, "--client=llmux", "--litellm-types", config, request, *python], py_env),
@@ -143,8 +150,8 @@ def skip_reasons(a: argparse.Namespace) -> dict[str, str]:
 
 
 def skipped_by(row: Row, reasons: dict[str, str]) -> Optional[str]:
-    # "python" (no interpreter) also covers python-llmux and litellm.
-    for group in (row.group, row.group.split("-")[0]):
+    # "python" (no interpreter) also covers python-llmux and the litellm rows.
+    for group in (row.group, *(("python",) if row.group.startswith(("python", "litellm")) else ())):
         if group in reasons:
             return reasons[group]
     return None
@@ -283,8 +290,8 @@ def litellm_table(rows: dict[str, Row], concurrency: int, pin: str) -> dict[str,
                "+p50 vs libcurl", "+us/call vs libcurl"]
     out: dict[str, Any] = {"rows": [], "ratios": {}}
     table = []
-    for key in ("python-raw-http", "python-llmux", "python-llmux-litellm-types", "litellm", "python-llmux-async",
-                "python-llmux-litellm-types-async", "litellm-async"):
+    for key in ("python-raw-http", "python-llmux", "python-llmux-litellm-types", "litellm", "litellm-latest",
+                "python-llmux-async", "python-llmux-litellm-types-async", "litellm-async", "litellm-latest-async"):
         row = rows[key]
         mode = f"async x{concurrency}" if key.endswith("async") else "sync"
         derived: dict[str, Any] = {}
@@ -307,7 +314,9 @@ def litellm_table(rows: dict[str, Row], concurrency: int, pin: str) -> dict[str,
     print_table(headers, table)
 
     version = rows["litellm"].result.get("litellm_version") if rows["litellm"].ok else None
-    pairs = [("sync", rows["python-llmux"], rows["litellm"]), ("async", rows["python-llmux-async"], rows["litellm-async"])]
+    pairs = [("sync", rows["python-llmux"], rows["litellm"]), ("async", rows["python-llmux-async"], rows["litellm-async"]),
+             ("sync (newest litellm)", rows["python-llmux"], rows["litellm-latest"]),
+             ("async (newest litellm)", rows["python-llmux-async"], rows["litellm-latest-async"])]
     for name, ours, theirs in pairs:
         if not (ours.ok and theirs.ok):
             continue
@@ -326,6 +335,12 @@ def litellm_table(rows: dict[str, Row], concurrency: int, pin: str) -> dict[str,
               f"{ratios['cpu_per_call_litellm_over_llmux']:.1f}x less CPU per call{extra}")
     out["litellm_types_cost"] = litellm_types_cost(rows)
     out["litellm_version"] = version
+    latest = rows["litellm-latest"]
+    out["litellm_latest_version"] = latest.result.get("litellm_version") if latest.ok else None
+    if not latest.ok:
+        print(f"newest litellm not run: {latest.reason}")
+    else:
+        print(f"newest litellm on PyPI: {out['litellm_latest_version']} (own venv, same driver and settings)")
     out["litellm_pin"] = pin
     out["offline"] = "LITELLM_LOCAL_MODEL_COST_MAP=True (bundled model-cost map, no download), litellm.telemetry=False"
     if version is None:

@@ -89,6 +89,7 @@ fi
 
 # --- Python: one venv for llmux's binding and litellm, so both run on the same interpreter
 PYTHON=""
+LATEST_PYTHON=""
 if ! command -v python3 >/dev/null 2>&1; then
   skips+=("python	python3 not found")
 else
@@ -112,6 +113,21 @@ else
     fi
     sed 's/^/[bindings] /' "$WORK/litellm-install.log" >&2
   fi
+  # The newest litellm on PyPI as a second peer, in its own venv (pinned to the version found, so a
+  # later release installs afresh). LITELLM_LATEST=0 skips it.
+  LATEST_VENV="$BUILD/bindings-venv-litellm-latest"
+  if [ "${LITELLM:-1}" = 0 ] || [ "${LITELLM_LATEST:-1}" = 0 ]; then
+    skips+=("litellm-latest	LITELLM=0 or LITELLM_LATEST=0")
+  else
+    latest=$(python3 -m pip index versions litellm 2>/dev/null | sed -n 's/^litellm (\(.*\))$/\1/p' | head -n 1)
+    if [ -z "$latest" ]; then
+      skips+=("litellm-latest	newest version unknown (pip index versions litellm failed: PyPI unreachable?)")
+    elif bash scripts/pinned_venv.sh "$LATEST_VENV" "litellm==$latest" 2> "$WORK/litellm-latest-install.log"; then
+      LATEST_PYTHON="$LATEST_VENV/bin/python"
+    else
+      skips+=("litellm-latest	pip install litellm==$latest failed: $(tail -n 2 "$WORK/litellm-latest-install.log" | tr '\n\t' '  ')")
+    fi
+  fi
 fi
 
 # --- nginx and the runs ----------------------------------------------------------
@@ -133,7 +149,7 @@ JSON
 args=(--work="$WORK" --json="$RESULTS/bindings.json" --base-url="$BASE_URL" --api-key="$API_KEY"
       --client-cpu="$CLIENT_CPU" --server-cpu="$SERVER_CPU"
       --cpp-driver="$CPP_DRIVER" --c-driver="$C_DRIVER" --go-driver="$GO_DRIVER" --go-jsonv2-driver="$GO_JSONV2_DRIVER" --rust-driver="$RUST_DRIVER"
-      --python="$PYTHON" --python-path="$REPO/bindings/python/src" --llmux-library="$LIB_DIR/libllmux.so"
+      --python="$PYTHON" --python-latest="$LATEST_PYTHON" --python-path="$REPO/bindings/python/src" --llmux-library="$LIB_DIR/libllmux.so"
       --litellm-pin="$(grep -E '^litellm==' benchmarks/bindings/requirements-litellm.txt)")
 for s in "${skips[@]}"; do args+=(--skip="$s"); done
 python3 benchmarks/bindings/run_bindings.py "${args[@]}"

@@ -175,3 +175,16 @@ def test_closed_router_refuses_calls(make_router: MakeRouter, deployment: Deploy
     with pytest.raises(llmux.InvalidArgumentError, match="closed") as info:
         router.completion(model="chat", messages=user())
     assert isinstance(info.value, ValueError)
+
+
+def test_a_cyclic_request_is_an_invalid_argument_naming_the_field(router: llmux.Router) -> None:
+    # Requests are encoded without json's cycle check; a cycle must still fail as json.dumps does.
+    messages: list[Any] = [{"role": "user", "content": "hi"}]
+    messages.append(messages)
+    with pytest.raises(llmux.InvalidArgumentError, match="messages: cannot be sent as JSON: Circular reference"):
+        router.completion(model="chat", messages=messages)
+    nested: Any = "deep"
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(RecursionError):  # as json.dumps: too deep to encode
+        router.completion(model="chat", messages=[{"role": "user", "content": nested}])

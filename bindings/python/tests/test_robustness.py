@@ -65,14 +65,19 @@ def test_a_raising_chunk_callback_reaches_the_consumer(router: llmux.Router, mon
     assert len(list(router.completion(model="chat", messages=user(), stream=True))) > 1
 
 
+@pytest.mark.parametrize("with_events", [False, True], ids=["queue", "done-callback"])
 def test_a_raising_done_callback_reaches_the_consumer(make_router: MakeRouter, deployment: Deployment,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    router = make_router([deployment("g", "status-500-cb", "d-1")], num_retries=0)
+                                                      monkeypatch: pytest.MonkeyPatch, with_events: bool) -> None:
+    # Without on_event the outcome comes through a completion queue and is decoded on the consumer's
+    # thread (ErrorDetail.unpack); with it, in the done callback on the I/O thread (ErrorDetail.read).
+    extra = {"on_event": lambda event: None} if with_events else {}
+    router = make_router([deployment("g", f"status-500-cb-{with_events}", "d-1")], num_retries=0, **extra)
 
-    def broken_read(cls: Any, error: int) -> Any:
+    def broken_read(cls: Any, *args: Any) -> Any:
         raise RuntimeError("boom in the done callback")
 
     monkeypatch.setattr(_ffi.ErrorDetail, "read", classmethod(broken_read))
+    monkeypatch.setattr(_ffi.ErrorDetail, "unpack", classmethod(broken_read))
     with pytest.raises(RuntimeError, match="boom in the done callback"):
         router.completion(model="g", messages=user())
     with pytest.raises(RuntimeError, match="boom in the done callback"):

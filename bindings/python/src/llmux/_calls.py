@@ -40,10 +40,13 @@ __all__ = [
 WAIT_SLICE_SECONDS = 0.2
 
 
+_DECODER = json.JSONDecoder()
+
+
 def parse_json(data: bytes, what: str) -> Any:
-    """Parses JSON the library produced (a failure is a bug in llmux, reported as such)."""
+    """Parses JSON the library produced (UTF-8; a failure is a bug in llmux, reported as such)."""
     try:
-        return json.loads(data)
+        return _DECODER.decode(data.decode("utf-8"))
     except ValueError as exc:
         raise LLMuxInternalError(f"llmux returned invalid JSON for {what}: {exc}") from exc
 

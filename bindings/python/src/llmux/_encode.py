@@ -137,15 +137,25 @@ def _first_unserialisable(fields: Mapping[str, Any]) -> str:
 
 
 #: ``json.dumps(..., ensure_ascii=False, allow_nan=False, default=to_jsonable)``, made once (dumps
-#: with options makes an encoder per call).
-_REQUEST_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=to_jsonable)
+#: with options makes an encoder per call) and without the check for cycles (a set of every
+#: container's id: a tenth of the encoding); a cycle then ends in RecursionError, and the request is
+#: encoded again by :data:`_CHECKING_ENCODER`, which fails the way json.dumps does.
+_REQUEST_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=to_jsonable, check_circular=False)
+_CHECKING_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=to_jsonable)
+
+
+def _encode_request(fields: Mapping[str, Any]) -> str:
+    try:
+        return _REQUEST_ENCODER.encode(fields)
+    except RecursionError:  # a cycle (ValueError: Circular reference detected), or nesting too deep
+        return _CHECKING_ENCODER.encode(fields)
 
 
 def request_json(fields: Mapping[str, Any]) -> bytes:
     """A request body as UTF-8 JSON; InvalidArgumentError names a field that cannot be sent."""
     fields = mock_fields(fields)
     try:
-        text = _REQUEST_ENCODER.encode(fields)
+        text = _encode_request(fields)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"llmux: {_first_unserialisable(fields)}: cannot be sent as JSON: {exc}",
                                    kind=Status.INVALID_ARGUMENT) from exc

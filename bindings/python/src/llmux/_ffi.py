@@ -46,6 +46,7 @@ __all__ = [
     "PendingCall",
     "Status",
     "in_callback",
+    "has_queues",
     "library",
     "register",
     "take_string",
@@ -335,6 +336,21 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "llmux_router_metrics": (_status, [_handle, _out_ptr, _out_ptr]),
 }
 
+#: Functions a library of this ABI version may lack (newer additions): declared when present; the
+#: package falls back to what it did without them (see :func:`has_queues`).
+_OPTIONAL_SIGNATURES: dict[str, tuple[object, list[object]]] = {
+    # completion queues: every argument a plain integer or bytes (no per-call ctypes objects)
+    "llmux_queue_new": (ctypes.c_void_p, []),
+    "llmux_queue_free": (None, [ctypes.c_void_p]),
+    "llmux_queue_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "llmux_queue_submit": (_status, [_handle, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+                                     ctypes.c_uint64, ctypes.c_void_p]),
+    "llmux_queue_pop": (ctypes.c_size_t, [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]),
+    "llmux_queue_call": (_status, [_handle, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+                                   ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                   ctypes.c_void_p]),
+}
+
 
 def _declare(lib: ctypes.CDLL) -> None:
     """Sets restype/argtypes of every llmux_* function (AttributeError if one is missing)."""
@@ -342,6 +358,16 @@ def _declare(lib: ctypes.CDLL) -> None:
         function = getattr(lib, name)
         function.restype = restype
         function.argtypes = argtypes
+    for name, (restype, argtypes) in _OPTIONAL_SIGNATURES.items():
+        function = getattr(lib, name, None)
+        if function is not None:
+            function.restype = restype
+            function.argtypes = argtypes
+
+
+def has_queues() -> bool:
+    """Whether the loaded library has the completion queues (``llmux_queue_*``)."""
+    return hasattr(library(), "llmux_queue_call")
 
 
 def take_string(pointer: ctypes.c_void_p) -> str:
@@ -379,13 +405,24 @@ class ErrorDetail:
         )
 
     @classmethod
+    def unpack(cls, code: int, status: int, json_text: bytes, type_name: bytes, message: bytes) -> "ErrorDetail":
+        """The error of a completion-queue record (its fields as llmux_error's accessors give them)."""
+        return cls(
+            code=code,
+            type=type_name.decode("utf-8", "replace"),
+            message=message.decode("utf-8", "replace"),
+            status=status,
+            json_text=json_text.decode("utf-8", "replace") or "{}",
+        )
+
+    @classmethod
     def from_status(cls, status: int, message: str) -> "ErrorDetail":
         """An error known only by its status (functions that return no ``llmux_error``)."""
         name = (library().llmux_status_string(status) or b"UnknownError").decode("utf-8")
         return cls(code=status, type=name, message=message, status=0, json_text="{}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outcome:
     """How a call ended: the response bytes on success, else the error.
 

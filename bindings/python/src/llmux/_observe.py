@@ -77,6 +77,16 @@ def _module_list(name: str) -> list[Any]:
     return found
 
 
+def _module_callbacks(success: bool) -> bool:
+    """Whether llmux or litellm may hold a callback for this outcome (False: none can run; a True
+    is checked in full by :func:`_module_list`)."""
+    name = "success_callback" if success else "failure_callback"
+    for module in (sys.modules.get("llmux"), sys.modules.get("litellm")):
+        if module is not None and (getattr(module, name, None) or getattr(module, "callbacks", None)):
+            return True
+    return False
+
+
 def _attempt_error(attempt: Mapping[str, Any]) -> BaseException:
     """An exception standing for a failed attempt of the attempt log (type and status only: the
     call's own exception, with the provider's message, is the last attempt's)."""
@@ -241,6 +251,11 @@ class Observer:
             if isinstance(entry, str):
                 _skip_string(entry)
 
+    def idle(self, raw: Optional[list[bytes]], success: bool) -> bool:
+        """True when nothing would run for a call's end: no events, no on_event, no callback
+        anywhere (the common case, checked without building anything)."""
+        return not raw and self._on_event is None and not self._callbacks and not _module_callbacks(success)
+
     def _targets(self, success: bool) -> list[Any]:
         """The callbacks for the outcome: the module's success/failure list, the module's
         ``callbacks``, the router's ``callbacks``."""
@@ -316,6 +331,8 @@ class Observer:
     def report(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any], response: Any,
                exception: Optional[BaseException]) -> None:
         """Runs the sync callbacks for a call that ended (sync completion, embedding or stream)."""
+        if self.idle(raw, exception is None):
+            return
         prepared = self._prepare(raw, info, metadata, exception)
         if prepared is None:
             return
@@ -396,6 +413,8 @@ class Observer:
                       response: Any, exception: Optional[BaseException]) -> None:
         """Runs the callbacks for an async call that ended: the async logger methods and coroutine
         functions are awaited, plain functions called."""
+        if self.idle(raw, exception is None):
+            return
         prepared = self._prepare(raw, info, metadata, exception)
         if prepared is None:
             return

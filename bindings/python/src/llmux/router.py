@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, TypeVar, Union, overload
 
-from . import _ffi
+from . import _ffi, _queue
 from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, parse_json, split_response
 from ._encode import LiteLLMCompatibilityWarning, config_json, deployment_json, request_json
 from ._endpoints import ENDPOINT_KINDS, EndpointsMixin
@@ -38,7 +38,7 @@ from .exceptions import (
     error_from_status,
 )
 from .streaming import AsyncCompletionStream, CompletionStream
-from .types import DeploymentHealth, EmbeddingResponse, HealthReport, ModelResponse
+from .types import DeploymentHealth, EmbeddingResponse, HealthReport, ModelResponse, _WithHiddenParams
 
 __all__ = ["Router"]
 
@@ -49,6 +49,10 @@ _COMPLETION = "completion"
 _STREAM = "stream"
 _EMBEDDING = "embedding"
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+#: Call kinds → llmux_endpoint, for the calls that go through a completion queue.
+_QUEUE_ENDPOINTS: dict[str, int] = {_COMPLETION: 0, _EMBEDDING: 1, **ENDPOINT_KINDS}
+#: Whether the library has completion queues (set when the first router is made).
+_HAS_QUEUES = [False]
 
 
 _log = logging.getLogger("llmux")
@@ -213,12 +217,14 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
     # ---- lifetime ----------------------------------------------------------------------------
 
     def _open(self, config: bytes, callbacks: Callbacks, on_event: EventHook) -> None:
-        self._state = threading.Condition()
+        self._lock = threading.Lock()  # guards _handle and _users (a C-level `with`, cheaper than the Condition's)
+        self._state = threading.Condition(self._lock)
         self._handle: Optional[int] = None
         self._users = 0  # threads inside a library function with the handle (close waits for them)
         self._observer = Observer(callbacks, on_event)
         self._mirror = ModelListMirror()
         lib = _ffi.library()
+        _HAS_QUEUES[0] = _ffi.has_queues()
         sink = _RouterSink()
         options = _ffi.RouterOptions(log=_ffi.LOG_CALLBACK, log_user_data=sink.key)
         if self._observer.wants_events:  # opt-in: an event costs a Python callback on the I/O thread
@@ -244,21 +250,29 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
         for text in list(_registered_models):  # llmux.register_model before this router existed
             self._register_model_text(text)
 
+    def _acquire(self) -> int:
+        """The native handle, kept valid (not freed by a concurrent close) until :meth:`_release`."""
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                raise InvalidArgumentError("llmux: the router is closed", kind=Status.INVALID_ARGUMENT)
+            self._users += 1
+        return handle
+
+    def _release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._handle is None:  # close() waits for the last user
+                self._state.notify_all()
+
     @contextmanager
     def _use(self) -> Iterator[int]:
         """The native handle, kept valid (not freed by a concurrent close) while the block runs."""
-        with self._state:
-            if self._handle is None:
-                raise InvalidArgumentError("llmux: the router is closed", kind=Status.INVALID_ARGUMENT)
-            self._users += 1
-            handle = self._handle
+        handle = self._acquire()
         try:
             yield handle
         finally:
-            with self._state:
-                self._users -= 1
-                if self._users == 0:
-                    self._state.notify_all()
+            self._release()
 
     @property
     def closed(self) -> bool:
@@ -344,7 +358,18 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
         except InvalidArgumentError:
             return False  # closed: closing cancelled every call
 
+    def _queued(self, kind: str) -> Optional[int]:
+        """The ``llmux_endpoint`` of a call that may go through a completion queue (llmux._queue),
+        or None when it takes the callback path: a router reporting events (they travel with the
+        done callback), a call from one of the router's callbacks, or a library without queues."""
+        if self._observer.wants_events or not _HAS_QUEUES[0] or _ffi.in_callback():
+            return None
+        return _QUEUE_ENDPOINTS.get(kind)
+
     def _blocking(self, kind: str, body: bytes) -> Outcome:
+        endpoint = self._queued(kind)
+        if endpoint is not None:
+            return _queue.blocking_call(self, endpoint, kind, body)
         call = BlockingCall()
         call_id = self._start(kind, body, call)
         try:  # entered with no check for signals in between: an interrupt from here on cancels
@@ -354,10 +379,17 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
             raise
 
     async def _awaited(self, kind: str, body: bytes) -> Outcome:
-        call = FutureCall(asyncio.get_running_loop())
-        call_id = self._start(kind, body, call)
+        loop = asyncio.get_running_loop()
+        endpoint = self._queued(kind)
+        queue = _queue.loop_queue(loop) if endpoint is not None else None
+        if queue is not None:
+            future, call_id = queue.submit(self, loop, endpoint, kind, body)  # type: ignore[arg-type]
+        else:
+            call = FutureCall(loop)
+            call_id = self._start(kind, body, call)
+            future = call.future
         try:
-            return await call.future
+            return await future
         except asyncio.CancelledError:
             self._cancel(call_id)
             raise
@@ -764,7 +796,10 @@ _Response = TypeVar("_Response", ModelResponse, EmbeddingResponse)
 
 
 def _with_hidden(response: _Response, hidden: dict[str, Any]) -> _Response:
-    response._hidden_params = hidden
+    if isinstance(response, _WithHiddenParams):
+        object.__setattr__(response, "_hidden_params", hidden)  # past the Python-level __setattr__
+    else:  # LiteLLM's object
+        response._hidden_params = hidden
     return response
 
 
@@ -801,7 +836,8 @@ class CallReport:
             await self.areport(outcome, exc.llmux_metadata, None, exc)
             raise
         response = _with_hidden(make(fields), hidden)
-        await self.areport(outcome, hidden, response, None)
+        if not self._observer.idle(outcome.events, True):  # no coroutine to await when nothing runs
+            await self.areport(outcome, hidden, response, None)
         return response
 
 

@@ -27,6 +27,7 @@ benchmark); a program that never imports litellm never pays it.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import logging
 import sys
@@ -154,10 +155,16 @@ class LLMuxObject:
     # -- attribute access ----------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: the JSON members.
+        # Only called when normal lookup fails: the JSON members (_member, inlined: the hot path).
         values = object.__getattribute__(self, "_values")
         if name in values:
-            return self._member(name)
+            value = values[name]
+            raw = self._raw
+            if raw is not None and name in raw:
+                raw.discard(name)
+                if type(value) not in _SCALARS:
+                    value = values[name] = self._wrap(name, value)
+            return value
         if name in type(self)._fields:
             return None
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
@@ -243,7 +250,7 @@ class LLMuxObject:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LLMuxObject):
             return self.model_dump() == other.model_dump()
-        if isinstance(other, Mapping):
+        if isinstance(other, collections.abc.Mapping):
             return self.model_dump() == dict(other)
         return NotImplemented
 
@@ -259,9 +266,12 @@ _SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def _wrap_value(value: Any, child: type[LLMuxObject]) -> Any:
-    if isinstance(value, LLMuxObject):
+    kind = type(value)
+    if kind is dict:  # JSON's objects: the common case first
+        return child(value)
+    if kind in _SCALARS or isinstance(value, LLMuxObject):
         return value
-    if isinstance(value, Mapping):
+    if kind is not list and isinstance(value, collections.abc.Mapping):  # not typing's Mapping: slow isinstance
         return child(value)
     if isinstance(value, list):
         if _SCALARS.issuperset(map(type, value)):
@@ -341,7 +351,7 @@ class _WithHiddenParams(LLMuxObject):
 
     def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
         super().__init__(data, **fields)
-        self._hidden_params: dict[str, Any] = {}
+        object.__setattr__(self, "_hidden_params", {})
 
 
 class ModelResponse(_WithHiddenParams, metaclass=_ResponseType):
