@@ -14,12 +14,22 @@
 #                                  idle Router RSS, RSS per 1,000 in flight, 100,000-call soak (~1-2 min)
 #   benchmarks/run.sh bindings     every binding vs the C++ API, Python vs litellm
 #                                  (counts via environment: see benchmarks/bindings/run_bindings.sh)
+#   benchmarks/run.sh profile      instructions and allocations per call, llmux vs the raw
+#                                  client, under valgrind (benchmarks/profile.sh; ~2 minutes)
+#   benchmarks/run.sh compare      the whole comparison against the targets (DESIGN.md §5): routing
+#                                  decision, C++ vs the raw client, every binding vs C++ and vs its
+#                                  language's raw HTTP client, Python vs litellm.Router, scale and
+#                                  memory; REPEAT runs (default 3), each figure the median with its
+#                                  range; exits 1 when a target is missed by more than its noise band
+#                                  (benchmarks/targets.py). PROFILE=1 adds the valgrind profile;
+#                                  UPDATE_README=1 rewrites README.md's performance tables.
+#                                  JSON: results/compare.json, tables: results/compare.md
 #   benchmarks/run.sh fleet [llmux_fleet_bench flags, e.g. --part=rpm --rpm-seconds=20]
 #                                  Routers sharing state on Redis: cost per call with Redis vs
 #                                  without, cooldown propagation between processes, fleet-wide
 #                                  rpm accuracy (2-3 minutes: the rpm part fills one UTC minute)
 #
-# Environment: BUILD_DIR (default build/bench), JOBS (default nproc).
+# Environment: BUILD_DIR (default build/bench), RESULTS_DIR (default $BUILD_DIR/results), JOBS (default nproc).
 # micro + e2e + stream take about a minute on a 2-core machine; bindings a few minutes
 # more (plus the first build of the Go/Rust drivers and litellm's install into
 # a venv), so `all` leaves it out, and so does fleet (one whole UTC minute of
@@ -32,26 +42,52 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 [ $# -gt 0 ] && shift
 case "$what" in
-  all | micro | e2e | stream | scale | soak | bindings | fleet) ;;
-  *) echo "usage: benchmarks/run.sh [all|micro|e2e|stream|scale|soak|bindings|fleet] [flags for that benchmark]" >&2; exit 2 ;;
+  all | micro | e2e | stream | scale | soak | bindings | fleet | profile | compare) ;;
+  *) echo "usage: benchmarks/run.sh [all|micro|e2e|stream|scale|soak|bindings|fleet|profile|compare] [flags for that benchmark]" >&2; exit 2 ;;
 esac
 if [ "$what" = all ] && [ $# -gt 0 ]; then
   echo "run.sh: flags need a benchmark name (micro, e2e, stream, scale, soak or fleet)" >&2
   exit 2
 fi
-if [ "$what" = bindings ] && [ $# -gt 0 ]; then
-  echo "run.sh: the bindings benchmark takes no flags (set NATIVE_CALLS, PYTHON_CALLS, ... instead)" >&2
+if { [ "$what" = bindings ] || [ "$what" = compare ] || [ "$what" = profile ]; } && [ $# -gt 0 ]; then
+  echo "run.sh: $what takes no flags (see the environment variables above)" >&2
   exit 2
 fi
 
 BUILD=${BUILD_DIR:-build/bench}
-RESULTS="$BUILD/results"
+RESULTS=${RESULTS_DIR:-$BUILD/results}
+
+if [ "$what" = compare ]; then
+  # Every part runs REPEAT times, in order, each run into its own directory;
+  # the runs are judged together (median and range per figure).
+  repeat=${REPEAT:-3}
+  runs=()
+  for r in $(seq 1 "$repeat"); do
+    dir="$RESULTS/compare/run-$r"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    echo "== compare: run $r of $repeat (results in $dir) =="
+    RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" micro --benchmark_filter='^routing/[a-z0-9-]+/(8|1000)$' \
+      --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+    RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" e2e
+    RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" bindings
+    runs+=("$dir")
+  done
+  if [ "${PROFILE:-0}" = 1 ]; then
+    RESULTS_DIR="$RESULTS/compare/run-1" BUILD_DIR="$BUILD" bash "$0" profile
+  fi
+  readme=()
+  [ "${UPDATE_README:-0}" = 1 ] && readme=(--readme=README.md)
+  python3 benchmarks/targets.py "${runs[@]}" --json="$RESULTS/compare.json" --markdown="$RESULTS/compare.md" \
+    "${readme[@]}"
+  exit $?
+fi
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMUX_WERROR=ON \
   -DLLMUX_BUILD_BENCHMARKS=ON -DLLMUX_BUILD_TESTS=OFF -DLLMUX_BUILD_EXAMPLES=OFF >/dev/null
 case "$what" in
   all) targets=(llmux_micro_bench llmux_overhead_bench llmux_stream_overhead_bench) ;;
   micro) targets=(llmux_micro_bench) ;;
-  e2e) targets=(llmux_overhead_bench) ;;
+  e2e | profile) targets=(llmux_overhead_bench) ;;
   stream) targets=(llmux_stream_overhead_bench) ;;
   scale) targets=(llmux_scale_bench) ;;
   soak) targets=(llmux_soak_bench llmux_fake_server) ;;
@@ -93,6 +129,11 @@ fi
 if [ "$what" = fleet ]; then
   echo "== fleet on Redis (Redis vs none per call, cooldown propagation between processes, fleet-wide rpm) =="
   bash benchmarks/e2e/run_on_nginx.sh "$BUILD/benchmarks/llmux_fleet_bench" --json="$RESULTS/fleet.json" "$@"
+fi
+
+if [ "$what" = profile ]; then
+  echo "== instructions and allocations per call under valgrind (Router vs plain libcurl-multi, nginx on loopback) =="
+  bash benchmarks/profile.sh "$BUILD"
 fi
 
 if [ "$what" = bindings ]; then

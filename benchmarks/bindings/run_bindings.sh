@@ -3,7 +3,8 @@
 # nginx, as a ratio to the C++ API measured in the same run, and the Python
 # binding against litellm.Router. Builds what it needs, starts nginx (pinned to
 # CPU 0), runs every driver pinned to CPU 1 (one call in flight, or 64 for the
-# async rows), prints the tables and writes <build>/results/bindings.json.
+# async rows), prints the tables and writes <build>/results/bindings.json
+# (or $RESULTS_DIR/bindings.json).
 #
 #   benchmarks/bindings/run_bindings.sh [BUILD_DIR]     (default build/bench)
 #
@@ -21,7 +22,8 @@ cd "$(dirname "$0")/../.."
 REPO=$PWD
 BUILD=$(realpath -m "${1:-${BUILD_DIR:-build/bench}}")
 WORK="$BUILD/bindings-bench"
-mkdir -p "$WORK" "$BUILD/results"
+RESULTS=${RESULTS_DIR:-$BUILD/results}
+mkdir -p "$WORK" "$RESULTS"
 skips=()   # "row-prefix<TAB>reason", handed to run_bindings.py
 
 log() { echo "[bindings] $*" >&2; }
@@ -119,7 +121,7 @@ cat > "$WORK/config.json" <<JSON
 {"model_list":[{"model_name":"production-llm","litellm_params":{"model":"openai/qwen3-14b","api_base":"$BASE_URL","api_key":"$API_KEY"}}]}
 JSON
 
-args=(--work="$WORK" --json="$BUILD/results/bindings.json" --base-url="$BASE_URL" --api-key="$API_KEY"
+args=(--work="$WORK" --json="$RESULTS/bindings.json" --base-url="$BASE_URL" --api-key="$API_KEY"
       --client-cpu="$CLIENT_CPU" --server-cpu="$SERVER_CPU"
       --cpp-driver="$CPP_DRIVER" --c-driver="$C_DRIVER" --go-driver="$GO_DRIVER" --rust-driver="$RUST_DRIVER"
       --python="$PYTHON" --python-path="$REPO/bindings/python/src" --llmux-library="$LIB_DIR/libllmux.so"
