@@ -70,6 +70,7 @@ if [ "$what" = compare ]; then
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" micro --benchmark_filter='^routing/[a-z0-9-]+/(8|1000)$' \
       --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" e2e
+    RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" stream
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" bindings
     runs+=("$dir")
   done

@@ -394,13 +394,16 @@ int run(const Options& o) {
         R"("curl_global_init_mib":{:.3f},"model_map_mib":{:.3f},"from_config_mib":{:.3f},"warm_up_mib":{:.3f}}},)"
         R"("in_flight":{{"calls":{},"rss_mib":{:.3f},"rss_mib_per_1000":{:.3f}}},)"
         R"("soak":{{"wall_s":{:.2f},"unexpected":{},"growth_mib":{:.3f},"slope_kib_per_10k_calls":{:.2f},)"
-        R"("heap_growth_kib":{},"heap_slope_kib_per_10k_calls":{:.2f},"max_growth_mib":{:.2f},"ok":{},"samples":[{}]}}}})"
+        R"("heap_growth_kib":{},"heap_slope_kib_per_10k_calls":{:.2f},"max_growth_mib":{:.2f},"ok":{},"samples":[{}]}},)"
+        // The keys benchmarks/targets.py reads.
+        R"("idle_router_rss_mib":{:.3f},"rss_growth_after_warmup_mib":{:.3f},"rss_per_1000_in_flight_mib":{:.3f}}})"
         "\n",
         o.calls, o.warmup, o.sample_every, o.concurrency, o.in_flight, mib(rss_bare), mib(rss_idle),
         mib(rss_idle - rss_bare), rss_idle - rss_bare <= 8 * 1024, mib(rss_curl - rss_bare),
         mib(rss_map - rss_curl), mib(rss_created - rss_map), mib(rss_idle - rss_created), o.in_flight, mib(rss_in_flight),
         rss_per_1000_in_flight, wall, soak.unexpected(), growth_mib, slope_kib_per_10k, heap_growth_kb,
-        heap_slope_kib_per_10k, o.max_growth_mib, ok, rows);
+        heap_slope_kib_per_10k, o.max_growth_mib, ok, rows, mib(rss_idle - rss_bare), growth_mib,
+        rss_per_1000_in_flight);
     std::FILE* out = std::fopen(o.json_path.c_str(), "w");
     if (out == nullptr) die("cannot write " + o.json_path);
     std::fputs(text.c_str(), out);
