@@ -58,6 +58,9 @@ constexpr int kMaxPollMs = 1000;
 constexpr size_t kMaxPooledHandles = 256;
 // Stale heap entries tolerated before the heap is compacted.
 constexpr size_t kCompactThreshold = 4096;
+// HTTP/1 transfers in flight to one origin from which a transfer that finds
+// no idle connection there opens a new one without asking libcurl to look.
+constexpr int kFreshConnectInFlight = 64;
 
 bool has_deadline(Duration d) { return d < kNoDeadline; }
 Duration clamp_nonnegative(Duration d) { return d < Duration::zero() ? Duration::zero() : d; }
@@ -160,9 +163,28 @@ class CurlEventLoop::Impl {
     std::vector<curl_slist> header_nodes;
   };
 
+  // Per origin (scheme://host:port of the URL): what decides whether a new
+  // transfer skips libcurl's search for a reusable connection. libcurl
+  // (7.88) walks every connection to the host for each new transfer, in use
+  // or not, so with thousands of HTTP/1 streams in flight to one server each
+  // start costs O(connections) and a burst of starts O(n²) (about 1 ms per
+  // start at 10,000). The loop counts, per origin, the transfers in flight
+  // and the connections finished transfers left idle in libcurl's cache (an
+  // estimate: libcurl may still close one, which only means a search that
+  // finds nothing). With many in flight and none idle, the transfer asks for
+  // a fresh connection (CURLOPT_FRESH_CONNECT), the search's only possible
+  // outcome anyway. Never for an origin that answered over HTTP/2 or 3,
+  // whose connections are shared by transfers in flight.
+  struct OriginLoad {
+    int in_flight = 0;
+    int idle = 0;
+    bool multiplexed = false;
+  };
+
   struct Transfer {
     TransferId id = 0;
     Impl* impl = nullptr;
+    OriginLoad* origin = nullptr;    // counted in origin->in_flight while set
     HttpRequest request;
     TransferObserver* observer = nullptr;
     EasyHandle handle;
@@ -247,6 +269,9 @@ class CurlEventLoop::Impl {
   void complete_done(Transfer* t, CURLcode code);
   EasyHandle acquire_handle();
   void release_handle(EasyHandle handle);
+  // Counts the transfer on its origin and sets CURLOPT_FRESH_CONNECT (OriginLoad).
+  void count_origin(Transfer& t);
+  void uncount_origin(Transfer& t);
 
   static int on_socket_cb(CURL* easy, curl_socket_t s, int what, void* user, void* socket_data);
   static int on_timer_cb(CURLM* multi, long timeout_ms, void* user);
@@ -277,6 +302,7 @@ class CurlEventLoop::Impl {
   uint64_t timer_seq_ = 0;
   size_t stale_ = 0;  // heap entries whose timer/transfer is gone
   std::vector<EasyHandle> pool_;
+  absl::flat_hash_map<std::string, std::unique_ptr<OriginLoad>> origins_;
 
   std::thread::id loop_id_;
   Notification loop_started_;
@@ -501,6 +527,7 @@ void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
     return;
   }
   setup_handle(*t);
+  count_origin(*t);
   const CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
   if (mc != CURLM_OK) {
     complete(t, TransferError::kOther, fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(mc)));
@@ -654,6 +681,7 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
       default: result.http_version = 0; break;
     }
     if (t->added) curl_multi_remove_handle(multi_, easy);
+    uncount_origin(*t);
     release_handle(std::move(t->handle));
     t->handle = {};
   }
@@ -872,6 +900,41 @@ void CurlEventLoop::Impl::shutdown() {
   timers_.clear();
   for (EasyHandle& h : pool_) curl_easy_cleanup(h.easy);
   pool_.clear();
+}
+
+// --- connection reuse per origin -------------------------------------------------
+
+void CurlEventLoop::Impl::count_origin(Transfer& t) {
+  std::string_view url = t.request.url;
+  const size_t scheme = url.find("://");
+  const size_t path = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
+  const std::string_view key = url.substr(0, path);
+  auto it = origins_.find(absl::string_view(key.data(), key.size()));  // Debian's absl::string_view is its own type
+  if (it == origins_.end()) it = origins_.emplace(std::string(key), std::make_unique<OriginLoad>()).first;
+  OriginLoad& o = *it->second;
+  bool fresh = false;
+  if (o.idle > 0) {
+    --o.idle;  // libcurl's search will find it
+  } else {
+    fresh = !o.multiplexed && o.in_flight >= kFreshConnectInFlight;
+  }
+  curl_easy_setopt(t.handle.easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+  ++o.in_flight;
+  t.origin = &o;
+}
+
+void CurlEventLoop::Impl::uncount_origin(Transfer& t) {
+  OriginLoad* o = t.origin;
+  if (o == nullptr) return;
+  t.origin = nullptr;
+  --o->in_flight;
+  if (t.result.http_version >= 20) {
+    o->multiplexed = true;
+    o->idle = 0;
+  } else if (t.result.error == TransferError::kNone && t.result.http_version != 0) {
+    ++o->idle;  // a complete HTTP/1 exchange leaves its connection in libcurl's cache
+  }
+  o->idle = std::min(o->idle, o->in_flight + kFreshConnectInFlight * 4);
 }
 
 // --- easy handle pool -----------------------------------------------------------

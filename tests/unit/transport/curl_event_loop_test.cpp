@@ -830,6 +830,42 @@ TEST_CASE("transport: 2,000 concurrent transfers all complete exactly once", "[t
   CHECK(provider.request_count() == static_cast<size_t>(kTransfers));
 }
 
+// Past 64 HTTP/1 transfers in flight to one origin with no idle connection,
+// a new transfer asks libcurl for a fresh connection instead of searching its
+// cache (curl_event_loop.cpp, OriginLoad). Once the burst is over the
+// connections it left idle are found again: later transfers reuse them, also
+// on the recycled easy handles that had CURLOPT_FRESH_CONNECT set.
+TEST_CASE("transport: a burst past the fresh-connect threshold leaves reusable connections", "[transport][load]") {
+  FakeProvider provider;
+  Behavior slow;
+  slow.body = R"({"ok":true})";
+  slow.delay = 300ms;  // all in flight together
+  provider.set_default(slow);
+  CurlEventLoop transport;
+  constexpr int kBurst = 150;
+  std::vector<Recorder> burst(kBurst);
+  for (auto& r : burst) transport.start_transfer(chat_request(provider), &r);
+  for (auto& r : burst) {
+    REQUIRE(r.wait());
+    CHECK(r.result.error == TransferError::kNone);
+    CHECK(r.result.status == 200);
+  }
+  // Every transfer of the burst needed a connection of its own.
+  CHECK(provider.connections_accepted() == static_cast<size_t>(kBurst));
+
+  Behavior quick;
+  quick.body = R"({"ok":true})";
+  provider.set_default(quick);
+  for (int i = 0; i < 5; ++i) {
+    Recorder r;
+    transport.start_transfer(chat_request(provider), &r);
+    REQUIRE(r.wait());
+    CHECK(r.result.error == TransferError::kNone);
+    CHECK(r.result.connection_reused);
+  }
+  CHECK(provider.connections_accepted() == static_cast<size_t>(kBurst));
+}
+
 TEST_CASE("transport: transfer_error_name", "[transport]") {
   CHECK(transfer_error_name(TransferError::kNone) == "none");
   CHECK(transfer_error_name(TransferError::kIdleTimeout) == "idle_timeout");
