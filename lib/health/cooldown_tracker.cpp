@@ -30,6 +30,11 @@ uint64_t DeploymentHealthState::pack_until(TimePoint t) {
   return std::min(static_cast<uint64_t>(ns), kUntilMask);
 }
 
+DeploymentHealthState::~DeploymentHealthState() {
+  // A tripped state leaving (its deployment removed): no longer counted.
+  count_trip(word_.load(std::memory_order_acquire), 0);
+}
+
 DeploymentHealthState::Snapshot DeploymentHealthState::snapshot(TimePoint now) const {
   std::lock_guard lock(mu_);
   const uint64_t w = word_.load(std::memory_order_acquire);
@@ -72,6 +77,7 @@ void CooldownTracker::record_success(DeploymentHealthState& state) {
     // Half-open: recovery observed. Keep the expiry for reporting.
     if (state.word_.compare_exchange_weak(w, w & DeploymentHealthState::kUntilMask, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
+      state.count_trip(w, w & DeploymentHealthState::kUntilMask);
       break;
     }
   }
@@ -221,6 +227,7 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
     const double seconds = reopen_seconds(base, state.trips_ + 1);
     const uint64_t desired = S::pack_until(now + seconds_to_duration(seconds)) | S::kTrippedBit;
     if (state.word_.compare_exchange_weak(w, desired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      state.count_trip(w, desired);
       ++state.trips_;
       set_reason(state, event, seconds);
       return seconds;
@@ -240,6 +247,7 @@ std::optional<double> CooldownTracker::record_failure(DeploymentHealthState& sta
     // Opening also drops a probe claimed meanwhile: its verdict is moot.
     if (state.word_.compare_exchange_weak(w, until | S::kTrippedBit, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
+      state.count_trip(w, until | S::kTrippedBit);
       break;
     }
   }
@@ -276,6 +284,7 @@ bool CooldownTracker::apply_remote_cooldown(DeploymentHealthState& state, TimePo
     if ((w & S::kTrippedBit) != 0 && S::unpack_until(w) >= static_cast<int64_t>(packed)) return false;
     if (state.word_.compare_exchange_weak(w, packed | S::kTrippedBit | (w & S::kProbeBit), std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
+      state.count_trip(w, S::kTrippedBit);
       break;
     }
   }
@@ -296,6 +305,7 @@ bool CooldownTracker::apply_remote_recovery(DeploymentHealthState& state) {
     // Keep the expiry for reporting, drop every flag (a probe of ours that is
     // still in flight reports to a closed circuit: record_success ignores it).
     if (state.word_.compare_exchange_weak(w, w & S::kUntilMask, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      state.count_trip(w, 0);
       break;
     }
   }
@@ -324,6 +334,7 @@ std::optional<double> CooldownTracker::apply_fleet_allowed_fails(DeploymentHealt
     if ((w & S::kTrippedBit) != 0) return std::nullopt;
     if (state.word_.compare_exchange_weak(w, until | S::kTrippedBit, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
+      state.count_trip(w, until | S::kTrippedBit);
       break;
     }
   }
@@ -352,7 +363,7 @@ void CooldownTracker::end_probe_without_verdict(DeploymentHealthState& state) {
 
 void CooldownTracker::reset(DeploymentHealthState& state) {
   std::lock_guard<std::mutex> lock(state.mu_);
-  state.word_.store(0, std::memory_order_release);
+  state.count_trip(state.word_.exchange(0, std::memory_order_acq_rel), 0);
   state.window_start_ = TimePoint{};
   state.window_successes_ = 0;
   state.window_failures_ = 0;

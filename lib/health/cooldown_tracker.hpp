@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,6 +49,22 @@ enum class CircuitState { kClosed, kOpen, kHalfOpen };
 // "closed", "open", "half-open".
 std::string_view circuit_state_name(CircuitState state);
 
+// How many deployments of one model group have their circuit tripped (open
+// or half-open). The routing filter reads it once per decision: at 0 it skips
+// every member's circuit word. Kept exact by the CooldownTracker (each change
+// of a tripped bit, and a tripped state's destruction, adjusts it after the
+// word changed, so a reader that sees 0 sees no tripped word that was set
+// before). Thread-safe (one atomic).
+class TripCounter {
+ public:
+  int64_t value() const { return n_.load(std::memory_order_acquire); }
+
+ private:
+  friend class DeploymentHealthState;
+  friend class CooldownTracker;
+  mutable std::atomic<int64_t> n_{0};
+};
+
 // Live health of one deployment. Shared (shared_ptr) between the deployment
 // pool snapshots so it survives add/remove of other deployments.
 // Thread-safe: the circuit word is atomic (lock-free reads); the counters and
@@ -55,6 +72,15 @@ std::string_view circuit_state_name(CircuitState state);
 // changes it.
 class DeploymentHealthState {
  public:
+  // `trips` (may be null): the counter of the deployment's model group.
+  explicit DeploymentHealthState(std::shared_ptr<const TripCounter> trips = nullptr) : trip_counter_(std::move(trips)) {}
+  ~DeploymentHealthState();
+  DeploymentHealthState(const DeploymentHealthState&) = delete;
+  DeploymentHealthState& operator=(const DeploymentHealthState&) = delete;
+
+  // The group counter this state reports to (null: none).
+  const TripCounter* trip_counter() const { return trip_counter_.get(); }
+
   // The circuit at `now`. Lock-free (one atomic load).
   Availability availability(TimePoint now) const {
     // Inline: the candidate filter reads it for every deployment of every attempt.
@@ -99,8 +125,14 @@ class DeploymentHealthState {
   static constexpr uint64_t kProbeBit = uint64_t{1} << 63;
   static int64_t unpack_until(uint64_t w) { return static_cast<int64_t>(w & kUntilMask); }
   static uint64_t pack_until(TimePoint t);
+  // The word changed from `before` to `after`: keeps the group's counter.
+  void count_trip(uint64_t before, uint64_t after) const {
+    if (trip_counter_ == nullptr || ((before ^ after) & kTrippedBit) == 0) return;
+    trip_counter_->n_.fetch_add((after & kTrippedBit) != 0 ? 1 : -1, std::memory_order_acq_rel);
+  }
 
   std::atomic<uint64_t> word_{0};
+  const std::shared_ptr<const TripCounter> trip_counter_;  // immutable
 
   // std::mutex, not absl::Mutex: ThreadSanitizer sees it (DEVELOPERS.md).
   mutable std::mutex mu_;

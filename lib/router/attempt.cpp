@@ -31,20 +31,14 @@ bool silent_timeout(const transport::TransferResult& r) {
 
 Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   const Stage& stage = *in.stage;
-  auto& entries = core.scratch_entries;
-  entries.clear();
-  if (stage.single) {
-    entries.push_back(stage.single);
-  } else if (stage.group) {
-    entries.insert(entries.end(), stage.group->members.begin(), stage.group->members.end());
-  }
   FilterInput f;
   f.now = in.now;
   const RouterSettings& settings = in.settings ? *in.settings : *core.settings;
   f.settings = &settings;
   f.request = in.request;
   f.group_name = stage.group_name;
-  f.enforce_rate_limits = settings.enable_pre_call_checks || core.strategy->enforces_rate_limits();
+  const bool strategy_limits = core.strategy->enforces_rate_limits();
+  f.enforce_rate_limits = settings.enable_pre_call_checks || strategy_limits;
   f.budgets = core.budgets;
   f.fleet = core.fleet;
   f.excluded = in.excluded;
@@ -52,12 +46,25 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   f.addressed_by_id = stage.single != nullptr;
   FilterReport& report = core.scratch_report;
   report.clear();
-  filter_candidates(f, entries, report);
+  Candidates c;
+  if (stage.single || !stage.group) {
+    // A deployment addressed by id (or nothing): the general filter.
+    auto& entries = core.scratch.entries;
+    entries.clear();
+    if (stage.single) entries.push_back(stage.single);
+    filter_candidates(f, entries, report);
+    auto& deployments = core.scratch.deployments;
+    deployments.clear();
+    for (const PoolEntry* e : entries) deployments.push_back(e->deployment.get());
+    c = Candidates{std::span<const PoolEntry* const>(entries), std::span<const Deployment* const>(deployments)};
+  } else {
+    c = filter_group(f, *stage.group, core.scratch, report);
+  }
 
   Selection s;
-  s.candidates = entries.size();
+  s.candidates = c.size();
   s.later_tiers = report.not_in_tier;
-  if (entries.empty()) {
+  if (c.empty()) {
     if (report.only_busy(0)) {
       s.wait_for_slot = true;
     } else {
@@ -66,22 +73,19 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
     return s;
   }
   size_t index = 0;
-  if (entries.size() > 1 || core.strategy->enforces_rate_limits()) {
-    auto& candidates = core.scratch_candidates;
-    candidates.clear();
-    for (const PoolEntry* e : entries) candidates.push_back(e->deployment.get());
+  if (c.size() > 1 || strategy_limits) {
     PickContext ctx{stage.group_name, in.request->estimated_prompt_tokens, in.stream, in.now};
-    index = core.strategy->pick(ctx, std::span<const Deployment* const>(candidates), *core.rng);
+    index = core.strategy->pick(ctx, c.deployments, *core.rng);
     if (index == Strategy::kNoDeployment) {
       s.error = Error(ErrorKind::kNoDeploymentsAvailable,
                       fmt::format("No deployments available for selected model: routing strategy '{}' found none "
                                   "of {} candidates usable. Passed model={}",
-                                  core.strategy->name(), entries.size(), stage.group_name));
+                                  core.strategy->name(), c.size(), stage.group_name));
       return s;
     }
-    if (index >= entries.size()) index = 0;  // a custom strategy returned garbage
+    if (index >= c.size()) index = 0;  // a custom strategy returned garbage
   }
-  s.entry = entries[index];
+  s.entry = c.entries[index];
   return s;
 }
 

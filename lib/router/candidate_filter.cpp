@@ -96,96 +96,133 @@ bool is_probe_candidate(const PoolEntry& e, TimePoint now) {
   return e.health->availability(now) == health::Availability::kProbeAvailable;
 }
 
+namespace {
+
+// The per-deployment rules, decided once per decision.
+struct Rules {
+  bool check_excluded = false;
+  bool check_budget = false;
+  bool check_context = false;
+  const std::string* region = nullptr;
+  bool check_rate = false;
+  bool check_health = false;
+  int64_t tokens = 0;
+
+  explicit Rules(const FilterInput& in)
+      : check_excluded(!in.excluded.empty()),
+        check_budget(in.budgets != nullptr),
+        check_context(in.settings->enable_pre_call_checks &&
+                      in.request->endpoint == request::Endpoint::kChatCompletions),
+        region(in.request->router.allowed_model_region ? &*in.request->router.allowed_model_region : nullptr),
+        check_rate(in.enforce_rate_limits),
+        check_health(in.settings->health_checks.routing),
+        tokens(in.request->estimated_prompt_tokens) {}
+  // Whether any rule past the circuit applies to a member of `g`.
+  bool any_for(const ModelGroup& g) const {
+    return check_health || check_excluded || check_budget || (check_context && g.any_context_window) ||
+           region != nullptr || (check_rate && g.any_rate_limit);
+  }
+};
+
+// The per-deployment rules for one candidate whose circuit is `h`; counts why
+// it goes. True: it stays.
+[[gnu::always_inline]] inline bool keep(const FilterInput& in, const Rules& rules, const PoolEntry* e,
+                                        const health::DeploymentHealthState& h, FilterReport& r) {
+  switch (h.availability(in.now)) {
+    case health::Availability::kAvailable:
+    case health::Availability::kProbeAvailable:
+      break;
+    case health::Availability::kProbeInFlight:
+      ++r.cooling_down;
+      r.soonest_recovery_seconds = 0;  // recovers as soon as the probe answers
+      return false;
+    case health::Availability::kCoolingDown: {
+      ++r.cooling_down;
+      const double left = std::max(0.0, duration_to_seconds(h.cooldown_until() - in.now));
+      if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
+      return false;
+    }
+  }
+  if (rules.check_health && e->check->failed_at(in.now)) {
+    ++r.failed_health_check;
+    if (r.first_failed_health_check == nullptr) r.first_failed_health_check = e;
+    // Back when the next check passes, or when the failure goes stale.
+    TimePoint back = e->check->failed_until();
+    const TimePoint next = e->check->next_check_at();
+    if (next > in.now && next < back) back = next;
+    const double left = std::max(0.0, duration_to_seconds(back - in.now));
+    if (r.soonest_health_check_seconds < 0 || left < r.soonest_health_check_seconds) {
+      r.soonest_health_check_seconds = left;
+    }
+    return false;
+  }
+  if (rules.check_excluded && std::find(in.excluded.begin(), in.excluded.end(), e) != in.excluded.end()) {
+    ++r.excluded;
+    return false;
+  }
+  const Deployment& d = *e->deployment;
+  const DeploymentConfig& dc = d.config();
+  if (rules.check_budget && in.budgets->enabled_for(dc)) {
+    if (auto why = in.budgets->over_budget(dc, in.now)) {
+      ++r.over_budget;
+      if (r.budget_reason.empty()) r.budget_reason = std::move(*why);
+      return false;
+    }
+  }
+  // LiteLLM's _pre_call_checks context-window rule, on llmux's fast
+  // estimate of the prompt (request bytes / 4); unknown sizes are kept.
+  if (rules.check_context && dc.max_input_tokens) {
+    r.largest_context = std::max(r.largest_context, *dc.max_input_tokens);
+    if (rules.tokens > *dc.max_input_tokens) {
+      ++r.context_too_small;
+      return false;
+    }
+  }
+  if (rules.region && dc.region_name != *rules.region) {
+    ++r.wrong_region;
+    return false;
+  }
+  // rpm: allowed while fewer than `rpm` started this minute (no
+  // off-by-one, unlike usage-v2's selection); tpm: the prompt must fit.
+  if (rules.check_rate) {
+    const int64_t rpm = d.rpm_limit();
+    const int64_t tpm = d.tpm_limit();
+    int64_t requests = rpm >= 0 ? d.minute_requests().value(in.now) : 0;
+    int64_t used_tokens = tpm >= 0 ? d.minute_tokens().value(in.now) : 0;
+    if (in.fleet) {
+      // The fleet's counts include this replica's once Redis answered;
+      // with Redis away they fade and the local ones rule.
+      requests = std::max(requests, in.fleet->fleet_requests(*e, in.now));
+      used_tokens = std::max(used_tokens, in.fleet->fleet_tokens(*e, in.now));
+    }
+    if ((rpm >= 0 && requests + 1 > rpm) || (tpm >= 0 && used_tokens + rules.tokens > tpm)) {
+      ++r.over_rate_limit;
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether the tag rule can remove a member of a group with these flags.
+bool tags_may_apply(const FilterInput& in, const ModelGroup& g) {
+  if (!in.settings->enable_tag_filtering) return false;
+  if (in.request->router.tags.empty()) return g.any_default_tag;
+  return true;
+}
+
+}  // namespace
+
 void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, FilterReport& r) {
   r.considered = c.size();
   if (!in.addressed_by_id) {
     // One pass for the per-deployment rules (this runs before every attempt:
     // a pass per rule would multiply the cost); the rules that compare
     // candidates with each other (order, tags) run on what is left.
-    const bool check_excluded = !in.excluded.empty();
-    const bool check_budget = in.budgets != nullptr;
-    const bool check_context =
-        in.settings->enable_pre_call_checks && in.request->endpoint == request::Endpoint::kChatCompletions;
-    const std::string* region =
-        in.request->router.allowed_model_region ? &*in.request->router.allowed_model_region : nullptr;
-    const bool check_rate = in.enforce_rate_limits;
-    const bool check_health = in.settings->health_checks.routing;
-    const int64_t tokens = in.request->estimated_prompt_tokens;
+    const Rules rules(in);
     bool any_order = false;
     size_t kept = 0;
     for (const PoolEntry* e : c) {
-      switch (e->health->availability(in.now)) {
-        case health::Availability::kAvailable:
-        case health::Availability::kProbeAvailable:
-          break;
-        case health::Availability::kProbeInFlight:
-          ++r.cooling_down;
-          r.soonest_recovery_seconds = 0;  // recovers as soon as the probe answers
-          continue;
-        case health::Availability::kCoolingDown: {
-          ++r.cooling_down;
-          const double left = std::max(0.0, duration_to_seconds(e->health->cooldown_until() - in.now));
-          if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
-          continue;
-        }
-      }
-      if (check_health && e->check->failed_at(in.now)) {
-        ++r.failed_health_check;
-        if (r.first_failed_health_check == nullptr) r.first_failed_health_check = e;
-        // Back when the next check passes, or when the failure goes stale.
-        TimePoint back = e->check->failed_until();
-        const TimePoint next = e->check->next_check_at();
-        if (next > in.now && next < back) back = next;
-        const double left = std::max(0.0, duration_to_seconds(back - in.now));
-        if (r.soonest_health_check_seconds < 0 || left < r.soonest_health_check_seconds) {
-          r.soonest_health_check_seconds = left;
-        }
-        continue;
-      }
-      if (check_excluded && std::find(in.excluded.begin(), in.excluded.end(), e) != in.excluded.end()) {
-        ++r.excluded;
-        continue;
-      }
-      const Deployment& d = *e->deployment;
-      const DeploymentConfig& dc = d.config();
-      if (check_budget && in.budgets->enabled_for(dc)) {
-        if (auto why = in.budgets->over_budget(dc, in.now)) {
-          ++r.over_budget;
-          if (r.budget_reason.empty()) r.budget_reason = std::move(*why);
-          continue;
-        }
-      }
-      // LiteLLM's _pre_call_checks context-window rule, on llmux's fast
-      // estimate of the prompt (request bytes / 4); unknown sizes are kept.
-      if (check_context && dc.max_input_tokens) {
-        r.largest_context = std::max(r.largest_context, *dc.max_input_tokens);
-        if (tokens > *dc.max_input_tokens) {
-          ++r.context_too_small;
-          continue;
-        }
-      }
-      if (region && dc.region_name != *region) {
-        ++r.wrong_region;
-        continue;
-      }
-      // rpm: allowed while fewer than `rpm` started this minute (no
-      // off-by-one, unlike usage-v2's selection); tpm: the prompt must fit.
-      if (check_rate) {
-        const int64_t rpm = d.rpm_limit();
-        const int64_t tpm = d.tpm_limit();
-        int64_t requests = rpm >= 0 ? d.minute_requests().value(in.now) : 0;
-        int64_t used_tokens = tpm >= 0 ? d.minute_tokens().value(in.now) : 0;
-        if (in.fleet) {
-          // The fleet's counts include this replica's once Redis answered;
-          // with Redis away they fade and the local ones rule.
-          requests = std::max(requests, in.fleet->fleet_requests(*e, in.now));
-          used_tokens = std::max(used_tokens, in.fleet->fleet_tokens(*e, in.now));
-        }
-        if ((rpm >= 0 && requests + 1 > rpm) || (tpm >= 0 && used_tokens + tokens > tpm)) {
-          ++r.over_rate_limit;
-          continue;
-        }
-      }
+      if (!keep(in, rules, e, *e->health, r)) continue;
       any_order = any_order || e->has_order;
       c[kept++] = e;
     }
@@ -195,6 +232,56 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
   }
   max_parallel_filter(c, r);
   avoid_filter(in, c);
+}
+
+Candidates filter_group(const FilterInput& in, const ModelGroup& group, FilterScratch& scratch, FilterReport& r) {
+  const size_t n = group.members.size();
+  r.considered = n;
+  const Rules rules(in);
+  const bool circuits_closed = group.trips != nullptr && group.trips->value() == 0;
+  const bool per_member = !circuits_closed || rules.any_for(group);
+  const bool tags = tags_may_apply(in, group);
+  if (!per_member && !group.any_order && !tags && !group.any_max_parallel && in.avoid == nullptr) {
+    // Nobody can be removed: the group's own arrays are the candidates.
+    return Candidates{std::span<const PoolEntry* const>(group.members),
+                      std::span<const Deployment* const>(group.deployments)};
+  }
+  auto& entries = scratch.entries;
+  auto& deployments = scratch.deployments;
+  entries.resize(n);
+  deployments.resize(n);
+  size_t kept = 0;
+  if (!per_member) {
+    std::copy(group.members.begin(), group.members.end(), entries.begin());
+    std::copy(group.deployments.begin(), group.deployments.end(), deployments.begin());
+    kept = n;
+  } else {
+    // The circuit words from the flat array; the member itself only when a
+    // rule past the circuit applies.
+    for (size_t i = 0; i < n; ++i) {
+      const PoolEntry* e = group.members[i];
+      if (!keep(in, rules, e, *group.health[i], r)) continue;
+      entries[kept] = e;
+      deployments[kept] = group.deployments[i];
+      ++kept;
+    }
+  }
+  entries.resize(kept);
+  // The rules that compare candidates with each other, then the concurrency
+  // cap and the avoided deployment, on what is left (as filter_candidates).
+  if (group.any_order) {
+    bool any_order = false;
+    for (const PoolEntry* e : entries) any_order = any_order || e->has_order;
+    if (any_order) order_filter(entries, r);
+  }
+  if (tags) tag_filter(in, entries, r);
+  if (group.any_max_parallel) max_parallel_filter(entries, r);
+  avoid_filter(in, entries);
+  if (entries.size() != kept) {
+    for (size_t i = 0; i < entries.size(); ++i) deployments[i] = entries[i]->deployment.get();
+  }
+  deployments.resize(entries.size());
+  return Candidates{std::span<const PoolEntry* const>(entries), std::span<const Deployment* const>(deployments)};
 }
 
 Error no_candidates_error(const FilterInput& in, const FilterReport& r) {

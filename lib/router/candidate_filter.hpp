@@ -76,6 +76,31 @@ struct FilterReport {
 // Filters `candidates` (the group's members) in place.
 void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& candidates, FilterReport& report);
 
+// Where the candidates of one decision live: the group's own arrays when no
+// rule removed anyone (nothing copied), else the caller's scratch vectors.
+// Valid until the next filter call with the same scratch, or until the group
+// goes away.
+struct Candidates {
+  std::span<const PoolEntry* const> entries;
+  std::span<const Deployment* const> deployments;  // entries[i]->deployment, index for index
+  size_t size() const { return entries.size(); }
+  bool empty() const { return entries.empty(); }
+};
+
+// The caller's scratch space for filter_group (kept from decision to
+// decision: no allocation in steady state).
+struct FilterScratch {
+  std::vector<const PoolEntry*> entries;
+  std::vector<const Deployment*> deployments;
+};
+
+// filter_candidates over a group's members, with the same result and report,
+// reading the group's flat arrays (ModelGroup::deployments, health): a rule
+// no member configures costs one flag test, and with no circuit tripped in
+// the group (its TripCounter at 0) the members' circuit words are not read.
+// `in.addressed_by_id` must be false.
+Candidates filter_group(const FilterInput& in, const ModelGroup& group, FilterScratch& scratch, FilterReport& report);
+
 // Whether `e` is half-open and would be this call's probe.
 bool is_probe_candidate(const PoolEntry& e, TimePoint now);
 

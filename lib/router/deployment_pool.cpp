@@ -18,6 +18,29 @@ int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSetting
   return -1;
 }
 
+void ModelGroup::index_members(std::shared_ptr<const health::TripCounter> counter) {
+  deployments.clear();
+  health.clear();
+  deployments.reserve(members.size());
+  health.reserve(members.size());
+  any_max_parallel = any_order = any_tags = any_default_tag = any_context_window = any_rate_limit = any_region = false;
+  bool shared_counter = counter != nullptr;
+  for (const PoolEntry* e : members) {
+    deployments.push_back(e->deployment.get());
+    health.push_back(e->health.get());
+    shared_counter = shared_counter && e->health->trip_counter() == counter.get();
+    const DeploymentConfig& c = e->deployment->config();
+    any_max_parallel = any_max_parallel || e->max_parallel >= 0;
+    any_order = any_order || e->has_order;
+    any_tags = any_tags || !c.tags.empty();
+    any_default_tag = any_default_tag || std::find(c.tags.begin(), c.tags.end(), "default") != c.tags.end();
+    any_context_window = any_context_window || c.max_input_tokens.has_value();
+    any_rate_limit = any_rate_limit || e->deployment->rpm_limit() >= 0 || e->deployment->tpm_limit() >= 0;
+    any_region = any_region || !c.region_name.empty();
+  }
+  trips = shared_counter ? std::move(counter) : nullptr;
+}
+
 Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<DeploymentConfig> deployments,
                                                                     const RouterSettings& settings,
                                                                     const DeploymentPool* previous) {
@@ -25,6 +48,19 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
   pool->entries_.reserve(deployments.size());
   // Deployments with one id are checked once: they share the result.
   absl::flat_hash_map<std::string, std::shared_ptr<HealthCheckState>> checks_by_id;
+  // One trip counter per model group, kept across snapshots like the health
+  // states that report to it.
+  absl::flat_hash_map<std::string, std::shared_ptr<const health::TripCounter>> trip_counters;
+  auto trip_counter_for = [&](const std::string& group) {
+    auto [it, inserted] = trip_counters.try_emplace(group);
+    if (inserted) {
+      const ModelGroup* before = previous ? previous->group(group) : nullptr;
+      it->second = before != nullptr && before->trips != nullptr
+                       ? before->trips
+                       : std::make_shared<const health::TripCounter>();
+    }
+    return it->second;
+  };
   for (size_t i = 0; i < deployments.size(); ++i) {
     DeploymentConfig& c = deployments[i];
     if (!c.drop_params) c.drop_params = settings.drop_params;  // litellm_settings.drop_params, per deployment
@@ -44,7 +80,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
       entry->fleet = old->fleet;
       entry->check = old->check;
     } else {
-      entry->health = std::make_shared<health::DeploymentHealthState>();
+      entry->health = std::make_shared<health::DeploymentHealthState>(trip_counter_for(c.model_name));
       entry->fleet = std::make_shared<FleetDeploymentState>();
       entry->check = std::make_shared<HealthCheckState>();
     }
@@ -72,13 +108,17 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
   for (const auto& e : pool->entries_) {
     const DeploymentConfig& c = e->deployment->config();
     auto [it, inserted] = pool->group_index_.try_emplace(c.model_name, pool->groups_.size());
-    if (inserted) pool->groups_.push_back(ModelGroup{c.model_name, {}});
+    if (inserted) {
+      pool->groups_.emplace_back();
+      pool->groups_.back().name = c.model_name;
+    }
     pool->groups_[it->second].members.push_back(e.get());
     // Identical deployments share one id (LiteLLM §3.3); the first one keeps it.
     pool->by_id_.try_emplace(c.id, e.get());
     pool->by_litellm_model_.try_emplace(c.model, it->second);
     if (inserted && e->wildcard) pool->wildcards_.push_back(Wildcard{c.model_name, it->second});
   }
+  for (ModelGroup& g : pool->groups_) g.index_members(trip_counter_for(g.name));
   // Most specific pattern first (LiteLLM sorts by regex length, then by
   // count of special characters).
   std::stable_sort(pool->wildcards_.begin(), pool->wildcards_.end(), [](const Wildcard& a, const Wildcard& b) {

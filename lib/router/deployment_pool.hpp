@@ -56,6 +56,29 @@ int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSetting
 struct ModelGroup {
   std::string name;
   std::vector<const PoolEntry*> members;
+
+  // The routing view, member for member, so that a decision reads flat
+  // arrays instead of chasing each member's pointers (built with the
+  // snapshot by DeploymentPool::build; a group assembled elsewhere calls
+  // index_members() after filling `members`).
+  std::vector<const Deployment*> deployments;
+  std::vector<const health::DeploymentHealthState*> health;
+  // Counts the tripped circuits of every member's health state; null when
+  // the members do not all report to one counter (then every member's
+  // circuit is read).
+  std::shared_ptr<const health::TripCounter> trips;
+  // What some member configures; false means no member does, so the rule
+  // cannot remove anyone and the filter skips it without a pass.
+  bool any_max_parallel = false;  // PoolEntry::max_parallel >= 0
+  bool any_order = false;
+  bool any_tags = false;          // a non-empty `tags`
+  bool any_default_tag = false;   // "default" among the tags
+  bool any_context_window = false;  // max_input_tokens
+  bool any_rate_limit = false;    // rpm or tpm
+  bool any_region = false;        // region_name set (only a request's region reads it)
+
+  // Fills the arrays and flags above from `members`.
+  void index_members(std::shared_ptr<const health::TripCounter> counter);
 };
 
 // What a requested model name resolved to.

@@ -260,30 +260,36 @@ Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view 
     return Error(ErrorKind::kInvalidArgument,
                  "blocking call made from a router callback (it would deadlock); use the async API");
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<Response>> out;
+  // One pointer captured: the callback fits std::function's inline storage
+  // (no allocation per call). The caller sleeps on the condition variable,
+  // the loop thread wakes it once.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<Response>> out;
+  } w;
+  Waiter* wp = &w;
   submit(
       mode, request_json, nullptr,
-      [&](Result<Response> r) {
-        std::lock_guard<std::mutex> lock(mu);
-        out.emplace(std::move(r));
-        cv.notify_one();
+      [wp](Result<Response> r) {
+        std::lock_guard<std::mutex> lock(wp->mu);
+        wp->out.emplace(std::move(r));
+        wp->cv.notify_one();
       },
       endpoint);
   if (drive_loop_) {
-    drive_loop_([&] {
-      std::lock_guard<std::mutex> lock(mu);
-      return out.has_value();
+    drive_loop_([wp] {
+      std::lock_guard<std::mutex> lock(wp->mu);
+      return wp->out.has_value();
     });
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<std::mutex> lock(w.mu);
     // A driven loop that ran out of work before answering would wait forever.
-    if (!out) return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
-    return std::move(*out);
+    if (!w.out) return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
+    return std::move(*w.out);
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return out.has_value(); });
-  return std::move(*out);
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait(lock, [&] { return w.out.has_value(); });
+  return std::move(*w.out);
 }
 
 Status Router::Impl::rebuild_pool_locked(std::vector<DeploymentConfig> declared) {

@@ -44,8 +44,7 @@ struct RouterCore {
   std::function<void(uint64_t call_id)> on_call_finished;
   // Scratch space for one routing decision. Only the loop thread routes, one
   // decision at a time, so every call shares it: no allocation per call.
-  std::vector<const Deployment*> scratch_candidates;
-  std::vector<const PoolEntry*> scratch_entries;
+  FilterScratch scratch;
   FilterReport scratch_report;
   // Twins of deployments for calls with client-side credentials.
   ClientSideDeployments client_side;

@@ -106,6 +106,7 @@ Result<PickedDeployment> Router::Impl::pick(std::string_view request_json, const
     }
     if (!by_litellm_model.members.empty()) {
       by_litellm_model.name = by_litellm_model.members.front()->deployment->config().model_name;
+      by_litellm_model.index_members(nullptr);  // members of several groups: every circuit is read
       res = router::Resolution{&by_litellm_model, nullptr, by_litellm_model.name, std::nullopt};
     } else if (const router::PoolEntry* entry = pool->by_id(request.model)) {
       return describe(*entry, {}, options.include_secrets);

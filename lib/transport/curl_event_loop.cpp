@@ -48,9 +48,11 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "common/notification.hpp"
 #include "fmt/format.h"
 
@@ -175,11 +177,30 @@ class CurlEventLoop::Impl {
  private:
   enum class TimerKind : uint8_t { kUser, kFirstByte, kFirstBody, kIdle, kTotal };
 
-  // A pooled easy handle plus the storage its header list is built in, so a
-  // recycled handle needs no allocation for the list either.
+  // An easy handle configured for one request profile: URL, method, header
+  // lines, TLS files and proxy — everything but the body, the connect
+  // timeout and the transfer it serves. Pooled handles are reused as they
+  // are by a transfer with the same profile (only the per-transfer options
+  // are set again), and reset and configured anew for another one, so a
+  // deployment's handles stay configured across its calls and an updated
+  // deployment (new key, URL, TLS files) gets a handle configured for it.
   struct EasyHandle {
     CURL* easy = nullptr;
+    size_t profile_hash = 0;
+    // The profile, copied: libcurl keeps pointers into `headers` (through
+    // header_nodes) for as long as the handle is configured.
+    std::string url;
+    std::string method;
+    std::vector<std::string> headers;
     std::vector<curl_slist> header_nodes;
+    bool verify_tls = true;
+    bool has_body = false;  // only part of the profile for non-POST methods
+    std::string ca_bundle_path;
+    std::string client_cert_path;
+    std::string client_key_path;
+    std::string proxy;  // the HTTP_PROXY fallback, "" for none
+
+    bool matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const;
   };
 
   // Per origin (scheme://host:port of the URL): what decides whether a new
@@ -219,7 +240,7 @@ class CurlEventLoop::Impl {
     OriginLoad* origin = nullptr;    // counted in origin->in_flight while set
     HttpRequest request;
     TransferObserver* observer = nullptr;
-    EasyHandle handle;
+    std::unique_ptr<EasyHandle> handle;
     bool added = false;              // attached to the multi handle
     bool head_complete = false;      // the final (non-1xx) head ended
     bool head_dispatched = false;    // on_headers called
@@ -281,7 +302,10 @@ class CurlEventLoop::Impl {
   // One pass over the queue; true when it ran posted tasks.
   bool drain_once();
   void add_transfer(std::unique_ptr<Transfer> t);
+  // Gives `t` a handle configured for its request (a pooled one with the
+  // same profile when there is one) and sets the per-transfer options.
   void setup_handle(Transfer& t);
+  void configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r, const char* proxy);
   void process_done();
   void fire_timers();
   int poll_timeout_ms();
@@ -301,8 +325,7 @@ class CurlEventLoop::Impl {
   // Detaches the transfer, recycles its handle and calls on_complete.
   void complete(Transfer* t, TransferError error, std::string message);
   void complete_done(Transfer* t, CURLcode code);
-  EasyHandle acquire_handle();
-  void release_handle(EasyHandle handle);
+  void release_handle(std::unique_ptr<EasyHandle> handle);
   // Counts the transfer on its origin and sets CURLOPT_FRESH_CONNECT (OriginLoad).
   void count_origin(Transfer& t);
   void uncount_origin(Transfer& t);
@@ -334,7 +357,7 @@ class CurlEventLoop::Impl {
   std::vector<TimerEntry> heap_;
   uint64_t timer_seq_ = 0;
   size_t stale_ = 0;  // heap entries whose timer/transfer is gone
-  std::vector<EasyHandle> pool_;
+  std::vector<std::unique_ptr<EasyHandle>> pool_;  // idle handles, most recently used last
   absl::flat_hash_map<std::string, std::unique_ptr<OriginLoad>> origins_;
 
   std::thread::id loop_id_;
@@ -578,18 +601,17 @@ bool CurlEventLoop::Impl::drain_once() {
 
 void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   Transfer* t = owned.get();
-  t->handle = acquire_handle();
   t->steady_started = Clock::now();
   t->result.started = clock_.now();
   active_.emplace(t->id, std::move(owned));
-  if (t->handle.easy == nullptr) {
+  setup_handle(*t);
+  if (t->handle == nullptr) {
     complete(t, TransferError::kOther, "curl_easy_init failed");
     return;
   }
-  setup_handle(*t);
   count_origin(*t);
   Shard& shard = shard_for_new_transfer();
-  const CURLMcode mc = curl_multi_add_handle(shard.multi, t->handle.easy);
+  const CURLMcode mc = curl_multi_add_handle(shard.multi, t->handle->easy);
   if (mc != CURLM_OK) {
     complete(t, TransferError::kOther, fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(mc)));
     return;
@@ -603,18 +625,92 @@ void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   if (has_deadline(r.total_timeout)) arm(*t, r.total_timeout, t->steady_started, TimerKind::kTotal);
 }
 
+bool CurlEventLoop::Impl::EasyHandle::matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const {
+  return profile_hash == hash && url == r.url && method == r.method && headers == r.headers &&
+         verify_tls == r.verify_tls && (method == "POST" || has_body == !r.body.empty()) &&
+         ca_bundle_path == r.ca_bundle_path && client_cert_path == r.client_cert_path &&
+         client_key_path == r.client_key_path && proxy == proxy_now;
+}
+
 void CurlEventLoop::Impl::setup_handle(Transfer& t) {
-  CURL* e = t.handle.easy;
-  HttpRequest& r = t.request;
+  const HttpRequest& r = t.request;
+  // Proxies: libcurl reads http_proxy, HTTPS_PROXY/https_proxy, ALL_PROXY and
+  // NO_PROXY/no_proxy itself on every transfer. It ignores upper-case
+  // HTTP_PROXY (a CGI request header can set it); Python, and so LiteLLM,
+  // read it outside CGI, and so do we (NO_PROXY still applies to it). Read
+  // per transfer, as libcurl reads the others: part of the profile.
+  const char* proxy = http_proxy_fallback(r.url);
+  const std::string_view proxy_sv = proxy != nullptr ? std::string_view(proxy) : std::string_view();
+  const bool body_in_profile = r.method != "POST";
+  const bool body_flag = body_in_profile && !r.body.empty();
+  const size_t hash = absl::Hash<std::tuple<const std::string&, const std::string&, const std::vector<std::string>&,
+                                            const bool&, const bool&, const std::string&, const std::string&,
+                                            const std::string&, const std::string_view&>>{}(
+      std::tie(r.url, r.method, r.headers, r.verify_tls, body_flag, r.ca_bundle_path, r.client_cert_path,
+               r.client_key_path, proxy_sv));
+  // The most recently used handle of this profile (its connection is the
+  // most likely to be warm in libcurl's cache, and its memory in ours).
+  for (size_t i = pool_.size(); i-- > 0;) {
+    if (pool_[i]->matches(hash, r, proxy_sv)) {
+      t.handle = std::move(pool_[i]);
+      pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (t.handle == nullptr) {
+    if (!pool_.empty()) {
+      // None configured for this profile: the least recently used one is
+      // configured anew.
+      t.handle = std::move(pool_.front());
+      pool_.erase(pool_.begin());
+      curl_easy_reset(t.handle->easy);
+    } else {
+      CURL* easy = curl_easy_init();
+      if (easy == nullptr) return;
+      t.handle = std::make_unique<EasyHandle>();
+      t.handle->easy = easy;
+    }
+    configure_handle(*t.handle, hash, r, proxy);
+  }
+
+  // Per transfer: where events go, the body, the connect timeout.
+  CURL* e = t.handle->easy;
   t.error_buf[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buf);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header_cb);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write_cb);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  if (r.method == "POST" || !r.body.empty()) {
+    // The body lives in the Transfer until the handle leaves the multi.
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  }
+  long connect_ms = 0;  // libcurl's default
+  if (has_deadline(r.connect_timeout)) {
+    // 0 would mean libcurl's default (300 s), so the shortest is 1 ms.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout));
+    connect_ms = static_cast<long>(std::max<int64_t>(ms.count(), 1));
+  }
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+}
+
+void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r, const char* proxy) {
+  CURL* e = h.easy;
+  h.profile_hash = hash;
+  h.url = r.url;
+  h.method = r.method;
+  h.headers = r.headers;
+  h.verify_tls = r.verify_tls;
+  h.has_body = !r.body.empty();
+  h.ca_bundle_path = r.ca_bundle_path;
+  h.client_cert_path = r.client_cert_path;
+  h.client_key_path = r.client_key_path;
+  h.proxy = proxy != nullptr ? proxy : "";
+
+  curl_easy_setopt(e, CURLOPT_URL, h.url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write_cb);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -624,20 +720,16 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   // that asks otherwise (ssl_verify: false) changes that. These options take
   // part in libcurl's connection matching, so a connection opened without
   // verification is never reused by a transfer that wants it.
-  if (!r.verify_tls) {
+  if (!h.verify_tls) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (!r.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_bundle_path.c_str());
-  if (!r.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_path.c_str());
-  if (!r.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_path.c_str());
-  // Proxies: libcurl reads http_proxy, HTTPS_PROXY/https_proxy, ALL_PROXY and
-  // NO_PROXY/no_proxy itself on every transfer. It ignores upper-case
-  // HTTP_PROXY (a CGI request header can set it); Python, and so LiteLLM,
-  // read it outside CGI, and so do we (NO_PROXY still applies to it).
-  if (const char* proxy = http_proxy_fallback(r.url)) curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+  if (!h.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, h.ca_bundle_path.c_str());
+  if (!h.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, h.client_cert_path.c_str());
+  if (!h.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, h.client_key_path.c_str());
+  if (proxy != nullptr) curl_easy_setopt(e, CURLOPT_PROXY, proxy);
 
-  if (options_.http2 && starts_with_ignore_case(r.url, "https://")) {
+  if (options_.http2 && starts_with_ignore_case(h.url, "https://")) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // Wait for an h2 connection being set up instead of opening parallel ones.
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
@@ -645,40 +737,29 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   }
 
-  if (r.method == "POST") {
+  if (h.method == "POST") {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-  } else if (r.method == "GET" && r.body.empty()) {
+  } else if (h.method == "GET" && !h.has_body) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  } else if (r.method == "HEAD") {
+  } else if (h.method == "HEAD") {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-    if (!r.body.empty()) {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-    }
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, h.method.c_str());
   }
 
-  // The header list is built over the request's own strings: libcurl only
-  // reads it, so no per-header strdup as curl_slist_append would do.
+  // The header list is built over the handle's own copy of the lines:
+  // libcurl only reads it, so no per-header strdup as curl_slist_append
+  // would do.
   static char kNoExpect[] = "Expect:";  // no 100-continue round trip for large bodies
-  std::vector<curl_slist>& nodes = t.handle.header_nodes;
-  nodes.resize(r.headers.size() + 1);
-  for (size_t i = 0; i < r.headers.size(); ++i) {
-    nodes[i].data = r.headers[i].data();
+  std::vector<curl_slist>& nodes = h.header_nodes;
+  nodes.resize(h.headers.size() + 1);
+  for (size_t i = 0; i < h.headers.size(); ++i) {
+    nodes[i].data = h.headers[i].data();
     nodes[i].next = &nodes[i + 1];
   }
   nodes.back().data = kNoExpect;
   nodes.back().next = nullptr;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes.data());
-
-  if (has_deadline(r.connect_timeout)) {
-    // 0 would mean libcurl's default (300 s), so the shortest is 1 ms.
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms.count(), 1)));
-  }
 }
 
 void CurlEventLoop::Impl::process_done() {
@@ -708,7 +789,7 @@ void CurlEventLoop::Impl::complete_done(Transfer* t, CURLcode code) {
     return;
   }
   curl_off_t pretransfer = 0;
-  curl_easy_getinfo(t->handle.easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  curl_easy_getinfo(t->handle->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
   const TransferError error = classify(code, pretransfer > 0);
   std::string message = t->error_buf[0] != '\0' ? std::string(t->error_buf) : curl_easy_strerror(code);
   if (error == TransferError::kConnectTimeout && has_deadline(t->request.connect_timeout)) {
@@ -722,7 +803,8 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
   result.error = error;
   result.error_message = std::move(message);
   result.finished = clock_.now();
-  if (CURL* easy = t->handle.easy; easy != nullptr) {
+  if (t->handle != nullptr) {
+    CURL* easy = t->handle->easy;
     if (result.status == 0) {
       long code = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
@@ -752,7 +834,6 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
     }
     uncount_origin(*t);
     release_handle(std::move(t->handle));
-    t->handle = {};
   }
   // The head is reported before completion when it arrived in full.
   const bool head_pending = t->head_complete && !t->head_dispatched;
@@ -969,7 +1050,7 @@ void CurlEventLoop::Impl::shutdown() {
   }
   heap_.clear();
   timers_.clear();
-  for (EasyHandle& h : pool_) curl_easy_cleanup(h.easy);
+  for (auto& h : pool_) curl_easy_cleanup(h->easy);
   pool_.clear();
 }
 
@@ -989,7 +1070,7 @@ void CurlEventLoop::Impl::count_origin(Transfer& t) {
   } else {
     fresh = !o.multiplexed && o.in_flight >= kFreshConnectInFlight;
   }
-  curl_easy_setopt(t.handle.easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+  curl_easy_setopt(t.handle->easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
   ++o.in_flight;
   t.origin = &o;
 }
@@ -1010,19 +1091,14 @@ void CurlEventLoop::Impl::uncount_origin(Transfer& t) {
 
 // --- easy handle pool -----------------------------------------------------------
 
-CurlEventLoop::Impl::EasyHandle CurlEventLoop::Impl::acquire_handle() {
-  if (pool_.empty()) return EasyHandle{curl_easy_init(), {}};
-  EasyHandle h = std::move(pool_.back());
-  pool_.pop_back();
-  return h;
-}
-
-void CurlEventLoop::Impl::release_handle(EasyHandle handle) {
+void CurlEventLoop::Impl::release_handle(std::unique_ptr<EasyHandle> handle) {
+  // Kept configured (no curl_easy_reset): the next transfer of the same
+  // profile only sets its own options. Its pointers into the finished
+  // transfer (private, error buffer, body) are set again before any use.
   if (pool_.size() >= kMaxPooledHandles) {
-    curl_easy_cleanup(handle.easy);
+    curl_easy_cleanup(handle->easy);
     return;
   }
-  curl_easy_reset(handle.easy);
   pool_.push_back(std::move(handle));
 }
 
