@@ -2,9 +2,16 @@
 # Builds the benchmarks (Release, build tree build/bench) and runs them; JSON
 # results go to build/bench/results/.
 #
-#   benchmarks/run.sh              micro + e2e
+#   benchmarks/run.sh              micro + e2e + stream
 #   benchmarks/run.sh micro [Google Benchmark flags...]
 #   benchmarks/run.sh e2e   [llmux_overhead_bench flags, e.g. --requests=50000 --rounds=3]
+#   benchmarks/run.sh stream [llmux_stream_overhead_bench flags, e.g. --streams=10000 --many=400]
+#                                  Router::stream vs a plain libcurl-multi SSE client on nginx:
+#                                  added time to first token, added CPU per chunk (~10 s)
+#   benchmarks/run.sh scale [llmux_scale_bench flags, e.g. --streams=10000 --chunks=10]
+#                                  10,000 concurrent slow SSE streams on one I/O thread (~20-30 s)
+#   benchmarks/run.sh soak  [llmux_soak_bench flags, e.g. --calls=100000]
+#                                  idle Router RSS, RSS per 1,000 in flight, 100,000-call soak (~1-2 min)
 #   benchmarks/run.sh bindings     every binding vs the C++ API, Python vs litellm
 #                                  (counts via environment: see benchmarks/bindings/run_bindings.sh)
 #   benchmarks/run.sh profile      instructions and allocations per call, llmux vs the raw
@@ -23,10 +30,11 @@
 #                                  rpm accuracy (2-3 minutes: the rpm part fills one UTC minute)
 #
 # Environment: BUILD_DIR (default build/bench), RESULTS_DIR (default $BUILD_DIR/results), JOBS (default nproc).
-# micro + e2e take about a minute on a 2-core machine; bindings a few minutes
+# micro + e2e + stream take about a minute on a 2-core machine; bindings a few minutes
 # more (plus the first build of the Go/Rust drivers and litellm's install into
 # a venv), so `all` leaves it out, and so does fleet (one whole UTC minute of
-# traffic, plus the wait for it to start). Numbers from a busy machine are noisy: look
+# traffic, plus the wait for it to start), scale (10,000 sockets on each side of
+# loopback) and soak (a minute or two). Numbers from a busy machine are noisy: look
 # at the ratios, and rerun when in doubt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +42,11 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 [ $# -gt 0 ] && shift
 case "$what" in
-  all | micro | e2e | bindings | fleet | profile | compare) ;;
-  *) echo "usage: benchmarks/run.sh [all|micro|e2e|bindings|fleet|profile|compare] [flags for that benchmark]" >&2; exit 2 ;;
+  all | micro | e2e | stream | scale | soak | bindings | fleet | profile | compare) ;;
+  *) echo "usage: benchmarks/run.sh [all|micro|e2e|stream|scale|soak|bindings|fleet|profile|compare] [flags for that benchmark]" >&2; exit 2 ;;
 esac
 if [ "$what" = all ] && [ $# -gt 0 ]; then
-  echo "run.sh: flags need a benchmark name (micro, e2e or fleet)" >&2
+  echo "run.sh: flags need a benchmark name (micro, e2e, stream, scale, soak or fleet)" >&2
   exit 2
 fi
 if { [ "$what" = bindings ] || [ "$what" = compare ] || [ "$what" = profile ]; } && [ $# -gt 0 ]; then
@@ -62,6 +70,7 @@ if [ "$what" = compare ]; then
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" micro --benchmark_filter='^routing/[a-z0-9-]+/(8|1000)$' \
       --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" e2e
+    RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" stream
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" bindings
     runs+=("$dir")
   done
@@ -77,9 +86,12 @@ fi
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMUX_WERROR=ON \
   -DLLMUX_BUILD_BENCHMARKS=ON -DLLMUX_BUILD_TESTS=OFF -DLLMUX_BUILD_EXAMPLES=OFF >/dev/null
 case "$what" in
-  all) targets=(llmux_micro_bench llmux_overhead_bench) ;;
+  all) targets=(llmux_micro_bench llmux_overhead_bench llmux_stream_overhead_bench) ;;
   micro) targets=(llmux_micro_bench) ;;
   e2e | profile) targets=(llmux_overhead_bench) ;;
+  stream) targets=(llmux_stream_overhead_bench) ;;
+  scale) targets=(llmux_scale_bench) ;;
+  soak) targets=(llmux_soak_bench llmux_fake_server) ;;
   fleet) targets=(llmux_fleet_bench) ;;
   bindings) targets=(llmux llmux_bindings_cpp_driver llmux_bindings_c_driver) ;;
 esac
@@ -97,6 +109,22 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo "== end-to-end overhead (Router vs plain libcurl-multi, nginx on loopback) =="
   bash benchmarks/e2e/run_on_nginx.sh "$BUILD/benchmarks/llmux_overhead_bench" \
     --json="$RESULTS/e2e_overhead.json" "$@"
+fi
+
+if [ "$what" = all ] || [ "$what" = stream ]; then
+  echo "== streaming overhead (Router::stream vs plain libcurl-multi SSE client, nginx on loopback) =="
+  bash benchmarks/e2e/run_stream_on_nginx.sh "$BUILD/benchmarks/llmux_stream_overhead_bench" \
+    --json="$RESULTS/stream_overhead.json" "$@"
+fi
+
+if [ "$what" = scale ]; then
+  echo "== scale (concurrent slow SSE streams on one Router I/O thread, epoll server on loopback) =="
+  "$BUILD/benchmarks/llmux_scale_bench" --json="$RESULTS/scale.json" "$@"
+fi
+
+if [ "$what" = soak ]; then
+  echo "== memory (idle Router RSS, RSS per 1,000 in flight, 100,000-call soak against llmux_fake_server) =="
+  bash scripts/soak.sh "$BUILD" --calls=100000 --warmup=20000 --sample-every=5000 --json="$RESULTS/soak.json" "$@"
 fi
 
 if [ "$what" = fleet ]; then

@@ -194,7 +194,7 @@ def targets() -> list[Target]:
         Target("scale.rss_per_1000_inflight_mib", s, "RSS per 1,000 in-flight calls", "MiB",
                lambda r: dig(r, "scale", "rss_per_1000_in_flight_mib")),
         Target("scale.idle_router_rss_mib", s, "RSS of an idle Router with 8 deployments over the bare process",
-               "MiB", lambda r: dig(r, "scale", "idle_router_rss_mib"), 8, band=BAND_RSS_MIB),
+               "MiB", lambda r: dig(r, "soak", "idle_router_rss_mib"), 8, band=BAND_RSS_MIB),
         Target("scale.soak_rss_growth_mib", s, "soak: RSS growth after warm-up", "MiB",
                lambda r: dig(r, "soak", "rss_growth_after_warmup_mib")),
     ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test llmux has, the way CI does:
 #   1. a RelWithDebInfo build with warnings as errors (library, tests, examples, benchmarks) + the whole suite
-#      (C++ unit and integration tests, the C ABI suite);
+#      (C++ unit and integration tests, the C ABI suite), then a short memory soak (scripts/soak.sh: 10,000
+#      mixed calls, fails when RSS grows after warm-up);
 #   2. the installed package consumed through find_package and pkg-config, from C++ and C;
 #   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh), then the
 #      LiteLLM interop tests (tests/interop/test.sh: pinned LiteLLM releases in venvs cached under
@@ -53,6 +54,14 @@ LD_LIBRARY_PATH="$PWD/build/release/install/lib" ./build/release/consumer/consum
 echo "== demo smoke run =="
 ./build/release/examples/llmux_demo > build/release/demo.log 2>&1 || { cat build/release/demo.log; exit 1; }
 tail -n 3 build/release/demo.log
+
+# Memory: 10,000 mixed calls (completions, streams, a 503 deployment with a
+# retry and a fallback, a 400) through one Router against llmux_fake_server on
+# loopback (started and stopped by the soak binary); fails when RSS grows by
+# more than 2 MiB after 4,000 warm-up calls (the limit and the noise it sits
+# above: scripts/soak.sh). A memory-growth check, not a timing.
+echo "== memory soak (short): RSS flat after warm-up =="
+bash scripts/soak.sh build/release --calls=10000 --warmup=4000 --sample-every=1000 --in-flight=1000
 
 echo "== bindings: Python, Go, Rust (each against build/release) =="
 for lang in python go rust; do

@@ -603,12 +603,16 @@ int run_client(const Options& o) {
         R"("wall_s":{:.3f},"delay_ms":{{"p50":{:.3f},"p99":{:.3f},"p999":{:.3f},"max":{:.3f}}},)"
         R"("io_thread_cpu_s":{:.3f},"io_thread_core_share":{:.4f},"io_thread_cpu_us_per_chunk":{:.3f},)"
         R"("rss_mib":{{"bare":{:.2f},"warm":{:.2f},"in_flight":{:.2f},"after":{:.2f}}},"peak_in_flight":{},)"
-        R"("rss_mib_per_1000_in_flight":{:.3f}}})"
+        R"("rss_mib_per_1000_in_flight":{:.3f},)"
+        // The keys benchmarks/targets.py reads.
+        R"("streams":{{"completed_exactly_once":{},"chunk_delay_p99_ms":{:.3f},"loop_cpu_percent":{:.2f}}},)"
+        R"("rss_per_1000_in_flight_mib":{:.3f}}})"
         "\n",
         o.streams, o.chunks, o.min_gap_ms, o.max_gap_ms, o.ramp_ms, ok, o.streams - bad_done, failed, bad_order,
         bad_count, delays.size(), expected_chunks, wall, p50, p99, p999, max_ms, io_cpu, io_cpu / wall,
         delays.empty() ? 0.0 : io_cpu * 1e6 / static_cast<double>(delays.size()), rss_bare_kb / 1024.0,
-        rss_warm_kb / 1024.0, peak_rss_kb / 1024.0, rss_after_kb / 1024.0, peak_in_flight, rss_per_1000);
+        rss_warm_kb / 1024.0, peak_rss_kb / 1024.0, rss_after_kb / 1024.0, peak_in_flight, rss_per_1000,
+        o.streams - bad_done - failed, p99, 100.0 * io_cpu / wall, rss_per_1000);
     std::FILE* out = std::fopen(o.json_path.c_str(), "w");
     if (out == nullptr) die("cannot write " + o.json_path);
     std::fputs(text.c_str(), out);

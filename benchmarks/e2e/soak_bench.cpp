@@ -15,7 +15,8 @@
 //  * Idle: VmRSS of this process before the Router exists (libraries loaded,
 //    nothing else), then after Router::from_config with 8 deployments (4 in
 //    group main, one each in flaky, bad, slow, spare) and a few warm-up calls
-//    to each group. Added = the difference (target ≤ 8 MiB).
+//    to each group. Added = the difference (target ≤ 8 MiB), split into
+//    libcurl's global init, the bundled model map, from_config, warm-up.
 //  * In flight (after the soak, whose figures it would otherwise mask):
 //    --in-flight non-streaming calls to the slow deployment (answers after
 //    1.5 s) started at once; VmRSS 0.5-1 s later (every call waiting on its
@@ -30,6 +31,7 @@
 //    the slope (least squares) is reported per 10,000 calls. With
 //    --max-growth-mib the exit status is 1 when growth exceeds it (the
 //    test's pass/fail); every call must also end with its expected outcome.
+#include <curl/curl.h>
 #include <fmt/format.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -49,6 +51,7 @@
 #include <vector>
 
 #include "llmux/router.hpp"
+#include "pricing/model_map.hpp"
 #include "support/child_process.hpp"
 
 namespace llmux::bench {
@@ -251,9 +254,16 @@ int run(const Options& o) {
   const size_t from = at + 12;
   const std::string base_url = line->substr(from, line->find('"', from) - from);
 
+  // Where the idle figure goes: libcurl's global init (OpenSSL's tables),
+  // the Router as created (deployments, model map, the I/O thread), warm-up.
+  curl_global_init(CURL_GLOBAL_ALL);  // the Router does the same once; counted apart here
+  const long rss_curl = vm_rss_kb();
+  const auto model_map = pricing::ModelMap::bundled();  // what the Router parses on first use; kept alive
+  const long rss_map = vm_rss_kb();
   auto created = Router::from_config(config_for(base_url));
   if (!created.ok()) die("Router::from_config failed: " + created.error().to_string());
   std::unique_ptr<Router> router = std::move(created).value();
+  const long rss_created = vm_rss_kb();
   // Warm: a few calls to every group (connections, the allocator, lazy state).
   for (int i = 0; i < 4; ++i) {
     if (!router->completion(request_for("main", false)).ok()) die("warm-up call to main failed");
@@ -268,6 +278,10 @@ int run(const Options& o) {
               "+%.2f MiB (budget 8 MiB) -> %s\n",
               mib(rss_bare), mib(rss_idle), mib(rss_idle - rss_bare),
               rss_idle - rss_bare <= 8 * 1024 ? "within budget" : "OVER BUDGET");
+  std::printf("  of which: curl_global_init +%.2f MiB, the bundled model map (%.2f MiB of JSON) +%.2f MiB, "
+              "Router::from_config +%.2f MiB, warm-up calls +%.2f MiB\n",
+              mib(rss_curl - rss_bare), static_cast<double>(pricing::ModelMap::bundled_bytes()) / (1 << 20),
+              mib(rss_map - rss_curl), mib(rss_created - rss_map), mib(rss_idle - rss_created));
 
   // Soak.
   Soak soak(*router, o.concurrency, o.only);
@@ -376,15 +390,20 @@ int run(const Options& o) {
     }
     const std::string text = fmt::format(
         R"({{"benchmark":"llmux_soak","config":{{"calls":{},"warmup":{},"sample_every":{},"concurrency":{},"in_flight":{}}},)"
-        R"("idle":{{"bare_rss_mib":{:.3f},"router_rss_mib":{:.3f},"added_mib":{:.3f},"budget_mib":8,"within_budget":{}}},)"
+        R"("idle":{{"bare_rss_mib":{:.3f},"router_rss_mib":{:.3f},"added_mib":{:.3f},"budget_mib":8,"within_budget":{},)"
+        R"("curl_global_init_mib":{:.3f},"model_map_mib":{:.3f},"from_config_mib":{:.3f},"warm_up_mib":{:.3f}}},)"
         R"("in_flight":{{"calls":{},"rss_mib":{:.3f},"rss_mib_per_1000":{:.3f}}},)"
         R"("soak":{{"wall_s":{:.2f},"unexpected":{},"growth_mib":{:.3f},"slope_kib_per_10k_calls":{:.2f},)"
-        R"("heap_growth_kib":{},"heap_slope_kib_per_10k_calls":{:.2f},"max_growth_mib":{:.2f},"ok":{},"samples":[{}]}}}})"
+        R"("heap_growth_kib":{},"heap_slope_kib_per_10k_calls":{:.2f},"max_growth_mib":{:.2f},"ok":{},"samples":[{}]}},)"
+        // The keys benchmarks/targets.py reads.
+        R"("idle_router_rss_mib":{:.3f},"rss_growth_after_warmup_mib":{:.3f},"rss_per_1000_in_flight_mib":{:.3f}}})"
         "\n",
         o.calls, o.warmup, o.sample_every, o.concurrency, o.in_flight, mib(rss_bare), mib(rss_idle),
-        mib(rss_idle - rss_bare), rss_idle - rss_bare <= 8 * 1024, o.in_flight, mib(rss_in_flight),
+        mib(rss_idle - rss_bare), rss_idle - rss_bare <= 8 * 1024, mib(rss_curl - rss_bare),
+        mib(rss_map - rss_curl), mib(rss_created - rss_map), mib(rss_idle - rss_created), o.in_flight, mib(rss_in_flight),
         rss_per_1000_in_flight, wall, soak.unexpected(), growth_mib, slope_kib_per_10k, heap_growth_kb,
-        heap_slope_kib_per_10k, o.max_growth_mib, ok, rows);
+        heap_slope_kib_per_10k, o.max_growth_mib, ok, rows, mib(rss_idle - rss_bare), growth_mib,
+        rss_per_1000_in_flight);
     std::FILE* out = std::fopen(o.json_path.c_str(), "w");
     if (out == nullptr) die("cannot write " + o.json_path);
     std::fputs(text.c_str(), out);

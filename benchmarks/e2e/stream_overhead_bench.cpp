@@ -503,7 +503,12 @@ int run(const Options& o) {
 
   if (!o.json_path.empty()) {
     auto side_json = [&](int side) {
-      std::string s = "{";
+      // The many body's TTFT and the side's own CPU per chunk (slope) first:
+      // the keys benchmarks/targets.py reads.
+      const double per_chunk = (cell[side][1].cpu_us_per_stream() - cell[side][0].cpu_us_per_stream()) /
+                               (events[1] - events[0]);
+      std::string s = fmt::format(R"("ttft_p50_us":{:.3f},"cpu_us_per_chunk":{:.4f},)", ttft[side][1][0], per_chunk);
+      s = "{" + s;
       for (int size = 0; size < 2; ++size) {
         const Cell& c = cell[side][size];
         s += fmt::format(R"({}"{}":{{"ttft_us":{{"p50":{:.3f},"p99":{:.3f}}},"cpu_us_per_stream":{:.3f},)"

@@ -16,6 +16,14 @@
 // transfer on every wakeup (a poll() per transfer inside libcurl before
 // 8.x), which made 10,000 slow streams cost ~80 µs of loop CPU per chunk.
 //
+// Transfers are spread over shards, each its own CURLM with its own
+// connection cache, all on the one epoll set: a new shard opens when every
+// shard holds kShardTransfers. libcurl (7.88) walks a multi's connection
+// cache on every curl_multi_remove_handle that leaves a connection intact
+// (up to that connection) and on each idle-connection prune, so one cache of
+// 10,000 connections cost O(10,000) per finished call. Below kShardTransfers
+// in flight everything is in shard 0, as with one multi handle.
+//
 // Observers are called on the loop thread with no lock held, so they may
 // start, cancel, post and schedule; those calls only enqueue (libcurl forbids
 // add/remove from inside its callbacks). Destroying the transport from one of
@@ -41,6 +49,7 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
@@ -60,8 +69,21 @@ constexpr int kMaxPollMs = 1000;
 constexpr size_t kMaxPooledHandles = 256;
 // Stale heap entries tolerated before the heap is compacted.
 constexpr size_t kCompactThreshold = 4096;
+// Transfers one shard (CURLM) takes before the next one opens.
+constexpr int kShardTransfers = 1024;
+// HTTP/1 transfers in flight to one origin from which a transfer that finds
+// no idle connection there opens a new one without asking libcurl to look.
+constexpr int kFreshConnectInFlight = 64;
 
 bool has_deadline(Duration d) { return d < kNoDeadline; }
+
+// epoll data of a socket: its shard's index above the descriptor; the
+// wakeup eventfd carries kWakeTag.
+constexpr uint64_t kWakeTag = ~uint64_t{0};
+uint64_t tag(uint32_t shard, curl_socket_t fd) { return (uint64_t{shard} << 32) | static_cast<uint32_t>(fd); }
+std::pair<size_t, curl_socket_t> untag(uint64_t data) {
+  return {static_cast<size_t>(data >> 32), static_cast<curl_socket_t>(static_cast<uint32_t>(data))};
+}
 Duration clamp_nonnegative(Duration d) { return d < Duration::zero() ? Duration::zero() : d; }
 
 
@@ -181,9 +203,41 @@ class CurlEventLoop::Impl {
     bool matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const;
   };
 
+  // Per origin (scheme://host:port of the URL): what decides whether a new
+  // transfer skips libcurl's search for a reusable connection. libcurl
+  // (7.88) walks every connection to the host for each new transfer, in use
+  // or not, so with thousands of HTTP/1 streams in flight to one server each
+  // start costs O(connections) and a burst of starts O(n²) (about 1 ms per
+  // start at 10,000). The loop counts, per origin, the transfers in flight
+  // and the connections finished transfers left idle in libcurl's cache (an
+  // estimate: libcurl may still close one, which only means a search that
+  // finds nothing). With many in flight and none idle, the transfer asks for
+  // a fresh connection (CURLOPT_FRESH_CONNECT), the search's only possible
+  // outcome anyway. Never for an origin that answered over HTTP/2 or 3,
+  // whose connections are shared by transfers in flight.
+  struct OriginLoad {
+    int in_flight = 0;
+    int idle = 0;
+    bool multiplexed = false;
+  };
+
+  // One CURLM and its connection cache; its sockets sit in the loop's epoll
+  // set tagged with the shard's index.
+  struct Shard {
+    Impl* impl = nullptr;
+    uint32_t index = 0;
+    CURLM* multi = nullptr;
+    int transfers = 0;  // added to `multi` and not yet removed
+    // libcurl's next timeout for this multi (CURLMOPT_TIMERFUNCTION), steady clock.
+    bool timer_armed = false;
+    TimePoint deadline{};
+  };
+
   struct Transfer {
     TransferId id = 0;
     Impl* impl = nullptr;
+    Shard* shard = nullptr;          // the multi it was added to
+    OriginLoad* origin = nullptr;    // counted in origin->in_flight while set
     HttpRequest request;
     TransferObserver* observer = nullptr;
     std::unique_ptr<EasyHandle> handle;
@@ -258,8 +312,10 @@ class CurlEventLoop::Impl {
   // Waits up to `timeout_ms` for sockets, the wakeup or nothing, and hands
   // ready sockets to libcurl.
   void wait_and_dispatch(int timeout_ms);
-  // curl_multi_socket_action(CURL_SOCKET_TIMEOUT) when libcurl's deadline passed.
+  // curl_multi_socket_action(CURL_SOCKET_TIMEOUT) on each shard whose deadline passed.
   void run_curl_timeout();
+  Shard& shard_for_new_transfer();
+  Shard& add_shard();
   void wake();
   void shutdown();
   void push_timer(TimePoint when, uint64_t id, TimerKind kind);
@@ -270,6 +326,9 @@ class CurlEventLoop::Impl {
   void complete(Transfer* t, TransferError error, std::string message);
   void complete_done(Transfer* t, CURLcode code);
   void release_handle(std::unique_ptr<EasyHandle> handle);
+  // Counts the transfer on its origin and sets CURLOPT_FRESH_CONNECT (OriginLoad).
+  void count_origin(Transfer& t);
+  void uncount_origin(Transfer& t);
 
   static int on_socket_cb(CURL* easy, curl_socket_t s, int what, void* user, void* socket_data);
   static int on_timer_cb(CURLM* multi, long timeout_ms, void* user);
@@ -278,12 +337,11 @@ class CurlEventLoop::Impl {
 
   const TransportOptions options_;
   const TimeSource& clock_;  // stamps results; the timers below run on the steady clock
-  CURLM* multi_ = nullptr;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd in the epoll set: other threads' wakeup
-  // libcurl's next timeout (CURLMOPT_TIMERFUNCTION), steady clock; loop thread.
-  bool curl_timer_armed_ = false;
-  TimePoint curl_deadline_{};
+  // Shard 0 from the start, more as load needs them; never removed. Loop
+  // thread only after construction.
+  std::vector<std::unique_ptr<Shard>> shards_;
 
   std::mutex mu_;  // std, not absl: ThreadSanitizer sees it (DEVELOPERS.md)
   Queue queue_;    // guarded by mu_
@@ -306,6 +364,7 @@ class CurlEventLoop::Impl {
     std::unique_ptr<EasyHandle> handle;
   };
   std::vector<Pooled> pool_;
+  absl::flat_hash_map<std::string, std::unique_ptr<OriginLoad>> origins_;
 
   std::thread::id loop_id_;
   Notification loop_started_;
@@ -314,22 +373,13 @@ class CurlEventLoop::Impl {
 
 CurlEventLoop::Impl::Impl(TransportOptions options, const TimeSource& clock) : options_(options), clock_(clock) {
   global_init_once();
-  multi_ = curl_multi_init();
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event wake_event{};
   wake_event.events = EPOLLIN;
-  wake_event.data.fd = wake_fd_;
+  wake_event.data.u64 = kWakeTag;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket_cb);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::on_timer_cb);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  if (options_.max_connections > 0) curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
-  if (options_.max_host_connections > 0) {
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
-  }
-  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  add_shard();
   thread_ = std::thread([this] { run(); });
   loop_started_.wait();  // loop_id_ is published before anyone can call in
 }
@@ -338,7 +388,8 @@ CurlEventLoop::Impl::~Impl() {
   stop_.store(true);
   wake();
   thread_.join();
-  curl_multi_cleanup(multi_);  // may still report sockets to on_socket_cb: the epoll set outlives it
+  // curl_multi_cleanup may still report sockets to on_socket_cb: the epoll set outlives it.
+  for (auto& shard : shards_) curl_multi_cleanup(shard->multi);
   close(epoll_fd_);
   close(wake_fd_);
 }
@@ -417,11 +468,43 @@ void CurlEventLoop::Impl::run() {
   shutdown();
 }
 
+CurlEventLoop::Impl::Shard& CurlEventLoop::Impl::add_shard() {
+  auto shard = std::make_unique<Shard>();
+  shard->impl = this;
+  shard->index = static_cast<uint32_t>(shards_.size());
+  CURLM* m = curl_multi_init();
+  shard->multi = m;
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket_cb);
+  curl_multi_setopt(m, CURLMOPT_SOCKETDATA, shard.get());
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &Impl::on_timer_cb);
+  curl_multi_setopt(m, CURLMOPT_TIMERDATA, shard.get());
+  if (options_.max_connections > 0) curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, options_.max_connections);
+  if (options_.max_host_connections > 0) {
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+  }
+  curl_multi_setopt(m, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  shards_.push_back(std::move(shard));
+  return *shards_.back();
+}
+
+CurlEventLoop::Impl::Shard& CurlEventLoop::Impl::shard_for_new_transfer() {
+  // The first shard with room: connections stay concentrated (and reused) in
+  // shard 0 until the load needs more.
+  for (auto& shard : shards_) {
+    if (shard->transfers < kShardTransfers) return *shard;
+  }
+  return add_shard();
+}
+
 void CurlEventLoop::Impl::run_curl_timeout() {
-  if (!curl_timer_armed_ || curl_deadline_ > Clock::now()) return;
-  curl_timer_armed_ = false;  // on_timer_cb may arm it again from inside
-  int running = 0;
-  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+  const TimePoint now = Clock::now();
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Shard& shard = *shards_[i];
+    if (!shard.timer_armed || shard.deadline > now) continue;
+    shard.timer_armed = false;  // on_timer_cb may arm it again from inside
+    int running = 0;
+    curl_multi_socket_action(shard.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
 }
 
 void CurlEventLoop::Impl::wait_and_dispatch(int timeout_ms) {
@@ -429,7 +512,7 @@ void CurlEventLoop::Impl::wait_and_dispatch(int timeout_ms) {
   const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = events[i];
-    if (ev.data.fd == wake_fd_) {
+    if (ev.data.u64 == kWakeTag) {
       uint64_t count = 0;
       [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, sizeof count);
       continue;
@@ -438,41 +521,44 @@ void CurlEventLoop::Impl::wait_and_dispatch(int timeout_ms) {
     if (ev.events & EPOLLIN) mask |= CURL_CSELECT_IN;
     if (ev.events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
     if (ev.events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+    const auto [shard, fd] = untag(ev.data.u64);
+    if (shard >= shards_.size()) continue;
     int running = 0;
-    curl_multi_socket_action(multi_, ev.data.fd, mask, &running);
+    curl_multi_socket_action(shards_[shard]->multi, fd, mask, &running);
   }
 }
 
 int CurlEventLoop::Impl::on_socket_cb(CURL* /*easy*/, curl_socket_t s, int what, void* user, void* socket_data) {
-  auto* self = static_cast<Impl*>(user);
+  auto* shard = static_cast<Shard*>(user);
+  const int epoll_fd = shard->impl->epoll_fd_;
   if (what == CURL_POLL_REMOVE) {
-    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
-    curl_multi_assign(self->multi_, s, nullptr);
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+    curl_multi_assign(shard->multi, s, nullptr);
     return 0;
   }
   epoll_event ev{};
   ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-  ev.data.fd = s;
+  ev.data.u64 = tag(shard->index, s);
   // socket_data marks a socket already in the epoll set (curl_multi_assign).
   if (socket_data == nullptr) {
-    if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
-      epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev);
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
+      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev);
     }
-    curl_multi_assign(self->multi_, s, self);
-  } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
-    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev);
+    curl_multi_assign(shard->multi, s, shard);
+  } else if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev);
   }
   return 0;
 }
 
 int CurlEventLoop::Impl::on_timer_cb(CURLM* /*multi*/, long timeout_ms, void* user) {
-  auto* self = static_cast<Impl*>(user);
+  auto* shard = static_cast<Shard*>(user);
   if (timeout_ms < 0) {
-    self->curl_timer_armed_ = false;
+    shard->timer_armed = false;
     return 0;
   }
-  self->curl_timer_armed_ = true;
-  self->curl_deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  shard->timer_armed = true;
+  shard->deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   return 0;
 }
 
@@ -529,12 +615,16 @@ void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
     complete(t, TransferError::kOther, "curl_easy_init failed");
     return;
   }
-  const CURLMcode mc = curl_multi_add_handle(multi_, t->handle->easy);
+  count_origin(*t);
+  Shard& shard = shard_for_new_transfer();
+  const CURLMcode mc = curl_multi_add_handle(shard.multi, t->handle->easy);
   if (mc != CURLM_OK) {
     complete(t, TransferError::kOther, fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(mc)));
     return;
   }
   t->added = true;
+  t->shard = &shard;
+  ++shard.transfers;
   const HttpRequest& r = t->request;
   if (has_deadline(r.first_byte_timeout)) arm(*t, r.first_byte_timeout, t->steady_started, TimerKind::kFirstByte);
   if (has_deadline(r.first_body_timeout)) arm(*t, r.first_body_timeout, t->steady_started, TimerKind::kFirstBody);
@@ -679,12 +769,14 @@ void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const Htt
 }
 
 void CurlEventLoop::Impl::process_done() {
-  int remaining = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &remaining)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    char* priv = nullptr;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-    if (priv != nullptr) complete_done(reinterpret_cast<Transfer*>(priv), msg->data.result);
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    int remaining = 0;
+    while (CURLMsg* msg = curl_multi_info_read(shards_[i]->multi, &remaining)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      char* priv = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      if (priv != nullptr) complete_done(reinterpret_cast<Transfer*>(priv), msg->data.result);
+    }
   }
 }
 
@@ -741,7 +833,12 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
       case CURL_HTTP_VERSION_3: result.http_version = 30; break;
       default: result.http_version = 0; break;
     }
-    if (t->added) curl_multi_remove_handle(multi_, easy);
+    if (t->added) {
+      curl_multi_remove_handle(t->shard->multi, easy);
+      --t->shard->transfers;
+      t->shard = nullptr;
+    }
+    uncount_origin(*t);
     release_handle(std::move(t->handle));
   }
   // The head is reported before completion when it arrived in full.
@@ -922,7 +1019,9 @@ int CurlEventLoop::Impl::poll_timeout_ms() {
     return wait <= Duration::zero() ? 0L
                                     : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
   };
-  if (curl_timer_armed_) timeout = std::min(timeout, ms_until(curl_deadline_));
+  for (const auto& shard : shards_) {
+    if (shard->timer_armed) timeout = std::min(timeout, ms_until(shard->deadline));
+  }
   if (!heap_.empty()) timeout = std::min(timeout, ms_until(heap_.front().when));
   return static_cast<int>(timeout);
 }
@@ -959,6 +1058,41 @@ void CurlEventLoop::Impl::shutdown() {
   timers_.clear();
   for (auto& p : pool_) curl_easy_cleanup(p.handle->easy);
   pool_.clear();
+}
+
+// --- connection reuse per origin -------------------------------------------------
+
+void CurlEventLoop::Impl::count_origin(Transfer& t) {
+  std::string_view url = t.request.url;
+  const size_t scheme = url.find("://");
+  const size_t path = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
+  const std::string_view key = url.substr(0, path);
+  auto it = origins_.find(absl::string_view(key.data(), key.size()));  // Debian's absl::string_view is its own type
+  if (it == origins_.end()) it = origins_.emplace(std::string(key), std::make_unique<OriginLoad>()).first;
+  OriginLoad& o = *it->second;
+  bool fresh = false;
+  if (o.idle > 0) {
+    --o.idle;  // libcurl's search will find it
+  } else {
+    fresh = !o.multiplexed && o.in_flight >= kFreshConnectInFlight;
+  }
+  curl_easy_setopt(t.handle->easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+  ++o.in_flight;
+  t.origin = &o;
+}
+
+void CurlEventLoop::Impl::uncount_origin(Transfer& t) {
+  OriginLoad* o = t.origin;
+  if (o == nullptr) return;
+  t.origin = nullptr;
+  --o->in_flight;
+  if (t.result.http_version >= 20) {
+    o->multiplexed = true;
+    o->idle = 0;
+  } else if (t.result.error == TransferError::kNone && t.result.http_version != 0) {
+    ++o->idle;  // a complete HTTP/1 exchange leaves its connection in libcurl's cache
+  }
+  o->idle = std::min(o->idle, o->in_flight + kFreshConnectInFlight * 4);
 }
 
 // --- easy handle pool -----------------------------------------------------------

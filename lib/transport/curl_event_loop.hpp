@@ -1,9 +1,11 @@
 // -----------------------------------------------------------------------------
 // File: transport/curl_event_loop.hpp
 // -----------------------------------------------------------------------------
-// The real EventLoop: one libcurl multi handle driven by one I/O thread
-// (DESIGN.md §2 step 6). Other threads only enqueue work and call
-// curl_multi_wakeup. Connections are reused across transfers (HTTP/1.1
+// The real EventLoop: libcurl multi handles driven by one I/O thread
+// (DESIGN.md §2 step 6) through curl_multi_socket_action on one epoll set
+// (one multi handle up to 1,024 transfers in flight, another per 1,024 more,
+// each with its own connection cache). Other threads only enqueue work and
+// wake the loop (an eventfd). Connections are reused across transfers (HTTP/1.1
 // keep-alive, HTTP/2 multiplexing when the server offers it). Per-transfer
 // deadlines (connect, first byte, first body byte, stream idle, total) run on
 // the loop's own timer heap, next to the timers and posted tasks of the

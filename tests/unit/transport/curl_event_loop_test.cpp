@@ -959,6 +959,82 @@ TEST_CASE("transport: handles of several profiles in flight at once each send th
   }
 }
 
+// Past 64 HTTP/1 transfers in flight to one origin with no idle connection,
+// a new transfer asks libcurl for a fresh connection instead of searching its
+// cache (curl_event_loop.cpp, OriginLoad). Once the burst is over the
+// connections it left idle are found again: later transfers reuse them, also
+// on the recycled easy handles that had CURLOPT_FRESH_CONNECT set.
+TEST_CASE("transport: a burst past the fresh-connect threshold leaves reusable connections", "[transport][load]") {
+  FakeProvider provider;
+  Behavior slow;
+  slow.body = R"({"ok":true})";
+  slow.delay = 300ms;  // all in flight together
+  provider.set_default(slow);
+  CurlEventLoop transport;
+  constexpr int kBurst = 150;
+  std::vector<Recorder> burst(kBurst);
+  for (auto& r : burst) transport.start_transfer(chat_request(provider), &r);
+  for (auto& r : burst) {
+    REQUIRE(r.wait());
+    CHECK(r.result.error == TransferError::kNone);
+    CHECK(r.result.status == 200);
+  }
+  // Every transfer of the burst needed a connection of its own.
+  CHECK(provider.connections_accepted() == static_cast<size_t>(kBurst));
+
+  Behavior quick;
+  quick.body = R"({"ok":true})";
+  provider.set_default(quick);
+  for (int i = 0; i < 5; ++i) {
+    Recorder r;
+    transport.start_transfer(chat_request(provider), &r);
+    REQUIRE(r.wait());
+    CHECK(r.result.error == TransferError::kNone);
+    CHECK(r.result.connection_reused);
+  }
+  CHECK(provider.connections_accepted() == static_cast<size_t>(kBurst));
+}
+
+// Past 1,024 transfers in flight the loop opens a second libcurl multi handle
+// (a shard with its own connection cache) on the same epoll set: transfers
+// there complete, stream and cancel like the others, and shard 0's
+// connections are reused afterwards.
+TEST_CASE("transport: transfers beyond one shard's 1,024 complete, stream and cancel exactly once", "[transport][load]") {
+  FakeProvider provider;
+  Behavior slow = Behavior::streaming("one two three", 3);
+  slow.delay = 500ms;  // all in flight together
+  provider.set_default(slow);
+  CurlEventLoop transport;
+  constexpr int kTransfers = 1100;
+  // Two rounds: the second runs on the recycled handles of the first, both
+  // shards' (a handle left attached to its multi could not be added again).
+  for (int round = 0; round < 2; ++round) {
+    const int cancel = round == 0 ? 10 : 0;  // the last ones: in the second shard
+    std::vector<Recorder> recorders(kTransfers);
+    std::vector<TransferId> ids;
+    for (auto& r : recorders) ids.push_back(transport.start_transfer(chat_request(provider, true), &r));
+    barrier(transport);
+    for (int i = kTransfers - cancel; i < kTransfers; ++i) transport.cancel_transfer(ids[static_cast<size_t>(i)]);
+    int ok = 0, cancelled = 0;
+    for (auto& r : recorders) {
+      REQUIRE(r.wait());
+      if (r.result.error == TransferError::kNone && r.result.status == 200 && !sse_data(r.streamed).empty()) ++ok;
+      if (r.result.error == TransferError::kCancelled) ++cancelled;
+    }
+    std::this_thread::sleep_for(50ms);  // a duplicate completion would show now
+    for (auto& r : recorders) CHECK(r.completion_count() == 1);
+    CHECK(ok == kTransfers - cancel);
+    CHECK(cancelled == cancel);
+  }
+
+  provider.set_default(Behavior::ok());
+  Recorder again;
+  transport.start_transfer(chat_request(provider), &again);
+  REQUIRE(again.wait());
+  CHECK(again.result.error == TransferError::kNone);
+  CHECK(again.result.connection_reused);
+}
+
 TEST_CASE("transport: transfer_error_name", "[transport]") {
   CHECK(transfer_error_name(TransferError::kNone) == "none");
   CHECK(transfer_error_name(TransferError::kIdleTimeout) == "idle_timeout");
