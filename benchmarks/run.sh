@@ -21,7 +21,8 @@
 #                                  language's raw HTTP client, Python vs litellm.Router, scale and
 #                                  memory; REPEAT runs (default 3), each figure the median with its
 #                                  range; exits 1 when a target is missed by more than its noise band
-#                                  (benchmarks/targets.py). PROFILE=1 adds the valgrind profile;
+#                                  (benchmarks/targets.py). Scale and soak run once (SCALE=0
+#                                  skips them); PROFILE=1 adds the valgrind profile;
 #                                  UPDATE_README=1 rewrites README.md's performance tables.
 #                                  JSON: results/compare.json, tables: results/compare.md
 #   benchmarks/run.sh fleet [llmux_fleet_bench flags, e.g. --part=rpm --rpm-seconds=20]
@@ -74,6 +75,13 @@ if [ "$what" = compare ]; then
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" bindings
     runs+=("$dir")
   done
+  # Scale and memory once (minutes of wall time, and not a per-call figure):
+  # 10,000 slow streams on one I/O thread, then the idle Router, in-flight RSS
+  # and the 100,000-call soak.
+  if [ "${SCALE:-1}" = 1 ]; then
+    RESULTS_DIR="$RESULTS/compare/run-1" BUILD_DIR="$BUILD" bash "$0" scale
+    RESULTS_DIR="$RESULTS/compare/run-1" BUILD_DIR="$BUILD" bash "$0" soak
+  fi
   if [ "${PROFILE:-0}" = 1 ]; then
     RESULTS_DIR="$RESULTS/compare/run-1" BUILD_DIR="$BUILD" bash "$0" profile
   fi
