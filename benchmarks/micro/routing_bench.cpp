@@ -215,6 +215,7 @@ struct Decision {
     size_t index = 0;
     if (c.size() > 1 || strategy_limits) {
       PickContext ctx{group.name, in.request->estimated_prompt_tokens, false, now};
+      ctx.may_be_weighted = group.any_weight;
       index = strategy.pick(ctx, c.deployments, rng);
       if (index == Strategy::kNoDeployment) return nullptr;
       if (index >= c.size()) index = 0;
@@ -281,7 +282,8 @@ void bm_pick(benchmark::State& state, Variant v, size_t n) {
   warm_statistics(v, s);
   std::vector<const Deployment*> candidates;
   for (const PoolEntry* e : s.group->members) candidates.push_back(e->deployment.get());
-  const PickContext ctx{s.group->name, kPromptTokens, false, TimeSource::steady().now()};
+  PickContext ctx{s.group->name, kPromptTokens, false, TimeSource::steady().now()};
+  ctx.may_be_weighted = s.group->any_weight;
   Random rng(0x5eed);
   for (auto _ : state) {
     size_t index = s.strategy->pick(ctx, std::span<const Deployment* const>(candidates), rng);

@@ -96,7 +96,8 @@ class Window {
 // What pick() reads comes first, on the vtable pointer's cache line.
 class alignas(64) LatencyData final : public DeploymentLbData {
  public:
-  explicit LatencyData(int capacity) : latency_window(capacity), ttft_window(capacity) {}
+  explicit LatencyData(int capacity)
+      : DeploymentLbData(lb_kind<LatencyData>()), latency_window(capacity), ttft_window(capacity) {}
 
   // The window's mean at `now` (< 0: empty) and its sample count. Never
   // waits for the lock: when another thread holds it, the last published
