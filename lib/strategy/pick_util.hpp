@@ -49,6 +49,7 @@ T* lb_data_or_install(const Deployment& d, Make&& make) {
 
 // Per-thread scratch for one key per candidate: inline up to kInline
 // candidates, a thread-local vector (grown once, then reused) above.
+template <class T>
 class KeyScratch {
  public:
   static constexpr size_t kInline = 32;
@@ -56,30 +57,31 @@ class KeyScratch {
     if (n <= kInline) {
       data_ = inline_;
     } else {
-      thread_local std::vector<double> big;
+      thread_local std::vector<T> big;
       if (big.size() < n) big.resize(n);
       data_ = big.data();
     }
   }
-  double& operator[](size_t i) { return data_[i]; }
+  T& operator[](size_t i) { return data_[i]; }
 
  private:
-  double inline_[kInline];
-  double* data_;
+  T inline_[kInline];
+  T* data_;
 };
 
 // Calls key(i) once for every candidate index in [0, n), then returns a
 // uniformly random index among those whose key <= limit(lowest key).
-// n must be > 0. Keys must not be NaN.
+// n must be > 0. Keys (double or integer) must not be NaN.
 template <class KeyFn, class LimitFn>
 size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random& rng) {
-  KeyScratch keys(n);
-  double lowest = key(0);
+  using Key = decltype(key(size_t{0}));
+  KeyScratch<Key> keys(n);
+  Key lowest = key(0);
   keys[0] = lowest;
   size_t lowest_at = 0;
   size_t ties = 1;  // keys equal to lowest
   for (size_t i = 1; i < n; ++i) {
-    const double k = key(i);
+    const Key k = key(i);
     keys[i] = k;
     if (k < lowest) {
       lowest = k;
@@ -89,7 +91,7 @@ size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random&
       ++ties;
     }
   }
-  const double cut = limit(lowest);
+  const Key cut = limit(lowest);
   if (cut == lowest) {
     // Eligible: the keys equal to the lowest, counted already (the same
     // choice and random draws as the general pass below).
@@ -119,7 +121,7 @@ size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random&
 // The common case: uniformly among the candidates with the minimal key.
 template <class KeyFn>
 size_t pick_uniform_among_min(size_t n, KeyFn&& key, Random& rng) {
-  return pick_uniform_among_lowest(n, std::forward<KeyFn>(key), [](double lowest) { return lowest; }, rng);
+  return pick_uniform_among_lowest(n, std::forward<KeyFn>(key), [](auto lowest) { return lowest; }, rng);
 }
 
 }  // namespace llmux::strategy
