@@ -8,6 +8,8 @@ prints three tables and writes them all to one JSON file:
 
 1. sequential, one call in flight: every binding against the C++ API (Router::completion) run
    in the same session: ratio of the mean time per call, added p50 and added CPU per call;
+   Go and Rust also against their own language's raw HTTP client on the same nginx (net/http;
+   a std::net::TcpStream HTTP/1.1 loop), every path added over C++ and over that floor;
 2. async, CONCURRENCY calls in flight: the C++ closed loop (completion_async) against the
    Python binding's acompletion, on one core;
 3. llmux's Python binding against litellm.Router (completion sequential, acompletion with
@@ -71,6 +73,7 @@ def parse_args() -> argparse.Namespace:
                  "llmux-library", "litellm-pin"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--go-driver", default="")
+    p.add_argument("--go-jsonv2-driver", default="")
     p.add_argument("--rust-driver", default="")
     p.add_argument("--client-cpu", default="1")
     p.add_argument("--server-cpu", default="0")
@@ -95,8 +98,15 @@ def build_rows(a: argparse.Namespace) -> list[Row]:
         Row("c", "C ABI llmux_completion", "c", [a.c_driver, config, request, *native]),
         Row("go-raw", "Go CompletionRaw", "go", [go, "--api=raw", config, request, *native]),
         Row("go-typed", "Go Completion (typed)", "go", [go, "--api=typed", config, request, *native]),
+        Row("go-typed-jsonv2", "Go Completion (typed), GOEXPERIMENT=jsonv2", "go-jsonv2",
+            [a.go_jsonv2_driver, "--api=typed", config, request, *native]),
         Row("rust-raw", "Rust completion_raw", "rust", [rust, "--api=raw", config, request, *native]),
-        Row("rust-typed", "Rust completion (Value)", "rust", [rust, "--api=typed", config, request, *native]),
+        Row("rust-typed", "Rust completion_typed (serde structs)", "rust",
+            [rust, "--api=typed", config, request, *native]),
+        Row("rust-value", "Rust completion (Value)", "rust", [rust, "--api=value", config, request, *native]),
+        # each language's own raw HTTP client on the same nginx, the same bytes (the floor of table 4)
+        Row("go-raw-http", "Go net/http (floor)", "go", [go, "--api=raw-http", *raw, *native]),
+        Row("rust-raw-http", "Rust TcpStream HTTP/1.1 (floor)", "rust", [rust, "--api=raw-http", *raw, *native]),
         Row("python-llmux", "Python llmux completion", "python-llmux",
             [a.python, py_driver, "--client=llmux", config, request, *python], py_env),
         Row("cpp-repeat", "C++ Router::completion (again)", "cpp",
@@ -184,8 +194,9 @@ def sequential_table(rows: dict[str, Row]) -> list[dict[str, Any]]:
     headers = ["binding (sequential)", "p50 us", "p99 us", "mean us", "CPU/call us", "req/s", "x C++",
                "+p50 us", "+CPU us"]
     out, table = [], []
-    for key in ("cpp-raw-curl", "cpp", "c", "go-raw", "go-typed", "rust-raw", "rust-typed", "python-llmux",
-                "cpp-repeat"):
+    for key in ("cpp-raw-curl", "cpp", "c", "go-raw", "go-typed", "go-typed-jsonv2", "rust-raw", "rust-typed",
+                "rust-value",
+                "python-llmux", "cpp-repeat"):
         row = rows[key]
         derived: dict[str, Any] = {}
         if row.ok and base.ok:
@@ -205,6 +216,40 @@ def sequential_table(rows: dict[str, Row]) -> list[dict[str, Any]]:
     print("x C++ = mean time per call / C++ Router::completion's; +p50, +CPU = this row minus C++\n"
           "(the per-call cost of crossing the binding). The raw libcurl row is the floor under all; 'again'\n"
           "reruns the baseline after the others: its distance from the first run is this session's noise.")
+    return out
+
+
+def language_floor_table(rows: dict[str, Row]) -> list[dict[str, Any]]:
+    """Go and Rust: each path added over the C++ API and over its language's own raw HTTP client."""
+    base = rows["cpp"]
+    headers = ["binding (sequential)", "p50 us", "CPU/call us", "+p50 vs C++", "+CPU vs C++", "floor",
+               "+p50 vs floor", "+CPU vs floor"]
+    out, table = [], []
+    for key, floor_key in (("go-raw", "go-raw-http"), ("go-typed", "go-raw-http"),
+                           ("go-typed-jsonv2", "go-raw-http"), ("rust-raw", "rust-raw-http"),
+                           ("rust-typed", "rust-raw-http"), ("rust-value", "rust-raw-http")):
+        row, floor = rows[key], rows[floor_key]
+        if not row.ok:
+            table.append(status_row(row, len(headers)))
+            continue
+        derived: dict[str, Any] = {"floor": floor_key}
+        if base.ok:
+            derived["added_p50_us_vs_cpp"] = row.latency("p50") - base.latency("p50")
+            derived["added_cpu_us_vs_cpp"] = row.figure("cpu_us_per_call") - base.figure("cpu_us_per_call")
+        if floor.ok:
+            derived["added_p50_us_vs_floor"] = row.latency("p50") - floor.latency("p50")
+            derived["added_cpu_us_vs_floor"] = row.figure("cpu_us_per_call") - floor.figure("cpu_us_per_call")
+        out.append({"id": row.id, "derived": derived})
+        floor_text = (f"{floor.label.replace(' (floor)', '')} {floor.latency('p50'):.1f}/{floor.figure('cpu_us_per_call'):.1f}"
+                      if floor.ok else f"{floor.label}: {floor.status}")
+        table.append([row.label, fmt(row.latency("p50")), fmt(row.figure("cpu_us_per_call")),
+                      fmt(derived.get("added_p50_us_vs_cpp"), ".1f", True),
+                      fmt(derived.get("added_cpu_us_vs_cpp"), ".1f", True), floor_text,
+                      fmt(derived.get("added_p50_us_vs_floor"), ".1f", True),
+                      fmt(derived.get("added_cpu_us_vs_floor"), ".1f", True)])
+    print_table(headers, table)
+    print("floor = the language's own keep-alive HTTP client POSTing the bytes llmux sends to the same nginx\n"
+          "(p50/CPU us); +vs floor is what llmux costs a Go or Rust program over talking HTTP itself.")
     return out
 
 
@@ -338,6 +383,8 @@ def main() -> None:
           f"({os.path.getsize(os.path.join(a.work, 'request.json'))} bytes) and config, run order as listed\n")
     sequential = sequential_table(by_id)
     print()
+    versus_floor = language_floor_table(by_id)
+    print()
     concurrent = async_table(by_id, concurrency)
     print()
     versus_litellm = litellm_table(by_id, concurrency, a.litellm_pin)
@@ -357,6 +404,7 @@ def main() -> None:
                    "concurrency": concurrency},
         "baseline": "cpp (Router::completion; Router::completion_async for the async rows)",
         "sequential": sequential,
+        "go_rust_vs_own_http_client": versus_floor,
         "async": concurrent,
         "python_vs_litellm": versus_litellm,
         "seconds": round(total, 1),

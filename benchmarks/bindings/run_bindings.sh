@@ -47,6 +47,7 @@ LIB_DIR="$BUILD/lib"
 
 # --- Go ------------------------------------------------------------------------
 GO_DRIVER=""
+GO_JSONV2_DRIVER=""
 if ! command -v go >/dev/null 2>&1; then
   skips+=("go	go toolchain not found")
 elif [ ! -f bindings/go/go.mod ]; then
@@ -57,6 +58,14 @@ else
         CGO_LDFLAGS="-L$LIB_DIR -Wl,-rpath,$LIB_DIR" \
         go build -o "$WORK/llmux_bindings_go_driver" .) > "$WORK/go-build.log" 2>&1; then
     GO_DRIVER="$WORK/llmux_bindings_go_driver"
+    # The same driver with encoding/json on Go's new implementation (Go 1.25 on): the opt-in the Go README names.
+    if (cd benchmarks/bindings/go && GOEXPERIMENT=jsonv2 CGO_ENABLED=1 CGO_CFLAGS="-I$BUILD/generated/include" \
+          CGO_LDFLAGS="-L$LIB_DIR -Wl,-rpath,$LIB_DIR" \
+          go build -o "$WORK/llmux_bindings_go_driver_jsonv2" .) > "$WORK/go-jsonv2-build.log" 2>&1; then
+      GO_JSONV2_DRIVER="$WORK/llmux_bindings_go_driver_jsonv2"
+    else
+      skips+=("go-jsonv2	GOEXPERIMENT=jsonv2 build failed (Go older than 1.25?): $(tail -n 1 "$WORK/go-jsonv2-build.log")")
+    fi
   else
     skips+=("go	build failed: $(tail -n 3 "$WORK/go-build.log" | tr '\n\t' '  ')")
   fi
@@ -123,7 +132,7 @@ JSON
 
 args=(--work="$WORK" --json="$RESULTS/bindings.json" --base-url="$BASE_URL" --api-key="$API_KEY"
       --client-cpu="$CLIENT_CPU" --server-cpu="$SERVER_CPU"
-      --cpp-driver="$CPP_DRIVER" --c-driver="$C_DRIVER" --go-driver="$GO_DRIVER" --rust-driver="$RUST_DRIVER"
+      --cpp-driver="$CPP_DRIVER" --c-driver="$C_DRIVER" --go-driver="$GO_DRIVER" --go-jsonv2-driver="$GO_JSONV2_DRIVER" --rust-driver="$RUST_DRIVER"
       --python="$PYTHON" --python-path="$REPO/bindings/python/src" --llmux-library="$LIB_DIR/libllmux.so"
       --litellm-pin="$(grep -E '^litellm==' benchmarks/bindings/requirements-litellm.txt)")
 for s in "${skips[@]}"; do args+=(--skip="$s"); done

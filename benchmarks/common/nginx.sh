@@ -7,6 +7,11 @@
 #   trap nginx_stop EXIT
 #   nginx_start BODY_FILE [CPU_LIST]   # sets NGINX_PORT; CPU_LIST pins nginx (taskset -c)
 #
+# More locations: set NGINX_EXTRA_CONF (server-block text) before nginx_start;
+# nginx_file_location PATH FILE CONTENT_TYPE prints a location answering POST
+# PATH with FILE's bytes (for bodies too large for a `return` string, which
+# nginx caps at 4 KiB per config token, e.g. a long SSE stream).
+#
 # Needs /usr/sbin/nginx (Debian nginx-light; scripts/setup.sh installs it) or
 # NGINX=/path/to/nginx. One worker, keepalive_requests 10M, access log off.
 
@@ -62,6 +67,7 @@ http {
       default_type application/json;
       return 200 '$body';
     }
+${NGINX_EXTRA_CONF:-}
     location / { return 404; }
   }
 }
@@ -77,6 +83,24 @@ CONF
   echo "nginx.sh: nginx did not start on port $NGINX_PORT" >&2
   cat "$NGINX_DIR/error.log" >&2 || true
   return 1
+}
+
+# A location that answers POST PATH with FILE (static files refuse POST with
+# 405; error_page turns that into an internal GET of the file). FILE and its
+# directory must be readable by nginx's worker (chmod 644 / 755).
+nginx_file_location() {
+  local path=${1:?} file=${2:?} type=${3:-application/octet-stream}
+  cat <<LOC
+    location = $path {
+      error_page 405 =200 /__file$path;
+      return 405;
+    }
+    location = /__file$path {
+      internal;
+      default_type $type;
+      alias $file;
+    }
+LOC
 }
 
 # Stops nginx (QUIT, then KILL after 5 s) and removes its directory. Safe to

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "common/alloc_counter.hpp"
 #include "e2e/raw_curl_client.hpp"
 #include "request/request.hpp"
 #include "llmux/router.hpp"
@@ -255,6 +256,7 @@ double mean_us(const std::vector<int64_t>& ns) {
 struct LatencyResult {
   double p50 = 0, p90 = 0, p99 = 0, p999 = 0, mean = 0, min = 0;
   double cpu_us_per_call = 0;
+  double allocs_per_call = 0;  // malloc family calls, every thread of the process
   int calls = 0;
 };
 
@@ -282,12 +284,16 @@ int run_child(const Options& o) {
   run_closed_loop(*client, std::max(o.concurrency * 20, 1000), o.concurrency, errors);  // warm-up: connections open
   if (errors > 0) die(fmt::format("{}: {} failed calls during warm-up", o.child, errors));
   const double cpu0 = cpu_seconds();
+  const alloc_counter::Counts allocs0 = alloc_counter::process();
   const double wall = run_closed_loop(*client, o.throughput_requests, o.concurrency, errors);
   const double cpu = cpu_seconds() - cpu0;
+  const alloc_counter::Counts allocs = alloc_counter::process() - allocs0;
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   std::printf("throughput_rps %.3f\n", static_cast<double>(o.throughput_requests) / wall);
   std::printf("cpu_us_per_call %.4f\n", cpu * 1e6 / static_cast<double>(o.throughput_requests));
+  std::printf("allocs_per_call %.4f\n",
+              static_cast<double>(allocs.allocations) / static_cast<double>(std::max(o.throughput_requests, 1)));
   std::printf("errors %d\n", errors);
   std::printf("rss_start_kb %ld\n", rss_start);
   std::printf("vmhwm_kb %ld\n", proc_status_kb("VmHWM"));
@@ -339,7 +345,7 @@ std::map<std::string, double> spawn_child(const char* self, const Options& o, co
     if (sp != std::string::npos) kv[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
     pos = eol + 1;
   }
-  for (const char* k : {"throughput_rps", "cpu_us_per_call", "vmhwm_kb", "rss_start_kb"}) {
+  for (const char* k : {"throughput_rps", "cpu_us_per_call", "allocs_per_call", "vmhwm_kb", "rss_start_kb"}) {
     if (!kv.count(k)) die(fmt::format("the {} child did not report {}:\n{}", side, k, out));
   }
   return kv;
@@ -353,6 +359,7 @@ struct SideFigures {
   double cpu_us_per_call_loaded = 0;
   double peak_rss_mib = 0;
   double rss_growth_mib = 0;
+  double allocs_per_call_loaded = 0;
   std::vector<double> throughput_rounds;  // per round, for the JSON
   std::vector<double> cpu_loaded_rounds;
 };
@@ -368,9 +375,11 @@ std::string json_side(const SideFigures& s) {
   return fmt::format(
       R"({{"latency_us":{{"p50":{:.3f},"p90":{:.3f},"p99":{:.3f},"p999":{:.3f},"mean":{:.3f},"min":{:.3f},"samples":{}}},)"
       R"("cpu_us_per_call_sequential":{:.3f},"cpu_us_per_call_loaded":{:.3f},"throughput_rps":{:.1f},)"
-      R"("peak_rss_mib":{:.2f},"rss_growth_mib":{:.2f},"throughput_rps_rounds":{},"cpu_us_per_call_loaded_rounds":{}}})",
+      R"("peak_rss_mib":{:.2f},"rss_growth_mib":{:.2f},"throughput_rps_rounds":{},"cpu_us_per_call_loaded_rounds":{},)"
+      R"("allocs_per_call_sequential":{:.3f},"allocs_per_call_loaded":{:.3f}}})",
       l.p50, l.p90, l.p99, l.p999, l.mean, l.min, l.calls, l.cpu_us_per_call, s.cpu_us_per_call_loaded,
-      s.throughput_rps, s.peak_rss_mib, s.rss_growth_mib, json_list(s.throughput_rounds), json_list(s.cpu_loaded_rounds));
+      s.throughput_rps, s.peak_rss_mib, s.rss_growth_mib, json_list(s.throughput_rounds), json_list(s.cpu_loaded_rounds),
+      l.allocs_per_call, s.allocs_per_call_loaded);
 }
 
 double median(std::vector<double> v) {
@@ -389,6 +398,7 @@ int run_only(const Options& o) {
   std::vector<int64_t> samples;
   samples.reserve(static_cast<size_t>(o.requests));
   const double cpu0 = cpu_seconds();
+  const alloc_counter::Counts allocs0 = alloc_counter::process();
   for (int i = 0; i < o.requests; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     if (!client->call()) die("a call failed");
@@ -396,9 +406,12 @@ int run_only(const Options& o) {
     samples.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
   }
   const double cpu = cpu_seconds() - cpu0;
-  std::printf("%s alone: %d sequential calls, latency p50 %.2f us, p99 %.2f us, CPU per call %.2f us\n",
+  const alloc_counter::Counts allocs = alloc_counter::process() - allocs0;
+  std::printf("%s alone: %d sequential calls, latency p50 %.2f us, p99 %.2f us, CPU per call %.2f us, "
+              "allocations per call %.2f\n",
               o.only.c_str(), o.requests, percentile_us(samples, 0.50), percentile_us(samples, 0.99),
-              o.requests > 0 ? cpu * 1e6 / o.requests : 0.0);
+              o.requests > 0 ? cpu * 1e6 / o.requests : 0.0,
+              o.requests > 0 ? static_cast<double>(allocs.allocations) / o.requests : 0.0);
   return 0;
 }
 
@@ -423,6 +436,7 @@ int run_parent(const char* self, const Options& o) {
     }
     std::vector<int64_t> samples[2];
     double cpu[2] = {0, 0};
+    uint64_t allocs[2] = {0, 0};
     for (auto& s : samples) s.reserve(static_cast<size_t>(o.requests));
     int done[2] = {0, 0};
     int failures = 0;
@@ -434,6 +448,7 @@ int run_parent(const char* self, const Options& o) {
         if (n <= 0) continue;
         Client& c = *clients[side];
         const double cpu0 = cpu_seconds();
+        const alloc_counter::Counts allocs0 = alloc_counter::process();
         for (int i = 0; i < n; ++i) {
           const auto t0 = std::chrono::steady_clock::now();
           const bool ok = c.call();
@@ -442,6 +457,7 @@ int run_parent(const char* self, const Options& o) {
           samples[side].push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
         }
         cpu[side] += cpu_seconds() - cpu0;
+        allocs[side] += (alloc_counter::process() - allocs0).allocations;
         done[side] += n;
       }
     }
@@ -456,17 +472,19 @@ int run_parent(const char* self, const Options& o) {
       l.p999 = percentile_us(samples[side], 0.999);
       l.min = percentile_us(samples[side], 0.0);
       l.cpu_us_per_call = l.calls > 0 ? cpu[side] * 1e6 / l.calls : 0;
+      l.allocs_per_call = l.calls > 0 ? static_cast<double>(allocs[side]) / l.calls : 0;
     }
   }  // both clients (threads, connections) are gone before the children run
 
   const char* names[2] = {"baseline", "llmux"};
-  std::vector<double> rps[2], cpu_loaded[2], peak[2], growth[2];
+  std::vector<double> rps[2], cpu_loaded[2], peak[2], growth[2], allocs_loaded[2];
   for (int r = 0; r < o.rounds; ++r) {
     for (int k = 0; k < 2; ++k) {
       const int side = (r % 2 == 0) ? k : 1 - k;
       auto kv = spawn_child(self, o, names[side]);
       rps[side].push_back(kv["throughput_rps"]);
       cpu_loaded[side].push_back(kv["cpu_us_per_call"]);
+      allocs_loaded[side].push_back(kv["allocs_per_call"]);
       peak[side].push_back(kv["vmhwm_kb"] / 1024.0);
       growth[side].push_back((kv["vmhwm_kb"] - kv["rss_start_kb"]) / 1024.0);
     }
@@ -475,6 +493,7 @@ int run_parent(const char* self, const Options& o) {
     SideFigures& f = fig[side];
     f.throughput_rps = median(rps[side]);
     f.cpu_us_per_call_loaded = median(cpu_loaded[side]);
+    f.allocs_per_call_loaded = median(allocs_loaded[side]);
     f.peak_rss_mib = median(peak[side]);
     f.rss_growth_mib = median(growth[side]);
     f.throughput_rounds = rps[side];
@@ -497,6 +516,8 @@ int run_parent(const char* self, const Options& o) {
       {"latency mean (us)", b.latency.mean, l.latency.mean, true},
       {"CPU per call, sequential (us)", b.latency.cpu_us_per_call, l.latency.cpu_us_per_call, true},
       {"CPU per call, loaded (us)", b.cpu_us_per_call_loaded, l.cpu_us_per_call_loaded, have_children},
+      {"allocations per call, sequential", b.latency.allocs_per_call, l.latency.allocs_per_call, true},
+      {"allocations per call, loaded", b.allocs_per_call_loaded, l.allocs_per_call_loaded, have_children},
       {"throughput, loaded (req/s)", b.throughput_rps, l.throughput_rps, have_children},
       {"peak RSS (MiB)", b.peak_rss_mib, l.peak_rss_mib, have_children},
       {"RSS growth (MiB)", b.rss_growth_mib, l.rss_growth_mib, have_children},

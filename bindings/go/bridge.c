@@ -90,11 +90,11 @@ static const char* put(char** cursor, const char* text, size_t len) {
   return copy;
 }
 
-// user_data is the call's outcome event, allocated when the call started so
-// that the outcome is always delivered, even when nothing more can be allocated.
-static void on_done(void* user_data, llmux_status status, const char* response, size_t response_len,
-                    const llmux_error* error) {
-  llmuxgo_event* outcome = user_data;
+// Copies what the library lends into the outcome (allocated when the call
+// started, so that the outcome is always delivered, even when nothing more can
+// be allocated).
+static void fill_outcome(llmuxgo_event* outcome, llmux_status status, const char* response, size_t response_len,
+                         const llmux_error* error) {
   outcome->status = status;
   if (outcome->chunk_lost) {
     outcome->status = LLMUX_ERR_OUT_OF_MEMORY;
@@ -124,6 +124,13 @@ static void on_done(void* user_data, llmux_status status, const char* response, 
       outcome->status = LLMUX_ERR_OUT_OF_MEMORY;
     }
   }
+}
+
+// user_data is the call's outcome event.
+static void on_done(void* user_data, llmux_status status, const char* response, size_t response_len,
+                    const llmux_error* error) {
+  llmuxgo_event* outcome = user_data;
+  fill_outcome(outcome, status, response, response_len, error);
   push(outcome);
 }
 
@@ -187,6 +194,54 @@ llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, c
   llmux_status status = llmux_call_async(router, endpoint, request, len, on_done, outcome, call_id);
   if (status != LLMUX_OK) free(outcome);
   return status;
+}
+
+// ---- calls waited for on the caller's thread --------------------------------
+
+llmuxgo_waiter* llmuxgo_waiter_new(void) {
+  llmuxgo_waiter* waiter = calloc(1, sizeof *waiter);
+  if (waiter == NULL) return NULL;
+  waiter->outcome.is_outcome = 1;
+  pthread_mutex_init(&waiter->mu, NULL);
+  pthread_cond_init(&waiter->cv, NULL);
+  return waiter;
+}
+
+// user_data is the waiter.
+static void on_done_waiter(void* user_data, llmux_status status, const char* response, size_t response_len,
+                           const llmux_error* error) {
+  llmuxgo_waiter* waiter = user_data;
+  fill_outcome(&waiter->outcome, status, response, response_len, error);
+  pthread_mutex_lock(&waiter->mu);
+  waiter->done = 1;
+  pthread_cond_signal(&waiter->cv);
+  pthread_mutex_unlock(&waiter->mu);
+}
+
+llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
+                                  size_t len, llmuxgo_waiter* waiter, uint64_t* call_id) {
+  switch (what) {
+    case LLMUXGO_WAIT_COMPLETION:
+      return llmux_completion_async(router, request, len, on_done_waiter, waiter, call_id);
+    case LLMUXGO_WAIT_EMBEDDING:
+      return llmux_embedding_async(router, request, len, on_done_waiter, waiter, call_id);
+    default:
+      return llmux_call_async(router, endpoint, request, len, on_done_waiter, waiter, call_id);
+  }
+}
+
+void llmuxgo_waiter_wait(llmuxgo_waiter* waiter) {
+  pthread_mutex_lock(&waiter->mu);
+  while (!waiter->done) pthread_cond_wait(&waiter->cv, &waiter->mu);
+  pthread_mutex_unlock(&waiter->mu);
+}
+
+void llmuxgo_waiter_free(llmuxgo_waiter* waiter) {
+  if (waiter == NULL) return;
+  free(waiter->outcome.payload);
+  pthread_cond_destroy(&waiter->cv);
+  pthread_mutex_destroy(&waiter->mu);
+  free(waiter);
 }
 
 // ---- router observers ----------------------------------------------------

@@ -9,6 +9,7 @@
 #ifndef LLMUXGO_BRIDGE_H_
 #define LLMUXGO_BRIDGE_H_
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,31 @@ llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, 
                                      uint64_t* call_id);
 llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
                                 uintptr_t call, uint64_t* call_id);
+
+// A call whose caller waits for it on its own thread (a synchronous call at
+// low concurrency, router.go): the outcome goes to the waiter instead of the
+// queue, and the I/O thread wakes the waiting thread directly.
+typedef struct llmuxgo_waiter {
+  llmuxgo_event outcome;  // the outcome, as a queued one would carry it (is_outcome = 1)
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+} llmuxgo_waiter;
+
+// What llmuxgo_waiter_start starts.
+enum { LLMUXGO_WAIT_COMPLETION = 0, LLMUXGO_WAIT_EMBEDDING = 1, LLMUXGO_WAIT_ENDPOINT = 2 };
+
+// Allocates a waiter (NULL when out of memory); free it with
+// llmuxgo_waiter_free once llmuxgo_waiter_wait returned.
+llmuxgo_waiter* llmuxgo_waiter_new(void);
+// Starts a call whose outcome the waiter receives (exactly once, on LLMUX_OK;
+// on any other status nothing was started). `endpoint` is read for
+// LLMUXGO_WAIT_ENDPOINT only.
+llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
+                                  size_t len, llmuxgo_waiter* waiter, uint64_t* call_id);
+// Blocks the calling thread until the started call's outcome is in the waiter.
+void llmuxgo_waiter_wait(llmuxgo_waiter* waiter);
+void llmuxgo_waiter_free(llmuxgo_waiter* waiter);
 
 // A router's observer: the C end of its routing events and log messages.
 // While the router is being created its log messages are kept here (they are

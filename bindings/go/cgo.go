@@ -115,6 +115,11 @@ func deliver(event *C.llmuxgo_event) {
 	}
 	// The outcome is a call's last event: the handle's last use.
 	handle.Delete()
+	call.done <- outcomeOf(event)
+}
+
+// outcomeOf copies a call's outcome event into Go memory.
+func outcomeOf(event *C.llmuxgo_event) callOutcome {
 	outcome := callOutcome{status: event.status}
 	switch {
 	case event.status == C.LLMUX_OK:
@@ -127,7 +132,7 @@ func deliver(event *C.llmuxgo_event) {
 	default:
 		outcome.errMsg = "out of memory while copying the call's outcome"
 	}
-	call.done <- outcome
+	return outcome
 }
 
 // chunkQueue buffers stream chunks between the delivering goroutine and the

@@ -27,10 +27,13 @@
 // the call. Chunks are buffered without limit so that a slow reader never
 // stalls the router's I/O thread.
 //
-// Waiting: a call in flight holds no OS thread. The library's callbacks stay
-// in C: they queue each result and, through a pipe that Go's network poller
-// watches, wake the one goroutine (per process) that hands results to their
-// callers.
+// Waiting: the library's callbacks stay in C. A synchronous call waits on its
+// own thread, blocked in C until the router's I/O thread signals its outcome,
+// while at most 8 calls of the process wait that way (the quickest return at
+// low concurrency); the calls beyond those, and streams, hold no OS thread:
+// the callbacks queue each result and, through a pipe that Go's network
+// poller watches, wake the one goroutine (per process) that hands results to
+// their callers.
 //
 // Cancellation: when a call's context is done, the call is cancelled in the
 // library and returns an *Error of KindCancelled that also matches ctx.Err()

@@ -160,3 +160,64 @@ func TestCloseRacingCalls(t *testing.T) {
 	router.Close()
 	wg.Wait()
 }
+
+// More calls in flight than wait on their own thread (router.go's
+// maxThreadWaits): the rest wait on the event queue. Either way a cancelled
+// context ends its call with a cancellation caused by the context, and Close
+// ends the others with one caused by ErrClosed.
+func TestManyCallsInFlightCancelledAndClosed(t *testing.T) {
+	router, err := llmux.NewRouter(testConfig)
+	if err != nil {
+		t.Fatalf("NewRouter: %v", err)
+	}
+	const calls = 24
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		cancellable bool
+		err         error
+	}
+	results := make(chan result, calls)
+	hang := &llmux.ChatCompletionRequest{Model: "hang", Messages: userMessage("hi")}
+	for i := range calls {
+		go func() {
+			callCtx := context.Background()
+			if i%2 == 0 {
+				callCtx = ctx
+			}
+			var err error
+			if i%4 < 2 {
+				_, err = router.Completion(callCtx, hang)
+			} else {
+				_, err = router.Embedding(callCtx, &llmux.EmbeddingRequest{Model: "hang", Input: "x"})
+			}
+			results <- result{i%2 == 0, err}
+		}()
+	}
+	waitInFlight(t, router, "hang", calls)
+	// Both ways of waiting are in use: as many calls as may wait on their thread, the rest on the event queue.
+	if got := llmux.ThreadWaits(); got != llmux.MaxThreadWaits || calls <= llmux.MaxThreadWaits {
+		t.Errorf("%d calls wait on their own thread, want %d of %d", got, llmux.MaxThreadWaits, calls)
+	}
+	cancel()
+	for range calls / 2 {
+		r := <-results
+		var e *llmux.Error
+		if !r.cancellable || !errors.As(r.err, &e) || e.Kind != llmux.KindCancelled || !errors.Is(r.err, context.Canceled) {
+			t.Errorf("cancelled call: cancellable=%v err=%v, want a CancelledError caused by context.Canceled",
+				r.cancellable, r.err)
+		}
+	}
+	waitInFlight(t, router, "hang", calls/2)
+	if err := router.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for range calls / 2 {
+		r := <-results
+		var e *llmux.Error
+		if r.cancellable || !errors.As(r.err, &e) || e.Kind != llmux.KindCancelled || !errors.Is(r.err, llmux.ErrClosed) {
+			t.Errorf("call in flight at Close: cancellable=%v err=%v, want a CancelledError caused by ErrClosed",
+				r.cancellable, r.err)
+		}
+	}
+}

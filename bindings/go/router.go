@@ -12,6 +12,9 @@ package llmux
 #cgo nocallback llmuxgo_completion_async
 #cgo nocallback llmuxgo_completion_stream
 #cgo nocallback llmuxgo_embedding_async
+#cgo noescape llmuxgo_waiter_start
+#cgo nocallback llmuxgo_waiter_start
+#cgo nocallback llmuxgo_waiter_wait
 */
 import "C"
 
@@ -328,11 +331,25 @@ const (
 	callEndpoint callKind = 100
 )
 
-// call runs one asynchronous call to its end.
+// maxThreadWaits bounds the calls that wait for their outcome on their own
+// thread (blocked in C, woken by the router's I/O thread directly): the
+// quickest way back at low concurrency. The calls beyond it wait in Go for the
+// event queue, which holds no thread per call however many are in flight.
+const maxThreadWaits = 8
+
+// threadWaits counts the calls waiting on their own thread now.
+var threadWaits atomic.Int32
+
+// call runs one call to its end.
 func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if threadWaits.Add(1) <= maxThreadWaits {
+		defer threadWaits.Add(-1)
+		return r.callOnThread(ctx, kind, request)
+	}
+	threadWaits.Add(-1)
 	call := newAsyncCall(false)
 	id, err := r.start(kind, request, call)
 	if err != nil {
@@ -352,6 +369,62 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 		return outcome.body, nil
 	}
 	return nil, r.callError(outcome, ctxErr)
+}
+
+// callOnThread runs one call whose outcome this goroutine's thread waits for
+// in C. A cancellable ctx cancels the call when it is done first; the outcome
+// (cancelled) follows promptly.
+func (r *Router) callOnThread(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
+	waiter := C.llmuxgo_waiter_new()
+	if waiter == nil {
+		return nil, refusedCall(KindOutOfMemory)
+	}
+	defer C.llmuxgo_waiter_free(waiter)
+	id, err := r.startWaiter(kind, request, waiter)
+	if err != nil {
+		return nil, err
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { r.cancel(id) })
+	}
+	C.llmuxgo_waiter_wait(waiter)
+	var ctxErr error
+	if stop != nil && !stop() {
+		ctxErr = ctx.Err()
+	}
+	outcome := outcomeOf(&waiter.outcome)
+	if outcome.status == C.LLMUX_OK {
+		return outcome.body, nil
+	}
+	return nil, r.callError(outcome, ctxErr)
+}
+
+// startWaiter is start for a call whose outcome goes to waiter.
+func (r *Router) startWaiter(kind callKind, request []byte, waiter *C.llmuxgo_waiter) (uint64, error) {
+	if len(request) == 0 {
+		return 0, invalidArgument("the request body is empty")
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.c == nil {
+		return 0, ErrClosed
+	}
+	what, endpoint := C.int(C.LLMUXGO_WAIT_COMPLETION), C.llmux_endpoint(0)
+	switch {
+	case kind == callEmbedding:
+		what = C.LLMUXGO_WAIT_EMBEDDING
+	case kind >= callEndpoint:
+		what, endpoint = C.LLMUXGO_WAIT_ENDPOINT, C.llmux_endpoint(kind-callEndpoint)
+	}
+	ptr, n := cString(request)
+	var id C.uint64_t
+	status := C.llmuxgo_waiter_start(r.c, what, endpoint, ptr, n, waiter, &id)
+	runtime.KeepAlive(request)
+	if status != C.LLMUX_OK {
+		return 0, refusedCall(Kind(status))
+	}
+	return uint64(id), nil
 }
 
 // start hands a request to the library; on success the call's outcome will

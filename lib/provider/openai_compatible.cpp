@@ -21,15 +21,18 @@ bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std:
 // Writes header lines into an existing vector, reusing its strings' buffers.
 class HeaderWriter {
  public:
-  explicit HeaderWriter(std::vector<std::string>& headers) : headers_(headers) {}
+  // `expected`: how many lines are coming (one allocation for the vector).
+  HeaderWriter(std::vector<std::string>& headers, size_t expected) : headers_(headers) { headers_.reserve(expected); }
   void add(std::string_view name, std::string_view value) {
     std::string& line = next();
+    line.reserve(name.size() + 2 + value.size());  // one allocation per line at most
     line.append(name);
     line.append(": ");
     line.append(value);
   }
   void add2(std::string_view name, std::string_view value_prefix, std::string_view value) {
     std::string& line = next();
+    line.reserve(name.size() + 2 + value_prefix.size() + value.size());
     line.append(name);
     line.append(": ");
     line.append(value_prefix);
@@ -365,12 +368,13 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const reque
 
   const bool streaming = stream && request.endpoint == request::Endpoint::kChatCompletions;
   const std::string_view path = request::endpoint_path(request.endpoint);
+  out.url.reserve(base.size() + path.size());
   out.url.assign(base.data(), base.size());
   // An api_base that already names the endpoint is used as it is.
   if (!(base.size() >= path.size() && base.substr(base.size() - path.size()) == path)) out.url.append(path);
   out.method.assign("POST");
 
-  HeaderWriter headers(out.headers);
+  HeaderWriter headers(out.headers, 4 + deployment.extra_headers.size());
   headers.add("Content-Type", "application/json");
   if (!deployment.api_key.empty()) headers.add2("Authorization", "Bearer ", deployment.api_key);
   if (!deployment.organization.empty()) headers.add("OpenAI-Organization", deployment.organization);

@@ -598,14 +598,15 @@ class RequestReader {
       if (auto e = walk(v)) return not_json(e);
       return {};
     }
-    const Error bad = invalid(fmt::format("'{}' must be a non-negative integer", name));
+    // Built only when needed: a valid count (every call that sends one) costs no formatting.
+    auto bad = [&] { return invalid(fmt::format("'{}' must be a non-negative integer", name)); };
     if (t != od::json_type::number) {
       if (auto e = walk(v)) return not_json(e);
-      return bad;
+      return bad();
     }
     double d = 0;
     if (auto e = v.get_double().get(d)) return not_json(e);
-    if (!(d >= 0) || d > std::numeric_limits<int>::max() || d != std::floor(d)) return bad;
+    if (!(d >= 0) || d > std::numeric_limits<int>::max() || d != std::floor(d)) return bad();
     out = static_cast<int>(d);
     return {};
   }
@@ -620,19 +621,19 @@ class RequestReader {
       if (auto e = walk(v)) return not_json(e);
       return {};
     }
-    const Error bad = invalid(fmt::format("'{}' must be a non-negative number of seconds", name));
+    auto bad = [&] { return invalid(fmt::format("'{}' must be a non-negative number of seconds", name)); };
     double d = 0;
     if (t == od::json_type::number) {
       if (auto e = v.get_double().get(d)) return not_json(e);
     } else if (t == od::json_type::string) {
       std::string_view s;
       if (auto e = v.get_string().get(s)) return not_json(e);
-      if (!absl::SimpleAtod(to_absl(s), &d)) return bad;
+      if (!absl::SimpleAtod(to_absl(s), &d)) return bad();
     } else {
       if (auto e = walk(v)) return not_json(e);
-      return bad;
+      return bad();
     }
-    if (!std::isfinite(d) || d < 0) return bad;
+    if (!std::isfinite(d) || d < 0) return bad();
     if (zero_is_unset && d == 0) {
       out.reset();
       return {};

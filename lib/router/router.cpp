@@ -1,6 +1,8 @@
 #include "llmux/router.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <semaphore>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -260,30 +262,37 @@ Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view 
     return Error(ErrorKind::kInvalidArgument,
                  "blocking call made from a router callback (it would deadlock); use the async API");
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<Response>> out;
+  // One pointer captured: the callback fits std::function's inline storage
+  // (no allocation per call). One wake each way: the caller sleeps on a
+  // semaphore the loop thread releases once (a mutex and condition variable
+  // signalled under the lock woke the caller into a mutex the loop thread
+  // still held: a second futex round trip per call). POSIX semantics hold:
+  // the waiter may destroy the semaphore once acquire() returns.
+  struct Waiter {
+    std::optional<Result<Response>> out;
+    std::atomic<bool> ready{false};
+    std::binary_semaphore done{0};
+  } w;
+  Waiter* wp = &w;
   submit(
       mode, request_json, nullptr,
-      [&](Result<Response> r) {
-        std::lock_guard<std::mutex> lock(mu);
-        out.emplace(std::move(r));
-        cv.notify_one();
+      [wp](Result<Response> r) {
+        wp->out.emplace(std::move(r));
+        wp->ready.store(true, std::memory_order_release);
+        wp->done.release();
       },
       endpoint);
   if (drive_loop_) {
-    drive_loop_([&] {
-      std::lock_guard<std::mutex> lock(mu);
-      return out.has_value();
-    });
-    std::lock_guard<std::mutex> lock(mu);
+    // The callback runs on this thread, inside drive_loop_.
+    drive_loop_([wp] { return wp->ready.load(std::memory_order_acquire); });
     // A driven loop that ran out of work before answering would wait forever.
-    if (!out) return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
-    return std::move(*out);
+    if (!w.ready.load(std::memory_order_acquire)) {
+      return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
+    }
+    return std::move(*w.out);
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return out.has_value(); });
-  return std::move(*out);
+  w.done.acquire();
+  return std::move(*w.out);
 }
 
 Status Router::Impl::rebuild_pool_locked(std::vector<DeploymentConfig> declared) {

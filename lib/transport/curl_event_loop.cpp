@@ -3,10 +3,18 @@
 // -----------------------------------------------------------------------------
 // The loop thread owns the CURLM, every easy handle, the timer heap and the
 // table of active transfers; other threads touch only `queue_` (under `mu_`)
-// and wake the loop with curl_multi_wakeup. One iteration: drain the queue
-// (add handles, cancel, add/cancel timers, run posted tasks), perform, read
-// finished transfers, fire due timers, poll until the next curl timeout,
-// timer or wakeup (at most 1 s).
+// and wake the loop through an eventfd. One iteration: drain the queue
+// (add handles, cancel, add/cancel timers, run posted tasks), run libcurl's
+// due timeout, read finished transfers, fire due timers, then wait in
+// epoll_wait until a socket is ready, the next curl timeout, a timer or a
+// wakeup (at most 1 s), and hand each ready socket to libcurl.
+//
+// libcurl is driven with curl_multi_socket_action (its socket and timer
+// callbacks keep the epoll set and the curl deadline up to date), so the
+// work per wakeup is proportional to the sockets that are ready, not to the
+// transfers in flight: curl_multi_perform + curl_multi_poll visit every
+// transfer on every wakeup (a poll() per transfer inside libcurl before
+// 8.x), which made 10,000 slow streams cost ~80 µs of loop CPU per chunk.
 //
 // Observers are called on the loop thread with no lock held, so they may
 // start, cancel, post and schedule; those calls only enqueue (libcurl forbids
@@ -20,16 +28,22 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "common/notification.hpp"
 #include "fmt/format.h"
 
@@ -141,11 +155,30 @@ class CurlEventLoop::Impl {
  private:
   enum class TimerKind : uint8_t { kUser, kFirstByte, kFirstBody, kIdle, kTotal };
 
-  // A pooled easy handle plus the storage its header list is built in, so a
-  // recycled handle needs no allocation for the list either.
+  // An easy handle configured for one request profile: URL, method, header
+  // lines, TLS files and proxy — everything but the body, the connect
+  // timeout and the transfer it serves. Pooled handles are reused as they
+  // are by a transfer with the same profile (only the per-transfer options
+  // are set again), and reset and configured anew for another one, so a
+  // deployment's handles stay configured across its calls and an updated
+  // deployment (new key, URL, TLS files) gets a handle configured for it.
   struct EasyHandle {
     CURL* easy = nullptr;
+    size_t profile_hash = 0;
+    // The profile, copied: libcurl keeps pointers into `headers` (through
+    // header_nodes) for as long as the handle is configured.
+    std::string url;
+    std::string method;
+    std::vector<std::string> headers;
     std::vector<curl_slist> header_nodes;
+    bool verify_tls = true;
+    bool has_body = false;  // only part of the profile for non-POST methods
+    std::string ca_bundle_path;
+    std::string client_cert_path;
+    std::string client_key_path;
+    std::string proxy;  // the HTTP_PROXY fallback, "" for none
+
+    bool matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const;
   };
 
   struct Transfer {
@@ -153,7 +186,7 @@ class CurlEventLoop::Impl {
     Impl* impl = nullptr;
     HttpRequest request;
     TransferObserver* observer = nullptr;
-    EasyHandle handle;
+    std::unique_ptr<EasyHandle> handle;
     bool added = false;              // attached to the multi handle
     bool head_complete = false;      // the final (non-1xx) head ended
     bool head_dispatched = false;    // on_headers called
@@ -215,10 +248,19 @@ class CurlEventLoop::Impl {
   // One pass over the queue; true when it ran posted tasks.
   bool drain_once();
   void add_transfer(std::unique_ptr<Transfer> t);
+  // Gives `t` a handle configured for its request (a pooled one with the
+  // same profile when there is one) and sets the per-transfer options.
   void setup_handle(Transfer& t);
+  void configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r, const char* proxy);
   void process_done();
   void fire_timers();
   int poll_timeout_ms();
+  // Waits up to `timeout_ms` for sockets, the wakeup or nothing, and hands
+  // ready sockets to libcurl.
+  void wait_and_dispatch(int timeout_ms);
+  // curl_multi_socket_action(CURL_SOCKET_TIMEOUT) when libcurl's deadline passed.
+  void run_curl_timeout();
+  void wake();
   void shutdown();
   void push_timer(TimePoint when, uint64_t id, TimerKind kind);
   void arm(Transfer& t, Duration after, TimePoint from, TimerKind kind);
@@ -227,15 +269,21 @@ class CurlEventLoop::Impl {
   // Detaches the transfer, recycles its handle and calls on_complete.
   void complete(Transfer* t, TransferError error, std::string message);
   void complete_done(Transfer* t, CURLcode code);
-  EasyHandle acquire_handle();
-  void release_handle(EasyHandle handle);
+  void release_handle(std::unique_ptr<EasyHandle> handle);
 
+  static int on_socket_cb(CURL* easy, curl_socket_t s, int what, void* user, void* socket_data);
+  static int on_timer_cb(CURLM* multi, long timeout_ms, void* user);
   static size_t on_header_cb(char* data, size_t size, size_t n, void* user);
   static size_t on_write_cb(char* data, size_t size, size_t n, void* user);
 
   const TransportOptions options_;
   const TimeSource& clock_;  // stamps results; the timers below run on the steady clock
   CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd in the epoll set: other threads' wakeup
+  // libcurl's next timeout (CURLMOPT_TIMERFUNCTION), steady clock; loop thread.
+  bool curl_timer_armed_ = false;
+  TimePoint curl_deadline_{};
 
   std::mutex mu_;  // std, not absl: ThreadSanitizer sees it (DEVELOPERS.md)
   Queue queue_;    // guarded by mu_
@@ -251,7 +299,13 @@ class CurlEventLoop::Impl {
   std::vector<TimerEntry> heap_;
   uint64_t timer_seq_ = 0;
   size_t stale_ = 0;  // heap entries whose timer/transfer is gone
-  std::vector<EasyHandle> pool_;
+  // Idle handles, most recently used last, with their profile hash beside
+  // them: a lookup scans contiguous hashes, not the handles.
+  struct Pooled {
+    size_t hash;
+    std::unique_ptr<EasyHandle> handle;
+  };
+  std::vector<Pooled> pool_;
 
   std::thread::id loop_id_;
   Notification loop_started_;
@@ -261,6 +315,16 @@ class CurlEventLoop::Impl {
 CurlEventLoop::Impl::Impl(TransportOptions options, const TimeSource& clock) : options_(options), clock_(clock) {
   global_init_once();
   multi_ = curl_multi_init();
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket_cb);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::on_timer_cb);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   if (options_.max_connections > 0) curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
   if (options_.max_host_connections > 0) {
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
@@ -272,9 +336,17 @@ CurlEventLoop::Impl::Impl(TransportOptions options, const TimeSource& clock) : o
 
 CurlEventLoop::Impl::~Impl() {
   stop_.store(true);
-  curl_multi_wakeup(multi_);
+  wake();
   thread_.join();
-  curl_multi_cleanup(multi_);
+  curl_multi_cleanup(multi_);  // may still report sockets to on_socket_cb: the epoll set outlives it
+  close(epoll_fd_);
+  close(wake_fd_);
+}
+
+void CurlEventLoop::Impl::wake() {
+  const uint64_t one = 1;
+  // EAGAIN (the counter is saturated) still leaves the eventfd readable.
+  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
 }
 
 template <class Fn>
@@ -285,7 +357,7 @@ void CurlEventLoop::Impl::enqueue(Fn&& fn) {
   }
   // The loop re-checks work_pending_ before it polls, so calls made on the
   // loop thread (from callbacks) need no wakeup syscall.
-  if (!work_pending_.exchange(true) && !in_loop_thread()) curl_multi_wakeup(multi_);
+  if (!work_pending_.exchange(true) && !in_loop_thread()) wake();
 }
 
 TransferId CurlEventLoop::Impl::start(HttpRequest request, TransferObserver* observer) {
@@ -335,15 +407,73 @@ void CurlEventLoop::Impl::run() {
   loop_started_.notify();
   while (!stop_.load(std::memory_order_acquire)) {
     drain();
-    int running = 0;
-    curl_multi_perform(multi_, &running);
+    run_curl_timeout();
     process_done();
     fire_timers();
     if (stop_.load(std::memory_order_acquire)) break;
-    const int timeout = poll_timeout_ms();
-    if (timeout > 0) curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
+    wait_and_dispatch(poll_timeout_ms());
+    process_done();
   }
   shutdown();
+}
+
+void CurlEventLoop::Impl::run_curl_timeout() {
+  if (!curl_timer_armed_ || curl_deadline_ > Clock::now()) return;
+  curl_timer_armed_ = false;  // on_timer_cb may arm it again from inside
+  int running = 0;
+  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+void CurlEventLoop::Impl::wait_and_dispatch(int timeout_ms) {
+  epoll_event events[256];
+  const int n = epoll_wait(epoll_fd_, events, 256, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = events[i];
+    if (ev.data.fd == wake_fd_) {
+      uint64_t count = 0;
+      [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, sizeof count);
+      continue;
+    }
+    int mask = 0;
+    if (ev.events & EPOLLIN) mask |= CURL_CSELECT_IN;
+    if (ev.events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+    if (ev.events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+    int running = 0;
+    curl_multi_socket_action(multi_, ev.data.fd, mask, &running);
+  }
+}
+
+int CurlEventLoop::Impl::on_socket_cb(CURL* /*easy*/, curl_socket_t s, int what, void* user, void* socket_data) {
+  auto* self = static_cast<Impl*>(user);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
+    curl_multi_assign(self->multi_, s, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+  ev.data.fd = s;
+  // socket_data marks a socket already in the epoll set (curl_multi_assign).
+  if (socket_data == nullptr) {
+    if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
+      epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev);
+    }
+    curl_multi_assign(self->multi_, s, self);
+  } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev);
+  }
+  return 0;
+}
+
+int CurlEventLoop::Impl::on_timer_cb(CURLM* /*multi*/, long timeout_ms, void* user) {
+  auto* self = static_cast<Impl*>(user);
+  if (timeout_ms < 0) {
+    self->curl_timer_armed_ = false;
+    return 0;
+  }
+  self->curl_timer_armed_ = true;
+  self->curl_deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  return 0;
 }
 
 void CurlEventLoop::Impl::drain() {
@@ -391,16 +521,15 @@ bool CurlEventLoop::Impl::drain_once() {
 
 void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   Transfer* t = owned.get();
-  t->handle = acquire_handle();
   t->steady_started = Clock::now();
   t->result.started = clock_.now();
   active_.emplace(t->id, std::move(owned));
-  if (t->handle.easy == nullptr) {
+  setup_handle(*t);
+  if (t->handle == nullptr) {
     complete(t, TransferError::kOther, "curl_easy_init failed");
     return;
   }
-  setup_handle(*t);
-  const CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
+  const CURLMcode mc = curl_multi_add_handle(multi_, t->handle->easy);
   if (mc != CURLM_OK) {
     complete(t, TransferError::kOther, fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(mc)));
     return;
@@ -412,18 +541,92 @@ void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   if (has_deadline(r.total_timeout)) arm(*t, r.total_timeout, t->steady_started, TimerKind::kTotal);
 }
 
+bool CurlEventLoop::Impl::EasyHandle::matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const {
+  return profile_hash == hash && url == r.url && method == r.method && headers == r.headers &&
+         verify_tls == r.verify_tls && (method == "POST" || has_body == !r.body.empty()) &&
+         ca_bundle_path == r.ca_bundle_path && client_cert_path == r.client_cert_path &&
+         client_key_path == r.client_key_path && proxy == proxy_now;
+}
+
 void CurlEventLoop::Impl::setup_handle(Transfer& t) {
-  CURL* e = t.handle.easy;
-  HttpRequest& r = t.request;
+  const HttpRequest& r = t.request;
+  // Proxies: libcurl reads http_proxy, HTTPS_PROXY/https_proxy, ALL_PROXY and
+  // NO_PROXY/no_proxy itself on every transfer. It ignores upper-case
+  // HTTP_PROXY (a CGI request header can set it); Python, and so LiteLLM,
+  // read it outside CGI, and so do we (NO_PROXY still applies to it). Read
+  // per transfer, as libcurl reads the others: part of the profile.
+  const char* proxy = http_proxy_fallback(r.url);
+  const std::string_view proxy_sv = proxy != nullptr ? std::string_view(proxy) : std::string_view();
+  const bool body_in_profile = r.method != "POST";
+  const bool body_flag = body_in_profile && !r.body.empty();
+  const size_t hash = absl::Hash<std::tuple<const std::string&, const std::string&, const std::vector<std::string>&,
+                                            const bool&, const bool&, const std::string&, const std::string&,
+                                            const std::string&, const std::string_view&>>{}(
+      std::tie(r.url, r.method, r.headers, r.verify_tls, body_flag, r.ca_bundle_path, r.client_cert_path,
+               r.client_key_path, proxy_sv));
+  // The most recently used handle of this profile (its connection is the
+  // most likely to be warm in libcurl's cache, and its memory in ours).
+  for (size_t i = pool_.size(); i-- > 0;) {
+    if (pool_[i].hash == hash && pool_[i].handle->matches(hash, r, proxy_sv)) {
+      t.handle = std::move(pool_[i].handle);
+      pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (t.handle == nullptr) {
+    if (!pool_.empty()) {
+      // None configured for this profile: the least recently used one is
+      // configured anew.
+      t.handle = std::move(pool_.front().handle);
+      pool_.erase(pool_.begin());
+      curl_easy_reset(t.handle->easy);
+    } else {
+      CURL* easy = curl_easy_init();
+      if (easy == nullptr) return;
+      t.handle = std::make_unique<EasyHandle>();
+      t.handle->easy = easy;
+    }
+    configure_handle(*t.handle, hash, r, proxy);
+  }
+
+  // Per transfer: where events go, the body, the connect timeout.
+  CURL* e = t.handle->easy;
   t.error_buf[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buf);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header_cb);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write_cb);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  if (r.method == "POST" || !r.body.empty()) {
+    // The body lives in the Transfer until the handle leaves the multi.
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  }
+  long connect_ms = 0;  // libcurl's default
+  if (has_deadline(r.connect_timeout)) {
+    // 0 would mean libcurl's default (300 s), so the shortest is 1 ms.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout));
+    connect_ms = static_cast<long>(std::max<int64_t>(ms.count(), 1));
+  }
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+}
+
+void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r, const char* proxy) {
+  CURL* e = h.easy;
+  h.profile_hash = hash;
+  h.url = r.url;
+  h.method = r.method;
+  h.headers = r.headers;
+  h.verify_tls = r.verify_tls;
+  h.has_body = !r.body.empty();
+  h.ca_bundle_path = r.ca_bundle_path;
+  h.client_cert_path = r.client_cert_path;
+  h.client_key_path = r.client_key_path;
+  h.proxy = proxy != nullptr ? proxy : "";
+
+  curl_easy_setopt(e, CURLOPT_URL, h.url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write_cb);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -433,20 +636,16 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   // that asks otherwise (ssl_verify: false) changes that. These options take
   // part in libcurl's connection matching, so a connection opened without
   // verification is never reused by a transfer that wants it.
-  if (!r.verify_tls) {
+  if (!h.verify_tls) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (!r.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_bundle_path.c_str());
-  if (!r.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_path.c_str());
-  if (!r.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_path.c_str());
-  // Proxies: libcurl reads http_proxy, HTTPS_PROXY/https_proxy, ALL_PROXY and
-  // NO_PROXY/no_proxy itself on every transfer. It ignores upper-case
-  // HTTP_PROXY (a CGI request header can set it); Python, and so LiteLLM,
-  // read it outside CGI, and so do we (NO_PROXY still applies to it).
-  if (const char* proxy = http_proxy_fallback(r.url)) curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+  if (!h.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, h.ca_bundle_path.c_str());
+  if (!h.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, h.client_cert_path.c_str());
+  if (!h.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, h.client_key_path.c_str());
+  if (proxy != nullptr) curl_easy_setopt(e, CURLOPT_PROXY, proxy);
 
-  if (options_.http2 && starts_with_ignore_case(r.url, "https://")) {
+  if (options_.http2 && starts_with_ignore_case(h.url, "https://")) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // Wait for an h2 connection being set up instead of opening parallel ones.
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
@@ -454,40 +653,29 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   }
 
-  if (r.method == "POST") {
+  if (h.method == "POST") {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-  } else if (r.method == "GET" && r.body.empty()) {
+  } else if (h.method == "GET" && !h.has_body) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  } else if (r.method == "HEAD") {
+  } else if (h.method == "HEAD") {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-    if (!r.body.empty()) {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-    }
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, h.method.c_str());
   }
 
-  // The header list is built over the request's own strings: libcurl only
-  // reads it, so no per-header strdup as curl_slist_append would do.
+  // The header list is built over the handle's own copy of the lines:
+  // libcurl only reads it, so no per-header strdup as curl_slist_append
+  // would do.
   static char kNoExpect[] = "Expect:";  // no 100-continue round trip for large bodies
-  std::vector<curl_slist>& nodes = t.handle.header_nodes;
-  nodes.resize(r.headers.size() + 1);
-  for (size_t i = 0; i < r.headers.size(); ++i) {
-    nodes[i].data = r.headers[i].data();
+  std::vector<curl_slist>& nodes = h.header_nodes;
+  nodes.resize(h.headers.size() + 1);
+  for (size_t i = 0; i < h.headers.size(); ++i) {
+    nodes[i].data = h.headers[i].data();
     nodes[i].next = &nodes[i + 1];
   }
   nodes.back().data = kNoExpect;
   nodes.back().next = nullptr;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes.data());
-
-  if (has_deadline(r.connect_timeout)) {
-    // 0 would mean libcurl's default (300 s), so the shortest is 1 ms.
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(clamp_nonnegative(r.connect_timeout));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms.count(), 1)));
-  }
 }
 
 void CurlEventLoop::Impl::process_done() {
@@ -515,7 +703,7 @@ void CurlEventLoop::Impl::complete_done(Transfer* t, CURLcode code) {
     return;
   }
   curl_off_t pretransfer = 0;
-  curl_easy_getinfo(t->handle.easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  curl_easy_getinfo(t->handle->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
   const TransferError error = classify(code, pretransfer > 0);
   std::string message = t->error_buf[0] != '\0' ? std::string(t->error_buf) : curl_easy_strerror(code);
   if (error == TransferError::kConnectTimeout && has_deadline(t->request.connect_timeout)) {
@@ -529,7 +717,8 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
   result.error = error;
   result.error_message = std::move(message);
   result.finished = clock_.now();
-  if (CURL* easy = t->handle.easy; easy != nullptr) {
+  if (t->handle != nullptr) {
+    CURL* easy = t->handle->easy;
     if (result.status == 0) {
       long code = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
@@ -554,7 +743,6 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
     }
     if (t->added) curl_multi_remove_handle(multi_, easy);
     release_handle(std::move(t->handle));
-    t->handle = {};
   }
   // The head is reported before completion when it arrived in full.
   const bool head_pending = t->head_complete && !t->head_dispatched;
@@ -726,18 +914,16 @@ void CurlEventLoop::Impl::fire_timers() {
 
 int CurlEventLoop::Impl::poll_timeout_ms() {
   if (work_pending_.load()) return 0;
-  long curl_ms = -1;
-  curl_multi_timeout(multi_, &curl_ms);
   long timeout = kMaxPollMs;
-  if (curl_ms >= 0) timeout = std::min(timeout, curl_ms);
-  if (!heap_.empty()) {
-    const Duration wait = heap_.front().when - Clock::now();
-    // Rounded up: waking early would only spin until the deadline.
-    const long ms = wait <= Duration::zero()
-                        ? 0
-                        : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
-    timeout = std::min(timeout, ms);
-  }
+  const TimePoint now = Clock::now();
+  // Rounded up: waking early would only spin until the deadline.
+  auto ms_until = [&](TimePoint when) {
+    const Duration wait = when - now;
+    return wait <= Duration::zero() ? 0L
+                                    : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+  };
+  if (curl_timer_armed_) timeout = std::min(timeout, ms_until(curl_deadline_));
+  if (!heap_.empty()) timeout = std::min(timeout, ms_until(heap_.front().when));
   return static_cast<int>(timeout);
 }
 
@@ -771,26 +957,22 @@ void CurlEventLoop::Impl::shutdown() {
   }
   heap_.clear();
   timers_.clear();
-  for (EasyHandle& h : pool_) curl_easy_cleanup(h.easy);
+  for (auto& p : pool_) curl_easy_cleanup(p.handle->easy);
   pool_.clear();
 }
 
 // --- easy handle pool -----------------------------------------------------------
 
-CurlEventLoop::Impl::EasyHandle CurlEventLoop::Impl::acquire_handle() {
-  if (pool_.empty()) return EasyHandle{curl_easy_init(), {}};
-  EasyHandle h = std::move(pool_.back());
-  pool_.pop_back();
-  return h;
-}
-
-void CurlEventLoop::Impl::release_handle(EasyHandle handle) {
+void CurlEventLoop::Impl::release_handle(std::unique_ptr<EasyHandle> handle) {
+  // Kept configured (no curl_easy_reset): the next transfer of the same
+  // profile only sets its own options. Its pointers into the finished
+  // transfer (private, error buffer, body) are set again before any use.
   if (pool_.size() >= kMaxPooledHandles) {
-    curl_easy_cleanup(handle.easy);
+    curl_easy_cleanup(handle->easy);
     return;
   }
-  curl_easy_reset(handle.easy);
-  pool_.push_back(std::move(handle));
+  const size_t hash = handle->profile_hash;
+  pool_.push_back(Pooled{hash, std::move(handle)});
 }
 
 // --- public facade --------------------------------------------------------------

@@ -271,6 +271,46 @@ TEST_CASE("add_deployment and remove_deployment change routing at runtime", "[ro
   CHECK(st.error().message.find("sagemaker") != std::string::npos);
 }
 
+TEST_CASE("a deployment replaced at runtime sends its new key and headers on the same transport", "[router]") {
+  // The transport keeps easy handles configured per request profile: calls
+  // after the replacement must carry the new key and extra headers, never
+  // the old ones, and the old deployment's calls before it theirs.
+  FakeProvider p;
+  auto router = make_router("model_list:\n" + deployment_yaml("g", "m", p, "", "a"));
+  for (int i = 0; i < 3; ++i) REQUIRE(router->completion(chat_request("g")).ok());
+  DeploymentConfig d;
+  d.model_name = "g";
+  d.model = "openai/m";
+  d.provider = "openai";
+  d.provider_model = "m";
+  d.api_base = p.base_url();
+  d.api_key = "sk-second-key";
+  d.extra_headers = {{"X-Tenant", "blue"}};
+  d.id = "a2";
+  REQUIRE(router->remove_deployment("a").ok());
+  REQUIRE(router->add_deployment(d).ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(router->completion(chat_request("g")).ok());
+  REQUIRE(router->remove_deployment("a2").ok());
+  d.id = "a3";
+  d.api_key = "sk-third-key";
+  d.extra_headers = {{"X-Region", "eu"}};
+  REQUIRE(router->add_deployment(d).ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(router->completion(chat_request("g")).ok());
+  const auto requests = p.requests();
+  REQUIRE(requests.size() == 9);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    INFO("request " << i);
+    const char* key = i < 3 ? "Bearer sk-test-secret-key" : i < 6 ? "Bearer sk-second-key" : "Bearer sk-third-key";
+    CHECK(requests[i].header("authorization") == key);
+    CHECK(requests[i].header("x-tenant") == (i >= 3 && i < 6 ? "blue" : ""));
+    CHECK(requests[i].header("x-region") == (i >= 6 ? "eu" : ""));
+    CHECK(requests[i].header("content-type") == "application/json");
+    CHECK(requests[i].body.find("\"model\":\"m\"") != std::string::npos);
+  }
+  // One connection throughout: a new profile does not cost a new connection.
+  CHECK(requests.front().connection_id == requests.back().connection_id);
+}
+
 TEST_CASE("a provider that misbehaves gets a typed error and the call fails over", "[router][retry]") {
   FakeProvider garbage, closer, good;
   Behavior not_json = Behavior::ok();

@@ -1,14 +1,17 @@
 // Command llmux_bindings_go_driver is the Go row of the bindings benchmark
-// (run by benchmarks/bindings/run_bindings.sh): CompletionRaw (the request
-// bytes as they are) or the typed Completion (the same request as a
-// ChatCompletionRequest, encoded and the response decoded on every call),
-// one call at a time. It prints one JSON line with the figures every driver
+// (run by benchmarks/bindings/run_bindings.sh), one call at a time:
+// CompletionRaw (the request bytes as they are), the typed Completion (the
+// same request as a ChatCompletionRequest, encoded and the response decoded
+// on every call), or raw-http, the floor in Go: a net/http keep-alive client
+// POSTing the bytes llmux sends (--body) to the same server and reading the
+// whole answer. It prints one JSON line with the figures every driver
 // reports: nearest-rank p50/p99 of the per-call wall time, the mean, CPU
 // time per call (getrusage over the measured loop, every thread of the
 // process) and requests per second.
 //
 //	llmux_bindings_go_driver --api=raw|typed --config=FILE --request=FILE [--calls=20000] [--warmup=2000]
 //	                         [--cpuprofile=FILE]
+//	llmux_bindings_go_driver --api=raw-http --url=http://127.0.0.1:P/v1 --api-key=KEY --body=FILE [...]
 //
 // --cpuprofile writes a pprof CPU profile of the measured loop (go tool
 // pprof): it samples the Go threads only, not the library's I/O thread.
@@ -20,10 +23,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,14 +86,25 @@ func percentileMicros(sorted []time.Duration, p float64) float64 {
 }
 
 func main() {
-	api := flag.String("api", "raw", "raw (CompletionRaw) or typed (Completion)")
+	api := flag.String("api", "raw", "raw (CompletionRaw), typed (Completion) or raw-http (net/http)")
 	configPath := flag.String("config", "", "router config file (JSON or YAML)")
 	requestPath := flag.String("request", "", "chat-completions request body file")
+	url := flag.String("url", "", "raw-http: the API base (.../v1)")
+	apiKey := flag.String("api-key", "", "raw-http: the bearer token")
+	bodyPath := flag.String("body", "", "raw-http: the body to POST")
 	calls := flag.Int("calls", 20000, "measured calls")
 	warmup := flag.Int("warmup", 2000, "calls before the measurement")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured loop to this file")
 	flag.Parse()
 
+	if *api == "raw-http" {
+		body, err := os.ReadFile(*bodyPath)
+		if err != nil {
+			fail("%v", err)
+		}
+		measure("net/http keep-alive", rawHTTP(*url, *apiKey, bytes.TrimSpace(body)), *calls, *warmup, *cpuProfile)
+		return
+	}
 	config, err := os.ReadFile(*configPath)
 	if err != nil {
 		fail("%v", err)
@@ -127,18 +144,48 @@ func main() {
 			return err == nil && len(resp.Choices) > 0
 		}
 	default:
-		fail("--api must be raw or typed, not %q", *api)
+		fail("--api must be raw, typed or raw-http, not %q", *api)
 	}
+	measure(apiName, call, *calls, *warmup, *cpuProfile)
+}
 
-	for i := 0; i < *warmup; i++ {
+// rawHTTP is one net/http client (keep-alive: the default transport keeps
+// the connection) doing what any client must: send the request, read the
+// whole answer.
+func rawHTTP(base, apiKey string, body []byte) func() bool {
+	target := strings.TrimSuffix(base, "/") + "/chat/completions"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+	var answer bytes.Buffer
+	return func() bool {
+		req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+		if err != nil {
+			fail("%v", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "go driver:", err)
+			return false
+		}
+		answer.Reset()
+		_, err = io.Copy(&answer, resp.Body)
+		resp.Body.Close()
+		return err == nil && resp.StatusCode == http.StatusOK && answer.Len() > 0
+	}
+}
+
+// measure runs the warm-up and the measured loop and prints the JSON line.
+func measure(apiName string, call func() bool, calls, warmup int, cpuProfile string) {
+	for i := 0; i < warmup; i++ {
 		if !call() {
 			fail("a warm-up call failed")
 		}
 	}
-	samples := make([]time.Duration, *calls)
+	samples := make([]time.Duration, calls)
 	failures := 0
-	if *cpuProfile != "" {
-		out, err := os.Create(*cpuProfile)
+	if cpuProfile != "" {
+		out, err := os.Create(cpuProfile)
 		if err != nil {
 			fail("%v", err)
 		}
@@ -166,15 +213,15 @@ func main() {
 	}
 	result := map[string]any{
 		"driver": "go", "api": apiName, "mode": "sequential", "concurrency": 1,
-		"calls": *calls, "warmup": *warmup, "errors": failures, "wall_s": wall,
-		"rps": float64(*calls) / wall, "cpu_us_per_call": cpu * 1e6 / float64(max(*calls, 1)),
+		"calls": calls, "warmup": warmup, "errors": failures, "wall_s": wall,
+		"rps": float64(calls) / wall, "cpu_us_per_call": cpu * 1e6 / float64(max(calls, 1)),
 		"latency_us": nil,
 	}
-	if *calls > 0 {
+	if calls > 0 {
 		result["latency_us"] = map[string]float64{
 			"p50":  percentileMicros(samples, 0.50),
 			"p99":  percentileMicros(samples, 0.99),
-			"mean": float64(sum.Nanoseconds()) / float64(*calls) / 1e3,
+			"mean": float64(sum.Nanoseconds()) / float64(calls) / 1e3,
 			"min":  float64(samples[0].Nanoseconds()) / 1e3,
 			"max":  float64(samples[len(samples)-1].Nanoseconds()) / 1e3,
 		}

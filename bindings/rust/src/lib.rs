@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod chat;
 mod endpoints;
 mod error;
 mod model_info;
@@ -39,13 +40,14 @@ mod stream;
 pub mod sys;
 
 pub use admin::{ModelGroupUsage, PickOptions, PickedDeployment};
+pub use chat::{ChatChoice, ChatCompletion, ChatMessage, FunctionCall, ToolCall};
 pub use endpoints::Endpoint;
 pub use error::{Error, ErrorKind};
+pub use model_info::{ModelGroupInfo, ModelInfo};
 pub use observe::{Event, EventType, LogLevel, RouterOptions};
 pub use response::{
     Chunk, Deployment, DeploymentHealth, HealthCheckResult, HealthEndpoint, HealthReport, Metadata, Response, Usage,
 };
-pub use model_info::{ModelGroupInfo, ModelInfo};
 pub use router::Router;
 pub use stream::Stream;
 

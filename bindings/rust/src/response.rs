@@ -117,7 +117,12 @@ pub struct Response {
 impl Response {
     /// Parses the JSON the library returned.
     pub(crate) fn from_text(text: &str) -> Result<Response, Error> {
-        let body: Value = serde_json::from_str(text)
+        Response::from_slice(text.as_bytes())
+    }
+
+    /// Parses the JSON the library returned, from its bytes.
+    pub(crate) fn from_slice(json: &[u8]) -> Result<Response, Error> {
+        let body: Value = serde_json::from_slice(json)
             .map_err(|e| Error::internal(format!("llmux returned a response that is not JSON ({e})")))?;
         if !body.is_object() {
             return Err(Error::internal("llmux returned a response that is not a JSON object".to_owned()));

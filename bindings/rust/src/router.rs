@@ -1,9 +1,11 @@
 //! [`Router`]: the safe owner of an `llmux_router`.
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::ptr::{self, NonNull};
 
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::chat::ChatCompletion;
 use crate::error::{copied, Error};
 use crate::observe::RouterOptions;
 use crate::response::{Deployment, DeploymentHealth, HealthReport, Response};
@@ -82,7 +84,36 @@ impl Router {
     /// body (`model` names a model group); router-only keys (`fallbacks`,
     /// `num_retries`, `mock_response`, ...) are honoured and stripped.
     pub fn completion(&self, request: &Value) -> Result<Response, Error> {
-        Response::from_text(&self.completion_raw(&request.to_string())?)
+        self.completion_bytes(&encode(request)?, Response::from_slice)
+    }
+
+    /// [`completion`](Router::completion) decoded into a typed
+    /// [`ChatCompletion`] by serde's derived code, in one pass straight from
+    /// the library's buffer. `request` is anything that serialises to an
+    /// OpenAI chat-completions body: a `serde_json::Value`, or structs of your
+    /// own deriving `Serialize`.
+    pub fn completion_typed<R: Serialize + ?Sized>(&self, request: &R) -> Result<ChatCompletion, Error> {
+        self.completion_bytes(&encode(request)?, ChatCompletion::from_slice)
+    }
+
+    /// Sends a chat-completions body and decodes the answer from a view of
+    /// the library's buffer, which is freed afterwards.
+    fn completion_bytes<T>(&self, request: &[u8], decode: impl FnOnce(&[u8]) -> Result<T, Error>) -> Result<T, Error> {
+        let mut out: *mut c_char = ptr::null_mut();
+        let mut error = ptr::null_mut();
+        // SAFETY: the request is borrowed for the call; out-params are valid.
+        let status = unsafe {
+            sys::llmux_completion(self.as_raw(), request.as_ptr().cast(), request.len(), &mut out, &mut error)
+        };
+        // Frees the answer however this function is left.
+        let _owned = Owned(out);
+        // SAFETY: `error` is NULL or an error this call handed us.
+        unsafe { check(status, error, "llmux_completion") }?;
+        if out.is_null() {
+            return Err(Error::internal("llmux_completion succeeded without output".to_owned()));
+        }
+        // SAFETY: `out` is a NUL-terminated string the library handed over; it lives until `_owned` drops.
+        decode(unsafe { CStr::from_ptr(out) }.to_bytes())
     }
 
     /// [`completion`](Router::completion) with JSON text in and out: the
@@ -228,7 +259,11 @@ impl Drop for Router {
 ///
 /// # Safety
 /// `error` is NULL or an `llmux_error` owned by the caller.
-pub(crate) unsafe fn check(status: sys::llmux_status, error: *mut sys::llmux_error, context: &str) -> Result<(), Error> {
+pub(crate) unsafe fn check(
+    status: sys::llmux_status,
+    error: *mut sys::llmux_error,
+    context: &str,
+) -> Result<(), Error> {
     let outcome = if status == sys::LLMUX_OK { Ok(()) } else { Err(Error::from_raw(status, error, context)) };
     sys::llmux_error_free(error);
     outcome
@@ -242,6 +277,23 @@ unsafe fn take_string(text: *mut c_char) -> String {
     let copy = copied(text);
     sys::llmux_free(text.cast());
     copy
+}
+
+/// A string the library handed over, freed with llmux_free on drop.
+struct Owned(*mut c_char);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: NULL or a library-allocated string owned here; llmux_free(NULL) is a no-op.
+        unsafe { sys::llmux_free(self.0.cast()) }
+    }
+}
+
+/// A request as JSON bytes; a value serde cannot write as JSON (a map with
+/// non-string keys, ...) is an InvalidArgument error.
+fn encode<R: Serialize + ?Sized>(request: &R) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(request)
+        .map_err(|e| Error::invalid_argument(format!("the request does not encode as JSON: {e}")))
 }
 
 /// `text` as a C string; an interior NUL is an InvalidArgument error.

@@ -62,7 +62,10 @@ fn update_settings_applies_to_the_next_call_and_rejects_whole() {
     assert_eq!(router.settings().unwrap()["num_retries"], 0);
     router.update_settings(&json!({"num_retries": 2, "routing_strategy": "least-busy"})).unwrap();
     let settings = router.settings().unwrap();
-    assert_eq!((settings["num_retries"].as_i64(), settings["routing_strategy"].as_str()), (Some(2), Some("least-busy")));
+    assert_eq!(
+        (settings["num_retries"].as_i64(), settings["routing_strategy"].as_str()),
+        (Some(2), Some("least-busy"))
+    );
     let error = router.completion(&chat("bad", "hi")).unwrap_err();
     assert_eq!(error.metadata().unwrap().attempts, 3);
 

@@ -31,6 +31,53 @@ fn completion_returns_content_and_router_metadata() {
 }
 
 #[test]
+fn completion_typed_decodes_what_completion_reads() {
+    let server = FakeServer::start();
+    let router = server.router(&[("chat", "ok-typed", "typed-a")], json!({}));
+
+    let typed = router.completion_typed(&chat("chat", "hi")).unwrap();
+    let value = router.completion(&chat("chat", "hi")).unwrap();
+
+    assert_eq!(typed.content(), Some("Hello from ok-typed."));
+    assert_eq!(typed.content(), value.content());
+    assert_eq!(Some(typed.model.as_str()), value.model());
+    assert_eq!(typed.choices[0].message.role, "assistant");
+    assert_eq!(typed.usage.map(|u| u.total_tokens), value.usage().map(|u| u.total_tokens));
+    let (m, v) = (&typed.metadata, value.metadata());
+    assert_eq!(m.deployment_id, "typed-a");
+    assert_eq!((&m.model_group, &m.requested_model, &m.api_base), (&v.model_group, &v.requested_model, &v.api_base));
+    assert_eq!((m.attempts, m.retries, m.fallbacks), (1, 0, 0));
+    assert!(m.latency > std::time::Duration::ZERO);
+    assert_eq!(m.headers.get("x-litellm-model-id").map(String::as_str), Some("typed-a"));
+    assert_eq!(m.headers.keys().collect::<Vec<_>>(), v.headers.keys().collect::<Vec<_>>());
+    assert!(m.call_id > 0 && m.call_id != v.call_id);
+}
+
+#[test]
+fn completion_typed_sends_any_serializable_request() {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        role: &'a str,
+        content: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Request<'a> {
+        model: &'a str,
+        messages: Vec<Message<'a>>,
+    }
+    let server = FakeServer::start();
+    let router = server.router(&[("chat", "ok-struct", "struct-a")], json!({}));
+
+    let request = Request { model: "chat", messages: vec![Message { role: "user", content: "hi" }] };
+    let response = router.completion_typed(&request).unwrap();
+
+    assert_eq!(response.content(), Some("Hello from ok-struct."));
+    assert_eq!(response.metadata.deployment_id, "struct-a");
+    let refused = router.completion_typed(&std::collections::BTreeMap::from([((1, 2), 3)])).unwrap_err();
+    assert_eq!(refused.kind, llmux::ErrorKind::InvalidArgument);
+}
+
+#[test]
 fn completion_raw_takes_and_returns_json_text() {
     let server = FakeServer::start();
     let router = server.router(&[("chat", "ok-raw", "raw-a")], json!({}));

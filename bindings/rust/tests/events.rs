@@ -94,6 +94,7 @@ fn a_panicking_callback_does_not_break_the_call() {
     let server = FakeServer::start();
     let config = json!({"model_list": [server.deployment("chat", "ok-chat", "chat-1")]});
     let router =
-        Router::with_options(&config.to_string(), RouterOptions::new().on_event(|_| panic!("observer failed"))).unwrap();
+        Router::with_options(&config.to_string(), RouterOptions::new().on_event(|_| panic!("observer failed")))
+            .unwrap();
     assert_eq!(router.completion(&chat("chat", "hi")).unwrap().content(), Some("Hello from ok-chat."));
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -690,6 +691,93 @@ TEST_CASE("transport: a recycled easy handle carries nothing over from the last 
   CHECK(requests[1].header("authorization").empty());
 }
 
+TEST_CASE("transport: a reused handle sends each transfer's own body and headers", "[transport]") {
+  // Handles stay configured per profile (URL, method, headers, TLS, proxy):
+  // transfers of one profile reuse them, another profile gets its own.
+  FakeProvider provider;
+  CurlEventLoop transport;
+  auto run = [&](HttpRequest r) {
+    Recorder rec;
+    transport.start_transfer(std::move(r), &rec);
+    REQUIRE(rec.wait());
+    CHECK(rec.result.error == TransferError::kNone);
+    CHECK(rec.result.status > 0);
+  };
+  const std::vector<std::string> bodies = {R"({"n":1})", R"({"n":22,"more":"x"})", R"({"n":1})", "{}"};
+  for (const std::string& body : bodies) {
+    HttpRequest r = chat_request(provider);
+    r.body = body;
+    run(std::move(r));
+  }
+  HttpRequest other_key = chat_request(provider);
+  other_key.headers = {"Content-Type: application/json", "Authorization: Bearer sk-other", "X-Extra: 1"};
+  run(other_key);
+  run(chat_request(provider));  // back to the first profile
+  HttpRequest get;
+  get.url = provider.base_url() + "/models";
+  get.method = "GET";
+  run(get);
+  run(chat_request(provider));
+  const auto requests = provider.requests();
+  REQUIRE(requests.size() == 8);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    CHECK(requests[i].body == bodies[i]);
+    CHECK(requests[i].header("authorization") == "Bearer sk-test");
+    CHECK(requests[i].header("x-extra").empty());
+  }
+  CHECK(requests[4].header("authorization") == "Bearer sk-other");
+  CHECK(requests[4].header("x-extra") == "1");
+  CHECK(requests[5].header("authorization") == "Bearer sk-test");
+  CHECK(requests[5].header("x-extra").empty());
+  CHECK(requests[5].body == chat_request(provider).body);
+  CHECK(requests[6].method == "GET");
+  CHECK(requests[6].body.empty());
+  CHECK(requests[6].header("authorization").empty());
+  CHECK(requests[7].method == "POST");
+  CHECK(requests[7].body == chat_request(provider).body);
+  CHECK(requests[7].header("authorization") == "Bearer sk-test");
+}
+
+TEST_CASE("transport: a reused handle takes each transfer's connect timeout, not the last one's",
+          "[transport][timeout]") {
+  // A listener whose accept queue is full: connect() hangs in SYN-SENT.
+  uint16_t port = 0;
+  const int listener = listen_socket(0, &port);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  std::vector<int> fillers;
+  for (int i = 0; i < 3; ++i) {
+    const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    (void)::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(c);
+  }
+  pollfd first{fillers[0], POLLOUT, 0};
+  REQUIRE(::poll(&first, 1, 5000) == 1);
+
+  CurlEventLoop transport;
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions";
+  req.body = "{}";
+  req.connect_timeout = 100ms;
+  Recorder short_connect;
+  transport.start_transfer(req, &short_connect);
+  REQUIRE(short_connect.wait());
+  CHECK(short_connect.result.error == TransferError::kConnectTimeout);
+  // Same profile, no connect timeout of its own: only the total deadline
+  // (the loop's timer) may end it. A connect timeout left over from the
+  // handle's last transfer would report kConnectTimeout instead.
+  req.connect_timeout = Duration::max();
+  req.total_timeout = 600ms;
+  Recorder no_connect_limit;
+  transport.start_transfer(req, &no_connect_limit);
+  REQUIRE(no_connect_limit.wait());
+  CHECK(no_connect_limit.result.error == TransferError::kTotalTimeout);
+  for (int c : fillers) ::close(c);
+  ::close(listener);
+}
+
 TEST_CASE("transport: a new transfer started from inside on_complete", "[transport]") {
   FakeProvider provider;
   CurlEventLoop transport;
@@ -828,6 +916,47 @@ TEST_CASE("transport: 2,000 concurrent transfers all complete exactly once", "[t
   }
   CHECK(ok_count == kTransfers);
   CHECK(provider.request_count() == static_cast<size_t>(kTransfers));
+}
+
+TEST_CASE("transport: handles of several profiles in flight at once each send their own headers",
+          "[transport][load]") {
+  // More transfers in flight than the handle pool keeps (256), over three
+  // profiles: handles are reused, reconfigured and dropped while the
+  // profiles interleave; every request must carry the headers it was given.
+  FakeProvider provider;
+  struct Counter : TransferObserver {
+    std::atomic<int>* total = nullptr;
+    TransferError error = TransferError::kOther;
+    void on_complete(TransferResult&& r) override {
+      error = r.error;
+      ++*total;
+    }
+  };
+  constexpr int kTransfers = 900;
+  std::atomic<int> total{0};
+  std::vector<Counter> counters(kTransfers);
+  CurlEventLoop transport;
+  for (int round = 0; round < 2; ++round) {
+    total = 0;
+    for (int i = 0; i < kTransfers; ++i) {
+      counters[i].total = &total;
+      HttpRequest req = chat_request(provider);
+      req.headers = {"Content-Type: application/json", fmt::format("Authorization: Bearer sk-{}", i % 3)};
+      if (i % 3 == 1) req.headers.push_back("X-Only-Profile-1: yes");
+      req.body = fmt::format(R"({{"n":{}}})", i);
+      transport.start_transfer(std::move(req), &counters[i]);
+    }
+    REQUIRE(eventually([&] { return total.load() == kTransfers; }));
+    for (const Counter& c : counters) CHECK(c.error == TransferError::kNone);
+  }
+  const auto requests = provider.requests();
+  REQUIRE(requests.size() == 2 * kTransfers);
+  for (const auto& r : requests) {
+    const int n = std::stoi(r.body.substr(5));
+    INFO(r.body);
+    CHECK(r.header("authorization") == fmt::format("Bearer sk-{}", n % 3));
+    CHECK(r.header("x-only-profile-1") == (n % 3 == 1 ? "yes" : ""));
+  }
 }
 
 TEST_CASE("transport: transfer_error_name", "[transport]") {

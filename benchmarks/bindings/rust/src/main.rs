@@ -1,15 +1,26 @@
-//! The Rust row of the bindings benchmark (run by
-//! benchmarks/bindings/run_bindings.sh): `Router::completion_raw` (the request
-//! text as it is) or `Router::completion` (the request as a
-//! `serde_json::Value`, serialised and the response parsed on every call),
-//! one call at a time. Prints one JSON line with the figures every driver
-//! reports: nearest-rank p50/p99 of the per-call wall time, the mean, CPU time
-//! per call (getrusage over the measured loop, every thread of the process)
-//! and requests per second.
+//! The Rust rows of the bindings benchmark (run by
+//! benchmarks/bindings/run_bindings.sh), one call at a time:
+//! - `raw`: `Router::completion_raw` (the request text as it is, the answer as text);
+//! - `typed`: `Router::completion_typed` (the request as a `serde_json::Value`,
+//!   serialised on every call; the answer decoded into `ChatCompletion` by
+//!   serde's derived code);
+//! - `value`: `Router::completion` (the same request; the answer parsed into a
+//!   `serde_json::Value` plus its `Metadata`);
+//! - `raw-http`: the floor in Rust, a keep-alive HTTP/1.1 connection on
+//!   `std::net::TcpStream` POSTing the bytes llmux sends (`--body`) to the same
+//!   server and reading the whole answer.
+//!
+//! Prints one JSON line with the figures every driver reports: nearest-rank
+//! p50/p99 of the per-call wall time, the mean, CPU time per call (getrusage
+//! over the measured loop, every thread of the process) and requests per
+//! second.
 //!
 //! ```text
-//! llmux_bindings_rust_driver --api=raw|typed --config=FILE --request=FILE [--calls=20000] [--warmup=2000]
+//! llmux_bindings_rust_driver --api=raw|typed|value --config=FILE --request=FILE [--calls=20000] [--warmup=2000]
+//! llmux_bindings_rust_driver --api=raw-http --url=http://127.0.0.1:P/v1 --api-key=KEY --body=FILE [...]
 //! ```
+mod raw_http;
+
 use std::process::exit;
 use std::time::{Duration, Instant};
 
@@ -64,16 +75,34 @@ fn percentile_micros(sorted: &[Duration], p: f64) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let api = flag(&args, "api", Some("raw"));
-    let config = read(&flag(&args, "config", None));
-    let request_text = read(&flag(&args, "request", None)).trim().to_owned();
     let calls = flag_count(&args, "calls", 20000);
     let warmup = flag_count(&args, "warmup", 2000);
+    if api == "raw-http" {
+        let body = read(&flag(&args, "body", None)).trim().to_owned();
+        let mut client = raw_http::Client::connect(
+            &flag(&args, "url", None),
+            &flag(&args, "api-key", None),
+            &body,
+        )
+        .unwrap_or_else(|e| fail(&format!("connecting: {e}")));
+        let mut call = || match client.call() {
+            Ok(len) => len > 0,
+            Err(e) => {
+                eprintln!("rust driver: {e}");
+                false
+            }
+        };
+        measure("std::net::TcpStream keep-alive", &mut call, calls, warmup);
+        return;
+    }
+    let config = read(&flag(&args, "config", None));
+    let request_text = read(&flag(&args, "request", None)).trim().to_owned();
 
     let router =
         Router::from_config(&config).unwrap_or_else(|e| fail(&format!("Router::from_config: {e}")));
     let request_value: Value = serde_json::from_str(&request_text)
         .unwrap_or_else(|e| fail(&format!("the request is not JSON: {e}")));
-    let (api_name, call): (&str, Box<dyn Fn() -> bool>) = match api.as_str() {
+    let (api_name, mut call): (&str, Box<dyn FnMut() -> bool>) = match api.as_str() {
         "raw" => (
             "completion_raw",
             Box::new(|| match router.completion_raw(&request_text) {
@@ -85,6 +114,16 @@ fn main() {
             }),
         ),
         "typed" => (
+            "completion_typed",
+            Box::new(|| match router.completion_typed(&request_value) {
+                Ok(response) => response.content().is_some(),
+                Err(e) => {
+                    eprintln!("rust driver: {e}");
+                    false
+                }
+            }),
+        ),
+        "value" => (
             "completion",
             Box::new(|| match router.completion(&request_value) {
                 Ok(response) => response.content().is_some(),
@@ -94,9 +133,15 @@ fn main() {
                 }
             }),
         ),
-        other => fail(&format!("--api must be raw or typed, not {other}")),
+        other => fail(&format!(
+            "--api must be raw, typed, value or raw-http, not {other}"
+        )),
     };
+    measure(api_name, &mut call, calls, warmup);
+}
 
+/// Runs the warm-up and the measured loop and prints the JSON line.
+fn measure(api_name: &str, call: &mut dyn FnMut() -> bool, calls: usize, warmup: usize) {
     for _ in 0..warmup {
         if !call() {
             fail("a warm-up call failed");

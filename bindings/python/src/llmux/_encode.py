@@ -136,11 +136,16 @@ def _first_unserialisable(fields: Mapping[str, Any]) -> str:
     return "config"
 
 
+#: ``json.dumps(..., ensure_ascii=False, allow_nan=False, default=to_jsonable)``, made once (dumps
+#: with options makes an encoder per call).
+_REQUEST_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=to_jsonable)
+
+
 def request_json(fields: Mapping[str, Any]) -> bytes:
     """A request body as UTF-8 JSON; InvalidArgumentError names a field that cannot be sent."""
     fields = mock_fields(fields)
     try:
-        text = json.dumps(fields, ensure_ascii=False, allow_nan=False, default=to_jsonable)
+        text = _REQUEST_ENCODER.encode(fields)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"llmux: {_first_unserialisable(fields)}: cannot be sent as JSON: {exc}",
                                    kind=Status.INVALID_ARGUMENT) from exc

@@ -59,7 +59,6 @@ __all__ = [
     "make_usage",
 ]
 
-_MISSING = object()
 _log = logging.getLogger("llmux")
 
 
@@ -101,21 +100,56 @@ class LLMuxObject:
 
     Subclasses declare ``_fields`` (names that read as None when absent) and ``_children`` (the
     class used to wrap the value of a member: a dict, or each dict of a list).
+
+    Members are wrapped lazily: building an object copies the top-level mapping only, and a member
+    becomes its object (or list of objects) the first time it is read — so a response costs little
+    to build, and what is never read (an embedding's floats) is never walked. ``_raw`` holds the
+    names still unwrapped (None once every member is).
     """
 
     _fields: ClassVar[tuple[str, ...]] = ()
     _children: ClassVar[Mapping[str, type["LLMuxObject"]]] = {}
+    #: Members that are plain JSON data (an embedding's numbers): copied as they are, never walked.
+    _plain: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
-        values: dict[str, Any] = {}
-        for key, value in {**(data or {}), **fields}.items():
-            values[key] = self._wrap(key, value)
+        values: dict[str, Any] = dict(data) if data else {}
+        if fields:
+            values.update(fields)
         object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_raw", set(values) if values else None)
 
     @classmethod
     def _wrap(cls, key: str, value: Any) -> Any:
+        if key in cls._plain and type(value) is list:
+            return list(value)
         child = cls._children.get(key, LLMuxObject)
         return _wrap_value(value, child)
+
+    def _member(self, key: str) -> Any:
+        """The member ``key``, wrapped (KeyError when absent)."""
+        values = self._values
+        value = values[key]
+        raw = self._raw
+        if raw is not None and key in raw:
+            raw.discard(key)
+            value = values[key] = self._wrap(key, value)
+        return value
+
+    def _wrapped(self) -> dict[str, Any]:
+        """Every member wrapped (for iteration over values)."""
+        raw = self._raw
+        if raw:
+            values = self._values
+            for key in list(raw):
+                values[key] = self._wrap(key, values[key])
+        object.__setattr__(self, "_raw", None)
+        return self._values
+
+    def _forget(self, key: str) -> None:
+        raw = self._raw
+        if raw is not None:
+            raw.discard(key)
 
     # -- attribute access ----------------------------------------------------------------------
 
@@ -123,7 +157,7 @@ class LLMuxObject:
         # Only called when normal lookup fails: the JSON members.
         values = object.__getattribute__(self, "_values")
         if name in values:
-            return values[name]
+            return self._member(name)
         if name in type(self)._fields:
             return None
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
@@ -133,12 +167,14 @@ class LLMuxObject:
             object.__setattr__(self, name, value)
         else:
             self._values[name] = self._wrap(name, value)
+            self._forget(name)
 
     def __delattr__(self, name: str) -> None:
         if name.startswith("_"):
             object.__delattr__(self, name)
         elif name in self._values:
             del self._values[name]
+            self._forget(name)
         else:
             raise AttributeError(name)
 
@@ -146,16 +182,18 @@ class LLMuxObject:
 
     def __getitem__(self, key: str) -> Any:
         if key in self._values:
-            return self._values[key]
+            return self._member(key)
         if key in type(self)._fields:
             return None
         raise KeyError(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._values[key] = self._wrap(key, value)
+        self._forget(key)
 
     def __delitem__(self, key: str) -> None:
         del self._values[key]
+        self._forget(key)
 
     def __contains__(self, key: object) -> bool:
         return key in self._values
@@ -172,16 +210,17 @@ class LLMuxObject:
 
     def values(self) -> Any:
         """The member values (nested objects stay wrapped)."""
-        return self._values.values()
+        return self._wrapped().values()
 
     def items(self) -> Any:
         """(name, value) pairs (nested objects stay wrapped)."""
-        return self._values.items()
+        return self._wrapped().items()
 
     def get(self, key: str, default: Any = None) -> Any:
         """The member ``key``, or ``default`` when absent."""
-        value = self._values.get(key, _MISSING)
-        return default if value is _MISSING else value
+        if key in self._values:
+            return self._member(key)
+        return default
 
     # -- conversions ---------------------------------------------------------------------------
 
@@ -211,8 +250,12 @@ class LLMuxObject:
     __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
 
     def __repr__(self) -> str:
-        members = ", ".join(f"{key}={value!r}" for key, value in self._values.items())
+        members = ", ".join(f"{key}={value!r}" for key, value in self._wrapped().items())
         return f"{type(self).__name__}({members})"
+
+
+#: JSON scalars: a list holding only these is copied as it is, not walked item by item.
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def _wrap_value(value: Any, child: type[LLMuxObject]) -> Any:
@@ -221,6 +264,8 @@ def _wrap_value(value: Any, child: type[LLMuxObject]) -> Any:
     if isinstance(value, Mapping):
         return child(value)
     if isinstance(value, list):
+        if _SCALARS.issuperset(map(type, value)):
+            return list(value)
         return [_wrap_value(item, child) for item in value]
     return value
 
@@ -229,6 +274,8 @@ def _unwrap(value: Any) -> Any:
     if isinstance(value, LLMuxObject):
         return value.model_dump()
     if isinstance(value, list):
+        if _SCALARS.issuperset(map(type, value)):
+            return list(value)
         return [_unwrap(item) for item in value]
     if isinstance(value, dict):
         return {key: _unwrap(item) for key, item in value.items()}
@@ -321,6 +368,7 @@ class Embedding(LLMuxObject, metaclass=_LiteLLMRoleType):
 
     _litellm_names = ("Embedding",)
     _fields = ("embedding", "index", "object")
+    _plain = frozenset(("embedding",))
 
 
 class EmbeddingResponse(_WithHiddenParams, metaclass=_ResponseType):
