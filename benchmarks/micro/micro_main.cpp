@@ -25,6 +25,7 @@ namespace {
 struct Figure {
   double cpu_ns = 0;           // per iteration
   double bytes_per_second = 0; // 0 when not set
+  double allocations = -1;     // per iteration (counter allocations_per_iteration); <0 when not counted
   bool from_median = false;
   std::string error;
 };
@@ -46,6 +47,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
       f.cpu_ns = r.GetAdjustedCPUTime() * 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
       auto it = r.counters.find("bytes_per_second");
       f.bytes_per_second = it != r.counters.end() ? static_cast<double>(it->second) : 0;
+      auto a = r.counters.find("allocations_per_iteration");
+      f.allocations = a != r.counters.end() ? static_cast<double>(a->second) : -1;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -74,6 +77,33 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+// The routing decision per strategy and group size, from the figures named
+// routing/<strategy>/<deployments>: {"<strategy>":{"8":{"ns":..,
+// "allocations_per_decision":..},"1000":{..}},..} (allocations -1: not counted).
+std::string routing_table(const std::map<std::string, Figure>& figures) {
+  std::map<std::string, std::vector<std::string>> rows;
+  for (const auto& [name, f] : figures) {
+    constexpr std::string_view kPrefix = "routing/";
+    if (name.rfind(kPrefix, 0) != 0 || !f.error.empty()) continue;
+    const std::string_view rest = std::string_view(name).substr(kPrefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;
+    const std::string_view n = rest.substr(slash + 1);
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    rows[std::string(rest.substr(0, slash))].push_back(fmt::format(
+        R"("{}":{{"ns":{:.3f},"allocations_per_decision":{:.4f}}})", n, f.cpu_ns, f.allocations));
+  }
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [strategy, sizes] : rows) {
+    out += fmt::format(R"({}"{}":{{)", first ? "" : ",", strategy);
+    for (size_t i = 0; i < sizes.size(); ++i) out += (i ? "," : "") + sizes[i];
+    out += "}";
+    first = false;
+  }
+  return out + "}";
+}
+
 int report(const std::vector<Comparison>& comparisons, const std::map<std::string, Figure>& figures,
            const std::string& summary_path) {
   std::vector<std::string> json_items;
@@ -93,11 +123,14 @@ int report(const std::vector<Comparison>& comparisons, const std::map<std::strin
       const double ratio = f.cpu_ns / c.budget_ns;
       const bool ok = ratio <= 1.0;
       over_budget += ok ? 0 : 1;
-      std::printf("%s: %s / budget %s = %.3f -> %s\n", c.label.c_str(), format_ns(f.cpu_ns).c_str(),
-                  format_ns(c.budget_ns).c_str(), ratio, ok ? "within budget" : "OVER BUDGET");
+      const std::string allocs =
+          f.allocations >= 0 ? fmt::format(", {:.2f} allocations per iteration", f.allocations) : std::string();
+      std::printf("%s: %s / budget %s = %.3f -> %s%s\n", c.label.c_str(), format_ns(f.cpu_ns).c_str(),
+                  format_ns(c.budget_ns).c_str(), ratio, ok ? "within budget" : "OVER BUDGET", allocs.c_str());
       json_items.push_back(fmt::format(
-          R"({{"name":"{}","label":"{}","figure_ns":{:.3f},"budget_ns":{:.1f},"ratio":{:.4f},"within_budget":{}}})",
-          c.figure, json_escape(c.label), f.cpu_ns, c.budget_ns, ratio, ok));
+          R"({{"name":"{}","label":"{}","figure_ns":{:.3f},"budget_ns":{:.1f},"ratio":{:.4f},"within_budget":{}{}}})",
+          c.figure, json_escape(c.label), f.cpu_ns, c.budget_ns, ratio, ok,
+          f.allocations >= 0 ? fmt::format(R"(,"allocations_per_iteration":{:.4f})", f.allocations) : std::string()));
       continue;
     }
     auto base = figures.find(c.baseline);
@@ -127,7 +160,7 @@ int report(const std::vector<Comparison>& comparisons, const std::map<std::strin
     }
     std::string text = "{\"benchmark\":\"llmux_micro\",\"time\":\"cpu_ns_per_iteration\",\"comparisons\":[\n";
     for (size_t i = 0; i < json_items.size(); ++i) text += json_items[i] + (i + 1 < json_items.size() ? ",\n" : "\n");
-    text += "]}\n";
+    text += "],\n\"routing\":" + routing_table(figures) + "}\n";
     std::fputs(text.c_str(), out);
     std::fclose(out);
     std::printf("summary written to %s\n", summary_path.c_str());

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/alloc_counter.hpp"
 #include "health/cooldown_tracker.hpp"
 #include "llmux/clock.hpp"
 #include "llmux/config.hpp"
@@ -179,13 +180,13 @@ void warm_statistics(Variant v, RoutingSetup& s) {
   }
 }
 
-// Call::attempt()'s decision, step for step: the router's own candidate
-// filters (router/candidate_filter.hpp, with the default settings: cooldown,
-// order, max_parallel and the rest as configured), then Strategy::pick. The
-// scratch vectors are the router's; `avoid` is null on a first attempt.
+// Call::attempt()'s decision, step for step (router::select_deployment): the
+// router's own candidate filters (router/candidate_filter.hpp, with the
+// default settings: cooldown, order, max_parallel and the rest as
+// configured) over the group's flat arrays, then Strategy::pick. The scratch
+// space is the router's; `avoid` is null on a first attempt.
 struct Decision {
-  std::vector<const PoolEntry*> scratch_entries;
-  std::vector<const Deployment*> scratch_candidates;
+  router::FilterScratch scratch;
   router::FilterReport report;
 
   TimePoint now{};  // the clock reading of the last decision
@@ -201,27 +202,44 @@ struct Decision {
   const PoolEntry* decide(const ModelGroup& group, Strategy& strategy, Random& rng, const TimeSource& time) {
     static const RouterSettings settings;
     now = time.now();
-    scratch_entries.assign(group.members.begin(), group.members.end());
     router::FilterInput in;
     in.now = now;
     in.settings = &settings;
     in.request = &request();
     in.group_name = group.name;
-    in.enforce_rate_limits = strategy.enforces_rate_limits();
+    const bool strategy_limits = strategy.enforces_rate_limits();
+    in.enforce_rate_limits = strategy_limits;
     report.clear();
-    router::filter_candidates(in, scratch_entries, report);
-    if (scratch_entries.empty()) return nullptr;
+    const router::Candidates c = router::filter_group(in, group, scratch, report);
+    if (c.empty()) return nullptr;
     size_t index = 0;
-    if (scratch_entries.size() > 1 || strategy.enforces_rate_limits()) {
-      scratch_candidates.clear();
-      for (const PoolEntry* e : scratch_entries) scratch_candidates.push_back(e->deployment.get());
+    if (c.size() > 1 || strategy_limits) {
       PickContext ctx{group.name, in.request->estimated_prompt_tokens, false, now};
-      index = strategy.pick(ctx, std::span<const Deployment* const>(scratch_candidates), rng);
+      ctx.may_be_weighted = group.any_weight;
+      index = strategy.pick(ctx, c.deployments, rng);
       if (index == Strategy::kNoDeployment) return nullptr;
-      if (index >= scratch_entries.size()) index = 0;
+      if (index >= c.size()) index = 0;
     }
-    return scratch_entries[index];
+    return c.entries[index];
   }
+};
+
+// Allocations of this thread over the timed loop, per iteration, as the
+// counter "allocations_per_iteration" (the summary carries it; 0 expected in
+// steady state). -1 when the counter is not linked in (sanitizer builds).
+class AllocationCount {
+ public:
+  AllocationCount() : before_(alloc_counter::this_thread()) {}
+  void report(benchmark::State& state) const {
+    const double per = alloc_counter::available() && state.iterations() > 0
+                           ? static_cast<double>((alloc_counter::this_thread() - before_).allocations) /
+                                 static_cast<double>(state.iterations())
+                           : -1.0;
+    state.counters["allocations_per_iteration"] = per;
+  }
+
+ private:
+  alloc_counter::Counts before_;
 };
 
 void bm_decision(benchmark::State& state, Variant v, size_t n, size_t cooling_every, bool fresh_scratch) {
@@ -236,10 +254,11 @@ void bm_decision(benchmark::State& state, Variant v, size_t n, size_t cooling_ev
   Decision reused;
   // Steady state: the scratch vectors keep their capacity from call to call.
   (void)reused.decide(*s.group, *s.strategy, rng, time);
+  const AllocationCount allocations;
   for (auto _ : state) {
     const PoolEntry* picked;
     if (fresh_scratch) {
-      // What a new Call does today: its scratch vectors start empty.
+      // Scratch space new per decision (the router keeps one per loop).
       Decision fresh;
       picked = fresh.decide(*s.group, *s.strategy, rng, time);
     } else {
@@ -247,6 +266,7 @@ void bm_decision(benchmark::State& state, Variant v, size_t n, size_t cooling_ev
     }
     benchmark::DoNotOptimize(picked);
   }
+  allocations.report(state);
   state.SetItemsProcessed(state.iterations());
   state.counters["deployments"] = static_cast<double>(n);
 }
@@ -262,7 +282,8 @@ void bm_pick(benchmark::State& state, Variant v, size_t n) {
   warm_statistics(v, s);
   std::vector<const Deployment*> candidates;
   for (const PoolEntry* e : s.group->members) candidates.push_back(e->deployment.get());
-  const PickContext ctx{s.group->name, kPromptTokens, false, TimeSource::steady().now()};
+  PickContext ctx{s.group->name, kPromptTokens, false, TimeSource::steady().now()};
+  ctx.may_be_weighted = s.group->any_weight;
   Random rng(0x5eed);
   for (auto _ : state) {
     size_t index = s.strategy->pick(ctx, std::span<const Deployment* const>(candidates), rng);
@@ -379,7 +400,7 @@ void register_routing_benchmarks(std::vector<Comparison>& out) {
     benchmark::RegisterBenchmark(name.c_str(),
                                  [n](benchmark::State& st) { bm_decision(st, Variant::kShuffle, n, 0, true); });
     out.push_back(Comparison{
-        fmt::format("routing decision, simple-shuffle, {} deployments, scratch vectors new per call (as a new Call has)", n),
+        fmt::format("routing decision, simple-shuffle, {} deployments, scratch vectors new per decision", n),
         name, n <= 8 ? kBudgetSmallNs : kBudgetLargeNs, "", "", false});
   }
   for (size_t n : {size_t{8}, size_t{1000}}) {

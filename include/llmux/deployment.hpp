@@ -41,13 +41,19 @@ class LLMUX_API MinuteCounter {
   static int64_t minute_of(TimePoint now) {
     return std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
   }
+  // value(now) with the minute worked out once for many counters:
+  // value_in(minute_tag(now)).
+  static uint64_t minute_tag(TimePoint now) { return static_cast<uint64_t>(minute_of(now)) & kMinuteMask; }
+  int64_t value_in(uint64_t tag) const {
+    const uint64_t p = packed_.load(std::memory_order_relaxed);
+    return (p >> kCountBits) == tag ? static_cast<int64_t>(p & kCountMask) : 0;
+  }
 
  private:
   // High 24 bits: minute (mod 2^24); low 40 bits: count.
   static constexpr int kCountBits = 40;
   static constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
   static constexpr uint64_t kMinuteMask = (uint64_t{1} << (64 - kCountBits)) - 1;
-  static uint64_t minute_tag(TimePoint now) { return static_cast<uint64_t>(minute_of(now)) & kMinuteMask; }
 
   mutable std::atomic<uint64_t> packed_{0};
 };
@@ -56,11 +62,22 @@ class LLMUX_API MinuteCounter {
 // derive from it and attach one instance with Deployment::install_lb_data.
 class LLMUX_API DeploymentLbData {
  public:
+  DeploymentLbData() = default;
   virtual ~DeploymentLbData() = default;
+  // What kind of data this is, as its strategy tags it (null: untagged):
+  // lets a strategy recognise its own data with one load next to the vtable
+  // pointer instead of a typeid comparison per candidate.
+  const void* kind() const { return kind_; }
   // Forgets what was learnt from past attempts (latency samples, estimates):
   // Router::reset calls it. May run while other threads pick or record, so
   // it must be as thread-safe as the rest of the strategy's data.
   virtual void reset() {}
+
+ protected:
+  explicit DeploymentLbData(const void* kind) : kind_(kind) {}
+
+ private:
+  const void* kind_ = nullptr;
 };
 
 // What the other replicas of a fleet (routers sharing routing state through

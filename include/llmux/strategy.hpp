@@ -31,6 +31,10 @@ struct PickContext {
   int64_t estimated_prompt_tokens = 0;
   bool stream = false;
   TimePoint now{};  // the router's (injectable) clock
+  // False when the router knows that no candidate's config sets weight, rpm
+  // or tpm (none of its model group does): simple-shuffle then draws without
+  // a pass over the candidates. True (the default) promises nothing.
+  bool may_be_weighted = true;
 };
 
 // What happened to one attempt, reported back to the strategy.

@@ -75,6 +75,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   size_t index = 0;
   if (c.size() > 1 || strategy_limits) {
     PickContext ctx{stage.group_name, in.request->estimated_prompt_tokens, in.stream, in.now};
+    ctx.may_be_weighted = stage.group == nullptr || stage.group->any_weight;
     index = core.strategy->pick(ctx, c.deployments, *core.rng);
     if (index == Strategy::kNoDeployment) {
       s.error = Error(ErrorKind::kNoDeploymentsAvailable,

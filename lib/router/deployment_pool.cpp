@@ -23,7 +23,8 @@ void ModelGroup::index_members(std::shared_ptr<const health::TripCounter> counte
   health.clear();
   deployments.reserve(members.size());
   health.reserve(members.size());
-  any_max_parallel = any_order = any_tags = any_default_tag = any_context_window = any_rate_limit = any_region = false;
+  any_max_parallel = any_order = any_tags = any_default_tag = any_context_window = any_rate_limit = any_region = any_weight =
+      false;
   bool shared_counter = counter != nullptr;
   for (const PoolEntry* e : members) {
     deployments.push_back(e->deployment.get());
@@ -37,6 +38,7 @@ void ModelGroup::index_members(std::shared_ptr<const health::TripCounter> counte
     any_context_window = any_context_window || c.max_input_tokens.has_value();
     any_rate_limit = any_rate_limit || e->deployment->rpm_limit() >= 0 || e->deployment->tpm_limit() >= 0;
     any_region = any_region || !c.region_name.empty();
+    any_weight = any_weight || c.weight.has_value() || c.rpm.has_value() || c.tpm.has_value();
   }
   trips = shared_counter ? std::move(counter) : nullptr;
 }

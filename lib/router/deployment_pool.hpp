@@ -76,6 +76,7 @@ struct ModelGroup {
   bool any_context_window = false;  // max_input_tokens
   bool any_rate_limit = false;    // rpm or tpm
   bool any_region = false;        // region_name set (only a request's region reads it)
+  bool any_weight = false;        // weight, rpm or tpm (PickContext::may_be_weighted)
 
   // Fills the arrays and flags above from `members`.
   void index_members(std::shared_ptr<const health::TripCounter> counter);

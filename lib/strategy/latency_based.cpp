@@ -28,10 +28,9 @@ struct Published {
   std::atomic<int64_t> valid_until{kNever};
 
   // The mean, if nothing in the window has expired at `now`.
-  bool current(int64_t now, double& out, int& n) const {
+  bool current(int64_t now, double& out) const {
     if (now > valid_until.load(std::memory_order_acquire)) return false;
     out = mean.load(std::memory_order_relaxed);
-    n = size.load(std::memory_order_relaxed);
     return true;
   }
 };
@@ -96,23 +95,27 @@ class Window {
 // What pick() reads comes first, on the vtable pointer's cache line.
 class alignas(64) LatencyData final : public DeploymentLbData {
  public:
-  explicit LatencyData(int capacity) : latency_window(capacity), ttft_window(capacity) {}
+  explicit LatencyData(int capacity)
+      : DeploymentLbData(lb_kind<LatencyData>()), latency_window(capacity), ttft_window(capacity) {}
 
   // The window's mean at `now` (< 0: empty) and its sample count. Never
   // waits for the lock: when another thread holds it, the last published
   // mean is used.
-  [[gnu::always_inline]] double mean(bool ttft, int64_t now, int64_t ttl, int& n) {
+  [[gnu::always_inline]] double mean(bool ttft, int64_t now, int64_t ttl) {
     Published& pub = ttft ? ttft_mean : latency_mean;
     double m;
-    if (pub.current(now, m, n)) [[likely]] return m;
-    return refresh_mean(ttft, now, ttl, n);
+    if (pub.current(now, m)) [[likely]] return m;
+    return refresh_mean(ttft, now, ttl);
+  }
+  // The number of samples behind the mean last published.
+  int published_size(bool ttft) const {
+    return (ttft ? ttft_mean : latency_mean).size.load(std::memory_order_relaxed);
   }
 
-  [[gnu::noinline]] double refresh_mean(bool ttft, int64_t now, int64_t ttl, int& n) {
+  [[gnu::noinline]] double refresh_mean(bool ttft, int64_t now, int64_t ttl) {
     Published& pub = ttft ? ttft_mean : latency_mean;
     std::unique_lock lock(mu, std::try_to_lock);
     if (lock.owns_lock()) (ttft ? ttft_window : latency_window).refresh(now, ttl, pub);
-    n = pub.size.load(std::memory_order_relaxed);
     return pub.mean.load(std::memory_order_relaxed);
   }
 
@@ -142,10 +145,10 @@ class alignas(64) LatencyData final : public DeploymentLbData {
 // rest of the fleet reports (empty without shared state).
 [[gnu::always_inline]] inline double fleet_mean(LatencyData* data, const FleetView& fleet, bool ttft, int64_t now,
                                                 int64_t ttl) {
-  int n = 0;
-  const double own = data != nullptr ? data->mean(ttft, now, ttl, n) : -1.0;
   const FleetView::Latency others = fleet.others_latency(ttft);
+  const double own = data != nullptr ? data->mean(ttft, now, ttl) : -1.0;
   if (others.samples <= 0) [[likely]] return own;
+  const int n = own >= 0 ? data->published_size(ttft) : 0;
   if (own < 0 || n <= 0) return others.mean;
   const double total = static_cast<double>(n) + static_cast<double>(others.samples);
   return (own * n + others.mean * static_cast<double>(others.samples)) / total;

@@ -16,7 +16,7 @@ size_t LeastBusy::pick(const PickContext&, std::span<const Deployment* const> ca
       n,
       [&](size_t i) {
         const Deployment& d = *candidates[i];
-        return static_cast<double>(d.in_flight() + d.fleet_view().others_in_flight());
+        return d.in_flight() + d.fleet_view().others_in_flight();
       },
       rng);
 }

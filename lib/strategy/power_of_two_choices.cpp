@@ -19,7 +19,7 @@ int64_t ns(TimePoint t) { return t.time_since_epoch().count(); }
 
 class alignas(64) PeakEwmaData final : public DeploymentLbData {
  public:
-  explicit PeakEwmaData(double decay_ns) : decay_ns_(decay_ns) {}
+  explicit PeakEwmaData(double decay_ns) : DeploymentLbData(lb_kind<PeakEwmaData>()), decay_ns_(decay_ns) {}
 
   // Lock-free. value(t) = ewma × exp(-(t - stamp)/decay) = exp(anchor - t/decay);
   // -1 when never observed.

@@ -17,9 +17,10 @@ const std::optional<double>& field(const DeploymentConfig& c, WeightKey k) {
 
 }  // namespace
 
-size_t SimpleShuffle::pick(const PickContext&, std::span<const Deployment* const> candidates, Random& rng) {
+size_t SimpleShuffle::pick(const PickContext& ctx, std::span<const Deployment* const> candidates, Random& rng) {
   const size_t n = candidates.size();
   if (n <= 1) return 0;
+  if (!ctx.may_be_weighted) return static_cast<size_t>(rng.below(n));  // the router knows: no weights
   // One pass finds the most preferred key any candidate sets.
   WeightKey key = WeightKey::kNone;
   for (const Deployment* d : candidates) {

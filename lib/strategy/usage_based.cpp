@@ -14,10 +14,8 @@ size_t UsageBased::pick(const PickContext& ctx, std::span<const Deployment* cons
   const size_t n = candidates.size();
   if (n == 0) return kNoDeployment;
   if (n == 1) return 0;
-  const TimePoint now = ctx.now;
-  // Token counts below 2^40 are exact as doubles.
-  return pick_uniform_among_min(
-      n, [&](size_t i) { return static_cast<double>(candidates[i]->minute_tokens().value(now)); }, rng);
+  const uint64_t minute = MinuteCounter::minute_tag(ctx.now);
+  return pick_uniform_among_min(n, [&](size_t i) { return candidates[i]->minute_tokens().value_in(minute); }, rng);
 }
 
 }  // namespace llmux::strategy

@@ -34,6 +34,7 @@ struct Fixture {
   std::shared_ptr<const DeploymentPool> pool;
   request::ParsedRequest request;
   std::vector<const PoolEntry*> candidates;
+  FilterScratch scratch;
   FilterReport report;
   FilterInput in;
 
@@ -54,11 +55,38 @@ struct Fixture {
     in.settings = &settings;
     in.request = &request;
     in.group_name = "g";
-    candidates.assign(pool->group("g")->members.begin(), pool->group("g")->members.end());
+    const ModelGroup& group = *pool->group("g");
+    candidates.assign(group.members.begin(), group.members.end());
     report.clear();
     filter_candidates(in, candidates, report);
     std::vector<std::string> ids;
     for (const PoolEntry* e : candidates) ids.push_back(e->deployment->id());
+    if (!in.addressed_by_id) {
+      // The router's path over the group's flat arrays: the same candidates,
+      // in the same order, with the same report.
+      FilterReport group_report;
+      const Candidates c = filter_group(in, group, scratch, group_report);
+      REQUIRE(c.entries.size() == candidates.size());
+      REQUIRE(c.deployments.size() == candidates.size());
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        CHECK(c.entries[i] == candidates[i]);
+        CHECK(c.deployments[i] == candidates[i]->deployment.get());
+      }
+      CHECK(group_report.considered == report.considered);
+      CHECK(group_report.cooling_down == report.cooling_down);
+      CHECK(group_report.soonest_recovery_seconds == report.soonest_recovery_seconds);
+      CHECK(group_report.failed_health_check == report.failed_health_check);
+      CHECK(group_report.excluded == report.excluded);
+      CHECK(group_report.over_budget == report.over_budget);
+      CHECK(group_report.budget_reason == report.budget_reason);
+      CHECK(group_report.context_too_small == report.context_too_small);
+      CHECK(group_report.largest_context == report.largest_context);
+      CHECK(group_report.wrong_region == report.wrong_region);
+      CHECK(group_report.over_rate_limit == report.over_rate_limit);
+      CHECK(group_report.not_in_tier == report.not_in_tier);
+      CHECK(group_report.tag_mismatch == report.tag_mismatch);
+      CHECK(group_report.at_max_parallel == report.at_max_parallel);
+    }
     return ids;
   }
   Error error() const { return no_candidates_error(in, report); }
@@ -403,4 +431,105 @@ TEST_CASE("health check state: newer wins, a result that does not count keeps th
   CHECK(is_transient_failure(check_of("a", false, 1, 408)));
   CHECK_FALSE(is_transient_failure(check_of("a", false, 1, 503)));
   CHECK_FALSE(is_transient_failure(check_of("a", true, 1)));
+}
+
+TEST_CASE("the group's trip counter follows its circuits; at 0 the filter hands out the group's own arrays",
+          "[filter]") {
+  Fixture f({dep("a"), dep("b"), dep("c")});
+  VirtualClock time;
+  time.advance_to(kNow);
+  health::CooldownTracker tracker(f.settings, time);
+  const ModelGroup* g = f.pool->group("g");
+  REQUIRE(g->trips != nullptr);
+  REQUIRE(g->deployments.size() == 3);
+  REQUIRE(g->health.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(g->deployments[i] == g->members[i]->deployment.get());
+    CHECK(g->health[i] == g->members[i]->health.get());
+  }
+  CHECK(g->trips->value() == 0);
+
+  f.in.now = kNow;
+  f.in.settings = &f.settings;
+  f.in.request = &f.request;
+  FilterReport report;
+  Candidates c = filter_group(f.in, *g, f.scratch, report);
+  CHECK(c.entries.data() == g->members.data());  // nobody removable: no copy
+  CHECK(c.deployments.data() == g->deployments.data());
+  CHECK(c.size() == 3);
+
+  health::FailureEvent ev;
+  ev.kind = ErrorKind::kRateLimit;
+  ev.status = 429;
+  ev.group_size = 3;
+  ev.deployment_cooldown_seconds = 30;
+  REQUIRE(tracker.record_failure(*f.entry("a").health, ev));
+  CHECK(g->trips->value() == 1);
+  // A failure while open changes nothing; another deployment counts.
+  (void)tracker.record_failure(*f.entry("a").health, ev);
+  CHECK(g->trips->value() == 1);
+  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));
+  CHECK(g->trips->value() == 2);
+  CHECK(f.run() == Ids{"c"});
+
+  // A rebuilt snapshot keeps the counter with the health states it shares
+  // (the old snapshot, and `g` with it, goes).
+  const auto counter = g->trips;
+  f.rebuild({dep("a"), dep("b"), dep("c"), dep("d")});
+  const ModelGroup* g2 = f.pool->group("g");
+  CHECK(g2->trips == counter);
+  CHECK(g2->trips->value() == 2);
+  CHECK(f.run() == Ids{"c", "d"});
+
+  // Half-open then a successful probe: closed again.
+  time.advance_to(kNow + std::chrono::seconds(31));
+  REQUIRE(tracker.begin_probe(*f.entry("b").health, time.now()));
+  tracker.record_success(*f.entry("b").health);
+  CHECK(g2->trips->value() == 1);
+  // Recovery announced by the fleet, and reset, close circuits too.
+  REQUIRE(tracker.apply_remote_cooldown(*f.entry("c").health, kNow + std::chrono::seconds(600), "remote", 429, 569,
+                                        "replica-2"));
+  CHECK(g2->trips->value() == 2);
+  REQUIRE(tracker.apply_remote_recovery(*f.entry("c").health));
+  CHECK(g2->trips->value() == 1);
+  health::CooldownTracker::reset(*f.entry("a").health);
+  CHECK(g2->trips->value() == 0);
+
+  // A tripped deployment that leaves the pool stops counting once its state goes.
+  REQUIRE(tracker.record_failure(*f.entry("d").health, ev));
+  CHECK(g2->trips->value() == 1);
+  const auto trips = g2->trips;
+  f.rebuild({dep("a"), dep("b"), dep("c")});
+  CHECK(f.pool->group("g")->trips == trips);
+  CHECK(trips->value() == 0);
+  f.in.now = time.now();
+  c = filter_group(f.in, *f.pool->group("g"), f.scratch, report);
+  CHECK(c.entries.data() == f.pool->group("g")->members.data());
+}
+
+TEST_CASE("a group assembled outside the pool (members of several groups) reads every circuit", "[filter]") {
+  Fixture f({dep("a"), dep("b")});
+  VirtualClock time;
+  time.advance_to(kNow);
+  health::CooldownTracker tracker(f.settings, time);
+  health::FailureEvent ev;
+  ev.kind = ErrorKind::kRateLimit;
+  ev.status = 429;
+  ev.group_size = 2;
+  ev.deployment_cooldown_seconds = 30;
+  REQUIRE(tracker.record_failure(*f.entry("a").health, ev));
+  ModelGroup adhoc;
+  adhoc.name = "g";
+  adhoc.members = f.pool->group("g")->members;
+  adhoc.index_members(nullptr);
+  CHECK(adhoc.trips == nullptr);
+  f.in.now = kNow;
+  f.in.settings = &f.settings;
+  f.in.request = &f.request;
+  FilterReport report;
+  const Candidates c = filter_group(f.in, adhoc, f.scratch, report);
+  REQUIRE(c.size() == 1);
+  CHECK(c.entries[0]->deployment->id() == "b");
+  CHECK(c.deployments[0] == c.entries[0]->deployment.get());
+  CHECK(report.cooling_down == 1);
 }

@@ -85,3 +85,23 @@ TEST_CASE("simple-shuffle is deterministic for a seed", "[strategy]") {
   strategy::SimpleShuffle s;
   CHECK(histogram(s, p, 1000, 5) == histogram(s, p, 1000, 5));
 }
+
+TEST_CASE("simple-shuffle: the router's 'no weights in this group' hint gives the same draws without the pass",
+          "[strategy]") {
+  Pool p;
+  for (int i = 0; i < 7; ++i) p.add(std::nullopt);
+  strategy::SimpleShuffle s;
+  Random with_pass(1234);
+  Random with_hint(1234);
+  PickContext hinted;
+  hinted.may_be_weighted = false;
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(s.pick(PickContext{}, p.view, with_pass) == s.pick(hinted, p.view, with_hint));
+  }
+  // The default promises nothing: weights are honoured.
+  Pool w;
+  w.add(1);
+  w.add(0);
+  Random rng(5);
+  for (int i = 0; i < 200; ++i) CHECK(s.pick(PickContext{}, w.view, rng) == 0);
+}
