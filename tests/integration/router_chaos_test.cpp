@@ -710,11 +710,19 @@ class Chaos {
     // The last request was answered in a way that can succeed: only a deadline
     // (the machine being slow under load) or a cancel may turn that into a failure.
     if (!arrivals.empty() && can_succeed(arrivals.back().fault) && e.kind != ErrorKind::kCancelled) {
-      if (mentions_timeout(e.message)) {
+      // A deadline that fired on an earlier attempt may be hidden behind the
+      // error of the fallback that followed it: the attempt log keeps it.
+      const bool an_attempt_timed_out = std::any_of(m.attempt_log.begin(), m.attempt_log.end(),
+                                                    [](const AttemptRecord& a) { return mentions_timeout(a.error_type); });
+      if (mentions_timeout(e.message) || an_attempt_timed_out) {
         tally.ok_then_timeout++;
       } else {
-        bad(fmt::format("the last request was answered with '{}' but the call failed: {}",
-                        fault_name(arrivals.back().fault), what));
+        std::string attempts;
+        for (const AttemptRecord& a : m.attempt_log) {
+          attempts += fmt::format(" {}:{}", a.deployment_id, a.error_type.empty() ? "ok" : a.error_type);
+        }
+        bad(fmt::format("the last request was answered with '{}' but the call failed: {} (attempts:{})",
+                        fault_name(arrivals.back().fault), what, attempts));
       }
     }
   }
