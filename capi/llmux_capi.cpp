@@ -223,6 +223,31 @@ llmux_status return_copy(std::string_view s, char** out, llmux_error** out_error
   return *out ? LLMUX_OK : fail_out_of_memory(out_error);
 }
 
+// The "_llmux" tail of a response's JSON (llmux::append_response_json_tail),
+// written into a buffer per thread that keeps its capacity from call to call.
+// Each use ends before any callback runs, so a nested call cannot clobber it.
+std::string& response_tail_scratch() {
+  constexpr size_t kKeptCapacity = 64 * 1024;  // a larger one (a huge attempt_log) is not kept
+  thread_local std::string tail;
+  if (tail.capacity() > kKeptCapacity) std::string().swap(tail);
+  tail.clear();
+  return tail;
+}
+
+// The response's JSON in one malloc'd buffer the caller frees with llmux_free:
+// the provider body is copied once, straight from the response.
+llmux_status return_response(const llmux::Response& r, char** out, llmux_error** out_error) {
+  std::string& tail = response_tail_scratch();
+  const std::string_view head = llmux::append_response_json_tail(r, tail);
+  auto* p = static_cast<char*>(std::malloc(head.size() + tail.size() + 1));
+  if (!p) return fail_out_of_memory(out_error);
+  std::memcpy(p, head.data(), head.size());
+  std::memcpy(p + head.size(), tail.data(), tail.size());
+  p[head.size() + tail.size()] = '\0';
+  *out = p;
+  return LLMUX_OK;
+}
+
 // Runs `body` and turns any escaping exception into a status.
 template <class F>
 llmux_status guarded(llmux_error** out_error, F&& body) noexcept {
@@ -278,7 +303,10 @@ void deliver_done(const CallbackTarget& target, const llmux::Result<llmux::Respo
   const llmux_error* error_arg = nullptr;
   try {
     if (result.ok()) {
-      response = llmux::response_json(result.value());
+      std::string& tail = response_tail_scratch();
+      const std::string_view head = llmux::append_response_json_tail(result.value(), tail);
+      response.reserve(head.size() + tail.size());
+      response.append(head).append(tail);
     } else {
       fill_error(error, result.error());
       status = error.code;
@@ -369,7 +397,7 @@ llmux_status blocking_call(const char* function, llmux_router* router, const cha
   return guarded(out_error, [&] {
     llmux::Result<llmux::Response> r = call(*router->router, std::string_view(request, len));
     if (!r.ok()) return fail(out_error, r.error());
-    return return_copy(llmux::response_json(r.value()), out_response, out_error);
+    return return_response(r.value(), out_response, out_error);
   });
 }
 

@@ -340,6 +340,11 @@ class LLMUX_API Router {
 // metadata, usage, finish_reason and the x-litellm-* headers); for a stream
 // (empty body) just {"_llmux": {...}}.
 LLMUX_API std::string response_json(const Response& response);
+// response_json(response) in two pieces, for a caller that places it in its
+// own buffer without an intermediate string (the C ABI): the JSON is the
+// returned `head` followed by what this appends to `tail`. `head` views
+// response.body (valid while that lives and is unchanged).
+LLMUX_API std::string_view append_response_json_tail(const Response& response, std::string& tail);
 // {"type","message","status","kind","llm_provider","retry_after_seconds","_llmux":{...}}.
 LLMUX_API std::string error_json(const Error& error);
 // One routing event: {"type" (router_event_type_name), "call_id",

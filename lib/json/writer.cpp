@@ -1,6 +1,11 @@
 #include "json/writer.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+
+#include <fmt/compile.h>
 
 #include "json/whitespace.hpp"
 
@@ -9,15 +14,80 @@ namespace {
 
 bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+// Whether any of the 8 bytes in `w` needs escaping: one below 0x20, a '"' or a
+// '\\' (the exact "has a byte less than n" / "has a zero byte" word tests).
+bool word_needs_escape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  return (((w - kOnes * 0x20) & ~w & kHigh) | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
+}
+
+// The index of the first byte of `s` at or after `i` that needs escaping, or s.size().
+size_t next_escape(std::string_view s, size_t i) {
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (word_needs_escape(w)) break;
+  }
+  while (i < s.size() && !needs_escape(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+// `prefix` (a ',' or nothing), `s` quoted and `suffix` (a ':' or nothing) when
+// `s` needs no escaping: one resize and a copy, the common case of keys and
+// values. False (nothing written) when it needs escaping.
+void append_quoted(std::string& out, char prefix, std::string_view s, char suffix) {
+  const size_t old = out.size();
+  out.resize(old + (prefix != 0) + s.size() + 2 + (suffix != 0));
+  char* p = out.data() + old;
+  if (prefix) *p++ = prefix;
+  *p++ = '"';
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+  *p++ = '"';
+  if (suffix) *p = suffix;
+}
+
+bool append_plain_string(std::string& out, char prefix, std::string_view s, char suffix) {
+  if (next_escape(s, 0) != s.size()) return false;
+  append_quoted(out, prefix, s, suffix);
+  return true;
+}
+
 }  // namespace
+
+Writer& Writer::raw_key(std::string_view escaped) {
+  append_quoted(*out_, need_comma_ ? ',' : 0, escaped, ':');
+  need_comma_ = false;
+  return *this;
+}
+
+Writer& Writer::key(std::string_view k) {
+  if (!append_plain_string(*out_, need_comma_ ? ',' : 0, k, ':')) {
+    separate();
+    append_json_string(*out_, k);
+    out_->push_back(':');
+  }
+  need_comma_ = false;
+  return *this;
+}
+
+Writer& Writer::string(std::string_view s) {
+  if (!append_plain_string(*out_, need_comma_ ? ',' : 0, s, 0)) {
+    separate();
+    append_json_string(*out_, s);
+  }
+  return done();
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  if (append_plain_string(out, 0, s, 0)) return;
   out.push_back('"');
   size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (size_t i = next_escape(s, 0); i < s.size(); i = next_escape(s, i + 1)) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (!needs_escape(c)) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -41,7 +111,10 @@ void append_json_string(std::string& out, std::string_view s) {
 Writer& Writer::number(double d) {
   if (!std::isfinite(d)) return null();
   separate();
-  fmt::format_to(std::back_inserter(*out_), "{}", d);
+  // Into a buffer, then one append: formatting through a string's back_inserter costs a call per character.
+  fmt::memory_buffer text;
+  fmt::format_to(std::back_inserter(text), FMT_COMPILE("{}"), d);
+  out_->append(text.data(), text.size());
   return done();
 }
 

@@ -14,7 +14,6 @@
 
 #include <concepts>
 #include <cstdint>
-#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -38,36 +37,20 @@ class Writer {
   Writer& end_array() { return close(']'); }
 
   // An object member's key; the next call writes its value.
-  Writer& key(std::string_view k) {
-    separate();
-    append_json_string(*out_, k);
-    out_->push_back(':');
-    need_comma_ = false;
-    return *this;
-  }
+  Writer& key(std::string_view k);
   // A key already escaped as the content of a JSON string (no quotes), e.g.
   // a key as it appears in a request body.
-  Writer& raw_key(std::string_view escaped) {
-    separate();
-    out_->push_back('"');
-    out_->append(escaped);
-    out_->append("\":", 2);
-    need_comma_ = false;
-    return *this;
-  }
+  Writer& raw_key(std::string_view escaped);
 
-  Writer& string(std::string_view s) {
-    separate();
-    append_json_string(*out_, s);
-    return done();
-  }
+  Writer& string(std::string_view s);
   Writer& boolean(bool b) { return raw(b ? "true" : "false"); }
   Writer& null() { return raw("null"); }
   template <std::integral T>
     requires(!std::same_as<T, bool>)
   Writer& number(T n) {
     separate();
-    fmt::format_to(std::back_inserter(*out_), "{}", n);
+    const fmt::format_int text(n);  // into its own buffer: no formatting through a string's back_inserter
+    out_->append(text.data(), text.size());
     return done();
   }
   // fmt's shortest round-trip form ("0.5", "1e-07", "2"); a NaN or an
@@ -90,6 +73,17 @@ class Writer {
   // whitespace allowed): appends it without its closing brace, so members
   // written next are added to it; end_object() closes it.
   Writer& reopen_object(std::string_view object);
+
+  // A value, by type: string(), boolean() or number().
+  Writer& value(std::string_view v) { return string(v); }
+  Writer& value(const char* v) { return string(v); }
+  Writer& value(bool v) { return boolean(v); }
+  Writer& value(double v) { return number(v); }
+  template <std::integral T>
+    requires(!std::same_as<T, bool>)
+  Writer& value(T v) {
+    return number(v);
+  }
 
   // key(k) and the value, by type.
   Writer& member(std::string_view k, std::string_view v) { return key(k).string(v); }

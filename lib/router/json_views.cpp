@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/litellm_headers.hpp"
 #include "common/strings.hpp"
 #include "json/whitespace.hpp"
 #include "json/writer.hpp"
@@ -18,49 +19,49 @@ namespace {
 using router::is_secret_key;
 
 void append_usage(json::Writer& w, const Usage& u) {
-  w.key("usage").begin_object();
-  w.member("prompt_tokens", u.prompt_tokens);
-  w.member("completion_tokens", u.completion_tokens);
-  w.member("total_tokens", u.total_tokens);
-  w.member("reported", u.reported);
+  w.raw_key("usage").begin_object();
+  w.raw_key("prompt_tokens").value(u.prompt_tokens);
+  w.raw_key("completion_tokens").value(u.completion_tokens);
+  w.raw_key("total_tokens").value(u.total_tokens);
+  w.raw_key("reported").value(u.reported);
   w.end_object();
 }
 
 // The "_llmux" object.
 void append_metadata(json::Writer& w, const RouterMetadata& m, const Usage* usage, std::string_view finish_reason) {
   w.begin_object();
-  w.member("call_id", m.call_id);
-  w.member("requested_model", m.requested_model);
-  w.member("model_group", m.model_group);
-  w.member("fallback_model_group", m.fallback_model_group);
-  w.member("deployment_id", m.deployment_id);
-  w.member("deployment_model", m.deployment_model);
-  w.member("provider", m.provider);
-  w.member("api_base", m.api_base);
-  w.member("attempts", m.attempts);
-  w.member("retries", m.retries);
-  w.member("max_retries", m.max_retries);
-  w.member("fallbacks", m.fallbacks);
-  w.member("latency_ms", m.latency_ms);
-  w.member("time_to_first_token_ms", m.time_to_first_token_ms);
-  w.member("response_cost", m.response_cost);
-  w.member("malformed_events", m.malformed_events);
-  w.member("stream_continuations", m.stream_continuations);
+  w.raw_key("call_id").value(m.call_id);
+  w.raw_key("requested_model").value(m.requested_model);
+  w.raw_key("model_group").value(m.model_group);
+  w.raw_key("fallback_model_group").value(m.fallback_model_group);
+  w.raw_key("deployment_id").value(m.deployment_id);
+  w.raw_key("deployment_model").value(m.deployment_model);
+  w.raw_key("provider").value(m.provider);
+  w.raw_key("api_base").value(m.api_base);
+  w.raw_key("attempts").value(m.attempts);
+  w.raw_key("retries").value(m.retries);
+  w.raw_key("max_retries").value(m.max_retries);
+  w.raw_key("fallbacks").value(m.fallbacks);
+  w.raw_key("latency_ms").value(m.latency_ms);
+  w.raw_key("time_to_first_token_ms").value(m.time_to_first_token_ms);
+  w.raw_key("response_cost").value(m.response_cost);
+  w.raw_key("malformed_events").value(m.malformed_events);
+  w.raw_key("stream_continuations").value(m.stream_continuations);
   if (usage) append_usage(w, *usage);
-  if (!finish_reason.empty()) w.member("finish_reason", finish_reason);
-  w.key("attempt_log").begin_array();
+  if (!finish_reason.empty()) w.raw_key("finish_reason").value(finish_reason);
+  w.raw_key("attempt_log").begin_array();
   for (const AttemptRecord& a : m.attempt_log) {
     w.begin_object();
-    w.member("model_group", a.model_group);
-    w.member("deployment_id", a.deployment_id);
-    w.member("error_type", a.error_type);
-    w.member("status", a.status);
-    w.member("latency_ms", a.latency_ms);
+    w.raw_key("model_group").value(a.model_group);
+    w.raw_key("deployment_id").value(a.deployment_id);
+    w.raw_key("error_type").value(a.error_type);
+    w.raw_key("status").value(a.status);
+    w.raw_key("latency_ms").value(a.latency_ms);
     w.end_object();
   }
   w.end_array();
-  w.key("headers").begin_object();
-  for (const auto& [k, v] : litellm_headers(m)) w.member(k, v);
+  w.raw_key("headers").begin_object();
+  common::for_each_litellm_header(m, [&w](std::string_view name, std::string_view value) { w.member(name, value); });
   w.end_object();
   w.end_object();
 }
@@ -110,19 +111,26 @@ void append_redacted_value(json::Writer& w, simdjson::dom::element value) {
 }
 }  // namespace
 
-std::string response_json(const Response& r) {
-  std::string out;
-  json::Writer w(out);
+std::string_view append_response_json_tail(const Response& r, std::string& tail) {
   const std::string_view body = json::strip_trailing_whitespace(r.body);
-  if (body.size() >= 2 && body.front() == '{' && body.back() == '}') {
-    out.reserve(body.size() + 1024);
-    w.reopen_object(body);
-  } else {
-    w.begin_object();
-  }
-  w.key("_llmux");
+  const bool reopen = body.size() >= 2 && body.front() == '{' && body.back() == '}';
+  const std::string_view head = reopen ? body.substr(0, body.size() - 1) : std::string_view("{");
+  json::Writer w(tail);
+  // What follows the head: a comma unless the body's object has no member (as Writer::reopen_object).
+  if (reopen && body.find_first_not_of(json::kWhitespace, 1) != body.size() - 1) tail.push_back(',');
+  w.raw_key("_llmux");
   append_metadata(w, r.metadata, &r.usage, r.finish_reason);
-  w.end_object();
+  tail.push_back('}');
+  return head;
+}
+
+std::string response_json(const Response& r) {
+  std::string tail;
+  tail.reserve(1024);
+  const std::string_view head = append_response_json_tail(r, tail);
+  std::string out;
+  out.reserve(head.size() + tail.size());
+  out.append(head).append(tail);
   return out;
 }
 

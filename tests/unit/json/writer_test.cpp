@@ -36,6 +36,54 @@ TEST_CASE("append_json_string escapes what JSON requires and nothing else") {
   CHECK(std::string_view(root["k"]) == all);
 }
 
+// The byte-at-a-time escaping append_json_string must equal (it scans 8 bytes at a time).
+std::string reference_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+TEST_CASE("append_json_string, key and string escape a byte at any offset of a long string") {
+  // Bytes that need escaping and their neighbours (0x1f/0x20, 0x21/0x22/0x23, 0x5b/0x5c/0x5d, 0x7f/0x80/0xff).
+  const unsigned char specials[] = {0x00, 0x01, 0x08, 0x0a, 0x1f, 0x20, 0x21, 0x22, 0x23,
+                                    0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff};
+  for (size_t len : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 40u}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (const unsigned char special : specials) {
+        std::string s(len, 'x');
+        s[at] = static_cast<char>(special);
+        if (at + 3 < len) s[at + 3] = '"';  // a second one in the same or the next word
+        std::string out = "p";
+        append_json_string(out, s);
+        REQUIRE(out == "p" + reference_escape(s));
+        std::string doc;
+        Writer(doc).begin_object().key(s).string(s).end_object();
+        REQUIRE(doc == "{" + reference_escape(s) + ":" + reference_escape(s) + "}");
+      }
+    }
+  }
+}
+
 TEST_CASE("Writer places commas and writes values by type") {
   std::string out;
   Writer w(out);
