@@ -8,6 +8,7 @@
 #include "request/request.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -53,11 +54,40 @@ std::string_view raw_key_view(const char* start) {
 // Stage 1 validates UTF-8 and quoting but not escapes ("\q", "\u12", a lone
 // surrogate): those only fail when unescaped. Unescaping just the strings
 // that contain a backslash keeps the common case copy-free.
-bool has_backslash(std::string_view raw) { return raw.find('\\') != std::string_view::npos; }
+//
+// Tokens are visited in document order, so one forward cursor over the body
+// answers "does this token hold a backslash?" with a pointer compare; the
+// body is searched (memchr) once per backslash rather than once per token.
+class Backslashes {
+ public:
+  explicit Backslashes(std::string_view body)
+      : from_(body.data()), end_(body.data() + body.size()), next_(find(from_)) {}
+
+  // True when `token` (a view into the body) contains a backslash. Extra
+  // bytes after the token (whitespace, ':') only ever cause a false positive,
+  // which costs an unnecessary unescape, never a missed one.
+  bool in(std::string_view token) {
+    const char* b = token.data();
+    if (b < from_) return token.find('\\') != std::string_view::npos;  // out of order: look directly
+    from_ = b;
+    if (next_ < b) next_ = find(b);
+    return next_ < b + token.size();
+  }
+
+ private:
+  const char* find(const char* b) const {
+    const void* p = std::memchr(b, '\\', static_cast<size_t>(end_ - b));
+    return p != nullptr ? static_cast<const char*>(p) : end_;
+  }
+
+  const char* from_;
+  const char* end_;
+  const char* next_;
+};
 
 // Walks a value completely so that simdjson validates it. Recursion depth is
 // bounded by the parser's max depth.
-error_code walk(od::value v) {
+error_code walk(od::value v, Backslashes& bs) {
   od::json_type t;
   SIMDJSON_TRY(v.type().get(t));
   switch (t) {
@@ -67,11 +97,15 @@ error_code walk(od::value v) {
       for (auto fr : o) {
         od::field f;
         SIMDJSON_TRY(std::move(fr).get(f));
-        if (has_backslash(raw_key_view(f.key().raw()))) {
+        // The key's bytes lie between its opening quote and the value.
+        const char* key_start = f.key().raw();
+        od::value fv = f.value();
+        const char* value_start = fv.raw_json_token().data();
+        if (bs.in(std::string_view(key_start, static_cast<size_t>(value_start - key_start)))) {
           std::string_view key;
           SIMDJSON_TRY(f.unescaped_key().get(key));
         }
-        SIMDJSON_TRY(walk(f.value()));
+        SIMDJSON_TRY(walk(fv, bs));
       }
       return simdjson::SUCCESS;
     }
@@ -81,12 +115,12 @@ error_code walk(od::value v) {
       for (auto er : a) {
         od::value e;
         SIMDJSON_TRY(std::move(er).get(e));
-        SIMDJSON_TRY(walk(e));
+        SIMDJSON_TRY(walk(e, bs));
       }
       return simdjson::SUCCESS;
     }
     case od::json_type::string: {
-      if (has_backslash(v.raw_json_token())) {
+      if (bs.in(v.raw_json_token())) {
         std::string_view s;
         return v.get_string().get(s);
       }
@@ -118,7 +152,7 @@ class JsonNode {
  public:
   using NodeKind = router_keys::NodeKind;
 
-  JsonNode(od::value& v, error_code& error) : v_(v), error_(error) {}
+  JsonNode(od::value& v, error_code& error, Backslashes& bs) : v_(v), error_(error), bs_(bs) {}
 
   NodeKind kind() {
     if (kind_) return *kind_;
@@ -173,7 +207,7 @@ class JsonNode {
   void skip() {
     if (error_ || consumed_) return;
     consumed_ = true;
-    if (auto e = walk(v_)) error_ = e;
+    if (auto e = walk(v_, bs_)) error_ = e;
   }
 
   std::optional<double> number() {
@@ -200,7 +234,7 @@ class JsonNode {
     for (auto er : a) {
       od::value ev;
       if (auto e = std::move(er).get(ev)) return fail(e);
-      JsonNode item(ev, error_);
+      JsonNode item(ev, error_, bs_);
       f(i++, item);
       if (error_) return false;
     }
@@ -219,7 +253,7 @@ class JsonNode {
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return fail(e);
       od::value value = field.value();
-      JsonNode member(value, error_);
+      JsonNode member(value, error_, bs_);
       f(key, member);
       if (error_) return false;
     }
@@ -234,6 +268,7 @@ class JsonNode {
 
   od::value& v_;
   error_code& error_;
+  Backslashes& bs_;
   std::optional<NodeKind> kind_;
   bool consumed_ = false;
   std::string raw_;  // a number read by number(), for describe()
@@ -281,7 +316,7 @@ struct KeyEntry {
   Key key;
 };
 
-// Sorted by name for binary search.
+// Sorted by name (for the reader; classify_key searches a copy sorted by length).
 constexpr KeyEntry kKeys[] = {
     {"allowed_model_region", Key::kAllowedModelRegion},
     {"api_base", Key::kApiBase},
@@ -334,11 +369,23 @@ Key prompt_key(Endpoint endpoint) {
   }
 }
 
+// Shorter first, then by name: a lookup compares lengths, and compares bytes
+// only against the few names of the key's own length.
+constexpr bool shorter_first(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+constexpr auto kKeysByLength = [] {
+  std::array<KeyEntry, std::size(kKeys)> keys{};
+  std::copy(std::begin(kKeys), std::end(kKeys), keys.begin());
+  std::sort(keys.begin(), keys.end(), [](const KeyEntry& a, const KeyEntry& b) { return shorter_first(a.name, b.name); });
+  return keys;
+}();
+
 Key classify_key(std::string_view name) {
-  const auto* end = std::end(kKeys);
-  const auto* it = std::lower_bound(std::begin(kKeys), end, name,
-                                    [](const KeyEntry& e, std::string_view n) { return e.name < n; });
-  return it != end && it->name == name ? it->key : Key::kOther;
+  const auto it = std::lower_bound(kKeysByLength.begin(), kKeysByLength.end(), name,
+                                   [](const KeyEntry& e, std::string_view n) { return shorter_first(e.name, n); });
+  return it != kKeysByLength.end() && it->name == name ? it->key : Key::kOther;
 }
 
 // Canonical spelling of a kept key whose input spelling used escapes
@@ -358,7 +405,7 @@ std::string_view canonical_kept_key(Key key, std::string_view raw) {
 class RequestReader {
  public:
   RequestReader(ParsedRequest& request, od::document& doc, bool prompt_required)
-      : r_(request), doc_(doc), prompt_required_(prompt_required) {}
+      : r_(request), doc_(doc), bs_(request.body), prompt_required_(prompt_required) {}
 
   Status read() {
     od::object top;
@@ -371,7 +418,7 @@ class RequestReader {
       if (auto e = std::move(fr).get(field)) return not_json(e);
       const std::string_view raw_key = raw_key_view(field.key().raw());
       std::string_view name = raw_key;
-      if (raw_key.find('\\') != std::string_view::npos) {
+      if (bs_.in(raw_key)) {
         if (auto e = field.unescaped_key().get(name)) return not_json(e);
       }
       const Key key = classify_key(name);
@@ -392,7 +439,7 @@ class RequestReader {
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::object || t == od::json_type::array) {
       const char* start = v.raw_json_token().data();
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       // After a container the iterator rests on the next structural token of
       // the enclosing object (',' or '}'), which always exists here.
       const char* end = nullptr;
@@ -401,7 +448,7 @@ class RequestReader {
       return {};
     }
     raw = json::strip_trailing_whitespace(v.raw_json_token());
-    if (auto e = walk(v)) return not_json(e);
+    if (auto e = walk(v, bs_)) return not_json(e);
     return {};
   }
 
@@ -463,7 +510,7 @@ class RequestReader {
       case Key::kApiKey: return read_optional_string(v, name, r_.router.api_key);
       case Key::kApiBase: return read_optional_string(v, name, r_.router.api_base);
       case Key::kStripOnly: {
-        if (auto e = walk(v)) return not_json(e);
+        if (auto e = walk(v, bs_)) return not_json(e);
         return {};
       }
     }
@@ -474,7 +521,7 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t != od::json_type::string) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid("'model' must be a string");
     }
     std::string_view s;
@@ -491,10 +538,10 @@ class RequestReader {
     if (t == od::json_type::boolean) {
       if (auto e = v.get_bool().get(r_.stream)) return not_json(e);
     } else if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       r_.stream = false;
     } else {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid("'stream' must be a boolean");
     }
     keep(kept_key, raw, &stream_slot_);
@@ -502,8 +549,8 @@ class RequestReader {
   }
 
   // Validates a value this reader does not use.
-  static Status skip(od::value& v) {
-    if (auto e = walk(v)) return not_json(e);
+  Status skip(od::value& v) {
+    if (auto e = walk(v, bs_)) return not_json(e);
     return {};
   }
 
@@ -519,7 +566,7 @@ class RequestReader {
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) return skip(v);
     if (t != od::json_type::object) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid(fmt::format("'{}' must be an object", name));
     }
     const char* start = v.raw_json_token().data();
@@ -557,7 +604,7 @@ class RequestReader {
         return {};
       }
       if (ft != od::json_type::null) {
-        if (auto e = walk(fv)) return not_json(e);
+        if (auto e = walk(fv, bs_)) return not_json(e);
         return invalid("'stream_options.include_usage' must be a boolean");
       }
       include_usage = false;
@@ -595,13 +642,13 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     // Built only when needed: a valid count (every call that sends one) costs no formatting.
     auto bad = [&] { return invalid(fmt::format("'{}' must be a non-negative integer", name)); };
     if (t != od::json_type::number) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return bad();
     }
     double d = 0;
@@ -618,7 +665,7 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     auto bad = [&] { return invalid(fmt::format("'{}' must be a non-negative number of seconds", name)); };
@@ -630,7 +677,7 @@ class RequestReader {
       if (auto e = v.get_string().get(s)) return not_json(e);
       if (!absl::SimpleAtod(to_absl(s), &d)) return bad();
     } else {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return bad();
     }
     if (!std::isfinite(d) || d < 0) return bad();
@@ -651,7 +698,7 @@ class RequestReader {
       return {};
     }
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       out = false;
       return {};
     }
@@ -667,7 +714,7 @@ class RequestReader {
         out = false;
         return {};
       }
-    } else if (auto e = walk(v)) {
+    } else if (auto e = walk(v, bs_)) {
       return not_json(e);
     }
     return invalid(fmt::format("'{}' must be a boolean", name));
@@ -686,11 +733,11 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     if (t != od::json_type::object) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid(fmt::format("'{}' must be an object", name));
     }
     std::string_view raw;
@@ -704,11 +751,11 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     if (t != od::json_type::string) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid(fmt::format("'{}' must be a string", name));
     }
     std::string_view s;
@@ -738,7 +785,7 @@ class RequestReader {
                           name)
             : fmt::format("'{}' must be a list of {{\"<group>\": [\"<fallback group>\", ...]}} objects", name);
     error_code json_error = simdjson::SUCCESS;
-    JsonNode node(v, json_error);
+    JsonNode node(v, json_error, bs_);
     router_keys::Fallbacks fallbacks;
     const auto problem = router_keys::read_fallbacks(node, name, allow_client_side, fallbacks);
     if (Status s = framed(problem, json_error, what); !s.ok()) return s;
@@ -759,7 +806,7 @@ class RequestReader {
       // The list rules of a deployment's litellm_params.tags.
       std::vector<std::string> tags;
       error_code json_error = simdjson::SUCCESS;
-      JsonNode node(fv, json_error);
+      JsonNode node(fv, json_error, bs_);
       const auto problem = router_keys::read_names(node, "metadata.tags", "a list of strings", tags);
       if (Status s = framed(problem, json_error, "'metadata.tags' must be a list of strings"); !s.ok()) return s;
       r_.router.tags = std::move(tags);
@@ -783,6 +830,7 @@ class RequestReader {
 
   ParsedRequest& r_;
   od::document& doc_;
+  Backslashes bs_;
   bool has_model_ = false;
   bool has_prompt_ = false;
   bool prompt_required_ = true;
