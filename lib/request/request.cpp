@@ -43,12 +43,14 @@ Error not_json(error_code e) {
   return invalid(fmt::format("request body is not valid JSON: {}", simdjson::error_message(e)));
 }
 
-// Length of a raw key (pointer just past the opening quote) up to its closing
-// quote. Stage 1 has validated the quoting, so the scan always terminates.
-std::string_view raw_key_view(const char* start) {
-  size_t i = 0;
-  while (start[i] != '"') i += start[i] == '\\' ? 2 : 1;
-  return {start, i};
+// The raw text of a key (pointer just past its opening quote), still escaped,
+// given where its value starts: on-demand has checked that only whitespace
+// and ':' lie between the key's closing quote and the value, so the first
+// quote found walking back from the value closes the key.
+std::string_view raw_key_before(const char* start, const char* value) {
+  const char* end = value;
+  while (end[-1] != '"') --end;
+  return {start, static_cast<size_t>(end - 1 - start)};
 }
 
 // Stage 1 validates UTF-8 and quoting but not escapes ("\q", "\u12", a lone
@@ -416,13 +418,13 @@ class RequestReader {
     for (auto fr : top) {
       od::field field;
       if (auto e = std::move(fr).get(field)) return not_json(e);
-      const std::string_view raw_key = raw_key_view(field.key().raw());
+      od::value value = field.value();
+      const std::string_view raw_key = raw_key_before(field.key().raw(), value.raw_json_token().data());
       std::string_view name = raw_key;
       if (bs_.in(raw_key)) {
         if (auto e = field.unescaped_key().get(name)) return not_json(e);
       }
       const Key key = classify_key(name);
-      od::value value = field.value();
       Status s = read_member(key, name, canonical_kept_key(key, raw_key), value);
       if (!s.ok()) return s;
     }
