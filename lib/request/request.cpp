@@ -807,6 +807,8 @@ class RequestReader {
       if (ft == od::json_type::null) return skip(fv);
       // The list rules of a deployment's litellm_params.tags.
       std::vector<std::string> tags;
+      // A few tags are usual: one allocation instead of growing 1, 2, 4.
+      if (ft == od::json_type::array) tags.reserve(4);
       error_code json_error = simdjson::SUCCESS;
       JsonNode node(fv, json_error, bs_);
       const auto problem = router_keys::read_names(node, "metadata.tags", "a list of strings", tags);
