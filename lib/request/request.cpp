@@ -885,25 +885,56 @@ void splice_request(const ParsedRequest& request, std::string_view model, const 
                     std::string& out) {
   const bool drop_stream = options.force_stream || options.force_no_stream;
   const bool drop_stream_options = options.force_no_stream && !options.force_stream;
+  const bool override_messages = !options.messages_override.empty();
+  // The value written for a kept member; empty when the member is dropped.
+  auto value_of = [&](const RawField& f) -> std::string_view {
+    if (drop_stream && f.key == "stream") return {};
+    if (drop_stream_options && f.key == "stream_options") return {};
+    return override_messages && f.key == "messages" ? options.messages_override : f.value;
+  };
+  constexpr std::string_view kForcedStream = R"(,"stream":true)";
+  constexpr std::string_view kIncludeUsage = R"(,"stream_options":{"include_usage":true})";
+  const bool add_include_usage = options.add_include_usage && !request.has_stream_options && !drop_stream_options;
+
   out.clear();
   out.reserve(request.body.size() + model.size() + options.extra_members.size() +
               options.messages_override.size() + 64);
-  // Every request passes here: constant members go in as raw text, one
-  // append each.
-  json::Writer w(out);
-  w.begin_object().raw_key("model").string(model);
+  out.append(R"({"model":)");
+  json::append_json_string(out, model);
+  // Every request passes here: the rest is sized first, then copied into one
+  // region of `out` (one memcpy per piece, no capacity check per append).
+  size_t size = 1;  // the closing brace
   for (const RawField& f : request.kept) {
-    if (drop_stream && f.key == "stream") continue;
-    if (drop_stream_options && f.key == "stream_options") continue;
-    const bool override = !options.messages_override.empty() && f.key == "messages";
-    w.raw_key(f.key).raw(override ? options.messages_override : f.value);
+    const std::string_view value = value_of(f);
+    if (!value.empty()) size += f.key.size() + value.size() + 4;  // ,"key":value
   }
-  if (options.force_stream) w.raw_members(R"("stream":true)");
-  if (options.add_include_usage && !request.has_stream_options && !drop_stream_options) {
-    w.raw_members(R"("stream_options":{"include_usage":true})");
+  if (options.force_stream) size += kForcedStream.size();
+  if (add_include_usage) size += kIncludeUsage.size();
+  if (!options.extra_members.empty()) size += options.extra_members.size() + 1;
+  const size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  for (const RawField& f : request.kept) {
+    const std::string_view value = value_of(f);
+    if (value.empty()) continue;
+    *p++ = ',';
+    *p++ = '"';
+    put(f.key);
+    *p++ = '"';
+    *p++ = ':';
+    put(value);
   }
-  w.raw_members(options.extra_members);
-  w.end_object();
+  if (options.force_stream) put(kForcedStream);
+  if (add_include_usage) put(kIncludeUsage);
+  if (!options.extra_members.empty()) {
+    *p++ = ',';
+    put(options.extra_members);
+  }
+  *p++ = '}';
 }
 
 }  // namespace llmux::request
