@@ -867,7 +867,6 @@ Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint, P
   // carries that slack in its capacity, so no second padded copy is needed.
   request.body.reserve(bytes.size() + simdjson::SIMDJSON_PADDING);
   request.body.assign(bytes.data(), bytes.size());
-  request.kept.reserve(8);
 
   od::document doc;
   auto e = thread_parser()
