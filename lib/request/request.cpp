@@ -8,6 +8,7 @@
 #include "request/request.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -42,22 +43,53 @@ Error not_json(error_code e) {
   return invalid(fmt::format("request body is not valid JSON: {}", simdjson::error_message(e)));
 }
 
-// Length of a raw key (pointer just past the opening quote) up to its closing
-// quote. Stage 1 has validated the quoting, so the scan always terminates.
-std::string_view raw_key_view(const char* start) {
-  size_t i = 0;
-  while (start[i] != '"') i += start[i] == '\\' ? 2 : 1;
-  return {start, i};
+// The raw text of a key (pointer just past its opening quote), still escaped,
+// given where its value starts: on-demand has checked that only whitespace
+// and ':' lie between the key's closing quote and the value, so the first
+// quote found walking back from the value closes the key.
+std::string_view raw_key_before(const char* start, const char* value) {
+  const char* end = value;
+  while (end[-1] != '"') --end;
+  return {start, static_cast<size_t>(end - 1 - start)};
 }
 
 // Stage 1 validates UTF-8 and quoting but not escapes ("\q", "\u12", a lone
 // surrogate): those only fail when unescaped. Unescaping just the strings
 // that contain a backslash keeps the common case copy-free.
-bool has_backslash(std::string_view raw) { return raw.find('\\') != std::string_view::npos; }
+//
+// Tokens are visited in document order, so one forward cursor over the body
+// answers "does this token hold a backslash?" with a pointer compare; the
+// body is searched (memchr) once per backslash rather than once per token.
+class Backslashes {
+ public:
+  explicit Backslashes(std::string_view body)
+      : from_(body.data()), end_(body.data() + body.size()), next_(find(from_)) {}
+
+  // True when `token` (a view into the body) contains a backslash. Extra
+  // bytes after the token (whitespace, ':') only ever cause a false positive,
+  // which costs an unnecessary unescape, never a missed one.
+  bool in(std::string_view token) {
+    const char* b = token.data();
+    if (b < from_) return token.find('\\') != std::string_view::npos;  // out of order: look directly
+    from_ = b;
+    if (next_ < b) next_ = find(b);
+    return next_ < b + token.size();
+  }
+
+ private:
+  const char* find(const char* b) const {
+    const void* p = std::memchr(b, '\\', static_cast<size_t>(end_ - b));
+    return p != nullptr ? static_cast<const char*>(p) : end_;
+  }
+
+  const char* from_;
+  const char* end_;
+  const char* next_;
+};
 
 // Walks a value completely so that simdjson validates it. Recursion depth is
 // bounded by the parser's max depth.
-error_code walk(od::value v) {
+error_code walk(od::value v, Backslashes& bs) {
   od::json_type t;
   SIMDJSON_TRY(v.type().get(t));
   switch (t) {
@@ -67,11 +99,15 @@ error_code walk(od::value v) {
       for (auto fr : o) {
         od::field f;
         SIMDJSON_TRY(std::move(fr).get(f));
-        if (has_backslash(raw_key_view(f.key().raw()))) {
+        // The key's bytes lie between its opening quote and the value.
+        const char* key_start = f.key().raw();
+        od::value fv = f.value();
+        const char* value_start = fv.raw_json_token().data();
+        if (bs.in(std::string_view(key_start, static_cast<size_t>(value_start - key_start)))) {
           std::string_view key;
           SIMDJSON_TRY(f.unescaped_key().get(key));
         }
-        SIMDJSON_TRY(walk(f.value()));
+        SIMDJSON_TRY(walk(fv, bs));
       }
       return simdjson::SUCCESS;
     }
@@ -81,12 +117,12 @@ error_code walk(od::value v) {
       for (auto er : a) {
         od::value e;
         SIMDJSON_TRY(std::move(er).get(e));
-        SIMDJSON_TRY(walk(e));
+        SIMDJSON_TRY(walk(e, bs));
       }
       return simdjson::SUCCESS;
     }
     case od::json_type::string: {
-      if (has_backslash(v.raw_json_token())) {
+      if (bs.in(v.raw_json_token())) {
         std::string_view s;
         return v.get_string().get(s);
       }
@@ -118,7 +154,7 @@ class JsonNode {
  public:
   using NodeKind = router_keys::NodeKind;
 
-  JsonNode(od::value& v, error_code& error) : v_(v), error_(error) {}
+  JsonNode(od::value& v, error_code& error, Backslashes& bs) : v_(v), error_(error), bs_(bs) {}
 
   NodeKind kind() {
     if (kind_) return *kind_;
@@ -173,7 +209,7 @@ class JsonNode {
   void skip() {
     if (error_ || consumed_) return;
     consumed_ = true;
-    if (auto e = walk(v_)) error_ = e;
+    if (auto e = walk(v_, bs_)) error_ = e;
   }
 
   std::optional<double> number() {
@@ -200,7 +236,7 @@ class JsonNode {
     for (auto er : a) {
       od::value ev;
       if (auto e = std::move(er).get(ev)) return fail(e);
-      JsonNode item(ev, error_);
+      JsonNode item(ev, error_, bs_);
       f(i++, item);
       if (error_) return false;
     }
@@ -219,7 +255,7 @@ class JsonNode {
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return fail(e);
       od::value value = field.value();
-      JsonNode member(value, error_);
+      JsonNode member(value, error_, bs_);
       f(key, member);
       if (error_) return false;
     }
@@ -234,6 +270,7 @@ class JsonNode {
 
   od::value& v_;
   error_code& error_;
+  Backslashes& bs_;
   std::optional<NodeKind> kind_;
   bool consumed_ = false;
   std::string raw_;  // a number read by number(), for describe()
@@ -281,7 +318,7 @@ struct KeyEntry {
   Key key;
 };
 
-// Sorted by name for binary search.
+// Sorted by name (for the reader; classify_key searches a copy sorted by length).
 constexpr KeyEntry kKeys[] = {
     {"allowed_model_region", Key::kAllowedModelRegion},
     {"api_base", Key::kApiBase},
@@ -334,11 +371,23 @@ Key prompt_key(Endpoint endpoint) {
   }
 }
 
+// Shorter first, then by name: a lookup compares lengths, and compares bytes
+// only against the few names of the key's own length.
+constexpr bool shorter_first(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+constexpr auto kKeysByLength = [] {
+  std::array<KeyEntry, std::size(kKeys)> keys{};
+  std::copy(std::begin(kKeys), std::end(kKeys), keys.begin());
+  std::sort(keys.begin(), keys.end(), [](const KeyEntry& a, const KeyEntry& b) { return shorter_first(a.name, b.name); });
+  return keys;
+}();
+
 Key classify_key(std::string_view name) {
-  const auto* end = std::end(kKeys);
-  const auto* it = std::lower_bound(std::begin(kKeys), end, name,
-                                    [](const KeyEntry& e, std::string_view n) { return e.name < n; });
-  return it != end && it->name == name ? it->key : Key::kOther;
+  const auto it = std::lower_bound(kKeysByLength.begin(), kKeysByLength.end(), name,
+                                   [](const KeyEntry& e, std::string_view n) { return shorter_first(e.name, n); });
+  return it != kKeysByLength.end() && it->name == name ? it->key : Key::kOther;
 }
 
 // Canonical spelling of a kept key whose input spelling used escapes
@@ -358,7 +407,7 @@ std::string_view canonical_kept_key(Key key, std::string_view raw) {
 class RequestReader {
  public:
   RequestReader(ParsedRequest& request, od::document& doc, bool prompt_required)
-      : r_(request), doc_(doc), prompt_required_(prompt_required) {}
+      : r_(request), doc_(doc), bs_(request.body), prompt_required_(prompt_required) {}
 
   Status read() {
     od::object top;
@@ -369,13 +418,13 @@ class RequestReader {
     for (auto fr : top) {
       od::field field;
       if (auto e = std::move(fr).get(field)) return not_json(e);
-      const std::string_view raw_key = raw_key_view(field.key().raw());
+      od::value value = field.value();
+      const std::string_view raw_key = raw_key_before(field.key().raw(), value.raw_json_token().data());
       std::string_view name = raw_key;
-      if (raw_key.find('\\') != std::string_view::npos) {
+      if (bs_.in(raw_key)) {
         if (auto e = field.unescaped_key().get(name)) return not_json(e);
       }
       const Key key = classify_key(name);
-      od::value value = field.value();
       Status s = read_member(key, name, canonical_kept_key(key, raw_key), value);
       if (!s.ok()) return s;
     }
@@ -392,7 +441,7 @@ class RequestReader {
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::object || t == od::json_type::array) {
       const char* start = v.raw_json_token().data();
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       // After a container the iterator rests on the next structural token of
       // the enclosing object (',' or '}'), which always exists here.
       const char* end = nullptr;
@@ -401,7 +450,7 @@ class RequestReader {
       return {};
     }
     raw = json::strip_trailing_whitespace(v.raw_json_token());
-    if (auto e = walk(v)) return not_json(e);
+    if (auto e = walk(v, bs_)) return not_json(e);
     return {};
   }
 
@@ -463,7 +512,7 @@ class RequestReader {
       case Key::kApiKey: return read_optional_string(v, name, r_.router.api_key);
       case Key::kApiBase: return read_optional_string(v, name, r_.router.api_base);
       case Key::kStripOnly: {
-        if (auto e = walk(v)) return not_json(e);
+        if (auto e = walk(v, bs_)) return not_json(e);
         return {};
       }
     }
@@ -474,7 +523,7 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t != od::json_type::string) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid("'model' must be a string");
     }
     std::string_view s;
@@ -491,10 +540,10 @@ class RequestReader {
     if (t == od::json_type::boolean) {
       if (auto e = v.get_bool().get(r_.stream)) return not_json(e);
     } else if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       r_.stream = false;
     } else {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid("'stream' must be a boolean");
     }
     keep(kept_key, raw, &stream_slot_);
@@ -502,8 +551,8 @@ class RequestReader {
   }
 
   // Validates a value this reader does not use.
-  static Status skip(od::value& v) {
-    if (auto e = walk(v)) return not_json(e);
+  Status skip(od::value& v) {
+    if (auto e = walk(v, bs_)) return not_json(e);
     return {};
   }
 
@@ -519,7 +568,7 @@ class RequestReader {
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) return skip(v);
     if (t != od::json_type::object) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid(fmt::format("'{}' must be an object", name));
     }
     const char* start = v.raw_json_token().data();
@@ -557,7 +606,7 @@ class RequestReader {
         return {};
       }
       if (ft != od::json_type::null) {
-        if (auto e = walk(fv)) return not_json(e);
+        if (auto e = walk(fv, bs_)) return not_json(e);
         return invalid("'stream_options.include_usage' must be a boolean");
       }
       include_usage = false;
@@ -595,13 +644,13 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     // Built only when needed: a valid count (every call that sends one) costs no formatting.
     auto bad = [&] { return invalid(fmt::format("'{}' must be a non-negative integer", name)); };
     if (t != od::json_type::number) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return bad();
     }
     double d = 0;
@@ -618,7 +667,7 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     auto bad = [&] { return invalid(fmt::format("'{}' must be a non-negative number of seconds", name)); };
@@ -630,7 +679,7 @@ class RequestReader {
       if (auto e = v.get_string().get(s)) return not_json(e);
       if (!absl::SimpleAtod(to_absl(s), &d)) return bad();
     } else {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return bad();
     }
     if (!std::isfinite(d) || d < 0) return bad();
@@ -651,7 +700,7 @@ class RequestReader {
       return {};
     }
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       out = false;
       return {};
     }
@@ -667,7 +716,7 @@ class RequestReader {
         out = false;
         return {};
       }
-    } else if (auto e = walk(v)) {
+    } else if (auto e = walk(v, bs_)) {
       return not_json(e);
     }
     return invalid(fmt::format("'{}' must be a boolean", name));
@@ -686,11 +735,11 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     if (t != od::json_type::object) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid(fmt::format("'{}' must be an object", name));
     }
     std::string_view raw;
@@ -704,11 +753,11 @@ class RequestReader {
     od::json_type t;
     if (auto e = v.type().get(t)) return not_json(e);
     if (t == od::json_type::null) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return {};
     }
     if (t != od::json_type::string) {
-      if (auto e = walk(v)) return not_json(e);
+      if (auto e = walk(v, bs_)) return not_json(e);
       return invalid(fmt::format("'{}' must be a string", name));
     }
     std::string_view s;
@@ -738,7 +787,7 @@ class RequestReader {
                           name)
             : fmt::format("'{}' must be a list of {{\"<group>\": [\"<fallback group>\", ...]}} objects", name);
     error_code json_error = simdjson::SUCCESS;
-    JsonNode node(v, json_error);
+    JsonNode node(v, json_error, bs_);
     router_keys::Fallbacks fallbacks;
     const auto problem = router_keys::read_fallbacks(node, name, allow_client_side, fallbacks);
     if (Status s = framed(problem, json_error, what); !s.ok()) return s;
@@ -758,8 +807,10 @@ class RequestReader {
       if (ft == od::json_type::null) return skip(fv);
       // The list rules of a deployment's litellm_params.tags.
       std::vector<std::string> tags;
+      // A few tags are usual: one allocation instead of growing 1, 2, 4.
+      if (ft == od::json_type::array) tags.reserve(4);
       error_code json_error = simdjson::SUCCESS;
-      JsonNode node(fv, json_error);
+      JsonNode node(fv, json_error, bs_);
       const auto problem = router_keys::read_names(node, "metadata.tags", "a list of strings", tags);
       if (Status s = framed(problem, json_error, "'metadata.tags' must be a list of strings"); !s.ok()) return s;
       r_.router.tags = std::move(tags);
@@ -783,6 +834,7 @@ class RequestReader {
 
   ParsedRequest& r_;
   od::document& doc_;
+  Backslashes bs_;
   bool has_model_ = false;
   bool has_prompt_ = false;
   bool prompt_required_ = true;
@@ -815,7 +867,6 @@ Result<ParsedRequest> parse_request(std::string_view bytes, Endpoint endpoint, P
   // carries that slack in its capacity, so no second padded copy is needed.
   request.body.reserve(bytes.size() + simdjson::SIMDJSON_PADDING);
   request.body.assign(bytes.data(), bytes.size());
-  request.kept.reserve(8);
 
   od::document doc;
   auto e = thread_parser()
@@ -833,25 +884,56 @@ void splice_request(const ParsedRequest& request, std::string_view model, const 
                     std::string& out) {
   const bool drop_stream = options.force_stream || options.force_no_stream;
   const bool drop_stream_options = options.force_no_stream && !options.force_stream;
+  const bool override_messages = !options.messages_override.empty();
+  // The value written for a kept member; empty when the member is dropped.
+  auto value_of = [&](const RawField& f) -> std::string_view {
+    if (drop_stream && f.key == "stream") return {};
+    if (drop_stream_options && f.key == "stream_options") return {};
+    return override_messages && f.key == "messages" ? options.messages_override : f.value;
+  };
+  constexpr std::string_view kForcedStream = R"(,"stream":true)";
+  constexpr std::string_view kIncludeUsage = R"(,"stream_options":{"include_usage":true})";
+  const bool add_include_usage = options.add_include_usage && !request.has_stream_options && !drop_stream_options;
+
   out.clear();
   out.reserve(request.body.size() + model.size() + options.extra_members.size() +
               options.messages_override.size() + 64);
-  // Every request passes here: constant members go in as raw text, one
-  // append each.
-  json::Writer w(out);
-  w.begin_object().raw_key("model").string(model);
+  out.append(R"({"model":)");
+  json::append_json_string(out, model);
+  // Every request passes here: the rest is sized first, then copied into one
+  // region of `out` (one memcpy per piece, no capacity check per append).
+  size_t size = 1;  // the closing brace
   for (const RawField& f : request.kept) {
-    if (drop_stream && f.key == "stream") continue;
-    if (drop_stream_options && f.key == "stream_options") continue;
-    const bool override = !options.messages_override.empty() && f.key == "messages";
-    w.raw_key(f.key).raw(override ? options.messages_override : f.value);
+    const std::string_view value = value_of(f);
+    if (!value.empty()) size += f.key.size() + value.size() + 4;  // ,"key":value
   }
-  if (options.force_stream) w.raw_members(R"("stream":true)");
-  if (options.add_include_usage && !request.has_stream_options && !drop_stream_options) {
-    w.raw_members(R"("stream_options":{"include_usage":true})");
+  if (options.force_stream) size += kForcedStream.size();
+  if (add_include_usage) size += kIncludeUsage.size();
+  if (!options.extra_members.empty()) size += options.extra_members.size() + 1;
+  const size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  for (const RawField& f : request.kept) {
+    const std::string_view value = value_of(f);
+    if (value.empty()) continue;
+    *p++ = ',';
+    *p++ = '"';
+    put(f.key);
+    *p++ = '"';
+    *p++ = ':';
+    put(value);
   }
-  w.raw_members(options.extra_members);
-  w.end_object();
+  if (options.force_stream) put(kForcedStream);
+  if (add_include_usage) put(kIncludeUsage);
+  if (!options.extra_members.empty()) {
+    *p++ = ',';
+    put(options.extra_members);
+  }
+  *p++ = '}';
 }
 
 }  // namespace llmux::request

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <absl/container/inlined_vector.h>
+
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
 
@@ -86,7 +88,9 @@ struct ParsedRequest {
   bool has_stream_options = false;
   int64_t prompt_bytes = 0;    // raw size of the prompt member ("messages", "prompt" or "input")
   int64_t estimated_prompt_tokens = 0;  // prompt_bytes / 4, rounded up: a fast estimate
-  std::vector<RawField> kept;  // every other top-level member, in input order
+  // Every other top-level member, in input order. Requests rarely carry more
+  // than a dozen: those need no allocation.
+  absl::InlinedVector<RawField, 12> kept;
   RouterRequestOptions router;
 
   ParsedRequest() = default;

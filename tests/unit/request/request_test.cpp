@@ -396,6 +396,14 @@ TEST_CASE("bad requests are kInvalidArgument naming the problem") {
       {R"({"model":"m","messages":[],})", "not valid JSON"},
       {R"({"model":"m" "messages":[]})", "not valid JSON"},
       {R"({'model':'m'})", "not valid JSON"},
+      // A bad escape after valid ones (the reader searches the body for
+      // backslashes once, in document order): in a string, a nested key, a
+      // top-level key, in metadata and in a stripped key.
+      {R"({"model":"m","messages":[{"content":"a\"b\n"}],"x":["\u00e9","ok","\q"]})", "not valid JSON"},
+      {R"({"model":"m","messages":[{"c\n":"\t"},{"d":1,"e\x":2}]})", "not valid JSON"},
+      {R"({"model":"m","messages":[{"c":"\\"}],"k\q":1})", "not valid JSON"},
+      {R"({"model":"m\n","messages":[],"metadata":{"a":"\"","b":"\ud800"}})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"litellm_metadata":{"\u0061":"\/","b":["\u12"]}})", "not valid JSON"},
       {R"([{"model":"m"}])", "must be a JSON object"},
       {R"("just a string")", "must be a JSON object"},
       {R"({"messages":[]})", "'model' is required"},
