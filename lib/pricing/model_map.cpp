@@ -258,18 +258,18 @@ Result<ModelMap> ModelMap::load_file(const std::string& path) {
 }
 
 const ModelInfo* ModelMap::find(std::string_view key, std::string* matched_key) const {
-  if (auto it = index_.find(to_absl(key)); it != index_.end()) {
+  if (auto it = index_.find(key); it != index_.end()) {
     if (matched_key) *matched_key = it->first;
     return &infos_[it->second];
   }
   const std::string lower = ascii_lower(key);
-  const std::string* spelling = &lower;
+  std::string_view spelling = lower;
   if (auto it = lower_to_key_.find(lower); it != lower_to_key_.end()) {
-    spelling = &it->second;
+    spelling = it->second;
   } else if (lower == key) {
     return nullptr;  // already looked up as it is
   }
-  if (auto it = index_.find(*spelling); it != index_.end()) {
+  if (auto it = index_.find(spelling); it != index_.end()) {
     if (matched_key) *matched_key = it->first;
     return &infos_[it->second];
   }
@@ -283,16 +283,30 @@ void ModelMap::merge(const std::string& key, const ModelInfo& info) {
   }
   const auto index = static_cast<uint32_t>(infos_.size());
   infos_.emplace_back().update(info);  // update() interns the flag names
-  index_.emplace(key, index);
+  const std::string_view stored = store_key(key);
+  index_.emplace(stored, index);
   // The first key of a spelling wins, as LiteLLM's lower-case index does
   // for keys it built from the same dict. A lower-case key is its own
   // spelling's entry in index_ — unless another key of that spelling came
   // first, which lower_to_key_ then already holds.
   std::string lower = ascii_lower(key);
-  if (lower != key && !index_.contains(lower)) lower_to_key_.try_emplace(std::move(lower), key);
+  if (lower != key && !index_.contains(lower)) lower_to_key_.try_emplace(std::move(lower), stored);
 }
 
-void ModelMap::for_each(absl::FunctionRef<void(const std::string&, const ModelInfo&)> fn) const {
+std::string_view ModelMap::store_key(std::string_view key) {
+  constexpr size_t kBlockBytes = 64 * 1024;
+  if (key_blocks_.empty() || key.size() > key_block_size_ - key_block_used_) {
+    key_block_size_ = std::max(kBlockBytes, key.size());
+    key_blocks_.push_back(std::make_unique<char[]>(key_block_size_));
+    key_block_used_ = 0;
+  }
+  char* const at = key_blocks_.back().get() + key_block_used_;
+  std::memcpy(at, key.data(), key.size());
+  key_block_used_ += key.size();
+  return std::string_view(at, key.size());
+}
+
+void ModelMap::for_each(absl::FunctionRef<void(std::string_view, const ModelInfo&)> fn) const {
   for (const auto& [key, index] : index_) fn(key, infos_[index]);
 }
 

@@ -288,12 +288,12 @@ TEST_CASE("model map: keys in another case find the first key of that spelling",
   // spelling an entry whose key has that spelling.
   size_t keys = 0;
   const auto bundled = ModelMap::bundled();
-  bundled->for_each([&](const std::string& k, const pricing::ModelInfo& info) {
+  bundled->for_each([&](std::string_view k, const pricing::ModelInfo& info) {
     ++keys;
     std::string matched;
     REQUIRE(bundled->find(k, &matched) == &info);
     CHECK(matched == k);
-    std::string lower = k;
+    std::string lower(k);
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     REQUIRE(bundled->find(lower, &matched) != nullptr);
     std::string matched_lower = matched;
