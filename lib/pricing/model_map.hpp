@@ -80,15 +80,16 @@ class ModelMap {
   void for_each(absl::FunctionRef<void(std::string_view, const ModelInfo&)> fn) const;
 
  private:
-  // Kept small (the bundled map has ~5,000 keys and stays resident): the
-  // hash table's slots hold a key and an index into the dense infos_, not
-  // the ~220-byte entry, so its empty slots cost little.
+  // Kept small (the bundled map has ~5,000 keys and stays resident).
+  //
   // The keys' text, in blocks that never move (so a ModelMap moves but is
   // not copied); index_ and lower_to_key_ hold views into it.
   std::string_view store_key(std::string_view key);
   std::vector<std::unique_ptr<char[]>> key_blocks_;
   size_t key_block_size_ = 0;  // of key_blocks_.back()
   size_t key_block_used_ = 0;  // its bytes holding keys
+  // The hash table's slots hold a key and an index into the dense infos_,
+  // not the ~220-byte entry, so its empty slots cost little.
   absl::flat_hash_map<std::string_view, uint32_t> index_;  // key → infos_ index
   std::vector<ModelInfo> infos_;
   // lower-cased key → the first key of that spelling, only where that key
