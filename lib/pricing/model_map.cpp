@@ -13,6 +13,13 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+#include "absl/container/node_hash_set.h"
+
 #include "common/strings.hpp"
 
 namespace llmux::pricing {
@@ -114,7 +121,7 @@ Status read_entry(std::string_view key, simdjson::dom::object obj, ModelInfo& in
       // A flag of another type (LiteLLM has none) is not ours to judge.
       if (bool b = false; value.get_bool().get(b) == simdjson::SUCCESS) {
         ModelInfo one;
-        one.supports.emplace_back(std::string(field), b);
+        one.supports.emplace_back(field, b);
         info.update(one);
       }
     }
@@ -123,11 +130,40 @@ Status read_entry(std::string_view key, simdjson::dom::object obj, ModelInfo& in
   return Status::Ok();
 }
 
+// The one copy of a supports_* flag name. Names come from map files, so the
+// table holds what the maps loaded in this process name (a few dozen).
+std::string_view intern_flag_name(std::string_view name) {
+  static std::mutex mu;
+  static auto* names = new absl::node_hash_set<std::string>();  // never freed: ModelInfos point into it
+  std::lock_guard<std::mutex> lock(mu);
+  return *names->emplace(name).first;  // node_hash_set: the strings never move
+}
+
+// Gives the pages wholly inside [data, data + size) back to the kernel.
+// For the compiled-in JSON: read-only bytes of the library's file, read
+// once by the parse and never again, which would otherwise stay resident
+// (~1.5 MiB). The range is rounded inwards, so no neighbouring data is
+// touched; should the bytes be read again, the kernel reads them back from
+// the file (a private, never-written file mapping loses nothing).
+void release_read_only_pages(const char* data, size_t size) {
+#if defined(__linux__)
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (page_size <= 0) return;
+  const auto page = static_cast<uintptr_t>(page_size);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+  (void)data;
+  (void)size;
+#endif
+}
+
 }  // namespace
 
 std::optional<bool> ModelInfo::flag(std::string_view name) const {
   auto it = std::lower_bound(supports.begin(), supports.end(), name,
-                             [](const std::pair<std::string, bool>& p, std::string_view n) { return p.first < n; });
+                             [](const std::pair<std::string_view, bool>& p, std::string_view n) { return p.first < n; });
   if (it == supports.end() || it->first != name) return std::nullopt;
   return it->second;
 }
@@ -145,11 +181,11 @@ void ModelInfo::update(const ModelInfo& other) {
   if (!other.supported_regions.empty()) supported_regions = other.supported_regions;
   for (const auto& [name, value] : other.supports) {
     auto it = std::lower_bound(supports.begin(), supports.end(), name,
-                               [](const std::pair<std::string, bool>& p, const std::string& n) { return p.first < n; });
+                               [](const std::pair<std::string_view, bool>& p, std::string_view n) { return p.first < n; });
     if (it != supports.end() && it->first == name) {
       it->second = value;
     } else {
-      supports.emplace(it, name, value);
+      supports.emplace(it, intern_flag_name(name), value);
     }
   }
 }
@@ -162,6 +198,7 @@ std::shared_ptr<const ModelMap> ModelMap::bundled() {
     // The file is generated and checked by the unit tests; should it ever
     // fail to parse, routing goes on without map prices rather than failing.
     map = parsed.ok() ? std::make_shared<const ModelMap>(std::move(parsed).value()) : std::make_shared<const ModelMap>();
+    release_read_only_pages(kBundledModelMap, kBundledModelMap_size);
   });
   return map;
 }
@@ -180,7 +217,8 @@ Result<ModelMap> ModelMap::parse(std::string_view json) {
     return Error(ErrorKind::kInvalidConfig, "model cost map: expected a JSON object of model name → entry");
   }
   ModelMap map;
-  map.entries_.reserve(root.size());
+  map.index_.reserve(root.size());
+  map.infos_.reserve(root.size());
   for (auto [key, value] : root) {
     if (key == "sample_spec") continue;
     simdjson::dom::object obj;
@@ -191,6 +229,7 @@ Result<ModelMap> ModelMap::parse(std::string_view json) {
     if (Status s = read_entry(key, obj, info); !s.ok()) return s.error();
     map.merge(std::string(key), info);
   }
+  map.infos_.shrink_to_fit();  // a repeated key merges into one entry
   return map;
 }
 
@@ -219,24 +258,56 @@ Result<ModelMap> ModelMap::load_file(const std::string& path) {
 }
 
 const ModelInfo* ModelMap::find(std::string_view key, std::string* matched_key) const {
-  if (auto it = entries_.find(to_absl(key)); it != entries_.end()) {
+  if (auto it = index_.find(key); it != index_.end()) {
     if (matched_key) *matched_key = it->first;
-    return &it->second;
+    return &infos_[it->second];
   }
-  auto lower = lower_to_key_.find(ascii_lower(key));
-  if (lower == lower_to_key_.end()) return nullptr;
-  auto it = entries_.find(lower->second);
-  if (it == entries_.end()) return nullptr;
-  if (matched_key) *matched_key = it->first;
-  return &it->second;
+  const std::string lower = ascii_lower(key);
+  std::string_view spelling = lower;
+  if (auto it = lower_to_key_.find(lower); it != lower_to_key_.end()) {
+    spelling = it->second;
+  } else if (lower == key) {
+    return nullptr;  // already looked up as it is
+  }
+  if (auto it = index_.find(spelling); it != index_.end()) {
+    if (matched_key) *matched_key = it->first;
+    return &infos_[it->second];
+  }
+  return nullptr;
 }
 
 void ModelMap::merge(const std::string& key, const ModelInfo& info) {
-  auto [it, inserted] = entries_.try_emplace(key, info);
-  if (!inserted) it->second.update(info);
+  if (auto it = index_.find(key); it != index_.end()) {
+    infos_[it->second].update(info);
+    return;
+  }
+  const auto index = static_cast<uint32_t>(infos_.size());
+  infos_.emplace_back().update(info);  // update() interns the flag names
+  const std::string_view stored = store_key(key);
+  index_.emplace(stored, index);
   // The first key of a spelling wins, as LiteLLM's lower-case index does
-  // for keys it built from the same dict.
-  lower_to_key_.try_emplace(ascii_lower(key), key);
+  // for keys it built from the same dict. A lower-case key is its own
+  // spelling's entry in index_ — unless another key of that spelling came
+  // first, which lower_to_key_ then already holds.
+  std::string lower = ascii_lower(key);
+  if (lower != key && !index_.contains(lower)) lower_to_key_.try_emplace(std::move(lower), stored);
+}
+
+std::string_view ModelMap::store_key(std::string_view key) {
+  constexpr size_t kBlockBytes = 64 * 1024;
+  if (key_blocks_.empty() || key.size() > key_block_size_ - key_block_used_) {
+    key_block_size_ = std::max(kBlockBytes, key.size());
+    key_blocks_.push_back(std::make_unique<char[]>(key_block_size_));
+    key_block_used_ = 0;
+  }
+  char* const at = key_blocks_.back().get() + key_block_used_;
+  std::memcpy(at, key.data(), key.size());
+  key_block_used_ += key.size();
+  return std::string_view(at, key.size());
+}
+
+void ModelMap::for_each(absl::FunctionRef<void(std::string_view, const ModelInfo&)> fn) const {
+  for (const auto& [key, index] : index_) fn(key, infos_[index]);
 }
 
 }  // namespace llmux::pricing

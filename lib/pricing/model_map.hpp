@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "llmux/error.hpp"
 
 namespace llmux::pricing {
@@ -37,7 +38,12 @@ struct ModelInfo {
   std::optional<int64_t> max_tokens;
   std::string litellm_provider;  // "bedrock_converse", "vertex_ai-openai_models", ...
   std::string mode;              // "chat", "embedding", ...
-  std::vector<std::pair<std::string, bool>> supports;  // supports_* flags as written, sorted by name
+  // supports_* flags as written, sorted by name. A name points into a
+  // process-wide table of flag names (interned: a few dozen distinct names
+  // over thousands of entries; never freed), so update() and
+  // ModelMap::merge() intern the names they store; a ModelInfo built by hand
+  // must keep its names alive while it is used.
+  std::vector<std::pair<std::string_view, bool>> supports;
   std::vector<std::string> supported_regions;
 
   // A supports_* flag ("supports_vision"); unset when the entry has none.
@@ -69,13 +75,27 @@ class ModelMap {
   // Adds or updates `key` (field by field, over what it already holds).
   void merge(const std::string& key, const ModelInfo& info);
 
-  size_t size() const { return entries_.size(); }
-  // Every key with its entry, in no particular order.
-  const absl::flat_hash_map<std::string, ModelInfo>& entries() const { return entries_; }
+  size_t size() const { return infos_.size(); }
+  // Calls fn(key, entry) for every key, in no particular order.
+  void for_each(absl::FunctionRef<void(std::string_view, const ModelInfo&)> fn) const;
 
  private:
-  absl::flat_hash_map<std::string, ModelInfo> entries_;
-  absl::flat_hash_map<std::string, std::string> lower_to_key_;  // lower-cased key → key
+  // Kept small (the bundled map has ~5,000 keys and stays resident).
+  //
+  // The keys' text, in blocks that never move (so a ModelMap moves but is
+  // not copied); index_ and lower_to_key_ hold views into it.
+  std::string_view store_key(std::string_view key);
+  std::vector<std::unique_ptr<char[]>> key_blocks_;
+  size_t key_block_size_ = 0;  // of key_blocks_.back()
+  size_t key_block_used_ = 0;  // its bytes holding keys
+  // The hash table's slots hold a key and an index into the dense infos_,
+  // not the ~220-byte entry, so its empty slots cost little.
+  absl::flat_hash_map<std::string_view, uint32_t> index_;  // key → infos_ index
+  std::vector<ModelInfo> infos_;
+  // lower-cased key → the first key of that spelling, only where that key
+  // is not itself lower-case (a lower-case key is found in index_ under its
+  // own name): a few hundred of the bundled map's keys.
+  absl::flat_hash_map<std::string, std::string_view> lower_to_key_;
 };
 
 }  // namespace llmux::pricing

@@ -169,11 +169,12 @@ Status PriceBook::register_models(std::string_view json) {
   if (!parsed.ok()) return parsed.error();
   // Sorted: the outcome must not depend on hash order when two keys name
   // the same entry.
-  std::vector<const std::pair<const std::string, ModelInfo>*> items;
-  for (const auto& item : parsed->entries()) items.push_back(&item);
-  std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  for (const auto* item : items) {
-    const auto& [key, info] = *item;
+  std::vector<std::pair<std::string_view, const ModelInfo*>> items;
+  parsed->for_each([&](std::string_view key, const ModelInfo& info) { items.emplace_back(key, &info); });
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key_view, info_ptr] : items) {
+    const std::string key(key_view);
+    const ModelInfo& info = *info_ptr;
     const config::ProviderModel pm = config::resolve_provider_model(key, "");
     std::string existing_key;
     const ModelInfo* existing = find(pm.provider, pm.model, "", &existing_key);

@@ -115,7 +115,7 @@ void apply_map_entry(const pricing::ModelInfo& entry, ModelMapInfo& out) {
   out.cache_creation_input_token_cost = entry.cache_creation_input_token_cost;
   if (!entry.litellm_provider.empty()) out.litellm_provider = entry.litellm_provider;
   out.mode = entry.mode;
-  out.supports = entry.supports;
+  out.supports.assign(entry.supports.begin(), entry.supports.end());
 }
 
 

@@ -3,9 +3,13 @@
 // the shipped map alone (no prices in the config).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -246,4 +250,87 @@ TEST_CASE("model map: a map file replaces the bundled one; a bad file is a clear
   auto device = ModelMap::load_file("/dev/zero");  // would never end
   REQUIRE_FALSE(device.ok());
   CHECK(device.error().message == "'/dev/zero' is not a regular file");
+}
+
+TEST_CASE("model map: keys in another case find the first key of that spelling", "[pricing][model_map]") {
+  // Only keys not themselves lower-case get a lower-case index entry; a
+  // lower-case key is found under its own name. Either order of insertion
+  // must give the first key of a spelling, as LiteLLM's lower-case index.
+  auto lower_first = ModelMap::parse(R"({"my-model":{"mode":"chat"},"My-Model":{"mode":"embedding"},
+      "MY-MODEL":{"mode":"completion"}})");
+  REQUIRE(lower_first.ok());
+  auto mixed_first = ModelMap::parse(R"({"My-Model":{"mode":"embedding"},"my-model":{"mode":"chat"},
+      "MY-MODEL":{"mode":"completion"}})");
+  REQUIRE(mixed_first.ok());
+  std::string key;
+  // Exact spellings are exact.
+  REQUIRE(lower_first->find("MY-MODEL", &key) != nullptr);
+  CHECK(key == "MY-MODEL");
+  CHECK(lower_first->find("MY-MODEL")->mode == "completion");
+  REQUIRE(mixed_first->find("my-model", &key) != nullptr);
+  CHECK(key == "my-model");
+  // Another spelling: the first key of it.
+  REQUIRE(lower_first->find("mY-mODEL", &key) != nullptr);
+  CHECK(key == "my-model");
+  CHECK(lower_first->find("mY-mODEL")->mode == "chat");
+  REQUIRE(mixed_first->find("mY-mODEL", &key) != nullptr);
+  CHECK(key == "My-Model");
+  CHECK(mixed_first->find("mY-mODEL")->mode == "embedding");
+  CHECK(lower_first->find("other-model") == nullptr);
+  CHECK(lower_first->find("Other-Model") == nullptr);
+  // A mixed-case key alone.
+  auto only_mixed = ModelMap::parse(R"({"Only-Mixed":{"mode":"chat"}})");
+  REQUIRE(only_mixed.ok());
+  REQUIRE(only_mixed->find("only-mixed", &key) != nullptr);
+  CHECK(key == "Only-Mixed");
+  CHECK(only_mixed->size() == 1);
+  // Every key of the bundled map finds its own entry, and its lower-case
+  // spelling an entry whose key has that spelling.
+  size_t keys = 0;
+  const auto bundled = ModelMap::bundled();
+  bundled->for_each([&](std::string_view k, const pricing::ModelInfo& info) {
+    ++keys;
+    std::string matched;
+    REQUIRE(bundled->find(k, &matched) == &info);
+    CHECK(matched == k);
+    std::string lower(k);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    REQUIRE(bundled->find(lower, &matched) != nullptr);
+    std::string matched_lower = matched;
+    for (char& c : matched_lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    CHECK(matched_lower == lower);
+  });
+  CHECK(keys == bundled->size());
+}
+
+TEST_CASE("model map: supports_* names outlive the text they were read from", "[pricing][model_map]") {
+  // Flag names are interned: an entry must not point into the parsed JSON
+  // or into a ModelInfo merged into it.
+  std::optional<ModelMap> map;
+  {
+    std::string json = R"({"m":{"supports_vision":true,"supports_a_flag_name_longer_than_sso":false,
+        "supports_function_calling":true}})";
+    auto parsed = ModelMap::parse(json);
+    REQUIRE(parsed.ok());
+    map.emplace(std::move(parsed).value());
+    std::fill(json.begin(), json.end(), 'x');
+  }
+  {
+    std::string name = "supports_another_flag_merged_by_hand";
+    pricing::ModelInfo info;
+    info.supports.emplace_back(name, true);
+    map->merge("m", info);
+    std::fill(name.begin(), name.end(), 'x');
+  }
+  const pricing::ModelInfo* m = map->find("m");
+  REQUIRE(m != nullptr);
+  CHECK(m->flag("supports_vision") == true);
+  CHECK(m->flag("supports_a_flag_name_longer_than_sso") == false);
+  CHECK(m->flag("supports_function_calling") == true);
+  CHECK(m->flag("supports_another_flag_merged_by_hand") == true);
+  REQUIRE(m->supports.size() == 4);
+  CHECK(m->supports[0].first == "supports_a_flag_name_longer_than_sso");
+  CHECK(m->supports[1].first == "supports_another_flag_merged_by_hand");
+  CHECK(m->supports[2].first == "supports_function_calling");
+  CHECK(m->supports[3].first == "supports_vision");
 }
