@@ -20,7 +20,8 @@
 #                                  decision, C++ vs the raw client, every binding vs C++ and vs its
 #                                  language's raw HTTP client, Python vs litellm.Router, scale and
 #                                  memory; REPEAT runs (default 3), each figure the median with its
-#                                  range; exits 1 when a target is missed by more than its noise band
+#                                  range (BINDINGS_REPEAT: how many of the runs include the bindings);
+#                                  exits 1 when a target is missed by more than its noise band
 #                                  (benchmarks/targets.py). Scale and soak run once (SCALE=0
 #                                  skips them); PROFILE=1 adds the valgrind profile;
 #                                  UPDATE_README=1 rewrites README.md's performance tables.
@@ -72,7 +73,10 @@ if [ "$what" = compare ]; then
       --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" e2e
     RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" stream
-    RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" bindings
+    # The bindings benchmark takes minutes a run: BINDINGS_REPEAT (default REPEAT) of the runs include it.
+    if [ "$r" -le "${BINDINGS_REPEAT:-$repeat}" ]; then
+      RESULTS_DIR="$dir" BUILD_DIR="$BUILD" bash "$0" bindings
+    fi
     runs+=("$dir")
   done
   # Scale and memory once (minutes of wall time, and not a per-call figure):

@@ -64,6 +64,14 @@ def binding_derived(r: Results, table: str, row_id: str, key: str) -> Optional[f
     return dig(row, "derived", key) if row else None
 
 
+def own_floor(r: Results, row_id: str, key: str) -> Optional[float]:
+    """A Go/Rust row against its own language's raw HTTP client (same nginx, same bytes)."""
+    for row in dig(r, "bindings", "go_rust_vs_own_http_client") or []:
+        if row.get("id") == row_id:
+            return dig(row, "derived", key)
+    return None
+
+
 def binding_result(r: Results, table: str, row_id: str, *path: str) -> Optional[float]:
     row = binding_row(r, table, row_id)
     return dig(row, "result", *path) if row else None
@@ -83,6 +91,7 @@ class Target:
     band: float = 0.0               # noise band, in the figure's unit
     baseline: Callable[[Results], Optional[float]] = lambda r: None
     baseline_what: str = ""
+    baseline_unit: Optional[str] = None  # None: the figure's unit
 
 
 ROUTING_STRATEGIES = ["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing-v2",
@@ -111,10 +120,10 @@ def targets() -> list[Target]:
     out = [
         Target("cpp.added_p50_us", "C++ end to end (nginx on loopback, one call at a time)",
                "added latency p50", "µs", e2e("added", "latency_p50_us"), 10, band=BAND_E2E_P50_US,
-               baseline=e2e("baseline", "latency_p50_us"), baseline_what="raw libcurl-multi client p50"),
+               baseline=e2e("baseline", "latency_us", "p50"), baseline_what="raw libcurl-multi client p50"),
         Target("cpp.added_p99_us", "C++ end to end (nginx on loopback, one call at a time)",
                "added latency p99 (our p99 − raw p99)", "µs", e2e("added", "latency_p99_us"), 25,
-               band=BAND_E2E_P99_US, baseline=e2e("baseline", "latency_p99_us"),
+               band=BAND_E2E_P99_US, baseline=e2e("baseline", "latency_us", "p99"),
                baseline_what="raw libcurl-multi client p99"),
         Target("cpp.added_cpu_us", "C++ end to end (nginx on loopback, one call at a time)",
                "added CPU per call", "µs", e2e("added", "cpu_us_per_call_sequential"), 10, band=BAND_E2E_CPU_US,
@@ -122,7 +131,7 @@ def targets() -> list[Target]:
         Target("cpp.throughput_ratio_64", "C++ end to end (nginx on loopback, one call at a time)",
                "throughput with 64 in flight, ÷ raw", "×", e2e("ratio", "throughput"), 0.9, higher_is_better=True,
                band=BAND_THROUGHPUT_RATIO, baseline=e2e("baseline", "throughput_rps"),
-               baseline_what="raw client req/s"),
+               baseline_what="raw client", baseline_unit="req/s"),
         Target("cpp.added_cpu_us_loaded", "C++ end to end (nginx on loopback, one call at a time)",
                "added CPU per call, 64 in flight", "µs", e2e("added", "cpu_us_per_call_loaded"),
                baseline=e2e("baseline", "cpu_us_per_call_loaded"), baseline_what="raw client, 64 in flight"),
@@ -163,9 +172,22 @@ def targets() -> list[Target]:
                lambda r: binding_derived(r, "sequential", "rust-raw", "added_p50_us")),
         Target("c.added_p50_us", b, "C ABI llmux_completion, added p50", "µs",
                lambda r: binding_derived(r, "sequential", "c", "added_p50_us")),
+        Target("go.added_cpu_us", b, "Go Completion (typed), added CPU per call", "µs",
+               lambda r: binding_derived(r, "sequential", "go-typed", "added_cpu_us_per_call")),
+        Target("go_jsonv2.added_p50_us", b, "Go Completion (typed) built with GOEXPERIMENT=jsonv2, added p50", "µs",
+               lambda r: binding_derived(r, "sequential", "go-typed-jsonv2", "added_p50_us")),
+        Target("rust.added_cpu_us", b, "Rust completion (typed), added CPU per call", "µs",
+               lambda r: binding_derived(r, "sequential", "rust-typed", "added_cpu_us_per_call")),
         Target("python.async_ratio", b, "Python acompletion, 64 in flight, req/s ÷ C++ completion_async", "×",
                lambda r: binding_derived(r, "async", "python-llmux-async", "ratio_rps"), 0.5, higher_is_better=True,
                band=BAND_PY_ASYNC_RATIO),
+    ]
+    o = "Go and Rust against their own language's raw HTTP client (net/http; std::net::TcpStream keep-alive loop)"
+    out += [
+        Target(f"{row}.added_p50_vs_own_http_us", o, f"{label}, added p50 over the raw client", "µs",
+               lambda r, row=row: own_floor(r, row, "added_p50_us_vs_floor"))
+        for row, label in (("go-raw", "Go CompletionRaw"), ("go-typed", "Go Completion (typed)"),
+                           ("rust-raw", "Rust completion_raw"), ("rust-typed", "Rust completion_typed"))
     ]
     p = "Python against its peers (same run, one core each)"
     out += [
@@ -295,7 +317,9 @@ def markdown(verdicts: list[Verdict], runs: int) -> str:
                       "|---|---|---|---|---|---|"]
         unit = f" {t.unit}" if t.unit and t.unit != "×" else ("×" if t.unit == "×" else "")
         rng = (f"{number(min(v.runs), t.unit)} … {number(max(v.runs), t.unit)}" if len(v.runs) > 1 else "")
-        base = f"{number(v.baseline, t.unit)}{unit} ({t.baseline_what})" if v.baseline is not None else ""
+        bunit = unit if t.baseline_unit is None else f" {t.baseline_unit}"
+        base_number = number(v.baseline, t.unit if t.baseline_unit is None else t.baseline_unit)
+        base = f"{base_number}{bunit} ({t.baseline_what})" if v.baseline is not None else ""
         if t.limit is None:
             target = ""
         else:
@@ -305,7 +329,7 @@ def markdown(verdicts: list[Verdict], runs: int) -> str:
         lines.append(f"| {t.what} | {number(v.figure, t.unit)}{unit if v.figure is not None else ''} | {rng} "
                      f"| {base} | {target} | {v.status} |")
     head = f"Median of {runs} run(s) of `benchmarks/run.sh compare`" if runs > 1 else "One run of `benchmarks/run.sh compare`"
-    return head + "; every figure against a baseline measured in the same run." + "\n".join(lines) + "\n"
+    return head + "; every figure against a baseline measured in the same run.\n" + "\n".join(lines) + "\n"
 
 
 def replace_readme(readme: str, text: str) -> None:
