@@ -428,7 +428,12 @@ class RequestReader {
       Status s = read_member(key, name, canonical_kept_key(key, raw_key), value);
       if (!s.ok()) return s;
     }
-    // Anything after the top-level object is trailing garbage.
+    // Anything after the top-level object is trailing garbage. A body whose
+    // last token is not '}' (`{...} x`) never gets here: simdjson's root
+    // object check rejects it. This catches the rest (`{...} {}`, `{...}}`).
+    // Both only read the owned copy up to body[size] (its NUL), never the
+    // caller's bytes past the end (tests: "anything but whitespace after the
+    // top-level object").
     const char* rest = nullptr;
     if (!doc_.current_location().get(rest)) return not_json(simdjson::TRAILING_CONTENT);
     return finish();

@@ -1,7 +1,8 @@
 // Fuzz target: request::parse_request and request::splice_request.
 // Input: byte 0 chooses the endpoint (bit 0) and the splice options (bits
 // 1-5); the rest is the request body.
-// Properties: parse_request never fails other than with kInvalidArgument; the
+// Properties: parse_request never fails other than with kInvalidArgument;
+// every accepted body is a valid JSON object (simdjson's DOM parser); the
 // spliced body of an accepted request is valid JSON (an object), is accepted
 // by parse_request again with the model it was given, and carries the stream
 // setting that was asked for.
@@ -44,6 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const ParsedRequest& request = parsed.value();
+  // Nothing but a single JSON object is accepted (no trailing token, no
+  // unbalanced brackets): simdjson's DOM parser agrees.
+  FUZZ_CHECK(valid_json_object(std::string(body)));
   FUZZ_CHECK(!request.model.empty());
   FUZZ_CHECK(request.prompt_bytes >= 0 && request.estimated_prompt_tokens >= 0);
 

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -459,6 +461,45 @@ TEST_CASE("a fallback target written as a single string is a one-element list, a
   REQUIRE(r.value().router.fallbacks->size() == 1);
   CHECK((*r.value().router.fallbacks)[0].group == "a");
   CHECK((*r.value().router.fallbacks)[0].targets == std::vector<std::string>{"b"});
+}
+
+TEST_CASE("anything but whitespace after the top-level object is rejected, also in an exact-size buffer") {
+  // A caller's buffer of exactly the body's size with nothing readable after
+  // it (as libFuzzer hands its inputs): parse_request must not depend on the
+  // bytes past the end (under ASan, reading one is a failure of its own).
+  using namespace std::string_view_literals;
+  auto parse_exact = [](const std::string& body, Endpoint endpoint) {
+    auto bytes = std::make_unique<char[]>(body.size());
+    std::memcpy(bytes.get(), body.data(), body.size());
+    return parse_request(std::string_view(bytes.get(), body.size()), endpoint);
+  };
+  const std::string head = R"({"model":"a","messages":[],"input":"i"})";
+  for (const Endpoint endpoint : {Endpoint::kChatCompletions, Endpoint::kEmbeddings}) {
+    for (const std::string_view tail : {" x"sv, "x"sv, " 1"sv, " {}"sv, R"( "s")"sv, "]"sv, "}"sv, " }"sv, "}}"sv,
+                                        " ]"sv, ","sv, " null"sv, "\0"sv, " \0"sv, "\f"sv, "\n\t x"sv,
+                                        R"( {"model":"b","messages":[]})"sv}) {
+      const std::string body = head + std::string(tail);
+      // Not even a JSON value: simdjson's DOM parser says so too.
+      simdjson::dom::parser dom;
+      simdjson::dom::element root;
+      INFO("body: " << body);
+      REQUIRE(dom.parse(body).get(root) != simdjson::SUCCESS);
+      auto r = parse_exact(body, endpoint);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().kind == ErrorKind::kInvalidArgument);
+      CHECK_THAT(r.error().message, Catch::Contains("not valid JSON"));
+      // The same body in an ordinary (padded) string is rejected too.
+      CHECK_FALSE(parse_request(body, endpoint).ok());
+    }
+    // Trailing whitespace is allowed, in any amount and kind.
+    for (const char* tail : {"", " ", "\n", "\r\n", "\t \n ", "                                                                 "}) {
+      const std::string body = head + tail;
+      INFO("body: " << body);
+      auto r = parse_exact(body, endpoint);
+      REQUIRE(r.ok());
+      CHECK(r.value().model == "a");
+    }
+  }
 }
 
 TEST_CASE("the invalid-JSON message carries simdjson's reason") {
