@@ -213,7 +213,7 @@ llmux_status check_utf8(const char* text, size_t len, std::string_view function,
 char* copy_out(std::string_view s) {
   auto* p = static_cast<char*>(std::malloc(s.size() + 1));
   if (!p) return nullptr;
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
   p[s.size()] = '\0';
   return p;
 }
@@ -241,8 +241,9 @@ llmux_status return_response(const llmux::Response& r, char** out, llmux_error**
   const std::string_view head = llmux::append_response_json_tail(r, tail);
   auto* p = static_cast<char*>(std::malloc(head.size() + tail.size() + 1));
   if (!p) return fail_out_of_memory(out_error);
-  std::memcpy(p, head.data(), head.size());
-  std::memcpy(p + head.size(), tail.data(), tail.size());
+  // An empty view's data() may be null, which memcpy must not be given.
+  if (!head.empty()) std::memcpy(p, head.data(), head.size());
+  if (!tail.empty()) std::memcpy(p + head.size(), tail.data(), tail.size());
   p[head.size() + tail.size()] = '\0';
   *out = p;
   return LLMUX_OK;

@@ -43,7 +43,7 @@ void append_quoted(std::string& out, char prefix, std::string_view s, char suffi
   char* p = out.data() + old;
   if (prefix) *p++ = prefix;
   *p++ = '"';
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
   p += s.size();
   *p++ = '"';
   if (suffix) *p = suffix;
