@@ -23,10 +23,15 @@ using llmux::request::Endpoint;
 using llmux::request::ParsedRequest;
 using llmux::request::SpliceOptions;
 
+// simdjson's DOM parser rejects integers beyond 64 bits (NUMBER_ERROR), which
+// JSON allows and parse_request accepts (a router-only number is read as a
+// double, a passed-through one kept as its text): those count as valid here.
 bool valid_json_object(const std::string& text) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(text).get(root) != simdjson::SUCCESS) return false;
+  const simdjson::error_code error = parser.parse(text).get(root);
+  if (error == simdjson::NUMBER_ERROR) return true;
+  if (error != simdjson::SUCCESS) return false;
   return root.is_object();
 }
 
