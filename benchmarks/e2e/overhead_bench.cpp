@@ -48,6 +48,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bench_flags.hpp"
 #include "absl/synchronization/notification.h"
 #include "common/alloc_counter.hpp"
 #include "e2e/raw_curl_client.hpp"
@@ -78,26 +79,15 @@ struct Options {
   std::string only;   // diagnostic: sequential latency of this side alone
 };
 
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "overhead_bench: %s\n", message.c_str());
-  std::exit(1);
-}
+[[noreturn]] void die(const std::string& message) { die_in("overhead_bench", message); }
 
-int parse_int(std::string_view flag, std::string_view v) {
-  char* end = nullptr;
-  const std::string s(v);
-  const long n = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || n < 0 || n > 100000000) die(fmt::format("bad value for {}: '{}'", flag, v));
-  return static_cast<int>(n);
-}
+int parse_int(std::string_view flag, std::string_view v) { return parse_flag_int("overhead_bench", flag, v); }
 
 Options parse_args(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    const size_t eq = a.find('=');
-    const std::string_view key = a.substr(0, eq);
-    const std::string_view val = eq == std::string_view::npos ? std::string_view() : a.substr(eq + 1);
+    const std::string_view a = argv[i];
+    const auto [key, val] = split_flag(a);
     if (key == "--port") o.port = parse_int(key, val);
     else if (key == "--host") o.host = std::string(val);
     else if (key == "--requests") o.requests = parse_int(key, val);

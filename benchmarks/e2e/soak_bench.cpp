@@ -50,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_flags.hpp"
 #include "llmux/router.hpp"
 #include "pricing/model_map.hpp"
 #include "support/child_process.hpp"
@@ -69,26 +70,16 @@ struct Options {
   std::string json_path;
 };
 
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "soak_bench: %s\n", message.c_str());
-  std::exit(2);
-}
+// Exit status 2 for bad usage or a failed run; 1 is the RSS-growth verdict.
+[[noreturn]] void die(const std::string& message) { die_in("soak_bench", message, 2); }
 
-int parse_int(std::string_view flag, std::string_view v) {
-  char* end = nullptr;
-  const std::string s(v);
-  const long n = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || n < 0 || n > 100000000) die(fmt::format("bad value for {}: '{}'", flag, v));
-  return static_cast<int>(n);
-}
+int parse_int(std::string_view flag, std::string_view v) { return parse_flag_int("soak_bench", flag, v, 2); }
 
 Options parse_args(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    const size_t eq = a.find('=');
-    const std::string_view key = a.substr(0, eq);
-    const std::string_view val = eq == std::string_view::npos ? std::string_view() : a.substr(eq + 1);
+    const std::string_view a = argv[i];
+    const auto [key, val] = split_flag(a);
     if (key == "--fake-server") o.fake_server = std::string(val);
     else if (key == "--calls") o.calls = parse_int(key, val);
     else if (key == "--warmup") o.warmup = parse_int(key, val);

@@ -53,6 +53,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_flags.hpp"
 #include "common/alloc_counter.hpp"
 #include "llmux/router.hpp"
 #include "micro/payloads.hpp"
@@ -79,26 +80,15 @@ struct Options {
   std::string size = "many";  // with --only
 };
 
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "stream_overhead_bench: %s\n", message.c_str());
-  std::exit(1);
-}
+[[noreturn]] void die(const std::string& message) { die_in("stream_overhead_bench", message); }
 
-int parse_int(std::string_view flag, std::string_view v) {
-  char* end = nullptr;
-  const std::string s(v);
-  const long n = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || n < 0 || n > 100000000) die(fmt::format("bad value for {}: '{}'", flag, v));
-  return static_cast<int>(n);
-}
+int parse_int(std::string_view flag, std::string_view v) { return parse_flag_int("stream_overhead_bench", flag, v); }
 
 Options parse_args(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    const size_t eq = a.find('=');
-    const std::string_view key = a.substr(0, eq);
-    const std::string_view val = eq == std::string_view::npos ? std::string_view() : a.substr(eq + 1);
+    const std::string_view a = argv[i];
+    const auto [key, val] = split_flag(a);
     if (key == "--port") o.port = parse_int(key, val);
     else if (key == "--host") o.host = std::string(val);
     else if (key == "--few") o.few = parse_int(key, val);
