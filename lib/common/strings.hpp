@@ -8,6 +8,7 @@
 // users link absl::strings (llmux_common does).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -44,26 +45,36 @@ inline bool equals_ignore_case(std::string_view a, std::string_view b) {
 
 inline std::string ascii_lower(std::string_view s) { return absl::AsciiStrToLower(to_absl(s)); }
 
+// Length of the well-formed UTF-8 sequence starting at text[i] (1 to 4), or 0
+// when none starts there (a stray continuation, overlong form, surrogate,
+// beyond U+10FFFF, or truncated).
+inline size_t utf8_sequence_length(std::string_view text, size_t i) {
+  const auto b0 = static_cast<unsigned char>(text[i]);
+  const size_t len = b0 < 0x80 ? 1 : (b0 >= 0xC2 && b0 <= 0xDF) ? 2 : (b0 >= 0xE0 && b0 <= 0xEF) ? 3
+                                                                : (b0 >= 0xF0 && b0 <= 0xF4) ? 4 : 0;
+  if (len == 0 || i + len > text.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  if (len >= 3) {
+    const auto b1 = static_cast<unsigned char>(text[i + 1]);
+    if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0) || (b0 == 0xF0 && b1 < 0x90) ||
+        (b0 == 0xF4 && b1 >= 0x90)) {
+      return 0;
+    }
+  }
+  return len;
+}
+
 // `text` as valid UTF-8: each byte that does not start a well-formed
-// sequence (overlong, surrogate, beyond U+10FFFF, truncated) becomes U+FFFD.
-// For messages that quote user input a parser may have decoded into invalid
-// UTF-8 (yaml-cpp turns the escape "\\_" into a lone 0xA0 byte).
+// sequence becomes U+FFFD. For messages that quote user input a parser may
+// have decoded into invalid UTF-8.
 inline std::string valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    size_t len = b0 < 0x80 ? 1 : (b0 >= 0xC2 && b0 <= 0xDF) ? 2 : (b0 >= 0xE0 && b0 <= 0xEF) ? 3
-                                                             : (b0 >= 0xF0 && b0 <= 0xF4) ? 4 : 0;
-    bool ok = len > 0 && i + len <= text.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (ok && len >= 3) {
-      const auto b1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(b0 == 0xE0 && b1 < 0xA0) && !(b0 == 0xED && b1 >= 0xA0) && !(b0 == 0xF0 && b1 < 0x90) &&
-           !(b0 == 0xF4 && b1 >= 0x90);
-    }
-    if (ok) {
+    if (const size_t len = utf8_sequence_length(text, i); len != 0) {
       out.append(text.substr(i, len));
       i += len;
     } else {

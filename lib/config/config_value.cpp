@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "absl/strings/ascii.h"
+#include "common/strings.hpp"
 #include "fmt/format.h"
 #include "json/writer.hpp"
 
@@ -175,9 +176,37 @@ double to_double(std::string_view text) {
   return negative ? -v : v;
 }
 
+// yaml-cpp writes the YAML escapes \N (U+0085) and \_ (U+00A0) as the single
+// bytes 0x85 and 0xA0 instead of their UTF-8 encodings, so a valid UTF-8
+// config would carry invalid UTF-8 into names, messages and the JSON texts
+// handed to providers. Called only for a document that was valid UTF-8, where
+// those escapes are the only source of stray bytes.
+std::string repair_yaml_escapes(std::string text) {
+  if (simdjson::validate_utf8(text.data(), text.size())) return text;
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (size_t i = 0; i < text.size();) {
+    if (const size_t n = utf8_sequence_length(text, i); n != 0) {
+      out.append(text, i, n);
+      i += n;
+      continue;
+    }
+    const unsigned char stray = static_cast<unsigned char>(text[i]);
+    if (stray == 0x85 || stray == 0xA0) {
+      out += '\xC2';
+      out += static_cast<char>(stray);
+    } else {
+      out += text[i];  // not yaml-cpp's doing; left for the caller's own checks
+    }
+    ++i;
+  }
+  return out;
+}
+
 class YamlConverter {
  public:
-  explicit YamlConverter(std::vector<std::string>* warnings) : warnings_(warnings) {}
+  YamlConverter(std::vector<std::string>* warnings, bool utf8_document)
+      : warnings_(warnings), utf8_document_(utf8_document) {}
 
   Status convert(const YAML::Node& node, Value& out, int depth) {
     if (depth > kMaxDepth) {
@@ -192,10 +221,10 @@ class YamlConverter {
         const std::string& tag = node.Tag();
         if (tag == "!" || tag == "tag:yaml.org,2002:str") {
           out.kind = Value::Kind::kString;
-          out.text = node.Scalar();
+          out.text = scalar(node);
         } else {
           int line = out.line;
-          out = resolve_plain_scalar(node.Scalar(), line);
+          out = resolve_plain_scalar(scalar(node), line);
         }
         return Status::Ok();
       }
@@ -216,6 +245,10 @@ class YamlConverter {
   }
 
  private:
+  std::string scalar(const YAML::Node& node) const {
+    return utf8_document_ ? repair_yaml_escapes(node.Scalar()) : node.Scalar();
+  }
+
   static int line_of(const YAML::Node& node) {
     const YAML::Mark mark = node.Mark();
     return mark.is_null() ? 0 : mark.line + 1;
@@ -243,7 +276,7 @@ class YamlConverter {
         return Error(ErrorKind::kInvalidConfig,
                      fmt::format("invalid YAML/JSON at line {}: only scalar map keys are supported", line_of(key)));
       }
-      std::string key_text = key.IsScalar() ? key.Scalar() : std::string();
+      std::string key_text = key.IsScalar() ? scalar(key) : std::string();
       Value value;
       if (Status s = convert(kv.second, value, depth + 1); !s.ok()) return s;
       if (key_text == "<<" && key.Tag() == "?") {
@@ -284,6 +317,7 @@ class YamlConverter {
   }
 
   std::vector<std::string>* warnings_;
+  bool utf8_document_;
 };
 
 // JSON the YAML parser cannot read (e.g. "\ud83d\ude00" surrogate pairs) is
@@ -489,7 +523,7 @@ Result<Value> load_yaml(std::string_view text, std::vector<std::string>* warning
   try {
     YAML::Node root = YAML::Load(std::string(text));
     Value v;
-    YamlConverter converter(warnings);
+    YamlConverter converter(warnings, simdjson::validate_utf8(text.data(), text.size()));
     if (Status s = converter.convert(root, v, 0); !s.ok()) return s.error();
     return v;
   } catch (const YAML::Exception& e) {

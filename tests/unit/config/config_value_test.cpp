@@ -75,6 +75,23 @@ TEST_CASE("JSON output escapes strings and keeps numbers", "[config][json]") {
         "\"inf\":null}");
 }
 
+TEST_CASE("the YAML escapes \\N and \\_ become UTF-8 (yaml-cpp writes single bytes; found by fuzzing)",
+          "[config][yaml]") {
+  // In keys and values, next to multi-byte characters, and in a JSON-looking
+  // document (JSON text is read as YAML first, where "\_" is an escape).
+  auto v = load_yaml("\"a\\_b\": \"\xC3\xA9\\_\\N\xC3\xA9\"\nplain: x\n");
+  REQUIRE(v.ok());
+  REQUIRE(v->find("a\xC2\xA0" "b") != nullptr);
+  CHECK(v->find("a\xC2\xA0" "b")->text == "\xC3\xA9\xC2\xA0\xC2\x85\xC3\xA9");
+  auto j = load_yaml(R"({"support\_assistant_prefill": true})");
+  REQUIRE(j.ok());
+  CHECK(to_json(*j) == "{\"support\xC2\xA0" "assistant_prefill\":true}");
+  // A document that is not UTF-8 is left as it is (no guessing at its bytes).
+  auto latin1 = load_yaml("k: \"\xE9\\_\"\n");
+  REQUIRE(latin1.ok());
+  CHECK(latin1->find("k")->text == "\xE9\xA0");
+}
+
 TEST_CASE("merge keys follow PyYAML precedence", "[config][yaml]") {
   auto v = load_yaml(R"(
 a: &a {x: 1, y: 1}
