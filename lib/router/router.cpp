@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <semaphore>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/futex_notification.hpp"
 #include "common/notification.hpp"
 #include "config/tls_settings.hpp"
 #include "request/request.hpp"
@@ -263,35 +263,32 @@ Result<Response> Router::Impl::wait_for(router::CallMode mode, std::string_view 
                  "blocking call made from a router callback (it would deadlock); use the async API");
   }
   // One pointer captured: the callback fits std::function's inline storage
-  // (no allocation per call). One wake each way: the caller sleeps on a
-  // semaphore the loop thread releases once (a mutex and condition variable
-  // signalled under the lock woke the caller into a mutex the loop thread
-  // still held: a second futex round trip per call). POSIX semantics hold:
-  // the waiter may destroy the semaphore once acquire() returns.
+  // (no allocation per call). One wake each way and no spinning: the caller
+  // sleeps on a futex word the loop thread sets once (common/
+  // futex_notification.hpp says why not a semaphore or a condition variable).
+  // The waiter may destroy it once wait() returns.
   struct Waiter {
     std::optional<Result<Response>> out;
-    std::atomic<bool> ready{false};
-    std::binary_semaphore done{0};
+    FutexNotification done;
   } w;
   Waiter* wp = &w;
   submit(
       mode, request_json, nullptr,
       [wp](Result<Response> r) {
         wp->out.emplace(std::move(r));
-        wp->ready.store(true, std::memory_order_release);
-        wp->done.release();
+        wp->done.notify();
       },
       endpoint);
   if (drive_loop_) {
     // The callback runs on this thread, inside drive_loop_.
-    drive_loop_([wp] { return wp->ready.load(std::memory_order_acquire); });
+    drive_loop_([wp] { return wp->done.has_been_notified(); });
     // A driven loop that ran out of work before answering would wait forever.
-    if (!w.ready.load(std::memory_order_acquire)) {
+    if (!w.done.has_been_notified()) {
       return Error(ErrorKind::kInternalServer, "the event loop went idle before the call finished");
     }
     return std::move(*w.out);
   }
-  w.done.acquire();
+  w.done.wait();
   return std::move(*w.out);
 }
 
