@@ -254,6 +254,16 @@ class Verdict:
         return statistics.median(self.baselines) if self.baselines else None
 
     @property
+    def spread(self) -> Optional[float]:
+        """Half the range over this invocation's runs: the noise this run itself shows for the figure."""
+        return (max(self.runs) - min(self.runs)) / 2 if len(self.runs) > 1 else None
+
+    @property
+    def unstable(self) -> bool:
+        """A judged figure whose runs disagree by more than its band: its verdict says little."""
+        return self.target.limit is not None and self.spread is not None and self.spread > self.target.band
+
+    @property
     def status(self) -> str:
         t, f = self.target, self.figure
         if f is None:
@@ -327,7 +337,7 @@ def markdown(verdicts: list[Verdict], runs: int) -> str:
             if t.band:
                 target += f" (noise ±{number(t.band, t.unit)})"
         lines.append(f"| {t.what} | {number(v.figure, t.unit)}{unit if v.figure is not None else ''} | {rng} "
-                     f"| {base} | {target} | {v.status} |")
+                     f"| {base} | {target} | {v.status}{' (unstable: runs spread ±' + number(v.spread, t.unit) + ')' if v.unstable else ''} |")
     head = f"Median of {runs} run(s) of `benchmarks/run.sh compare`" if runs > 1 else "One run of `benchmarks/run.sh compare`"
     return head + "; every figure against a baseline measured in the same run.\n" + "\n".join(lines) + "\n"
 
@@ -364,7 +374,7 @@ def main() -> int:
                 {"key": v.target.key, "section": v.target.section, "what": v.target.what, "unit": v.target.unit,
                  "figure": v.figure, "runs": v.runs, "baseline": v.baseline, "baseline_what": v.target.baseline_what,
                  "limit": v.target.limit, "higher_is_better": v.target.higher_is_better, "band": v.target.band,
-                 "status": v.status} for v in verdicts]}, f, indent=1)
+                 "spread": v.spread, "unstable": v.unstable, "status": v.status} for v in verdicts]}, f, indent=1)
             f.write("\n")
     if a.markdown:
         with open(a.markdown, "w", encoding="utf-8") as f:
@@ -377,6 +387,11 @@ def main() -> int:
         print(f"MISSED: {v.target.section}: {v.target.what}: {number(v.figure, v.target.unit)} "
               f"(target {'≥' if v.target.higher_is_better else '≤'} {number(v.target.limit, v.target.unit)}, "
               f"band {number(v.target.band, v.target.unit)})")
+    for v in verdicts:
+        if v.unstable:
+            print(f"unstable: {v.target.section}: {v.target.what}: this run's spread ±{number(v.spread, v.target.unit)} "
+                  f"exceeds its band ±{number(v.target.band, v.target.unit)} (runs "
+                  f"{', '.join(number(x, v.target.unit) for x in v.runs)})")
     if missed or (a.require_all and not_run):
         return 1
     return 0
