@@ -5,16 +5,9 @@
 #include <time.h>
 
 #include "json_reader.h"
+#include "test_text.h"
 
 enum { kMagic = 0x6c6d7578u, kWaitSeconds = 60 };
-
-static char* copy_text(const char* text, size_t len) {
-  char* out = malloc(len + 1);
-  if (!out) abort();
-  memcpy(out, text, len);
-  out[len] = '\0';
-  return out;
-}
 
 static void append(char** to, const char* text) {
   const size_t old = *to ? strlen(*to) : 0;

@@ -2,7 +2,6 @@
  * llmux_router_new_with_options (its size-versioned struct) and the routing
  * event callback, against llmux_fake_server over real HTTP on loopback. */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,28 +9,12 @@
 
 #include "call_record.h"
 #include "check.h"
+#include "test_text.h"
 #include "fake_server.h"
 #include "json_reader.h"
 #include "llmux.h"
 
 static fake_server g_server = {0, -1, ""};
-
-static char* text_printf(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  const int n = vsnprintf(NULL, 0, format, args);
-  va_end(args);
-  char* out = malloc((size_t)n + 1);
-  if (!out) abort();
-  va_start(args, format);
-  vsnprintf(out, (size_t)n + 1, format, args);
-  va_end(args);
-  return out;
-}
-
-static char* chat_request(const char* group) {
-  return text_printf("{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello\"}]}", group);
-}
 
 static char* deployment_yaml(const char* group, const char* model, const char* id) {
   return text_printf("{model_name: %s, litellm_params: {model: openai/%s, api_base: \"%s\", api_key: sk-%s}, "

@@ -2,13 +2,13 @@
  * records and their layout, errors, spills, batches, the file descriptor,
  * cancellation, and freeing the queue or the router with calls in flight. */
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "test_text.h"
 #include "fake_server.h"
 #include "json_reader.h"
 #include "llmux.h"
@@ -40,32 +40,6 @@ static record read_record(const unsigned char* at) {
   memcpy(&r.spill, at + 48, 8);
   r.text = r.spill ? (const char*)(uintptr_t)r.spill : (const char*)at + LLMUX_QUEUE_RECORD_HEADER;
   return r;
-}
-
-/* A malloc'd, NUL-terminated copy of `len` bytes. */
-static char* copy_text(const char* text, uint64_t len) {
-  char* out = malloc((size_t)len + 1);
-  if (!out) abort();
-  memcpy(out, text, (size_t)len);
-  out[len] = '\0';
-  return out;
-}
-
-static char* text_printf(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  const int n = vsnprintf(NULL, 0, format, args);
-  va_end(args);
-  char* out = malloc((size_t)n + 1);
-  if (!out) abort();
-  va_start(args, format);
-  vsnprintf(out, (size_t)n + 1, format, args);
-  va_end(args);
-  return out;
-}
-
-static char* chat_request(const char* group) {
-  return text_printf("{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello\"}]}", group);
 }
 
 static llmux_router* new_router(void) {

@@ -1,7 +1,6 @@
 /* The C ABI (capi/llmux.h), tested from C11 as a C program uses it: every
  * function, against llmux_fake_server over real HTTP on loopback. */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "call_record.h"
 #include "check.h"
+#include "test_text.h"
 #include "fake_server.h"
 #include "json_reader.h"
 #include "llmux.h"
@@ -20,24 +20,6 @@ static fake_server g_server = {0, -1, ""};
 static llmux_router* g_router;
 
 static const char* const kSecret = "sk-capi-secret";
-
-/* A malloc'd printf. */
-static char* text_printf(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  const int n = vsnprintf(NULL, 0, format, args);
-  va_end(args);
-  char* out = malloc((size_t)n + 1);
-  if (!out) abort();
-  va_start(args, format);
-  vsnprintf(out, (size_t)n + 1, format, args);
-  va_end(args);
-  return out;
-}
-
-static char* chat_request(const char* group) {
-  return text_printf("{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello\"}]}", group);
-}
 
 /* A deployment entry of a model_list (YAML flow style, one line). */
 static char* deployment_yaml(const char* group, const char* model, const char* id) {
