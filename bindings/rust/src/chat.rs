@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use crate::error::Error;
-use crate::response::{Metadata, Usage};
+use crate::response::{decode_json, Metadata, Usage};
 
 /// A chat completion as [`Router::completion_typed`](crate::Router::completion_typed)
 /// returns it: the parts of the OpenAI `chat.completion` object that callers
@@ -45,9 +45,9 @@ pub struct ChatCompletion {
 }
 
 impl ChatCompletion {
-    /// Decodes the JSON the library returned.
+    /// Decodes the JSON the library returned (see [`decode_json`] for how).
     pub(crate) fn from_slice(json: &[u8]) -> Result<ChatCompletion, Error> {
-        serde_json::from_slice(json)
+        decode_json(json)
             .map_err(|e| Error::internal(format!("llmux returned a chat completion that does not decode ({e})")))
     }
 
@@ -235,6 +235,21 @@ mod tests {
         assert_eq!(typed.metadata.latency, Duration::ZERO);
         let value = Response::from_text(std::str::from_utf8(json).unwrap()).unwrap();
         assert_eq!(typed.metadata, *value.metadata());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_error_not_a_panic() {
+        // A stray byte inside a string: the one-pass check fails, and from_slice reports it.
+        let mut json = RESPONSE.as_bytes().to_vec();
+        let at = RESPONSE.find("Yes.").unwrap();
+        json[at] = 0xff;
+        assert!(ChatCompletion::from_slice(&json).is_err());
+        // Escaped non-ASCII decodes as before.
+        let typed =
+            ChatCompletion::from_slice(b"{\"model\":\"K\\u00f6ln \\ud83d\\ude42\",\"id\":\"Gr\xc3\xbc\xc3\x9fe\"}")
+                .unwrap();
+        assert_eq!(typed.model, "K\u{f6}ln \u{1f642}");
+        assert_eq!(typed.id, "Gr\u{fc}\u{df}e");
     }
 
     #[test]
