@@ -89,12 +89,40 @@ impl Router {
     }
 
     /// [`completion`](Router::completion) decoded into a typed
-    /// [`ChatCompletion`] by serde's derived code, in one pass straight from
-    /// the library's buffer. `request` is anything that serialises to an
-    /// OpenAI chat-completions body: a `serde_json::Value`, or structs of your
-    /// own deriving `Serialize`.
+    /// [`ChatCompletion`]: the provider's body by serde's derived code, in one
+    /// pass straight from the library's buffer, and the router metadata copied
+    /// from plain fields (`llmux_completion_split`), so no "_llmux" JSON is
+    /// written or parsed. `request` is anything that serialises to an OpenAI
+    /// chat-completions body: a `serde_json::Value`, or structs of your own
+    /// deriving `Serialize`.
     pub fn completion_typed<R: Serialize + ?Sized>(&self, request: &R) -> Result<ChatCompletion, Error> {
-        with_encoded(request, |request| self.completion_bytes(request, ChatCompletion::from_slice))
+        // llmux_completion_split: the provider's body and the router metadata
+        // as plain fields. Only the body is parsed here; the "_llmux" JSON,
+        // two thirds of a typical answer, is neither written by the library
+        // nor parsed by serde.
+        with_encoded(request, |request| {
+            let mut parts: *mut sys::llmux_completion_parts = ptr::null_mut();
+            let mut error = ptr::null_mut();
+            // SAFETY: the request is borrowed for the call; out-params are valid.
+            let status = unsafe {
+                sys::llmux_completion_split(
+                    self.as_raw(),
+                    request.as_ptr().cast(),
+                    request.len(),
+                    &mut parts,
+                    &mut error,
+                )
+            };
+            // Frees the block however this closure is left.
+            let _owned = Owned(parts.cast());
+            // SAFETY: `error` is NULL or an error this call handed us.
+            unsafe { check(status, error, "llmux_completion_split") }?;
+            if parts.is_null() {
+                return Err(Error::internal("llmux_completion_split succeeded without output".to_owned()));
+            }
+            // SAFETY: a block the library handed over, valid and unchanged until `_owned` drops.
+            unsafe { ChatCompletion::from_parts(&*parts) }
+        })
     }
 
     /// Sends a chat-completions body and decodes the answer from a view of
