@@ -258,7 +258,14 @@ unsafe fn metadata_from_parts(p: &sys::llmux_completion_parts) -> Metadata {
     let tokens = |n: i64| u64::try_from(n).unwrap_or(0);
     let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
     let millis = |ms: f64| Duration::try_from_secs_f64(finite(ms) / 1000.0).unwrap_or_default();
-    let headers = if p.headers.is_null() { &[][..] } else { std::slice::from_raw_parts(p.headers, p.header_count) };
+    let listed = if p.headers.is_null() { &[][..] } else { std::slice::from_raw_parts(p.headers, p.header_count) };
+    // Inserted one by one: collect() would first gather the pairs in a Vec and
+    // sort it (an extra allocation for a handful of headers, already in a
+    // leaf node's reach). A repeated name keeps its last value, as in the JSON.
+    let mut headers = BTreeMap::new();
+    for h in listed {
+        headers.insert(text(h.name), text(h.value));
+    }
     Metadata {
         call_id: p.call_id,
         requested_model: text(p.requested_model),
@@ -282,7 +289,7 @@ unsafe fn metadata_from_parts(p: &sys::llmux_completion_parts) -> Metadata {
             reported: p.usage_reported != 0,
         }),
         finish_reason: (p.finish_reason.len > 0).then(|| text(p.finish_reason)),
-        headers: headers.iter().map(|h| (text(h.name), text(h.value))).collect(),
+        headers,
     }
 }
 
