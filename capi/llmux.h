@@ -246,6 +246,61 @@ LLMUX_API void llmux_router_free(llmux_router* router);
 LLMUX_API llmux_status llmux_completion(llmux_router* router, const char* request, size_t len,
                                           char** out_response, llmux_error** out_error);
 
+/* A string inside an llmux_completion_parts block: `len` bytes at `data`,
+ * followed by a NUL (`data` is never NULL; "" when empty). */
+typedef struct llmux_string {
+  const char* data;
+  size_t len;
+} llmux_string;
+
+/* One response header: lower-case name and value. */
+typedef struct llmux_header {
+  llmux_string name;
+  llmux_string value;
+} llmux_header;
+
+/* llmux_completion's answer with the router metadata as plain fields instead
+ * of the "_llmux" JSON member, for bindings that decode the body into their
+ * own types: they parse only the provider's body and copy the metadata, and
+ * the library writes no "_llmux" JSON. The fields mean what the "_llmux"
+ * members of the same name mean (usage is the "_llmux" usage, finish_reason
+ * has len 0 where "_llmux" has none; the attempt log is only in the JSON).
+ * Fields may be added at the end: read what `struct_size` covers. */
+typedef struct llmux_completion_parts {
+  size_t struct_size;   /* sizeof the struct the library filled */
+  llmux_string body;    /* the provider's JSON body, verbatim ("" when there is none) */
+  uint64_t call_id;
+  llmux_string requested_model;
+  llmux_string model_group;
+  llmux_string fallback_model_group;
+  llmux_string deployment_id;
+  llmux_string deployment_model;
+  llmux_string provider;
+  llmux_string api_base;
+  int attempts;
+  int retries;
+  int max_retries;
+  int fallbacks;
+  double latency_ms;
+  double time_to_first_token_ms;
+  double response_cost;
+  int64_t prompt_tokens;
+  int64_t completion_tokens;
+  int64_t total_tokens;
+  int usage_reported;   /* nonzero: the provider reported the usage (else llmux estimated it) */
+  llmux_string finish_reason;
+  const llmux_header* headers;  /* LiteLLM's x-litellm-* headers, "_llmux"."headers" in order */
+  size_t header_count;
+} llmux_completion_parts;
+
+/* llmux_completion with the answer as an llmux_completion_parts: same
+ * request, same errors, same thread safety. On success *out_parts is ONE
+ * allocation holding the struct and every string and header it points to;
+ * the caller frees it with llmux_free (nothing inside is freed on its own).
+ * It belongs to the caller alone and may be read from any thread. */
+LLMUX_API llmux_status llmux_completion_split(llmux_router* router, const char* request, size_t len,
+                                              llmux_completion_parts** out_parts, llmux_error** out_error);
+
 /* Runs once per call with the final outcome, on the I/O thread. On success
  * `status` is LLMUX_OK, `response` is the JSON above (NUL-terminated,
  * `response_len` bytes without the NUL) and `error` is NULL; on failure

@@ -18,6 +18,7 @@
 
 #include <simdjson.h>
 
+#include "common/litellm_headers.hpp"
 #include "llmux/router.hpp"
 
 // llmux_status mirrors llmux::ErrorKind value for value (status_of() is a
@@ -249,6 +250,73 @@ llmux_status return_response(const llmux::Response& r, char** out, llmux_error**
   return LLMUX_OK;
 }
 
+// The response as one llmux_completion_parts block (llmux.h): the struct, the
+// header array, then every string NUL-terminated, in one malloc the caller
+// frees with llmux_free. Sized in a first pass, filled in a second; the
+// headers are visited twice (their numbers are formatted on the stack, so
+// nothing is allocated but the block).
+llmux_status return_parts(const llmux::Response& r, llmux_completion_parts** out, llmux_error** out_error) {
+  const llmux::RouterMetadata& m = r.metadata;
+  const std::string_view strings[] = {r.body,       m.requested_model,  m.model_group, m.fallback_model_group,
+                                      m.deployment_id, m.deployment_model, m.provider,    m.api_base,
+                                      r.finish_reason};
+  size_t text_size = 0;
+  size_t header_count = 0;
+  for (std::string_view s : strings) text_size += s.size() + 1;
+  llmux::common::for_each_litellm_header(m, [&](std::string_view name, std::string_view value) {
+    text_size += name.size() + value.size() + 2;
+    ++header_count;
+  });
+  static_assert(sizeof(llmux_completion_parts) % alignof(llmux_header) == 0);
+  const size_t headers_offset = sizeof(llmux_completion_parts);
+  const size_t text_offset = headers_offset + header_count * sizeof(llmux_header);
+  auto* block = static_cast<char*>(std::malloc(text_offset + text_size));
+  if (!block) return fail_out_of_memory(out_error);
+  auto* parts = new (block) llmux_completion_parts{};
+  auto* headers = reinterpret_cast<llmux_header*>(block + headers_offset);
+  char* text = block + text_offset;
+  const auto put = [&text](std::string_view s) {
+    // An empty view's data() may be null, which memcpy must not be given.
+    if (!s.empty()) std::memcpy(text, s.data(), s.size());
+    text[s.size()] = '\0';
+    const llmux_string placed{text, s.size()};
+    text += s.size() + 1;
+    return placed;
+  };
+  parts->struct_size = sizeof(llmux_completion_parts);
+  parts->body = put(r.body);
+  parts->call_id = m.call_id;
+  parts->requested_model = put(m.requested_model);
+  parts->model_group = put(m.model_group);
+  parts->fallback_model_group = put(m.fallback_model_group);
+  parts->deployment_id = put(m.deployment_id);
+  parts->deployment_model = put(m.deployment_model);
+  parts->provider = put(m.provider);
+  parts->api_base = put(m.api_base);
+  parts->attempts = m.attempts;
+  parts->retries = m.retries;
+  parts->max_retries = m.max_retries;
+  parts->fallbacks = m.fallbacks;
+  parts->latency_ms = m.latency_ms;
+  parts->time_to_first_token_ms = m.time_to_first_token_ms;
+  parts->response_cost = m.response_cost;
+  parts->prompt_tokens = r.usage.prompt_tokens;
+  parts->completion_tokens = r.usage.completion_tokens;
+  parts->total_tokens = r.usage.total_tokens;
+  parts->usage_reported = r.usage.reported ? 1 : 0;
+  parts->finish_reason = put(r.finish_reason);
+  size_t placed = 0;
+  llmux::common::for_each_litellm_header(m, [&](std::string_view name, std::string_view value) {
+    llmux_header* h = new (headers + placed++) llmux_header{};
+    h->name = put(name);
+    h->value = put(value);
+  });
+  parts->headers = headers;
+  parts->header_count = header_count;
+  *out = parts;
+  return LLMUX_OK;
+}
+
 // Runs `body` and turns any escaping exception into a status.
 template <class F>
 llmux_status guarded(llmux_error** out_error, F&& body) noexcept {
@@ -376,7 +444,7 @@ llmux_status check_async_args(const llmux_router* router, const char* request, s
 
 // The checks of the blocking calls; "<function>: ..." messages.
 llmux_status check_blocking_args(const char* function, const llmux_router* router, const char* request, size_t len,
-                                 char** out_response, llmux_error** out_error) {
+                                 const void* out_response, llmux_error** out_error) {
   if (!router || !request || !out_response) {
     return fail_argument(out_error, function, "router, request and out_response are required");
   }
@@ -387,9 +455,10 @@ llmux_status check_blocking_args(const char* function, const llmux_router* route
   return check_utf8(request, len, function, "request", out_error);
 }
 
-template <class Call>
+// `Out` is char* (the JSON, return_response) or llmux_completion_parts* (return_parts).
+template <class Out, class Call>
 llmux_status blocking_call(const char* function, llmux_router* router, const char* request, size_t len,
-                           char** out_response, llmux_error** out_error, Call&& call) {
+                           Out* out_response, llmux_error** out_error, Call&& call) {
   if (out_error) *out_error = nullptr;
   if (out_response) *out_response = nullptr;
   if (llmux_status s = check_blocking_args(function, router, request, len, out_response, out_error); s != LLMUX_OK) {
@@ -398,7 +467,11 @@ llmux_status blocking_call(const char* function, llmux_router* router, const cha
   return guarded(out_error, [&] {
     llmux::Result<llmux::Response> r = call(*router->router, std::string_view(request, len));
     if (!r.ok()) return fail(out_error, r.error());
-    return return_response(r.value(), out_response, out_error);
+    if constexpr (std::is_same_v<Out, char*>) {
+      return return_response(r.value(), out_response, out_error);
+    } else {
+      return return_parts(r.value(), out_response, out_error);
+    }
   });
 }
 
@@ -540,6 +613,12 @@ void llmux_router_free(llmux_router* router) {
 llmux_status llmux_completion(llmux_router* router, const char* request, size_t len, char** out_response,
                               llmux_error** out_error) {
   return blocking_call("llmux_completion", router, request, len, out_response, out_error,
+                       [](llmux::Router& r, std::string_view body) { return r.completion(body); });
+}
+
+llmux_status llmux_completion_split(llmux_router* router, const char* request, size_t len,
+                                    llmux_completion_parts** out_parts, llmux_error** out_error) {
+  return blocking_call("llmux_completion_split", router, request, len, out_parts, out_error,
                        [](llmux::Router& r, std::string_view body) { return r.completion(body); });
 }
 

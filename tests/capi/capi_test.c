@@ -254,6 +254,90 @@ static void test_completion_ok(void) {
   free(request);
 }
 
+/* An llmux_string of a parts block: NUL-terminated, never NULL. */
+static int parts_string_ok(llmux_string s) { return s.data != NULL && s.data[s.len] == '\0' && strlen(s.data) == s.len; }
+
+static void test_completion_split_matches_the_json(void) {
+  char* request = chat_request("chat");
+  char* response = NULL;
+  CHECK_STATUS(llmux_completion(g_router, request, strlen(request), &response, NULL), LLMUX_OK, NULL);
+  json_value* json = response ? json_parse(response, strlen(response)) : NULL;
+  REQUIRE(CHECK(json != NULL));
+  llmux_completion_parts* parts = (llmux_completion_parts*)&response; /* garbage in: must be reset on failure */
+  llmux_error* error = NULL;
+  CHECK_STATUS(llmux_completion_split(g_router, request, strlen(request), &parts, &error), LLMUX_OK, error);
+  CHECK(error == NULL);
+  REQUIRE(CHECK(parts != NULL));
+  CHECK_INT_EQ((long long)parts->struct_size, (long long)sizeof(llmux_completion_parts));
+  /* The body is the provider's, without "_llmux". */
+  REQUIRE(CHECK(parts_string_ok(parts->body)));
+  json_value* body = json_parse(parts->body.data, parts->body.len);
+  REQUIRE(CHECK(body != NULL));
+  CHECK_STR_EQ(json_string_at(body, "choices.0.message.content"), "Hello from ok-chat.");
+  CHECK(json_get(body, "_llmux") == NULL);
+  CHECK_INT_EQ((long long)json_number_at(body, "usage.total_tokens", -1),
+               (long long)json_number_at(json, "usage.total_tokens", -2));
+  json_free(body);
+  /* The metadata fields are the "_llmux" members (call_id and latency differ: another call). */
+  const llmux_string strings[] = {parts->requested_model, parts->model_group,      parts->fallback_model_group,
+                                  parts->deployment_id,   parts->deployment_model, parts->provider,
+                                  parts->api_base,        parts->finish_reason};
+  for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) CHECK(parts_string_ok(strings[i]));
+  CHECK_STR_EQ(parts->requested_model.data, json_string_at(json, "_llmux.requested_model"));
+  CHECK_STR_EQ(parts->model_group.data, "chat");
+  CHECK_STR_EQ(parts->fallback_model_group.data, "");
+  CHECK_STR_EQ(parts->deployment_id.data, "chat-1");
+  CHECK_STR_EQ(parts->deployment_model.data, json_string_at(json, "_llmux.deployment_model"));
+  CHECK_STR_EQ(parts->provider.data, json_string_at(json, "_llmux.provider"));
+  CHECK_STR_EQ(parts->api_base.data, g_server.base_url);
+  CHECK_STR_EQ(parts->finish_reason.data, json_string_at(json, "_llmux.finish_reason"));
+  CHECK(parts->call_id > 0 && parts->call_id != (uint64_t)json_number_at(json, "_llmux.call_id", 0));
+  CHECK_INT_EQ(parts->attempts, 1);
+  CHECK_INT_EQ(parts->retries, 0);
+  CHECK_INT_EQ(parts->max_retries, (long long)json_number_at(json, "_llmux.max_retries", -1));
+  CHECK_INT_EQ(parts->fallbacks, 0);
+  CHECK(parts->latency_ms > 0);
+  CHECK(parts->time_to_first_token_ms == json_number_at(json, "_llmux.time_to_first_token_ms", 0));
+  CHECK(parts->response_cost == json_number_at(json, "_llmux.response_cost", -1));
+  CHECK_INT_EQ(parts->prompt_tokens, (long long)json_number_at(json, "_llmux.usage.prompt_tokens", -1));
+  CHECK_INT_EQ(parts->completion_tokens, (long long)json_number_at(json, "_llmux.usage.completion_tokens", -1));
+  CHECK_INT_EQ(parts->total_tokens, (long long)json_number_at(json, "_llmux.usage.total_tokens", -1));
+  const json_value* reported = json_path(json, "_llmux.usage.reported");
+  if (CHECK(reported != NULL && reported->type == JSON_BOOL)) CHECK_INT_EQ(parts->usage_reported != 0, reported->boolean);
+  /* The headers: "_llmux"."headers", in order; those that do not depend on the call are equal. */
+  const json_value* headers = json_path(json, "_llmux.headers");
+  REQUIRE(CHECK(headers != NULL && headers->type == JSON_OBJECT));
+  REQUIRE(CHECK_INT_EQ((long long)parts->header_count, (long long)headers->count));
+  for (size_t i = 0; i < parts->header_count; i++) {
+    const llmux_header* h = &parts->headers[i];
+    CHECK(parts_string_ok(h->name) && parts_string_ok(h->value));
+    CHECK_STR_EQ(h->name.data, headers->keys[i]);
+    if (strcmp(h->name.data, "x-litellm-call-id") != 0 && strcmp(h->name.data, "x-litellm-response-duration-ms") != 0) {
+      CHECK_STR_EQ(h->value.data, json_string_at(headers, headers->keys[i]));
+    }
+  }
+  llmux_free(parts);
+  json_free(json);
+  llmux_free(response);
+  free(request);
+}
+
+static void test_completion_split_errors(void) {
+  char* request = chat_request("no-such-group");
+  llmux_completion_parts* parts = (llmux_completion_parts*)&request;
+  llmux_error* error = NULL;
+  CHECK_STATUS(llmux_completion_split(g_router, request, strlen(request), &parts, &error), LLMUX_ERR_BAD_REQUEST,
+               error);
+  CHECK(parts == NULL);
+  CHECK_CONTAINS(llmux_error_message(error), "no-such-group");
+  llmux_error_free(error);
+  error = NULL;
+  CHECK_STATUS(llmux_completion_split(g_router, request, strlen(request), NULL, &error), LLMUX_ERR_INVALID_ARGUMENT,
+               error);
+  llmux_error_free(error);
+  free(request);
+}
+
 static void test_completion_reads_exactly_len_bytes(void) {
   char* request = chat_request("chat");
   const size_t len = strlen(request);
@@ -1354,6 +1438,8 @@ int main(int argc, char** argv) {
       {"router_new_null_arguments", test_router_new_null_arguments},
       {"router_new_reads_exactly_len_bytes", test_router_new_reads_exactly_len_bytes},
       {"completion_ok", test_completion_ok},
+      {"completion_split_matches_the_json", test_completion_split_matches_the_json},
+      {"completion_split_errors", test_completion_split_errors},
       {"completion_reads_exactly_len_bytes", test_completion_reads_exactly_len_bytes},
       {"completion_invalid_json", test_completion_invalid_json},
       {"completion_unknown_group", test_completion_unknown_group},

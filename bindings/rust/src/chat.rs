@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use crate::error::Error;
-use crate::response::{Metadata, Usage};
+use crate::response::{decode_json, Metadata, Usage};
+use crate::sys;
 
 /// A chat completion as [`Router::completion_typed`](crate::Router::completion_typed)
 /// returns it: the parts of the OpenAI `chat.completion` object that callers
@@ -45,10 +46,38 @@ pub struct ChatCompletion {
 }
 
 impl ChatCompletion {
-    /// Decodes the JSON the library returned.
+    /// Decodes the JSON the library returned (see [`decode_json`] for how).
     pub(crate) fn from_slice(json: &[u8]) -> Result<ChatCompletion, Error> {
-        serde_json::from_slice(json)
+        decode_json(json)
             .map_err(|e| Error::internal(format!("llmux returned a chat completion that does not decode ({e})")))
+    }
+
+    /// Builds the completion from what `llmux_completion_split` returned: the
+    /// provider's body decoded as [`from_slice`](ChatCompletion::from_slice)
+    /// does, the metadata copied from the struct's fields. The result equals
+    /// decoding `llmux_completion`'s JSON for the same response: that JSON
+    /// keeps only a body that is an object (`{...}`, trailing whitespace
+    /// aside), and so does this.
+    ///
+    /// # Safety
+    /// `parts` is a block the library returned, alive for the call.
+    pub(crate) unsafe fn from_parts(parts: &sys::llmux_completion_parts) -> Result<ChatCompletion, Error> {
+        if parts.struct_size < std::mem::size_of::<sys::llmux_completion_parts>() {
+            return Err(Error::internal(format!(
+                "llmux_completion_split returned a {}-byte struct; this crate reads {}",
+                parts.struct_size,
+                std::mem::size_of::<sys::llmux_completion_parts>()
+            )));
+        }
+        let body = bytes(parts.body);
+        let end = body.iter().rposition(|b| !b" \t\n\r".contains(b)).map_or(0, |last| last + 1);
+        let mut completion = if end >= 2 && body[0] == b'{' && body[end - 1] == b'}' {
+            ChatCompletion::from_slice(&body[..end])?
+        } else {
+            ChatCompletion::default()
+        };
+        completion.metadata = metadata_from_parts(parts);
+        Ok(completion)
     }
 
     /// `choices[0].message.content`, when the first choice carries text.
@@ -194,6 +223,76 @@ fn metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Metadata, D::Error> {
     })
 }
 
+/// The bytes of an `llmux_string`.
+///
+/// # Safety
+/// `s` comes from a live `llmux_completion_parts` block.
+unsafe fn bytes<'a>(s: sys::llmux_string) -> &'a [u8] {
+    if s.data.is_null() || s.len == 0 {
+        return &[];
+    }
+    std::slice::from_raw_parts(s.data.cast(), s.len)
+}
+
+/// An `llmux_string` as a `String` (the library hands out UTF-8; an invalid
+/// byte, never expected, becomes U+FFFD rather than an error).
+///
+/// # Safety
+/// As [`bytes`].
+unsafe fn text(s: sys::llmux_string) -> String {
+    let b = bytes(s);
+    match std::str::from_utf8(b) {
+        Ok(t) => t.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// The metadata of an `llmux_completion_parts`, as [`metadata`] reads it
+/// from the "_llmux" JSON of the same response (a non-finite number, which
+/// that JSON writes as null, reads as 0).
+///
+/// # Safety
+/// `p` is a live block the library returned.
+unsafe fn metadata_from_parts(p: &sys::llmux_completion_parts) -> Metadata {
+    let count = |n: std::ffi::c_int| u32::try_from(n).unwrap_or(0);
+    let tokens = |n: i64| u64::try_from(n).unwrap_or(0);
+    let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
+    let millis = |ms: f64| Duration::try_from_secs_f64(finite(ms) / 1000.0).unwrap_or_default();
+    let listed = if p.headers.is_null() { &[][..] } else { std::slice::from_raw_parts(p.headers, p.header_count) };
+    // Inserted one by one: collect() would first gather the pairs in a Vec and
+    // sort it (an extra allocation for a handful of headers, already in a
+    // leaf node's reach). A repeated name keeps its last value, as in the JSON.
+    let mut headers = BTreeMap::new();
+    for h in listed {
+        headers.insert(text(h.name), text(h.value));
+    }
+    Metadata {
+        call_id: p.call_id,
+        requested_model: text(p.requested_model),
+        model_group: text(p.model_group),
+        fallback_model_group: text(p.fallback_model_group),
+        deployment_id: text(p.deployment_id),
+        deployment_model: text(p.deployment_model),
+        provider: text(p.provider),
+        api_base: text(p.api_base),
+        attempts: count(p.attempts),
+        retries: count(p.retries),
+        max_retries: count(p.max_retries),
+        fallbacks: count(p.fallbacks),
+        latency: millis(p.latency_ms),
+        time_to_first_token: millis(p.time_to_first_token_ms),
+        cost: finite(p.response_cost),
+        usage: Some(Usage {
+            prompt_tokens: tokens(p.prompt_tokens),
+            completion_tokens: tokens(p.completion_tokens),
+            total_tokens: tokens(p.total_tokens),
+            reported: p.usage_reported != 0,
+        }),
+        finish_reason: (p.finish_reason.len > 0).then(|| text(p.finish_reason)),
+        headers,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +334,93 @@ mod tests {
         assert_eq!(typed.metadata.latency, Duration::ZERO);
         let value = Response::from_text(std::str::from_utf8(json).unwrap()).unwrap();
         assert_eq!(typed.metadata, *value.metadata());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_error_not_a_panic() {
+        // A stray byte inside a string: the one-pass check fails, and from_slice reports it.
+        let mut json = RESPONSE.as_bytes().to_vec();
+        let at = RESPONSE.find("Yes.").unwrap();
+        json[at] = 0xff;
+        assert!(ChatCompletion::from_slice(&json).is_err());
+        // Escaped non-ASCII decodes as before.
+        let typed =
+            ChatCompletion::from_slice(b"{\"model\":\"K\\u00f6ln \\ud83d\\ude42\",\"id\":\"Gr\xc3\xbc\xc3\x9fe\"}")
+                .unwrap();
+        assert_eq!(typed.model, "K\u{f6}ln \u{1f642}");
+        assert_eq!(typed.id, "Gr\u{fc}\u{df}e");
+    }
+
+    /// A parts block as the library lays it out, over `body` and fixed metadata.
+    fn with_parts<T>(body: &str, f: impl FnOnce(&sys::llmux_completion_parts) -> T) -> T {
+        // `t` ends with the NUL the library writes after every string.
+        let s = |t: &'static str| sys::llmux_string { data: t.as_ptr().cast(), len: t.len() - 1 };
+        let headers = [sys::llmux_header { name: s("x-litellm-model-id\0"), value: s("d1\0") }];
+        let body = std::ffi::CString::new(body).unwrap();
+        let empty = s("\0");
+        let parts = sys::llmux_completion_parts {
+            struct_size: std::mem::size_of::<sys::llmux_completion_parts>(),
+            body: sys::llmux_string { data: body.as_ptr(), len: body.as_bytes().len() },
+            call_id: 7,
+            requested_model: empty,
+            model_group: s("g\0"),
+            fallback_model_group: empty,
+            deployment_id: s("d1\0"),
+            deployment_model: empty,
+            provider: empty,
+            api_base: empty,
+            attempts: 1,
+            retries: 0,
+            max_retries: 2,
+            fallbacks: 0,
+            latency_ms: 1.5,
+            time_to_first_token_ms: -1.0,
+            response_cost: f64::NAN,
+            prompt_tokens: 3,
+            completion_tokens: 4,
+            total_tokens: 7,
+            usage_reported: 0,
+            finish_reason: empty,
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+        };
+        f(&parts)
+    }
+
+    #[test]
+    fn parts_read_as_the_json_of_the_same_response_would() {
+        let typed =
+            with_parts("{\"model\":\"m\",\"choices\":[]}\n ", |p| unsafe { ChatCompletion::from_parts(p) }).unwrap();
+        assert_eq!(typed.model, "m");
+        let m = &typed.metadata;
+        assert_eq!((m.call_id, m.model_group.as_str(), m.deployment_id.as_str()), (7, "g", "d1"));
+        assert_eq!(m.latency, Duration::from_micros(1500));
+        assert_eq!(m.time_to_first_token, Duration::ZERO);
+        // NaN is written as null in "_llmux", which reads as 0.
+        assert_eq!(m.cost, 0.0);
+        assert_eq!(m.finish_reason, None);
+        assert_eq!(m.usage, Some(Usage { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, reported: false }));
+        assert_eq!(m.headers.get("x-litellm-model-id").map(String::as_str), Some("d1"));
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_leaves_only_the_metadata() {
+        // llmux_completion's JSON keeps only an object body (the "_llmux" member is added to it).
+        for body in ["", "null", " {\"model\":\"m\"}", "[1]"] {
+            let typed = with_parts(body, |p| unsafe { ChatCompletion::from_parts(p) }).unwrap();
+            assert_eq!(typed.model, "", "{body:?}");
+            assert_eq!(typed.metadata.deployment_id, "d1");
+        }
+        assert!(with_parts("{\"choices\":1}", |p| unsafe { ChatCompletion::from_parts(p) }).is_err());
+    }
+
+    #[test]
+    fn a_smaller_struct_than_this_crate_reads_is_an_error() {
+        let result = with_parts("{}", |p| {
+            let small = sys::llmux_completion_parts { struct_size: 16, ..*p };
+            unsafe { ChatCompletion::from_parts(&small) }
+        });
+        assert!(result.is_err());
     }
 
     #[test]

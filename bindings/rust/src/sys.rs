@@ -136,6 +136,55 @@ impl Default for llmux_router_options {
     }
 }
 
+/// `llmux_string`: `len` bytes at `data` (NUL-terminated, never NULL), inside
+/// an [`llmux_completion_parts`] block.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct llmux_string {
+    pub data: *const c_char,
+    pub len: usize,
+}
+
+/// `llmux_header`: a lower-case name and its value.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct llmux_header {
+    pub name: llmux_string,
+    pub value: llmux_string,
+}
+
+/// `llmux_completion_parts`: what [`llmux_completion_split`] returns, one
+/// allocation freed with [`llmux_free`]. Fields may be added at the end: read
+/// only what `struct_size` covers.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct llmux_completion_parts {
+    pub struct_size: usize,
+    pub body: llmux_string,
+    pub call_id: u64,
+    pub requested_model: llmux_string,
+    pub model_group: llmux_string,
+    pub fallback_model_group: llmux_string,
+    pub deployment_id: llmux_string,
+    pub deployment_model: llmux_string,
+    pub provider: llmux_string,
+    pub api_base: llmux_string,
+    pub attempts: c_int,
+    pub retries: c_int,
+    pub max_retries: c_int,
+    pub fallbacks: c_int,
+    pub latency_ms: f64,
+    pub time_to_first_token_ms: f64,
+    pub response_cost: f64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub usage_reported: c_int,
+    pub finish_reason: llmux_string,
+    pub headers: *const llmux_header,
+    pub header_count: usize,
+}
+
 extern "C" {
     // ---- library ----
     pub fn llmux_version() -> *const c_char;
@@ -174,6 +223,13 @@ extern "C" {
         request: *const c_char,
         len: usize,
         out_response: *mut *mut c_char,
+        out_error: *mut *mut llmux_error,
+    ) -> llmux_status;
+    pub fn llmux_completion_split(
+        router: *mut llmux_router,
+        request: *const c_char,
+        len: usize,
+        out_parts: *mut *mut llmux_completion_parts,
         out_error: *mut *mut llmux_error,
     ) -> llmux_status;
     pub fn llmux_completion_async(

@@ -54,6 +54,35 @@ fn completion_typed_decodes_what_completion_reads() {
 }
 
 #[test]
+fn completion_typed_equals_decoding_the_json_answer() {
+    // completion_typed reads llmux_completion_split's plain fields; completion reads llmux_completion's JSON.
+    // Two calls of the same request: only the call id and the timings may differ.
+    let server = FakeServer::start();
+    let router = server.router(&[("chat", "ok-typed", "typed-a")], json!({}));
+
+    let typed = router.completion_typed(&chat("chat", "hi")).unwrap();
+    let value = router.completion(&chat("chat", "hi")).unwrap();
+    let from_json: llmux::ChatCompletion = serde_json::from_value(value.body().clone()).unwrap();
+
+    let timeless = |m: &llmux::Metadata| {
+        let mut m = m.clone();
+        m.call_id = 0;
+        m.latency = std::time::Duration::ZERO;
+        m.headers.remove("x-litellm-call-id");
+        m.headers.remove("x-litellm-response-duration-ms");
+        m
+    };
+    assert_eq!(timeless(&typed.metadata), timeless(value.metadata()));
+    assert_eq!(timeless(&typed.metadata), timeless(&from_json.metadata));
+    assert_eq!(typed.metadata.headers.len(), value.metadata().headers.len());
+    assert!(typed.metadata.usage.is_some() && typed.metadata.finish_reason.is_some());
+    assert_eq!(
+        (&typed.object, &typed.model, &typed.choices, &typed.usage),
+        (&from_json.object, &from_json.model, &from_json.choices, &from_json.usage)
+    );
+}
+
+#[test]
 fn completion_typed_sends_any_serializable_request() {
     #[derive(serde::Serialize)]
     struct Message<'a> {
