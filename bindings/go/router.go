@@ -14,7 +14,7 @@ package llmux
 #cgo nocallback llmuxgo_embedding_async
 #cgo noescape llmuxgo_waiter_start
 #cgo nocallback llmuxgo_waiter_start
-#cgo nocallback llmuxgo_waiter_wait
+#cgo nocallback llmuxgo_waiter_reset
 */
 import "C"
 
@@ -22,10 +22,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 )
 
@@ -331,25 +333,25 @@ const (
 	callEndpoint callKind = 100
 )
 
-// maxThreadWaits bounds the calls that wait for their outcome on their own
-// thread (blocked in C, woken by the router's I/O thread directly): the
-// quickest way back at low concurrency. The calls beyond it wait in Go for the
-// event queue, which holds no thread per call however many are in flight.
-const maxThreadWaits = 8
+// maxDirectWaits bounds the calls that wait for their outcome on their own
+// eventfd (the router's I/O thread signals it, Go's network poller wakes the
+// caller): the quickest way back at low concurrency. The calls beyond it wait
+// for the event queue, which batches the wake-ups of many calls in flight.
+const maxDirectWaits = 8
 
-// threadWaits counts the calls waiting on their own thread now.
-var threadWaits atomic.Int32
+// directWaits counts the calls waiting on their own eventfd now.
+var directWaits atomic.Int32
 
 // call runs one call to its end.
 func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if threadWaits.Add(1) <= maxThreadWaits {
-		defer threadWaits.Add(-1)
-		return r.callOnThread(ctx, kind, request)
+	if directWaits.Add(1) <= maxDirectWaits {
+		defer directWaits.Add(-1)
+		return r.callDirect(ctx, kind, request)
 	}
-	threadWaits.Add(-1)
+	directWaits.Add(-1)
 	call := newAsyncCall(false)
 	id, err := r.start(kind, request, call)
 	if err != nil {
@@ -371,29 +373,103 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 	return nil, r.callError(outcome, ctxErr)
 }
 
-// callOnThread runs one call whose outcome this goroutine's thread waits for
-// in C. A cancellable ctx cancels the call when it is done first; the outcome
-// (cancelled) follows promptly.
-func (r *Router) callOnThread(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
-	waiter := C.llmuxgo_waiter_new()
-	if waiter == nil {
-		return nil, refusedCall(KindOutOfMemory)
+// waiter is a C waiter (bridge.h) with its eventfd registered with Go's
+// network poller. Waiting parks the goroutine in the scheduler, not its thread
+// in C: a cgo call that blocks for longer than sysmon's 20 µs tick loses its
+// P, and with one P (GOMAXPROCS=1, as in the benchmark pinned to one CPU)
+// sysmon then starts a thread to poll the network on it, so that the
+// returning call had to queue its goroutine and wake that thread — about 2.4
+// more context switches and +30 to +40 µs per call than the C ABI.
+type waiter struct {
+	c    *C.llmuxgo_waiter
+	file *os.File // the eventfd; closing it unregisters it from the poller
+	conn syscall.RawConn
+	buf  [8]byte // the eventfd's count
+}
+
+// idleWaiters keeps the waiters between calls (at most maxDirectWaits are
+// in use at once, so that many suffice), saving an eventfd, an epoll
+// registration and their closing per call.
+var idleWaiters = make(chan *waiter, maxDirectWaits)
+
+func getWaiter() (*waiter, error) {
+	select {
+	case w := <-idleWaiters:
+		return w, nil
+	default:
 	}
-	defer C.llmuxgo_waiter_free(waiter)
-	id, err := r.startWaiter(kind, request, waiter)
+	cw, errno := C.llmuxgo_waiter_new()
+	if cw == nil {
+		if errno == syscall.ENOMEM {
+			return nil, refusedCall(KindOutOfMemory)
+		}
+		return nil, fmt.Errorf("llmux: creating an eventfd: %w", errno)
+	}
+	w := &waiter{c: cw, file: os.NewFile(uintptr(cw.fd), "llmux call waiter")}
+	conn, err := w.file.SyscallConn()
 	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("llmux: %w", err)
+	}
+	w.conn = conn
+	return w, nil
+}
+
+// putWaiter keeps w for the next call once its outcome was taken.
+func putWaiter(w *waiter) {
+	C.llmuxgo_waiter_reset(w.c)
+	select {
+	case idleWaiters <- w:
+	default:
+		w.close()
+	}
+}
+
+func (w *waiter) close() {
+	w.file.Close()
+	C.llmuxgo_waiter_free(w.c)
+}
+
+// wait parks the goroutine until the I/O thread signalled the outcome.
+func (w *waiter) wait() error {
+	return w.conn.Read(func(fd uintptr) bool {
+		for {
+			_, err := syscall.Read(int(fd), w.buf[:])
+			if err != syscall.EINTR {
+				return err != syscall.EAGAIN // false: wait for the poller, then read again
+			}
+		}
+	})
+}
+
+// callDirect runs one call whose outcome this goroutine waits for on its own
+// eventfd. A cancellable ctx cancels the call when it is done first; the
+// outcome (cancelled) follows promptly.
+func (r *Router) callDirect(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
+	w, err := getWaiter()
+	if err != nil {
+		return nil, err
+	}
+	id, err := r.startWaiter(kind, request, w.c)
+	if err != nil {
+		putWaiter(w)
 		return nil, err
 	}
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { r.cancel(id) })
 	}
-	C.llmuxgo_waiter_wait(waiter)
+	if err := w.wait(); err != nil {
+		// The poller failed (it never does for an open eventfd): the I/O
+		// thread will still write the waiter, so it is never reused or freed.
+		panic(fmt.Sprintf("llmux: waiting on a call's eventfd: %v", err))
+	}
 	var ctxErr error
 	if stop != nil && !stop() {
 		ctxErr = ctx.Err()
 	}
-	outcome := outcomeOf(&waiter.outcome)
+	outcome := outcomeOf(&w.c.outcome)
+	putWaiter(w)
 	if outcome.status == C.LLMUX_OK {
 		return outcome.body, nil
 	}
