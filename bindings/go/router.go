@@ -139,9 +139,21 @@ func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*C
 	if req == nil {
 		return nil, invalidArgument("the request is nil")
 	}
-	body, err := req.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
+	// The request is encoded into a pooled buffer: the library copies it
+	// before the call starts, so the buffer is free again once the call ended.
+	buf := requestBuffers.Get().(*[]byte)
+	body, ok := appendChatRequest((*buf)[:0], req)
+	if ok {
+		defer func() {
+			*buf = body[:0]
+			requestBuffers.Put(buf)
+		}()
+	} else {
+		requestBuffers.Put(buf)
+		var err error
+		if body, err = req.marshalReflect(); err != nil {
+			return nil, fmt.Errorf("llmux: encoding the request: %w", err)
+		}
 	}
 	raw, err := r.CompletionRaw(ctx, body)
 	if err != nil {
@@ -153,6 +165,9 @@ func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*C
 	}
 	return resp, nil
 }
+
+// requestBuffers holds the buffers Completion encodes requests into.
+var requestBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // CompletionRaw sends an OpenAI chat-completions body as is and returns the
 // response JSON (the provider's body plus the "_llmux" metadata member).

@@ -33,13 +33,26 @@ type ChatCompletionRequest struct {
 
 // MarshalJSON encodes the request with Extra's keys at the top level.
 func (r ChatCompletionRequest) MarshalJSON() ([]byte, error) {
+	buf := requestBuffers.Get().(*[]byte)
+	defer requestBuffers.Put(buf)
+	data, ok := appendChatRequest((*buf)[:0], &r)
+	*buf = data[:0]
+	if ok {
+		return slices.Clone(data), nil
+	}
+	return r.marshalReflect()
+}
+
+// marshalReflect is MarshalJSON through encoding/json: what the hand-written
+// encoder (encode.go) leaves to it, and the reference it is tested against.
+func (r *ChatCompletionRequest) marshalReflect() ([]byte, error) {
 	type plain ChatCompletionRequest // without this method
 	// The messages are encoded through messageOut rather than Message's own
 	// MarshalJSON, whose output encoding/json would scan once more.
 	wire := struct {
 		plain
 		Messages []messageOut `json:"messages"`
-	}{plain: plain(r)}
+	}{plain: plain(*r)}
 	if r.Messages != nil {
 		wire.Messages = make([]messageOut, len(r.Messages))
 		for i, m := range r.Messages {
