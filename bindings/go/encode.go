@@ -342,6 +342,14 @@ func (e *chatEncoder) value(v any) {
 
 const hexDigits = "0123456789abcdef"
 
+// htmlSafe holds the ASCII bytes a string carries unescaped.
+var htmlSafe = func() (safe [utf8.RuneSelf]bool) {
+	for b := byte(0x20); b < utf8.RuneSelf; b++ {
+		safe[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return safe
+}()
+
 // appendString is encoding/json's string encoding (HTML-safe, its default):
 // the control characters, '"', '\\', '<', '>', '&', U+2028 and U+2029 are
 // escaped, and each byte of invalid UTF-8 becomes \ufffd.
@@ -351,7 +359,7 @@ func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if htmlSafe[b] {
 				i++
 				continue
 			}

@@ -399,6 +399,8 @@ type waiter struct {
 	c    *C.llmuxgo_waiter
 	file *os.File // the eventfd; closing it unregisters it from the poller
 	conn syscall.RawConn
+	// read is conn.Read's callback, made once so that a wait allocates nothing.
+	read func(fd uintptr) bool
 	buf  [8]byte // the eventfd's count
 }
 
@@ -427,6 +429,16 @@ func getWaiter() (*waiter, error) {
 		return nil, fmt.Errorf("llmux: %w", err)
 	}
 	w.conn = conn
+	// The first read comes before any wait: Read resets the poller's
+	// readiness first, so an outcome signalled before is found by reading.
+	w.read = func(fd uintptr) bool {
+		for {
+			_, err := syscall.Read(int(fd), w.buf[:])
+			if err != syscall.EINTR {
+				return err != syscall.EAGAIN // false: wait for the poller, then read again
+			}
+		}
+	}
 	return w, nil
 }
 
@@ -446,16 +458,7 @@ func (w *waiter) close() {
 }
 
 // wait parks the goroutine until the I/O thread signalled the outcome.
-func (w *waiter) wait() error {
-	return w.conn.Read(func(fd uintptr) bool {
-		for {
-			_, err := syscall.Read(int(fd), w.buf[:])
-			if err != syscall.EINTR {
-				return err != syscall.EAGAIN // false: wait for the poller, then read again
-			}
-		}
-	})
-}
+func (w *waiter) wait() error { return w.conn.Read(w.read) }
 
 // callDirect runs one call whose outcome this goroutine waits for on its own
 // eventfd. A cancellable ctx cancels the call when it is done first; the

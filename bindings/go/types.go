@@ -259,6 +259,16 @@ type chatResponseIn struct {
 
 // decodeChatResponse decodes a chat completion response; raw becomes its Raw.
 func decodeChatResponse(raw []byte) (*ChatCompletionResponse, error) {
+	if resp, ok := decodeChatResponseFast(raw); ok {
+		return resp, nil
+	}
+	return decodeChatResponseReflect(raw)
+}
+
+// decodeChatResponseReflect is decodeChatResponse through encoding/json: what
+// the hand-written decoder (decode.go) leaves to it, and the reference it is
+// tested against.
+func decodeChatResponseReflect(raw []byte) (*ChatCompletionResponse, error) {
 	var in chatResponseIn
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, err
