@@ -100,3 +100,55 @@ func FuzzChatResponseDecoder(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) { checkDecoders(t, "fuzzed", raw) })
 }
+
+// checkChunkDecoders is checkDecoders for stream chunks.
+func checkChunkDecoders(t *testing.T, raw []byte) (fast bool) {
+	t.Helper()
+	want, wantErr := decodeChunkReflect(raw)
+	got, ok := decodeChunkFast(raw)
+	if ok && (wantErr != nil || !reflect.DeepEqual(got, want)) {
+		t.Errorf("%s\nhand-written decoder: %+v\nencoding/json (error %v): %+v", raw, got, wantErr, want)
+	}
+	public, err := decodeChunk(raw)
+	if !reflect.DeepEqual(public, want) || (err == nil) != (wantErr == nil) ||
+		(err != nil && err.Error() != wantErr.Error()) {
+		t.Errorf("%s: decodeChunk gave %+v (error %v), want %+v (error %v)", raw, public, err, want, wantErr)
+	}
+	return ok
+}
+
+var fastChunks = []string{
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,` +
+		`"delta":{"role":"assistant","content":"Hel\nlo"},"finish_reason":null,"logprobs":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t","type":"function",` +
+		`"function":{"name":"f","arguments":""}}]}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+	`{"choices":null}`, `{}`,
+}
+
+var slowChunks = []string{
+	`null`, `{"usage":1}`, `{"choices":[{"delta":{"content":5}}]}`, `{"Usage":{}}`, `{"created":"1"}`, `{"id":"a"`,
+	`{"choices":[{"index":0,"index":1}]}`, `{"choices":[{"Delta":{}}]}`,
+}
+
+func TestChunkDecoderMatchesReflection(t *testing.T) {
+	for _, raw := range fastChunks {
+		if !checkChunkDecoders(t, []byte(raw)) {
+			t.Errorf("the hand-written decoder left %s to encoding/json", raw)
+		}
+	}
+	for _, raw := range slowChunks {
+		if checkChunkDecoders(t, []byte(raw)) {
+			t.Errorf("the hand-written decoder took %s, which it should leave to encoding/json", raw)
+		}
+	}
+}
+
+// FuzzChunkDecoder: whatever the bytes, the two chunk decoders agree.
+func FuzzChunkDecoder(f *testing.F) {
+	for _, raw := range append(fastChunks, slowChunks...) {
+		f.Add([]byte(raw))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { checkChunkDecoders(t, raw) })
+}

@@ -393,7 +393,7 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 // in C: a cgo call that blocks for longer than sysmon's 20 µs tick loses its
 // P, and with one P (GOMAXPROCS=1, as in the benchmark pinned to one CPU)
 // sysmon then starts a thread to poll the network on it, so that the
-// returning call had to queue its goroutine and wake that thread — about 2.4
+// returning call had to queue its goroutine and wake that thread — 2.4 to 4.4
 // more context switches and +30 to +40 µs per call than the C ABI.
 type waiter struct {
 	c    *C.llmuxgo_waiter

@@ -303,6 +303,15 @@ type chunkIn struct {
 
 // decodeChunk decodes one stream chunk.
 func decodeChunk(data []byte) (*ChatCompletionChunk, error) {
+	if chunk, ok := decodeChunkFast(data); ok {
+		return chunk, nil
+	}
+	return decodeChunkReflect(data)
+}
+
+// decodeChunkReflect is decodeChunk through encoding/json (see
+// decodeChatResponseReflect).
+func decodeChunkReflect(data []byte) (*ChatCompletionChunk, error) {
 	var in chunkIn
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, err
