@@ -90,12 +90,11 @@ enum { LLMUXGO_WAIT_COMPLETION = 0, LLMUXGO_WAIT_EMBEDDING = 1, LLMUXGO_WAIT_END
 llmuxgo_waiter* llmuxgo_waiter_new(void);
 // Starts a call whose outcome the waiter receives (exactly once, on LLMUX_OK;
 // on any other status nothing was started). `endpoint` is read for
-// LLMUXGO_WAIT_ENDPOINT only. The waiter must be fresh or reset.
+// LLMUXGO_WAIT_ENDPOINT only. The waiter is fresh or its previous call's
+// outcome was taken (its eventfd read): that outcome's copies are freed here,
+// so that a call costs one cgo call.
 llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
                                   size_t len, llmuxgo_waiter* waiter, uint64_t* call_id);
-// Frees the outcome's copies and makes the waiter ready for another call
-// (after its eventfd was read).
-void llmuxgo_waiter_reset(llmuxgo_waiter* waiter);
 // Frees the waiter and its outcome's copies, but not its eventfd (Go's os.File owns it).
 void llmuxgo_waiter_free(llmuxgo_waiter* waiter);
 

@@ -14,7 +14,6 @@ package llmux
 #cgo nocallback llmuxgo_embedding_async
 #cgo noescape llmuxgo_waiter_start
 #cgo nocallback llmuxgo_waiter_start
-#cgo nocallback llmuxgo_waiter_reset
 */
 import "C"
 
@@ -417,7 +416,7 @@ func getWaiter() (*waiter, error) {
 	}
 	cw, errno := C.llmuxgo_waiter_new()
 	if cw == nil {
-		if errno == syscall.ENOMEM {
+		if errno == nil || errno == syscall.ENOMEM {
 			return nil, refusedCall(KindOutOfMemory)
 		}
 		return nil, fmt.Errorf("llmux: creating an eventfd: %w", errno)
@@ -431,20 +430,23 @@ func getWaiter() (*waiter, error) {
 	w.conn = conn
 	// The first read comes before any wait: Read resets the poller's
 	// readiness first, so an outcome signalled before is found by reading.
+	// A raw system call: reading a non-blocking eventfd never blocks, and
+	// syscall.Read's entersyscall would wake sysmon from its sleep (it sleeps
+	// while the goroutine is parked and the P idle) on the way back.
 	w.read = func(fd uintptr) bool {
 		for {
-			_, err := syscall.Read(int(fd), w.buf[:])
-			if err != syscall.EINTR {
-				return err != syscall.EAGAIN // false: wait for the poller, then read again
+			_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
+			if errno != syscall.EINTR {
+				return errno != syscall.EAGAIN // false: wait for the poller, then read again
 			}
 		}
 	}
 	return w, nil
 }
 
-// putWaiter keeps w for the next call once its outcome was taken.
+// putWaiter keeps w for the next call once its outcome was taken (the next
+// llmuxgo_waiter_start frees the outcome's copies: no cgo call here).
 func putWaiter(w *waiter) {
-	C.llmuxgo_waiter_reset(w.c)
 	select {
 	case idleWaiters <- w:
 	default:
