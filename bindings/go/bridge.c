@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 static struct {
@@ -203,34 +202,29 @@ llmuxgo_waiter* llmuxgo_waiter_new(void) {
   llmuxgo_waiter* waiter = calloc(1, sizeof *waiter);
   if (waiter == NULL) return NULL;
   waiter->outcome.is_outcome = 1;
-  waiter->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (waiter->fd < 0) {
-    int saved = errno;
-    free(waiter);
-    errno = saved;
-    return NULL;
-  }
+  pthread_mutex_init(&waiter->mu, NULL);
+  pthread_cond_init(&waiter->cv, NULL);
   return waiter;
 }
 
-// user_data is the waiter. The eventfd write comes last: the reader owns the
-// waiter again as soon as it can read the count.
+// user_data is the waiter.
 static void on_done_waiter(void* user_data, llmux_status status, const char* response, size_t response_len,
                            const llmux_error* error) {
   llmuxgo_waiter* waiter = user_data;
   fill_outcome(&waiter->outcome, status, response, response_len, error);
-  static const uint64_t one = 1;
-  // Cannot fail but for EINTR: the count stays far below the eventfd's maximum (one write per call).
-  while (write(waiter->fd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
+  pthread_mutex_lock(&waiter->mu);
+  waiter->done = 1;
+  pthread_cond_signal(&waiter->cv);
+  pthread_mutex_unlock(&waiter->mu);
 }
 
 llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
                                   size_t len, llmuxgo_waiter* waiter, uint64_t* call_id) {
-  // The previous call's outcome (Go copied it before it reused the waiter).
+  // The previous call's outcome (Go copied it before it reused the waiter); no call runs on it now.
   free(waiter->outcome.payload);
   memset(&waiter->outcome, 0, sizeof waiter->outcome);
   waiter->outcome.is_outcome = 1;
+  waiter->done = 0;
   switch (what) {
     case LLMUXGO_WAIT_COMPLETION:
       return llmux_completion_async(router, request, len, on_done_waiter, waiter, call_id);
@@ -241,9 +235,17 @@ llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint
   }
 }
 
+void llmuxgo_waiter_wait(llmuxgo_waiter* waiter) {
+  pthread_mutex_lock(&waiter->mu);
+  while (!waiter->done) pthread_cond_wait(&waiter->cv, &waiter->mu);
+  pthread_mutex_unlock(&waiter->mu);
+}
+
 void llmuxgo_waiter_free(llmuxgo_waiter* waiter) {
   if (waiter == NULL) return;
   free(waiter->outcome.payload);
+  pthread_cond_destroy(&waiter->cv);
+  pthread_mutex_destroy(&waiter->mu);
   free(waiter);
 }
 

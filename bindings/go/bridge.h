@@ -9,6 +9,7 @@
 #ifndef LLMUXGO_BRIDGE_H_
 #define LLMUXGO_BRIDGE_H_
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,38 +65,37 @@ llmux_status llmuxgo_embedding_async(llmux_router* router, const char* request, 
 llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, const char* request, size_t len,
                                 uintptr_t call, uint64_t* call_id);
 
-// A call whose caller waits for it directly (a synchronous call at low
-// concurrency, router.go): the outcome goes to the waiter instead of the
-// queue, and the I/O thread signals the waiter's eventfd, which Go's network
-// poller watches. The calling goroutine so parks in the Go scheduler rather
-// than blocking its thread inside a long cgo call: a cgo call that blocks
-// makes sysmon hand the P to another thread, and with GOMAXPROCS=1 the return
-// then costs extra thread switches (router.go says how much).
+// A call whose caller waits for it on its own thread (a synchronous call at
+// low concurrency, router.go): the outcome goes to the waiter instead of the
+// queue, and the I/O thread wakes the waiting thread directly (a futex wake,
+// or nothing when the outcome came before the wait).
 //
 // Ownership: a waiter belongs to one Go goroutine at a time (router.go keeps
 // a small pool of them); while a started call runs, the library's I/O thread
-// writes `outcome` and then the eventfd, and nothing else touches the waiter
-// until the eventfd was read.
+// writes `outcome` and then `done` under `mu`.
 typedef struct llmuxgo_waiter {
   llmuxgo_event outcome;  // the outcome, as a queued one would carry it (is_outcome = 1)
-  int fd;                 // the eventfd (non-blocking, close-on-exec): reads 1 once the outcome is in
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
 } llmuxgo_waiter;
 
 // What llmuxgo_waiter_start starts.
 enum { LLMUXGO_WAIT_COMPLETION = 0, LLMUXGO_WAIT_EMBEDDING = 1, LLMUXGO_WAIT_ENDPOINT = 2 };
 
-// Allocates a waiter with its eventfd (NULL with errno set when either cannot
-// be made). Go takes the eventfd over (an os.File registered with the network
-// poller closes it); llmuxgo_waiter_free frees the rest.
+// Allocates a waiter (NULL when out of memory); free it with
+// llmuxgo_waiter_free once no call it started is running.
 llmuxgo_waiter* llmuxgo_waiter_new(void);
 // Starts a call whose outcome the waiter receives (exactly once, on LLMUX_OK;
 // on any other status nothing was started). `endpoint` is read for
 // LLMUXGO_WAIT_ENDPOINT only. The waiter is fresh or its previous call's
-// outcome was taken (its eventfd read): that outcome's copies are freed here,
-// so that a call costs one cgo call.
+// outcome was taken (llmuxgo_waiter_wait returned): that outcome's copies are
+// freed here, so that a reused waiter needs no other cgo call.
 llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
                                   size_t len, llmuxgo_waiter* waiter, uint64_t* call_id);
-// Frees the waiter and its outcome's copies, but not its eventfd (Go's os.File owns it).
+// Blocks the calling thread until the started call's outcome is in the waiter.
+void llmuxgo_waiter_wait(llmuxgo_waiter* waiter);
+// Frees the waiter and its outcome's copies.
 void llmuxgo_waiter_free(llmuxgo_waiter* waiter);
 
 // A router's observer: the C end of its routing events and log messages.

@@ -28,13 +28,12 @@
 // stalls the router's I/O thread.
 //
 // Waiting: the library's callbacks stay in C. A synchronous call waits on its
-// own eventfd, which the router's I/O thread signals with the outcome and Go's
-// network poller watches, while at most 8 calls of the process wait that way
-// (the quickest return at low concurrency; the goroutine parks in the
-// scheduler and no thread is blocked in C); the calls beyond those, and
-// streams, share one queue: the callbacks queue each result and, through a
-// pipe that the network poller watches, wake the one goroutine (per process)
-// that hands results to their callers.
+// own thread, blocked in C until the router's I/O thread signals its outcome,
+// while at most 8 calls of the process wait that way (the quickest return at
+// low concurrency); the calls beyond those, and streams, hold no OS thread:
+// the callbacks queue each result and, through a pipe that Go's network
+// poller watches, wake the one goroutine (per process) that hands results to
+// their callers.
 //
 // Cancellation: when a call's context is done, the call is cancelled in the
 // library and returns an *Error of KindCancelled that also matches ctx.Err()

@@ -161,7 +161,7 @@ func TestCloseRacingCalls(t *testing.T) {
 	wg.Wait()
 }
 
-// More calls in flight than wait on their own eventfd (router.go's
+// More calls in flight than wait on their own thread (router.go's
 // maxDirectWaits): the rest wait on the event queue. Either way a cancelled
 // context ends its call with a cancellation caused by the context, and Close
 // ends the others with one caused by ErrClosed.
@@ -195,9 +195,9 @@ func TestManyCallsInFlightCancelledAndClosed(t *testing.T) {
 		}()
 	}
 	waitInFlight(t, router, "hang", calls)
-	// Both ways of waiting are in use: as many calls as may wait on their eventfd, the rest on the event queue.
+	// Both ways of waiting are in use: as many calls as may wait on their thread, the rest on the event queue.
 	if got := llmux.DirectWaits(); got != llmux.MaxDirectWaits || calls <= llmux.MaxDirectWaits {
-		t.Errorf("%d calls wait on their own eventfd, want %d of %d", got, llmux.MaxDirectWaits, calls)
+		t.Errorf("%d calls wait on their own thread, want %d of %d", got, llmux.MaxDirectWaits, calls)
 	}
 	cancel()
 	for range calls / 2 {

@@ -14,6 +14,7 @@ package llmux
 #cgo nocallback llmuxgo_embedding_async
 #cgo noescape llmuxgo_waiter_start
 #cgo nocallback llmuxgo_waiter_start
+#cgo nocallback llmuxgo_waiter_wait
 */
 import "C"
 
@@ -21,12 +22,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 )
 
@@ -348,12 +347,12 @@ const (
 )
 
 // maxDirectWaits bounds the calls that wait for their outcome on their own
-// eventfd (the router's I/O thread signals it, Go's network poller wakes the
-// caller): the quickest way back at low concurrency. The calls beyond it wait
-// for the event queue, which batches the wake-ups of many calls in flight.
+// thread (blocked in C, woken by the router's I/O thread directly): the
+// quickest way back at low concurrency. The calls beyond it wait in Go for the
+// event queue, which holds no thread per call however many are in flight.
 const maxDirectWaits = 8
 
-// directWaits counts the calls waiting on their own eventfd now.
+// directWaits counts the calls waiting on their own thread now.
 var directWaits atomic.Int32
 
 // call runs one call to its end.
@@ -387,90 +386,53 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 	return nil, r.callError(outcome, ctxErr)
 }
 
-// waiter is a C waiter (bridge.h) with its eventfd registered with Go's
-// network poller. Waiting parks the goroutine in the scheduler, not its thread
-// in C: a cgo call that blocks for longer than sysmon's 20 µs tick loses its
-// P, and with one P (GOMAXPROCS=1, as in the benchmark pinned to one CPU)
-// sysmon then starts a thread to poll the network on it, so that the
-// returning call had to queue its goroutine and wake that thread — 2.4 to 4.4
-// more context switches and +30 to +40 µs per call than the C ABI.
-type waiter struct {
-	c    *C.llmuxgo_waiter
-	file *os.File // the eventfd; closing it unregisters it from the poller
-	conn syscall.RawConn
-	// read is conn.Read's callback, made once so that a wait allocates nothing.
-	read func(fd uintptr) bool
-	buf  [8]byte // the eventfd's count
-}
+// idleWaiters keeps the C waiters between calls (at most maxDirectWaits are
+// in use at once, so that many suffice): a call then costs two cgo calls,
+// start and wait.
+//
+// Why the wait blocks in C rather than parking the goroutine on an eventfd
+// that Go's network poller watches (tried, and measured in the same runs of
+// the bindings benchmark, GOMAXPROCS=1): parking cut the context switches per
+// call from about 8 to 5 (a cgo call blocked for more than sysmon's 20 us
+// loses its P, and another thread is started to poll the network) but added
+// about 5 us p50 at equal CPU: those switches happen while the call waits for
+// the network anyway, whereas the poller's way back (a read that finds
+// nothing, two epoll_pwait, a read) puts four system calls where a condition
+// variable puts one futex wait.
+var idleWaiters = make(chan *C.llmuxgo_waiter, maxDirectWaits)
 
-// idleWaiters keeps the waiters between calls (at most maxDirectWaits are
-// in use at once, so that many suffice), saving an eventfd, an epoll
-// registration and their closing per call.
-var idleWaiters = make(chan *waiter, maxDirectWaits)
-
-func getWaiter() (*waiter, error) {
+func getWaiter() (*C.llmuxgo_waiter, error) {
 	select {
 	case w := <-idleWaiters:
 		return w, nil
 	default:
 	}
-	cw, errno := C.llmuxgo_waiter_new()
-	if cw == nil {
-		if errno == nil || errno == syscall.ENOMEM {
-			return nil, refusedCall(KindOutOfMemory)
-		}
-		return nil, fmt.Errorf("llmux: creating an eventfd: %w", errno)
-	}
-	w := &waiter{c: cw, file: os.NewFile(uintptr(cw.fd), "llmux call waiter")}
-	conn, err := w.file.SyscallConn()
-	if err != nil {
-		w.close()
-		return nil, fmt.Errorf("llmux: %w", err)
-	}
-	w.conn = conn
-	// The first read comes before any wait: Read resets the poller's
-	// readiness first, so an outcome signalled before is found by reading.
-	// A raw system call: reading a non-blocking eventfd never blocks, and
-	// syscall.Read's entersyscall would wake sysmon from its sleep (it sleeps
-	// while the goroutine is parked and the P idle) on the way back.
-	w.read = func(fd uintptr) bool {
-		for {
-			_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
-			if errno != syscall.EINTR {
-				return errno != syscall.EAGAIN // false: wait for the poller, then read again
-			}
-		}
+	w := C.llmuxgo_waiter_new()
+	if w == nil {
+		return nil, refusedCall(KindOutOfMemory)
 	}
 	return w, nil
 }
 
 // putWaiter keeps w for the next call once its outcome was taken (the next
-// llmuxgo_waiter_start frees the outcome's copies: no cgo call here).
-func putWaiter(w *waiter) {
+// llmuxgo_waiter_start frees the outcome's copies).
+func putWaiter(w *C.llmuxgo_waiter) {
 	select {
 	case idleWaiters <- w:
 	default:
-		w.close()
+		C.llmuxgo_waiter_free(w)
 	}
 }
 
-func (w *waiter) close() {
-	w.file.Close()
-	C.llmuxgo_waiter_free(w.c)
-}
-
-// wait parks the goroutine until the I/O thread signalled the outcome.
-func (w *waiter) wait() error { return w.conn.Read(w.read) }
-
-// callDirect runs one call whose outcome this goroutine waits for on its own
-// eventfd. A cancellable ctx cancels the call when it is done first; the
-// outcome (cancelled) follows promptly.
+// callDirect runs one call whose outcome this goroutine's thread waits for
+// in C. A cancellable ctx cancels the call when it is done first; the outcome
+// (cancelled) follows promptly.
 func (r *Router) callDirect(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
 	w, err := getWaiter()
 	if err != nil {
 		return nil, err
 	}
-	id, err := r.startWaiter(kind, request, w.c)
+	id, err := r.startWaiter(kind, request, w)
 	if err != nil {
 		putWaiter(w)
 		return nil, err
@@ -479,16 +441,12 @@ func (r *Router) callDirect(ctx context.Context, kind callKind, request []byte) 
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { r.cancel(id) })
 	}
-	if err := w.wait(); err != nil {
-		// The poller failed (it never does for an open eventfd): the I/O
-		// thread will still write the waiter, so it is never reused or freed.
-		panic(fmt.Sprintf("llmux: waiting on a call's eventfd: %v", err))
-	}
+	C.llmuxgo_waiter_wait(w)
 	var ctxErr error
 	if stop != nil && !stop() {
 		ctxErr = ctx.Err()
 	}
-	outcome := outcomeOf(&w.c.outcome)
+	outcome := outcomeOf(&w.outcome)
 	putWaiter(w)
 	if outcome.status == C.LLMUX_OK {
 		return outcome.body, nil
