@@ -68,7 +68,10 @@ llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, c
 // A call whose caller waits for it on its own thread (a synchronous call at
 // low concurrency, router.go): the outcome goes to the waiter instead of the
 // queue, and the I/O thread wakes the waiting thread directly (a futex wake,
-// or nothing when the outcome came before the wait).
+// or nothing when the outcome came before the wait). A semaphore posted once
+// instead of the condition variable signalled under its mutex was measured:
+// 6.5 instead of 8.2 thread switches per call, but about 3 us more p50 (the
+// woken thread then preempts the I/O thread mid-iteration on one CPU).
 //
 // Ownership: a waiter belongs to one Go goroutine at a time (router.go keeps
 // a small pool of them); while a started call runs, the library's I/O thread
