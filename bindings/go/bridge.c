@@ -220,6 +220,11 @@ static void on_done_waiter(void* user_data, llmux_status status, const char* res
 
 llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
                                   size_t len, llmuxgo_waiter* waiter, uint64_t* call_id) {
+  // The previous call's outcome (Go copied it before it reused the waiter); no call runs on it now.
+  free(waiter->outcome.payload);
+  memset(&waiter->outcome, 0, sizeof waiter->outcome);
+  waiter->outcome.is_outcome = 1;
+  waiter->done = 0;
   switch (what) {
     case LLMUXGO_WAIT_COMPLETION:
       return llmux_completion_async(router, request, len, on_done_waiter, waiter, call_id);

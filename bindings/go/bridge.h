@@ -67,7 +67,15 @@ llmux_status llmuxgo_call_async(llmux_router* router, llmux_endpoint endpoint, c
 
 // A call whose caller waits for it on its own thread (a synchronous call at
 // low concurrency, router.go): the outcome goes to the waiter instead of the
-// queue, and the I/O thread wakes the waiting thread directly.
+// queue, and the I/O thread wakes the waiting thread directly (a futex wake,
+// or nothing when the outcome came before the wait). A semaphore posted once
+// instead of the condition variable signalled under its mutex was measured:
+// 6.5 instead of 8.2 thread switches per call, but about 3 us more p50 (the
+// woken thread then preempts the I/O thread mid-iteration on one CPU).
+//
+// Ownership: a waiter belongs to one Go goroutine at a time (router.go keeps
+// a small pool of them); while a started call runs, the library's I/O thread
+// writes `outcome` and then `done` under `mu`.
 typedef struct llmuxgo_waiter {
   llmuxgo_event outcome;  // the outcome, as a queued one would carry it (is_outcome = 1)
   pthread_mutex_t mu;
@@ -79,15 +87,18 @@ typedef struct llmuxgo_waiter {
 enum { LLMUXGO_WAIT_COMPLETION = 0, LLMUXGO_WAIT_EMBEDDING = 1, LLMUXGO_WAIT_ENDPOINT = 2 };
 
 // Allocates a waiter (NULL when out of memory); free it with
-// llmuxgo_waiter_free once llmuxgo_waiter_wait returned.
+// llmuxgo_waiter_free once no call it started is running.
 llmuxgo_waiter* llmuxgo_waiter_new(void);
 // Starts a call whose outcome the waiter receives (exactly once, on LLMUX_OK;
 // on any other status nothing was started). `endpoint` is read for
-// LLMUXGO_WAIT_ENDPOINT only.
+// LLMUXGO_WAIT_ENDPOINT only. The waiter is fresh or its previous call's
+// outcome was taken (llmuxgo_waiter_wait returned): that outcome's copies are
+// freed here, so that a reused waiter needs no other cgo call.
 llmux_status llmuxgo_waiter_start(llmux_router* router, int what, llmux_endpoint endpoint, const char* request,
                                   size_t len, llmuxgo_waiter* waiter, uint64_t* call_id);
 // Blocks the calling thread until the started call's outcome is in the waiter.
 void llmuxgo_waiter_wait(llmuxgo_waiter* waiter);
+// Frees the waiter and its outcome's copies.
 void llmuxgo_waiter_free(llmuxgo_waiter* waiter);
 
 // A router's observer: the C end of its routing events and log messages.

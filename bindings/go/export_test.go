@@ -1,7 +1,7 @@
 package llmux
 
-// ThreadWaits is, for the tests, the number of calls waiting on their own
-// thread now (router.go), and MaxThreadWaits their bound.
-func ThreadWaits() int32 { return threadWaits.Load() }
+// DirectWaits is, for the tests, the number of calls waiting on their own
+// thread now (router.go), and MaxDirectWaits their bound.
+func DirectWaits() int32 { return directWaits.Load() }
 
-const MaxThreadWaits = maxThreadWaits
+const MaxDirectWaits = maxDirectWaits

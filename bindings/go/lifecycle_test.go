@@ -162,7 +162,7 @@ func TestCloseRacingCalls(t *testing.T) {
 }
 
 // More calls in flight than wait on their own thread (router.go's
-// maxThreadWaits): the rest wait on the event queue. Either way a cancelled
+// maxDirectWaits): the rest wait on the event queue. Either way a cancelled
 // context ends its call with a cancellation caused by the context, and Close
 // ends the others with one caused by ErrClosed.
 func TestManyCallsInFlightCancelledAndClosed(t *testing.T) {
@@ -196,8 +196,8 @@ func TestManyCallsInFlightCancelledAndClosed(t *testing.T) {
 	}
 	waitInFlight(t, router, "hang", calls)
 	// Both ways of waiting are in use: as many calls as may wait on their thread, the rest on the event queue.
-	if got := llmux.ThreadWaits(); got != llmux.MaxThreadWaits || calls <= llmux.MaxThreadWaits {
-		t.Errorf("%d calls wait on their own thread, want %d of %d", got, llmux.MaxThreadWaits, calls)
+	if got := llmux.DirectWaits(); got != llmux.MaxDirectWaits || calls <= llmux.MaxDirectWaits {
+		t.Errorf("%d calls wait on their own thread, want %d of %d", got, llmux.MaxDirectWaits, calls)
 	}
 	cancel()
 	for range calls / 2 {

@@ -137,9 +137,21 @@ func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*C
 	if req == nil {
 		return nil, invalidArgument("the request is nil")
 	}
-	body, err := req.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("llmux: encoding the request: %w", err)
+	// The request is encoded into a pooled buffer: the library copies it
+	// before the call starts, so the buffer is free again once the call ended.
+	buf := requestBuffers.Get().(*[]byte)
+	body, ok := appendChatRequest((*buf)[:0], req)
+	if ok {
+		defer func() {
+			*buf = body[:0]
+			requestBuffers.Put(buf)
+		}()
+	} else {
+		requestBuffers.Put(buf)
+		var err error
+		if body, err = req.marshalReflect(); err != nil {
+			return nil, fmt.Errorf("llmux: encoding the request: %w", err)
+		}
 	}
 	raw, err := r.CompletionRaw(ctx, body)
 	if err != nil {
@@ -151,6 +163,9 @@ func (r *Router) Completion(ctx context.Context, req *ChatCompletionRequest) (*C
 	}
 	return resp, nil
 }
+
+// requestBuffers holds the buffers Completion encodes requests into.
+var requestBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // CompletionRaw sends an OpenAI chat-completions body as is and returns the
 // response JSON (the provider's body plus the "_llmux" metadata member).
@@ -331,25 +346,25 @@ const (
 	callEndpoint callKind = 100
 )
 
-// maxThreadWaits bounds the calls that wait for their outcome on their own
+// maxDirectWaits bounds the calls that wait for their outcome on their own
 // thread (blocked in C, woken by the router's I/O thread directly): the
 // quickest way back at low concurrency. The calls beyond it wait in Go for the
 // event queue, which holds no thread per call however many are in flight.
-const maxThreadWaits = 8
+const maxDirectWaits = 8
 
-// threadWaits counts the calls waiting on their own thread now.
-var threadWaits atomic.Int32
+// directWaits counts the calls waiting on their own thread now.
+var directWaits atomic.Int32
 
 // call runs one call to its end.
 func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if threadWaits.Add(1) <= maxThreadWaits {
-		defer threadWaits.Add(-1)
-		return r.callOnThread(ctx, kind, request)
+	if directWaits.Add(1) <= maxDirectWaits {
+		defer directWaits.Add(-1)
+		return r.callDirect(ctx, kind, request)
 	}
-	threadWaits.Add(-1)
+	directWaits.Add(-1)
 	call := newAsyncCall(false)
 	id, err := r.start(kind, request, call)
 	if err != nil {
@@ -371,29 +386,68 @@ func (r *Router) call(ctx context.Context, kind callKind, request []byte) ([]byt
 	return nil, r.callError(outcome, ctxErr)
 }
 
-// callOnThread runs one call whose outcome this goroutine's thread waits for
-// in C. A cancellable ctx cancels the call when it is done first; the outcome
-// (cancelled) follows promptly.
-func (r *Router) callOnThread(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
-	waiter := C.llmuxgo_waiter_new()
-	if waiter == nil {
+// idleWaiters keeps the C waiters between calls (at most maxDirectWaits are
+// in use at once, so that many suffice): a call then costs two cgo calls,
+// start and wait.
+//
+// Why the wait blocks in C rather than parking the goroutine on an eventfd
+// that Go's network poller watches (tried, and measured in the same runs of
+// the bindings benchmark, GOMAXPROCS=1): parking cut the context switches per
+// call from about 8 to 5 (a cgo call blocked for more than sysmon's 20 us
+// loses its P, and another thread is started to poll the network) but added
+// about 5 us p50 at equal CPU: those switches happen while the call waits for
+// the network anyway, whereas the poller's way back (a read that finds
+// nothing, two epoll_pwait, a read) puts four system calls where a condition
+// variable puts one futex wait.
+var idleWaiters = make(chan *C.llmuxgo_waiter, maxDirectWaits)
+
+func getWaiter() (*C.llmuxgo_waiter, error) {
+	select {
+	case w := <-idleWaiters:
+		return w, nil
+	default:
+	}
+	w := C.llmuxgo_waiter_new()
+	if w == nil {
 		return nil, refusedCall(KindOutOfMemory)
 	}
-	defer C.llmuxgo_waiter_free(waiter)
-	id, err := r.startWaiter(kind, request, waiter)
+	return w, nil
+}
+
+// putWaiter keeps w for the next call once its outcome was taken (the next
+// llmuxgo_waiter_start frees the outcome's copies).
+func putWaiter(w *C.llmuxgo_waiter) {
+	select {
+	case idleWaiters <- w:
+	default:
+		C.llmuxgo_waiter_free(w)
+	}
+}
+
+// callDirect runs one call whose outcome this goroutine's thread waits for
+// in C. A cancellable ctx cancels the call when it is done first; the outcome
+// (cancelled) follows promptly.
+func (r *Router) callDirect(ctx context.Context, kind callKind, request []byte) ([]byte, error) {
+	w, err := getWaiter()
 	if err != nil {
+		return nil, err
+	}
+	id, err := r.startWaiter(kind, request, w)
+	if err != nil {
+		putWaiter(w)
 		return nil, err
 	}
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { r.cancel(id) })
 	}
-	C.llmuxgo_waiter_wait(waiter)
+	C.llmuxgo_waiter_wait(w)
 	var ctxErr error
 	if stop != nil && !stop() {
 		ctxErr = ctx.Err()
 	}
-	outcome := outcomeOf(&waiter.outcome)
+	outcome := outcomeOf(&w.outcome)
+	putWaiter(w)
 	if outcome.status == C.LLMUX_OK {
 		return outcome.body, nil
 	}

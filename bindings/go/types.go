@@ -33,13 +33,26 @@ type ChatCompletionRequest struct {
 
 // MarshalJSON encodes the request with Extra's keys at the top level.
 func (r ChatCompletionRequest) MarshalJSON() ([]byte, error) {
+	buf := requestBuffers.Get().(*[]byte)
+	defer requestBuffers.Put(buf)
+	data, ok := appendChatRequest((*buf)[:0], &r)
+	*buf = data[:0]
+	if ok {
+		return slices.Clone(data), nil
+	}
+	return r.marshalReflect()
+}
+
+// marshalReflect is MarshalJSON through encoding/json: what the hand-written
+// encoder (encode.go) leaves to it, and the reference it is tested against.
+func (r *ChatCompletionRequest) marshalReflect() ([]byte, error) {
 	type plain ChatCompletionRequest // without this method
 	// The messages are encoded through messageOut rather than Message's own
 	// MarshalJSON, whose output encoding/json would scan once more.
 	wire := struct {
 		plain
 		Messages []messageOut `json:"messages"`
-	}{plain: plain(r)}
+	}{plain: plain(*r)}
 	if r.Messages != nil {
 		wire.Messages = make([]messageOut, len(r.Messages))
 		for i, m := range r.Messages {
@@ -246,6 +259,16 @@ type chatResponseIn struct {
 
 // decodeChatResponse decodes a chat completion response; raw becomes its Raw.
 func decodeChatResponse(raw []byte) (*ChatCompletionResponse, error) {
+	if resp, ok := decodeChatResponseFast(raw); ok {
+		return resp, nil
+	}
+	return decodeChatResponseReflect(raw)
+}
+
+// decodeChatResponseReflect is decodeChatResponse through encoding/json: what
+// the hand-written decoder (decode.go) leaves to it, and the reference it is
+// tested against.
+func decodeChatResponseReflect(raw []byte) (*ChatCompletionResponse, error) {
 	var in chatResponseIn
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, err
@@ -280,6 +303,15 @@ type chunkIn struct {
 
 // decodeChunk decodes one stream chunk.
 func decodeChunk(data []byte) (*ChatCompletionChunk, error) {
+	if chunk, ok := decodeChunkFast(data); ok {
+		return chunk, nil
+	}
+	return decodeChunkReflect(data)
+}
+
+// decodeChunkReflect is decodeChunk through encoding/json (see
+// decodeChatResponseReflect).
+func decodeChunkReflect(data []byte) (*ChatCompletionChunk, error) {
 	var in chunkIn
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, err

@@ -7,7 +7,7 @@
 // whole answer. It prints one JSON line with the figures every driver
 // reports: nearest-rank p50/p99 of the per-call wall time, the mean, CPU
 // time per call (getrusage over the measured loop, every thread of the
-// process) and requests per second.
+// process), requests per second, and the Go heap allocations per call.
 //
 //	llmux_bindings_go_driver --api=raw|typed --config=FILE --request=FILE [--calls=20000] [--warmup=2000]
 //	                         [--cpuprofile=FILE]
@@ -27,6 +27,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -193,6 +194,8 @@ func measure(apiName string, call func() bool, calls, warmup int, cpuProfile str
 			fail("starting the CPU profile: %v", err)
 		}
 	}
+	var mem0, mem1 runtime.MemStats
+	runtime.ReadMemStats(&mem0)
 	cpu0 := cpuSeconds()
 	start := time.Now()
 	for i := range samples {
@@ -204,6 +207,7 @@ func measure(apiName string, call func() bool, calls, warmup int, cpuProfile str
 	}
 	wall := time.Since(start).Seconds()
 	cpu := cpuSeconds() - cpu0
+	runtime.ReadMemStats(&mem1)
 	pprof.StopCPUProfile() // flushes the profile; a no-op without --cpuprofile
 
 	slices.Sort(samples)
@@ -216,6 +220,9 @@ func measure(apiName string, call func() bool, calls, warmup int, cpuProfile str
 		"calls": calls, "warmup": warmup, "errors": failures, "wall_s": wall,
 		"rps": float64(calls) / wall, "cpu_us_per_call": cpu * 1e6 / float64(max(calls, 1)),
 		"latency_us": nil,
+		// Go heap allocations per call (runtime.MemStats): deterministic, unlike the timings.
+		"go_allocs_per_call":      float64(mem1.Mallocs-mem0.Mallocs) / float64(max(calls, 1)),
+		"go_alloc_bytes_per_call": float64(mem1.TotalAlloc-mem0.TotalAlloc) / float64(max(calls, 1)),
 	}
 	if calls > 0 {
 		result["latency_us"] = map[string]float64{
