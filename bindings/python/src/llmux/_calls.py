@@ -43,6 +43,7 @@ WAIT_SLICE_SECONDS = 0.2
 
 
 _DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once
 
 
 def parse_json(data: bytes, what: str) -> Any:
@@ -93,10 +94,13 @@ def split_response_lazily(outcome: Outcome, what: str) -> tuple[dict[str, Any], 
         # The head is the provider's object without its "}" and, unless empty, a "," before the key.
         head = text[:at - 1] if text[at - 1] == 0x2C else text[:at]  # 0x2C: ","
         try:
-            body = _DECODER.decode((head + b"}").decode("utf-8"))
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
+            json_text = (head + b"}").decode("utf-8")
+            # The scanner itself (what JSONDecoder.decode runs, without its two whitespace regexes):
+            # the head starts with "{" and the text ends with the "}" put there.
+            body, end = _SCAN(json_text, 0)
+        except (StopIteration, ValueError):  # parsed whole below, which says what is wrong
+            body, end = None, -1
+        if isinstance(body, dict) and end == len(json_text):
             body.pop("_llmux", None)  # a provider's own member of that name: not part of the response
             return body, text[at + len(_METADATA_KEY):-1]
     return split_response(outcome, what)

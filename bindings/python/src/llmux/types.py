@@ -292,7 +292,15 @@ class _Member:
         raw = obj._raw
         if raw is not None and name in raw:
             raw.discard(name)
-            if type(value) not in _SCALARS:
+            # LLMuxObject._wrap, with its common cases inlined (each Python call is a cost here).
+            kind = type(value)
+            if kind is dict:
+                value = values[name] = type(obj)._children.get(name, LLMuxObject)(value)
+            elif kind is list and name not in type(obj)._plain:
+                child = type(obj)._children.get(name, LLMuxObject)
+                value = values[name] = [child(item) if type(item) is dict else _wrap_value(item, child)
+                                        for item in value]
+            elif kind not in _SCALARS:
                 value = values[name] = obj._wrap(name, value)
         return value
 
@@ -386,8 +394,14 @@ class _WithHiddenParams(LLMuxObject):
     """A response carrying LiteLLM's ``_hidden_params`` (router metadata; not a JSON member)."""
 
     def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
-        super().__init__(data, **fields)
-        object.__setattr__(self, "_hidden", {})
+        # LLMuxObject.__init__ inlined (one Python call fewer per response), and the hidden params.
+        values: dict[str, Any] = dict(data) if data else {}
+        if fields:
+            values.update(fields)
+        state = self.__dict__
+        state["_values"] = values
+        state["_raw"] = set(values) if values else None
+        state["_hidden"] = {}
 
     def _get_hidden_params(self) -> dict[str, Any]:
         hidden = self.__dict__["_hidden"]
