@@ -32,7 +32,9 @@ __all__ = [
     "WAIT_SLICE_SECONDS",
     "parse_json",
     "raise_for_outcome",
+    "hidden_from_text",
     "split_response",
+    "split_response_lazily",
 ]
 
 #: Longest single wait of a blocking consumer: waits are sliced so that signals (Ctrl-C) are
@@ -41,6 +43,7 @@ WAIT_SLICE_SECONDS = 0.2
 
 
 _DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once
 
 
 def parse_json(data: bytes, what: str) -> Any:
@@ -69,6 +72,46 @@ def split_response(outcome: Outcome, what: str) -> tuple[dict[str, Any], dict[st
         raise LLMuxInternalError(f"llmux returned a {type(body).__name__} for {what}, expected an object")
     metadata = body.pop("_llmux", None)
     return body, hidden_params(metadata if isinstance(metadata, dict) else {})
+
+
+#: The key of the router metadata llmux appends as the last member of a response's object
+#: (llmux::append_response_json_tail: ``,"_llmux":{...}}``). Its members' names are all fixed by the
+#: library and its strings escaped, so the last occurrence of these bytes is that member's key.
+_METADATA_KEY = b'"_llmux":'
+
+
+def split_response_lazily(outcome: Outcome, what: str) -> tuple[dict[str, Any], Union[bytes, dict[str, Any]]]:
+    """:func:`split_response`, leaving the router metadata unparsed: (visible body, the metadata
+    object's JSON text) — :func:`hidden_from_text` makes it ``_hidden_params`` when it is read.
+
+    The metadata is most of a response's text (attempt log, headers) and seldom read: parsing only
+    the provider's part halves the decoding. A response without the library's tail (or one
+    this split does not fit) is parsed whole, with its ``_hidden_params`` as a dict."""
+    raise_for_outcome(outcome)
+    text = outcome.response or b"{}"
+    at = text.rfind(_METADATA_KEY)
+    if at > 0 and text[-2:] == b"}}":
+        # The head is the provider's object without its "}" and, unless empty, a "," before the key.
+        head = text[:at - 1] if text[at - 1] == 0x2C else text[:at]  # 0x2C: ","
+        try:
+            json_text = (head + b"}").decode("utf-8")
+            # The scanner itself (what JSONDecoder.decode runs, without its two whitespace regexes):
+            # the head starts with "{" and the text ends with the "}" put there.
+            body, end = _SCAN(json_text, 0)
+        except (StopIteration, ValueError):  # parsed whole below, which says what is wrong
+            body, end = None, -1
+        if isinstance(body, dict) and end == len(json_text):
+            body.pop("_llmux", None)  # a provider's own member of that name: not part of the response
+            return body, text[at + len(_METADATA_KEY):-1]
+    return split_response(outcome, what)
+
+
+def hidden_from_text(metadata: Union[bytes, dict[str, Any]]) -> dict[str, Any]:
+    """``_hidden_params`` for metadata from :func:`split_response_lazily` (a dict is already that)."""
+    if type(metadata) is not bytes:
+        return metadata  # type: ignore[return-value]
+    parsed = parse_json(metadata, "a response's router metadata")
+    return hidden_params(parsed if isinstance(parsed, dict) else {})
 
 
 class BlockingCall(PendingCall):

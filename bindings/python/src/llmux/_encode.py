@@ -144,27 +144,78 @@ _REQUEST_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default
 _CHECKING_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=to_jsonable)
 
 
-def _encode_request(fields: Mapping[str, Any]) -> str:
+class _EncodedStrings(dict):  # type: ignore[type-arg]
+    """Each str's JSON text (``"..."``, ASCII only), by the str: what the request encoder asks for
+    every key and string value it writes.
+
+    Escaping a string is the larger part of encoding a request (the messages' text, two passes per
+    character in ``_json``); a chat program sends the same strings again and again (the system
+    prompt, the earlier turns, every key), and a str cannot change, so an entry never goes stale.
+    A hit is a dict lookup in C (the str's hash is kept in the str); only a miss runs Python
+    (:meth:`__missing__`). Bounded: strings longer than :data:`_LONGEST_KEPT` are encoded each
+    time, and the whole map is dropped when it holds :data:`_KEPT_CHARS` characters of JSON.
+
+    ASCII escapes (``\u00fc``) rather than UTF-8 text: every piece is then ASCII, so joining them
+    and encoding the result to bytes are plain copies — text with a character outside Latin-1 (an
+    emoji) otherwise makes the whole body a 4-byte-per-character str, joined and encoded character
+    by character. The library reads either form.
+
+    A str subclass is looked up by its own ``__eq__``/``__hash__``: one equal to a str of other
+    text would be sent as that text (only the str's content is written, as json does)."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> str:
+        encoded = _encode_basestring_ascii(text)
+        if not text.isascii():
+            # A lone surrogate has no UTF-8 form: refused as before (ASCII escapes would hide it).
+            text.encode("utf-8")
+        if len(text) <= _LONGEST_KEPT and type(text) is str:
+            held = _held_chars[0] + len(encoded)
+            if held > _KEPT_CHARS:
+                self.clear()
+                held = len(encoded)
+            _held_chars[0] = held
+            self[text] = encoded
+        return encoded
+
+
+_encode_basestring_ascii = json.encoder.encode_basestring_ascii
+#: Longest str kept by :class:`_EncodedStrings` (characters), and how many characters of JSON it
+#: holds before it starts again (≈ 8 MB at most with the keys: bounded whatever the traffic).
+_LONGEST_KEPT = 64 * 1024
+_KEPT_CHARS = 4 * 1024 * 1024
+_held_chars = [0]
+_ENCODED_STRINGS = _EncodedStrings()
+#: ``_json``'s encoder (None without the C accelerator): called as ``_encode_chunks(fields, 0)``,
+#: it returns the request's JSON as a list of str pieces. No cycle check (markers None), compact
+#: separators, no NaN, ``default=to_jsonable``, strings through :data:`_ENCODED_STRINGS`.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_chunks = (_c_make_encoder(None, to_jsonable, _ENCODED_STRINGS.__getitem__, None, ":", ",", False, False,
+                                  False) if _c_make_encoder is not None else None)
+
+
+def _encode_request(fields: Mapping[str, Any]) -> bytes:
     try:
-        return _REQUEST_ENCODER.encode(fields)
+        if _encode_chunks is not None:
+            return "".join(_encode_chunks(fields, 0)).encode("ascii")
+        return _REQUEST_ENCODER.encode(fields).encode("utf-8")
     except RecursionError:  # a cycle (ValueError: Circular reference detected), or nesting too deep
-        return _CHECKING_ENCODER.encode(fields)
+        return _CHECKING_ENCODER.encode(fields).encode("utf-8")
 
 
 def request_json(fields: Mapping[str, Any]) -> bytes:
     """A request body as UTF-8 JSON; InvalidArgumentError names a field that cannot be sent."""
     fields = mock_fields(fields)
     try:
-        text = _encode_request(fields)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"llmux: {_first_unserialisable(fields)}: cannot be sent as JSON: {exc}",
-                                   kind=Status.INVALID_ARGUMENT) from exc
-    try:
-        return text.encode("utf-8")
+        return _encode_request(fields)
     except UnicodeEncodeError as exc:
         bad = next((name for name, value in fields.items() if not _encodes(value)), "request")
         raise InvalidArgumentError(f"llmux: {bad}: not valid Unicode text (lone surrogate "
-                                   f"{text[exc.start:exc.end]!r}); cannot be sent as UTF-8",
+                                   f"{exc.object[exc.start:exc.end]!r}); cannot be sent as UTF-8",
+                                   kind=Status.INVALID_ARGUMENT) from exc
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"llmux: {_first_unserialisable(fields)}: cannot be sent as JSON: {exc}",
                                    kind=Status.INVALID_ARGUMENT) from exc
 
 

@@ -41,6 +41,9 @@ def _mode() -> Any:
 
 def litellm_in_use() -> Optional[ModuleType]:
     """The ``litellm`` module when llmux should hand out LiteLLM's types, else None."""
+    mode = getattr(sys.modules.get(__package__ or "llmux"), "litellm_types", "auto")  # _mode, inlined
+    if mode == "auto" and type(mode) is str:  # the default first: asked once per response
+        return sys.modules.get("litellm")
     mode = _mode()
     if mode is False:
         return None

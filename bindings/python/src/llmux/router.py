@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, TypeVar, Union, overload
 
 from . import _ffi, _queue
-from ._calls import AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, parse_json, split_response
+from ._calls import (AsyncStreamChannel, BlockingCall, FutureCall, StreamChannel, hidden_from_text, parse_json,
+                     split_response_lazily)
 from ._encode import LiteLLMCompatibilityWarning, config_json, deployment_json, request_json
 from ._endpoints import ENDPOINT_KINDS, EndpointsMixin
 from ._ffi import LogLevel, Outcome, PendingCall, Status
@@ -819,24 +820,36 @@ class CallReport:
                       exception: Optional[BaseException]) -> None:
         await self._observer.areport(outcome.events, self._info, metadata, response, exception)
 
+    def _make(self, outcome: Outcome, make: type[_Response], what: str) -> tuple[_Response, Optional[dict[str, Any]]]:
+        """The response of a successful outcome, and its ``_hidden_params`` for the callbacks —
+        None when no callback runs: then llmux's own response types get the metadata unparsed,
+        parsed only if ``_hidden_params`` is read (LiteLLM's types take a dict)."""
+        fields, metadata = split_response_lazily(outcome, what)
+        response = make(fields)
+        if type(metadata) is bytes and isinstance(response, _WithHiddenParams) \
+                and self._observer.idle(outcome.events, True):
+            object.__setattr__(response, "_hidden_params", metadata)  # parsed when read
+            return response, None
+        hidden = hidden_from_text(metadata)
+        return _with_hidden(response, hidden), hidden
+
     def finish(self, outcome: Outcome, make: type[_Response], what: str) -> _Response:
         try:
-            fields, hidden = split_response(outcome, what)
+            response, hidden = self._make(outcome, make, what)
         except LLMuxError as exc:
             self.report(outcome, exc.llmux_metadata, None, exc)
             raise
-        response = _with_hidden(make(fields), hidden)
-        self.report(outcome, hidden, response, None)
+        if hidden is not None:
+            self.report(outcome, hidden, response, None)
         return response
 
     async def afinish(self, outcome: Outcome, make: type[_Response], what: str) -> _Response:
         try:
-            fields, hidden = split_response(outcome, what)
+            response, hidden = self._make(outcome, make, what)
         except LLMuxError as exc:
             await self.areport(outcome, exc.llmux_metadata, None, exc)
             raise
-        response = _with_hidden(make(fields), hidden)
-        if not self._observer.idle(outcome.events, True):  # no coroutine to await when nothing runs
+        if hidden is not None and not self._observer.idle(outcome.events, True):  # no coroutine when nothing runs
             await self.areport(outcome, hidden, response, None)
         return response
 

@@ -152,6 +152,16 @@ class LLMuxObject:
         if raw is not None:
             raw.discard(key)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Each declared field read through a _Member on the class, not through __getattr__: Python
+        # calls __getattr__ only after the normal lookup failed, and that failure makes (and drops)
+        # an AttributeError with its formatted message — most of the cost of reading a member.
+        for name in cls._fields:
+            if not isinstance(getattr(cls, name, None), (_Member, type(None))) or name.startswith("_"):
+                continue  # a method or property of that name wins, as it did over __getattr__
+            setattr(cls, name, _Member(name))
+
     # -- attribute access ----------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
@@ -261,6 +271,40 @@ class LLMuxObject:
         return f"{type(self).__name__}({members})"
 
 
+class _Member:
+    """A declared field of an :class:`LLMuxObject` class (``_fields``): reads the member as
+    ``__getattr__`` does (wrapped on first read; None when absent). A non-data descriptor: an
+    instance attribute of the same name would win, and assignments go through ``__setattr__``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Optional[LLMuxObject], cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        name = self.name
+        values = obj._values
+        if name not in values:
+            return None
+        value = values[name]
+        raw = obj._raw
+        if raw is not None and name in raw:
+            raw.discard(name)
+            # LLMuxObject._wrap, with its common cases inlined (each Python call is a cost here).
+            kind = type(value)
+            if kind is dict:
+                value = values[name] = type(obj)._children.get(name, LLMuxObject)(value)
+            elif kind is list and name not in type(obj)._plain:
+                child = type(obj)._children.get(name, LLMuxObject)
+                value = values[name] = [child(item) if type(item) is dict else _wrap_value(item, child)
+                                        for item in value]
+            elif kind not in _SCALARS:
+                value = values[name] = obj._wrap(name, value)
+        return value
+
+
 #: JSON scalars: a list holding only these is copied as it is, not walked item by item.
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 
@@ -350,8 +394,30 @@ class _WithHiddenParams(LLMuxObject):
     """A response carrying LiteLLM's ``_hidden_params`` (router metadata; not a JSON member)."""
 
     def __init__(self, data: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
-        super().__init__(data, **fields)
-        object.__setattr__(self, "_hidden_params", {})
+        # LLMuxObject.__init__ inlined (one Python call fewer per response), and the hidden params.
+        values: dict[str, Any] = dict(data) if data else {}
+        if fields:
+            values.update(fields)
+        state = self.__dict__
+        state["_values"] = values
+        state["_raw"] = set(values) if values else None
+        state["_hidden"] = {}
+
+    def _get_hidden_params(self) -> dict[str, Any]:
+        hidden = self.__dict__["_hidden"]
+        if type(hidden) is bytes:
+            # The router metadata's JSON as the call left it (llmux._calls.split_response_lazily):
+            # parsed the first time it is read — most programs never read it.
+            from ._calls import hidden_from_text  # _calls imports this module
+
+            hidden = self.__dict__["_hidden"] = hidden_from_text(hidden)
+        return hidden  # type: ignore[no-any-return]
+
+    def _set_hidden_params(self, value: Any) -> None:
+        self.__dict__["_hidden"] = value
+
+    #: LiteLLM's ``_hidden_params``: the router metadata under LiteLLM's names (a dict).
+    _hidden_params = property(_get_hidden_params, _set_hidden_params)
 
 
 class ModelResponse(_WithHiddenParams, metaclass=_ResponseType):
