@@ -190,9 +190,17 @@ _ENCODED_STRINGS = _EncodedStrings()
 #: ``_json``'s encoder (None without the C accelerator): called as ``_encode_chunks(fields, 0)``,
 #: it returns the request's JSON as a list of str pieces. No cycle check (markers None), compact
 #: separators, no NaN, ``default=to_jsonable``, strings through :data:`_ENCODED_STRINGS`.
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_encode_chunks = (_c_make_encoder(None, to_jsonable, _ENCODED_STRINGS.__getitem__, None, ":", ",", False, False,
-                                  False) if _c_make_encoder is not None else None)
+def _make_chunk_encoder() -> Any:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:  # an interpreter whose accelerator takes other arguments falls back to the json module's encoder
+        return make(None, to_jsonable, _ENCODED_STRINGS.__getitem__, None, ":", ",", False, False, False)
+    except TypeError:
+        return None
+
+
+_encode_chunks = _make_chunk_encoder()
 
 
 def _encode_request(fields: Mapping[str, Any]) -> bytes:
