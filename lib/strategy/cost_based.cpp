@@ -19,7 +19,7 @@ size_t CostBased::pick(const PickContext& ctx, std::span<const Deployment* const
     // price() of each candidate, stored in the group's columns when the
     // deployment joined the pool (its config is immutable).
     return columns::visit(*ctx.columns, [&](auto cols) {
-      return pick_uniform_among_min(n, [&](size_t i) { return cols.price(i); }, rng);
+      return pick_uniform_among_min(n, [cols](size_t i) { return cols.price(i); }, rng);
     });
   }
   return pick_uniform_among_min(n, [&](size_t i) { return price(candidates[i]->config()); }, rng);

@@ -177,21 +177,18 @@ class alignas(64) LatencyData final : public DeploymentLbData {
   return l >= 0 ? l : 0;  // never observed: tried first
 }
 
-// fleet_mean() read from candidate i's column slot: the published
-// mean and the fleet's summary are contiguous per group; the deployment's
-// LatencyData is reached only to refresh an expired mean or to weigh the
-// fleet's samples with its own. The same value as fleet_mean().
-template <class Columns>
-[[gnu::always_inline]] inline double column_mean(const Columns& cols, size_t i, const Deployment& d, bool ttft,
-                                                 int64_t now, int64_t ttl) {
-  const FleetView::Latency others = cols.fleet(i).others_latency(ttft);
-  double own;
-  if (!current(cols.mean(i, ttft), now, own)) [[unlikely]] {
-    // Expired (or never published: then no LatencyData either and it stays -1).
-    LatencyData* data = lb_data_as<LatencyData>(d);
-    own = data != nullptr ? data->refresh_mean(ttft, now, ttl) : -1.0;
-  }
-  if (others.samples <= 0) [[likely]] return own;
+// fleet_mean() read from candidate i's column slot: the published mean and
+// the fleet's summary are contiguous per group. The deployment's LatencyData
+// is reached only on the rare paths, kept out of line so that the scan's
+// loop stays small: refreshing an expired mean, and weighing the fleet's
+// samples with this replica's. The same value as fleet_mean().
+[[gnu::noinline]] double refresh_own(const Deployment& d, bool ttft, int64_t now, int64_t ttl) {
+  // Expired (or never published: then there is no LatencyData and it is -1).
+  LatencyData* data = lb_data_as<LatencyData>(d);
+  return data != nullptr ? data->refresh_mean(ttft, now, ttl) : -1.0;
+}
+
+[[gnu::noinline]] double weigh_with_fleet(const Deployment& d, bool ttft, double own, FleetView::Latency others) {
   LatencyData* data = lb_data_as<LatencyData>(d);
   const int n = own >= 0 && data != nullptr ? data->published_size(ttft) : 0;
   if (own < 0 || n <= 0) return others.mean;
@@ -200,14 +197,46 @@ template <class Columns>
 }
 
 template <class Columns>
-[[gnu::always_inline]] inline double column_score(const Columns& cols, size_t i, const Deployment& d, bool stream,
-                                                  int64_t now, int64_t ttl) {
+[[gnu::always_inline]] inline double column_mean(const Columns& cols, size_t i, const Deployment* const* candidates,
+                                                 bool ttft, int64_t now, int64_t ttl) {
+  double own;
+  if (!current(cols.mean(i, ttft), now, own)) [[unlikely]] own = refresh_own(*candidates[i], ttft, now, ttl);
+  const FleetView::Latency others = cols.fleet(i).others_latency(ttft);
+  if (others.samples > 0) [[unlikely]] own = weigh_with_fleet(*candidates[i], ttft, own, others);
+  return own;
+}
+
+// Whether every mean the scan reads is current at `now` and no other replica
+// reports samples for these windows: then a candidate's score is its
+// published means alone. Branch-free (one flag for the whole pass).
+template <class Columns>
+bool all_current_and_local(const Columns& cols, size_t n, bool stream, int64_t now) {
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) {
+    const bool latency_ok = (now <= cols.mean(i, false).valid_until.load(std::memory_order_acquire)) &
+                            (cols.fleet(i).others_latency(false).samples <= 0);
+    ok &= latency_ok;
+  }
   if (stream) {
-    const double t = column_mean(cols, i, d, /*ttft=*/true, now, ttl);
+    for (size_t i = 0; i < n; ++i) {
+      const bool ttft_ok = (now <= cols.mean(i, true).valid_until.load(std::memory_order_acquire)) &
+                           (cols.fleet(i).others_latency(true).samples <= 0);
+      ok &= ttft_ok;
+    }
+  }
+  return ok;
+}
+
+// score_of() over the columns; `Stream` is the request's, fixed per scan.
+template <bool Stream, class Columns>
+[[gnu::always_inline]] inline double column_score(const Columns& cols, size_t i, const Deployment* const* candidates,
+                                                  int64_t now, int64_t ttl) {
+  if constexpr (Stream) {
+    const double t = column_mean(cols, i, candidates, /*ttft=*/true, now, ttl);
     if (t >= 0) return t;
   }
-  const double l = column_mean(cols, i, d, /*ttft=*/false, now, ttl);
-  return l >= 0 ? l : 0;
+  const double l = column_mean(cols, i, candidates, /*ttft=*/false, now, ttl);
+  return l >= 0 ? l : 0;  // never observed: tried first
 }
 
 }  // namespace
@@ -244,10 +273,38 @@ size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* co
   const double buffer = args_.lowest_latency_buffer;
   if (ctx.columns != nullptr) {
     // The published means in the group's columns: one contiguous scan.
+    const Deployment* const* ds = candidates.data();
+    auto limit = [buffer](double lowest) { return lowest + buffer * lowest; };
     return columns::visit(*ctx.columns, [&](auto cols) {
+      // Usually no mean read has expired and no other replica reports
+      // samples: one branch-free pass checks that, and the keys are then
+      // the published means alone (a load and a max per candidate). Else the
+      // exact per-candidate rules below (the same keys either way).
+      if (all_current_and_local(cols, n, stream, now)) {
+        if (stream) {
+          return pick_uniform_among_lowest(
+              n,
+              [cols](size_t i) {
+                const double t = cols.mean(i, true).mean.load(std::memory_order_relaxed);
+                const double l = cols.mean(i, false).mean.load(std::memory_order_relaxed);
+                return t >= 0 ? t : (l >= 0 ? l : 0.0);
+              },
+              limit, rng);
+        }
+        return pick_uniform_among_lowest(
+            n,
+            [cols](size_t i) {
+              const double l = cols.mean(i, false).mean.load(std::memory_order_relaxed);
+              return l >= 0 ? l : 0.0;
+            },
+            limit, rng);
+      }
+      if (stream) {
+        return pick_uniform_among_lowest(
+            n, [cols, ds, now, ttl](size_t i) { return column_score<true>(cols, i, ds, now, ttl); }, limit, rng);
+      }
       return pick_uniform_among_lowest(
-          n, [&](size_t i) { return column_score(cols, i, *candidates[i], stream, now, ttl); },
-          [buffer](double lowest) { return lowest + buffer * lowest; }, rng);
+          n, [cols, ds, now, ttl](size_t i) { return column_score<false>(cols, i, ds, now, ttl); }, limit, rng);
     });
   }
   return pick_uniform_among_lowest(

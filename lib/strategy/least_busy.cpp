@@ -18,7 +18,7 @@ size_t LeastBusy::pick(const PickContext& ctx, std::span<const Deployment* const
     return columns::visit(*ctx.columns, [&](auto cols) {
       return pick_uniform_among_min(
           n,
-          [&](size_t i) { return cols.in_flight(i) + cols.fleet(i).others_in_flight(); },
+          [cols](size_t i) { return cols.in_flight(i) + cols.fleet(i).others_in_flight(); },
           rng);
     });
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -50,8 +51,10 @@ T* lb_data_or_install(const Deployment& d, Make&& make) {
 }
 
 // Per-thread scratch for one key per candidate: inline up to kInline
-// candidates, a thread-local vector (grown once, then reused) above.
-template <class T>
+// candidates, a thread-local vector (grown once, then reused) above. Scratch
+// spaces alive at the same time need different `Tag`s (one vector per T and
+// Tag).
+template <class T, int Tag = 0>
 class KeyScratch {
  public:
   static constexpr size_t kInline = 32;
@@ -96,14 +99,19 @@ template <class Key>
 // integer) must not be NaN.
 //
 // Passes without a data-dependent branch per key (DESIGN.md §5: 1,000
-// candidates well under a microsecond): the keys and their minimum, then the
-// qualifying keys counted per block of 64, then the chosen block's keys (so
-// finding, say, the 500th of 1,000 tied keys is not a serial walk).
-//
+// candidates well under a microsecond): the keys and each block of 64's
+// minimum, then the qualifying keys counted in the blocks whose minimum
+// qualifies (with distinct keys, one or two blocks), then the chosen block's
+// keys (so finding, say, the 500th of 1,000 tied keys is not a serial walk).
 // Up to kSmall candidates, one pass that keeps the lowest key, where it is
 // and its ties is cheaper: the same choice and draws.
+//
+// `key` is copied into a local: with a closure that captures by value, what
+// it reads stays in registers across the keys' atomic (acquire) loads, which
+// would otherwise force a reload from the caller's frame for every key.
 template <class KeyFn, class LimitFn>
-size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random& rng) {
+size_t pick_uniform_among_lowest(size_t n, KeyFn&& key_fn, LimitFn&& limit, Random& rng) {
+  const std::remove_cvref_t<KeyFn> key = key_fn;
   using Key = decltype(key(size_t{0}));
   constexpr size_t kSmall = 16;
   constexpr size_t kBlock = 64;
@@ -134,41 +142,53 @@ size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random&
     }
     return 0;  // unreachable
   }
+
   KeyScratch<Key> scratch(n);
   Key* keys = &scratch[0];
-  // Four running minima: one would chain every key's comparison to the
-  // previous one's (4 cycles per key for minsd).
-  Key low0 = key(0);
-  keys[0] = low0;
-  Key low1 = low0, low2 = low0, low3 = low0;
-  size_t i = 1;
-  for (; i + 4 <= n; i += 4) {
-    const Key k0 = key(i), k1 = key(i + 1), k2 = key(i + 2), k3 = key(i + 3);
-    keys[i] = k0;
-    keys[i + 1] = k1;
-    keys[i + 2] = k2;
-    keys[i + 3] = k3;
-    low0 = k0 < low0 ? k0 : low0;
-    low1 = k1 < low1 ? k1 : low1;
-    low2 = k2 < low2 ? k2 : low2;
-    low3 = k3 < low3 ? k3 : low3;
+  const size_t blocks = (n + kBlock - 1) / kBlock;
+  // Per block of 64 keys: its minimum, then how many of its keys qualify.
+  KeyScratch<Key, 1> block_low(blocks);  // not `scratch`'s vector
+  KeyScratch<uint32_t> per_block(blocks);
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t from = b * kBlock;
+    const size_t to = std::min(n, from + kBlock);
+    // Four running minima: one would chain every key's comparison to the
+    // previous one's (4 cycles per key for minsd).
+    Key low0 = key(from);
+    keys[from] = low0;
+    Key low1 = low0, low2 = low0, low3 = low0;
+    size_t i = from + 1;
+    for (; i + 4 <= to; i += 4) {
+      const Key k0 = key(i), k1 = key(i + 1), k2 = key(i + 2), k3 = key(i + 3);
+      keys[i] = k0;
+      keys[i + 1] = k1;
+      keys[i + 2] = k2;
+      keys[i + 3] = k3;
+      low0 = k0 < low0 ? k0 : low0;
+      low1 = k1 < low1 ? k1 : low1;
+      low2 = k2 < low2 ? k2 : low2;
+      low3 = k3 < low3 ? k3 : low3;
+    }
+    for (; i < to; ++i) {
+      const Key k = key(i);
+      keys[i] = k;
+      low0 = k < low0 ? k : low0;
+    }
+    low0 = low1 < low0 ? low1 : low0;
+    low2 = low3 < low2 ? low3 : low2;
+    block_low[b] = low2 < low0 ? low2 : low0;
   }
-  for (; i < n; ++i) {
-    const Key k = key(i);
-    keys[i] = k;
-    low0 = k < low0 ? k : low0;
-  }
-  low0 = low1 < low0 ? low1 : low0;
-  low2 = low3 < low2 ? low3 : low2;
-  const Key lowest = low2 < low0 ? low2 : low0;
+  Key lowest = block_low[0];
+  for (size_t b = 1; b < blocks; ++b) lowest = block_low[b] < lowest ? block_low[b] : lowest;
   const Key cut = limit(lowest);  // lowest itself: the candidates tied at the minimum
 
-  const size_t blocks = (n + kBlock - 1) / kBlock;
-  KeyScratch<uint32_t> per_block(blocks);
+  // Only blocks whose minimum qualifies have keys that do.
   size_t eligible = 0;
   for (size_t b = 0; b < blocks; ++b) {
     const size_t from = b * kBlock;
-    const auto c = static_cast<uint32_t>(count_at_most(keys + from, std::min(kBlock, n - from), cut));
+    const auto c = block_low[b] <= cut
+                       ? static_cast<uint32_t>(count_at_most(keys + from, std::min(kBlock, n - from), cut))
+                       : uint32_t{0};
     per_block[b] = c;
     eligible += c;
   }

@@ -19,7 +19,7 @@ size_t UsageBased::pick(const PickContext& ctx, std::span<const Deployment* cons
   if (ctx.columns != nullptr) {
     // The same counters (Deployment::minute_tokens), in the group's columns.
     return columns::visit(*ctx.columns, [&](auto cols) {
-      return pick_uniform_among_min(n, [&](size_t i) { return cols.tokens(i).value_in(minute); }, rng);
+      return pick_uniform_among_min(n, [cols, minute](size_t i) { return cols.tokens(i).value_in(minute); }, rng);
     });
   }
   return pick_uniform_among_min(n, [&](size_t i) { return candidates[i]->minute_tokens().value_in(minute); }, rng);

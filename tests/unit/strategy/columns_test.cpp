@@ -161,3 +161,30 @@ TEST_CASE("columns: latency-based routing decides as over the deployments", "[st
     }
   }
 }
+
+TEST_CASE("columns: thousands of candidates (more blocks than the inline scratch)", "[strategy][columns]") {
+  constexpr int kMany = 3000;
+  std::shared_ptr<DeploymentColumns> table = std::make_shared<DeploymentColumns>(kMany);
+  std::vector<std::unique_ptr<Deployment>> owned;
+  std::vector<const Deployment*> view;
+  for (int i = 0; i < kMany; ++i) {
+    owned.push_back(std::make_unique<Deployment>(config(i)));
+    REQUIRE(DeploymentColumns::attach(table, *owned.back(), 1.0));
+    view.push_back(owned.back().get());
+    owned.back()->add_in_flight(i == 2500 || i == 2999 || i == 70 ? 0 : 1 + i % 3);
+  }
+  auto s = make_strategy("least-busy", "{}");
+  REQUIRE(s.ok());
+  CandidateColumns cols;
+  cols.table = table.get();
+  cols.page = &table->page(view.front()->column_slot());
+  cols.base = 0;
+  PickContext ctx = strategy_test::context(TimePoint{});
+  ctx.columns = &cols;
+  Random a(5);
+  Random b(5);
+  const size_t expected[] = {70, 2500, 2999};  // one draw among the ties, in index order
+  for (int k = 0; k < 100; ++k) CHECK((*s)->pick(ctx, view, a) == expected[b.below(3)]);
+  ctx.columns = nullptr;
+  for (int k = 0; k < 100; ++k) CHECK((*s)->pick(ctx, view, a) == expected[b.below(3)]);
+}
