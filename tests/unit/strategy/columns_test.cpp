@@ -11,7 +11,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace llmux;
@@ -187,4 +189,40 @@ TEST_CASE("columns: thousands of candidates (more blocks than the inline scratch
   for (int k = 0; k < 100; ++k) CHECK((*s)->pick(ctx, view, a) == expected[b.below(3)]);
   ctx.columns = nullptr;
   for (int k = 0; k < 100; ++k) CHECK((*s)->pick(ctx, view, a) == expected[b.below(3)]);
+}
+
+TEST_CASE("columns: picks race with outcomes, in-flight changes and fleet reports", "[strategy][columns][threads]") {
+  // Run under ThreadSanitizer in CI: the column slots are written by the
+  // hooks and counters while another thread scans them.
+  ColumnPool pool;
+  for (int i = 0; i < 40; ++i) pool.add(config(i));
+  auto latency = strategy::LatencyBased::create(R"({"ttl": 1})");
+  auto least = make_strategy("least-busy", "{}");
+  REQUIRE(latency.ok());
+  REQUIRE(least.ok());
+  CandidateColumns cols;
+  cols.table = pool.table.get();
+  cols.page = &pool.table->page(pool.view.front()->column_slot());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    TimePoint t = TimePoint{} + std::chrono::hours(1);
+    for (int k = 0; !stop.load(); ++k) {
+      const Deployment& d = *pool.view[static_cast<size_t>(k) % pool.view.size()];
+      t += std::chrono::milliseconds(7);
+      (*latency)->on_attempt_end(d, strategy_test::stream_success(t, 0.1 + (k % 5) * 0.1, 0.05));
+      d.add_in_flight(k % 2 == 0 ? 1 : -1);
+      d.fleet_view().set_others_in_flight(k % 3);
+      d.fleet_view().set_others_latency(false, {0.3, k % 4});
+      d.count_tokens(t, 10);
+    }
+  });
+  Random rng(1);
+  for (int k = 0; k < 20000; ++k) {
+    PickContext ctx = strategy_test::context(TimePoint{} + std::chrono::hours(1) + std::chrono::milliseconds(k), k % 2 == 0);
+    ctx.columns = &cols;
+    CHECK((*latency)->pick(ctx, pool.view, rng) < pool.view.size());
+    CHECK((*least)->pick(ctx, pool.view, rng) < pool.view.size());
+  }
+  stop = true;
+  writer.join();
 }
