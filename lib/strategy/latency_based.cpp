@@ -206,25 +206,34 @@ template <class Columns>
   return own;
 }
 
-// Whether every mean the scan reads is current at `now` and no other replica
-// reports samples for these windows: then a candidate's score is its
-// published means alone. Branch-free (one flag for the whole pass).
+// One window's published mean for the quick scan: the mean when it is current
+// and no other replica reports samples for the window, else the flag
+// `needs_more`. Branch-free.
 template <class Columns>
-bool all_current_and_local(const Columns& cols, size_t n, bool stream, int64_t now) {
-  bool ok = true;
-  for (size_t i = 0; i < n; ++i) {
-    const bool latency_ok = (now <= cols.mean(i, false).valid_until.load(std::memory_order_acquire)) &
-                            (cols.fleet(i).others_latency(false).samples <= 0);
-    ok &= latency_ok;
+[[gnu::always_inline]] inline double quick_mean(const Columns& cols, size_t i, bool ttft, int64_t now,
+                                                bool& needs_more) {
+  const PublishedMean& m = cols.mean(i, ttft);
+  const bool current = now <= m.valid_until.load(std::memory_order_acquire);
+  const bool others = cols.fleet(i).others_latency(ttft).samples > 0;
+  needs_more = !current || others;
+  return m.mean.load(std::memory_order_relaxed);
+}
+
+// column_score() when nothing needs more than the published means; -1 (below
+// any score) when something does.
+template <bool Stream, class Columns>
+[[gnu::always_inline]] inline double quick_score(const Columns& cols, size_t i, int64_t now) {
+  bool more_l;
+  const double l = quick_mean(cols, i, /*ttft=*/false, now, more_l);
+  double score = l >= 0 ? l : 0.0;
+  bool more = more_l;
+  if constexpr (Stream) {
+    bool more_t;
+    const double t = quick_mean(cols, i, /*ttft=*/true, now, more_t);
+    score = t >= 0 ? t : score;
+    more = more || more_t;
   }
-  if (stream) {
-    for (size_t i = 0; i < n; ++i) {
-      const bool ttft_ok = (now <= cols.mean(i, true).valid_until.load(std::memory_order_acquire)) &
-                           (cols.fleet(i).others_latency(true).samples <= 0);
-      ok &= ttft_ok;
-    }
-  }
-  return ok;
+  return more ? -1.0 : score;
 }
 
 // score_of() over the columns; `Stream` is the request's, fixed per scan.
@@ -276,29 +285,18 @@ size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* co
     const Deployment* const* ds = candidates.data();
     auto limit = [buffer](double lowest) { return lowest + buffer * lowest; };
     return columns::visit(*ctx.columns, [&](auto cols) {
-      // Usually no mean read has expired and no other replica reports
-      // samples: one branch-free pass checks that, and the keys are then
-      // the published means alone (a load and a max per candidate). Else the
-      // exact per-candidate rules below (the same keys either way).
-      if (all_current_and_local(cols, n, stream, now)) {
-        if (stream) {
-          return pick_uniform_among_lowest(
-              n,
-              [cols](size_t i) {
-                const double t = cols.mean(i, true).mean.load(std::memory_order_relaxed);
-                const double l = cols.mean(i, false).mean.load(std::memory_order_relaxed);
-                return t >= 0 ? t : (l >= 0 ? l : 0.0);
-              },
-              limit, rng);
-        }
-        return pick_uniform_among_lowest(
-            n,
-            [cols](size_t i) {
-              const double l = cols.mean(i, false).mean.load(std::memory_order_relaxed);
-              return l >= 0 ? l : 0.0;
-            },
-            limit, rng);
-      }
+      // Usually no mean has expired and no other replica reports samples:
+      // the keys are then the published means alone, read without a branch;
+      // a candidate needing more (a refresh, the fleet's weighing) gets the
+      // key -1, below any score, and the scan stops before drawing: the
+      // exact per-candidate rules below then decide (the same keys).
+      const auto below_zero = [](double lowest) { return lowest < 0; };
+      const size_t quick =
+          stream ? pick_uniform_among_lowest_unless(
+                       n, [cols, now](size_t i) { return quick_score<true>(cols, i, now); }, limit, below_zero, rng)
+                 : pick_uniform_among_lowest_unless(
+                       n, [cols, now](size_t i) { return quick_score<false>(cols, i, now); }, limit, below_zero, rng);
+      if (quick != kAborted) return quick;
       if (stream) {
         return pick_uniform_among_lowest(
             n, [cols, ds, now, ttl](size_t i) { return column_score<true>(cols, i, ds, now, ttl); }, limit, rng);

@@ -109,8 +109,13 @@ template <class Key>
 // `key` is copied into a local: with a closure that captures by value, what
 // it reads stays in registers across the keys' atomic (acquire) loads, which
 // would otherwise force a reload from the caller's frame for every key.
-template <class KeyFn, class LimitFn>
-size_t pick_uniform_among_lowest(size_t n, KeyFn&& key_fn, LimitFn&& limit, Random& rng) {
+//
+// `abort(lowest)`, asked before anything is drawn: true makes it return
+// kAborted (the caller decides another way, with the generator untouched).
+inline constexpr size_t kAborted = static_cast<size_t>(-1);
+
+template <class KeyFn, class LimitFn, class AbortFn>
+size_t pick_uniform_among_lowest_unless(size_t n, KeyFn&& key_fn, LimitFn&& limit, AbortFn&& abort, Random& rng) {
   const std::remove_cvref_t<KeyFn> key = key_fn;
   using Key = decltype(key(size_t{0}));
   constexpr size_t kSmall = 16;
@@ -132,6 +137,7 @@ size_t pick_uniform_among_lowest(size_t n, KeyFn&& key_fn, LimitFn&& limit, Rand
         ++ties;
       }
     }
+    if (abort(lowest)) return kAborted;
     const Key cut = limit(lowest);
     const size_t eligible = cut == lowest ? ties : count_at_most(keys, n, cut);
     if (eligible == 0) return 0;  // only when limit(lowest) < lowest
@@ -178,8 +184,9 @@ size_t pick_uniform_among_lowest(size_t n, KeyFn&& key_fn, LimitFn&& limit, Rand
     low2 = low3 < low2 ? low3 : low2;
     block_low[b] = low2 < low0 ? low2 : low0;
   }
-  Key lowest = block_low[0];
-  for (size_t b = 1; b < blocks; ++b) lowest = block_low[b] < lowest ? block_low[b] : lowest;
+  Key lowest = keys[0];  // >= block_low[0]
+  for (size_t b = 0; b < blocks; ++b) lowest = block_low[b] < lowest ? block_low[b] : lowest;
+  if (abort(lowest)) return kAborted;
   const Key cut = limit(lowest);  // lowest itself: the candidates tied at the minimum
 
   // Only blocks whose minimum qualifies have keys that do.
@@ -206,6 +213,12 @@ size_t pick_uniform_among_lowest(size_t n, KeyFn&& key_fn, LimitFn&& limit, Rand
     break;
   }
   return 0;  // unreachable: the counts add up to eligible
+}
+
+template <class KeyFn, class LimitFn>
+size_t pick_uniform_among_lowest(size_t n, KeyFn&& key, LimitFn&& limit, Random& rng) {
+  return pick_uniform_among_lowest_unless(
+      n, std::forward<KeyFn>(key), std::forward<LimitFn>(limit), [](auto) { return false; }, rng);
 }
 
 // The common case: uniformly among the candidates with the minimal key.
