@@ -216,6 +216,7 @@ struct Decision {
     if (c.size() > 1 || strategy_limits) {
       PickContext ctx{group.name, in.request->estimated_prompt_tokens, false, now};
       ctx.may_be_weighted = group.any_weight;
+      if (c.columns.table != nullptr) ctx.columns = &c.columns;
       index = strategy.pick(ctx, c.deployments, rng);
       if (index == Strategy::kNoDeployment) return nullptr;
       if (index >= c.size()) index = 0;
@@ -284,6 +285,9 @@ void bm_pick(benchmark::State& state, Variant v, size_t n) {
   for (const PoolEntry* e : s.group->members) candidates.push_back(e->deployment.get());
   PickContext ctx{s.group->name, kPromptTokens, false, TimeSource::steady().now()};
   ctx.may_be_weighted = s.group->any_weight;
+  // The group's columns, as the router passes them when nothing is filtered out.
+  const CandidateColumns columns = s.group->all_columns();
+  if (columns.table != nullptr) ctx.columns = &columns;
   Random rng(0x5eed);
   for (auto _ : state) {
     size_t index = s.strategy->pick(ctx, std::span<const Deployment* const>(candidates), rng);

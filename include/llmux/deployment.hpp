@@ -132,18 +132,18 @@ class LLMUX_API Deployment {
   const std::string& model_group() const { return config_.model_name; }
 
   // Attempts currently on the wire to this deployment. Thread-safe.
-  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
-  void add_in_flight(int64_t delta) const { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+  int64_t in_flight() const { return in_flight_->load(std::memory_order_relaxed); }
+  void add_in_flight(int64_t delta) const { in_flight_->fetch_add(delta, std::memory_order_relaxed); }
 
   // What the rest of the fleet reports about this deployment (shared state).
-  const FleetView& fleet_view() const { return fleet_view_; }
+  const FleetView& fleet_view() const { return *fleet_view_; }
 
   // Requests started and tokens used (prompt + completion of successful
   // attempts) in the current minute: the rpm/tpm windows.
   const MinuteCounter& minute_requests() const { return minute_requests_; }
-  const MinuteCounter& minute_tokens() const { return minute_tokens_; }
+  const MinuteCounter& minute_tokens() const { return *minute_tokens_; }
   void count_request(TimePoint now) const { minute_requests_.add(now, 1); }
-  void count_tokens(TimePoint now, int64_t tokens) const { minute_tokens_.add(now, tokens); }
+  void count_tokens(TimePoint now, int64_t tokens) const { minute_tokens_->add(now, tokens); }
 
   // The rpm / tpm limits (config), as integers; <0 = no limit.
   int64_t rpm_limit() const { return config_.rpm ? static_cast<int64_t>(*config_.rpm) : -1; }
@@ -155,13 +155,43 @@ class LLMUX_API Deployment {
   // installed instance either way. The deployment owns it.
   DeploymentLbData* install_lb_data(std::unique_ptr<DeploymentLbData> data) const;
 
+  // Internal, for the router (lib/common/deployment_columns.hpp): where the
+  // counters strategies scan for every candidate live — attempts in flight,
+  // tokens this minute, the fleet view. By default in this object; the
+  // router's deployment pool moves them into a slot of its group's dense
+  // table (one array per counter), so that a routing decision over 1,000
+  // candidates reads contiguous memory instead of one object per candidate.
+  // `lease` keeps the slot (and its table) until this deployment is
+  // destroyed. Call once, before the deployment is shared with any thread.
+  struct ColumnStorage {
+    std::atomic<int64_t>* in_flight = nullptr;
+    MinuteCounter* minute_tokens = nullptr;
+    const FleetView* fleet_view = nullptr;
+    const void* table = nullptr;  // the DeploymentColumns the slot belongs to
+    uint32_t slot = 0;
+    std::shared_ptr<void> lease;
+  };
+  void use_column_storage(ColumnStorage storage);
+  // The table and slot given to use_column_storage (table null: none).
+  const void* column_table() const { return column_table_; }
+  uint32_t column_slot() const { return column_slot_; }
+
  private:
   DeploymentConfig config_;
-  mutable std::atomic<int64_t> in_flight_{0};
+  mutable std::atomic<int64_t> own_in_flight_{0};
   mutable MinuteCounter minute_requests_;
-  mutable MinuteCounter minute_tokens_;
+  mutable MinuteCounter own_minute_tokens_;
   mutable std::atomic<DeploymentLbData*> lb_data_{nullptr};
-  FleetView fleet_view_;
+  FleetView own_fleet_view_;
+  // The storage in use: the members above, or a column slot.
+  std::atomic<int64_t>* in_flight_ = &own_in_flight_;
+  MinuteCounter* minute_tokens_ = &own_minute_tokens_;
+  const FleetView* fleet_view_ = &own_fleet_view_;
+  const void* column_table_ = nullptr;
+  uint32_t column_slot_ = 0;
+  // Declared last: released after ~Deployment has deleted the lb data (which
+  // may publish into the slot).
+  std::shared_ptr<void> column_lease_;
 };
 
 }  // namespace llmux

@@ -26,6 +26,8 @@
 
 namespace llmux {
 
+struct CandidateColumns;  // internal (lib/common/deployment_columns.hpp)
+
 struct PickContext {
   std::string_view model_group;
   int64_t estimated_prompt_tokens = 0;
@@ -35,6 +37,11 @@ struct PickContext {
   // or tpm (none of its model group does): simple-shuffle then draws without
   // a pass over the candidates. True (the default) promises nothing.
   bool may_be_weighted = true;
+  // Internal: the router's dense per-group columns of the candidates' live
+  // values, candidate for candidate, which the built-in strategies scan
+  // instead of the Deployment objects (the same values, in contiguous
+  // memory). Null when not available; custom strategies can ignore it.
+  const CandidateColumns* columns = nullptr;
 };
 
 // What happened to one attempt, reported back to the strategy.

@@ -18,6 +18,18 @@ void MinuteCounter::add(TimePoint now, int64_t delta) {
 
 Deployment::~Deployment() { delete lb_data_.load(std::memory_order_acquire); }
 
+void Deployment::use_column_storage(ColumnStorage storage) {
+  if (storage.in_flight == nullptr || storage.minute_tokens == nullptr || storage.fleet_view == nullptr) return;
+  // Carries over what was counted before (nothing, when called as documented).
+  storage.in_flight->store(own_in_flight_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  in_flight_ = storage.in_flight;
+  minute_tokens_ = storage.minute_tokens;
+  fleet_view_ = storage.fleet_view;
+  column_table_ = storage.table;
+  column_slot_ = storage.slot;
+  column_lease_ = std::move(storage.lease);
+}
+
 DeploymentLbData* Deployment::install_lb_data(std::unique_ptr<DeploymentLbData> data) const {
   DeploymentLbData* expected = nullptr;
   DeploymentLbData* raw = data.get();

@@ -56,7 +56,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
     auto& deployments = core.scratch.deployments;
     deployments.clear();
     for (const PoolEntry* e : entries) deployments.push_back(e->deployment.get());
-    c = Candidates{std::span<const PoolEntry* const>(entries), std::span<const Deployment* const>(deployments)};
+    c = Candidates{std::span<const PoolEntry* const>(entries), std::span<const Deployment* const>(deployments), {}};
   } else {
     c = filter_group(f, *stage.group, core.scratch, report);
   }
@@ -76,6 +76,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   if (c.size() > 1 || strategy_limits) {
     PickContext ctx{stage.group_name, in.request->estimated_prompt_tokens, in.stream, in.now};
     ctx.may_be_weighted = stage.group == nullptr || stage.group->any_weight;
+    if (c.columns.table != nullptr) ctx.columns = &c.columns;
     index = core.strategy->pick(ctx, c.deployments, *core.rng);
     if (index == Strategy::kNoDeployment) {
       s.error = Error(ErrorKind::kNoDeploymentsAvailable,

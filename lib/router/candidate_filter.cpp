@@ -244,16 +244,20 @@ Candidates filter_group(const FilterInput& in, const ModelGroup& group, FilterSc
   if (!per_member && !group.any_order && !tags && !group.any_max_parallel && in.avoid == nullptr) {
     // Nobody can be removed: the group's own arrays are the candidates.
     return Candidates{std::span<const PoolEntry* const>(group.members),
-                      std::span<const Deployment* const>(group.deployments)};
+                      std::span<const Deployment* const>(group.deployments), group.all_columns()};
   }
   auto& entries = scratch.entries;
   auto& deployments = scratch.deployments;
+  auto& slots = scratch.slots;
+  const bool columns = group.column_table != nullptr;
   entries.resize(n);
   deployments.resize(n);
+  if (columns) slots.resize(n);
   size_t kept = 0;
   if (!per_member) {
     std::copy(group.members.begin(), group.members.end(), entries.begin());
     std::copy(group.deployments.begin(), group.deployments.end(), deployments.begin());
+    if (columns) std::copy(group.column_slots.begin(), group.column_slots.end(), slots.begin());
     kept = n;
   } else {
     // The circuit words from the flat array; the member itself only when a
@@ -263,6 +267,7 @@ Candidates filter_group(const FilterInput& in, const ModelGroup& group, FilterSc
       if (!keep(in, rules, e, *group.health[i], r)) continue;
       entries[kept] = e;
       deployments[kept] = group.deployments[i];
+      if (columns) slots[kept] = group.column_slots[i];
       ++kept;
     }
   }
@@ -278,10 +283,19 @@ Candidates filter_group(const FilterInput& in, const ModelGroup& group, FilterSc
   if (group.any_max_parallel) max_parallel_filter(entries, r);
   avoid_filter(in, entries);
   if (entries.size() != kept) {
-    for (size_t i = 0; i < entries.size(); ++i) deployments[i] = entries[i]->deployment.get();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      deployments[i] = entries[i]->deployment.get();
+      if (columns) slots[i] = deployments[i]->column_slot();
+    }
   }
   deployments.resize(entries.size());
-  return Candidates{std::span<const PoolEntry* const>(entries), std::span<const Deployment* const>(deployments)};
+  CandidateColumns view;
+  if (columns) {
+    slots.resize(entries.size());
+    view.table = group.column_table;
+    view.slots = slots.data();
+  }
+  return Candidates{std::span<const PoolEntry* const>(entries), std::span<const Deployment* const>(deployments), view};
 }
 
 Error no_candidates_error(const FilterInput& in, const FilterReport& r) {

@@ -83,6 +83,8 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& can
 struct Candidates {
   std::span<const PoolEntry* const> entries;
   std::span<const Deployment* const> deployments;  // entries[i]->deployment, index for index
+  // Their slots in the group's columns, index for index (table null: none).
+  CandidateColumns columns;
   size_t size() const { return entries.size(); }
   bool empty() const { return entries.empty(); }
 };
@@ -92,6 +94,7 @@ struct Candidates {
 struct FilterScratch {
   std::vector<const PoolEntry*> entries;
   std::vector<const Deployment*> deployments;
+  std::vector<uint32_t> slots;  // column slots, for Candidates::columns
 };
 
 // filter_candidates over a group's members, with the same result and report,

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "common/strings.hpp"
 #include "router/secrets.hpp"
+#include "strategy/cost_based.hpp"
 
 namespace llmux::router {
 
@@ -18,7 +19,38 @@ int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSetting
   return -1;
 }
 
-void ModelGroup::index_members(std::shared_ptr<const health::TripCounter> counter) {
+void ModelGroup::index_members(std::shared_ptr<const health::TripCounter> counter,
+                               std::shared_ptr<DeploymentColumns> columns) {
+  // Columns: one table shared by every member (the group's, or for an
+  // assembled group the one its members happen to share).
+  column_owner = std::move(columns);
+  column_table = column_owner.get();
+  if (column_table == nullptr && !members.empty()) column_table = DeploymentColumns::of(*members.front()->deployment);
+  column_slots.clear();
+  column_page = nullptr;
+  column_base = 0;
+  if (column_table != nullptr) {
+    column_slots.reserve(members.size());
+    bool contiguous = true;
+    for (const PoolEntry* e : members) {
+      const Deployment& d = *e->deployment;
+      if (DeploymentColumns::of(d) != column_table) {
+        column_table = nullptr;
+        column_slots.clear();
+        break;
+      }
+      const uint32_t slot = d.column_slot();
+      contiguous = contiguous && (column_slots.empty() || slot == column_slots.front() + column_slots.size());
+      column_slots.push_back(slot);
+    }
+    // Within one page: the slot numbers of a page are consecutive.
+    if (column_table != nullptr && contiguous && !column_slots.empty() &&
+        (column_slots.front() >> DeploymentColumns::kPageShift) ==
+            (column_slots.back() >> DeploymentColumns::kPageShift)) {
+      column_page = &column_table->page(column_slots.front());
+      column_base = DeploymentColumns::index(column_slots.front());
+    }
+  }
   deployments.clear();
   health.clear();
   deployments.reserve(members.size());
@@ -63,6 +95,23 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     }
     return it->second;
   };
+  // One column table per model group, kept across snapshots like the trip
+  // counters: deployments carried over keep their slots in it.
+  absl::flat_hash_map<std::string, std::shared_ptr<DeploymentColumns>> column_tables;
+  auto columns_for = [&](const std::string& group) {
+    auto [it, inserted] = column_tables.try_emplace(group);
+    if (inserted) {
+      const ModelGroup* before = previous ? previous->group(group) : nullptr;
+      if (before != nullptr && before->column_owner != nullptr) {
+        it->second = before->column_owner;
+      } else {
+        size_t expected = 0;
+        for (const DeploymentConfig& other : deployments) expected += other.model_name == group ? 1 : 0;
+        it->second = std::make_shared<DeploymentColumns>(expected);
+      }
+    }
+    return it->second;
+  };
   for (size_t i = 0; i < deployments.size(); ++i) {
     DeploymentConfig& c = deployments[i];
     if (!c.drop_params) c.drop_params = settings.drop_params;  // litellm_settings.drop_params, per deployment
@@ -98,7 +147,11 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
       entry->deployment = old->deployment;  // keep its live counters and credentials
       entry->auth = old->auth;
     } else {
-      entry->deployment = std::make_shared<Deployment>(std::move(c));
+      std::shared_ptr<DeploymentColumns> columns = columns_for(c.model_name);
+      auto d = std::make_shared<Deployment>(std::move(c));
+      // Its live counters go to the group's columns before anyone sees it.
+      DeploymentColumns::attach(columns, *d, strategy::CostBased::price(d->config()));
+      entry->deployment = std::move(d);
       if (p) entry->auth = p->make_auth(entry->deployment->config());
     }
     entry->secrets = deployment_secrets(entry->deployment->config(), entry->auth.get());
@@ -120,7 +173,7 @@ Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<
     pool->by_litellm_model_.try_emplace(c.model, it->second);
     if (inserted && e->wildcard) pool->wildcards_.push_back(Wildcard{c.model_name, it->second});
   }
-  for (ModelGroup& g : pool->groups_) g.index_members(trip_counter_for(g.name));
+  for (ModelGroup& g : pool->groups_) g.index_members(trip_counter_for(g.name), columns_for(g.name));
   // Most specific pattern first (LiteLLM sorts by regex length, then by
   // count of special characters).
   std::stable_sort(pool->wildcards_.begin(), pool->wildcards_.end(), [](const Wildcard& a, const Wildcard& b) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/deployment_columns.hpp"
 #include "health/cooldown_tracker.hpp"
 #include "llmux/config.hpp"
 #include "llmux/deployment.hpp"
@@ -78,8 +79,26 @@ struct ModelGroup {
   bool any_region = false;        // region_name set (only a request's region reads it)
   bool any_weight = false;        // weight, rpm or tpm (PickContext::may_be_weighted)
 
+  // The members' slots in the group's DeploymentColumns (the live values
+  // strategies scan as flat arrays), member for member. `column_table` is
+  // null when some member has no slot there (a group assembled from several
+  // groups): strategies then read the deployments. `column_owner` keeps the
+  // table for the next snapshot of the group (null in assembled groups).
+  std::shared_ptr<DeploymentColumns> column_owner;
+  const DeploymentColumns* column_table = nullptr;
+  std::vector<uint32_t> column_slots;
+  // Set when member i is index column_base + i of one page (a group built at
+  // once): the decision scans plain arrays.
+  const DeploymentColumns::Page* column_page = nullptr;
+  uint32_t column_base = 0;
+
   // Fills the arrays and flags above from `members`.
-  void index_members(std::shared_ptr<const health::TripCounter> counter);
+  void index_members(std::shared_ptr<const health::TripCounter> counter,
+                     std::shared_ptr<DeploymentColumns> columns = nullptr);
+  // The columns of all members, for PickContext::columns.
+  CandidateColumns all_columns() const {
+    return CandidateColumns{column_table, column_slots.data(), column_page, column_base};
+  }
 };
 
 // What a requested model name resolved to.

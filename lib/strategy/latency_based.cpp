@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 
+#include "common/deployment_columns.hpp"
 #include "strategy/pick_util.hpp"
 #include "strategy/strategy_args.hpp"
 
@@ -21,19 +22,26 @@ struct Sample {
   double value;
 };
 
-// A window's mean as lock-free readers see it, with the time it stays valid.
+// A window's mean as lock-free readers see it (common/deployment_columns.hpp:
+// in the group's columns when the deployment has a slot there), with the
+// number of samples behind it.
 struct Published {
-  std::atomic<double> mean{-1.0};  // < 0: empty
-  std::atomic<int> size{0};        // samples behind the mean
-  std::atomic<int64_t> valid_until{kNever};
+  PublishedMean* pub;
+  std::atomic<int>* size;
 
-  // The mean, if nothing in the window has expired at `now`.
-  bool current(int64_t now, double& out) const {
-    if (now > valid_until.load(std::memory_order_acquire)) return false;
-    out = mean.load(std::memory_order_relaxed);
-    return true;
+  void store(double mean, int n, int64_t valid_until) const {
+    pub->mean.store(mean, std::memory_order_relaxed);
+    size->store(n, std::memory_order_relaxed);
+    pub->valid_until.store(valid_until, std::memory_order_release);
   }
 };
+
+// The mean, if nothing in the window has expired at `now`.
+[[gnu::always_inline]] inline bool current(const PublishedMean& p, int64_t now, double& out) {
+  if (now > p.valid_until.load(std::memory_order_acquire)) return false;
+  out = p.mean.load(std::memory_order_relaxed);
+  return true;
+}
 
 // The newest `capacity` samples not older than the ttl, oldest first in a
 // ring. Mutated under the owner's lock, which publishes mean and expiry.
@@ -41,7 +49,7 @@ class Window {
  public:
   explicit Window(int capacity) : ring_(new Sample[static_cast<size_t>(capacity)]), capacity_(capacity) {}
 
-  void add(Sample s, int64_t ttl, Published& out) {
+  void add(Sample s, int64_t ttl, Published out) {
     if (size_ == capacity_) {
       ring_[start_] = s;  // the oldest goes
       start_ = (start_ + 1) % capacity_;
@@ -53,7 +61,7 @@ class Window {
   }
 
   // Drops what has expired at `now` and republishes.
-  void refresh(int64_t now, int64_t ttl, Published& out) {
+  void refresh(int64_t now, int64_t ttl, Published out) {
     int kept = 0;
     for (int k = 0; k < size_; ++k) {
       const Sample& s = ring_[(start_ + k) % capacity_];
@@ -69,20 +77,16 @@ class Window {
       sum += s.value;
       oldest = std::min(oldest, s.at);
     }
-    out.mean.store(size_ > 0 ? sum / size_ : -1.0, std::memory_order_relaxed);
-    out.size.store(size_, std::memory_order_relaxed);
-    out.valid_until.store(size_ > 0 ? oldest + ttl : kNever, std::memory_order_release);
+    out.store(size_ > 0 ? sum / size_ : -1.0, size_, size_ > 0 ? oldest + ttl : kNever);
   }
 
   int size() const { return size_; }
 
   // Empties the window and publishes that.
-  void clear(Published& out) {
+  void clear(Published out) {
     start_ = 0;
     size_ = 0;
-    out.mean.store(-1.0, std::memory_order_relaxed);
-    out.size.store(0, std::memory_order_relaxed);
-    out.valid_until.store(kNever, std::memory_order_release);
+    out.store(-1.0, 0, kNever);
   }
 
  private:
@@ -92,53 +96,61 @@ class Window {
   int size_ = 0;
 };
 
-// What pick() reads comes first, on the vtable pointer's cache line.
+// What pick() reads comes first, on the vtable pointer's cache line. The
+// published means are the deployment's slots in its group's columns when it
+// has one (pick() then scans those and reaches this object only when a mean
+// has expired or the fleet reports samples), else the object's own.
 class alignas(64) LatencyData final : public DeploymentLbData {
  public:
-  explicit LatencyData(int capacity)
-      : DeploymentLbData(lb_kind<LatencyData>()), latency_window(capacity), ttft_window(capacity) {}
+  LatencyData(int capacity, PublishedMean* latency_column, PublishedMean* ttft_column)
+      : DeploymentLbData(lb_kind<LatencyData>()),
+        pub_{latency_column != nullptr ? latency_column : &own_[0], ttft_column != nullptr ? ttft_column : &own_[1]},
+        latency_window(capacity),
+        ttft_window(capacity) {}
 
   // The window's mean at `now` (< 0: empty) and its sample count. Never
   // waits for the lock: when another thread holds it, the last published
   // mean is used.
   [[gnu::always_inline]] double mean(bool ttft, int64_t now, int64_t ttl) {
-    Published& pub = ttft ? ttft_mean : latency_mean;
     double m;
-    if (pub.current(now, m)) [[likely]] return m;
+    if (current(*pub_[ttft ? 1 : 0], now, m)) [[likely]] return m;
     return refresh_mean(ttft, now, ttl);
   }
   // The number of samples behind the mean last published.
-  int published_size(bool ttft) const {
-    return (ttft ? ttft_mean : latency_mean).size.load(std::memory_order_relaxed);
-  }
+  int published_size(bool ttft) const { return size_[ttft ? 1 : 0].load(std::memory_order_relaxed); }
+  double published_mean(bool ttft) const { return pub_[ttft ? 1 : 0]->mean.load(std::memory_order_relaxed); }
 
   [[gnu::noinline]] double refresh_mean(bool ttft, int64_t now, int64_t ttl) {
-    Published& pub = ttft ? ttft_mean : latency_mean;
     std::unique_lock lock(mu, std::try_to_lock);
-    if (lock.owns_lock()) (ttft ? ttft_window : latency_window).refresh(now, ttl, pub);
-    return pub.mean.load(std::memory_order_relaxed);
+    if (lock.owns_lock()) (ttft ? ttft_window : latency_window).refresh(now, ttl, published(ttft));
+    return published_mean(ttft);
   }
 
   void add(bool ttft, Sample s, int64_t ttl) {  // under mu
-    (ttft ? ttft_window : latency_window).add(s, ttl, ttft ? ttft_mean : latency_mean);
+    (ttft ? ttft_window : latency_window).add(s, ttl, published(ttft));
   }
   void reset() override {
     std::lock_guard lock(mu);
-    latency_window.clear(latency_mean);
-    ttft_window.clear(ttft_mean);
+    latency_window.clear(published(false));
+    ttft_window.clear(published(true));
   }
   int size(bool ttft, int64_t now, int64_t ttl) {  // under mu
     Window& w = ttft ? ttft_window : latency_window;
-    w.refresh(now, ttl, ttft ? ttft_mean : latency_mean);
+    w.refresh(now, ttl, published(ttft));
     return w.size();
   }
 
-  Published latency_mean;
-  Published ttft_mean;
+  PublishedMean* const pub_[2];  // latency, ttft
+  std::atomic<int> size_[2] = {0, 0};
   std::atomic<uint64_t> recorded{0};
   std::mutex mu;
   Window latency_window;  // guarded by mu
   Window ttft_window;     // guarded by mu
+
+ private:
+  Published published(bool ttft) { return Published{pub_[ttft ? 1 : 0], &size_[ttft ? 1 : 0]}; }
+
+  PublishedMean own_[2];
 };
 
 // One window's mean (< 0: no sample), this replica's weighed with what the
@@ -162,6 +174,77 @@ class alignas(64) LatencyData final : public DeploymentLbData {
     if (t >= 0) return t;
   }
   const double l = fleet_mean(data, fleet, /*ttft=*/false, now, ttl);
+  return l >= 0 ? l : 0;  // never observed: tried first
+}
+
+// fleet_mean() read from candidate i's column slot: the published mean and
+// the fleet's summary are contiguous per group. The deployment's LatencyData
+// is reached only on the rare paths, kept out of line so that the scan's
+// loop stays small: refreshing an expired mean, and weighing the fleet's
+// samples with this replica's. The same value as fleet_mean().
+[[gnu::noinline]] double refresh_own(const Deployment& d, bool ttft, int64_t now, int64_t ttl) {
+  // Expired (or never published: then there is no LatencyData and it is -1).
+  LatencyData* data = lb_data_as<LatencyData>(d);
+  return data != nullptr ? data->refresh_mean(ttft, now, ttl) : -1.0;
+}
+
+[[gnu::noinline]] double weigh_with_fleet(const Deployment& d, bool ttft, double own, FleetView::Latency others) {
+  LatencyData* data = lb_data_as<LatencyData>(d);
+  const int n = own >= 0 && data != nullptr ? data->published_size(ttft) : 0;
+  if (own < 0 || n <= 0) return others.mean;
+  const double total = static_cast<double>(n) + static_cast<double>(others.samples);
+  return (own * n + others.mean * static_cast<double>(others.samples)) / total;
+}
+
+template <class Columns>
+[[gnu::always_inline]] inline double column_mean(const Columns& cols, size_t i, const Deployment* const* candidates,
+                                                 bool ttft, int64_t now, int64_t ttl) {
+  double own;
+  if (!current(cols.mean(i, ttft), now, own)) [[unlikely]] own = refresh_own(*candidates[i], ttft, now, ttl);
+  const FleetView::Latency others = cols.fleet(i).others_latency(ttft);
+  if (others.samples > 0) [[unlikely]] own = weigh_with_fleet(*candidates[i], ttft, own, others);
+  return own;
+}
+
+// One window's published mean for the quick scan: the mean when it is current
+// and no other replica reports samples for the window, else the flag
+// `needs_more`. Branch-free.
+template <class Columns>
+[[gnu::always_inline]] inline double quick_mean(const Columns& cols, size_t i, bool ttft, int64_t now,
+                                                bool& needs_more) {
+  const PublishedMean& m = cols.mean(i, ttft);
+  const bool current = now <= m.valid_until.load(std::memory_order_acquire);
+  const bool others = cols.fleet(i).others_latency(ttft).samples > 0;
+  needs_more = !current || others;
+  return m.mean.load(std::memory_order_relaxed);
+}
+
+// column_score() when nothing needs more than the published means; -1 (below
+// any score) when something does.
+template <bool Stream, class Columns>
+[[gnu::always_inline]] inline double quick_score(const Columns& cols, size_t i, int64_t now) {
+  bool more_l;
+  const double l = quick_mean(cols, i, /*ttft=*/false, now, more_l);
+  double score = l >= 0 ? l : 0.0;
+  bool more = more_l;
+  if constexpr (Stream) {
+    bool more_t;
+    const double t = quick_mean(cols, i, /*ttft=*/true, now, more_t);
+    score = t >= 0 ? t : score;
+    more = more || more_t;
+  }
+  return more ? -1.0 : score;
+}
+
+// score_of() over the columns; `Stream` is the request's, fixed per scan.
+template <bool Stream, class Columns>
+[[gnu::always_inline]] inline double column_score(const Columns& cols, size_t i, const Deployment* const* candidates,
+                                                  int64_t now, int64_t ttl) {
+  if constexpr (Stream) {
+    const double t = column_mean(cols, i, candidates, /*ttft=*/true, now, ttl);
+    if (t >= 0) return t;
+  }
+  const double l = column_mean(cols, i, candidates, /*ttft=*/false, now, ttl);
   return l >= 0 ? l : 0;  // never observed: tried first
 }
 
@@ -197,6 +280,31 @@ size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* co
   const int64_t ttl = ttl_.count();
   const bool stream = ctx.stream;
   const double buffer = args_.lowest_latency_buffer;
+  if (ctx.columns != nullptr) {
+    // The published means in the group's columns: one contiguous scan.
+    const Deployment* const* ds = candidates.data();
+    auto limit = [buffer](double lowest) { return lowest + buffer * lowest; };
+    return columns::visit(*ctx.columns, [&](auto cols) {
+      // Usually no mean has expired and no other replica reports samples:
+      // the keys are then the published means alone, read without a branch;
+      // a candidate needing more (a refresh, the fleet's weighing) gets the
+      // key -1, below any score, and the scan stops before drawing: the
+      // exact per-candidate rules below then decide (the same keys).
+      const auto below_zero = [](double lowest) { return lowest < 0; };
+      const size_t quick =
+          stream ? pick_uniform_among_lowest_unless(
+                       n, [cols, now](size_t i) { return quick_score<true>(cols, i, now); }, limit, below_zero, rng)
+                 : pick_uniform_among_lowest_unless(
+                       n, [cols, now](size_t i) { return quick_score<false>(cols, i, now); }, limit, below_zero, rng);
+      if (quick != kAborted) return quick;
+      if (stream) {
+        return pick_uniform_among_lowest(
+            n, [cols, ds, now, ttl](size_t i) { return column_score<true>(cols, i, ds, now, ttl); }, limit, rng);
+      }
+      return pick_uniform_among_lowest(
+          n, [cols, ds, now, ttl](size_t i) { return column_score<false>(cols, i, ds, now, ttl); }, limit, rng);
+    });
+  }
   return pick_uniform_among_lowest(
       n, [&](size_t i) { return score_of(lb_data_as<LatencyData>(*candidates[i]), *candidates[i], stream, now, ttl); },
       [buffer](double lowest) { return lowest + buffer * lowest; }, rng);
@@ -220,7 +328,10 @@ void LatencyBased::on_attempt_end(const Deployment& d, const AttemptOutcome& out
     return;  // LiteLLM penalises only timeouts
   }
   const int capacity = args_.max_latency_list_size;
-  LatencyData* data = lb_data_or_install<LatencyData>(d, [capacity] { return new LatencyData(capacity); });
+  LatencyData* data = lb_data_or_install<LatencyData>(d, [capacity, &d] {
+    return new LatencyData(capacity, DeploymentColumns::latency_means(d, false),
+                           DeploymentColumns::latency_means(d, true));
+  });
   if (data == nullptr) return;  // the slot belongs to another strategy
   const int64_t at = ns(outcome.at);
   const int64_t ttl = ttl_.count();
@@ -240,7 +351,7 @@ FleetView::Latency LatencyBased::own_window(const Deployment& d, bool ttft, Time
   std::lock_guard lock(data->mu);
   const int n = data->size(ttft, ns(now), ttl_.count());
   if (n <= 0) return {};
-  return {(ttft ? data->ttft_mean : data->latency_mean).mean.load(std::memory_order_relaxed), n};
+  return {data->published_mean(ttft), n};
 }
 
 int LatencyBased::window_size(const Deployment& d, bool ttft, TimePoint now) const {

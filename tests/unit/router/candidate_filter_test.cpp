@@ -72,6 +72,21 @@ struct Fixture {
         CHECK(c.entries[i] == candidates[i]);
         CHECK(c.deployments[i] == candidates[i]->deployment.get());
       }
+      // The strategies' columns: candidate for candidate, the deployment's
+      // own slot in the group's table.
+      REQUIRE(c.columns.table == group.column_table);
+      if (c.columns.table != nullptr) {
+        for (size_t i = 0; i < candidates.size(); ++i) {
+          const Deployment& d = *candidates[i]->deployment;
+          CHECK(DeploymentColumns::of(d) == c.columns.table);
+          if (c.columns.page != nullptr) {
+            CHECK(&c.columns.table->page(d.column_slot()) == c.columns.page);
+            CHECK(DeploymentColumns::index(d.column_slot()) == c.columns.base + i);
+          } else {
+            CHECK(c.columns.slots[i] == d.column_slot());
+          }
+        }
+      }
       CHECK(group_report.considered == report.considered);
       CHECK(group_report.cooling_down == report.cooling_down);
       CHECK(group_report.soonest_recovery_seconds == report.soonest_recovery_seconds);

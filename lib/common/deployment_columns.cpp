@@ -1,0 +1,105 @@
+#include "common/deployment_columns.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <functional>
+
+namespace llmux {
+
+DeploymentColumns::Page::Page(uint32_t n)
+    : capacity(n),
+      in_flight(new std::atomic<int64_t>[n]),
+      fleet(new FleetView[n]),
+      tokens(new MinuteCounter[n]),
+      price(new double[n]()),
+      latency(new PublishedMean[n]),
+      ttft(new PublishedMean[n]) {}
+
+DeploymentColumns::DeploymentColumns(size_t expected) {
+  const size_t first = std::bit_ceil(std::clamp<size_t>(expected, 8, kIndexMask + size_t{1}));
+  pages_[0] = std::make_unique<Page>(static_cast<uint32_t>(first));
+  page_count_ = 1;
+}
+
+// Returns the slot to the table when the deployment holding it is destroyed.
+struct DeploymentColumns::Lease {
+  Lease(std::shared_ptr<DeploymentColumns> t, uint32_t s) : table(std::move(t)), slot(s) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() { table->release(slot); }
+
+  const std::shared_ptr<DeploymentColumns> table;
+  const uint32_t slot;
+};
+
+bool DeploymentColumns::attach(const std::shared_ptr<DeploymentColumns>& table, Deployment& d, double price) {
+  if (table == nullptr || d.column_table() != nullptr) return false;
+  DeploymentColumns& t = *table;
+  uint32_t slot;
+  {
+    std::lock_guard lock(t.mu_);
+    if (!t.free_.empty()) {
+      std::pop_heap(t.free_.begin(), t.free_.end(), std::greater<>());
+      slot = t.free_.back();
+      t.free_.pop_back();
+    } else {
+      if (t.next_in_last_page_ == t.pages_[t.page_count_ - 1]->capacity) {
+        if (t.page_count_ == kMaxPages) return false;
+        // Doubles the capacity (within one page's index range).
+        size_t total = 0;
+        for (size_t p = 0; p < t.page_count_; ++p) total += t.pages_[p]->capacity;
+        t.pages_[t.page_count_] = std::make_unique<Page>(static_cast<uint32_t>(std::min<size_t>(total, kIndexMask + size_t{1})));
+        ++t.page_count_;
+        t.next_in_last_page_ = 0;
+      }
+      slot = static_cast<uint32_t>((t.page_count_ - 1) << kPageShift) | t.next_in_last_page_++;
+    }
+    ++t.in_use_;
+  }
+  Page& page = *t.pages_[slot >> kPageShift];
+  const uint32_t i = index(slot);
+  page.price[i] = price;
+  Deployment::ColumnStorage storage;
+  storage.in_flight = &page.in_flight[i];
+  storage.minute_tokens = &page.tokens[i];
+  storage.fleet_view = &page.fleet[i];
+  storage.table = &t;
+  storage.slot = slot;
+  storage.lease = std::make_shared<Lease>(table, slot);
+  d.use_column_storage(std::move(storage));
+  return true;
+}
+
+void DeploymentColumns::release(uint32_t slot) {
+  // Nothing reads the slot any more (its deployment is gone with every
+  // snapshot that listed it): back to the values of a fresh slot.
+  Page& page = *pages_[slot >> kPageShift];
+  const uint32_t i = index(slot);
+  page.in_flight[i].store(0, std::memory_order_relaxed);
+  page.fleet[i].set_others_in_flight(0);
+  page.fleet[i].set_others_latency(false, {});
+  page.fleet[i].set_others_latency(true, {});
+  page.tokens[i].reset();
+  page.price[i] = 0;
+  page.latency[i].clear();
+  page.ttft[i].clear();
+  std::lock_guard lock(mu_);
+  free_.push_back(slot);
+  std::push_heap(free_.begin(), free_.end(), std::greater<>());
+  --in_use_;
+}
+
+PublishedMean* DeploymentColumns::latency_means(const Deployment& d, bool ttft) {
+  const DeploymentColumns* t = of(d);
+  if (t == nullptr) return nullptr;
+  const Page& page = t->page(d.column_slot());
+  const uint32_t i = index(d.column_slot());
+  return ttft ? &page.ttft[i] : &page.latency[i];
+}
+
+size_t DeploymentColumns::slots_in_use() const {
+  std::lock_guard lock(mu_);
+  return in_use_;
+}
+
+}  // namespace llmux
