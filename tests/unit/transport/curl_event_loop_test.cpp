@@ -959,6 +959,60 @@ TEST_CASE("transport: handles of several profiles in flight at once each send th
   }
 }
 
+// Between transfers a kept-alive connection's socket stays in the loop's epoll
+// set (curl_event_loop.cpp, "Sockets stay in the epoll set"). A connection that
+// goes away while parked there must leave nothing stale behind for the next
+// socket, which usually gets the same descriptor number: closed by the server
+// (the parked socket turns readable and leaves the set), or closed by libcurl
+// itself (its cache holds one connection here, so switching origins closes
+// one through the loop's close callback).
+TEST_CASE("transport: connections closed while parked between transfers leave no stale registration", "[transport]") {
+  SECTION("the server closes the idle connection") {
+    FakeProvider provider;
+    CurlEventLoop transport;
+    for (int i = 0; i < 5; ++i) {
+      Recorder r;
+      transport.start_transfer(chat_request(provider), &r);
+      REQUIRE(r.wait());
+      CHECK(r.result.error == TransferError::kNone);
+      CHECK(r.result.status == 200);
+      CHECK_FALSE(r.result.connection_reused);
+      provider.drop_connections();
+    }
+    CHECK(provider.connections_accepted() == 5);
+  }
+  SECTION("libcurl closes it to make room in its cache") {
+    FakeProvider a;
+    FakeProvider b;
+    TransportOptions options;
+    options.max_connections = 1;
+    CurlEventLoop transport(options);
+    for (int i = 0; i < 6; ++i) {
+      Recorder r;
+      transport.start_transfer(chat_request(i % 2 == 0 ? a : b), &r);
+      REQUIRE(r.wait());
+      CHECK(r.result.error == TransferError::kNone);
+      CHECK(r.result.status == 200);
+    }
+    // libcurl closed parked connections to keep one (which ones is its
+    // choice: the least recently used, with 7.88), so the loop saw closes of
+    // registered sockets and new sockets on the freed descriptors.
+    CHECK(a.connections_accepted() + b.connections_accepted() > 2);
+  }
+  SECTION("a parked connection is reused by the next transfer") {
+    FakeProvider provider;
+    CurlEventLoop transport;
+    for (int i = 0; i < 5; ++i) {
+      Recorder r;
+      transport.start_transfer(chat_request(provider), &r);
+      REQUIRE(r.wait());
+      CHECK(r.result.status == 200);
+      CHECK(r.result.connection_reused == (i > 0));
+    }
+    CHECK(provider.connections_accepted() == 1);
+  }
+}
+
 // Past 64 HTTP/1 transfers in flight to one origin with no idle connection,
 // a new transfer asks libcurl for a fresh connection instead of searching its
 // cache (curl_event_loop.cpp, OriginLoad). Once the burst is over the
