@@ -83,6 +83,11 @@ constexpr int kMaxPollMs = 1000;
 constexpr size_t kMaxPooledHandles = 256;
 // Stale heap entries tolerated before the heap is compacted.
 constexpr size_t kCompactThreshold = 4096;
+// Finished transfers' requests kept for recycled_request(): enough for the
+// calls in flight of a busy router, and only those whose body buffer is
+// ordinary, so that the pool holds at most 64 × 32 KiB of capacity.
+constexpr size_t kMaxRecycledRequests = 64;
+constexpr size_t kMaxRecycledBody = 32u << 10;
 // Transfers one shard (CURLM) takes before the next one opens.
 constexpr int kShardTransfers = 1024;
 // HTTP/1 transfers in flight to one origin from which a transfer that finds
@@ -187,6 +192,7 @@ class CurlEventLoop::Impl {
   TimerId schedule(Duration delay, std::function<void()> task);
   void cancel_timer(TimerId id);
   bool in_loop_thread() const { return std::this_thread::get_id() == loop_id_; }
+  HttpRequest recycled_request();
 
  private:
   enum class TimerKind : uint8_t { kUser, kFirstByte, kFirstBody, kIdle, kTotal };
@@ -384,6 +390,8 @@ class CurlEventLoop::Impl {
     std::unique_ptr<EasyHandle> handle;
   };
   std::vector<Pooled> pool_;
+  // Finished transfers' requests (recycled_request), loop thread only.
+  std::vector<HttpRequest> spare_requests_;
   absl::flat_hash_map<std::string, std::unique_ptr<OriginLoad>> origins_;
 
   // Per descriptor (indexed by fd): what the epoll set holds for it. Loop
@@ -943,6 +951,20 @@ void CurlEventLoop::Impl::complete(Transfer* t, TransferError error, std::string
   }
   // No internal lock is held here: the observer may start, cancel, post.
   t->observer->on_complete(std::move(result));
+  // The handle has left the multi (libcurl no longer reads the body): the
+  // request's buffers can carry the next one.
+  if (spare_requests_.size() < kMaxRecycledRequests && t->request.body.capacity() <= kMaxRecycledBody) {
+    spare_requests_.push_back(std::move(t->request));
+  }
+}
+
+HttpRequest CurlEventLoop::Impl::recycled_request() {
+  // The thread first: the pool is the loop thread's alone.
+  if (!in_loop_thread() || spare_requests_.empty()) return {};
+  HttpRequest r = std::move(spare_requests_.back());
+  spare_requests_.pop_back();
+  r.reset_keeping_capacity();
+  return r;
 }
 
 void CurlEventLoop::Impl::dispatch_headers(Transfer& t) {
@@ -1208,6 +1230,7 @@ TransferId CurlEventLoop::start_transfer(HttpRequest request, TransferObserver* 
   return impl_->start(std::move(request), observer);
 }
 void CurlEventLoop::cancel_transfer(TransferId id) { impl_->cancel(id); }
+HttpRequest CurlEventLoop::recycled_request() { return impl_->recycled_request(); }
 void CurlEventLoop::post(std::function<void()> task) { impl_->post(std::move(task)); }
 TimerId CurlEventLoop::schedule(Duration delay, std::function<void()> task) {
   return impl_->schedule(delay, std::move(task));
