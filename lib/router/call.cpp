@@ -259,6 +259,9 @@ void Call::launch(size_t candidates) {
     answer_locally(std::move(*local));
     return;
   }
+  // Built in a finished transfer's buffers when the loop has one (no
+  // allocation for the url, body and header list).
+  http_ = core_.loop->recycled_request();
   const Status built = continuation == StreamContinuation::Mode::kPrefill
                            ? attempt_.provider->build_continuation_request(target, request_, relay_.delivered_text(), http_)
                            : attempt_.provider->build_request(target, request_, options_.stream, http_);
@@ -271,7 +274,6 @@ void Call::launch(size_t candidates) {
   open_attempt(core_, attempt_, now);
   state_ = State::kInFlight;
   transfer_ = core_.loop->start_transfer(std::move(http_), this);
-  http_ = transport::HttpRequest{};
   if (options_.stream && attempt_.first_token_limit < remaining()) {
     timer_ = core_.loop->schedule(attempt_.first_token_limit, [this] {
       EntryGuard guard(this);

@@ -47,6 +47,8 @@ class CurlEventLoop final : public EventLoop {
   // Cheap from any thread: an enqueue plus, off the loop thread, a wakeup.
   TransferId start_transfer(HttpRequest request, TransferObserver* observer) override;
   void cancel_transfer(TransferId id) override;
+  // A finished transfer's request, emptied (loop thread; elsewhere a new one).
+  HttpRequest recycled_request() override;
   void post(std::function<void()> task) override;
   TimerId schedule(Duration delay, std::function<void()> task) override;
   void cancel_timer(TimerId id) override;

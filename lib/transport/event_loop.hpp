@@ -45,6 +45,12 @@ class EventLoop {
   // already completed. No-op for unknown ids.
   virtual void cancel_transfer(TransferId id) = 0;
 
+  // An empty request to build the next transfer in (as HttpRequest{}), which
+  // may be a finished transfer's with its buffers' capacity: the url, body
+  // and header list of a call then cost no allocation. This default (and
+  // any call off the loop thread) gives a new one.
+  virtual HttpRequest recycled_request() { return {}; }
+
   // True when called on the loop thread (from a task, timer or observer).
   virtual bool in_loop_thread() const = 0;
 };

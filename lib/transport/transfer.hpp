@@ -43,6 +43,28 @@ struct HttpRequest {
   std::string ca_bundle_path;
   std::string client_cert_path;
   std::string client_key_path;
+
+  // Back to a default-constructed request, keeping the strings' and the
+  // header list's capacity (not the header lines: a builder appends to an
+  // empty list, so nothing of another deployment's can leak into a request).
+  void reset_keeping_capacity() {
+    std::string u = std::move(url), b = std::move(body), ca = std::move(ca_bundle_path),
+                cert = std::move(client_cert_path), key = std::move(client_key_path);
+    std::vector<std::string> h = std::move(headers);
+    *this = HttpRequest{};  // every other field, present and future, to its default
+    u.clear();
+    b.clear();
+    ca.clear();
+    cert.clear();
+    key.clear();
+    h.clear();
+    url = std::move(u);
+    body = std::move(b);
+    ca_bundle_path = std::move(ca);
+    client_cert_path = std::move(cert);
+    client_key_path = std::move(key);
+    headers = std::move(h);
+  }
 };
 
 enum class TransferError {

@@ -959,6 +959,112 @@ TEST_CASE("transport: handles of several profiles in flight at once each send th
   }
 }
 
+// Between transfers a kept-alive connection's socket stays in the loop's epoll
+// set (curl_event_loop.cpp, "Sockets stay in the epoll set"). A connection that
+// goes away while parked there must leave nothing stale behind for the next
+// socket, which usually gets the same descriptor number: closed by the server
+// (the parked socket turns readable and leaves the set), or closed by libcurl
+// itself (its cache holds one connection here, so switching origins closes
+// one through the loop's close callback).
+TEST_CASE("transport: connections closed while parked between transfers leave no stale registration", "[transport]") {
+  SECTION("the server closes the idle connection") {
+    FakeProvider provider;
+    CurlEventLoop transport;
+    for (int i = 0; i < 5; ++i) {
+      Recorder r;
+      transport.start_transfer(chat_request(provider), &r);
+      REQUIRE(r.wait());
+      CHECK(r.result.error == TransferError::kNone);
+      CHECK(r.result.status == 200);
+      CHECK_FALSE(r.result.connection_reused);
+      provider.drop_connections();
+    }
+    CHECK(provider.connections_accepted() == 5);
+  }
+  SECTION("libcurl closes it to make room in its cache") {
+    FakeProvider a;
+    FakeProvider b;
+    TransportOptions options;
+    options.max_connections = 1;
+    CurlEventLoop transport(options);
+    for (int i = 0; i < 6; ++i) {
+      Recorder r;
+      transport.start_transfer(chat_request(i % 2 == 0 ? a : b), &r);
+      REQUIRE(r.wait());
+      CHECK(r.result.error == TransferError::kNone);
+      CHECK(r.result.status == 200);
+    }
+    // libcurl closed parked connections to keep one (which ones is its
+    // choice: the least recently used, with 7.88), so the loop saw closes of
+    // registered sockets and new sockets on the freed descriptors.
+    CHECK(a.connections_accepted() + b.connections_accepted() > 2);
+  }
+  SECTION("a parked connection is reused by the next transfer") {
+    FakeProvider provider;
+    CurlEventLoop transport;
+    for (int i = 0; i < 5; ++i) {
+      Recorder r;
+      transport.start_transfer(chat_request(provider), &r);
+      REQUIRE(r.wait());
+      CHECK(r.result.status == 200);
+      CHECK(r.result.connection_reused == (i > 0));
+    }
+    CHECK(provider.connections_accepted() == 1);
+  }
+}
+
+// A finished transfer's request comes back from recycled_request() (on the
+// loop thread) as an empty request that kept its buffers: the next call's
+// url, body and header list cost no allocation, and nothing of the last
+// request (header lines, TLS files, deadlines, streaming) is carried over.
+TEST_CASE("transport: recycled_request gives a finished transfer's buffers back, emptied", "[transport]") {
+  FakeProvider provider;
+  CurlEventLoop transport;
+  HttpRequest req = chat_request(provider, /*stream=*/true);
+  req.body.append(2000, ' ');  // a body past any small-string buffer
+  req.first_byte_timeout = 5s;
+  req.verify_tls = false;
+  req.ca_bundle_path = "/nonexistent/ca-bundle-with-a-long-path.pem";
+  const size_t body_size = req.body.size();
+  Recorder rec;
+  transport.start_transfer(req, &rec);
+  REQUIRE(rec.wait());
+  REQUIRE(rec.result.status == 200);
+
+  // Off the loop thread: always a new one.
+  const HttpRequest fresh = transport.recycled_request();
+  CHECK(fresh.body.capacity() < body_size);
+
+  std::promise<HttpRequest> got;
+  transport.post([&] { got.set_value(transport.recycled_request()); });
+  auto future = got.get_future();
+  REQUIRE(future.wait_for(kWaitLimit) == std::future_status::ready);
+  const HttpRequest r = future.get();
+  CHECK(r.body.capacity() >= body_size);  // the finished transfer's buffer
+  const HttpRequest def;
+  CHECK(r.url.empty());
+  CHECK(r.method == def.method);
+  CHECK(r.headers.empty());
+  CHECK(r.body.empty());
+  CHECK(r.stream_body == def.stream_body);
+  CHECK(r.connect_timeout == def.connect_timeout);
+  CHECK(r.first_byte_timeout == def.first_byte_timeout);
+  CHECK(r.first_body_timeout == def.first_body_timeout);
+  CHECK(r.idle_timeout == def.idle_timeout);
+  CHECK(r.total_timeout == def.total_timeout);
+  CHECK(r.verify_tls == def.verify_tls);
+  CHECK(r.ca_bundle_path.empty());
+  CHECK(r.client_cert_path.empty());
+  CHECK(r.client_key_path.empty());
+
+  // The pool had one: the next ask on the loop gets a new request.
+  std::promise<size_t> second;
+  transport.post([&] { second.set_value(transport.recycled_request().body.capacity()); });
+  auto second_future = second.get_future();
+  REQUIRE(second_future.wait_for(kWaitLimit) == std::future_status::ready);
+  CHECK(second_future.get() < body_size);
+}
+
 // Past 64 HTTP/1 transfers in flight to one origin with no idle connection,
 // a new transfer asks libcurl for a fresh connection instead of searching its
 // cache (curl_event_loop.cpp, OriginLoad). Once the burst is over the
