@@ -314,17 +314,26 @@ func (r *jsonReader) number() []byte {
 	return data[start:i]
 }
 
-// int64 reads an integer into *dst (null leaves it unchanged); a fraction, an
-// exponent or an overflow is left to encoding/json (an error there).
-func (r *jsonReader) int64(dst *int64) {
+// numberValue reads a number's text; ok is false for null (nothing to store)
+// and for anything that is not a number (the reader has failed then).
+func (r *jsonReader) numberValue() (text []byte, ok bool) {
 	if r.null() {
-		return
+		return nil, false
 	}
 	if c := r.peek(); c != '-' && (c < '0' || c > '9') {
 		r.fail()
+		return nil, false
+	}
+	return r.number(), true
+}
+
+// int64 reads an integer into *dst (null leaves it unchanged); a fraction, an
+// exponent or an overflow is left to encoding/json (an error there).
+func (r *jsonReader) int64(dst *int64) {
+	text, ok := r.numberValue()
+	if !ok {
 		return
 	}
-	text := r.number()
 	n, err := strconv.ParseInt(string(text), 10, 64)
 	if err != nil {
 		r.fail()
@@ -343,14 +352,10 @@ func (r *jsonReader) int(dst *int) {
 }
 
 func (r *jsonReader) uint64(dst *uint64) {
-	if r.null() {
+	text, ok := r.numberValue()
+	if !ok {
 		return
 	}
-	if c := r.peek(); c != '-' && (c < '0' || c > '9') {
-		r.fail()
-		return
-	}
-	text := r.number()
 	n, err := strconv.ParseUint(string(text), 10, 64)
 	if err != nil {
 		r.fail()
@@ -360,14 +365,10 @@ func (r *jsonReader) uint64(dst *uint64) {
 }
 
 func (r *jsonReader) float64(dst *float64) {
-	if r.null() {
+	text, ok := r.numberValue()
+	if !ok {
 		return
 	}
-	if c := r.peek(); c != '-' && (c < '0' || c > '9') {
-		r.fail()
-		return
-	}
-	text := r.number()
 	f, err := strconv.ParseFloat(string(text), 64)
 	if err != nil {
 		r.fail()

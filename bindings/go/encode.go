@@ -65,14 +65,8 @@ func appendChatRequest(dst []byte, r *ChatCompletionRequest) ([]byte, bool) {
 		e.buf = appendString(e.buf, r.User)
 	}
 	if len(r.Tools) > 0 {
-		e.buf = append(e.buf, `,"tools":[`...)
-		for i := range r.Tools {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.tool(&r.Tools[i])
-		}
-		e.buf = append(e.buf, ']')
+		e.buf = append(e.buf, `,"tools":`...)
+		encodeArray(&e, r.Tools, (*chatEncoder).tool)
 	}
 	if r.ToolChoice != nil {
 		e.buf = append(e.buf, `,"tool_choice":`...)
@@ -91,19 +85,24 @@ func appendChatRequest(dst []byte, r *ChatCompletionRequest) ([]byte, bool) {
 	if r.Messages == nil {
 		e.buf = append(e.buf, "null"...)
 	} else {
-		e.buf = append(e.buf, '[')
-		for i := range r.Messages {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.message(&r.Messages[i])
-		}
-		e.buf = append(e.buf, ']')
+		encodeArray(&e, r.Messages, (*chatEncoder).message)
 	}
 	// marshalWithExtra's order: Extra's members after the fields, sorted by key.
 	e.members(r.Extra, true)
 	e.buf = append(e.buf, '}')
 	return e.buf, e.ok
+}
+
+// encodeArray writes items as a JSON array, each by encodeItem.
+func encodeArray[T any](e *chatEncoder, items []T, encodeItem func(*chatEncoder, *T)) {
+	e.buf = append(e.buf, '[')
+	for i := range items {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		encodeItem(e, &items[i])
+	}
+	e.buf = append(e.buf, ']')
 }
 
 // message is messageOut's encoding.
@@ -117,14 +116,7 @@ func (e *chatEncoder) message(m *Message) {
 	e.buf = append(e.buf, `"content":`...)
 	switch {
 	case m.MultiContent != nil:
-		e.buf = append(e.buf, '[')
-		for i := range m.MultiContent {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.contentPart(&m.MultiContent[i])
-		}
-		e.buf = append(e.buf, ']')
+		encodeArray(e, m.MultiContent, (*chatEncoder).contentPart)
 	case m.Content != "" || len(m.ToolCalls) == 0:
 		e.buf = appendString(e.buf, m.Content)
 	default:
@@ -135,14 +127,8 @@ func (e *chatEncoder) message(m *Message) {
 		e.buf = appendString(e.buf, m.Name)
 	}
 	if len(m.ToolCalls) > 0 {
-		e.buf = append(e.buf, `,"tool_calls":[`...)
-		for i := range m.ToolCalls {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.toolCall(&m.ToolCalls[i])
-		}
-		e.buf = append(e.buf, ']')
+		e.buf = append(e.buf, `,"tool_calls":`...)
+		encodeArray(e, m.ToolCalls, (*chatEncoder).toolCall)
 	}
 	if m.ToolCallID != "" {
 		e.buf = append(e.buf, `,"tool_call_id":`...)
