@@ -157,30 +157,21 @@ func (e *chatEncoder) contentPart(p *ContentPart) {
 }
 
 func (e *chatEncoder) toolCall(c *ToolCall) {
+	// "function" always follows, so each optional member ends with its comma.
 	e.buf = append(e.buf, '{')
-	sep := false
 	if c.Index != nil {
 		e.buf = append(e.buf, `"index":`...)
 		e.buf = strconv.AppendInt(e.buf, int64(*c.Index), 10)
-		sep = true
+		e.buf = append(e.buf, ',')
 	}
 	if c.ID != "" {
-		if sep {
-			e.buf = append(e.buf, ',')
-		}
 		e.buf = append(e.buf, `"id":`...)
 		e.buf = appendString(e.buf, c.ID)
-		sep = true
+		e.buf = append(e.buf, ',')
 	}
 	if c.Type != "" {
-		if sep {
-			e.buf = append(e.buf, ',')
-		}
 		e.buf = append(e.buf, `"type":`...)
 		e.buf = appendString(e.buf, c.Type)
-		sep = true
-	}
-	if sep {
 		e.buf = append(e.buf, ',')
 	}
 	e.buf = append(e.buf, `"function":{`...)
