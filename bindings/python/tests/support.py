@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import json
 import subprocess
 import threading
@@ -70,3 +71,18 @@ class FakeServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def interrupt_a_waiting_call(router: Any, group: str) -> None:
+    """Calls ``router.completion`` on ``group`` (whose deployment never answers), interrupts the wait the way
+    Ctrl-C does once the call is in flight, expects KeyboardInterrupt, and waits until the call is cancelled."""
+    def interrupt_when_in_flight() -> None:
+        wait_until(lambda: router.health(group)[0].in_flight == 1, "the call to start")
+        _thread.interrupt_main()  # what Ctrl-C does
+
+    interrupter = threading.Thread(target=interrupt_when_in_flight)
+    interrupter.start()
+    with pytest.raises(KeyboardInterrupt):
+        router.completion(model=group, messages=user())
+    interrupter.join()
+    wait_until(lambda: router.health(group)[0].in_flight == 0, "the interrupted call to be cancelled")

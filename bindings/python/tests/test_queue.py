@@ -5,7 +5,6 @@ loop's queue must go with its loop."""
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import gc
 import threading
@@ -16,7 +15,7 @@ import pytest
 
 import llmux
 from llmux import _queue
-from support import Deployment, user, wait_until
+from support import Deployment, interrupt_a_waiting_call, user, wait_until
 
 MakeRouter = Callable[..., llmux.Router]
 
@@ -102,17 +101,7 @@ def test_after_an_interrupted_call_the_thread_gets_its_own_results(make_router: 
                                                                    deployment: Deployment) -> None:
     router = make_router([deployment("silent", "hang-queue-interrupt", "h-1"), deployment("chat", "ok-q", "c-1")],
                          num_retries=0)
-
-    def interrupt_when_in_flight() -> None:
-        wait_until(lambda: router.health("silent")[0].in_flight == 1, "the call to start")
-        _thread.interrupt_main()
-
-    interrupter = threading.Thread(target=interrupt_when_in_flight)
-    interrupter.start()
-    with pytest.raises(KeyboardInterrupt):
-        router.completion(model="silent", messages=user())
-    interrupter.join()
-    wait_until(lambda: router.health("silent")[0].in_flight == 0, "the interrupted call to be cancelled")
+    interrupt_a_waiting_call(router, "silent")
     # The cancelled call's record is in this thread's queue now: the next call drops it.
     assert content(router.completion(model="chat", messages=user(), mock_response="mine")) == "mine"
     assert content(router.completion(model="chat", messages=user())) == "Hello from ok-q."

@@ -3,7 +3,6 @@ hang or lose a call."""
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import gc
 import os
@@ -18,7 +17,7 @@ import pytest
 import llmux
 from llmux import _calls, _ffi
 from recording_provider import RecordingProvider
-from support import REPO, Deployment, make_deployment, user, wait_until
+from support import REPO, Deployment, interrupt_a_waiting_call, make_deployment, user, wait_until
 
 MakeRouter = Callable[..., llmux.Router]
 
@@ -89,17 +88,7 @@ def test_a_raising_done_callback_reaches_the_consumer(make_router: MakeRouter, d
 
 def test_an_interrupted_wait_cancels_the_call(make_router: MakeRouter, deployment: Deployment) -> None:
     router = make_router([deployment("silent", "hang-interrupt", "h-1")], num_retries=0)
-
-    def interrupt_when_in_flight() -> None:
-        wait_until(lambda: router.health("silent")[0].in_flight == 1, "the call to start")
-        _thread.interrupt_main()  # what Ctrl-C does
-
-    interrupter = threading.Thread(target=interrupt_when_in_flight)
-    interrupter.start()
-    with pytest.raises(KeyboardInterrupt):
-        router.completion(model="silent", messages=user())
-    interrupter.join()
-    wait_until(lambda: router.health("silent")[0].in_flight == 0, "the interrupted call to be cancelled")
+    interrupt_a_waiting_call(router, "silent")
 
 
 def test_a_router_collected_on_the_io_thread_is_freed_elsewhere(router: llmux.Router, deployment: Deployment,
