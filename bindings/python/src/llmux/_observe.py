@@ -47,7 +47,6 @@ import logging
 import sys
 import traceback
 import warnings
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ._encode import LiteLLMCompatibilityWarning
@@ -57,14 +56,23 @@ __all__ = ["CallInfo", "Observer"]
 _log = logging.getLogger("llmux")
 
 
-@dataclass
 class CallInfo:
-    """What the consumer knows of a call it started (for the callbacks' kwargs)."""
+    """What the consumer knows of a call it started (for the callbacks' kwargs). Made for every
+    call, read only when a callback runs: the start is kept as ``time.time()`` (a float, not a
+    datetime) until then."""
 
-    call_type: str  # "completion", "acompletion", "embedding", "aembedding"
-    fields: dict[str, Any]  # the request's fields (model, messages / input, metadata, ...)
-    stream: bool
-    start_time: datetime.datetime
+    __slots__ = ("call_type", "fields", "stream", "started")
+
+    def __init__(self, call_type: str, fields: dict[str, Any], stream: bool, started: float) -> None:
+        self.call_type = call_type  # "completion", "acompletion", "embedding", "aembedding"
+        self.fields = fields  # the request's fields (model, messages / input, metadata, ...)
+        self.stream = stream
+        self.started = started  # time.time() at the start
+
+    @property
+    def start_time(self) -> datetime.datetime:
+        """The start as ``datetime.datetime.now()`` would have said (local, naive)."""
+        return datetime.datetime.fromtimestamp(self.started)
 
 
 def _module_list(name: str) -> list[Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
-import datetime
 import json
 import logging
 import os
 import re
 import threading
+import time
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -396,7 +396,7 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
             raise
 
     def _report(self, call_type: str, request: dict[str, Any], stream: bool) -> "CallReport":
-        return CallReport(self._observer, CallInfo(call_type, request, stream, datetime.datetime.now()))
+        return CallReport(self._observer, CallInfo(call_type, request, stream, time.time()))
 
     # ---- completions -------------------------------------------------------------------------
 
