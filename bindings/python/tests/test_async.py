@@ -107,5 +107,7 @@ def test_a_thousand_concurrent_acompletions(router: llmux.Router) -> None:
         assert resp.choices[0].message.content == f"Hello from ok-{resp._hidden_params['model_id']}."
     assert {resp._hidden_params["model_id"] for resp in results} == {"chat-1", "chat-2"}
     assert len({resp._hidden_params["call_id"] for resp in results}) == total
-    # The ticker ran while calls were outstanding: the loop stayed responsive throughout.
-    assert any(0 < seen < total for seen in progress)
+    # The ticker ran again (after its first tick and a 1 ms sleep) while calls were still outstanding: the
+    # loop stayed responsive. Not "saw partial progress": completions that arrive together are delivered
+    # in one loop iteration, so a run may go from 0 to all done between two ticks.
+    assert sum(1 for seen in progress if seen < total) >= 2
