@@ -97,14 +97,30 @@ class LLMUX_API FleetView {
   };
 
   int64_t others_in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
-  void set_others_in_flight(int64_t n) const { in_flight_.store(n, std::memory_order_relaxed); }
+  void set_others_in_flight(int64_t n) const {
+    if (n != 0) note_report();
+    in_flight_.store(n, std::memory_order_relaxed);
+  }
   // `ttft`: time-to-first-token samples; otherwise whole-attempt latency.
   Latency others_latency(bool ttft) const { return unpack(latency_[ttft ? 1 : 0].load(std::memory_order_relaxed)); }
   void set_others_latency(bool ttft, Latency l) const {
-    latency_[ttft ? 1 : 0].store(pack(l), std::memory_order_relaxed);
+    const uint64_t packed = pack(l);
+    if (packed != 0) note_report();
+    latency_[ttft ? 1 : 0].store(packed, std::memory_order_relaxed);
   }
 
+  // Internal, for the router's deployment columns: `flag` is set (for good)
+  // before the first non-empty value is stored here, so that strategies can
+  // skip the fleet's values of a whole group while nothing was ever reported.
+  void note_reports_in(std::atomic<bool>* flag) { reported_ = flag; }
+
  private:
+  void note_report() const {
+    if (reported_ != nullptr && !reported_->load(std::memory_order_relaxed)) {
+      reported_->store(true, std::memory_order_relaxed);
+    }
+  }
+
   // High 32 bits: the mean as a float; low 32 bits: the count (saturated).
   static uint64_t pack(Latency l) {
     if (!(l.samples > 0) || !(l.mean >= 0)) return 0;
@@ -118,6 +134,7 @@ class LLMUX_API FleetView {
 
   mutable std::atomic<int64_t> in_flight_{0};
   mutable std::atomic<uint64_t> latency_[2] = {0, 0};
+  std::atomic<bool>* reported_ = nullptr;
 };
 
 class LLMUX_API Deployment {

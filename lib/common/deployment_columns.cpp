@@ -2,22 +2,66 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <functional>
+#include <new>
+#include <type_traits>
 
 namespace llmux {
 
-DeploymentColumns::Page::Page(uint32_t n)
-    : capacity(n),
-      in_flight(new std::atomic<int64_t>[n]),
-      fleet(new FleetView[n]),
-      tokens(new MinuteCounter[n]),
-      price(new double[n]()),
-      latency(new PublishedMean[n]),
-      ttft(new PublishedMean[n]) {}
+namespace {
+
+template <class T>
+DeploymentColumns::Column<T> dense(T* array) {
+  return {reinterpret_cast<std::byte*>(array), sizeof(T)};
+}
+
+constexpr size_t kLine = 64;
+
+}  // namespace
+
+void DeploymentColumns::Page::LineFree::operator()(void* p) const { ::operator delete(p, std::align_val_t{kLine}); }
+
+template <class T>
+DeploymentColumns::Page::LineArray<T> DeploymentColumns::Page::line_array(size_t n) {
+  static_assert(std::is_trivially_destructible_v<T>);  // LineFree runs no destructor
+  const size_t bytes = (n * sizeof(T) + kLine - 1) / kLine * kLine;
+  void* raw = ::operator new(bytes, std::align_val_t{kLine});
+  T* first = static_cast<T*>(raw);
+  for (size_t i = 0; i < n; ++i) new (first + i) T();
+  return LineArray<T>(first);
+}
+
+DeploymentColumns::Page::Page(uint32_t n, std::atomic<bool>* fleet_reported)
+    : capacity(n), padded(n <= kPaddedPageMax), fleet_(line_array<FleetView>(n)), price_(line_array<double>(n)) {
+  for (uint32_t i = 0; i < n; ++i) fleet_[i].note_reports_in(fleet_reported);
+  fleet = dense(fleet_.get());
+  price = dense(price_.get());
+  if (padded) {
+    static_assert(sizeof(WrittenSlot) == 64);
+    written_ = line_array<WrittenSlot>(n);
+    std::byte* first = reinterpret_cast<std::byte*>(written_.get());
+    in_flight = {first + offsetof(WrittenSlot, in_flight), sizeof(WrittenSlot)};
+    tokens = {first + offsetof(WrittenSlot, tokens), sizeof(WrittenSlot)};
+    latency = {first + offsetof(WrittenSlot, latency), sizeof(WrittenSlot)};
+    ttft = {first + offsetof(WrittenSlot, ttft), sizeof(WrittenSlot)};
+  } else {
+    in_flight_ = line_array<std::atomic<int64_t>>(n);
+    tokens_ = line_array<MinuteCounter>(n);
+    latency_ = line_array<PublishedMean>(n);
+    ttft_ = line_array<PublishedMean>(n);
+    in_flight = dense(in_flight_.get());
+    tokens = dense(tokens_.get());
+    latency = dense(latency_.get());
+    ttft = dense(ttft_.get());
+  }
+}
+
+DeploymentColumns::Page::~Page() = default;
 
 DeploymentColumns::DeploymentColumns(size_t expected) {
   const size_t first = std::bit_ceil(std::clamp<size_t>(expected, 8, kIndexMask + size_t{1}));
-  pages_[0] = std::make_unique<Page>(static_cast<uint32_t>(first));
+  pages_[0] = std::make_unique<Page>(static_cast<uint32_t>(first), &fleet_reported_);
   page_count_ = 1;
 }
 
@@ -48,7 +92,8 @@ bool DeploymentColumns::attach(const std::shared_ptr<DeploymentColumns>& table, 
         // Doubles the capacity (within one page's index range).
         size_t total = 0;
         for (size_t p = 0; p < t.page_count_; ++p) total += t.pages_[p]->capacity;
-        t.pages_[t.page_count_] = std::make_unique<Page>(static_cast<uint32_t>(std::min<size_t>(total, kIndexMask + size_t{1})));
+        t.pages_[t.page_count_] = std::make_unique<Page>(
+            static_cast<uint32_t>(std::min<size_t>(total, kIndexMask + size_t{1})), &t.fleet_reported_);
         ++t.page_count_;
         t.next_in_last_page_ = 0;
       }

@@ -13,7 +13,8 @@
 // minute and fleet view there) and keeps the slot until it is destroyed, so
 // attempts started under an older snapshot count on the same slot. Columns:
 //   in_flight      attempts on the wire (least-busy)
-//   fleet          what other replicas report (least-busy, latency-based)
+//   fleet          what other replicas report (least-busy, latency-based);
+//                  fleet_reported() says whether any ever did
 //   tokens         tokens this minute (usage-based-routing)
 //   price          input + output price per token, fixed for the deployment
 //                  (cost-based-routing)
@@ -30,10 +31,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "llmux/deployment.hpp"
@@ -59,15 +62,66 @@ class DeploymentColumns {
   static constexpr uint32_t kIndexMask = (uint32_t{1} << kPageShift) - 1;
   static constexpr size_t kMaxPages = 32;
 
+  // A page of up to this many slots keeps each slot's written counters on a
+  // cache line of their own (see Page); larger pages are dense arrays.
+  static constexpr uint32_t kPaddedPageMax = 64;
+
+  // One column of a page: element i at base + i * stride bytes.
+  template <class T>
+  struct Column {
+    std::byte* base = nullptr;
+    size_t stride = sizeof(T);
+    T& operator[](size_t i) const { return *std::launder(reinterpret_cast<T*>(base + i * stride)); }
+    Column from(size_t first) const { return Column{base + first * stride, stride}; }
+  };
+
+  // Dense pages (more than kPaddedPageMax slots) keep one array per column:
+  // a scan over 1,000 candidates reads a few contiguous arrays. Padded pages
+  // (a small group, where every attempt writes a counter of the same few
+  // slots from any thread) keep the counters attempts write (in flight,
+  // tokens, the latency means) in one 64-byte line per slot, so that two
+  // threads working on different deployments never write the same line;
+  // the read-mostly columns (fleet, price) stay dense arrays, away from the
+  // written lines.
   struct Page {
-    explicit Page(uint32_t capacity);
+    // `fleet_reported`: the table's flag, set by the page's fleet views.
+    Page(uint32_t capacity, std::atomic<bool>* fleet_reported);
+    ~Page();
+    Page(const Page&) = delete;
+    Page& operator=(const Page&) = delete;
     uint32_t capacity;
-    std::unique_ptr<std::atomic<int64_t>[]> in_flight;
-    std::unique_ptr<FleetView[]> fleet;
-    std::unique_ptr<MinuteCounter[]> tokens;
-    std::unique_ptr<double[]> price;
-    std::unique_ptr<PublishedMean[]> latency;
-    std::unique_ptr<PublishedMean[]> ttft;
+    bool padded;
+    Column<std::atomic<int64_t>> in_flight;
+    Column<FleetView> fleet;
+    Column<MinuteCounter> tokens;
+    Column<double> price;
+    Column<PublishedMean> latency;
+    Column<PublishedMean> ttft;
+
+   private:
+    struct alignas(64) WrittenSlot {
+      std::atomic<int64_t> in_flight{0};
+      MinuteCounter tokens;
+      PublishedMean latency;
+      PublishedMean ttft;
+    };
+    // Every array starts on a cache line and fills whole lines, so that no
+    // column shares a line with another column or another heap object.
+    struct LineFree {
+      void operator()(void* p) const;
+    };
+    template <class T>
+    using LineArray = std::unique_ptr<T[], LineFree>;
+    template <class T>
+    static LineArray<T> line_array(size_t n);
+
+    LineArray<WrittenSlot> written_;  // padded pages
+    LineArray<std::atomic<int64_t>> in_flight_;  // dense pages
+    LineArray<MinuteCounter> tokens_;
+    LineArray<PublishedMean> latency_;
+    LineArray<PublishedMean> ttft_;
+    LineArray<FleetView> fleet_;  // both
+    LineArray<double> price_;
   };
 
   // `expected`: how many deployments the group starts with (the first
@@ -93,6 +147,12 @@ class DeploymentColumns {
   // no slot.
   static PublishedMean* latency_means(const Deployment& d, bool ttft);
 
+  // False while no fleet view of the table has ever held a report (no shared
+  // routing state, or no other replica reported yet): strategies then skip
+  // the fleet column (its values are all empty). Set for good by the first
+  // report, before the report's value is stored.
+  bool fleet_reported() const { return fleet_reported_.load(std::memory_order_relaxed); }
+
   // Slots in use (tests).
   size_t slots_in_use() const;
 
@@ -100,6 +160,7 @@ class DeploymentColumns {
   struct Lease;
   void release(uint32_t slot);
 
+  std::atomic<bool> fleet_reported_{false};
   mutable std::mutex mu_;
   // Written under mu_ before any slot of the page is handed out; read
   // without it (a slot reaches readers only through a published snapshot).
@@ -125,20 +186,20 @@ namespace columns {
 // The columns of candidates base .. base + n - 1 of one page, as plain
 // arrays (pointers taken once per decision, so the scan is pointer + index).
 struct Contiguous {
-  const std::atomic<int64_t>* in_flight_col;
-  const FleetView* fleet_col;
-  const MinuteCounter* tokens_col;
-  const double* price_col;
-  const PublishedMean* latency_col;
-  const PublishedMean* ttft_col;
+  DeploymentColumns::Column<std::atomic<int64_t>> in_flight_col;
+  DeploymentColumns::Column<FleetView> fleet_col;
+  DeploymentColumns::Column<MinuteCounter> tokens_col;
+  DeploymentColumns::Column<double> price_col;
+  DeploymentColumns::Column<PublishedMean> latency_col;
+  DeploymentColumns::Column<PublishedMean> ttft_col;
 
   Contiguous(const DeploymentColumns::Page* page, uint32_t base)
-      : in_flight_col(page->in_flight.get() + base),
-        fleet_col(page->fleet.get() + base),
-        tokens_col(page->tokens.get() + base),
-        price_col(page->price.get() + base),
-        latency_col(page->latency.get() + base),
-        ttft_col(page->ttft.get() + base) {}
+      : in_flight_col(page->in_flight.from(base)),
+        fleet_col(page->fleet.from(base)),
+        tokens_col(page->tokens.from(base)),
+        price_col(page->price.from(base)),
+        latency_col(page->latency.from(base)),
+        ttft_col(page->ttft.from(base)) {}
 
   int64_t in_flight(size_t i) const { return in_flight_col[i].load(std::memory_order_relaxed); }
   const FleetView& fleet(size_t i) const { return fleet_col[i]; }

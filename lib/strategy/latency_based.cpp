@@ -209,27 +209,33 @@ template <class Columns>
 // One window's published mean for the quick scan: the mean when it is current
 // and no other replica reports samples for the window, else the flag
 // `needs_more`. Branch-free.
-template <class Columns>
+// `Fleet`: false when no replica ever reported for the group
+// (DeploymentColumns::fleet_reported()), so the fleet's column is not read.
+template <bool Fleet, class Columns>
 [[gnu::always_inline]] inline double quick_mean(const Columns& cols, size_t i, bool ttft, int64_t now,
                                                 bool& needs_more) {
   const PublishedMean& m = cols.mean(i, ttft);
   const bool current = now <= m.valid_until.load(std::memory_order_acquire);
-  const bool others = cols.fleet(i).others_latency(ttft).samples > 0;
-  needs_more = !current || others;
+  if constexpr (Fleet) {
+    const bool others = cols.fleet(i).others_latency(ttft).samples > 0;
+    needs_more = !current || others;
+  } else {
+    needs_more = !current;
+  }
   return m.mean.load(std::memory_order_relaxed);
 }
 
 // column_score() when nothing needs more than the published means; -1 (below
 // any score) when something does.
-template <bool Stream, class Columns>
+template <bool Stream, bool Fleet, class Columns>
 [[gnu::always_inline]] inline double quick_score(const Columns& cols, size_t i, int64_t now) {
   bool more_l;
-  const double l = quick_mean(cols, i, /*ttft=*/false, now, more_l);
+  const double l = quick_mean<Fleet>(cols, i, /*ttft=*/false, now, more_l);
   double score = l >= 0 ? l : 0.0;
   bool more = more_l;
   if constexpr (Stream) {
     bool more_t;
-    const double t = quick_mean(cols, i, /*ttft=*/true, now, more_t);
+    const double t = quick_mean<Fleet>(cols, i, /*ttft=*/true, now, more_t);
     score = t >= 0 ? t : score;
     more = more || more_t;
   }
@@ -291,11 +297,15 @@ size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* co
       // key -1, below any score, and the scan stops before drawing: the
       // exact per-candidate rules below then decide (the same keys).
       const auto below_zero = [](double lowest) { return lowest < 0; };
-      const size_t quick =
-          stream ? pick_uniform_among_lowest_unless(
-                       n, [cols, now](size_t i) { return quick_score<true>(cols, i, now); }, limit, below_zero, rng)
-                 : pick_uniform_among_lowest_unless(
-                       n, [cols, now](size_t i) { return quick_score<false>(cols, i, now); }, limit, below_zero, rng);
+      const auto quick_pick = [&]<bool Stream, bool Fleet>() {
+        return pick_uniform_among_lowest_unless(
+            n, [cols, now](size_t i) { return quick_score<Stream, Fleet>(cols, i, now); }, limit, below_zero, rng);
+      };
+      const bool fleet = ctx.columns->table->fleet_reported();
+      const size_t quick = stream ? (fleet ? quick_pick.template operator()<true, true>()
+                                           : quick_pick.template operator()<true, false>())
+                                  : (fleet ? quick_pick.template operator()<false, true>()
+                                           : quick_pick.template operator()<false, false>());
       if (quick != kAborted) return quick;
       if (stream) {
         return pick_uniform_among_lowest(

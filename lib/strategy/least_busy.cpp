@@ -14,8 +14,11 @@ size_t LeastBusy::pick(const PickContext& ctx, std::span<const Deployment* const
   // In flight here plus what the rest of the fleet reports (0 without shared
   // state).
   if (ctx.columns != nullptr) {
-    // The same counters, read from the group's columns (contiguous memory).
+    // The same counters, read from the group's columns (contiguous memory);
+    // the fleet's column only once some replica has reported (else all 0).
+    const bool fleet = ctx.columns->table->fleet_reported();
     return columns::visit(*ctx.columns, [&](auto cols) {
+      if (!fleet) return pick_uniform_among_min(n, [cols](size_t i) { return cols.in_flight(i); }, rng);
       return pick_uniform_among_min(
           n,
           [cols](size_t i) { return cols.in_flight(i) + cols.fleet(i).others_in_flight(); },

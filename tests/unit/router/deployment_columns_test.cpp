@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+
 using namespace llmux;
 using namespace llmux::router;
 
@@ -152,4 +154,83 @@ TEST_CASE("a group assembled from several groups has no columns", "[pool][column
   same.members.push_back(pool->entries()[0].get());
   same.index_members(nullptr);
   CHECK(same.column_table == pool->group("g")->column_table);
+}
+
+namespace {
+
+uintptr_t line_of(const void* p) { return reinterpret_cast<uintptr_t>(p) / 64; }
+
+}  // namespace
+
+TEST_CASE("a small group's written counters have a cache line per deployment; a large group's are dense",
+          "[pool][columns]") {
+  // Small: every attempt writes in-flight, tokens and latency means of one of
+  // a few slots, from any thread; two deployments sharing a line would make
+  // threads working on different deployments contend.
+  std::vector<DeploymentConfig> small;
+  for (int i = 0; i < 8; ++i) small.push_back(dep("g", "s" + std::to_string(i)));
+  auto p1 = build(small, nullptr);
+  const ModelGroup& g = *p1->group("g");
+  REQUIRE(g.column_page != nullptr);
+  CHECK(g.column_page->padded);
+  const DeploymentColumns::Page& page = *g.column_page;
+  for (uint32_t i = 0; i < 8; ++i) {
+    for (uint32_t j = i + 1; j < 8; ++j) {
+      const void* written_i[] = {&page.in_flight[i], &page.tokens[i], &page.latency[i], &page.ttft[i]};
+      const void* written_j[] = {&page.in_flight[j], &page.tokens[j], &page.latency[j], &page.ttft[j]};
+      for (const void* a : written_i) {
+        for (const void* b : written_j) CHECK(line_of(a) != line_of(b));
+      }
+    }
+    // Read-mostly columns stay off the written lines.
+    CHECK(line_of(&page.price[i]) != line_of(&page.in_flight[i]));
+    CHECK(line_of(&page.fleet[i]) != line_of(&page.in_flight[i]));
+  }
+  // Every column starts on a line of its own (and fills whole lines).
+  CHECK(reinterpret_cast<uintptr_t>(&page.price[0]) % 64 == 0);
+  CHECK(reinterpret_cast<uintptr_t>(&page.fleet[0]) % 64 == 0);
+  CHECK(reinterpret_cast<uintptr_t>(&page.in_flight[0]) % 64 == 0);
+  // The deployments count on those slots.
+  member(g, "s5").add_in_flight(2);
+  CHECK(page.in_flight[5].load() == 2);
+
+  std::vector<DeploymentConfig> large;
+  for (int i = 0; i < 200; ++i) large.push_back(dep("g", "l" + std::to_string(i)));
+  auto p2 = build(large, nullptr);
+  const DeploymentColumns::Page& dense = *p2->group("g")->column_page;
+  CHECK_FALSE(dense.padded);
+  CHECK(reinterpret_cast<uintptr_t>(&dense.in_flight[1]) - reinterpret_cast<uintptr_t>(&dense.in_flight[0]) ==
+        sizeof(std::atomic<int64_t>));
+  CHECK(reinterpret_cast<uintptr_t>(&dense.latency[1]) - reinterpret_cast<uintptr_t>(&dense.latency[0]) ==
+        sizeof(PublishedMean));
+  for (const void* column : {static_cast<const void*>(&dense.in_flight[0]), static_cast<const void*>(&dense.tokens[0]),
+                             static_cast<const void*>(&dense.latency[0]), static_cast<const void*>(&dense.ttft[0]),
+                             static_cast<const void*>(&dense.fleet[0]), static_cast<const void*>(&dense.price[0])}) {
+    CHECK(reinterpret_cast<uintptr_t>(column) % 64 == 0);
+  }
+}
+
+TEST_CASE("the table notes the first fleet report, from any of its pages, and keeps the note", "[pool][columns]") {
+  std::vector<DeploymentConfig> list;
+  for (int i = 0; i < 8; ++i) list.push_back(dep("g", "d" + std::to_string(i)));
+  auto p1 = build(list, nullptr);
+  for (int i = 8; i < 20; ++i) list.push_back(dep("g", "d" + std::to_string(i)));
+  auto p2 = build(list, p1.get());  // a second page
+  const ModelGroup& g = *p2->group("g");
+  const DeploymentColumns& table = *g.column_table;
+  CHECK_FALSE(table.fleet_reported());
+  // Empty values are no report.
+  member(g, "d3").fleet_view().set_others_in_flight(0);
+  member(g, "d3").fleet_view().set_others_latency(false, {0.5, 0});
+  CHECK_FALSE(table.fleet_reported());
+  member(g, "d15").fleet_view().set_others_latency(true, {0.5, 2});
+  CHECK(table.fleet_reported());
+  member(g, "d15").fleet_view().set_others_latency(true, {});
+  CHECK(table.fleet_reported());
+
+  auto p3 = build({dep("h", "x")}, nullptr);
+  const ModelGroup& h = *p3->group("h");
+  CHECK_FALSE(h.column_table->fleet_reported());
+  member(h, "x").fleet_view().set_others_in_flight(1);
+  CHECK(h.column_table->fleet_reported());
 }

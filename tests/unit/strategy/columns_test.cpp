@@ -20,10 +20,12 @@ using namespace llmux;
 
 namespace {
 
-constexpr int kN = 150;  // above KeyScratch's inline size and the 64-key blocks
+constexpr int kN = 150;  // above KeyScratch's inline size and the 64-key blocks: a dense page
+constexpr int kSmallN = 12;  // a padded page (DeploymentColumns::kPaddedPageMax)
 
 struct ColumnPool {
-  std::shared_ptr<DeploymentColumns> table = std::make_shared<DeploymentColumns>(kN);
+  explicit ColumnPool(int expected = kN) : table(std::make_shared<DeploymentColumns>(static_cast<size_t>(expected))) {}
+  std::shared_ptr<DeploymentColumns> table;
   std::vector<std::unique_ptr<Deployment>> owned;
   std::vector<const Deployment*> view;
 
@@ -84,8 +86,10 @@ DeploymentConfig config(int i) {
 }  // namespace
 
 TEST_CASE("columns: least-busy decides as over the deployments, fleet counts included", "[strategy][columns]") {
-  ColumnPool pool;
-  for (int i = 0; i < kN; ++i) pool.add(config(i));
+  const int n = GENERATE(kN, kSmallN);
+  ColumnPool pool(n);
+  for (int i = 0; i < n; ++i) pool.add(config(i));
+  REQUIRE(pool.table->page(0).padded == (n == kSmallN));
   auto s = make_strategy("least-busy", "{}");
   REQUIRE(s.ok());
   const PickContext ctx = strategy_test::context(TimePoint{});
@@ -131,9 +135,10 @@ TEST_CASE("columns: usage-based routing decides as over the deployments", "[stra
 }
 
 TEST_CASE("columns: latency-based routing decides as over the deployments", "[strategy][columns]") {
+  const int n = GENERATE(kN, kSmallN);
   for (const char* args : {R"({"ttl": 60})", R"({"ttl": 60, "lowest_latency_buffer": 0.3})"}) {
-    ColumnPool pool;
-    for (int i = 0; i < kN; ++i) pool.add(config(i));
+    ColumnPool pool(n);
+    for (int i = 0; i < n; ++i) pool.add(config(i));
     auto made = strategy::LatencyBased::create(args);
     REQUIRE(made.ok());
     Strategy& s = **made;
@@ -161,6 +166,57 @@ TEST_CASE("columns: latency-based routing decides as over the deployments", "[st
       check_layouts(s, pool, strategy_test::context(t0 + std::chrono::seconds(50), stream), 8);
       check_layouts(s, pool, strategy_test::context(t0 + std::chrono::seconds(70), stream), 9);
     }
+  }
+}
+
+TEST_CASE("columns: fleet reports arriving after picks without any are seen by the next pick", "[strategy][columns]") {
+  // Until a replica reports, the group's table says so and the scans skip the
+  // fleet's column; the first report must count from the next pick on.
+  const int n = GENERATE(kN, kSmallN);
+  const TimePoint now = TimePoint{} + std::chrono::hours(1);
+  const PickContext ctx = strategy_test::context(now);
+  {
+    ColumnPool pool(n);
+    for (int i = 0; i < n; ++i) pool.add(config(i));
+    auto s = make_strategy("least-busy", "{}");
+    REQUIRE(s.ok());
+    for (int i = 0; i < n; ++i) pool.view[static_cast<size_t>(i)]->add_in_flight(i == 3 ? 0 : 1);
+    check_layouts(**s, pool, ctx, 20);
+    CandidateColumns all;
+    all.table = pool.table.get();
+    all.page = &pool.table->page(0);
+    PickContext with = ctx;
+    with.columns = &all;
+    Random rng(3);
+    CHECK((*s)->pick(with, pool.view, rng) == 3);
+    CHECK_FALSE(pool.table->fleet_reported());
+    pool.view[3]->fleet_view().set_others_in_flight(5);  // busy elsewhere
+    pool.view[7]->add_in_flight(-1);                      // idle here
+    CHECK((*s)->pick(with, pool.view, rng) == 7);
+    check_layouts(**s, pool, ctx, 21);
+  }
+  {
+    ColumnPool pool(n);
+    for (int i = 0; i < n; ++i) pool.add(config(i));
+    auto made = strategy::LatencyBased::create(R"({"ttl": 60})");
+    REQUIRE(made.ok());
+    Strategy& s = **made;
+    for (int i = 0; i < n; ++i) {
+      s.on_attempt_end(*pool.view[static_cast<size_t>(i)], strategy_test::success(now, i == 2 ? 0.2 : 0.5 + 0.01 * i));
+    }
+    CandidateColumns all;
+    all.table = pool.table.get();
+    all.page = &pool.table->page(0);
+    PickContext with = ctx;
+    with.columns = &all;
+    Random rng(4);
+    CHECK(s.pick(with, pool.view, rng) == 2);
+    // Another replica measured deployment 2 as slow, and 9 as very fast.
+    pool.view[2]->fleet_view().set_others_latency(false, {5.0, 50});
+    pool.view[9]->fleet_view().set_others_latency(false, {0.001, 50});
+    CHECK(pool.table->fleet_reported());
+    CHECK(s.pick(with, pool.view, rng) == 9);
+    check_layouts(s, pool, ctx, 22);
   }
 }
 
