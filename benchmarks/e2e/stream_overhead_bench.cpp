@@ -5,10 +5,10 @@
 // binary prints with --print-sse-body=TOKENS) at /few/v1/chat/completions and
 // /many/v1/chat/completions.
 //
-//   llmux_stream_overhead_bench --port=P [--few=8] [--many=400] [--streams=4000] [--warmup=300]
-//                               [--block=200] [--json=FILE]
-//   llmux_stream_overhead_bench --port=P --only=baseline|llmux [--size=few|many] [--streams=N]
-//                               (one side's streams alone: for callgrind)
+//   llmux_stream_overhead_bench --port=P [--few=8] [--many=400] [--streams=4000] [--rounds=4]
+//                               [--warmup=300] [--block=200] [--json=FILE]
+//   llmux_stream_overhead_bench --port=P --only=baseline|llmux [--size=few|many|both] [--streams=N]
+//                               (one side's streams alone, printed: for callgrind, perf, strace)
 //   llmux_stream_overhead_bench --print-sse-body=TOKENS
 //
 // Method.
@@ -22,15 +22,20 @@
 //    Router does what it always does per chunk (SSE framing, a look into the
 //    chunk for content/finish_reason/usage, the first-token hold-back, the
 //    consumer callback).
-//  * One stream at a time, in alternating blocks (ABBA) inside one process,
-//    so machine noise hits both sides alike.
+//  * Each side runs alone in its own process (this binary re-executed with
+//    --child=SIDE), one stream at a time, --rounds times; rounds alternate
+//    which side runs first (ABBA), so drift hits both sides alike. Not both
+//    in one process: there the two I/O threads interfere (one side's
+//    wake-ups keep a vCPU out of idle for the other), which moved the TTFT
+//    of each side by 30-90 µs in opposite directions.
 //  * Time to first token: steady clock from just before the call is issued
 //    to the first chunk handed to the consumer (on the I/O thread). nginx
 //    sends the whole body at once, so this is the client's own latency to
-//    its first chunk. Added TTFT = llmux percentile − baseline percentile.
-//  * CPU: getrusage(RUSAGE_SELF) over each side's blocks (both threads of
-//    each side; the idle side sleeps in poll), per stream. Each side runs
-//    two bodies, `few` and `many` content chunks; added CPU per chunk is the
+//    its first chunk. Percentiles over every round's samples; added TTFT =
+//    llmux p50 − baseline p50, also printed per round for the spread.
+//  * CPU: getrusage(RUSAGE_SELF) of the child over its blocks, per stream
+//    (nothing else runs in the child). Each side runs two bodies, `few` and
+//    `many` content chunks, in alternating blocks; added CPU per chunk is the
 //    slope: ((llmux − baseline) at many − (llmux − baseline) at few) /
 //    (events at many − events at few), so the per-call cost cancels out.
 //    The per-call part (added CPU per stream at `few`) is reported too.
@@ -43,6 +48,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -58,6 +64,7 @@
 #include "llmux/router.hpp"
 #include "micro/payloads.hpp"
 #include "request/request.hpp"
+#include "support/child_process.hpp"
 
 namespace llmux::bench {
 namespace {
@@ -72,12 +79,14 @@ struct Options {
   int port = 0;
   int few = 8;      // content chunks of the short body
   int many = 400;   // content chunks of the long body
-  int streams = 4000;  // per side and body
-  int warmup = 300;    // per side and body
+  int streams = 4000;  // per side and body, over all rounds
+  int rounds = 4;
+  int warmup = 300;    // per side, body and round
   int block = 200;
   std::string json_path;
-  std::string only;          // diagnostic: this side alone
-  std::string size = "many";  // with --only
+  std::string child;          // internal: this side alone, figures for the parent
+  std::string only;           // diagnostic: this side alone, printed
+  std::string size = "many";  // with --only: few, many or both
 };
 
 [[noreturn]] void die(const std::string& message) { die_in("stream_overhead_bench", message); }
@@ -96,6 +105,8 @@ Options parse_args(int argc, char** argv) {
     else if (key == "--streams") o.streams = parse_int(key, val);
     else if (key == "--warmup") o.warmup = parse_int(key, val);
     else if (key == "--block") o.block = std::max(1, parse_int(key, val));
+    else if (key == "--rounds") o.rounds = std::max(1, parse_int(key, val));
+    else if (key == "--child") o.child = std::string(val);
     else if (key == "--json") o.json_path = std::string(val);
     else if (key == "--only") o.only = std::string(val);
     else if (key == "--size") o.size = std::string(val);
@@ -103,6 +114,7 @@ Options parse_args(int argc, char** argv) {
   }
   if (o.port <= 0) die("--port is required (run benchmarks/e2e/run_stream_on_nginx.sh, which starts nginx)");
   if (o.many <= o.few) die("--many must exceed --few");
+  if (o.size != "few" && o.size != "many" && o.size != "both") die("--size must be few, many or both");
   return o;
 }
 
@@ -372,6 +384,14 @@ double percentile_us(std::vector<int64_t> ns, double p) {
   return static_cast<double>(ns[std::min(ns.size() - 1, rank == 0 ? 0 : rank - 1)]) / 1e3;
 }
 
+constexpr const char* kSideNames[2] = {"baseline", "llmux"};
+
+int side_index(std::string_view name) {
+  if (name == "baseline") return 0;
+  if (name == "llmux") return 1;
+  die(fmt::format("unknown side '{}' (baseline or llmux)", name));
+}
+
 // Chunks each side hands to its consumer for a body of `tokens` content chunks.
 // Baseline: every event but [DONE] (role, tokens, finish, usage). Router: the
 // usage-only chunk is not delivered (the request did not ask for usage).
@@ -382,9 +402,9 @@ int64_t one_stream(Client& c, int side, int size, int tokens) {
   StreamOutcome out;
   const auto t0 = std::chrono::steady_clock::now();
   c.stream(size, out);
-  if (!out.ok) die(fmt::format("a {} stream failed", side == 0 ? "baseline" : "llmux"));
+  if (!out.ok) die(fmt::format("a {} stream failed", kSideNames[side]));
   if (out.chunks != expected_chunks(side, tokens)) {
-    die(fmt::format("{} stream delivered {} chunks, expected {}", side == 0 ? "baseline" : "llmux", out.chunks,
+    die(fmt::format("{} stream delivered {} chunks, expected {}", kSideNames[side], out.chunks,
                     expected_chunks(side, tokens)));
   }
   return std::chrono::duration_cast<std::chrono::nanoseconds>(out.first_chunk - t0).count();
@@ -399,127 +419,245 @@ struct Cell {  // one side, one body
   double allocs_per_stream() const { return streams ? static_cast<double>(allocations) / streams : 0; }
 };
 
-int run_only(const Options& o) {
-  const int size = o.size == "few" ? 0 : 1;
-  const int tokens = size == 0 ? o.few : o.many;
-  const int side = o.only == "baseline" ? 0 : 1;
+// One side alone in this process: warm-up, then `o.streams` streams of each
+// body in `sizes`, in alternating blocks (so drift hits both bodies alike).
+std::vector<Cell> measure_side(const Options& o, int side, const std::vector<int>& sizes) {
   std::unique_ptr<Client> c;
   if (side == 0) c = std::make_unique<RawSseClient>(o, spliced_body(user_request("stream-few")));
   else c = std::make_unique<RouterClient>(o);
-  for (int i = 0; i < o.warmup; ++i) one_stream(*c, side, size, tokens);
-  std::vector<int64_t> ttft;
-  const double cpu0 = cpu_seconds();
-  for (int i = 0; i < o.streams; ++i) ttft.push_back(one_stream(*c, side, size, tokens));
-  const double cpu = cpu_seconds() - cpu0;
-  std::printf("%s alone, %s body (%d events): %d streams, TTFT p50 %.2f us, CPU per stream %.2f us\n",
-              o.only.c_str(), kSizeNames[size], chat_stream_events(tokens), o.streams, percentile_us(ttft, 0.5),
-              o.streams ? cpu * 1e6 / o.streams : 0.0);
+  const int tokens[2] = {o.few, o.many};
+  for (int size : sizes) {
+    for (int i = 0; i < o.warmup; ++i) one_stream(*c, side, size, tokens[size]);
+  }
+  std::vector<Cell> cells(2);
+  for (int size : sizes) cells[size].ttft_ns.reserve(static_cast<size_t>(o.streams));
+  for (bool more = true; more;) {
+    more = false;
+    for (int size : sizes) {
+      Cell& cell = cells[size];
+      const int n = std::min(o.block, o.streams - cell.streams);
+      if (n <= 0) continue;
+      const auto a0 = alloc_counter::process();
+      const double cpu0 = cpu_seconds();
+      for (int i = 0; i < n; ++i) cell.ttft_ns.push_back(one_stream(*c, side, size, tokens[size]));
+      cell.cpu += cpu_seconds() - cpu0;
+      cell.allocations += (alloc_counter::process() - a0).allocations;
+      cell.streams += n;
+      more = more || cell.streams < o.streams;
+    }
+  }
+  return cells;
+}
+
+// --only: one side alone, read by a person (or under callgrind / perf).
+int run_only(const Options& o) {
+  const int side = side_index(o.only);
+  std::vector<int> sizes;
+  if (o.size != "many") sizes.push_back(0);
+  if (o.size != "few") sizes.push_back(1);
+  const std::vector<Cell> cells = measure_side(o, side, sizes);
+  for (int size : sizes) {
+    const Cell& c = cells[size];
+    std::printf("%s alone, %s body (%d events): %d streams, TTFT p50 %.2f us, p99 %.2f us, CPU per stream %.2f us, "
+                "allocations per stream %.1f\n",
+                o.only.c_str(), kSizeNames[size], chat_stream_events(size == 0 ? o.few : o.many), c.streams,
+                percentile_us(c.ttft_ns, 0.5), percentile_us(c.ttft_ns, 0.99), c.cpu_us_per_stream(),
+                c.allocs_per_stream());
+  }
   return 0;
 }
 
-int run(const Options& o) {
+// --child: one side alone, both bodies, for the parent: one "key value..." line per figure.
+int run_child(const Options& o) {
+  const std::vector<Cell> cells = measure_side(o, side_index(o.child), {0, 1});
+  for (int size = 0; size < 2; ++size) {
+    const Cell& c = cells[size];
+    std::string ttft = fmt::format("ttft_ns_{}", kSizeNames[size]);
+    for (int64_t ns : c.ttft_ns) fmt::format_to(std::back_inserter(ttft), " {}", ns);
+    fmt::print("{}\ncpu_seconds_{} {:.9f}\nallocations_{} {}\nstreams_{} {}\n", ttft, kSizeNames[size], c.cpu,
+               kSizeNames[size], c.allocations, kSizeNames[size], c.streams);
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+// Runs this binary again as `--child=SIDE` for `streams` streams per body; its cells.
+std::vector<Cell> spawn_child(const Options& o, int side, int streams) {
+  testing::ChildProcess child(testing::ChildProcess::kSelf,
+                              {fmt::format("--child={}", kSideNames[side]), "--host=" + o.host,
+                               fmt::format("--port={}", o.port), fmt::format("--few={}", o.few),
+                               fmt::format("--many={}", o.many), fmt::format("--streams={}", streams),
+                               fmt::format("--warmup={}", o.warmup), fmt::format("--block={}", o.block)});
+  std::vector<Cell> cells(2);
+  int fields = 0;
+  while (auto line = child.read_line(std::chrono::minutes(5))) {
+    const size_t sp = line->find(' ');
+    const std::string_view key = std::string_view(*line).substr(0, sp);
+    const char* at = sp == std::string::npos ? line->c_str() + line->size() : line->c_str() + sp;
+    for (int size = 0; size < 2; ++size) {
+      const std::string_view suffix = kSizeNames[size];
+      if (!key.ends_with(suffix) || key.size() <= suffix.size() || key[key.size() - suffix.size() - 1] != '_') continue;
+      const std::string_view name = key.substr(0, key.size() - suffix.size() - 1);
+      Cell& c = cells[size];
+      char* end = nullptr;
+      if (name == "ttft_ns") {
+        for (long long v = std::strtoll(at, &end, 10); end != at; v = std::strtoll(at, &end, 10)) {
+          c.ttft_ns.push_back(v);
+          at = end;
+        }
+      } else if (name == "cpu_seconds") {
+        c.cpu = std::strtod(at, nullptr);
+      } else if (name == "allocations") {
+        c.allocations = std::strtoull(at, nullptr, 10);
+      } else if (name == "streams") {
+        c.streams = static_cast<int>(std::strtol(at, nullptr, 10));
+      } else {
+        continue;
+      }
+      ++fields;
+    }
+  }
+  const int status = child.finish();
+  if (status != 0 || fields != 8) {
+    die(fmt::format("the {} child failed (exit status {}, {} of 8 figures reported)", kSideNames[side], status, fields));
+  }
+  for (const Cell& c : cells) {
+    if (static_cast<int>(c.ttft_ns.size()) != c.streams) die(fmt::format("the {} child lost samples", kSideNames[side]));
+  }
+  return cells;
+}
+
+// One side's figures over some cells ([size]).
+struct SideFigures {
+  double ttft_p50[2] = {0, 0}, ttft_p99[2] = {0, 0};  // [size], µs
+  double cpu_us_per_stream[2] = {0, 0}, allocs_per_stream[2] = {0, 0};
+  double cpu_us_per_chunk = 0, allocs_per_chunk = 0;  // slope many vs few
+};
+
+SideFigures figures(const Cell (&cells)[2], const int (&events)[2]) {
+  SideFigures f;
+  for (int size = 0; size < 2; ++size) {
+    f.ttft_p50[size] = percentile_us(cells[size].ttft_ns, 0.50);
+    f.ttft_p99[size] = percentile_us(cells[size].ttft_ns, 0.99);
+    f.cpu_us_per_stream[size] = cells[size].cpu_us_per_stream();
+    f.allocs_per_stream[size] = cells[size].allocs_per_stream();
+  }
+  f.cpu_us_per_chunk = (f.cpu_us_per_stream[1] - f.cpu_us_per_stream[0]) / (events[1] - events[0]);
+  f.allocs_per_chunk = (f.allocs_per_stream[1] - f.allocs_per_stream[0]) / (events[1] - events[0]);
+  return f;
+}
+
+std::string json_list(const std::vector<double>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += fmt::format("{}{:.3f}", i ? "," : "", v[i]);
+  return out + "]";
+}
+
+std::string range(const std::vector<double>& v) {
+  if (v.empty()) return "-";
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return fmt::format("{:.2f} .. {:.2f}", *lo, *hi);
+}
+
+int run_parent(const Options& o) {
+  const int events[2] = {chat_stream_events(o.few), chat_stream_events(o.many)};
+  const int per_round = (o.streams + o.rounds - 1) / o.rounds;
   std::printf("llmux streaming overhead: Router::stream vs plain libcurl-multi SSE client, nginx at %s:%d\n",
               o.host.c_str(), o.port);
-  std::printf("bodies: few = %d events, many = %d events (~230 B each); %d streams per side and body after %d "
-              "warm-up, one at a time, blocks of %d, interleaved\n",
-              chat_stream_events(o.few), chat_stream_events(o.many), o.streams, o.warmup, o.block);
+  std::printf("bodies: few = %d events, many = %d events (~230 B each); %d rounds, each side alone in its own "
+              "process per round (order alternating), %d streams per body each after %d warm-up, one at a time\n",
+              events[0], events[1], o.rounds, per_round, o.warmup);
   std::fflush(stdout);
 
-  RawSseClient baseline(o, spliced_body(user_request("stream-few")));
-  RouterClient router(o);
-  Client* clients[2] = {&baseline, &router};
-  const int tokens[2] = {o.few, o.many};
-  for (int size = 0; size < 2; ++size) {
-    for (int i = 0; i < o.warmup; ++i) {
-      for (int side = 0; side < 2; ++side) one_stream(*clients[side], side, size, tokens[size]);
-    }
-  }
-  Cell cell[2][2];  // [side][size]
-  for (int b = 0; cell[0][0].streams < o.streams || cell[1][1].streams < o.streams; ++b) {
-    for (int size = 0; size < 2; ++size) {
-      for (int k = 0; k < 2; ++k) {
-        const int side = (b % 2 == 0) ? k : 1 - k;  // ABBA
-        Cell& c = cell[side][size];
-        const int n = std::min(o.block, o.streams - c.streams);
-        if (n <= 0) continue;
-        const auto a0 = alloc_counter::process();
-        const double cpu0 = cpu_seconds();
-        for (int i = 0; i < n; ++i) c.ttft_ns.push_back(one_stream(*clients[side], side, size, tokens[size]));
-        c.cpu += cpu_seconds() - cpu0;
-        c.allocations += (alloc_counter::process() - a0).allocations;
-        c.streams += n;
+  Cell pooled[2][2];  // [side][size], every round
+  std::vector<double> round_ttft[2], round_added_ttft, round_cpu_chunk[2], round_added_cpu_chunk;
+  for (int r = 0; r < o.rounds; ++r) {
+    Cell round[2][2];
+    for (int k = 0; k < 2; ++k) {
+      const int side = (r % 2 == 0) ? k : 1 - k;  // ABBA over rounds: neither side always runs first
+      std::vector<Cell> cells = spawn_child(o, side, per_round);
+      for (int size = 0; size < 2; ++size) {
+        Cell& p = pooled[side][size];
+        p.ttft_ns.insert(p.ttft_ns.end(), cells[size].ttft_ns.begin(), cells[size].ttft_ns.end());
+        p.cpu += cells[size].cpu;
+        p.allocations += cells[size].allocations;
+        p.streams += cells[size].streams;
+        round[side][size] = std::move(cells[size]);
       }
     }
-  }
-
-  const int events[2] = {chat_stream_events(o.few), chat_stream_events(o.many)};
-  double added_cpu[2], added_alloc[2];
-  for (int size = 0; size < 2; ++size) {
-    added_cpu[size] = cell[1][size].cpu_us_per_stream() - cell[0][size].cpu_us_per_stream();
-    added_alloc[size] = cell[1][size].allocs_per_stream() - cell[0][size].allocs_per_stream();
-  }
-  const double added_cpu_per_chunk = (added_cpu[1] - added_cpu[0]) / (events[1] - events[0]);
-  const double added_alloc_per_chunk = (added_alloc[1] - added_alloc[0]) / (events[1] - events[0]);
-
-  std::printf("\n%-36s %12s %12s %12s %8s\n", "metric", "baseline", "llmux", "delta", "ratio");
-  auto row = [](const std::string& m, double b, double l) {
-    std::printf("%-36s %12.2f %12.2f %+12.2f %8.3f\n", m.c_str(), b, l, l - b, b > 0 ? l / b : 0.0);
-  };
-  double ttft[2][2][2];  // [side][size][p50, p99]
-  for (int side = 0; side < 2; ++side) {
-    for (int size = 0; size < 2; ++size) {
-      ttft[side][size][0] = percentile_us(cell[side][size].ttft_ns, 0.50);
-      ttft[side][size][1] = percentile_us(cell[side][size].ttft_ns, 0.99);
+    const SideFigures f[2] = {figures(round[0], events), figures(round[1], events)};
+    for (int side = 0; side < 2; ++side) {
+      round_ttft[side].push_back(f[side].ttft_p50[1]);
+      round_cpu_chunk[side].push_back(f[side].cpu_us_per_chunk);
     }
+    round_added_ttft.push_back(f[1].ttft_p50[1] - f[0].ttft_p50[1]);
+    round_added_cpu_chunk.push_back(f[1].cpu_us_per_chunk - f[0].cpu_us_per_chunk);
+    std::printf("round %d: TTFT p50 (many) baseline %.2f us, llmux %.2f us, added %+.2f us; CPU per chunk "
+                "baseline %.4f us, llmux %.4f us, added %+.4f us\n",
+                r + 1, f[0].ttft_p50[1], f[1].ttft_p50[1], round_added_ttft.back(), f[0].cpu_us_per_chunk,
+                f[1].cpu_us_per_chunk, round_added_cpu_chunk.back());
+    std::fflush(stdout);
   }
+
+  const SideFigures b = figures(pooled[0], events);
+  const SideFigures l = figures(pooled[1], events);
+  std::printf("\n%-36s %12s %12s %12s %8s\n", "metric (all rounds pooled)", "baseline", "llmux", "delta", "ratio");
+  auto row = [](const std::string& m, double base, double ours) {
+    std::printf("%-36s %12.2f %12.2f %+12.2f %8.3f\n", m.c_str(), base, ours, ours - base, base > 0 ? ours / base : 0.0);
+  };
   for (int size = 0; size < 2; ++size) {
     const char* n = kSizeNames[size];
-    row(fmt::format("TTFT p50, {} (us)", n), ttft[0][size][0], ttft[1][size][0]);
-    row(fmt::format("TTFT p99, {} (us)", n), ttft[0][size][1], ttft[1][size][1]);
-    row(fmt::format("CPU per stream, {} (us)", n), cell[0][size].cpu_us_per_stream(), cell[1][size].cpu_us_per_stream());
-    row(fmt::format("allocations per stream, {}", n), cell[0][size].allocs_per_stream(),
-        cell[1][size].allocs_per_stream());
+    row(fmt::format("TTFT p50, {} (us)", n), b.ttft_p50[size], l.ttft_p50[size]);
+    row(fmt::format("TTFT p99, {} (us)", n), b.ttft_p99[size], l.ttft_p99[size]);
+    row(fmt::format("CPU per stream, {} (us)", n), b.cpu_us_per_stream[size], l.cpu_us_per_stream[size]);
+    row(fmt::format("allocations per stream, {}", n), b.allocs_per_stream[size], l.allocs_per_stream[size]);
   }
-  std::printf("\nadded CPU per chunk (slope many vs few): %.3f us (budget %.1f us, ratio %.2f) -> %s\n",
+  const double added_cpu_per_chunk = l.cpu_us_per_chunk - b.cpu_us_per_chunk;
+  const double added_ttft_p50 = l.ttft_p50[1] - b.ttft_p50[1];
+  std::printf("\nadded CPU per chunk (slope many vs few): %.3f us (budget %.1f us, ratio %.2f) -> %s; rounds %s\n",
               added_cpu_per_chunk, kBudgetCpuPerChunkUs, added_cpu_per_chunk / kBudgetCpuPerChunkUs,
-              added_cpu_per_chunk <= kBudgetCpuPerChunkUs ? "within budget" : "OVER BUDGET");
+              added_cpu_per_chunk <= kBudgetCpuPerChunkUs ? "within budget" : "OVER BUDGET",
+              range(round_added_cpu_chunk).c_str());
   std::printf("added allocations per chunk: %.3f; added CPU per stream (few body, ~per-call part): %.2f us\n",
-              added_alloc_per_chunk, added_cpu[0]);
-  const double added_ttft_p50 = ttft[1][1][0] - ttft[0][1][0];
-  std::printf("added TTFT p50 (many body): %.2f us (budget %.0f us, ratio %.2f) -> %s; p99 %+.2f us\n",
+              l.allocs_per_chunk - b.allocs_per_chunk, l.cpu_us_per_stream[0] - b.cpu_us_per_stream[0]);
+  std::printf("added TTFT p50 (many body): %.2f us (budget %.0f us, ratio %.2f) -> %s; p99 %+.2f us; rounds %s\n",
               added_ttft_p50, kBudgetAddedTtftP50Us, added_ttft_p50 / kBudgetAddedTtftP50Us,
-              added_ttft_p50 <= kBudgetAddedTtftP50Us ? "within budget" : "OVER BUDGET",
-              ttft[1][1][1] - ttft[0][1][1]);
+              added_ttft_p50 <= kBudgetAddedTtftP50Us ? "within budget" : "OVER BUDGET", l.ttft_p99[1] - b.ttft_p99[1],
+              range(round_added_ttft).c_str());
 
   if (!o.json_path.empty()) {
     auto side_json = [&](int side) {
+      const SideFigures& f = side == 0 ? b : l;
       // The many body's TTFT and the side's own CPU per chunk (slope) first:
       // the keys benchmarks/targets.py reads.
-      const double per_chunk = (cell[side][1].cpu_us_per_stream() - cell[side][0].cpu_us_per_stream()) /
-                               (events[1] - events[0]);
-      std::string s = fmt::format(R"("ttft_p50_us":{:.3f},"cpu_us_per_chunk":{:.4f},)", ttft[side][1][0], per_chunk);
-      s = "{" + s;
+      std::string s = fmt::format(R"({{"ttft_p50_us":{:.3f},"cpu_us_per_chunk":{:.4f},)", f.ttft_p50[1],
+                                  f.cpu_us_per_chunk);
       for (int size = 0; size < 2; ++size) {
-        const Cell& c = cell[side][size];
-        s += fmt::format(R"({}"{}":{{"ttft_us":{{"p50":{:.3f},"p99":{:.3f}}},"cpu_us_per_stream":{:.3f},)"
-                         R"("allocations_per_stream":{:.2f},"streams":{}}})",
-                         size ? "," : "", kSizeNames[size], ttft[side][size][0], ttft[side][size][1],
-                         c.cpu_us_per_stream(), c.allocs_per_stream(), c.streams);
+        s += fmt::format(R"("{}":{{"ttft_us":{{"p50":{:.3f},"p99":{:.3f}}},"cpu_us_per_stream":{:.3f},)"
+                         R"("allocations_per_stream":{:.2f},"streams":{}}},)",
+                         kSizeNames[size], f.ttft_p50[size], f.ttft_p99[size], f.cpu_us_per_stream[size],
+                         f.allocs_per_stream[size], pooled[side][size].streams);
       }
-      return s + "}";
+      return s + fmt::format(R"("ttft_p50_us_rounds":{},"cpu_us_per_chunk_rounds":{}}})", json_list(round_ttft[side]),
+                             json_list(round_cpu_chunk[side]));
     };
     const std::string text = fmt::format(
         R"({{"benchmark":"llmux_stream_overhead","server":"nginx static SSE body on loopback",)"
-        R"("config":{{"events_few":{},"events_many":{},"streams":{},"warmup":{},"block":{},"alloc_counter":{}}},)"
+        R"("method":"each side alone in its own process per round, rounds alternate which side runs first",)"
+        R"("config":{{"events_few":{},"events_many":{},"streams":{},"rounds":{},"warmup":{},"block":{},)"
+        R"("alloc_counter":{}}},)"
         R"("baseline":{},"llmux":{},)"
         R"("added":{{"ttft_p50_us":{:.3f},"ttft_p99_us":{:.3f},"ttft_p50_us_few":{:.3f},"cpu_us_per_chunk":{:.4f},)"
-        R"("cpu_us_per_stream_few":{:.3f},"cpu_us_per_stream_many":{:.3f},"allocations_per_chunk":{:.4f}}},)"
+        R"("cpu_us_per_stream_few":{:.3f},"cpu_us_per_stream_many":{:.3f},"allocations_per_chunk":{:.4f},)"
+        R"("ttft_p50_us_rounds":{},"cpu_us_per_chunk_rounds":{}}},)"
         R"("budget":[{{"name":"added TTFT p50","figure_us":{:.3f},"budget_us":{:.1f},"within_budget":{}}},)"
         R"({{"name":"added CPU per chunk","figure_us":{:.4f},"budget_us":{:.2f},"within_budget":{}}}]}})"
         "\n",
-        events[0], events[1], o.streams, o.warmup, o.block, alloc_counter::available(), side_json(0), side_json(1),
-        added_ttft_p50, ttft[1][1][1] - ttft[0][1][1], ttft[1][0][0] - ttft[0][0][0], added_cpu_per_chunk,
-        added_cpu[0], added_cpu[1], added_alloc_per_chunk, added_ttft_p50, kBudgetAddedTtftP50Us,
+        events[0], events[1], per_round * o.rounds, o.rounds, o.warmup, o.block, alloc_counter::available(),
+        side_json(0), side_json(1), added_ttft_p50, l.ttft_p99[1] - b.ttft_p99[1], l.ttft_p50[0] - b.ttft_p50[0],
+        added_cpu_per_chunk, l.cpu_us_per_stream[0] - b.cpu_us_per_stream[0],
+        l.cpu_us_per_stream[1] - b.cpu_us_per_stream[1], l.allocs_per_chunk - b.allocs_per_chunk,
+        json_list(round_added_ttft), json_list(round_added_cpu_chunk), added_ttft_p50, kBudgetAddedTtftP50Us,
         added_ttft_p50 <= kBudgetAddedTtftP50Us, added_cpu_per_chunk, kBudgetCpuPerChunkUs,
         added_cpu_per_chunk <= kBudgetCpuPerChunkUs);
     std::FILE* out = std::fopen(o.json_path.c_str(), "w");
@@ -542,6 +680,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const llmux::bench::Options o = llmux::bench::parse_args(argc, argv);
+  if (!o.child.empty()) return llmux::bench::run_child(o);
   if (!o.only.empty()) return llmux::bench::run_only(o);
-  return llmux::bench::run(o);
+  return llmux::bench::run_parent(o);
 }
