@@ -850,11 +850,17 @@ void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const Htt
   if (!h.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, h.ca_bundle_path.c_str());
   if (!h.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, h.client_cert_path.c_str());
   if (!h.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, h.client_key_path.c_str());
-  // Proxies as the environment said when the loop was created (ProxyEnvironment):
-  // both set, so libcurl reads no variable per transfer. libcurl copies them.
+  // Proxies as the environment said when the loop was created
+  // (ProxyEnvironment), set so that libcurl reads no variable per transfer.
   if (const std::string* proxy = proxy_env_.for_url(h.url)) {
-    curl_easy_setopt(e, CURLOPT_PROXY, proxy->c_str());
-    curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());
+    if (proxy->empty()) {
+      // No proxy: "no host uses one" also spares the copy of an empty
+      // CURLOPT_PROXY libcurl would make per transfer.
+      curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    } else {
+      curl_easy_setopt(e, CURLOPT_PROXY, proxy->c_str());
+      curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());
+    }
   }
 
   if (options_.http2 && starts_with_ignore_case(h.url, "https://")) {
