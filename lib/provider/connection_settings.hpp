@@ -5,8 +5,9 @@
 // alike: TLS verification (ssl_verify), the CA bundle, the client
 // certificate. Every Provider::build_request (and continuation / token
 // request built for a deployment) calls apply_connection_settings once, so a
-// new adapter cannot forget ssl_verify. Proxies need nothing here: libcurl
-// reads HTTPS_PROXY / NO_PROXY per transfer. Stateless, thread-safe.
+// new adapter cannot forget ssl_verify. Proxies need nothing here: the
+// transport reads the environment's once (transport/curl_event_loop.cpp,
+// ProxyEnvironment). Stateless, thread-safe.
 #pragma once
 
 #include "llmux/config.hpp"

@@ -154,8 +154,52 @@ void RouterMetrics::record(const RouterEvent& event) {
   }
 }
 
+namespace {
+
+// A success after one attempt in the group asked for, with usage reported:
+// what UsualSuccess caches.
+bool is_usual_success(const RouterEvent& event) {
+  if (event.type != RouterEventType::kSuccess || event.metadata == nullptr || event.usage == nullptr ||
+      !event.usage->reported) {
+    return false;
+  }
+  const RouterMetadata& m = *event.metadata;
+  if (m.attempt_log.size() != 1) return false;
+  const AttemptRecord& a = m.attempt_log.front();
+  return a.error_type.empty() && (a.model_group.empty() || a.model_group == requested_group(m));
+}
+
+uint64_t token_count(int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(0, n)); }
+
+void observe(DurationHistogram& histogram, double latency_ms) {
+  const double seconds = std::max(0.0, latency_ms / 1000.0);
+  // Buckets are inclusive upper bounds (le): the first bound >= the value.
+  const auto bound = std::lower_bound(kCallDurationBuckets.begin(), kCallDurationBuckets.end(), seconds);
+  ++histogram.bucket_counts[static_cast<size_t>(bound - kCallDurationBuckets.begin())];
+  histogram.sum_seconds += seconds;
+  ++histogram.count;
+}
+
+}  // namespace
+
+bool RouterMetrics::record_usual_success_locked(const RouterEvent& event) {
+  if (usual_.empty() || !is_usual_success(event)) return false;
+  const RouterMetadata& m = *event.metadata;
+  const auto it = usual_.find(m.attempt_log.front().deployment_id);
+  if (it == usual_.end() || it->second.group != requested_group(m)) return false;
+  UsualSuccess& u = it->second;
+  ++*u.calls;
+  ++*u.attempts;
+  observe(*u.duration, m.latency_ms);
+  *u.prompt_tokens += token_count(event.usage->prompt_tokens);
+  *u.completion_tokens += token_count(event.usage->completion_tokens);
+  *u.spend_usd += m.response_cost;
+  return true;
+}
+
 void RouterMetrics::record_call_locked(const RouterEvent& event) {
   if (event.metadata == nullptr) return;
+  if (record_usual_success_locked(event)) return;
   const RouterMetadata& m = *event.metadata;
   const std::string_view group = requested_group(m);
   std::string_view outcome = "success";
@@ -169,20 +213,26 @@ void RouterMetrics::record_call_locked(const RouterEvent& event) {
     const std::string_view attempt_outcome = a.error_type.empty() ? std::string_view("success") : a.error_type;
     ++series_value(counters_.attempts, {attempt_group, a.deployment_id, attempt_outcome});
   }
-  const double seconds = std::max(0.0, m.latency_ms / 1000.0);
-  DurationHistogram& histogram = series_value(counters_.call_duration, {group});
-  // Buckets are inclusive upper bounds (le): the first bound >= the value.
-  const auto bound = std::lower_bound(kCallDurationBuckets.begin(), kCallDurationBuckets.end(), seconds);
-  ++histogram.bucket_counts[static_cast<size_t>(bound - kCallDurationBuckets.begin())];
-  histogram.sum_seconds += seconds;
-  ++histogram.count;
+  observe(series_value(counters_.call_duration, {group}), m.latency_ms);
   if (event.type != RouterEventType::kSuccess) return;
   if (event.usage != nullptr && event.usage->reported) {
-    const auto tokens = [](int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(0, n)); };
-    series_value(counters_.tokens, {group, "prompt"}) += tokens(event.usage->prompt_tokens);
-    series_value(counters_.tokens, {group, "completion"}) += tokens(event.usage->completion_tokens);
+    series_value(counters_.tokens, {group, "prompt"}) += token_count(event.usage->prompt_tokens);
+    series_value(counters_.tokens, {group, "completion"}) += token_count(event.usage->completion_tokens);
   }
   series_value(counters_.spend_usd, {group}) += m.response_cost;
+  if (is_usual_success(event)) {
+    // Every series such a call bumps exists now: the next one of this
+    // deployment (in this group) goes straight to them.
+    const std::string_view deployment_id = m.attempt_log.front().deployment_id;
+    usual_.insert_or_assign(std::string(deployment_id),
+                            UsualSuccess{std::string(group),
+                                         &series_value(counters_.calls, {group, "success"}),
+                                         &series_value(counters_.attempts, {group, deployment_id, "success"}),
+                                         &series_value(counters_.call_duration, {group}),
+                                         &series_value(counters_.tokens, {group, "prompt"}),
+                                         &series_value(counters_.tokens, {group, "completion"}),
+                                         &series_value(counters_.spend_usd, {group})});
+  }
 }
 
 std::string RouterMetrics::render(const std::vector<DeploymentHealth>& health,

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "llmux/router.hpp"
 
@@ -67,9 +68,11 @@ struct LabelValuesEq {
   }
 };
 
-// One metric family's series: label values → value.
+// One metric family's series: label values → value. Node-based, so a value
+// stays where it is while other series are added (RouterMetrics keeps
+// pointers to the ones the usual call bumps).
 template <size_t N, class V>
-using Series = absl::flat_hash_map<LabelValues<N>, V, LabelValuesHash, LabelValuesEq>;
+using Series = absl::node_hash_map<LabelValues<N>, V, LabelValuesHash, LabelValuesEq>;
 
 // Upper bounds (seconds) of llmux_call_duration_seconds' buckets: LiteLLM
 // proxy's LATENCY_BUCKETS up to one minute; +Inf is implied.
@@ -117,10 +120,28 @@ class RouterMetrics {
     Series<1, uint64_t> shared_state;  // "up" | "down" transitions
   };
 
+  // The series the usual call bumps: a success after one attempt with usage
+  // reported. Per deployment (its group beside it), looked up once and kept,
+  // so such a call costs one lookup instead of seven. As many entries as the
+  // attempts family has deployment labels.
+  struct UsualSuccess {
+    std::string group;
+    uint64_t* calls = nullptr;
+    uint64_t* attempts = nullptr;
+    DurationHistogram* duration = nullptr;
+    uint64_t* prompt_tokens = nullptr;
+    uint64_t* completion_tokens = nullptr;
+    double* spend_usd = nullptr;
+  };
+
   void record_call_locked(const RouterEvent& event);
+  // True when `event` is a usual success and it was counted through usual_.
+  bool record_usual_success_locked(const RouterEvent& event);
 
   mutable std::mutex mu_;
   Counters counters_;  // guarded by mu_
+  // By deployment id; guarded by mu_; points into counters_.
+  absl::flat_hash_map<std::string, UsualSuccess> usual_;
 };
 
 }  // namespace llmux::router

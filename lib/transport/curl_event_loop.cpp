@@ -60,7 +60,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -164,19 +167,45 @@ TransferError classify(CURLcode code, bool reached_request) {
   }
 }
 
-// HTTP_PROXY for an http:// URL when libcurl would not read a proxy for it
-// (no http_proxy, no ALL_PROXY/all_proxy) and this is not a CGI process
-// (REQUEST_METHOD set), as Python's urllib decides; nullptr otherwise.
-const char* http_proxy_fallback(std::string_view url) {
-  if (!starts_with_ignore_case(url, "http://")) return nullptr;
-  const char* proxy = std::getenv("HTTP_PROXY");
-  if (proxy == nullptr || *proxy == '\0') return nullptr;
-  if (std::getenv("http_proxy") != nullptr || std::getenv("ALL_PROXY") != nullptr ||
-      std::getenv("all_proxy") != nullptr || std::getenv("REQUEST_METHOD") != nullptr) {
+// The environment's proxy settings, read once when the loop is created and
+// handed to every handle (CURLOPT_PROXY, CURLOPT_NOPROXY): libcurl otherwise
+// reads five variables (getenv walks the whole environment each time) on
+// every transfer. The choice is libcurl's own (url.c, detect_proxy): the first
+// of <scheme>_proxy (http_proxy only in lower case: a CGI request header can
+// set HTTP_PROXY), all_proxy, ALL_PROXY that is set, even empty (empty: no
+// proxy); no_proxy or NO_PROXY. Plus upper-case HTTP_PROXY for http:// when
+// none of those is set and this is not a CGI process (REQUEST_METHOD unset),
+// as Python's urllib, and so LiteLLM, reads it.
+struct ProxyEnvironment {
+  std::string http;      // for http:// URLs; "" for none
+  std::string https;     // for https:// URLs; "" for none
+  std::string no_proxy;  // hosts that go direct; "" for none
+
+  static ProxyEnvironment read() {
+    auto first_set = [](std::initializer_list<const char*> names) -> std::optional<std::string> {
+      for (const char* name : names) {
+        if (const char* v = std::getenv(name)) return std::string(v);
+      }
+      return std::nullopt;
+    };
+    ProxyEnvironment env;
+    if (auto v = first_set({"http_proxy", "all_proxy", "ALL_PROXY"})) {
+      env.http = std::move(*v);
+    } else if (std::getenv("REQUEST_METHOD") == nullptr) {
+      env.http = first_set({"HTTP_PROXY"}).value_or("");
+    }
+    env.https = first_set({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}).value_or("");
+    env.no_proxy = first_set({"no_proxy", "NO_PROXY"}).value_or("");
+    return env;
+  }
+
+  // The proxy for `url`; nullptr for a scheme libcurl should decide itself.
+  const std::string* for_url(std::string_view url) const {
+    if (starts_with_ignore_case(url, "http://")) return &http;
+    if (starts_with_ignore_case(url, "https://")) return &https;
     return nullptr;
   }
-  return proxy;
-}
+};
 
 }  // namespace
 
@@ -198,7 +227,7 @@ class CurlEventLoop::Impl {
   enum class TimerKind : uint8_t { kUser, kFirstByte, kFirstBody, kIdle, kTotal };
 
   // An easy handle configured for one request profile: URL, method, header
-  // lines, TLS files and proxy — everything but the body, the connect
+  // lines, TLS files — everything but the body, the connect
   // timeout and the transfer it serves. Pooled handles are reused as they
   // are by a transfer with the same profile (only the per-transfer options
   // are set again), and reset and configured anew for another one, so a
@@ -218,9 +247,8 @@ class CurlEventLoop::Impl {
     std::string ca_bundle_path;
     std::string client_cert_path;
     std::string client_key_path;
-    std::string proxy;  // the HTTP_PROXY fallback, "" for none
 
-    bool matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const;
+    bool matches(size_t hash, const HttpRequest& r) const;
   };
 
   // Per origin (scheme://host:port of the URL): what decides whether a new
@@ -325,7 +353,7 @@ class CurlEventLoop::Impl {
   // Gives `t` a handle configured for its request (a pooled one with the
   // same profile when there is one) and sets the per-transfer options.
   void setup_handle(Transfer& t);
-  void configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r, const char* proxy);
+  void configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r);
   void process_done();
   void fire_timers();
   int poll_timeout_ms();
@@ -362,6 +390,7 @@ class CurlEventLoop::Impl {
   static size_t on_write_cb(char* data, size_t size, size_t n, void* user);
 
   const TransportOptions options_;
+  const ProxyEnvironment proxy_env_ = ProxyEnvironment::read();
   const TimeSource& clock_;  // stamps results; the timers below run on the steady clock
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd in the epoll set: other threads' wakeup
@@ -721,33 +750,26 @@ void CurlEventLoop::Impl::add_transfer(std::unique_ptr<Transfer> owned) {
   if (has_deadline(r.total_timeout)) arm(*t, r.total_timeout, t->steady_started, TimerKind::kTotal);
 }
 
-bool CurlEventLoop::Impl::EasyHandle::matches(size_t hash, const HttpRequest& r, std::string_view proxy_now) const {
+bool CurlEventLoop::Impl::EasyHandle::matches(size_t hash, const HttpRequest& r) const {
   return profile_hash == hash && url == r.url && method == r.method && headers == r.headers &&
          verify_tls == r.verify_tls && (method == "POST" || has_body == !r.body.empty()) &&
          ca_bundle_path == r.ca_bundle_path && client_cert_path == r.client_cert_path &&
-         client_key_path == r.client_key_path && proxy == proxy_now;
+         client_key_path == r.client_key_path;
 }
 
 void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   const HttpRequest& r = t.request;
-  // Proxies: libcurl reads http_proxy, HTTPS_PROXY/https_proxy, ALL_PROXY and
-  // NO_PROXY/no_proxy itself on every transfer. It ignores upper-case
-  // HTTP_PROXY (a CGI request header can set it); Python, and so LiteLLM,
-  // read it outside CGI, and so do we (NO_PROXY still applies to it). Read
-  // per transfer, as libcurl reads the others: part of the profile.
-  const char* proxy = http_proxy_fallback(r.url);
-  const std::string_view proxy_sv = proxy != nullptr ? std::string_view(proxy) : std::string_view();
   const bool body_in_profile = r.method != "POST";
   const bool body_flag = body_in_profile && !r.body.empty();
   const size_t hash = absl::Hash<std::tuple<const std::string&, const std::string&, const std::vector<std::string>&,
                                             const bool&, const bool&, const std::string&, const std::string&,
-                                            const std::string&, const std::string_view&>>{}(
+                                            const std::string&>>{}(
       std::tie(r.url, r.method, r.headers, r.verify_tls, body_flag, r.ca_bundle_path, r.client_cert_path,
-               r.client_key_path, proxy_sv));
+               r.client_key_path));
   // The most recently used handle of this profile (its connection is the
   // most likely to be warm in libcurl's cache, and its memory in ours).
   for (size_t i = pool_.size(); i-- > 0;) {
-    if (pool_[i].hash == hash && pool_[i].handle->matches(hash, r, proxy_sv)) {
+    if (pool_[i].hash == hash && pool_[i].handle->matches(hash, r)) {
       t.handle = std::move(pool_[i].handle);
       pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
       break;
@@ -766,7 +788,7 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
       t.handle = std::make_unique<EasyHandle>();
       t.handle->easy = easy;
     }
-    configure_handle(*t.handle, hash, r, proxy);
+    configure_handle(*t.handle, hash, r);
   }
 
   // Per transfer: where events go, the body, the connect timeout.
@@ -790,7 +812,7 @@ void CurlEventLoop::Impl::setup_handle(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 }
 
-void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r, const char* proxy) {
+void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const HttpRequest& r) {
   CURL* e = h.easy;
   h.profile_hash = hash;
   h.url = r.url;
@@ -801,7 +823,6 @@ void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const Htt
   h.ca_bundle_path = r.ca_bundle_path;
   h.client_cert_path = r.client_cert_path;
   h.client_key_path = r.client_key_path;
-  h.proxy = proxy != nullptr ? proxy : "";
 
   curl_easy_setopt(e, CURLOPT_URL, h.url.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -829,7 +850,18 @@ void CurlEventLoop::Impl::configure_handle(EasyHandle& h, size_t hash, const Htt
   if (!h.ca_bundle_path.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, h.ca_bundle_path.c_str());
   if (!h.client_cert_path.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, h.client_cert_path.c_str());
   if (!h.client_key_path.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, h.client_key_path.c_str());
-  if (proxy != nullptr) curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+  // Proxies as the environment said when the loop was created
+  // (ProxyEnvironment), set so that libcurl reads no variable per transfer.
+  if (const std::string* proxy = proxy_env_.for_url(h.url)) {
+    if (proxy->empty()) {
+      // No proxy: "no host uses one" also spares the copy of an empty
+      // CURLOPT_PROXY libcurl would make per transfer.
+      curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    } else {
+      curl_easy_setopt(e, CURLOPT_PROXY, proxy->c_str());
+      curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());
+    }
+  }
 
   if (options_.http2 && starts_with_ignore_case(h.url, "https://")) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));

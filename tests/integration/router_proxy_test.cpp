@@ -1,6 +1,6 @@
 // Proxies (issue 10 item 5): the environment's proxy variables are honoured
-// as libcurl reads them on every transfer (http_proxy, HTTPS_PROXY, NO_PROXY),
-// plus upper-case HTTP_PROXY as Python reads it. The "proxy" is a canned
+// as libcurl reads them (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY), plus
+// upper-case HTTP_PROXY as Python reads it, once, when the Router is created. The "proxy" is a canned
 // server that answers forward-proxy requests itself: its request line in
 // absolute form proves the call went through it.
 #include <cstdlib>
@@ -20,8 +20,8 @@ namespace llmux::testing {
 namespace {
 
 // Sets (or unsets) proxy variables for one test and restores the previous
-// values. libcurl reads them per transfer on the loop thread; the test sets
-// them before the router exists and restores them after it is gone.
+// values. The Router reads them when it is created; the test sets them
+// before the router exists and restores them after it is gone.
 class ScopedEnv {
  public:
   ScopedEnv(std::vector<std::pair<std::string, std::optional<std::string>>> vars) {
@@ -134,6 +134,48 @@ TEST_CASE("proxy: HTTPS_PROXY tunnels an https deployment with CONNECT", "[proxy
   REQUIRE_FALSE(proxy.request_lines().empty());
   CHECK(proxy.request_lines()[0] == fmt::format("CONNECT 127.0.0.1:{} HTTP/1.1", origin.port()));
   CHECK(origin.connections() == 0);
+}
+
+TEST_CASE("proxy: ALL_PROXY carries a plain-HTTP deployment unless http_proxy is set, even empty", "[proxy]") {
+  FakeProvider provider;
+  CannedServer proxy({"", "", "Hello from the proxy."});
+  const std::string all_var = GENERATE(std::string("all_proxy"), std::string("ALL_PROXY"));
+  const bool empty_http_proxy = GENERATE(false, true);
+  INFO(all_var << (empty_http_proxy ? " with http_proxy=''" : ""));
+  std::vector<std::pair<std::string, std::optional<std::string>>> vars = {{all_var, proxy_url(proxy)}};
+  // libcurl takes the first variable set: an empty http_proxy means "no proxy".
+  if (empty_http_proxy) vars.emplace_back("http_proxy", "");
+  ScopedEnv env(vars);
+  {
+    auto router = make_router(provider.base_url());
+    REQUIRE(ask(*router).ok());
+  }
+  CHECK(provider.request_count() == (empty_http_proxy ? 1 : 0));
+  CHECK(proxy.requests() == (empty_http_proxy ? 0 : 1));
+}
+
+TEST_CASE("proxy: the environment is read when the Router is created", "[proxy]") {
+  FakeProvider provider;
+  CannedServer proxy({"", "", "Hello from the proxy."});
+  const std::string name = GENERATE(std::string("http_proxy"), std::string("HTTP_PROXY"));
+  INFO(name);
+  SECTION("a proxy set afterwards is not used") {
+    ScopedEnv env({});
+    auto router = make_router(provider.base_url());
+    ::setenv(name.c_str(), proxy_url(proxy).c_str(), 1);
+    REQUIRE(ask(*router).ok());
+    CHECK(provider.request_count() == 1);
+    CHECK(proxy.requests() == 0);
+  }
+  SECTION("a proxy unset afterwards is still used") {
+    ScopedEnv env({{name, proxy_url(proxy)}});
+    auto router = make_router(provider.base_url());
+    ::unsetenv(name.c_str());
+    auto r = ask(*router);
+    REQUIRE(r.ok());
+    CHECK_THAT(r->body, Catch::Contains("Hello from the proxy."));
+    CHECK(provider.request_count() == 0);
+  }
 }
 
 }  // namespace llmux::testing

@@ -317,6 +317,58 @@ TEST_CASE("metrics: usage without a usage block counts no tokens, spend adds up"
   CHECK(has_line(text, R"(llmux_spend_usd_total{model_group="g"} 0.75)"));
 }
 
+TEST_CASE("metrics: repeated one-attempt successes count like any other call, among other calls", "[router][metrics]") {
+  // The usual call (one attempt, usage reported) is counted through series
+  // kept from the first one of its group and deployment; calls of another
+  // deployment or group, failures and fallbacks in between must neither be
+  // lost nor land on the kept series.
+  RouterMetrics metrics;
+  Response d1;
+  d1.metadata = call_metadata("g", "g", 2, {attempt("g", "d1")});
+  d1.metadata.response_cost = 0.5;
+  d1.usage = {3, 5, 8, true};
+  Response d2 = d1;
+  d2.metadata.attempt_log = {attempt("g", "d2")};
+  Response h1 = d1;
+  h1.metadata = call_metadata("h", "h", 20, {attempt("", "h1")});
+  h1.metadata.response_cost = 1;
+  Response fell_back = d1;
+  fell_back.metadata = call_metadata("g", "h", 4, {attempt("g", "d1", "RateLimitError"), attempt("h", "h1")});
+  Response no_usage = d1;
+  no_usage.usage.reported = false;
+  const Error rate_limited(ErrorKind::kRateLimit, "429");
+  for (int i = 0; i < 3; ++i) {
+    record_success(metrics, d1.metadata, &d1.usage);
+    record_success(metrics, d1.metadata, &d1.usage);
+    record_success(metrics, d2.metadata, &d2.usage);
+    record_success(metrics, h1.metadata, &h1.usage);
+    record_success(metrics, fell_back.metadata, &fell_back.usage);
+    record_success(metrics, no_usage.metadata, &no_usage.usage);
+    record_failure(metrics, d1.metadata, rate_limited);
+  }
+  const std::string text = metrics.render({});
+  CHECK(lines_starting_with(text, "llmux_calls_total{") ==
+        std::vector<std::string>{R"(llmux_calls_total{model_group="g",outcome="RateLimitError"} 3)",
+                                 R"(llmux_calls_total{model_group="g",outcome="success"} 15)",
+                                 R"(llmux_calls_total{model_group="h",outcome="success"} 3)"});
+  CHECK(lines_starting_with(text, "llmux_attempts_total{") ==
+        std::vector<std::string>{R"(llmux_attempts_total{model_group="g",deployment_id="d1",outcome="RateLimitError"} 3)",
+                                 R"(llmux_attempts_total{model_group="g",deployment_id="d1",outcome="success"} 12)",
+                                 R"(llmux_attempts_total{model_group="g",deployment_id="d2",outcome="success"} 3)",
+                                 R"(llmux_attempts_total{model_group="h",deployment_id="h1",outcome="success"} 6)"});
+  // Tokens: every success with usage (d1 twice, d2, h1, the fallback), three rounds.
+  CHECK(lines_starting_with(text, "llmux_tokens_total{") ==
+        std::vector<std::string>{R"(llmux_tokens_total{model_group="g",type="completion"} 60)",
+                                 R"(llmux_tokens_total{model_group="g",type="prompt"} 36)",
+                                 R"(llmux_tokens_total{model_group="h",type="completion"} 15)",
+                                 R"(llmux_tokens_total{model_group="h",type="prompt"} 9)"});
+  CHECK(has_line(text, R"(llmux_spend_usd_total{model_group="g"} 6)"));
+  CHECK(has_line(text, R"(llmux_spend_usd_total{model_group="h"} 3)"));
+  CHECK(has_line(text, R"(llmux_call_duration_seconds_count{model_group="g"} 18)"));
+  CHECK(has_line(text, R"(llmux_call_duration_seconds_count{model_group="h"} 3)"));
+  CHECK(sample_value(text, R"(llmux_call_duration_seconds_sum{model_group="h"})") == Approx(0.06));
+}
+
 TEST_CASE("metrics: recording on one thread while another renders", "[router][metrics]") {
   RouterMetrics metrics;
   constexpr int kCalls = 2000;
