@@ -35,6 +35,14 @@ struct ColumnPool {
     view.push_back(d.get());
     owned.push_back(std::move(d));
   }
+
+  // The whole (single) page as the candidates' columns.
+  CandidateColumns whole_page() const {
+    CandidateColumns all;
+    all.table = table.get();
+    all.page = &table->page(0);
+    return all;
+  }
 };
 
 // Picks with and without the columns, from the same generator state: the
@@ -182,9 +190,7 @@ TEST_CASE("columns: fleet reports arriving after picks without any are seen by t
     REQUIRE(s.ok());
     for (int i = 0; i < n; ++i) pool.view[static_cast<size_t>(i)]->add_in_flight(i == 3 ? 0 : 1);
     check_layouts(**s, pool, ctx, 20);
-    CandidateColumns all;
-    all.table = pool.table.get();
-    all.page = &pool.table->page(0);
+    const CandidateColumns all = pool.whole_page();
     PickContext with = ctx;
     with.columns = &all;
     Random rng(3);
@@ -204,9 +210,7 @@ TEST_CASE("columns: fleet reports arriving after picks without any are seen by t
     for (int i = 0; i < n; ++i) {
       s.on_attempt_end(*pool.view[static_cast<size_t>(i)], strategy_test::success(now, i == 2 ? 0.2 : 0.5 + 0.01 * i));
     }
-    CandidateColumns all;
-    all.table = pool.table.get();
-    all.page = &pool.table->page(0);
+    const CandidateColumns all = pool.whole_page();
     PickContext with = ctx;
     with.columns = &all;
     Random rng(4);
