@@ -124,25 +124,54 @@ struct Rules {
   }
 };
 
-// The per-deployment rules for one candidate whose circuit is `h`; counts why
-// it goes. True: it stays.
-[[gnu::always_inline]] inline bool keep(const FilterInput& in, const Rules& rules, const PoolEntry* e,
-                                        const health::DeploymentHealthState& h, FilterReport& r) {
-  switch (h.availability(in.now)) {
-    case health::Availability::kAvailable:
-    case health::Availability::kProbeAvailable:
-      break;
-    case health::Availability::kProbeInFlight:
-      ++r.cooling_down;
-      r.soonest_recovery_seconds = 0;  // recovers as soon as the probe answers
-      return false;
-    case health::Availability::kCoolingDown: {
-      ++r.cooling_down;
-      const double left = std::max(0.0, duration_to_seconds(h.cooldown_until() - in.now));
+// Members removed by their circuit, as the report counts them: how many,
+// whether one has its probe in flight (it recovers as soon as the probe
+// answers), and the soonest end of an open circuit's cooldown.
+struct CoolingCount {
+  size_t count = 0;
+  bool probe_in_flight = false;
+  TimePoint soonest_until = TimePoint::max();
+
+  // True when the circuit keeps the member (closed, or half-open with the
+  // probe free).
+  [[gnu::always_inline]] bool admits(const health::DeploymentHealthState& h, TimePoint now) {
+    TimePoint until;
+    switch (h.availability(now, until)) {
+      case health::Availability::kAvailable:
+      case health::Availability::kProbeAvailable:
+        return true;
+      case health::Availability::kProbeInFlight:
+        ++count;
+        probe_in_flight = true;
+        return false;
+      case health::Availability::kCoolingDown:
+        ++count;
+        soonest_until = std::min(soonest_until, until);
+        return false;
+    }
+    return true;
+  }
+
+  // Into the report: the same figures as counting member by member (the
+  // seconds left only for the soonest: the conversion is monotonic).
+  void report(FilterReport& r, TimePoint now) const {
+    if (count == 0) return;
+    r.cooling_down += count;
+    if (probe_in_flight) {
+      r.soonest_recovery_seconds = 0;
+    } else if (soonest_until != TimePoint::max()) {
+      const double left = std::max(0.0, duration_to_seconds(soonest_until - now));
       if (r.soonest_recovery_seconds < 0 || left < r.soonest_recovery_seconds) r.soonest_recovery_seconds = left;
-      return false;
     }
   }
+};
+
+// The per-deployment rules for one candidate whose circuit is `h`; counts why
+// it goes (the circuit into `cooling`). True: it stays.
+[[gnu::always_inline]] inline bool keep(const FilterInput& in, const Rules& rules, const PoolEntry* e,
+                                        const health::DeploymentHealthState& h, CoolingCount& cooling,
+                                        FilterReport& r) {
+  if (!cooling.admits(h, in.now)) return false;
   if (rules.check_health && e->check->failed_at(in.now)) {
     ++r.failed_health_check;
     if (r.first_failed_health_check == nullptr) r.first_failed_health_check = e;
@@ -221,11 +250,13 @@ void filter_candidates(const FilterInput& in, std::vector<const PoolEntry*>& c, 
     const Rules rules(in);
     bool any_order = false;
     size_t kept = 0;
+    CoolingCount cooling;
     for (const PoolEntry* e : c) {
-      if (!keep(in, rules, e, *e->health, r)) continue;
+      if (!keep(in, rules, e, *e->health, cooling, r)) continue;
       any_order = any_order || e->has_order;
       c[kept++] = e;
     }
+    cooling.report(r, in.now);
     c.resize(kept);
     if (any_order) order_filter(c, r);
     tag_filter(in, c, r);
@@ -259,17 +290,41 @@ Candidates filter_group(const FilterInput& in, const ModelGroup& group, FilterSc
     std::copy(group.deployments.begin(), group.deployments.end(), deployments.begin());
     if (columns) std::copy(group.column_slots.begin(), group.column_slots.end(), slots.begin());
     kept = n;
+  } else if (!rules.any_for(group)) {
+    // Only circuits can remove members (some are tripped): the circuit words
+    // from the flat array, nothing else per member. The arrays as plain
+    // pointers: through the vectors, every store would make the compiler
+    // reload their data pointers (the stores might alias them).
+    const health::DeploymentHealthState* const* health = group.health.data();
+    const PoolEntry* const* members = group.members.data();
+    const Deployment* const* members_deployments = group.deployments.data();
+    const uint32_t* members_slots = group.column_slots.data();
+    const PoolEntry** kept_entries = entries.data();
+    const Deployment** kept_deployments = deployments.data();
+    uint32_t* kept_slots = slots.data();
+    const TimePoint now = in.now;
+    CoolingCount cooling;
+    for (size_t i = 0; i < n; ++i) {
+      if (!cooling.admits(*health[i], now)) continue;
+      kept_entries[kept] = members[i];
+      kept_deployments[kept] = members_deployments[i];
+      if (columns) kept_slots[kept] = members_slots[i];
+      ++kept;
+    }
+    cooling.report(r, now);
   } else {
     // The circuit words from the flat array; the member itself only when a
     // rule past the circuit applies.
+    CoolingCount cooling;
     for (size_t i = 0; i < n; ++i) {
       const PoolEntry* e = group.members[i];
-      if (!keep(in, rules, e, *group.health[i], r)) continue;
+      if (!keep(in, rules, e, *group.health[i], cooling, r)) continue;
       entries[kept] = e;
       deployments[kept] = group.deployments[i];
       if (columns) slots[kept] = group.column_slots[i];
       ++kept;
     }
+    cooling.report(r, in.now);
   }
   entries.resize(kept);
   // The rules that compare candidates with each other, then the concurrency

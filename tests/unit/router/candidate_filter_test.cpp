@@ -159,6 +159,55 @@ TEST_CASE("cooldown: open circuits are dropped, half-open ones stay; the error s
   CHECK(f.candidates.empty());
 }
 
+TEST_CASE("cooldown: the soonest recovery over many cooling members, and a probe in flight makes it 0", "[filter]") {
+  // filter_group has a pass of its own when only circuits can remove members;
+  // a context window on one member sends it through the full rules instead.
+  const bool other_rules = GENERATE(false, true);
+  std::vector<DeploymentConfig> deps = {dep("a"), dep("b"), dep("c"), dep("d"), dep("e")};
+  if (other_rules) {
+    deps[4].max_input_tokens = 100000;
+  }
+  Fixture f(deps);
+  f.settings.enable_pre_call_checks = other_rules;
+  VirtualClock time;
+  time.advance_to(kNow);
+  health::CooldownTracker tracker(f.settings, time);
+  health::FailureEvent ev;
+  ev.kind = ErrorKind::kRateLimit;
+  ev.status = 429;
+  ev.group_size = 5;
+  for (const auto& [id, seconds] : {std::pair{"a", 30.0}, {"c", 12.5}, {"d", 20.0}}) {
+    ev.deployment_cooldown_seconds = seconds;
+    REQUIRE(tracker.record_failure(*f.entry(id).health, ev));
+  }
+  CHECK(f.run() == Ids{"b", "e"});
+  CHECK(f.report.cooling_down == 3);
+  CHECK(f.report.soonest_recovery_seconds == Approx(12.5));
+
+  // c is half-open after its 12.5 s, then probing: excluded, recovering as
+  // soon as the probe answers (0), whatever the others still have left.
+  time.advance_to(kNow + std::chrono::seconds(13));
+  REQUIRE(tracker.begin_probe(*f.entry("c").health, time.now()));
+  f.in.now = time.now();
+  FilterReport report;
+  const Candidates c = filter_group(f.in, *f.pool->group("g"), f.scratch, report);
+  REQUIRE(c.size() == 2);
+  CHECK(c.entries[0]->deployment->id() == "b");
+  CHECK(c.entries[1]->deployment->id() == "e");
+  CHECK(report.cooling_down == 3);
+  CHECK(report.soonest_recovery_seconds == 0);
+
+  // The probe ends without a verdict: d (7 s left) is the soonest again.
+  tracker.end_probe_without_verdict(*f.entry("c").health);
+  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));  // 20 s from now
+  report.clear();
+  const Candidates c2 = filter_group(f.in, *f.pool->group("g"), f.scratch, report);
+  REQUIRE(c2.size() == 2);  // c half-open with its probe free, and e
+  CHECK(c2.entries[0]->deployment->id() == "c");
+  CHECK(report.cooling_down == 3);
+  CHECK(report.soonest_recovery_seconds == Approx(7));
+}
+
 TEST_CASE("a deployment addressed by id skips every filter but max_parallel", "[filter]") {
   auto d = dep("a");
   d.max_parallel_requests = 1;
