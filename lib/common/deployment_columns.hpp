@@ -179,6 +179,10 @@ struct CandidateColumns {
   const uint32_t* slots = nullptr;
   const DeploymentColumns::Page* page = nullptr;
   uint32_t base = 0;
+  // Set only when the candidates are a whole model group whose members set a
+  // weight, rpm or tpm: the running sums of their weights, candidate for
+  // candidate, kept with the pool snapshot (strategy::SimpleShuffle::weight_prefix).
+  const double* weight_prefix = nullptr;
 };
 
 namespace columns {

@@ -8,6 +8,7 @@
 #include "common/strings.hpp"
 #include "router/secrets.hpp"
 #include "strategy/cost_based.hpp"
+#include "strategy/simple_shuffle.hpp"
 
 namespace llmux::router {
 
@@ -73,6 +74,10 @@ void ModelGroup::index_members(std::shared_ptr<const health::TripCounter> counte
     any_weight = any_weight || c.weight.has_value() || c.rpm.has_value() || c.tpm.has_value();
   }
   trips = shared_counter ? std::move(counter) : nullptr;
+  weight_prefix.clear();
+  if (any_weight) strategy::SimpleShuffle::weight_prefix(deployments, weight_prefix);
+  whole_columns = CandidateColumns{column_table, column_slots.data(), column_page, column_base,
+                                   weight_prefix.empty() ? nullptr : weight_prefix.data()};
 }
 
 Result<std::shared_ptr<const DeploymentPool>> DeploymentPool::build(std::vector<DeploymentConfig> deployments,

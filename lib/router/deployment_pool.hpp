@@ -55,6 +55,14 @@ struct PoolEntry {
 int64_t max_parallel_requests_for(const DeploymentConfig& c, const RouterSettings& settings);
 
 struct ModelGroup {
+  // Not copyable: whole_columns points into this group's own vectors (a move
+  // keeps their buffers).
+  ModelGroup() = default;
+  ModelGroup(const ModelGroup&) = delete;
+  ModelGroup& operator=(const ModelGroup&) = delete;
+  ModelGroup(ModelGroup&&) = default;
+  ModelGroup& operator=(ModelGroup&&) = default;
+
   std::string name;
   std::vector<const PoolEntry*> members;
 
@@ -92,13 +100,18 @@ struct ModelGroup {
   const DeploymentColumns::Page* column_page = nullptr;
   uint32_t column_base = 0;
 
+  // With any_weight: simple-shuffle's running sums of the members' weights
+  // (strategy::SimpleShuffle::weight_prefix), member for member, so that a
+  // weighted pick over the whole group is a binary search.
+  std::vector<double> weight_prefix;
+
   // Fills the arrays and flags above from `members`.
   void index_members(std::shared_ptr<const health::TripCounter> counter,
                      std::shared_ptr<DeploymentColumns> columns = nullptr);
   // The columns of all members, for PickContext::columns.
-  CandidateColumns all_columns() const {
-    return CandidateColumns{column_table, column_slots.data(), column_page, column_base};
-  }
+  const CandidateColumns& all_columns() const { return whole_columns; }
+  // all_columns(), put together by index_members.
+  CandidateColumns whole_columns;
 };
 
 // What a requested model name resolved to.

@@ -234,3 +234,26 @@ TEST_CASE("the table notes the first fleet report, from any of its pages, and ke
   member(h, "x").fleet_view().set_others_in_flight(1);
   CHECK(h.column_table->fleet_reported());
 }
+
+TEST_CASE("a weighted group keeps simple-shuffle's running sums of its weights for the whole-group columns",
+          "[pool][columns]") {
+  std::vector<DeploymentConfig> list = {dep("g", "a"), dep("g", "b"), dep("g", "c"), dep("h", "x")};
+  list[0].weight = 2;
+  list[2].weight = 3.5;
+  auto pool = build(list, nullptr);
+  const ModelGroup& g = *pool->group("g");
+  REQUIRE(g.any_weight);
+  CHECK(g.weight_prefix == std::vector<double>{2, 2, 5.5});  // b has no weight: 0
+  CHECK(g.all_columns().weight_prefix == g.weight_prefix.data());
+  // No weight, rpm or tpm in the group: no sums, the pick is uniform.
+  const ModelGroup& h = *pool->group("h");
+  CHECK_FALSE(h.any_weight);
+  CHECK(h.all_columns().weight_prefix == nullptr);
+
+  // A rebuild with other members: the new snapshot's sums, in its order.
+  std::vector<DeploymentConfig> next = {list[2], list[0], dep("g", "d")};
+  next[2].weight = 4;
+  next[2].rpm = 100;  // weight still wins
+  auto p2 = build(next, pool.get());
+  CHECK(p2->group("g")->weight_prefix == std::vector<double>{3.5, 5.5, 9.5});
+}
