@@ -113,8 +113,9 @@ TEST_CASE("columns: least-busy decides as over the deployments, fleet counts inc
 }
 
 TEST_CASE("columns: cost-based routing decides as over the deployments", "[strategy][columns]") {
-  ColumnPool pool;
-  for (int i = 0; i < kN; ++i) {
+  const int n = GENERATE(kN, kSmallN);
+  ColumnPool pool(n);
+  for (int i = 0; i < n; ++i) {
     DeploymentConfig c = config(i);
     if (i % 5 != 4) {  // some unpriced: 5.0 per side
       c.input_cost_per_token = 1e-7 * (1 + (i * 7) % 4);
@@ -128,8 +129,10 @@ TEST_CASE("columns: cost-based routing decides as over the deployments", "[strat
 }
 
 TEST_CASE("columns: usage-based routing decides as over the deployments", "[strategy][columns]") {
-  ColumnPool pool;
-  for (int i = 0; i < kN; ++i) pool.add(config(i));
+  const int n = GENERATE(kN, kSmallN);
+  ColumnPool pool(n);
+  for (int i = 0; i < n; ++i) pool.add(config(i));
+  REQUIRE(pool.table->page(0).padded == (n == kSmallN));
   auto s = make_strategy("usage-based-routing-v2", "{}");
   REQUIRE(s.ok());
   const TimePoint now = TimePoint{} + std::chrono::hours(5);
