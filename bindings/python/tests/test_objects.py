@@ -99,6 +99,68 @@ def test_pickle_round_trip(resp: llmux.ModelResponse) -> None:
     assert again == resp and again._hidden_params == resp._hidden_params
 
 
+def _untouched(router: llmux.Router) -> llmux.ModelResponse:
+    """A response as the router returns it: built without __init__, no member wrapped yet, the
+    router metadata still its JSON text (llmux.types._adopt, _WithHiddenParams._from_json)."""
+    resp = router.completion(model="chat", messages=user())
+    assert type(resp) is llmux.ModelResponse
+    assert resp.__dict__["_raw"] and type(resp.__dict__["_hidden"]) is bytes
+    return resp
+
+
+@pytest.mark.parametrize("path", ["attributes", "items", "get", "iteration", "values", "dump", "json",
+                                  "equality", "pickle", "deepcopy", "repr", "assignment", "hidden"])
+def test_each_access_path_first_on_an_untouched_response(router: llmux.Router, path: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llmux, "litellm_types", False)  # llmux's own types with litellm imported too
+    resp = _untouched(router)
+    # The same members through the public constructor (a copy of the plain JSON members, which
+    # leaves resp untouched).
+    twin = llmux.ModelResponse(copy.deepcopy(resp.__dict__["_values"]))
+    expected = twin.model_dump()
+    content = expected["choices"][0]["message"]["content"]
+    if path == "attributes":
+        assert resp.choices[0].message.content == content and resp.usage.total_tokens > 0
+        assert isinstance(resp.choices[0], llmux.Choices) and isinstance(resp.usage, llmux.Usage)
+        assert resp.choices[0].message.tool_calls is None
+    elif path == "items":
+        assert resp["choices"][0]["message"]["content"] == content
+        assert isinstance(resp["choices"][0]["message"], llmux.Message)
+    elif path == "get":
+        assert resp.get("choices")[0].get("message").get("content") == content and resp.get("nope", 1) == 1
+    elif path == "iteration":
+        assert list(resp) == list(expected) and dict(resp).keys() == expected.keys() and len(resp) == len(expected)
+        assert "choices" in resp and "_llmux" not in resp
+    elif path == "values":
+        choices = dict(resp.items())["choices"]
+        assert isinstance(choices[0], llmux.Choices) and list(resp.values())[list(resp).index("choices")] is choices
+    elif path == "dump":
+        assert resp.model_dump() == expected and resp.dict() == expected
+        assert json.loads(resp.model_dump_json()) == expected
+    elif path == "json":
+        assert resp.json() == expected
+    elif path == "equality":
+        assert resp == twin and resp == expected and twin == resp
+    elif path == "pickle":
+        again = pickle.loads(pickle.dumps(resp))
+        assert again == twin and again._hidden_params == resp._hidden_params
+        assert again.choices[0].message.content == content
+    elif path == "deepcopy":
+        again = copy.deepcopy(resp)
+        assert again == twin and again._hidden_params["model_group"] == "chat"
+    elif path == "repr":
+        assert repr(resp).startswith("ModelResponse(") and repr(resp) == repr(twin)
+    elif path == "assignment":
+        resp.choices[0].message.content = "changed"
+        resp["model"] = "other"
+        assert resp.model_dump()["choices"][0]["message"]["content"] == "changed" and resp.model == "other"
+    elif path == "hidden":
+        assert resp._hidden_params["model_group"] == "chat"
+        assert type(resp.__dict__["_hidden"]) is dict  # parsed once, on that first read
+        resp._hidden_params = {"x": 1}
+        assert resp._hidden_params == {"x": 1}
+
+
 def test_hidden_params(resp: llmux.ModelResponse) -> None:
     hidden = resp._hidden_params
     assert hidden["model_id"] == hidden["deployment_id"] in ("chat-1", "chat-2")

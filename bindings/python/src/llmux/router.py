@@ -825,11 +825,13 @@ class CallReport:
         None when no callback runs: then llmux's own response types get the metadata unparsed,
         parsed only if ``_hidden_params`` is read (LiteLLM's types take a dict)."""
         fields, metadata = split_response_lazily(outcome, what)
-        response = make(fields)
-        if type(metadata) is bytes and isinstance(response, _WithHiddenParams) \
-                and self._observer.idle(outcome.events, True):
-            object.__setattr__(response, "_hidden_params", metadata)  # parsed when read
-            return response, None
+        if type(metadata) is bytes and self._observer.idle(outcome.events, True) \
+                and issubclass(make, _WithHiddenParams):
+            response = make._from_json(fields, metadata)  # llmux's type: metadata parsed when read
+            if isinstance(response, _WithHiddenParams):
+                return response, None
+        else:
+            response = make(fields)
         hidden = hidden_from_text(metadata)
         return _with_hidden(response, hidden), hidden
 

@@ -117,8 +117,10 @@ class LLMuxObject:
         values: dict[str, Any] = dict(data) if data else {}
         if fields:
             values.update(fields)
-        object.__setattr__(self, "_values", values)
-        object.__setattr__(self, "_raw", set(values) if values else None)
+        # Straight into the instance dict: object.__setattr__ is a slot-wrapper call each.
+        state = self.__dict__
+        state["_values"] = values
+        state["_raw"] = set(values) if values else None
 
     @classmethod
     def _wrap(cls, key: str, value: Any) -> Any:
@@ -293,16 +295,32 @@ class _Member:
         if raw is not None and name in raw:
             raw.discard(name)
             # LLMuxObject._wrap, with its common cases inlined (each Python call is a cost here).
+            # Children made by _adopt (no __init__ frame): every _children class is a plain LLMuxObject.
             kind = type(value)
             if kind is dict:
-                value = values[name] = type(obj)._children.get(name, LLMuxObject)(value)
+                value = values[name] = _adopt(type(obj)._children.get(name, LLMuxObject), value)
             elif kind is list and name not in type(obj)._plain:
                 child = type(obj)._children.get(name, LLMuxObject)
-                value = values[name] = [child(item) if type(item) is dict else _wrap_value(item, child)
+                value = values[name] = [_adopt(child, item) if type(item) is dict else _wrap_value(item, child)
                                         for item in value]
             elif kind not in _SCALARS:
                 value = values[name] = obj._wrap(name, value)
         return value
+
+
+_new_object = object.__new__
+
+
+def _adopt(cls: type[LLMuxObject], data: dict[str, Any]) -> Any:
+    """``cls(data)`` for a JSON object, without the ``__init__`` call (a Python frame and a kwargs
+    dict): what a member read and a response build do for every object. For classes whose
+    ``__init__`` is :class:`LLMuxObject`'s (the ``_children`` classes) or
+    :class:`_WithHiddenParams`'s (the response types)."""
+    obj = _new_object(cls)
+    state = obj.__dict__
+    state["_values"] = values = dict(data)
+    state["_raw"] = set(values) if values else None
+    return obj
 
 
 #: JSON scalars: a list holding only these is copied as it is, not walked item by item.
@@ -418,6 +436,18 @@ class _WithHiddenParams(LLMuxObject):
 
     #: LiteLLM's ``_hidden_params``: the router metadata under LiteLLM's names (a dict).
     _hidden_params = property(_get_hidden_params, _set_hidden_params)
+
+    @classmethod
+    def _from_json(cls, data: dict[str, Any], hidden: Any) -> Any:
+        """``cls(data)`` with ``_hidden`` set (a dict, or the metadata's JSON text, parsed when
+        read), for a response the library returned: LiteLLM's type when LiteLLM's types are in use
+        (``cls(data)``, which the caller completes), else llmux's, built without the metaclass call
+        and ``__init__`` frames."""
+        if cls in _LITELLM_BUILDERS and _litellm.litellm_in_use() is not None:
+            return cls(data)
+        response = _adopt(cls, data)
+        response.__dict__["_hidden"] = hidden
+        return response
 
 
 class ModelResponse(_WithHiddenParams, metaclass=_ResponseType):
