@@ -116,6 +116,15 @@ simdjson::error_code read_string(od::value& v, std::string& out) {
   return simdjson::SUCCESS;
 }
 
+// As read_string, but `out` views the parser's copy (valid until its next
+// iterate()): for what is read once per stream chunk.
+simdjson::error_code read_string_view(od::value& v, std::string_view& out) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::string) return simdjson::SUCCESS;
+  return v.get_string().get(out);
+}
+
 // Whether a delta member carries something the user sees: non-empty text,
 // tool calls or a function call.
 simdjson::error_code delta_member_has_content(od::value& v, bool& has) {
@@ -503,7 +512,7 @@ ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
     } else if (key == "usage") {
       e = read_usage(v, info.usage);
     } else if (key == "model") {
-      e = read_string(v, info.model);
+      e = read_string_view(v, info.model);
     } else if (key == "error") {
       if (!is_null_value(v)) {
         has_error = true;

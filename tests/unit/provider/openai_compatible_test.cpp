@@ -318,6 +318,14 @@ TEST_CASE("inspect_chunk on real OpenAI and vLLM chunks") {
     CHECK(c.has_content);
     CHECK(c.model == "Qwen/Qwen3-14B");
   }
+  SECTION("an escaped model name is unescaped; the view holds until the next chunk is read") {
+    auto c = p.inspect_chunk(R"({"model":"org\/a-model-name-past-the-small-string-size","choices":[]})");
+    CHECK(c.model == "org/a-model-name-past-the-small-string-size");
+    const std::string kept(c.model);
+    auto next = p.inspect_chunk(R"({"model":"other","choices":[]})");
+    CHECK(next.model == "other");
+    CHECK(kept == "org/a-model-name-past-the-small-string-size");
+  }
   SECTION("finish chunk") {
     auto c = p.inspect_chunk(
         R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini",)"
