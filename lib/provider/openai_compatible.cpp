@@ -38,6 +38,7 @@ class HeaderWriter {
     line.append(value_prefix);
     line.append(value);
   }
+  void add_line(std::string_view line) { next().assign(line.data(), line.size()); }
   void finish() { headers_.resize(count_); }
 
  private:
@@ -114,6 +115,15 @@ simdjson::error_code read_string(od::value& v, std::string& out) {
   SIMDJSON_TRY(v.get_string().get(s));
   out.assign(s.data(), s.size());
   return simdjson::SUCCESS;
+}
+
+// As read_string, but `out` views the parser's copy (valid until its next
+// iterate()): for what is read once per stream chunk.
+simdjson::error_code read_string_view(od::value& v, std::string_view& out) {
+  od::json_type t;
+  SIMDJSON_TRY(v.type().get(t));
+  if (t != od::json_type::string) return simdjson::SUCCESS;
+  return v.get_string().get(out);
 }
 
 // Whether a delta member carries something the user sees: non-empty text,
@@ -300,7 +310,86 @@ bool is_null_value(od::value& v) {
   return !v.type().get(t) && t == od::json_type::null;
 }
 
+// The deployment's API base without trailing slashes, after checking what
+// goes into the request's head: a line break in a header value would inject
+// headers. Never echoes the key.
+Status checked_api_base(const DeploymentConfig& deployment, std::string_view default_api_base,
+                        std::string_view provider_name, std::string_view& base) {
+  base = deployment.api_base.empty() ? default_api_base : std::string_view(deployment.api_base);
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  if (base.empty()) {
+    return Error(ErrorKind::kInvalidConfig,
+                 fmt::format("deployment {}: api_base is required for provider {}", deployment.id, provider_name));
+  }
+  if (has_line_break(deployment.api_key)) {
+    return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: api_key contains a line break", deployment.id));
+  }
+  if (has_line_break(deployment.organization) || has_line_break(base)) {
+    return Error(ErrorKind::kInvalidConfig,
+                 fmt::format("deployment {}: organization or api_base contains a line break", deployment.id));
+  }
+  for (const auto& [name, value] : deployment.extra_headers) {
+    if (has_line_break(name) || has_line_break(value) || name.find(':') != std::string::npos || name.empty()) {
+      return Error(ErrorKind::kInvalidConfig,
+                   fmt::format("deployment {}: extra header '{}' is not a valid header", deployment.id,
+                               has_line_break(name) ? std::string("<name with a line break>") : name));
+    }
+  }
+  return {};
+}
+
+// The header lines of a request to `deployment` (checked_api_base passed).
+void write_headers(const DeploymentConfig& deployment, bool streaming, std::vector<std::string>& out) {
+  HeaderWriter headers(out, 4 + deployment.extra_headers.size());
+  headers.add("Content-Type", "application/json");
+  if (!deployment.api_key.empty()) headers.add2("Authorization", "Bearer ", deployment.api_key);
+  if (!deployment.organization.empty()) headers.add("OpenAI-Organization", deployment.organization);
+  for (const auto& [name, value] : deployment.extra_headers) headers.add(name, value);
+  if (streaming) headers.add("Accept", "text/event-stream");
+  headers.finish();
+}
+
 }  // namespace
+
+// What a request to one deployment carries that no call changes — the
+// checked API base and the header lines, with and without the streaming
+// Accept — built once when the deployment joins the pool (make_auth), so a
+// call copies lines instead of checking and formatting them. Built from the
+// deployment's DeploymentConfig, which is immutable: a changed deployment (a
+// rotated key, another api_base) comes with a new config and a new one of
+// these, so nothing here goes stale. Used only for the config it was built
+// from (a family that passes another, e.g. azure_ai's resolved copy, or its
+// own auth state, builds per call). Families whose credentials change at
+// run time (Azure AD, Vertex, Bedrock tokens) keep their own auth state and
+// build their headers per call.
+class PreparedOpenAiRequest final : public DeploymentAuth {
+ public:
+  PreparedOpenAiRequest(const DeploymentConfig& deployment, std::string_view default_api_base,
+                        std::string_view provider_name)
+      : config_(&deployment) {
+    std::string_view base;
+    status_ = checked_api_base(deployment, default_api_base, provider_name, base);
+    if (!status_.ok()) return;
+    base_.assign(base.data(), base.size());
+    write_headers(deployment, false, headers_[0]);
+    write_headers(deployment, true, headers_[1]);
+  }
+
+  bool prepared_for(const DeploymentConfig& deployment) const { return &deployment == config_; }
+  const Status& status() const { return status_; }
+  std::string_view base() const { return base_; }
+  const std::vector<std::string>& headers(bool streaming) const { return headers_[streaming ? 1 : 0]; }
+
+ private:
+  const DeploymentConfig* config_;
+  Status status_;
+  std::string base_;
+  std::vector<std::string> headers_[2];  // [streaming]
+};
+
+std::shared_ptr<DeploymentAuth> OpenAiCompatibleProvider::make_auth(const DeploymentConfig& deployment) const {
+  return std::make_shared<PreparedOpenAiRequest>(deployment, default_api_base_, name_);
+}
 
 Status OpenAiCompatibleProvider::build_request(const ProviderTarget& target, const request::ParsedRequest& request,
                                                bool stream, transport::HttpRequest& out) const {
@@ -344,29 +433,17 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const reque
                                        bool stream, std::string_view messages_override,
                                        std::string_view extra_members, transport::HttpRequest& out) const {
   const DeploymentConfig& deployment = target.config;
-  std::string_view base = deployment.api_base.empty() ? default_api_base_ : std::string_view(deployment.api_base);
-  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-  if (base.empty()) {
-    return Error(ErrorKind::kInvalidConfig,
-                 fmt::format("deployment {}: api_base is required for provider {}", deployment.id, name_));
-  }
-  // A line break in a header value would inject headers. Never echo the key.
-  if (has_line_break(deployment.api_key)) {
-    return Error(ErrorKind::kInvalidConfig, fmt::format("deployment {}: api_key contains a line break", deployment.id));
-  }
-  if (has_line_break(deployment.organization) || has_line_break(base)) {
-    return Error(ErrorKind::kInvalidConfig,
-                 fmt::format("deployment {}: organization or api_base contains a line break", deployment.id));
-  }
-  for (const auto& [name, value] : deployment.extra_headers) {
-    if (has_line_break(name) || has_line_break(value) || name.find(':') != std::string::npos || name.empty()) {
-      return Error(ErrorKind::kInvalidConfig,
-                   fmt::format("deployment {}: extra header '{}' is not a valid header", deployment.id,
-                               has_line_break(name) ? std::string("<name with a line break>") : name));
-    }
+  const bool streaming = stream && request.endpoint == request::Endpoint::kChatCompletions;
+  const auto* prepared = dynamic_cast<const PreparedOpenAiRequest*>(target.auth);
+  if (prepared != nullptr && !prepared->prepared_for(deployment)) prepared = nullptr;
+  std::string_view base;
+  if (prepared != nullptr) {
+    if (!prepared->status().ok()) return prepared->status();
+    base = prepared->base();
+  } else if (Status checked = checked_api_base(deployment, default_api_base_, name_, base); !checked.ok()) {
+    return checked;
   }
 
-  const bool streaming = stream && request.endpoint == request::Endpoint::kChatCompletions;
   const std::string_view path = request::endpoint_path(request.endpoint);
   out.url.reserve(base.size() + path.size());
   out.url.assign(base.data(), base.size());
@@ -374,13 +451,14 @@ Status OpenAiCompatibleProvider::build(const ProviderTarget& target, const reque
   if (!(base.size() >= path.size() && base.substr(base.size() - path.size()) == path)) out.url.append(path);
   out.method.assign("POST");
 
-  HeaderWriter headers(out.headers, 4 + deployment.extra_headers.size());
-  headers.add("Content-Type", "application/json");
-  if (!deployment.api_key.empty()) headers.add2("Authorization", "Bearer ", deployment.api_key);
-  if (!deployment.organization.empty()) headers.add("OpenAI-Organization", deployment.organization);
-  for (const auto& [name, value] : deployment.extra_headers) headers.add(name, value);
-  if (streaming) headers.add("Accept", "text/event-stream");
-  headers.finish();
+  if (prepared != nullptr) {
+    const std::vector<std::string>& lines = prepared->headers(streaming);
+    HeaderWriter headers(out.headers, lines.size());
+    for (const std::string& line : lines) headers.add_line(line);
+    headers.finish();
+  } else {
+    write_headers(deployment, streaming, out.headers);
+  }
 
   request::SpliceOptions options;
   options.force_stream = streaming;
@@ -503,7 +581,7 @@ ChunkInfo OpenAiCompatibleProvider::inspect_chunk(std::string_view data) const {
     } else if (key == "usage") {
       e = read_usage(v, info.usage);
     } else if (key == "model") {
-      e = read_string(v, info.model);
+      e = read_string_view(v, info.model);
     } else if (key == "error") {
       if (!is_null_value(v)) {
         has_error = true;

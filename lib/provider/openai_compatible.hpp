@@ -7,6 +7,7 @@
 // the registry (provider_registry.cpp); thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,9 @@ class OpenAiCompatibleProvider : public Provider {
   std::string_view name() const override { return name_; }
   std::string_view default_api_base() const { return default_api_base_; }
 
+  // The deployment's checked API base and header lines, built once
+  // (PreparedOpenAiRequest in the .cpp); nothing to refresh.
+  std::shared_ptr<DeploymentAuth> make_auth(const DeploymentConfig& deployment) const override;
   Status build_request(const ProviderTarget& target, const request::ParsedRequest& request, bool stream,
                        transport::HttpRequest& out) const override;
   Error classify_failure(const transport::TransferResult& result) const override;

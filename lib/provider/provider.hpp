@@ -65,7 +65,11 @@ struct ChunkInfo {
   bool has_tool_calls = false;
   std::optional<Usage> usage;
   std::string finish_reason;
-  std::string model;
+  // The model the chunk names, unescaped. A view into the reading thread's
+  // parser scratch (no allocation per chunk for a name past the small-string
+  // size): valid until the next inspect_chunk or inspect_response on this
+  // thread, so copy it to keep it.
+  std::string_view model;
   std::optional<Error> error; // kError: the classified error
 };
 

@@ -97,6 +97,7 @@ bool StreamRelay::handle_event(std::string_view data, TimePoint now, AnswerInfo&
   if (!content_delivered_) {
     // Held back until the first content token, so that a failure before it
     // can be retried invisibly.
+    ci.model = {};  // a view into the parser's scratch: not valid past this chunk
     pending_.emplace_back(std::string(data), std::move(ci));
     const provider::ChunkInfo& held = pending_.back().second;
     if (!held.has_content && held.finish_reason.empty()) return true;

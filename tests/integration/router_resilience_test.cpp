@@ -296,11 +296,22 @@ TEST_CASE("a deployment replaced at runtime sends its new key and headers on the
   d.extra_headers = {{"X-Region", "eu"}};
   REQUIRE(router->add_deployment(d).ok());
   for (int i = 0; i < 3; ++i) REQUIRE(router->completion(chat_request("g")).ok());
+  // The first id again, with another key: the header lines prepared for the
+  // deployment that had it (OpenAI-compatible adapters build them once per
+  // deployment) are not reused.
+  REQUIRE(router->remove_deployment("a3").ok());
+  d.id = "a";
+  d.api_key = "sk-fourth-key";
+  REQUIRE(router->add_deployment(d).ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(router->completion(chat_request("g")).ok());
   const auto requests = p.requests();
-  REQUIRE(requests.size() == 9);
+  REQUIRE(requests.size() == 12);
   for (size_t i = 0; i < requests.size(); ++i) {
     INFO("request " << i);
-    const char* key = i < 3 ? "Bearer sk-test-secret-key" : i < 6 ? "Bearer sk-second-key" : "Bearer sk-third-key";
+    const char* key = i < 3   ? "Bearer sk-test-secret-key"
+                      : i < 6 ? "Bearer sk-second-key"
+                      : i < 9 ? "Bearer sk-third-key"
+                              : "Bearer sk-fourth-key";
     CHECK(requests[i].header("authorization") == key);
     CHECK(requests[i].header("x-tenant") == (i >= 3 && i < 6 ? "blue" : ""));
     CHECK(requests[i].header("x-region") == (i >= 6 ? "eu" : ""));

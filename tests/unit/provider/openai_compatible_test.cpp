@@ -142,6 +142,73 @@ TEST_CASE("build_request: headers") {
   }
 }
 
+TEST_CASE("build_request: headers prepared once per deployment (make_auth)") {
+  auto chat = parse(kChat);
+  auto emb = parse(R"({"model":"e","input":"text"})", Endpoint::kEmbeddings);
+  const Provider& p = provider("openai");
+  auto d = deployment("openai", "https://proxy.example.com/v1/", "sk-old");
+  d.organization = "org-42";
+  d.extra_headers = {{"X-Tenant", "blue"}};
+  const auto prepared = p.make_auth(d);
+  REQUIRE(prepared != nullptr);
+  auto build_with = [&](const DeploymentConfig& config, llmux::provider::DeploymentAuth* auth,
+                        const ParsedRequest& r, bool stream) {
+    HttpRequest out;
+    out.headers = {"Stale: 1", "Stale: 2", "Stale: 3", "Stale: 4", "Stale: 5", "Stale: 6", "Stale: 7"};
+    auto s = p.build_request(llmux::provider::ProviderTarget::of(config, auth), r, stream, out);
+    if (!s.ok()) FAIL(s.error().message);
+    return out;
+  };
+  SECTION("the prepared request is what a per-call build makes") {
+    for (bool stream : {false, true}) {
+      for (const ParsedRequest* r : {&chat, &emb}) {
+        INFO("stream " << stream << " endpoint " << static_cast<int>(r->endpoint));
+        const HttpRequest fresh = build_ok(p, d, *r, stream);
+        const HttpRequest cached = build_with(d, prepared.get(), *r, stream);
+        CHECK(cached.url == fresh.url);
+        CHECK(cached.headers == fresh.headers);
+        CHECK(cached.body == fresh.body);
+      }
+    }
+    CHECK(build_with(d, prepared.get(), chat, true).headers ==
+          std::vector<std::string>{"Content-Type: application/json", "Authorization: Bearer sk-old",
+                                   "OpenAI-Organization: org-42", "X-Tenant: blue", "Accept: text/event-stream"});
+  }
+  SECTION("a rotated key is a new config: the state prepared for the old one is not used for it") {
+    auto rotated = d;
+    rotated.api_key = "sk-new";
+    rotated.api_base = "https://other.example.com/v1";
+    // Paired with the wrong config (never done by the pool), the old state is ignored.
+    const HttpRequest out = build_with(rotated, prepared.get(), chat, false);
+    CHECK(out.url == "https://other.example.com/v1/chat/completions");
+    CHECK(out.headers[1] == "Authorization: Bearer sk-new");
+    const auto fresh = p.make_auth(rotated);
+    const HttpRequest again = build_with(rotated, fresh.get(), chat, false);
+    CHECK(again.headers == out.headers);
+    CHECK(again.url == out.url);
+  }
+  SECTION("another family's auth state is not taken for a prepared request") {
+    llmux::provider::EnvironmentSecrets other({"s"});
+    CHECK(build_with(d, &other, chat, false).headers == build_ok(p, d, chat, false).headers);
+  }
+  SECTION("a config error is kept and reported per call, without the key") {
+    auto bad = deployment("openai", "", "sk-abc\r\nX-Evil: 1");
+    const auto bad_state = p.make_auth(bad);
+    HttpRequest out;
+    auto s = p.build_request(llmux::provider::ProviderTarget::of(bad, bad_state.get()), chat, false, out);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::kInvalidConfig);
+    CHECK(s.error().message.find("sk-abc") == std::string::npos);
+    auto no_base = deployment("hosted_vllm", "", "k");
+    no_base.id = "vllm-a";
+    const auto no_base_state = provider("hosted_vllm").make_auth(no_base);
+    s = provider("hosted_vllm").build_request(llmux::provider::ProviderTarget::of(no_base, no_base_state.get()), chat,
+                                              false, out);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().message == "deployment vllm-a: api_base is required for provider hosted_vllm");
+  }
+}
+
 TEST_CASE("build_request: body is spliced with the provider model") {
   const auto& p = provider("hosted_vllm");
   auto d = deployment("hosted_vllm", "http://h:8000/v1");
@@ -317,6 +384,14 @@ TEST_CASE("inspect_chunk on real OpenAI and vLLM chunks") {
         R"("choices":[{"index":0,"delta":{"reasoning_content":"Let me think"},"logprobs":null,"finish_reason":null}]})");
     CHECK(c.has_content);
     CHECK(c.model == "Qwen/Qwen3-14B");
+  }
+  SECTION("an escaped model name is unescaped; the view holds until the next chunk is read") {
+    auto c = p.inspect_chunk(R"({"model":"org\/a-model-name-past-the-small-string-size","choices":[]})");
+    CHECK(c.model == "org/a-model-name-past-the-small-string-size");
+    const std::string kept(c.model);
+    auto next = p.inspect_chunk(R"({"model":"other","choices":[]})");
+    CHECK(next.model == "other");
+    CHECK(kept == "org/a-model-name-past-the-small-string-size");
   }
   SECTION("finish chunk") {
     auto c = p.inspect_chunk(
