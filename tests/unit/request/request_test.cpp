@@ -443,6 +443,14 @@ TEST_CASE("bad requests are kInvalidArgument naming the problem") {
       {R"({"model":"m","messages":[],"disable_fallbacks":1})", "'disable_fallbacks' must be a boolean"},
       // A syntax error inside a stripped key is still a syntax error.
       {R"({"model":"m","messages":[],"litellm_metadata":{"a":[1,}})", "not valid JSON"},
+      // Deep inside a passed-through value (as in a tool schema): atoms,
+      // numbers, missing ':' and brackets are all checked, not only skipped.
+      {R"({"model":"m","messages":[],"tools":[{"function":{"parameters":{"enum":[nul]}}}]})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"tools":[{"function":{"parameters":{"max":-}}}]})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"tools":[{"function":{"parameters":{"max":1.e5}}}]})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"tools":[{"function":{"parameters" {}}}]})", "not valid JSON"},
+      {R"({"model":"m","messages":[],"tools":[{"function":{"parameters":{}]}]})", "not valid JSON"},
+      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"\x"}]}]})", "not valid JSON"},
   };
   for (const auto& c : cases) {
     INFO("body: " << c.body);
