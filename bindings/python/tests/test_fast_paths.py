@@ -1,8 +1,7 @@
 """The per-call shortcuts of the binding (issue 14) give what the plain way gives.
 
-- request bodies: through orjson where it is installed and its answer cannot differ
-  (llmux._encode._encode_request_orjson), else every str's JSON text comes from a map of strings
-  already encoded (llmux._encode._EncodedStrings), with ASCII escapes;
+- request bodies: every str's JSON text comes from a map of strings already encoded
+  (llmux._encode._EncodedStrings), with ASCII escapes;
 - responses: the router metadata (``_llmux``) is split off unparsed and parsed when
   ``_hidden_params`` is read (llmux._calls.split_response_lazily);
 - response objects: declared fields are read through descriptors (llmux.types._Member).
@@ -10,13 +9,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import enum
 import json
-import math
-import uuid
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -29,18 +23,12 @@ from support import user
 NON_ASCII = "Grüße aus Köln 🙂 — 東京 \u2028 tab\t quote\" backslash\\ nul\x00"
 
 
-@pytest.fixture
-def json_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The request encoder without orjson: what the map of encoded strings serves."""
-    monkeypatch.setattr(_encode, "_orjson", None)
-
-
 def _request() -> dict[str, Any]:
     return {"model": "chat", "messages": [{"role": "user", "content": NON_ASCII}],
             "temperature": 0.5, "n": 1, "stop": None, "flag": True, "metadata": {"tags": ["a", "b"], 7: "x"}}
 
 
-def test_request_body_is_the_json_of_the_request_and_ascii(json_path: None) -> None:
+def test_request_body_is_the_json_of_the_request_and_ascii() -> None:
     request = _request()
     first = _encode.request_json(request)
     assert first.isascii()  # non-ASCII text written as \\u escapes
@@ -50,7 +38,7 @@ def test_request_body_is_the_json_of_the_request_and_ascii(json_path: None) -> N
     assert json.loads(_encode.request_json(json.loads(json.dumps(request)))) == expected  # equal, other objects
 
 
-def test_a_lone_surrogate_is_refused_even_next_to_known_strings(json_path: None) -> None:
+def test_a_lone_surrogate_is_refused_even_next_to_known_strings() -> None:
     _encode.request_json(_request())  # every other string of the request is known now
     bad = {"model": "chat", "messages": [{"role": "user", "content": "bad \udc80"}]}
     for _ in range(2):  # not kept by the failed attempt
@@ -58,7 +46,7 @@ def test_a_lone_surrogate_is_refused_even_next_to_known_strings(json_path: None)
             _encode.request_json(bad)
 
 
-def test_the_map_of_encoded_strings_is_bounded(monkeypatch: pytest.MonkeyPatch, json_path: None) -> None:
+def test_the_map_of_encoded_strings_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_encode, "_KEPT_CHARS", 1000)
     monkeypatch.setattr(_encode, "_LONGEST_KEPT", 50)
     _encode._ENCODED_STRINGS.clear()
@@ -73,7 +61,7 @@ def test_the_map_of_encoded_strings_is_bounded(monkeypatch: pytest.MonkeyPatch, 
     assert "message number 0000" not in _encode._ENCODED_STRINGS  # dropped when the map was full
 
 
-def test_str_subclasses_and_objects_are_encoded_by_content(json_path: None) -> None:
+def test_str_subclasses_and_objects_are_encoded_by_content() -> None:
     class Role(str):
         pass
 
@@ -84,93 +72,6 @@ def test_str_subclasses_and_objects_are_encoded_by_content(json_path: None) -> N
     body = json.loads(_encode.request_json({"model": "m", "messages": [Message()]}))
     assert body["messages"] == [{"role": "user", "content": "from an object"}]
     assert all(type(key) is str for key in _encode._ENCODED_STRINGS)  # a subclass instance is never kept
-
-
-class _Color(enum.Enum):
-    RED = "red"
-
-
-class _Level(int, enum.Enum):
-    HIGH = 3
-
-
-class _Tag(str):
-    pass
-
-
-class _Dumps:
-    def model_dump(self) -> dict[str, Any]:
-        return {"role": "user", "content": "from model_dump", "n": (1, 2)}
-
-
-@dataclasses.dataclass
-class _Point:
-    x: int
-
-
-def _cyclic() -> dict[str, Any]:
-    d: dict[str, Any] = {"role": "user"}
-    d["self"] = d
-    return d
-
-
-def _chat(**extra: Any) -> dict[str, Any]:
-    return {"model": "chat", "messages": [{"role": "user", "content": NON_ASCII}], **extra}
-
-
-# Requests for which the two encoders must agree: each sends the same JSON value, or each refuses
-# it with the same error (orjson declines every one of the refusals; the json path answers).
-AGREEING_REQUESTS = [
-    _chat(),
-    _chat(temperature=0.25, max_tokens=10, n=1, flag=True, seed=-(2**63), big=2**64 - 1),
-    _chat(tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]),
-    _chat(stop=("a", "b"), metadata={"tags": [_Tag("x")], "level": _Level.HIGH, "color": _Color.RED}),
-    _chat(messages=[_Dumps()], user=uuid.UUID("12345678-1234-5678-1234-567812345678")),
-    _chat(stop=None, tool_choice="auto"),             # a null: the json path
-    _chat(metadata={7: "int key", "k": 1.5e300}),      # a non-str key: json converts it
-    _chat(seed=2**70),                                 # past 64 bits: json writes it
-    _chat(temperature=math.nan),                       # json refuses NaN (orjson would write null)
-    _chat(messages=[{"role": "user", "content": [{"type": "text", "score": -math.inf}]}]),
-    _chat(messages=[{"role": "user", "content": "bad \udc80"}]),
-    _chat(metadata={"when": datetime.datetime(2026, 1, 2)}),
-    _chat(metadata={"point": _Point(1)}),
-    _chat(metadata={"set": {1, 2}}),
-    _chat(messages=[_cyclic()]),
-]
-
-
-def _outcome(request: dict[str, Any]) -> tuple[Optional[Any], Optional[str]]:
-    try:
-        return json.loads(_encode.request_json(request)), None
-    except llmux.InvalidArgumentError as exc:
-        return None, str(exc)
-
-
-@pytest.mark.skipif(_encode._orjson is None, reason="orjson is not installed")
-@pytest.mark.parametrize("request_fields", AGREEING_REQUESTS, ids=range(len(AGREEING_REQUESTS)))
-def test_the_orjson_path_answers_as_the_json_path(monkeypatch: pytest.MonkeyPatch,
-                                                  request_fields: dict[str, Any]) -> None:
-    with_orjson = _outcome(request_fields)
-    monkeypatch.setattr(_encode, "_orjson", None)
-    assert _outcome(request_fields) == with_orjson
-
-
-@pytest.mark.skipif(_encode._orjson is None, reason="orjson is not installed")
-def test_the_orjson_path_is_taken_only_where_it_cannot_differ() -> None:
-    body = _encode._encode_request_orjson(_chat(temperature=0.5))
-    assert body is not None and json.loads(body)["messages"][0]["content"] == NON_ASCII
-    assert not body.isascii()  # orjson's UTF-8, not the json path's ASCII escapes
-    assert _encode.request_json(_chat(temperature=0.5)) == body
-    assert _encode._encode_request_orjson(_chat(stop=None)) is None            # might have been a NaN
-    assert _encode._encode_request_orjson(_chat(content_note="null")) is None  # (even inside a string)
-    assert _encode._encode_request_orjson(_chat(seed=2**70)) is None
-    assert _encode._encode_request_orjson(_chat(messages=[_cyclic()])) is None
-
-
-def test_nan_anywhere_in_a_request_is_refused() -> None:
-    for request in (_chat(temperature=math.nan), _chat(messages=[{"role": "user", "content": [math.inf]}])):
-        with pytest.raises(llmux.InvalidArgumentError, match="cannot be sent as JSON"):
-            _encode.request_json(request)
 
 
 RESPONSE = (b'{"id":"r1","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]'

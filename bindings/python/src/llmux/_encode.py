@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import json
-import uuid
 import warnings
 from typing import Any, Mapping, Optional
 
@@ -72,12 +71,9 @@ NOT_IMPLEMENTED_SETTINGS: dict[str, Any] = {
 
 def to_jsonable(value: Any) -> Any:
     """``json.dumps`` default hook: LiteLLM's pydantic objects (``Deployment``, ``RetryPolicy``, llmux
-    responses ...) by their ``model_dump()``, enums (``RoutingStrategy``) by value, a ``uuid.UUID``
-    as its text (as orjson writes it, so both request encoders agree)."""
+    responses ...) by their ``model_dump()``, enums (``RoutingStrategy``) by value."""
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         return dump()
@@ -207,33 +203,7 @@ def _make_chunk_encoder() -> Any:
 _encode_chunks = _make_chunk_encoder()
 
 
-try:  # optional (a dependency on CPython): encodes a request five to eight times faster than _json
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
-#: Dataclasses and datetimes go to ``to_jsonable`` (which refuses them) as they do with json.
-_ORJSON_OPTIONS = 0 if _orjson is None else _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_DATETIME
-
-
-def _encode_request_orjson(fields: Mapping[str, Any]) -> Optional[bytes]:
-    """The request through orjson, or None where its answer could differ from the json path below.
-
-    orjson refuses what json refuses or converts (non-str keys, ints past 64 bits, a lone surrogate,
-    cycles, nesting past 254) — those take the json path, which converts them or raises its own error
-    — but it writes NaN and the infinities as ``null`` where json (allow_nan=False) raises. A body
-    without ``null`` anywhere (even inside a string: that only costs the slower path) had none."""
-    try:
-        body = _orjson.dumps(fields, default=to_jsonable, option=_ORJSON_OPTIONS)
-    except Exception:  # noqa: BLE001 - any refusal: the json path decides (and raises its own error)
-        return None
-    return None if b"null" in body else body
-
-
 def _encode_request(fields: Mapping[str, Any]) -> bytes:
-    if _orjson is not None:
-        body = _encode_request_orjson(fields)
-        if body is not None:
-            return body
     try:
         if _encode_chunks is not None:
             return "".join(_encode_chunks(fields, 0)).encode("ascii")
