@@ -109,25 +109,38 @@ struct Fixture {
 
 using Ids = std::vector<std::string>;
 
+// 429s as the router records them, on a virtual clock at kNow: cool() trips a
+// deployment's circuit for `seconds` through the real CooldownTracker.
+struct RateLimits {
+  VirtualClock time;
+  health::CooldownTracker tracker;
+  health::FailureEvent ev;
+
+  RateLimits(const RouterSettings& settings, int group_size) : tracker(settings, time) {
+    time.advance_to(kNow);
+    ev.kind = ErrorKind::kRateLimit;
+    ev.status = 429;
+    ev.group_size = group_size;
+  }
+  // The cooldown started (seconds); none when the circuit did not trip.
+  std::optional<double> cool(const PoolEntry& e, double seconds) {
+    ev.deployment_cooldown_seconds = seconds;
+    return tracker.record_failure(*e.health, ev);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("cooldown: open circuits are dropped, half-open ones stay; the error says when the first recovers",
           "[filter]") {
   Fixture f({dep("a"), dep("b")});
-  VirtualClock time;
-  time.advance_to(kNow);
-  health::CooldownTracker tracker(f.settings, time);
-  health::FailureEvent ev;
-  ev.kind = ErrorKind::kRateLimit;
-  ev.status = 429;
-  ev.group_size = 2;
-  ev.deployment_cooldown_seconds = 30;
-  REQUIRE(tracker.record_failure(*f.entry("a").health, ev));
+  RateLimits limits(f.settings, 2);
+  VirtualClock& time = limits.time;
+  REQUIRE(limits.cool(f.entry("a"), 30));
   CHECK(f.run() == Ids{"b"});
   CHECK(f.report.cooling_down == 1);
 
-  ev.deployment_cooldown_seconds = 12;
-  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));
+  REQUIRE(limits.cool(f.entry("b"), 12));
   CHECK(f.run().empty());
   CHECK_FALSE(f.report.only_busy(0));
   Error e = f.error();
@@ -151,7 +164,7 @@ TEST_CASE("cooldown: open circuits are dropped, half-open ones stay; the error s
   REQUIRE(f.candidates.size() == 1);
   CHECK(f.candidates[0]->deployment->id() == "b");
   CHECK(is_probe_candidate(*f.candidates[0], time.now()));
-  REQUIRE(tracker.begin_probe(*f.entry("b").health, time.now()));
+  REQUIRE(limits.tracker.begin_probe(*f.entry("b").health, time.now()));
   // With the probe in flight nobody else gets it.
   f.candidates.assign(members.begin(), members.end());
   f.report.clear();
@@ -169,16 +182,11 @@ TEST_CASE("cooldown: the soonest recovery over many cooling members, and a probe
   }
   Fixture f(deps);
   f.settings.enable_pre_call_checks = other_rules;
-  VirtualClock time;
-  time.advance_to(kNow);
-  health::CooldownTracker tracker(f.settings, time);
-  health::FailureEvent ev;
-  ev.kind = ErrorKind::kRateLimit;
-  ev.status = 429;
-  ev.group_size = 5;
+  RateLimits limits(f.settings, 5);
+  VirtualClock& time = limits.time;
+  health::CooldownTracker& tracker = limits.tracker;
   for (const auto& [id, seconds] : {std::pair{"a", 30.0}, {"c", 12.5}, {"d", 20.0}}) {
-    ev.deployment_cooldown_seconds = seconds;
-    REQUIRE(tracker.record_failure(*f.entry(id).health, ev));
+    REQUIRE(limits.cool(f.entry(id), seconds));
   }
   CHECK(f.run() == Ids{"b", "e"});
   CHECK(f.report.cooling_down == 3);
@@ -199,7 +207,7 @@ TEST_CASE("cooldown: the soonest recovery over many cooling members, and a probe
 
   // The probe ends without a verdict: d (7 s left) is the soonest again.
   tracker.end_probe_without_verdict(*f.entry("c").health);
-  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));  // 20 s from now
+  REQUIRE(limits.cool(f.entry("b"), 20));  // 20 s from now
   report.clear();
   const Candidates c2 = filter_group(f.in, *f.pool->group("g"), f.scratch, report);
   REQUIRE(c2.size() == 2);  // c half-open with its probe free, and e
@@ -445,15 +453,8 @@ TEST_CASE("failed health check: dropped only with enable_health_check_routing, c
 
   // b cooling down, c failing too: the message counts both reasons; the
   // soonest recovery is a's next check (20 s) or c's failure going stale.
-  VirtualClock time;
-  time.advance_to(kNow);
-  health::CooldownTracker tracker(f.settings, time);
-  health::FailureEvent ev;
-  ev.kind = ErrorKind::kRateLimit;
-  ev.status = 429;
-  ev.group_size = 3;
-  ev.deployment_cooldown_seconds = 30;
-  REQUIRE(tracker.record_failure(*f.entry("b").health, ev));
+  RateLimits limits(f.settings, 3);
+  REQUIRE(limits.cool(f.entry("b"), 30));
   REQUIRE(f.entry("c").check->record(check_of("c", false, 100), kNow - std::chrono::seconds(50), staleness, true));
   CHECK(f.run().empty());
   CHECK(f.report.failed_health_check == 2);
@@ -573,15 +574,8 @@ TEST_CASE("the group's trip counter follows its circuits; at 0 the filter hands 
 
 TEST_CASE("a group assembled outside the pool (members of several groups) reads every circuit", "[filter]") {
   Fixture f({dep("a"), dep("b")});
-  VirtualClock time;
-  time.advance_to(kNow);
-  health::CooldownTracker tracker(f.settings, time);
-  health::FailureEvent ev;
-  ev.kind = ErrorKind::kRateLimit;
-  ev.status = 429;
-  ev.group_size = 2;
-  ev.deployment_cooldown_seconds = 30;
-  REQUIRE(tracker.record_failure(*f.entry("a").health, ev));
+  RateLimits limits(f.settings, 2);
+  REQUIRE(limits.cool(f.entry("a"), 30));
   ModelGroup adhoc;
   adhoc.name = "g";
   adhoc.members = f.pool->group("g")->members;
