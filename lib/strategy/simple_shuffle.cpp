@@ -18,6 +18,12 @@ const std::optional<double>& field(const DeploymentConfig& c, WeightKey k) {
   }
 }
 
+// What a candidate weighs under `key`: its value when set and positive, else 0.
+double weight_of(const Deployment* d, WeightKey key) {
+  const std::optional<double>& w = field(d->config(), key);
+  return w && *w > 0 ? *w : 0.0;
+}
+
 // The most preferred key any candidate sets.
 WeightKey weight_key(std::span<const Deployment* const> candidates) {
   WeightKey key = WeightKey::kNone;
@@ -41,8 +47,7 @@ void SimpleShuffle::weight_prefix(std::span<const Deployment* const> candidates,
   if (key == WeightKey::kNone) return;
   double total = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const auto& w = field(candidates[i]->config(), key);
-    if (w && *w > 0) total += *w;
+    total += weight_of(candidates[i], key);
     out[i] = total;
   }
 }
@@ -72,22 +77,18 @@ size_t SimpleShuffle::pick(const PickContext& ctx, std::span<const Deployment* c
   const WeightKey key = weight_key(candidates);
   if (key != WeightKey::kNone) {
     double total = 0;
-    for (const Deployment* d : candidates) {
-      const auto& w = field(d->config(), key);
-      if (w && *w > 0) total += *w;
-    }
+    for (const Deployment* d : candidates) total += weight_of(d, key);
     if (total > 0) {
       double r = rng.uniform() * total;
       for (size_t i = 0; i < n; ++i) {
-        const auto& w = field(candidates[i]->config(), key);
-        if (!w || *w <= 0) continue;
-        if (r < *w) return i;
-        r -= *w;
+        const double w = weight_of(candidates[i], key);
+        if (w <= 0) continue;
+        if (r < w) return i;
+        r -= w;
       }
       // Floating-point leftovers: the last positive weight.
       for (size_t i = n; i-- > 0;) {
-        const auto& w = field(candidates[i]->config(), key);
-        if (w && *w > 0) return i;
+        if (weight_of(candidates[i], key) > 0) return i;
       }
     }
   }
