@@ -7,6 +7,7 @@
 
 #include <fmt/compile.h>
 
+#include "json/literal_writer.hpp"
 #include "json/whitespace.hpp"
 
 namespace llmux::json {
@@ -125,6 +126,23 @@ Writer& Writer::reopen_object(std::string_view object) {
   // "{}" (or "{ }") has no member for the next one to follow.
   need_comma_ = object.find_first_not_of(kWhitespace, 1) != object.size() - 1;
   return *this;
+}
+
+void LiteralWriter::string(std::string_view s) {
+  if (next_escape(s, 0) == s.size()) {
+    literal("\"");
+    if (!s.empty()) put(s.data(), s.size());  // an empty view's data() may be null
+    literal("\"");
+    return;
+  }
+  std::string escaped;  // rare: the one escaping routine, then a copy
+  append_json_string(escaped, s);
+  put(escaped.data(), escaped.size());
+}
+
+void LiteralWriter::number(double d) {
+  if (!std::isfinite(d)) return literal("null");
+  fmt::format_to(fmt::appender(text_), FMT_COMPILE("{}"), d);
 }
 
 }  // namespace llmux::json
