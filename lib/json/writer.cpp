@@ -35,6 +35,27 @@ size_t next_escape(std::string_view s, size_t i) {
   return i;
 }
 
+// Whether any byte of `s` needs escaping (next_escape(s, 0) != s.size()), a
+// word at a time to the end: the last partial word is read again as the
+// overlapping final word, a string shorter than a word is padded with bytes
+// that need none. Most keys and values need no escaping; this is their cost.
+bool any_needs_escape(std::string_view s) {
+  constexpr size_t kWord = sizeof(uint64_t);
+  uint64_t w = 0x0101010101010101ULL * 'a';
+  if (s.size() < kWord) {
+    if (!s.empty()) std::memcpy(&w, s.data(), s.size());  // an empty view's data() may be null
+    return word_needs_escape(w);
+  }
+  size_t i = 0;
+  for (; i + kWord <= s.size(); i += kWord) {
+    std::memcpy(&w, s.data() + i, kWord);
+    if (word_needs_escape(w)) return true;
+  }
+  if (i == s.size()) return false;
+  std::memcpy(&w, s.data() + s.size() - kWord, kWord);
+  return word_needs_escape(w);
+}
+
 // `prefix` (a ',' or nothing), `s` quoted and `suffix` (a ':' or nothing) when
 // `s` needs no escaping: one resize and a copy, the common case of keys and
 // values. False (nothing written) when it needs escaping.
@@ -51,7 +72,7 @@ void append_quoted(std::string& out, char prefix, std::string_view s, char suffi
 }
 
 bool append_plain_string(std::string& out, char prefix, std::string_view s, char suffix) {
-  if (next_escape(s, 0) != s.size()) return false;
+  if (any_needs_escape(s)) return false;
   append_quoted(out, prefix, s, suffix);
   return true;
 }
@@ -129,10 +150,14 @@ Writer& Writer::reopen_object(std::string_view object) {
 }
 
 void LiteralWriter::string(std::string_view s) {
-  if (next_escape(s, 0) == s.size()) {
-    literal("\"");
-    if (!s.empty()) put(s.data(), s.size());  // an empty view's data() may be null
-    literal("\"");
+  if (!any_needs_escape(s)) {
+    // One resize for the quotes and the text.
+    const size_t at = text_.size();
+    text_.resize(at + s.size() + 2);
+    char* p = text_.data() + at;
+    *p++ = '"';
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
+    p[s.size()] = '"';
     return;
   }
   std::string escaped;  // rare: the one escaping routine, then a copy
