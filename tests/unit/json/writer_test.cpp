@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 using llmux::json::append_json_string;
 using llmux::json::LiteralWriter;
@@ -183,4 +186,23 @@ TEST_CASE("LiteralWriter writes values as Writer does") {
   const std::string s(5000, 'y');
   long_text.string(s);
   CHECK(long_text.view() == "\"" + s + "\"");
+}
+
+TEST_CASE("Writer writes whole numbers as fmt's shortest form does") {
+  // The whole-number path (below 2^53) and its edges, against fmt's general algorithm.
+  std::vector<double> values = {0.0, -0.0, 1.0, -1.0, 10.0, 100.0, 1e15, 1e16, -1e15, 9007199254740991.0,
+                                9007199254740992.0, -9007199254740991.0, -9007199254740992.0, 0.5, -0.5, 1.5,
+                                4503599627370495.5, 1e300, -1e-300};
+  for (double v = 1; v < 1e18; v *= 3) {
+    for (double d : {v, v + 1, v - 1, -v, v * 10, v / 7}) values.push_back(d);
+  }
+  for (const double d : values) {
+    std::string out;
+    Writer(out).number(d);
+    LiteralWriter literal;
+    literal.number(d);
+    INFO(fmt::format("{}", d));
+    CHECK(out == fmt::format("{}", d));
+    CHECK(literal.view() == out);
+  }
 }
