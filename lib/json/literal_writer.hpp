@@ -7,7 +7,8 @@
 // comma bookkeeping and no allocation for text that fits the inline storage.
 // For hot fixed-shape objects (the "_llmux" metadata the C ABI writes per
 // call); json::Writer stays the general way. Values are written byte for byte
-// as json::Writer writes them.
+// as json::Writer writes them (defined in writer.cpp, sharing its escaping
+// and number formatting).
 #pragma once
 
 #include <concepts>
