@@ -8,6 +8,7 @@
 
 #include "common/litellm_headers.hpp"
 #include "common/strings.hpp"
+#include "json/literal_writer.hpp"
 #include "json/whitespace.hpp"
 #include "json/writer.hpp"
 #include "llmux/router.hpp"
@@ -18,52 +19,100 @@ namespace {
 
 using router::is_secret_key;
 
-void append_usage(json::Writer& w, const Usage& u) {
-  w.raw_key("usage").begin_object();
-  w.raw_key("prompt_tokens").value(u.prompt_tokens);
-  w.raw_key("completion_tokens").value(u.completion_tokens);
-  w.raw_key("total_tokens").value(u.total_tokens);
-  w.raw_key("reported").value(u.reported);
-  w.end_object();
+// The "usage" member.
+void write_usage(json::LiteralWriter& t, const Usage& u) {
+  t.literal(R"("usage":{"prompt_tokens":)");
+  t.number(u.prompt_tokens);
+  t.literal(R"(,"completion_tokens":)");
+  t.number(u.completion_tokens);
+  t.literal(R"(,"total_tokens":)");
+  t.number(u.total_tokens);
+  t.literal(R"(,"reported":)");
+  t.boolean(u.reported);
+  t.literal("}");
 }
 
-// The "_llmux" object.
+void append_usage(json::Writer& w, const Usage& u) {
+  json::LiteralWriter t;
+  write_usage(t, u);
+  w.raw_members(t.view());
+}
+
+// The "_llmux" object. Its keys are fixed, so they are written as literals
+// (json/literal_writer.hpp) rather than a Writer call per key: the same bytes,
+// in about a third of the instructions the C ABI paid per call for them.
 void append_metadata(json::Writer& w, const RouterMetadata& m, const Usage* usage, std::string_view finish_reason) {
-  w.begin_object();
-  w.raw_key("call_id").value(m.call_id);
-  w.raw_key("requested_model").value(m.requested_model);
-  w.raw_key("model_group").value(m.model_group);
-  w.raw_key("fallback_model_group").value(m.fallback_model_group);
-  w.raw_key("deployment_id").value(m.deployment_id);
-  w.raw_key("deployment_model").value(m.deployment_model);
-  w.raw_key("provider").value(m.provider);
-  w.raw_key("api_base").value(m.api_base);
-  w.raw_key("attempts").value(m.attempts);
-  w.raw_key("retries").value(m.retries);
-  w.raw_key("max_retries").value(m.max_retries);
-  w.raw_key("fallbacks").value(m.fallbacks);
-  w.raw_key("latency_ms").value(m.latency_ms);
-  w.raw_key("time_to_first_token_ms").value(m.time_to_first_token_ms);
-  w.raw_key("response_cost").value(m.response_cost);
-  w.raw_key("malformed_events").value(m.malformed_events);
-  w.raw_key("stream_continuations").value(m.stream_continuations);
-  if (usage) append_usage(w, *usage);
-  if (!finish_reason.empty()) w.raw_key("finish_reason").value(finish_reason);
-  w.raw_key("attempt_log").begin_array();
-  for (const AttemptRecord& a : m.attempt_log) {
-    w.begin_object();
-    w.raw_key("model_group").value(a.model_group);
-    w.raw_key("deployment_id").value(a.deployment_id);
-    w.raw_key("error_type").value(a.error_type);
-    w.raw_key("status").value(a.status);
-    w.raw_key("latency_ms").value(a.latency_ms);
-    w.end_object();
+  json::LiteralWriter t;
+  t.literal(R"({"call_id":)");
+  t.number(m.call_id);
+  t.literal(R"(,"requested_model":)");
+  t.string(m.requested_model);
+  t.literal(R"(,"model_group":)");
+  t.string(m.model_group);
+  t.literal(R"(,"fallback_model_group":)");
+  t.string(m.fallback_model_group);
+  t.literal(R"(,"deployment_id":)");
+  t.string(m.deployment_id);
+  t.literal(R"(,"deployment_model":)");
+  t.string(m.deployment_model);
+  t.literal(R"(,"provider":)");
+  t.string(m.provider);
+  t.literal(R"(,"api_base":)");
+  t.string(m.api_base);
+  t.literal(R"(,"attempts":)");
+  t.number(m.attempts);
+  t.literal(R"(,"retries":)");
+  t.number(m.retries);
+  t.literal(R"(,"max_retries":)");
+  t.number(m.max_retries);
+  t.literal(R"(,"fallbacks":)");
+  t.number(m.fallbacks);
+  t.literal(R"(,"latency_ms":)");
+  t.number(m.latency_ms);
+  t.literal(R"(,"time_to_first_token_ms":)");
+  t.number(m.time_to_first_token_ms);
+  t.literal(R"(,"response_cost":)");
+  t.number(m.response_cost);
+  t.literal(R"(,"malformed_events":)");
+  t.number(m.malformed_events);
+  t.literal(R"(,"stream_continuations":)");
+  t.number(m.stream_continuations);
+  if (usage) {
+    t.literal(",");
+    write_usage(t, *usage);
   }
-  w.end_array();
-  w.raw_key("headers").begin_object();
-  common::for_each_litellm_header(m, [&w](std::string_view name, std::string_view value) { w.member(name, value); });
-  w.end_object();
-  w.end_object();
+  if (!finish_reason.empty()) {
+    t.literal(R"(,"finish_reason":)");
+    t.string(finish_reason);
+  }
+  t.literal(R"(,"attempt_log":[)");
+  bool first = true;
+  for (const AttemptRecord& a : m.attempt_log) {
+    if (!first) t.literal(",");
+    first = false;
+    t.literal(R"({"model_group":)");
+    t.string(a.model_group);
+    t.literal(R"(,"deployment_id":)");
+    t.string(a.deployment_id);
+    t.literal(R"(,"error_type":)");
+    t.string(a.error_type);
+    t.literal(R"(,"status":)");
+    t.number(a.status);
+    t.literal(R"(,"latency_ms":)");
+    t.number(a.latency_ms);
+    t.literal("}");
+  }
+  t.literal(R"(],"headers":{)");
+  first = true;
+  common::for_each_litellm_header(m, [&t, &first](std::string_view name, std::string_view value) {
+    if (!first) t.literal(",");
+    first = false;
+    t.string(name);
+    t.literal(":");
+    t.string(value);
+  });
+  t.literal("}}");
+  w.raw(t.view());
 }
 
 // What a secret's value is shown as.

@@ -1,13 +1,19 @@
 #include "json/writer.hpp"
 
+#include "json/literal_writer.hpp"
+
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 using llmux::json::append_json_string;
+using llmux::json::LiteralWriter;
 using llmux::json::Writer;
 
 TEST_CASE("append_json_string escapes what JSON requires and nothing else") {
@@ -67,7 +73,7 @@ TEST_CASE("append_json_string, key and string escape a byte at any offset of a l
   // Bytes that need escaping and their neighbours (0x1f/0x20, 0x21/0x22/0x23, 0x5b/0x5c/0x5d, 0x7f/0x80/0xff).
   const unsigned char specials[] = {0x00, 0x01, 0x08, 0x0a, 0x1f, 0x20, 0x21, 0x22, 0x23,
                                     0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff};
-  for (size_t len : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 40u}) {
+  for (size_t len : {1u, 2u, 3u, 5u, 7u, 8u, 9u, 12u, 15u, 16u, 17u, 31u, 40u}) {
     for (size_t at = 0; at < len; ++at) {
       for (const unsigned char special : specials) {
         std::string s(len, 'x');
@@ -79,6 +85,13 @@ TEST_CASE("append_json_string, key and string escape a byte at any offset of a l
         std::string doc;
         Writer(doc).begin_object().key(s).string(s).end_object();
         REQUIRE(doc == "{" + reference_escape(s) + ":" + reference_escape(s) + "}");
+        LiteralWriter literal;
+        literal.literal("{");
+        literal.string(s);
+        literal.literal(":");
+        literal.string(s);
+        literal.literal("}");
+        REQUIRE(literal.view() == doc);
       }
     }
   }
@@ -143,4 +156,53 @@ TEST_CASE("Writer reopens an object to add members") {
   Writer w(out);
   w.begin_array().number(0).reopen_object(R"({"a":1})").member("b", 2).end_object().number(3).end_array();
   CHECK(out == R"([0,{"a":1,"b":2},3])");
+}
+
+TEST_CASE("LiteralWriter writes values as Writer does") {
+  const double doubles[] = {0.0, -0.0, -1.0, 0.5, 1e-07, 1e300, 123456789.125, std::numeric_limits<double>::quiet_NaN(),
+                            std::numeric_limits<double>::infinity()};
+  for (const double d : doubles) {
+    std::string expected;
+    Writer(expected).begin_array().number(d).number(int64_t{-42}).number(uint64_t{18446744073709551615u}).boolean(true)
+        .boolean(false).string("").end_array();
+    LiteralWriter literal;
+    literal.literal("[");
+    literal.number(d);
+    literal.literal(",");
+    literal.number(int64_t{-42});
+    literal.literal(",");
+    literal.number(uint64_t{18446744073709551615u});
+    literal.literal(",");
+    literal.boolean(true);
+    literal.literal(",");
+    literal.boolean(false);
+    literal.literal(",");
+    literal.string("");
+    literal.literal("]");
+    CHECK(literal.view() == expected);
+  }
+  // Past the inline storage: the buffer grows.
+  LiteralWriter long_text;
+  const std::string s(5000, 'y');
+  long_text.string(s);
+  CHECK(long_text.view() == "\"" + s + "\"");
+}
+
+TEST_CASE("Writer writes whole numbers as fmt's shortest form does") {
+  // The whole-number path (below 2^53) and its edges, against fmt's general algorithm.
+  std::vector<double> values = {0.0, -0.0, 1.0, -1.0, 10.0, 100.0, 1e15, 1e16, -1e15, 9007199254740991.0,
+                                9007199254740992.0, -9007199254740991.0, -9007199254740992.0, 0.5, -0.5, 1.5,
+                                4503599627370495.5, 1e300, -1e-300};
+  for (double v = 1; v < 1e18; v *= 3) {
+    for (double d : {v, v + 1, v - 1, -v, v * 10, v / 7}) values.push_back(d);
+  }
+  for (const double d : values) {
+    std::string out;
+    Writer(out).number(d);
+    LiteralWriter literal;
+    literal.number(d);
+    INFO(fmt::format("{}", d));
+    CHECK(out == fmt::format("{}", d));
+    CHECK(literal.view() == out);
+  }
 }
