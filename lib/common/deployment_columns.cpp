@@ -134,6 +134,25 @@ void DeploymentColumns::release(uint32_t slot) {
   --in_use_;
 }
 
+bool DeploymentColumns::reopen_latency_expiry(int64_t now) const {
+  const ExpiryGate::Word before = latency_expiry_.snapshot();
+  if (latency_expiry_.open(now)) return true;
+  if (before == latency_expiry_checked_.load(std::memory_order_relaxed)) return false;  // still passed
+  std::unique_lock lock(mu_, std::try_to_lock);  // pages_ and page_count_
+  if (!lock.owns_lock()) return false;
+  int64_t earliest = PublishedMean::kNever;
+  for (size_t p = 0; p < page_count_; ++p) {
+    const Page& page = *pages_[p];
+    for (uint32_t i = 0; i < page.capacity; ++i) {
+      earliest = std::min(earliest, page.latency[i].valid_until.load(std::memory_order_acquire));
+      earliest = std::min(earliest, page.ttft[i].valid_until.load(std::memory_order_acquire));
+    }
+  }
+  if (!latency_expiry_.reopen(before, earliest)) return false;  // a mean was published meanwhile
+  latency_expiry_checked_.store(latency_expiry_.snapshot(), std::memory_order_relaxed);
+  return latency_expiry_.open(now);
+}
+
 PublishedMean* DeploymentColumns::latency_means(const Deployment& d, bool ttft) {
   const DeploymentColumns* t = of(d);
   if (t == nullptr) return nullptr;

@@ -18,7 +18,8 @@
 //   tokens         tokens this minute (usage-based-routing)
 //   price          input + output price per token, fixed for the deployment
 //                  (cost-based-routing)
-//   latency, ttft  the latency-based strategy's published window means
+//   latency, ttft  the latency-based strategy's published window means;
+//                  latency_expiry() is no later than any of their expiries
 //
 // Slots are page << kPageShift | index: pages are allocated as the group
 // grows (never moved or freed before the table), so readers never race with
@@ -39,6 +40,7 @@
 #include <new>
 #include <vector>
 
+#include "common/expiry_gate.hpp"
 #include "llmux/deployment.hpp"
 
 namespace llmux {
@@ -147,6 +149,24 @@ class DeploymentColumns {
   // no slot.
   static PublishedMean* latency_means(const Deployment& d, bool ttft);
 
+  // No later than any slot's latency or ttft mean expires (the
+  // latency-based strategy lowers it when it publishes a mean).
+  ExpiryGate& latency_expiry() const { return latency_expiry_; }
+  static ExpiryGate* latency_expiry(const Deployment& d) {
+    const DeploymentColumns* t = of(d);
+    return t != nullptr ? &t->latency_expiry() : nullptr;
+  }
+  // latency_expiry().open(now), recomputing the gate from every slot's
+  // expiries when it has passed: true when no mean has expired at `now`.
+  // Recomputes only after a publication that lowered the gate or held it
+  // down (ExpiryGate::lower()), and never waits for the table's mutex: a
+  // mean that stays expired (a deployment that is never a candidate) does not
+  // make every decision scan the table.
+  bool latency_means_current(int64_t now) const {
+    if (latency_expiry_.open(now)) [[likely]] return true;
+    return reopen_latency_expiry(now);
+  }
+
   // False while no fleet view of the table has ever held a report (no shared
   // routing state, or no other replica reported yet): strategies then skip
   // the fleet column (its values are all empty). Set for good by the first
@@ -159,8 +179,16 @@ class DeploymentColumns {
  private:
   struct Lease;
   void release(uint32_t slot);
+  bool reopen_latency_expiry(int64_t now) const;
 
-  std::atomic<bool> fleet_reported_{false};
+  // Its own cache line: written by every publication, read by every
+  // decision.
+  alignas(64) mutable ExpiryGate latency_expiry_;
+  // The gate's word after the last recompute (nothing published since when
+  // it is still the gate's word).
+  mutable std::atomic<ExpiryGate::Word> latency_expiry_checked_{0};
+
+  alignas(64) std::atomic<bool> fleet_reported_{false};
   mutable std::mutex mu_;
   // Written under mu_ before any slot of the page is handed out; read
   // without it (a slot reaches readers only through a published snapshot).

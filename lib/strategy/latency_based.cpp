@@ -25,14 +25,24 @@ struct Sample {
 // A window's mean as lock-free readers see it (common/deployment_columns.hpp:
 // in the group's columns when the deployment has a slot there), with the
 // number of samples behind it.
+// `gate`: the column table's (null without a slot), which must stay no later
+// than valid_until: lowered when the expiry moves earlier (a window that was
+// empty, or a sample stamped earlier). A window sliding forward needs nothing,
+// unless it held the gate down: then lower() notes the publication, so that
+// the gate is recomputed once it has passed.
 struct Published {
   PublishedMean* pub;
   std::atomic<int>* size;
+  ExpiryGate* gate;
 
   void store(double mean, int n, int64_t valid_until) const {
+    const int64_t before = pub->valid_until.load(std::memory_order_relaxed);  // only publishers write it, under mu
     pub->mean.store(mean, std::memory_order_relaxed);
     size->store(n, std::memory_order_relaxed);
     pub->valid_until.store(valid_until, std::memory_order_release);
+    if (gate != nullptr && (valid_until < before || ExpiryGate::time_of(before) <= gate->time())) {
+      gate->lower(valid_until);
+    }
   }
 };
 
@@ -102,9 +112,10 @@ class Window {
 // has expired or the fleet reports samples), else the object's own.
 class alignas(64) LatencyData final : public DeploymentLbData {
  public:
-  LatencyData(int capacity, PublishedMean* latency_column, PublishedMean* ttft_column)
+  LatencyData(int capacity, PublishedMean* latency_column, PublishedMean* ttft_column, ExpiryGate* gate)
       : DeploymentLbData(lb_kind<LatencyData>()),
         pub_{latency_column != nullptr ? latency_column : &own_[0], ttft_column != nullptr ? ttft_column : &own_[1]},
+        gate_(latency_column != nullptr ? gate : nullptr),
         latency_window(capacity),
         ttft_window(capacity) {}
 
@@ -141,6 +152,7 @@ class alignas(64) LatencyData final : public DeploymentLbData {
   }
 
   PublishedMean* const pub_[2];  // latency, ttft
+  ExpiryGate* const gate_;       // the columns' (null without a slot)
   std::atomic<int> size_[2] = {0, 0};
   std::atomic<uint64_t> recorded{0};
   std::mutex mu;
@@ -148,7 +160,7 @@ class alignas(64) LatencyData final : public DeploymentLbData {
   Window ttft_window;     // guarded by mu
 
  private:
-  Published published(bool ttft) { return Published{pub_[ttft ? 1 : 0], &size_[ttft ? 1 : 0]}; }
+  Published published(bool ttft) { return Published{pub_[ttft ? 1 : 0], &size_[ttft ? 1 : 0], gate_}; }
 
   PublishedMean own_[2];
 };
@@ -211,11 +223,13 @@ template <class Columns>
 // `needs_more`. Branch-free.
 // `Fleet`: false when no replica ever reported for the group
 // (DeploymentColumns::fleet_reported()), so the fleet's column is not read.
-template <bool Fleet, class Columns>
+// `Expiry`: false when the table's expiry gate says no mean has expired at
+// `now` (DeploymentColumns::latency_means_current()): valid_until is not read.
+template <bool Fleet, bool Expiry, class Columns>
 [[gnu::always_inline]] inline double quick_mean(const Columns& cols, size_t i, bool ttft, int64_t now,
                                                 bool& needs_more) {
   const PublishedMean& m = cols.mean(i, ttft);
-  const bool current = now <= m.valid_until.load(std::memory_order_acquire);
+  const bool current = !Expiry || now <= m.valid_until.load(std::memory_order_acquire);
   if constexpr (Fleet) {
     const bool others = cols.fleet(i).others_latency(ttft).samples > 0;
     needs_more = !current || others;
@@ -227,19 +241,34 @@ template <bool Fleet, class Columns>
 
 // column_score() when nothing needs more than the published means; -1 (below
 // any score) when something does.
-template <bool Stream, bool Fleet, class Columns>
+template <bool Stream, bool Fleet, bool Expiry, class Columns>
 [[gnu::always_inline]] inline double quick_score(const Columns& cols, size_t i, int64_t now) {
   bool more_l;
-  const double l = quick_mean<Fleet>(cols, i, /*ttft=*/false, now, more_l);
+  const double l = quick_mean<Fleet, Expiry>(cols, i, /*ttft=*/false, now, more_l);
   double score = l >= 0 ? l : 0.0;
   bool more = more_l;
   if constexpr (Stream) {
     bool more_t;
-    const double t = quick_mean<Fleet>(cols, i, /*ttft=*/true, now, more_t);
+    const double t = quick_mean<Fleet, Expiry>(cols, i, /*ttft=*/true, now, more_t);
     score = t >= 0 ? t : score;
     more = more || more_t;
   }
   return more ? -1.0 : score;
+}
+
+// The score as published, when no mean has expired and no other replica
+// reports: the window's mean, -1 when never observed (the score is then 0).
+// Compared with a cut >= 0 (limit_of_raw()), -1 and 0 are on the same side,
+// and the lowest raw key clamped at 0 is the lowest score: the same choice as
+// with the scores, for one load per candidate.
+template <bool Stream, class Columns>
+[[gnu::always_inline]] inline double raw_score(const Columns& cols, size_t i) {
+  const double l = cols.mean(i, /*ttft=*/false).mean.load(std::memory_order_relaxed);
+  if constexpr (Stream) {
+    const double t = cols.mean(i, /*ttft=*/true).mean.load(std::memory_order_relaxed);
+    return t >= 0 ? t : l;
+  }
+  return l;
 }
 
 // score_of() over the columns; `Stream` is the request's, fixed per scan.
@@ -291,21 +320,39 @@ size_t LatencyBased::pick(const PickContext& ctx, std::span<const Deployment* co
     const Deployment* const* ds = candidates.data();
     auto limit = [buffer](double lowest) { return lowest + buffer * lowest; };
     return columns::visit(*ctx.columns, [&](auto cols) {
-      // Usually no mean has expired and no other replica reports samples:
-      // the keys are then the published means alone, read without a branch;
+      // Usually no mean of the table has expired (its expiry gate has not
+      // passed) and no other replica reports samples: the keys are then the
+      // published means alone, one load per candidate.
+      const DeploymentColumns& table = *ctx.columns->table;
+      const bool fleet = table.fleet_reported();
+      const bool current = table.latency_means_current(now);
+      if (!fleet && current) [[likely]] {
+        const auto limit_of_raw = [limit](double lowest) { return limit(lowest > 0 ? lowest : 0.0); };
+        if (stream) {
+          return pick_uniform_among_lowest(n, [cols](size_t i) { return raw_score<true>(cols, i); }, limit_of_raw,
+                                           rng);
+        }
+        return pick_uniform_among_lowest(n, [cols](size_t i) { return raw_score<false>(cols, i); }, limit_of_raw,
+                                         rng);
+      }
+      // Else the published means, each checked (its expiry unless the gate
+      // says none has expired; the fleet's reports), read without a branch;
       // a candidate needing more (a refresh, the fleet's weighing) gets the
       // key -1, below any score, and the scan stops before drawing: the
       // exact per-candidate rules below then decide (the same keys).
       const auto below_zero = [](double lowest) { return lowest < 0; };
-      const auto quick_pick = [&]<bool Stream, bool Fleet>() {
+      const auto quick_pick = [&]<bool Stream, bool Fleet, bool Expiry>() {
         return pick_uniform_among_lowest_unless(
-            n, [cols, now](size_t i) { return quick_score<Stream, Fleet>(cols, i, now); }, limit, below_zero, rng);
+            n, [cols, now](size_t i) { return quick_score<Stream, Fleet, Expiry>(cols, i, now); }, limit,
+            below_zero, rng);
       };
-      const bool fleet = ctx.columns->table->fleet_reported();
-      const size_t quick = stream ? (fleet ? quick_pick.template operator()<true, true>()
-                                           : quick_pick.template operator()<true, false>())
-                                  : (fleet ? quick_pick.template operator()<false, true>()
-                                           : quick_pick.template operator()<false, false>());
+      const auto quick_pick_for = [&]<bool Stream>() {
+        if (!fleet) return quick_pick.template operator()<Stream, false, true>();
+        return current ? quick_pick.template operator()<Stream, true, false>()
+                       : quick_pick.template operator()<Stream, true, true>();
+      };
+      const size_t quick =
+          stream ? quick_pick_for.template operator()<true>() : quick_pick_for.template operator()<false>();
       if (quick != kAborted) return quick;
       if (stream) {
         return pick_uniform_among_lowest(
@@ -340,7 +387,7 @@ void LatencyBased::on_attempt_end(const Deployment& d, const AttemptOutcome& out
   const int capacity = args_.max_latency_list_size;
   LatencyData* data = lb_data_or_install<LatencyData>(d, [capacity, &d] {
     return new LatencyData(capacity, DeploymentColumns::latency_means(d, false),
-                           DeploymentColumns::latency_means(d, true));
+                           DeploymentColumns::latency_means(d, true), DeploymentColumns::latency_expiry(d));
   });
   if (data == nullptr) return;  // the slot belongs to another strategy
   const int64_t at = ns(outcome.at);

@@ -42,6 +42,10 @@
 // Thread safety: pick() and the hooks may run concurrently from any threads.
 // pick() reads a published mean per window (two atomics) and only takes the
 // deployment's lock (try_lock, never waiting) when a sample has expired.
+// Over the group's columns, while the table's expiry gate says no mean has
+// expired and no other replica reports, it reads the means alone (one atomic
+// per candidate); publishing a mean lowers the gate when its expiry moves
+// earlier (common/expiry_gate.hpp).
 #pragma once
 
 #include <chrono>

@@ -180,6 +180,110 @@ TEST_CASE("columns: latency-based routing decides as over the deployments", "[st
   }
 }
 
+TEST_CASE("columns: latency-based routing without fleet reports decides on the published means as over the deployments",
+          "[strategy][columns]") {
+  // No replica reports: while no mean has expired (the table's expiry gate),
+  // the scan reads the means alone (never observed = -1, scored 0).
+  const int n = GENERATE(kN, kSmallN);
+  for (const char* args : {R"({"ttl": 60})", R"({"ttl": 60, "lowest_latency_buffer": 0.3})",
+                           R"({"ttl": 60, "lowest_latency_buffer": 2})"}) {
+    ColumnPool pool(n);
+    for (int i = 0; i < n; ++i) pool.add(config(i));
+    auto made = strategy::LatencyBased::create(args);
+    REQUIRE(made.ok());
+    Strategy& s = **made;
+    const TimePoint t0 = TimePoint{} + std::chrono::hours(1);
+    for (size_t i = 0; i < pool.view.size(); ++i) {
+      const Deployment& d = *pool.view[i];
+      const double latency = 0.5 + static_cast<double>((i * 13) % 7) * 0.1;
+      switch (i % 4) {
+        case 0: s.on_attempt_end(d, strategy_test::success(t0, latency)); break;
+        case 1: s.on_attempt_end(d, strategy_test::success(t0 + std::chrono::seconds(40), latency)); break;
+        case 2: s.on_attempt_end(d, strategy_test::stream_success(t0 + std::chrono::seconds(40), latency, latency / 4)); break;
+        default: break;  // never observed (only every 4th: none when n is small)
+      }
+    }
+    REQUIRE_FALSE(pool.table->fleet_reported());
+    for (bool stream : {false, true}) {
+      check_layouts(s, pool, strategy_test::context(t0 + std::chrono::seconds(50), stream), 8);
+      // The first samples have expired (the gate has passed), then nothing has.
+      check_layouts(s, pool, strategy_test::context(t0 + std::chrono::seconds(70), stream), 9);
+      check_layouts(s, pool, strategy_test::context(t0 + std::chrono::seconds(75), stream), 10);
+    }
+  }
+}
+
+TEST_CASE("columns: a latency mean that expires after the expiry gate was recomputed counts as expired",
+          "[strategy][columns]") {
+  const int n = GENERATE(kN, kSmallN);
+  ColumnPool pool(n);
+  for (int i = 0; i < n; ++i) pool.add(config(i));
+  auto made = strategy::LatencyBased::create(R"({"ttl": 60})");
+  REQUIRE(made.ok());
+  Strategy& s = **made;
+  const TimePoint t0 = TimePoint{} + std::chrono::hours(1);
+  const auto at = [t0](int seconds) { return t0 + std::chrono::seconds(seconds); };
+  const auto current = [&](int seconds) {
+    return pool.table->latency_means_current(at(seconds).time_since_epoch().count());
+  };
+  // Deployment 2's first sample expires at t0 + 50 s, 1's only one at
+  // t0 + 60 s; 0 is the fastest.
+  s.on_attempt_end(*pool.view[2], strategy_test::success(at(-10), 7.0));
+  s.on_attempt_end(*pool.view[1], strategy_test::success(at(0), 9.0));
+  s.on_attempt_end(*pool.view[0], strategy_test::success(at(30), 0.5));
+  s.on_attempt_end(*pool.view[2], strategy_test::success(at(30), 7.0));
+  for (int i = 3; i < n; ++i) s.on_attempt_end(*pool.view[static_cast<size_t>(i)], strategy_test::success(at(30), 1.0 + i));
+  const CandidateColumns all = pool.whole_page();
+  Random rng(11);
+  const auto pick = [&](int seconds) {
+    PickContext ctx = strategy_test::context(at(seconds));
+    ctx.columns = &all;
+    return s.pick(ctx, pool.view, rng);
+  };
+  CHECK(current(40));
+  CHECK(pick(40) == 0);
+  CHECK_FALSE(current(55));  // 2's first sample has expired: it is dropped by this pick
+  CHECK(pick(55) == 0);
+  CHECK(current(56));        // recomputed: open until 1's sample expires
+  CHECK(pick(56) == 0);
+  // 1's sample has expired since: never observed again, tried first.
+  CHECK(pick(61) == 1);
+}
+
+TEST_CASE("columns: publications racing with recomputes keep the expiry gate no later than any latency mean's expiry",
+          "[strategy][columns][threads]") {
+  // One sample per window, stamped back and forth in time, so that its
+  // expiry moves earlier and later while another thread recomputes the gate.
+  ColumnPool pool;
+  for (int i = 0; i < 40; ++i) pool.add(config(i));
+  auto made = strategy::LatencyBased::create(R"({"ttl": 1, "max_latency_list_size": 1})");
+  REQUIRE(made.ok());
+  Strategy& s = **made;
+  const TimePoint t0 = TimePoint{} + std::chrono::hours(1);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int k = 0; !stop.load(); ++k) {
+      const Deployment& d = *pool.view[static_cast<size_t>(k) % pool.view.size()];
+      const auto t = t0 + std::chrono::milliseconds((k * 7919) % 3000);
+      s.on_attempt_end(d, k % 3 == 0 ? strategy_test::stream_success(t, 0.2, 0.1) : strategy_test::success(t, 0.3));
+    }
+  });
+  const CandidateColumns all = pool.whole_page();
+  Random rng(2);
+  for (int k = 0; k < 20000; ++k) {
+    PickContext ctx = strategy_test::context(t0 + std::chrono::milliseconds(1000 + (k * 13) % 3000), k % 2 == 0);
+    ctx.columns = &all;
+    CHECK(s.pick(ctx, pool.view, rng) < pool.view.size());
+  }
+  stop = true;
+  writer.join();
+  const int64_t gate = ExpiryGate::time_of(pool.table->latency_expiry().snapshot());
+  for (const Deployment* d : pool.view) {
+    CHECK(gate <= DeploymentColumns::latency_means(*d, false)->valid_until.load());
+    CHECK(gate <= DeploymentColumns::latency_means(*d, true)->valid_until.load());
+  }
+}
+
 TEST_CASE("columns: fleet reports arriving after picks without any are seen by the next pick", "[strategy][columns]") {
   // Until a replica reports, the group's table says so and the scans skip the
   // fleet's column; the first report must count from the next pick on.
