@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -262,7 +263,7 @@ TEST_CASE("columns: publications racing with recomputes keep the expiry gate no 
   const TimePoint t0 = TimePoint{} + std::chrono::hours(1);
   std::atomic<bool> stop{false};
   std::thread writer([&] {
-    for (int k = 0; !stop.load(); ++k) {
+    for (int64_t k = 0; !stop.load(); ++k) {  // 64-bit: the writer runs until stopped, k * 7919 must not overflow
       const Deployment& d = *pool.view[static_cast<size_t>(k) % pool.view.size()];
       const auto t = t0 + std::chrono::milliseconds((k * 7919) % 3000);
       s.on_attempt_end(d, k % 3 == 0 ? strategy_test::stream_success(t, 0.2, 0.1) : strategy_test::success(t, 0.3));
