@@ -149,6 +149,10 @@ func TestCompletionRouterKeys(t *testing.T) {
 	}
 	if len(m.AttemptLog) != 2 || m.AttemptLog[0].DeploymentID != "broken-1" || m.AttemptLog[0].Status != 500 {
 		t.Errorf("attempt log = %+v, want the 500 on broken-1 first", m.AttemptLog)
+	} else if first, second := m.AttemptLog[0], m.AttemptLog[1]; first.Start < 0 || // 1 µs: rounding of the ms figures
+		second.Start+time.Microsecond < first.Start+first.Latency || second.Start+second.Latency > m.Latency+time.Microsecond {
+		t.Errorf("attempt log = %+v: each attempt must start after the previous one ended, within the call's %v",
+			m.AttemptLog, m.Latency)
 	}
 }
 

@@ -504,7 +504,7 @@ var (
 	functionNames     = []string{"name", "arguments"}
 	usageNames        = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
 	metaUsageNames    = []string{"prompt_tokens", "completion_tokens", "total_tokens", "reported"}
-	attemptNames      = []string{"model_group", "deployment_id", "error_type", "status", "latency_ms"}
+	attemptNames      = []string{"model_group", "deployment_id", "error_type", "status", "latency_ms", "start_ms"}
 	metadataNames     = []string{"call_id", "requested_model", "model_group", "fallback_model_group", "deployment_id",
 		"deployment_model", "provider", "api_base", "attempts", "retries", "max_retries", "fallbacks", "latency_ms",
 		"time_to_first_token_ms", "response_cost", "malformed_events", "stream_continuations", "usage",
@@ -843,7 +843,7 @@ func (r *jsonReader) attemptLog(m *Metadata) {
 	r.array(func() {
 		var a Attempt
 		var seen members
-		var latencyMS float64
+		var latencyMS, startMS float64
 		r.object(func(key string) {
 			switch key {
 			case "model_group":
@@ -866,11 +866,16 @@ func (r *jsonReader) attemptLog(m *Metadata) {
 				if r.seen(&seen, 4) {
 					r.float64(&latencyMS)
 				}
+			case "start_ms":
+				if r.seen(&seen, 5) {
+					r.float64(&startMS)
+				}
 			default:
 				r.unknown(key, attemptNames...)
 			}
 		})
 		a.Latency = milliseconds(latencyMS)
+		a.Start = milliseconds(startMS)
 		log = append(log, a)
 	})
 	m.AttemptLog = log // nil when empty, as metadata() leaves it

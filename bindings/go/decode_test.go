@@ -54,7 +54,7 @@ var fastResponses = []string{
 	`{"choices":[{"message":{"content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"u"}}]}}]}`,
 	`{"_llmux":{"call_id":18446744073709551615,"latency_ms":1.5e3,"time_to_first_token_ms":-1,"response_cost":1E-7,` +
 		`"usage":{"prompt_tokens":5,"reported":true,"cached":1},"headers":{"a":"1","a":"2","b":null,"d":"1","d":null,"\u0063":"3"},` +
-		`"attempt_log":[{"model_group":"g","status":429,"error_type":"RateLimitError","latency_ms":0.25},{}],` +
+		`"attempt_log":[{"model_group":"g","status":429,"error_type":"RateLimitError","latency_ms":0.25},{"start_ms":1250.5,"latency_ms":2}],` +
 		`"retries":null,"provider":null,"future_field":{"deep":[[[]]]}}}`,
 	`{"created":9223372036854775807,"usage":{"total_tokens":-9223372036854775808}}`,
 	"\t\n\r {\"id\":\"a\"}\n",

@@ -43,6 +43,9 @@ type Attempt struct {
 	ErrorType    string // LiteLLM exception class name; empty when the attempt succeeded
 	Status       int    // status of the failure; 0 on success
 	Latency      time.Duration
+	// Start is when the attempt started, as an offset from the call's start
+	// (waits between attempts show as gaps).
+	Start time.Duration
 }
 
 type metadataWire struct {
@@ -74,6 +77,7 @@ type metadataWire struct {
 		ErrorType    string  `json:"error_type"`
 		Status       int     `json:"status"`
 		LatencyMS    float64 `json:"latency_ms"`
+		StartMS      float64 `json:"start_ms"`
 	} `json:"attempt_log"`
 	Headers map[string]string `json:"headers"`
 }
@@ -106,7 +110,7 @@ func (w *metadataWire) metadata() Metadata {
 	for _, a := range w.AttemptLog {
 		m.AttemptLog = append(m.AttemptLog, Attempt{
 			ModelGroup: a.ModelGroup, DeploymentID: a.DeploymentID, ErrorType: a.ErrorType, Status: a.Status,
-			Latency: milliseconds(a.LatencyMS),
+			Latency: milliseconds(a.LatencyMS), Start: milliseconds(a.StartMS),
 		})
 	}
 	return m

@@ -28,6 +28,9 @@ struct AttemptRecord {
   std::string error_type;  // LiteLLM exception class name; empty when the attempt succeeded
   int status = 0;          // LiteLLM-equivalent status of the failure; 0 on success
   double latency_ms = 0;
+  // When the attempt started, as an offset from the call's start (tracing
+  // places each attempt on the call's timeline; waits between attempts show).
+  double start_ms = 0;
 };
 
 struct RouterMetadata {

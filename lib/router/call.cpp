@@ -410,7 +410,8 @@ void Call::handle_failure(Error error, const PoolEntry* entry, FailureInfo info)
     }
     attempt_log_.push_back(AttemptRecord{stage_.group_name, entry->deployment->id(),
                                          std::string(error_kind_name(error.kind)), error.status,
-                                         ms_between(attempt_.started, core_.loop->now())});
+                                         ms_between(attempt_.started, core_.loop->now()),
+                                         ms_between(started_, attempt_.started)});
     last_failed_ = entry;
     if (info.silent) excluded_.push_back(entry);
   }
@@ -480,7 +481,8 @@ void Call::succeed(Response response) {
   if (const PoolEntry* e = attempt_.entry) {
     if (record_success(core_, attempt_)) core_.emit(RouterEventType::kRecovered, id_, stage_.group_name, e);
     attempt_log_.push_back(
-        AttemptRecord{stage_.group_name, e->deployment->id(), "", 0, ms_between(attempt_.started, core_.loop->now())});
+        AttemptRecord{stage_.group_name, e->deployment->id(), "", 0, ms_between(attempt_.started, core_.loop->now()),
+                      ms_between(started_, attempt_.started)});
   }
   fill_metadata(response.metadata);
   if (stage_.group) add_rate_limit_headers(*stage_.group, response.headers, core_.fleet, core_.loop->now(),

@@ -100,6 +100,8 @@ void append_metadata(json::Writer& w, const RouterMetadata& m, const Usage* usag
     t.number(a.status);
     t.literal(R"(,"latency_ms":)");
     t.number(a.latency_ms);
+    t.literal(R"(,"start_ms":)");
+    t.number(a.start_ms);
     t.literal("}");
   }
   t.literal(R"(],"headers":{)");

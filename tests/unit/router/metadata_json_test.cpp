@@ -57,6 +57,7 @@ void reference_metadata(json::Writer& w, const RouterMetadata& m, const Usage* u
     w.raw_key("error_type").value(a.error_type);
     w.raw_key("status").value(a.status);
     w.raw_key("latency_ms").value(a.latency_ms);
+    w.raw_key("start_ms").value(a.start_ms);
     w.end_object();
   }
   w.end_array();
@@ -140,6 +141,7 @@ TEST_CASE("the _llmux object is byte for byte what the Writer version wrote", "[
             r.metadata.response_cost = number;          // priced or not (0), and every edge of the format
             r.metadata.time_to_first_token_ms = number;
             r.metadata.attempt_log.back().latency_ms = number;
+            r.metadata.attempt_log.front().start_ms = number;
             if (number > 1) r.metadata.rate_limit_headers.push_back({"x-ratelimit-remaining-requests", "1\"47"});
             r.usage = Usage{3, 4, 7, number > 0};
             r.finish_reason = number > 0 ? "stop" : "";

@@ -36,8 +36,8 @@ Response sample_response() {
   m.response_cost = 1.5e-07;
   m.malformed_events = -2;
   m.stream_continuations = 1;
-  m.attempt_log.push_back({"g", "d1", "RateLimitError", 429, 0.1});
-  m.attempt_log.push_back({"fb", "d\"2", "", 0, 1e300});
+  m.attempt_log.push_back({"g", "d1", "RateLimitError", 429, 0.1, 0});
+  m.attempt_log.push_back({"fb", "d\"2", "", 0, 1e300, 2.25});
   m.rate_limit_headers.push_back({"x-ratelimit-remaining-requests", "147"});
   return r;
 }
@@ -53,7 +53,7 @@ std::string joined(const Response& r) {
 
 TEST_CASE("response_json writes the body with the _llmux object, byte for byte", "[response_json]") {
   Response r = sample_response();
-  const std::string golden = R"golden({"id":"x","choices":[],"_llmux":{"call_id":18446744073709551615,"requested_model":"chat \"q\"\n","model_group":"g\\1\u0001","fallback_model_group":"fb","deployment_id":"d-0123456789abcdef0123456789","deployment_model":"héllo 日本","provider":"openai","api_base":"http://h:1/v1","attempts":3,"retries":2,"max_retries":5,"fallbacks":1,"latency_ms":12.3456789,"time_to_first_token_ms":-1,"response_cost":1.5e-07,"malformed_events":-2,"stream_continuations":1,"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"reported":true},"finish_reason":"stop","attempt_log":[{"model_group":"g","deployment_id":"d1","error_type":"RateLimitError","status":429,"latency_ms":0.1},{"model_group":"fb","deployment_id":"d\"2","error_type":"","status":0,"latency_ms":1e+300}],"headers":{"x-litellm-model-group":"g\\1\u0001","x-litellm-attempted-retries":"2","x-litellm-max-retries":"5","x-litellm-attempted-fallbacks":"1","x-litellm-model-id":"d-0123456789abcdef0123456789","x-litellm-model-api-base":"http://h:1/v1","x-litellm-response-cost":"1.5e-07","x-litellm-response-duration-ms":"12.346","x-litellm-call-id":"18446744073709551615","x-ratelimit-remaining-requests":"147"}}})golden";
+  const std::string golden = R"golden({"id":"x","choices":[],"_llmux":{"call_id":18446744073709551615,"requested_model":"chat \"q\"\n","model_group":"g\\1\u0001","fallback_model_group":"fb","deployment_id":"d-0123456789abcdef0123456789","deployment_model":"héllo 日本","provider":"openai","api_base":"http://h:1/v1","attempts":3,"retries":2,"max_retries":5,"fallbacks":1,"latency_ms":12.3456789,"time_to_first_token_ms":-1,"response_cost":1.5e-07,"malformed_events":-2,"stream_continuations":1,"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"reported":true},"finish_reason":"stop","attempt_log":[{"model_group":"g","deployment_id":"d1","error_type":"RateLimitError","status":429,"latency_ms":0.1,"start_ms":0},{"model_group":"fb","deployment_id":"d\"2","error_type":"","status":0,"latency_ms":1e+300,"start_ms":2.25}],"headers":{"x-litellm-model-group":"g\\1\u0001","x-litellm-attempted-retries":"2","x-litellm-max-retries":"5","x-litellm-attempted-fallbacks":"1","x-litellm-model-id":"d-0123456789abcdef0123456789","x-litellm-model-api-base":"http://h:1/v1","x-litellm-response-cost":"1.5e-07","x-litellm-response-duration-ms":"12.346","x-litellm-call-id":"18446744073709551615","x-ratelimit-remaining-requests":"147"}}})golden";
   CHECK(response_json(r) == golden);
   CHECK(joined(r) == golden);
 

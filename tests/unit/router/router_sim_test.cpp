@@ -167,6 +167,11 @@ TEST_CASE("sim: the only deployment's Retry-After is waited out before the retry
   CHECK(waited >= 7.0);
   CHECK(waited <= 7.0 + 0.75);  // plus LiteLLM's jitter
   CHECK(r->metadata.retries == 1);
+  // Each attempt is placed on the call's timeline (tracing draws the wait between them).
+  REQUIRE(r->metadata.attempt_log.size() == 2);
+  CHECK(r->metadata.attempt_log[0].start_ms == Approx(1000 * seconds_since_start(loop, 0)).margin(1));
+  CHECK(r->metadata.attempt_log[1].start_ms == Approx(1000 * seconds_since_start(loop, 1)).margin(1));
+  CHECK(r->metadata.attempt_log[1].start_ms >= 7000);
 }
 
 TEST_CASE("sim: without Retry-After the retry backs off exponentially", "[sim][retry]") {
