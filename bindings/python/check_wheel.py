@@ -31,7 +31,7 @@ SYSTEM_LIBRARIES = re.compile(
     r"^(ld-linux[-\w.]*\.so\.\d+|lib(c|m|dl|pthread|rt|stdc\+\+|gcc_s|curl|ssl|crypto|z)\.so(\.\d+)*)$")
 
 CALLS = r"""
-import json, sys
+import importlib.metadata, json, sys
 import llmux
 
 base_url = sys.argv[1]
@@ -45,6 +45,7 @@ with llmux.Router(model_list=[{"model_name": "chat", "litellm_params": {
 with open("/proc/self/maps") as maps:
     mapped = sorted({line.split()[-1] for line in maps if ".so" in line.split()[-1]})
 print(json.dumps({
+    "version": importlib.metadata.version("llmux-router"), "library_version": llmux.library_version(),
     "package": llmux.__file__, "library": str(llmux.library_path()), "sys_path": sys.path,
     "mocked": mocked.choices[0].message.content, "served": served.choices[0].message.content,
     "served_by": served._hidden_params["model_id"], "mapped": mapped,
@@ -106,6 +107,8 @@ def check_calls(python: Path, venv: Path, cwd: Path, env: dict[str, str], fake_s
         fail(f"llmux loaded {report['library']}, not the wheel's {site / 'llmux' / 'libllmux.so'}")
     if any("-packages" in entry and not Path(entry).is_relative_to(venv) for entry in report["sys_path"]):
         fail(f"the fresh venv sees site packages outside it: {report['sys_path']}")
+    if report["version"] != report["library_version"]:
+        fail(f"the wheel's version {report['version']} is not its library's {report['library_version']}")
     if report["mocked"] != "Hello from the wheel.":
         fail(f"mock_response answered {report['mocked']!r}")
     if report["served"] != "Hello from ok-wheel." or not report["served_by"]:
