@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs the Python binding's suite against a CMake build directory, twice:
+# Builds the llmux-router wheel, proves it self-contained, and runs the Python binding's suite on it
+# twice, against a CMake build directory (for llmux_fake_server):
 #   bindings/python/test.sh <build-dir>
+# 0. builds the wheel once (`pip wheel ./bindings/python`: scikit-build-core compiles the core in
+#    <repo>/build/python-wheel and bundles libllmux.so with its non-system dependencies), then
+#    check_wheel.py installs it into a fresh venv in an empty directory and makes real calls there;
 # 1. without LiteLLM: creates <build-dir>/python-venv (with the system site packages, so pytest is there
-#    offline; litellm must not be importable there), installs this package into it with pip (which proves
-#    `pip install ./bindings/python` works), then runs pytest on the installed package;
+#    offline; litellm must not be importable there), installs the wheel into it, then runs pytest on the
+#    installed package and its bundled library (LLMUX_LIBRARY unset);
 # 2. with the pinned LiteLLM (benchmarks/bindings/requirements-litellm.txt) and pytest from PyPI, in
 #    <build-dir>/python-venv-litellm-<version> (made once by scripts/pinned_venv.sh, then reused
-#    offline), with the same package installed from a wheel, and LLMUX_TEST_WITH_LITELLM=1: every test
+#    offline), with the same wheel installed, and LLMUX_TEST_WITH_LITELLM=1: every test
 #    runs with litellm imported, so llmux hands out LiteLLM's exception and response types.
 # LLMUX_PYTHON_SKIP_LITELLM=1 skips the second pass (say so: it is part of the test command).
 # Exits non-zero on any failure.
@@ -23,9 +27,8 @@ build="$(cd "$1" && pwd)"
 pinned_litellm=$(grep -E '^litellm==' "$repo/benchmarks/bindings/requirements-litellm.txt" | head -n 1)
 pinned_pytest="pytest==8.3.5"
 
-export LLMUX_LIBRARY="$build/lib/libllmux.so"
 export LLMUX_FAKE_SERVER="$build/tests/support/llmux_fake_server"
-for needed in "$LLMUX_LIBRARY" "$LLMUX_FAKE_SERVER"; do
+for needed in "$build/lib/libllmux.so" "$LLMUX_FAKE_SERVER"; do
   if [ ! -e "$needed" ]; then
     echo "bindings/python/test.sh: $needed not found (build llmux with tests into $build first)" >&2
     exit 1
@@ -43,31 +46,34 @@ export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
   exit 1
 }
 
-# Offline when the local setuptools can build a wheel by itself (>= 70.1, or older with the
-# wheel package); otherwise pip fetches the build backend into an isolated environment.
-pip_options=(--quiet --force-reinstall --no-deps)
-if "$venv/bin/python" - <<'PY'
-import importlib.util, sys
-try:
-    import setuptools
-except ImportError:
-    sys.exit(1)
-version = tuple(int(part) for part in setuptools.__version__.split(".")[:2])
-sys.exit(0 if version >= (70, 1) or (version >= (61, 0) and importlib.util.find_spec("wheel")) else 1)
-PY
-then
-  pip_options+=(--no-build-isolation)
-fi
-# setuptools builds inside the package directory (build/, src/*.egg-info): start and end clean, so
-# no stale file from an earlier build ends up in the wheel and the checkout stays as it was.
-clean_build_files() { rm -rf "$here/build" "$here/src/llmux.egg-info"; }
-clean_build_files
-trap clean_build_files EXIT
-"$venv/bin/python" -m pip install "${pip_options[@]}" "$here" || {
-  echo "bindings/python/test.sh: pip could not install the package (without a local setuptools>=70.1 or" \
-       "setuptools+wheel it needs the network to fetch the build backend)" >&2
+# The wheel, built once per run by scikit-build-core (pip fetches it into an isolated build environment)
+# from this checkout: CMake compiles the core (Release, library only) in a build directory at a fixed
+# place inside the checkout, so a re-run is incremental and ccache (CCACHE_BASEDIR) hits across clones.
+wheel_build="$repo/build/python-wheel"
+wheels="$build/python-wheel-dist"
+rm -rf "$wheels"
+mkdir -p "$wheel_build"
+echo "bindings/python/test.sh: building the llmux-router wheel (CMake build in $wheel_build)"
+wheel_started=$SECONDS
+"$venv/bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$wheels" \
+  --config-settings=build-dir="$wheel_build" "$here" || {
+  echo "bindings/python/test.sh: pip could not build the wheel (the first build needs PyPI for scikit-build-core)" >&2
   exit 1
 }
+wheel=$(echo "$wheels"/llmux_router-*.whl)
+echo "bindings/python/test.sh: built $(basename "$wheel") in $((SECONDS - wheel_started)) s"
+
+# Self-contained: installed into a fresh venv in an empty directory, no llmux variable set.
+"$python" "$here/check_wheel.py" "$wheel" "$LLMUX_FAKE_SERVER"
+
+# Both passes run on that wheel and its bundled library, not on the build tree's.
+unset LLMUX_LIBRARY
+install_wheel() {  # python
+  # A venv made by an older test.sh may hold the package under its former distribution name.
+  "$1" -m pip uninstall --quiet --yes llmux >/dev/null 2>&1 || true
+  "$1" -m pip install --quiet --no-deps --force-reinstall "$wheel"
+}
+install_wheel "$venv/bin/python"
 
 # The suite must exercise the installed package, not the sources.
 installed="$(cd "$build" && "$venv/bin/python" -c 'import llmux; print(llmux.__file__)')"
@@ -105,17 +111,7 @@ bash "$repo/scripts/pinned_venv.sh" "$litellm_venv" "$pinned_litellm" "$pinned_p
        "runs pass 1 only)" >&2
   exit 1
 }
-# The same package, as a wheel built by pass 1's venv (that venv has no build backend of its own to need).
-wheels="$build/python-wheel"
-rm -rf "$wheels"
-wheel_options=(--quiet --no-deps)
-[[ " ${pip_options[*]} " == *" --no-build-isolation "* ]] && wheel_options+=(--no-build-isolation)
-clean_build_files
-"$venv/bin/python" -m pip wheel "${wheel_options[@]}" --wheel-dir "$wheels" "$here" || {
-  echo "bindings/python/test.sh: pip could not build the package's wheel" >&2
-  exit 1
-}
-"$litellm_venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$wheels"/llmux-*.whl
+install_wheel "$litellm_venv/bin/python"
 installed="$(cd "$build" && "$litellm_venv/bin/python" -c 'import llmux; print(llmux.__file__)')"
 case "$installed" in
   "$litellm_venv"/*) ;;

@@ -61,8 +61,20 @@ def test_abi_version_mismatch_is_refused() -> None:
     assert f"ABI version {llmux.ABI_VERSION}, this package needs 999" in result.stderr
 
 
-def test_discovery_finds_the_build_tree_without_llmux_library() -> None:
+def test_the_installed_package_loads_its_bundled_library() -> None:
+    # test.sh installs the wheel, which ships libllmux.so in the package directory: found first, even
+    # from inside a checkout with build trees.
+    package_dir = Path(llmux.__file__).parent
+    assert (package_dir / "libllmux.so").is_file(), f"{package_dir} has no bundled libllmux.so (not the wheel?)"
     result = run_python("import llmux\nprint(llmux.library_path())", {"LLMUX_LIBRARY": None})
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == package_dir / "libllmux.so"
+
+
+def test_discovery_finds_the_build_tree_without_llmux_library(tmp_path: Path) -> None:
+    # A package without a bundled library (the sources on PYTHONPATH) run inside the checkout.
+    site = copy_package(tmp_path / "site")
+    result = run_python("import llmux\nprint(llmux.library_path())", {"LLMUX_LIBRARY": None, "PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stderr
     found = Path(result.stdout.strip())
     assert found.name.startswith("libllmux.so")

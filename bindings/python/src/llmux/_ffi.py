@@ -101,6 +101,10 @@ class LibraryNotFoundError(ImportError):
 
 
 # ---- library discovery --------------------------------------------------------------------------
+#
+# In order: LLMUX_LIBRARY (an explicit override, used alone); the library next to the package (what
+# the wheel ships, with its dependencies in llmux.libs/ found through its RPATH); the build trees of
+# an llmux checkout above the package or the working directory (the sources used in place).
 
 if sys.platform == "darwin":
     _LIBRARY_GLOB = "libllmux*.dylib"
@@ -226,7 +230,8 @@ def _find_and_load() -> tuple[ctypes.CDLL, Path]:
     raise LibraryNotFoundError(
         "llmux: libllmux not found. Looked at:\n  - "
         + "\n  - ".join(tried)
-        + "\nSet LLMUX_LIBRARY to the path of libllmux (e.g. <repo>/build/lib/libllmux.so), "
+        + "\nInstall the llmux-router wheel (pip install ./bindings/python builds it with the library inside), "
+        "set LLMUX_LIBRARY to the path of libllmux (e.g. <repo>/build/lib/libllmux.so), "
         "or build llmux (cmake -S . -B build && cmake --build build)."
     )
 

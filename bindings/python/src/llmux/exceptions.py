@@ -94,6 +94,21 @@ class LLMuxError(Exception):
         error_json: the library's whole error report, a dict.
     """
 
+    # Set by _init_error (into __dict__, after LiteLLM's constructor when this is also LiteLLM's class).
+    message: str
+    status_code: int
+    model: Optional[str]
+    llm_provider: Optional[str]
+    model_group: Optional[str]
+    num_retries: Optional[int]
+    max_retries: Optional[int]
+    litellm_debug_info: Optional[str]
+    retry_after: Optional[float]
+    kind: Optional[int]
+    type: str
+    llmux_metadata: dict[str, Any]
+    error_json: dict[str, Any]
+
     #: Status reported when the library gives none (the class's usual HTTP status).
     default_status_code: ClassVar[int] = 500
     #: LiteLLM's class this one also is when the program uses LiteLLM (the first that exists in

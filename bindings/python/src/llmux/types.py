@@ -31,7 +31,7 @@ import collections.abc
 import json
 import logging
 import sys
-from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional
 
 from . import _litellm
 
@@ -359,6 +359,9 @@ class Function(LLMuxObject, metaclass=_LiteLLMRoleType):
 
     _litellm_names = ("Function", "FunctionCall")
     _fields = ("name", "arguments")
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        name: Optional[str]
+        arguments: str
 
 
 class ToolCall(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -367,6 +370,11 @@ class ToolCall(LLMuxObject, metaclass=_LiteLLMRoleType):
     _litellm_names = ("ChatCompletionMessageToolCall", "ChatCompletionDeltaToolCall")
     _fields = ("id", "type", "function", "index")
     _children = {"function": Function}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        id: Optional[str]
+        type: Optional[str]
+        function: Function
+        index: Optional[int]
 
 
 class Message(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -375,6 +383,12 @@ class Message(LLMuxObject, metaclass=_LiteLLMRoleType):
     _litellm_names = ("Message",)
     _fields = ("content", "role", "tool_calls", "function_call", "reasoning_content")
     _children = {"tool_calls": ToolCall, "function_call": Function}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        content: Optional[str]
+        role: str
+        tool_calls: Optional[list[ToolCall]]
+        function_call: Optional[Function]
+        reasoning_content: Optional[str]
 
 
 class Delta(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -383,6 +397,12 @@ class Delta(LLMuxObject, metaclass=_LiteLLMRoleType):
     _litellm_names = ("Delta",)
     _fields = ("content", "role", "tool_calls", "function_call", "reasoning_content")
     _children = {"tool_calls": ToolCall, "function_call": Function}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        content: Optional[str]
+        role: Optional[str]
+        tool_calls: Optional[list[ToolCall]]
+        function_call: Optional[Function]
+        reasoning_content: Optional[str]
 
 
 class Choices(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -391,6 +411,11 @@ class Choices(LLMuxObject, metaclass=_LiteLLMRoleType):
     _litellm_names = ("Choices",)
     _fields = ("finish_reason", "index", "message", "logprobs")
     _children = {"message": Message}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        finish_reason: Optional[str]
+        index: int
+        message: Message
+        logprobs: Any
 
 
 class StreamingChoices(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -399,6 +424,11 @@ class StreamingChoices(LLMuxObject, metaclass=_LiteLLMRoleType):
     _litellm_names = ("StreamingChoices",)
     _fields = ("finish_reason", "index", "delta", "logprobs")
     _children = {"delta": Delta}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        finish_reason: Optional[str]
+        index: int
+        delta: Delta
+        logprobs: Any
 
 
 class Usage(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -406,6 +436,10 @@ class Usage(LLMuxObject, metaclass=_LiteLLMRoleType):
 
     _litellm_names = ("Usage",)
     _fields = ("prompt_tokens", "completion_tokens", "total_tokens")
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        prompt_tokens: int
+        completion_tokens: int
+        total_tokens: int
 
 
 class _WithHiddenParams(LLMuxObject):
@@ -456,6 +490,15 @@ class ModelResponse(_WithHiddenParams, metaclass=_ResponseType):
     _litellm_names = ("ModelResponse",)
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
     _children = {"choices": Choices, "usage": Usage}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        id: str
+        choices: list[Choices]
+        created: int
+        model: Optional[str]
+        object: str
+        system_fingerprint: Optional[str]
+        usage: Usage
+        _hidden_params: dict[str, Any]
 
 
 class ModelResponseStream(_WithHiddenParams, metaclass=_ResponseType):
@@ -467,6 +510,15 @@ class ModelResponseStream(_WithHiddenParams, metaclass=_ResponseType):
     _litellm_names = ("ModelResponseStream",)
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
     _children = {"choices": StreamingChoices, "usage": Usage}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        id: str
+        choices: list[StreamingChoices]
+        created: int
+        model: Optional[str]
+        object: str
+        system_fingerprint: Optional[str]
+        usage: Optional[Usage]
+        _hidden_params: dict[str, Any]
 
 
 class Embedding(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -475,6 +527,10 @@ class Embedding(LLMuxObject, metaclass=_LiteLLMRoleType):
     _litellm_names = ("Embedding",)
     _fields = ("embedding", "index", "object")
     _plain = frozenset(("embedding",))
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        embedding: list[float]
+        index: int
+        object: str
 
 
 class EmbeddingResponse(_WithHiddenParams, metaclass=_ResponseType):
@@ -483,6 +539,12 @@ class EmbeddingResponse(_WithHiddenParams, metaclass=_ResponseType):
     _litellm_names = ("EmbeddingResponse",)
     _fields = ("data", "model", "object", "usage")
     _children = {"data": Embedding, "usage": Usage}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        data: list[Embedding]
+        model: Optional[str]
+        object: str
+        usage: Usage
+        _hidden_params: dict[str, Any]
 
 
 class TextChoice(LLMuxObject, metaclass=_LiteLLMRoleType):
@@ -490,6 +552,11 @@ class TextChoice(LLMuxObject, metaclass=_LiteLLMRoleType):
 
     _litellm_names = ("TextChoices",)
     _fields = ("finish_reason", "index", "text", "logprobs")
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        finish_reason: Optional[str]
+        index: int
+        text: str
+        logprobs: Any
 
 
 class TextCompletionResponse(_WithHiddenParams, metaclass=_ResponseType):
@@ -499,6 +566,15 @@ class TextCompletionResponse(_WithHiddenParams, metaclass=_ResponseType):
     _litellm_names = ("TextCompletionResponse",)
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
     _children = {"choices": TextChoice, "usage": Usage}
+    if TYPE_CHECKING:  # the members' types, for type checkers (read through _Member at run time)
+        id: str
+        choices: list[TextChoice]
+        created: int
+        model: Optional[str]
+        object: str
+        system_fingerprint: Optional[str]
+        usage: Usage
+        _hidden_params: dict[str, Any]
 
 
 class ModerationResponse(_WithHiddenParams, metaclass=_ResponseType):
