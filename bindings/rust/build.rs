@@ -55,15 +55,11 @@ fn link_with_pkg_config() -> bool {
             }
             true
         }
-        Err(error) => {
-            println!("cargo:warning=no installed llmux ({}); building the bundled core with CMake", first_line(&error));
+        Err(_) => {
+            println!("cargo:warning=pkg-config finds no installed llmux; building the bundled core with CMake");
             false
         }
     }
-}
-
-fn first_line(error: &pkg_config::Error) -> String {
-    error.to_string().lines().next().unwrap_or_default().to_owned()
 }
 
 /// The llmux source tree to build: LLMUX_SOURCE_DIR, else the repository

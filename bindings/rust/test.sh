@@ -56,10 +56,15 @@ fi
 # --locked: the versions in Cargo.lock, nothing newer. Also builds the
 # examples and runs the doctests.
 cargo test --locked --no-fail-fast || status=1
-# The docs as docs.rs builds them: no rustdoc warning (broken links, ...).
-RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps || status=1
+# The opentelemetry feature: its spans (tests/opentelemetry.rs, the unit tests)
+# and its doctests; the rest of the suite does not change with it.
+cargo test --locked --no-fail-fast --features opentelemetry --lib --test opentelemetry || status=1
+cargo test --locked --no-fail-fast --features opentelemetry --doc || status=1
+# The docs as docs.rs builds them (every feature): no rustdoc warning (broken links, ...).
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features opentelemetry || status=1
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --locked --all-targets -- -D warnings || status=1
+  cargo clippy --locked --all-targets --features opentelemetry -- -D warnings || status=1
 else
   echo "bindings/rust/test.sh: cargo clippy not installed; lint skipped"
 fi

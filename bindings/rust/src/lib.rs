@@ -61,6 +61,7 @@
 //!
 //! The raw C declarations are in [`sys`].
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
 mod chat;
@@ -68,6 +69,8 @@ mod endpoints;
 mod error;
 mod model_info;
 mod observe;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod response;
 mod router;
 mod stream;
