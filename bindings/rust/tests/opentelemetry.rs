@@ -132,6 +132,43 @@ fn a_call_with_a_failed_attempt_is_one_call_span_with_one_child_per_attempt() {
 }
 
 #[test]
+fn a_retried_call_that_fails_has_two_failed_attempt_spans() {
+    let server = FakeServer::start();
+    let (provider, exporter) = in_memory();
+    let router = router(
+        &provider,
+        json!({
+            "model_list": [server.deployment("chat", "status-503-x", "chat-503")],
+            "router_settings": {"num_retries": 1},
+        }),
+    );
+
+    let error = router.completion(&chat("chat", "hello")).unwrap_err();
+    assert_eq!(error.status, 503);
+
+    let spans = exporter.get_finished_spans().unwrap();
+    let call = spans_named(&spans, "chat chat");
+    assert_eq!(call.len(), 1, "{spans:#?}");
+    let call = call[0];
+    assert_eq!(call.status, Status::error(error.message.clone()));
+    assert_eq!(text(call, "error.type"), "ServiceUnavailableError");
+    assert_eq!((int(call, "llmux.attempts"), int(call, "llmux.retries"), int(call, "llmux.fallbacks")), (2, 1, 0));
+    assert!(attribute(call, "llmux.fallback_model_group").is_none());
+    let mut attempts = spans_named(&spans, "attempt chat");
+    attempts.sort_by_key(|a| int(a, "llmux.attempt.index"));
+    assert_eq!(attempts.len(), 2, "{spans:#?}");
+    for (index, attempt) in attempts.iter().enumerate() {
+        assert_eq!(int(attempt, "llmux.attempt.index"), index as i64);
+        assert_eq!(attempt.parent_span_id, call.span_context.span_id());
+        assert_eq!(text(attempt, "llmux.deployment_id"), "chat-503");
+        assert_eq!(text(attempt, "error.type"), "ServiceUnavailableError");
+        assert_eq!(int(attempt, "http.response.status_code"), 503);
+        assert!(matches!(attempt.status, Status::Error { .. }));
+    }
+    assert!(attempts[0].end_time <= attempts[1].start_time);
+}
+
+#[test]
 fn a_failed_call_has_status_error_and_the_litellm_class_name() {
     let server = FakeServer::start();
     let (provider, exporter) = in_memory();
