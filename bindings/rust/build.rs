@@ -1,15 +1,27 @@
-//! Finds libllmux and tells cargo how to link it.
+//! Finds or builds libllmux and tells cargo how to link it.
 //!
-//! Looked up in order: the LLMUX_LIB_DIR directory, `pkg-config llmux`, then the
-//! repository's build tree (<crate>/../../build/lib). A directory found by
-//! path is also added as an rpath so tests and binaries run without
-//! LD_LIBRARY_PATH.
+//! In order:
+//! 1. `LLMUX_LIB_DIR`: the directory holding a built libllmux (e.g. `<build-dir>/lib`);
+//! 2. an installed llmux that `pkg-config llmux` finds (`PKG_CONFIG_PATH` for another prefix);
+//! 3. the bundled core built with CMake into cargo's `OUT_DIR`: the repository this crate sits in
+//!    (`<crate>/../..`), or the llmux source tree `LLMUX_SOURCE_DIR` names.
+//!
+//! The shared library is linked, with an rpath to the directory it was found in, so this crate's
+//! tests and examples run without `LD_LIBRARY_PATH`. Shared rather than static because libllmux.so
+//! already records its own dependencies (libcurl, OpenSSL, Abseil's dozens of libraries, yaml-cpp,
+//! ...); linking libllmux.a would mean restating that whole list here, per platform.
+//!
+//! Under docs.rs (`DOCS_RS` set) nothing is found, built or linked: rustdoc does not link, and docs.rs
+//! builds offline without the core's C++ dependencies.
 use std::env;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// File names the linker accepts for `-l llmux` on the platforms llmux builds on.
 const LIBRARY_FILES: [&str; 4] = ["libllmux.so", "libllmux.dylib", "libllmux.a", "llmux.lib"];
+
+/// The core's sources whose change must rebuild the bundled library (directories: cargo
+/// rescans them).
+const CORE_INPUTS: [&str; 6] = ["CMakeLists.txt", "cmake", "capi", "include", "lib", "data"];
 
 fn has_library(dir: &Path) -> bool {
     LIBRARY_FILES.iter().any(|name| dir.join(name).is_file())
@@ -17,46 +29,89 @@ fn has_library(dir: &Path) -> bool {
 
 /// Lets binaries find the shared library where it was linked from (ELF and
 /// Mach-O targets; Windows has no rpath and uses PATH instead).
-fn add_rpath(dir: &str) {
+fn add_rpath(dir: &Path) {
     if env::var_os("CARGO_CFG_WINDOWS").is_none() {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
     }
 }
 
+/// Links libllmux from `dir` and tells a dependent's build script (as
+/// `DEP_LLMUX_LIB_DIR`) where it is, so that it can add its own rpath.
 fn link_directory(dir: &Path) {
     println!("cargo:rustc-link-search=native={}", dir.display());
     println!("cargo:rustc-link-lib=dylib=llmux");
-    add_rpath(&dir.display().to_string());
+    println!("cargo:lib_dir={}", dir.display());
+    add_rpath(dir);
 }
 
-/// `pkg-config --libs-only-L --libs-only-l llmux`, applied; false when
-/// pkg-config is missing or does not know llmux.
+/// An installed llmux, found by the pkg-config crate (which prints the link
+/// flags itself); false when pkg-config is missing or does not know llmux.
 fn link_with_pkg_config() -> bool {
-    let Ok(output) = Command::new("pkg-config").args(["--libs-only-L", "--libs-only-l", "llmux"]).output() else {
-        return false;
-    };
-    if !output.status.success() {
-        return false;
-    }
-    let flags = String::from_utf8_lossy(&output.stdout);
-    let mut linked = false;
-    for flag in flags.split_whitespace() {
-        if let Some(dir) = flag.strip_prefix("-L") {
-            println!("cargo:rustc-link-search=native={dir}");
-            add_rpath(dir);
-        } else if let Some(name) = flag.strip_prefix("-l") {
-            println!("cargo:rustc-link-lib=dylib={name}");
-            linked |= name == "llmux";
+    match pkg_config::Config::new().probe("llmux") {
+        Ok(library) => {
+            for dir in &library.link_paths {
+                println!("cargo:lib_dir={}", dir.display());
+                add_rpath(dir);
+            }
+            true
+        }
+        Err(_) => {
+            println!("cargo:warning=pkg-config finds no installed llmux; building the bundled core with CMake");
+            false
         }
     }
-    linked
+}
+
+/// The llmux source tree to build: LLMUX_SOURCE_DIR, else the repository
+/// around this crate.
+fn core_source_dir() -> PathBuf {
+    if let Some(dir) = env::var_os("LLMUX_SOURCE_DIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        if !dir.join("capi/llmux.h").is_file() {
+            panic!("LLMUX_SOURCE_DIR={} is not an llmux source tree (no capi/llmux.h)", dir.display());
+        }
+        return dir;
+    }
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if !repository.join("capi/llmux.h").is_file() {
+        panic!(
+            "cannot find libllmux, and there is no llmux source tree to build it from. Either\n  \
+             1. set LLMUX_LIB_DIR to the directory holding libllmux.so (e.g. <build-dir>/lib), or\n  \
+             2. install llmux so that `pkg-config --libs llmux` finds it (or set PKG_CONFIG_PATH), or\n  \
+             3. set LLMUX_SOURCE_DIR to a checkout of the llmux repository (built here with CMake)"
+        );
+    }
+    repository.canonicalize().unwrap_or(repository)
+}
+
+/// Builds and installs the core library (no tests, examples or benchmarks)
+/// into OUT_DIR; returns the directory holding libllmux.
+fn build_bundled_core() -> PathBuf {
+    let source = core_source_dir();
+    for input in CORE_INPUTS {
+        println!("cargo:rerun-if-changed={}", source.join(input).display());
+    }
+    let install_dir = cmake::Config::new(&source)
+        // The core is a router on the hot path of every call: optimised even
+        // in cargo's debug profile.
+        .profile("RelWithDebInfo")
+        .define("LLMUX_BUILD_TESTS", "OFF")
+        .define("LLMUX_BUILD_EXAMPLES", "OFF")
+        .define("LLMUX_BUILD_BENCHMARKS", "OFF")
+        .define("LLMUX_INSTALL", "ON")
+        .define("CMAKE_INSTALL_LIBDIR", "lib")
+        .build();
+    install_dir.join("lib")
 }
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=LLMUX_LIB_DIR");
-    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
-    println!("cargo:rerun-if-env-changed=PKG_CONFIG_LIBDIR");
+    for variable in ["LLMUX_LIB_DIR", "LLMUX_SOURCE_DIR", "DOCS_RS"] {
+        println!("cargo:rerun-if-env-changed={variable}");
+    }
+    if env::var_os("DOCS_RS").is_some() {
+        return;
+    }
 
     if let Some(dir) = env::var_os("LLMUX_LIB_DIR").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
@@ -74,18 +129,5 @@ fn main() {
     if link_with_pkg_config() {
         return;
     }
-    let build_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/lib");
-    println!("cargo:rerun-if-changed={}", build_tree.display());
-    if has_library(&build_tree) {
-        link_directory(&build_tree.canonicalize().unwrap_or(build_tree));
-        return;
-    }
-    panic!(
-        "cannot find libllmux. Either\n  \
-         1. set LLMUX_LIB_DIR to the directory holding libllmux.so (e.g. <build-dir>/lib), or\n  \
-         2. install llmux so that `pkg-config --libs llmux` finds it (or set PKG_CONFIG_PATH), or\n  \
-         3. build the repository into <repo>/build (cmake -S . -B build && cmake --build build), \
-         which puts the library in {}",
-        build_tree.display()
-    );
+    link_directory(&build_bundled_core());
 }

@@ -6,7 +6,10 @@
 //! every response carries what the router did ([`Metadata`]); every failure is
 //! an [`Error`] with LiteLLM's class name and HTTP status.
 //!
-//! ```no_run
+//! A deployment with `mock_response` answers without a network, so this
+//! example runs as it is:
+//!
+//! ```
 //! use serde_json::json;
 //!
 //! fn main() -> Result<(), llmux::Error> {
@@ -14,18 +17,51 @@
 //!         r#"
 //! model_list:
 //!   - model_name: chat
-//!     litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY}
+//!     litellm_params: {model: openai/gpt-4o-mini, mock_response: Hello}
 //! "#,
 //!     )?;
 //!     let request = json!({"model": "chat", "messages": [{"role": "user", "content": "Hello"}]});
 //!     let response = router.completion(&request)?;
-//!     println!("{} (from {})", response.content().unwrap_or_default(), response.metadata().deployment_id);
+//!     assert_eq!(response.content(), Some("Hello"));
+//!     assert_eq!(response.metadata().attempts, 1);
 //!     Ok(())
 //! }
 //! ```
 //!
+//! With a real provider, the key comes from the environment
+//! (`api_key: os.environ/OPENAI_API_KEY`) and failures are [`Error`]s with
+//! LiteLLM's class names:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), llmux::Error> {
+//! let router = llmux::Router::from_config(
+//!     r#"
+//! model_list:
+//!   - model_name: chat
+//!     litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY}
+//! router_settings: {num_retries: 2}
+//! "#,
+//! )?;
+//! let request = serde_json::json!({"model": "chat", "messages": [{"role": "user", "content": "Hello"}]});
+//! match router.completion(&request) {
+//!     Ok(response) => println!("{} (from {})", response.content().unwrap_or_default(), response.metadata().deployment_id),
+//!     Err(error) if error.type_name == "RateLimitError" => eprintln!("rate limited: {}", error.message),
+//!     Err(error) => return Err(error),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Linking
+//!
+//! The build script links libllmux from `LLMUX_LIB_DIR` when set, else an
+//! installed llmux that `pkg-config` finds, else it builds the core bundled
+//! with the crate's repository with CMake (or the source tree `LLMUX_SOURCE_DIR`
+//! names). Its directory reaches the build scripts of crates depending on this
+//! one as `DEP_LLMUX_LIB_DIR` (for an rpath of their own).
+//!
 //! The raw C declarations are in [`sys`].
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
 mod chat;
@@ -33,6 +69,8 @@ mod endpoints;
 mod error;
 mod model_info;
 mod observe;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod response;
 mod router;
 mod stream;

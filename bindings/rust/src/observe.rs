@@ -149,15 +149,20 @@ pub struct RouterOptions {
     pub(crate) on_event: Option<Box<EventFn>>,
     pub(crate) log: Option<Box<LogFn>>,
     pub(crate) random_seed: u64,
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) tracer: Option<opentelemetry::global::BoxedTracer>,
 }
 
 impl fmt::Debug for RouterOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RouterOptions")
+        let mut debug = f.debug_struct("RouterOptions");
+        debug
             .field("on_event", &self.on_event.is_some())
             .field("log", &self.log.is_some())
-            .field("random_seed", &self.random_seed)
-            .finish()
+            .field("random_seed", &self.random_seed);
+        #[cfg(feature = "opentelemetry")]
+        debug.field("tracer", &self.tracer.is_some());
+        debug.finish()
     }
 }
 
@@ -190,6 +195,39 @@ impl RouterOptions {
     /// Seeds the routing randomness (shuffles, jitter); 0 = random.
     pub fn random_seed(mut self, seed: u64) -> RouterOptions {
         self.random_seed = seed;
+        self
+    }
+
+    /// Records every [`completion`](crate::Router::completion) and
+    /// [`embedding`](crate::Router::embedding) as OpenTelemetry spans through
+    /// `tracer` (for the host's SDK: `opentelemetry::global::tracer("llmux")`, or
+    /// a tracer of its own provider). One span of kind CLIENT per call, named
+    /// `"chat {model}"` / `"embeddings {model}"`, a child of the caller's current
+    /// [`opentelemetry::Context`] at call start, with the GenAI semantic
+    /// conventions' attributes (`gen_ai.request.model`, `gen_ai.provider.name`,
+    /// `gen_ai.usage.input_tokens`, ...) and the router's (`llmux.model_group`,
+    /// `llmux.deployment_id`, `llmux.retries`, `llmux.fallbacks`,
+    /// `llmux.response_cost`, ...); one child span `"attempt {model group}"` per
+    /// backend attempt, retries and fallbacks included. A failure is status
+    /// ERROR with `error.type`, the LiteLLM exception class name
+    /// ("RateLimitError"). The spans are recorded on the calling thread when the
+    /// call returns, from its router metadata; they carry neither API keys nor
+    /// message content.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), llmux::Error> {
+    /// let options = llmux::RouterOptions::new().tracer(opentelemetry::global::tracer("llmux"));
+    /// let router = llmux::Router::with_options("model_list: []", options)?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "opentelemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
+    pub fn tracer<T>(mut self, tracer: T) -> RouterOptions
+    where
+        T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+        T::Span: Send + Sync + 'static,
+    {
+        self.tracer = Some(opentelemetry::global::BoxedTracer::new(Box::new(tracer)));
         self
     }
 

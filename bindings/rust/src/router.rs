@@ -26,6 +26,8 @@ pub struct Router {
     // The callbacks' user_data: boxed so that it does not move, dropped after
     // the router (Drop frees the router first).
     options: Option<Box<RouterOptions>>,
+    #[cfg(feature = "opentelemetry")]
+    tracer: Option<opentelemetry::global::BoxedTracer>,
 }
 
 // SAFETY: llmux.h documents every router function used here as thread-safe;
@@ -59,7 +61,10 @@ impl Router {
                 crate::ABI_VERSION
             )));
         }
-        let options = Box::new(options);
+        #[cfg_attr(not(feature = "opentelemetry"), allow(unused_mut))]
+        let mut options = Box::new(options);
+        #[cfg(feature = "opentelemetry")]
+        let tracer = options.tracer.take();
         let raw_options = options.raw();
         let mut raw = ptr::null_mut();
         let mut error = ptr::null_mut();
@@ -73,7 +78,12 @@ impl Router {
         unsafe { check(status, error, "llmux_router_new") }?;
         let options = (options.on_event.is_some() || options.log.is_some()).then_some(options);
         NonNull::new(raw)
-            .map(|raw| Router { raw, options })
+            .map(|raw| Router {
+                raw,
+                options,
+                #[cfg(feature = "opentelemetry")]
+                tracer,
+            })
             .ok_or_else(|| Error::internal("llmux_router_new succeeded without a router".to_owned()))
     }
 
@@ -85,7 +95,9 @@ impl Router {
     /// body (`model` names a model group); router-only keys (`fallbacks`,
     /// `num_retries`, `mock_response`, ...) are honoured and stripped.
     pub fn completion(&self, request: &Value) -> Result<Response, Error> {
-        with_encoded(request, |request| self.completion_bytes(request, Response::from_slice))
+        self.traced("chat", request, || {
+            with_encoded(request, |request| self.completion_bytes(request, Response::from_slice))
+        })
     }
 
     /// [`completion`](Router::completion) decoded into a typed
@@ -163,7 +175,36 @@ impl Router {
 
     /// A blocking embeddings call (an OpenAI `/embeddings` body).
     pub fn embedding(&self, request: &Value) -> Result<Response, Error> {
-        Response::from_text(&self.embedding_raw(&request.to_string())?)
+        self.traced("embeddings", request, || Response::from_text(&self.embedding_raw(&request.to_string())?))
+    }
+
+    /// Runs `call`, recorded as OpenTelemetry spans of `operation` when the
+    /// router has a tracer (see [`RouterOptions::tracer`]).
+    #[cfg(feature = "opentelemetry")]
+    fn traced(
+        &self,
+        operation: &'static str,
+        request: &Value,
+        call: impl FnOnce() -> Result<Response, Error>,
+    ) -> Result<Response, Error> {
+        let Some(tracer) = &self.tracer else {
+            return call();
+        };
+        let start = crate::otel::CallStart::now();
+        let result = call();
+        crate::otel::record_call(tracer, operation, start, request["model"].as_str().unwrap_or_default(), &result);
+        result
+    }
+
+    #[cfg(not(feature = "opentelemetry"))]
+    #[inline(always)]
+    fn traced(
+        &self,
+        _operation: &'static str,
+        _request: &Value,
+        call: impl FnOnce() -> Result<Response, Error>,
+    ) -> Result<Response, Error> {
+        call()
     }
 
     /// [`embedding`](Router::embedding) with JSON text in and out.
