@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Runs the Go binding's suite against a CMake build directory:
 #   bindings/go/test.sh <build-dir>      (default: <repo>/build)
-# The library comes from LLMUX_LIB_DIR (a directory holding libllmux.so),
-# else <build-dir>/lib; the fake provider from LLMUX_FAKE_SERVER, else
-# <build-dir>/tests/support/llmux_fake_server. Runs go vet, the suite under
+# cgo finds the library through pkg-config: PKG_CONFIG_PATH=<build-dir> selects the build tree's
+# llmux-uninstalled.pc (its rpath points at <build-dir>/lib). The fake provider comes from
+# LLMUX_FAKE_SERVER, else <build-dir>/tests/support/llmux_fake_server. Runs go vet, the suite under
 # the race detector, then once more without it under GODEBUG=cgocheck=1.
+# With LLMUX_INSTALL_PREFIX=<prefix> (a `cmake --install` of that build), also builds and runs a program
+# in a fresh module outside the repository that requires this one, with nothing but
+# PKG_CONFIG_PATH=<prefix>/lib/pkgconfig and LD_LIBRARY_PATH=<prefix>/lib: what a user of an install gets.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 build="$(cd "${1:-$repo/build}" 2>/dev/null && pwd)" || { echo "go: build directory ${1:-$repo/build} not found" >&2; exit 1; }
 
-lib_dir="${LLMUX_LIB_DIR:-$build/lib}"
-if [[ ! -e "$lib_dir/libllmux.so" ]]; then
-  echo "go: libllmux.so not found in $lib_dir (set LLMUX_LIB_DIR or build the shared library)" >&2
+if [[ ! -e "$build/llmux-uninstalled.pc" || ! -e "$build/lib/libllmux.so" ]]; then
+  echo "go: $build/llmux-uninstalled.pc or $build/lib/libllmux.so missing (configure and build the library there)" >&2
   exit 1
 fi
 export LLMUX_FAKE_SERVER="${LLMUX_FAKE_SERVER:-$build/tests/support/llmux_fake_server}"
@@ -24,9 +26,9 @@ fi
 command -v go >/dev/null || { echo "go: the go command is not installed" >&2; exit 1; }
 
 export CGO_ENABLED=1
-# llmux.h includes llmux_version.h, which the build generates (an installed llmux has both in one directory).
-export CGO_CFLAGS="-I$build/generated/include${CGO_CFLAGS:+ $CGO_CFLAGS}"
-export CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
+# Only pkg-config tells cgo where llmux is: no hand-set flags.
+unset CGO_CFLAGS CGO_LDFLAGS
+export PKG_CONFIG_PATH="$build"
 # The module has no dependencies: never reach for a network toolchain or proxy.
 export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly" GOPROXY=off
 # A CI user may have no writable home: keep the build cache in the build tree then.
@@ -53,8 +55,33 @@ run_suite() {
   return $status
 }
 
+# Builds and runs a program of its own module (in a fresh directory, requiring this module by a replace) against
+# the llmux installed in $1, found through its llmux.pc only.
+run_install_consumer() {
+  local prefix="$1" dir
+  dir="$(mktemp -d)"
+  cp "$here/testdata/install_consumer/main.go" "$dir/"
+  (
+    cd "$dir"
+    go mod init example.com/llmux-consumer >/dev/null 2>&1
+    go mod edit -require=github.com/llmux/llmux/bindings/go@v0.0.0 -replace=github.com/llmux/llmux/bindings/go="$here"
+    # Not the build tree's: the installed llmux.pc alone, which has no rpath.
+    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" go build -o consumer .
+    LD_LIBRARY_PATH="$prefix/lib" ./consumer
+  ) || { rm -rf "$dir"; return 1; }
+  rm -rf "$dir"
+}
+
 go vet ./...
 status=0
 run_suite "race" -race || status=1
 GODEBUG=cgocheck=1 run_suite "cgocheck=1" || status=1
+if [[ -n "${LLMUX_INSTALL_PREFIX:-}" ]]; then
+  if run_install_consumer "$LLMUX_INSTALL_PREFIX"; then
+    echo "go (installed llmux in $LLMUX_INSTALL_PREFIX through pkg-config): ok"
+  else
+    echo "go (installed llmux in $LLMUX_INSTALL_PREFIX through pkg-config): FAILED" >&2
+    status=1
+  fi
+fi
 exit $status
