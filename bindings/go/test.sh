@@ -29,6 +29,11 @@ export CGO_ENABLED=1
 # Only pkg-config tells cgo where llmux is: no hand-set flags.
 unset CGO_CFLAGS CGO_LDFLAGS
 export PKG_CONFIG_PATH="$build"
+# Go's build cache hashes neither pkg-config's output nor the headers it points at (golang/go#24544,
+# #24355): a package compiled against another build tree or an older llmux.h would be reused as is.
+# This define, used by nothing, keys the cache on both.
+export CGO_CPPFLAGS="-DLLMUX_GO_CACHE_KEY=$(cat "$build/llmux-uninstalled.pc" "$repo/capi/llmux.h" \
+  "$build/generated/include/llmux_version.h" | cksum | cut -d' ' -f1)"
 # The module has no dependencies: never reach for a network toolchain or proxy.
 export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly" GOPROXY=off
 # A CI user may have no writable home: keep the build cache in the build tree then.
@@ -60,13 +65,17 @@ run_suite() {
 run_install_consumer() {
   local prefix="$1" dir
   dir="$(mktemp -d)"
-  cp "$here/testdata/install_consumer/main.go" "$dir/"
+  # The module's files alone, away from capi/ (as `go get` puts them in the module cache); a directory
+  # Go has not seen also keeps it from reusing a package compiled with the build tree's flags.
+  mkdir "$dir/module" "$dir/consumer"
+  cp "$here"/go.mod "$here"/*.go "$here"/*.c "$here"/*.h "$dir/module/"
+  cp "$here/testdata/install_consumer/main.go" "$dir/consumer/"
   (
-    cd "$dir"
+    cd "$dir/consumer"
     go mod init example.com/llmux-consumer >/dev/null 2>&1
-    go mod edit -require=github.com/llmux/llmux/bindings/go@v0.0.0 -replace=github.com/llmux/llmux/bindings/go="$here"
+    go mod edit -require=github.com/llmux/llmux/bindings/go@v0.0.0 -replace=github.com/llmux/llmux/bindings/go=../module
     # Not the build tree's: the installed llmux.pc alone, which has no rpath.
-    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" go build -o consumer .
+    env -u CGO_CPPFLAGS PKG_CONFIG_PATH="$prefix/lib/pkgconfig" go build -o consumer .
     LD_LIBRARY_PATH="$prefix/lib" ./consumer
   ) || { rm -rf "$dir"; return 1; }
   rm -rf "$dir"
