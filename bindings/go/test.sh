@@ -4,7 +4,8 @@
 # cgo finds the library through pkg-config: PKG_CONFIG_PATH=<build-dir> selects the build tree's
 # llmux-uninstalled.pc (its rpath points at <build-dir>/lib). The fake provider comes from
 # LLMUX_FAKE_SERVER, else <build-dir>/tests/support/llmux_fake_server. Runs go vet, the suite under
-# the race detector, then once more without it under GODEBUG=cgocheck=1.
+# the race detector, then once more without it under GODEBUG=cgocheck=1; then go vet and the suite
+# under the race detector of the OpenTelemetry module (otel/, its dependencies from the module proxy).
 # With LLMUX_INSTALL_PREFIX=<prefix> (a `cmake --install` of that build), also builds and runs a program
 # in a fresh module outside the repository that requires this one, with nothing but
 # PKG_CONFIG_PATH=<prefix>/lib/pkgconfig and LD_LIBRARY_PATH=<prefix>/lib: what a user of an install gets.
@@ -34,19 +35,26 @@ export PKG_CONFIG_PATH="$build"
 # This define, used by nothing, keys the cache on both.
 export CGO_CPPFLAGS="-DLLMUX_GO_CACHE_KEY=$(cat "$build/llmux-uninstalled.pc" "$repo/capi/llmux.h" \
   "$build/generated/include/llmux_version.h" | cksum | cut -d' ' -f1)"
-# The module has no dependencies: never reach for a network toolchain or proxy.
-export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly" GOPROXY=off
-# A CI user may have no writable home: keep the build cache in the build tree then.
+# The module has no dependencies: never reach for a network toolchain or proxy. The otel module
+# (otel/) has some: it gets the proxy the environment names (go env GOPROXY) and its committed go.sum.
+otel_goproxy="$(GOTOOLCHAIN=local go env GOPROXY)"
+export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -modcacherw" GOPROXY=off
+# A CI user may have no writable home: keep the build and module caches in the build tree then
+# (-modcacherw above: a module cache there can be deleted with the build tree).
 gocache="$(go env GOCACHE)"
 if ! mkdir -p "$gocache" 2>/dev/null || [[ ! -w "$gocache" ]]; then
   export GOCACHE="$build/go-cache"
+fi
+gomodcache="$(go env GOMODCACHE)"
+if ! mkdir -p "$gomodcache" 2>/dev/null || [[ ! -w "$gomodcache" ]]; then
+  export GOMODCACHE="$build/go-mod"
 fi
 
 cd "$here"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
-# Runs `go test` with the given flags and prints its pass/fail counts.
+# Runs `go test` in the current module with the given flags and prints its pass/fail counts.
 run_suite() {
   local label="$1"
   shift
@@ -85,6 +93,12 @@ go vet ./...
 status=0
 run_suite "race" -race || status=1
 GODEBUG=cgocheck=1 run_suite "cgocheck=1" || status=1
+# The OpenTelemetry module: spans of this build's router, recorded by the SDK's in-memory recorder.
+(
+  cd otel
+  export GOPROXY="$otel_goproxy"
+  go vet ./... && run_suite "otel, race" -race
+) || status=1
 if [[ -n "${LLMUX_INSTALL_PREFIX:-}" ]]; then
   if run_install_consumer "$LLMUX_INSTALL_PREFIX"; then
     echo "go (installed llmux in $LLMUX_INSTALL_PREFIX through pkg-config): ok"
