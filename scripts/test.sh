@@ -4,7 +4,8 @@
 #      (C++ unit and integration tests, the C ABI suite), then a short memory soak (scripts/soak.sh: 10,000
 #      mixed calls, fails when RSS grows after warm-up);
 #   2. the installed package consumed through find_package and pkg-config, from C++ and C;
-#   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh), then the
+#   3. the Python, Go and Rust bindings' suites against that build (bindings/<lang>/test.sh; Go also builds a
+#      program against the installed package through pkg-config alone), then the
 #      LiteLLM interop tests (tests/interop/test.sh: pinned LiteLLM releases in venvs cached under
 #      build/release/interop, installed from PyPI on the first run; on one redis-server: the harness's
 #      self-test, the differential test of llmux against each release both ways, and a fleet of three llmux
@@ -64,9 +65,10 @@ echo "== memory soak (short): RSS flat after warm-up =="
 bash scripts/soak.sh build/release --calls=10000 --warmup=4000 --sample-every=1000 --in-flight=1000
 
 echo "== bindings: Python, Go, Rust (each against build/release) =="
+# LLMUX_INSTALL_PREFIX: the Go suite also builds a program against the installed package (through its llmux.pc).
 for lang in python go rust; do
   echo "-- $lang --"
-  bash "bindings/$lang/test.sh" "$PWD/build/release"
+  LLMUX_INSTALL_PREFIX="$PWD/build/release/install" bash "bindings/$lang/test.sh" "$PWD/build/release"
 done
 
 echo "== LiteLLM interop: LiteLLM and llmux routers sharing one Redis (tests/interop) =="

@@ -1,8 +1,9 @@
 package llmux
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../capi
-#cgo LDFLAGS: -lllmux
+// pkg-config finds an installed llmux (llmux.pc) or, with PKG_CONFIG_PATH=<build-dir>,
+// a build tree (llmux-uninstalled.pc): llmux.h, llmux_version.h and -lllmux come from either.
+#cgo pkg-config: llmux
 #include <string.h>
 #include "bridge.h"
 */

@@ -46,16 +46,14 @@
 //
 // # Finding the library
 //
-// The package links -lllmux and includes llmux.h from capi/ in this
-// repository. Tell cgo where libllmux.so is, either from a build tree:
+// The package asks pkg-config for llmux (#cgo pkg-config: llmux), so an
+// installed llmux (its llmux.pc) needs no cgo flags:
 //
-//	export CGO_LDFLAGS="-L$BUILD/lib -Wl,-rpath,$BUILD/lib"
+//	go get github.com/llmux/llmux/bindings/go
+//	PKG_CONFIG_PATH=<prefix>/lib/pkgconfig go build   # for a prefix pkg-config does not search
 //
-// or from an installation, through its pkg-config file llmux.pc:
+// A build tree of llmux holds llmux-uninstalled.pc, which pkg-config prefers
+// there; its flags carry an rpath to the tree's library:
 //
-//	export CGO_LDFLAGS="$(pkg-config --libs llmux) -Wl,-rpath,$(pkg-config --variable=libdir llmux)"
-//	export CGO_CFLAGS="$(pkg-config --cflags llmux)" # when llmux.h is installed there
-//
-// (CGO_CFLAGS is needed only when the package is used outside this
-// repository, e.g. from the module cache, where capi/ is not next to it.)
+//	PKG_CONFIG_PATH=$BUILD go test ./...
 package llmux
