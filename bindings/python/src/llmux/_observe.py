@@ -22,7 +22,13 @@ made) or per router (``Router(callbacks=[...])``):
 - an object with LiteLLM's ``CustomLogger`` methods: ``log_success_event`` / ``log_failure_event``
   for sync calls, ``async_log_success_event`` / ``async_log_failure_event`` (awaited) for async ones
   — the same four-argument signature;
-- a string (a LiteLLM integration such as ``"langfuse"``): not available in llmux; skipped with a
+- :class:`llmux.OpenTelemetry` (or the string ``"otel"``, LiteLLM's name: the same on the global tracer
+  provider): one OpenTelemetry span per call and a child span per attempt, made from the router
+  metadata directly (no LiteLLM kwargs are built for it), under the context current at the call's start
+  (taken at the start for streams, which may end elsewhere; a non-stream call ends on the thread or task
+  that started it). See :mod:`llmux.otel`. Without opentelemetry-api, ``"otel"`` is skipped with one
+  :class:`~llmux.LiteLLMCompatibilityWarning` naming ``pip install 'llmux-router[otel]'``;
+- another string (a LiteLLM integration such as ``"langfuse"``): not available in llmux; skipped with a
   :class:`~llmux.LiteLLMCompatibilityWarning`.
 
 ``kwargs`` holds what LiteLLM's does for routing: ``model``, ``messages`` / ``input``, ``stream``,
@@ -346,7 +352,7 @@ class Observer:
         tracers, targets = _split(self._all_targets(exception is None))
         for tracer in tracers:
             try:
-                tracer.record_call(info, metadata, response, exception)
+                tracer._record_call(info, metadata, response, exception)
             except Exception:
                 _report_callback_error(tracer)
         if not targets:

@@ -70,9 +70,9 @@ class OpenTelemetry:
     def __repr__(self) -> str:
         return f"<llmux.OpenTelemetry tracer={self._tracer!r}>"
 
-    def record_call(self, info: Any, metadata: Mapping[str, Any], response: Any,
+    def _record_call(self, info: Any, metadata: Mapping[str, Any], response: Any,
                     exception: Optional[BaseException]) -> None:
-        """Records one ended call (called by the router's observer, on the consumer's thread).
+        """Records one ended call (called by llmux._observe, on the thread or loop that consumes it).
 
         ``info`` is the call's :class:`llmux._observe.CallInfo`; ``metadata`` its router metadata
         (the ``_llmux`` object); ``response`` the response or stream (None on failure);
@@ -102,69 +102,88 @@ class OpenTelemetry:
     def _record_attempts(self, parent: Any, metadata: Mapping[str, Any], call_start_ns: int) -> None:
         offset_ms = 0.0  # without start_ms: the attempts one after the other from the call's start
         for index, attempt in enumerate(metadata.get("attempt_log") or ()):
-            if not isinstance(attempt, Mapping):
-                continue
-            latency_ms = float(attempt.get("latency_ms") or 0.0)
-            start_ms = attempt.get("start_ms")
-            begin_ms = float(start_ms) if isinstance(start_ms, (int, float)) and start_ms >= 0 else offset_ms
+            get = attempt.get
+            latency_ms = get("latency_ms") or 0.0
+            begin_ms = get("start_ms", -1)
+            if begin_ms < 0:
+                begin_ms = offset_ms
             offset_ms = begin_ms + latency_ms
-            group = str(attempt.get("model_group") or "")
+            group = get("model_group") or ""
             attributes: dict[str, Any] = {"llmux.attempt.index": index, "llmux.model_group": group,
-                                          "llmux.deployment_id": str(attempt.get("deployment_id") or "")}
-            error_type = attempt.get("error_type")
-            status = attempt.get("status")
+                                          "llmux.deployment_id": get("deployment_id") or ""}
+            error_type = get("error_type")
             if error_type:
-                attributes["error.type"] = str(error_type)
-                if isinstance(status, int) and status > 0:
+                attributes["error.type"] = error_type
+                status = get("status") or 0
+                if status > 0:
                     attributes["http.response.status_code"] = status
             begin_ns = call_start_ns + int(begin_ms * 1e6)
-            child = self._tracer.start_span(f"attempt {group}", context=parent, kind=self._kind,
+            child = self._tracer.start_span("attempt " + group, context=parent, kind=self._kind,
                                             attributes=attributes, start_time=begin_ns)
             if error_type:
-                child.set_status(self._status(self._status_code.ERROR, str(error_type)))
+                child.set_status(self._status(self._status_code.ERROR, error_type))
             child.end(end_time=begin_ns + int(latency_ms * 1e6))
+
+
+def _server(api_base: str) -> tuple[str, int]:
+    """(host, port) of an api_base ("", 0 when it has none): the host only, never the URL's
+    user:password. Remembered per api_base (a router has few)."""
+    found = _servers.get(api_base)
+    if found is None:
+        try:
+            parts = urlsplit(api_base)
+            found = (parts.hostname or "", parts.port or _DEFAULT_PORTS.get(parts.scheme, 0))
+        except ValueError:  # not a URL
+            found = ("", 0)
+        if len(_servers) >= 256:
+            _servers.clear()
+        _servers[api_base] = found
+    return found
+
+
+_servers: dict[str, tuple[str, int]] = {}
+
+#: Router metadata keys copied as ``llmux.<key>`` (strings, numbers) when present and not empty.
+_LLMUX_KEYS = ("call_id", "model_group", "deployment_id", "deployment_model", "fallback_model_group", "attempts",
+               "retries", "fallbacks")
 
 
 def _call_attributes(operation: str, requested: str, info: Any, metadata: Mapping[str, Any], response: Any
                      ) -> dict[str, Any]:
-    """The call span's attributes (None and empty values left out: OpenTelemetry rejects None)."""
+    """The call span's attributes. The metadata is the library's JSON (strings and numbers as
+    documented); absent and empty values are left out (OpenTelemetry rejects None)."""
+    get = metadata.get
     attributes: dict[str, Any] = {"gen_ai.operation.name": operation, "gen_ai.request.model": requested,
-                                  "llmux.stream": bool(info.stream)}
-    provider = metadata.get("provider")
+                                  "llmux.stream": info.stream}
+    provider = get("provider")
     if provider:
-        attributes["gen_ai.system"] = attributes["gen_ai.provider.name"] = str(provider)
-    for key in ("model", "id"):  # the response's own (a stream has neither)
-        value = getattr(response, key, None) if response is not None else None
-        if isinstance(value, str) and value:
-            attributes[f"gen_ai.response.{key}"] = value
-    usage = metadata.get("usage")
-    if isinstance(usage, Mapping):
-        for name, key in (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens")):
-            if isinstance(usage.get(key), int):
-                attributes[f"gen_ai.usage.{name}"] = usage[key]
-    api_base = metadata.get("api_base")
+        attributes["gen_ai.system"] = attributes["gen_ai.provider.name"] = provider
+    if response is not None:  # the response's own model and id (a stream has neither)
+        model, response_id = getattr(response, "model", None), getattr(response, "id", None)
+        if model and isinstance(model, str):
+            attributes["gen_ai.response.model"] = model
+        if response_id and isinstance(response_id, str):
+            attributes["gen_ai.response.id"] = response_id
+    usage = get("usage")
+    if usage:
+        attributes["gen_ai.usage.input_tokens"] = usage.get("prompt_tokens", 0)
+        attributes["gen_ai.usage.output_tokens"] = usage.get("completion_tokens", 0)
+    api_base = get("api_base")
     if api_base:
-        try:
-            parts = urlsplit(str(api_base))
-            port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-        except ValueError:  # not a URL: no server attributes
-            parts, port = None, None
-        if parts is not None and parts.hostname:  # the host only: never the URL's user:password
-            attributes["server.address"] = parts.hostname
+        host, port = _server(api_base)
+        if host:
+            attributes["server.address"] = host
             if port:
                 attributes["server.port"] = port
-    for key in ("call_id", "model_group", "deployment_id", "deployment_model", "fallback_model_group"):
-        value = metadata.get(key)
-        if value not in (None, ""):
-            attributes[f"llmux.{key}"] = value if isinstance(value, int) else str(value)
-    for key in ("attempts", "retries", "fallbacks"):
-        value = metadata.get(key)
-        if isinstance(value, int):
-            attributes[f"llmux.{key}"] = value
-    cost = metadata.get("response_cost")
-    if isinstance(cost, (int, float)):
+    for key in _LLMUX_KEYS:
+        value = get(key)
+        if value is not None and value != "":
+            attributes["llmux." + key] = value
+    cost = get("response_cost")
+    if cost is not None:
         attributes["llmux.response_cost"] = float(cost)
-    ttft = metadata.get("time_to_first_token_ms")
-    if info.stream and isinstance(ttft, (int, float)) and ttft >= 0:
-        attributes["llmux.time_to_first_token_ms"] = float(ttft)
+    if info.stream:
+        ttft = get("time_to_first_token_ms", -1)
+        if ttft >= 0:
+            attributes["llmux.time_to_first_token_ms"] = float(ttft)
     return attributes
