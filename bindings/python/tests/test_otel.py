@@ -131,6 +131,14 @@ def test_a_retried_call_is_a_span_with_one_child_per_attempt_under_the_callers_s
         # Placed inside the call span, one after the other.
         assert call.start_time <= attempt.start_time <= attempt.end_time <= call.end_time
     assert failed.start_time <= served.start_time
+    # Each at its attempt log entry: start = call start + start_ms (a library without start_ms: the
+    # attempts back to back from the call's start), duration = latency_ms.
+    offset_ms = 0.0
+    for attempt, entry in zip((failed, served), hidden["attempt_log"]):
+        begin_ms = entry.get("start_ms", offset_ms)
+        assert attempt.start_time - call.start_time == int(begin_ms * 1e6)
+        assert attempt.end_time - attempt.start_time == int(entry["latency_ms"] * 1e6)
+        offset_ms = begin_ms + entry["latency_ms"]
     assert failed.attributes["llmux.deployment_id"] == "dep-bad"
     assert failed.attributes["error.type"] == "ServiceUnavailableError"
     assert failed.attributes["http.response.status_code"] == 503
