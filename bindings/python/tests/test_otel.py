@@ -264,6 +264,19 @@ def test_embeddings_are_embeddings_spans(make_router: MakeRouter, deployment: De
 
 
 @needs_sdk
+def test_other_endpoints_name_their_operation(make_router: MakeRouter, spans: Spans) -> None:
+    router = make_router([{"model_name": "mocked", "litellm_params": {"model": "openai/x", "mock_response": "words"}}],
+                         callbacks=[llmux.OpenTelemetry(tracer_provider=spans.provider)])
+    router.text_completion(model="mocked", prompt="Once upon")
+    router.moderation(input="some text", model="mocked")
+    router.responses(model="mocked", input="hi")
+    asyncio.run(router.atext_completion(model="mocked", prompt="Once upon"))
+    operations = [span.attributes["gen_ai.operation.name"] for span in spans.calls()]
+    assert operations == ["text_completion", "moderation", "chat", "text_completion"]
+    assert [span.name for span in spans.calls()][:2] == ["text_completion mocked", "moderation mocked"]
+
+
+@needs_sdk
 @pytest.mark.usefixtures("fake_server")
 def test_the_otel_callback_name_uses_the_global_tracer_provider() -> None:
     """As ``litellm.callbacks = ["otel"]``, in the router's callbacks and the module's: one tracer on the global

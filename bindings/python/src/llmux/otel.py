@@ -3,8 +3,9 @@
 ``OpenTelemetry()`` is a router callback (``Router(callbacks=[llmux.OpenTelemetry()])``, or in
 ``llmux.callbacks`` / ``success_callback`` / ``failure_callback``); the string ``"otel"`` there is the
 same thing on the global tracer provider, as ``litellm.callbacks = ["otel"]`` is in LiteLLM. Each call
-that ends (completion, stream, embedding; sync or async) becomes one span of kind CLIENT named
-``"chat <model>"`` or ``"embeddings <model>"`` (GenAI semantic conventions plus ``llmux.*``
+that ends (completion, stream, embedding, text completion, moderation, Responses API; sync or async)
+becomes one span of kind CLIENT named ``"<operation> <model>"`` — ``chat`` (completions, responses),
+``embeddings``, ``text_completion``, ``moderation`` — (GenAI semantic conventions plus ``llmux.*``
 attributes), with one child span per attempt of its attempt log. Spans are made when the call has
 ended, with explicit start and end times, under the context that was current when the call started
 (for a stream, the one current at the ``completion(stream=True)`` call, wherever it is iterated).
@@ -34,6 +35,12 @@ INSTALL_HINT = "OpenTelemetry spans need opentelemetry-api: pip install 'llmux-r
 NO_PARENT = object()
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: gen_ai.operation.name of each call type: the semantic conventions' names ("chat" for completions and
+#: the Responses API); moderation has none there.
+_OPERATIONS = {"completion": "chat", "acompletion": "chat", "responses": "chat", "aresponses": "chat",
+               "embedding": "embeddings", "aembedding": "embeddings", "text_completion": "text_completion",
+               "atext_completion": "text_completion", "moderation": "moderation", "amoderation": "moderation"}
 
 
 class OpenTelemetry:
@@ -84,7 +91,7 @@ class OpenTelemetry:
             parent = self._context.get_current()
         elif parent is NO_PARENT:
             parent = self._context.Context()
-        operation = "embeddings" if "embedding" in info.call_type else "chat"
+        operation = _OPERATIONS.get(info.call_type, "chat")
         requested = metadata.get("requested_model") or info.fields.get("model") or ""
         span = self._tracer.start_span(f"{operation} {requested}", context=parent, kind=self._kind,
                                        attributes=_call_attributes(operation, str(requested), info, metadata,
