@@ -18,14 +18,11 @@ opentelemetry only when an :class:`OpenTelemetry` is made, so ``import llmux`` w
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 __all__ = ["OpenTelemetry"]
-
-_log = logging.getLogger("llmux")
 
 #: What the ImportError says when opentelemetry-api is missing.
 INSTALL_HINT = "OpenTelemetry spans need opentelemetry-api: pip install 'llmux-router[otel]'"
@@ -47,9 +44,9 @@ class OpenTelemetry:
     """Makes an OpenTelemetry span for each llmux call and one child span per attempt.
 
     Args:
-        tracer_provider: the ``TracerProvider`` to use; default: the global one
-            (``opentelemetry.trace.get_tracer_provider()``, looked up at each span, so a provider set
-            after this object was made is used).
+        tracer_provider: the ``TracerProvider`` to use; default: the global one (set with
+            ``opentelemetry.trace.set_tracer_provider``, also when set after this object was made:
+            its spans go to it from then on).
 
     Raises:
         ImportError: opentelemetry-api is not installed (the message says how to install it).
