@@ -26,6 +26,7 @@ build="$(cd "$1" && pwd)"
 # Pinned in one place for the bindings benchmark, the interop tests and this suite.
 pinned_litellm=$(grep -E '^litellm==' "$repo/benchmarks/bindings/requirements-litellm.txt" | head -n 1)
 pinned_pytest="pytest==8.3.5"
+pinned_otel=(opentelemetry-api==1.39.1 opentelemetry-sdk==1.39.1)  # pass 2 runs test_otel.py with them (litellm pulls neither)
 
 export LLMUX_FAKE_SERVER="$build/tests/support/llmux_fake_server"
 for needed in "$build/lib/libllmux.so" "$LLMUX_FAKE_SERVER"; do
@@ -106,7 +107,7 @@ if [ -z "$pinned_litellm" ]; then
   exit 1
 fi
 litellm_venv="$build/python-venv-litellm-${pinned_litellm#litellm==}"
-bash "$repo/scripts/pinned_venv.sh" "$litellm_venv" "$pinned_litellm" "$pinned_pytest" || {
+bash "$repo/scripts/pinned_venv.sh" "$litellm_venv" "$pinned_litellm" "$pinned_pytest" "${pinned_otel[@]}" || {
   echo "bindings/python/test.sh: could not make $litellm_venv (PyPI is needed once; LLMUX_PYTHON_SKIP_LITELLM=1" \
        "runs pass 1 only)" >&2
   exit 1

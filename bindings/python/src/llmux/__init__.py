@@ -52,6 +52,7 @@ from .exceptions import (
     Timeout,
     llmux_class,
 )
+from .otel import OpenTelemetry
 from .router import Router, register_model
 from .streaming import AsyncCompletionStream, CompletionStream
 from .types import (
@@ -120,6 +121,7 @@ __all__ = [
     "ModelResponseStream",
     "NoDeploymentsAvailableError",
     "NotFoundError",
+    "OpenTelemetry",
     "OutOfMemoryError",
     "PermissionDeniedError",
     "RateLimitError",

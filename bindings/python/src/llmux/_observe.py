@@ -22,7 +22,13 @@ made) or per router (``Router(callbacks=[...])``):
 - an object with LiteLLM's ``CustomLogger`` methods: ``log_success_event`` / ``log_failure_event``
   for sync calls, ``async_log_success_event`` / ``async_log_failure_event`` (awaited) for async ones
   — the same four-argument signature;
-- a string (a LiteLLM integration such as ``"langfuse"``): not available in llmux; skipped with a
+- :class:`llmux.OpenTelemetry` (or the string ``"otel"``, LiteLLM's name: the same on the global tracer
+  provider): one OpenTelemetry span per call and a child span per attempt, made from the router
+  metadata directly (no LiteLLM kwargs are built for it), under the context current at the call's start
+  (taken at the start for streams, which may end elsewhere; a non-stream call ends on the thread or task
+  that started it). See :mod:`llmux.otel`. Without opentelemetry-api, ``"otel"`` is skipped with one
+  :class:`~llmux.LiteLLMCompatibilityWarning` naming ``pip install 'llmux-router[otel]'``;
+- another string (a LiteLLM integration such as ``"langfuse"``): not available in llmux; skipped with a
   :class:`~llmux.LiteLLMCompatibilityWarning`.
 
 ``kwargs`` holds what LiteLLM's does for routing: ``model``, ``messages`` / ``input``, ``stream``,
@@ -50,6 +56,7 @@ import warnings
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ._encode import LiteLLMCompatibilityWarning
+from .otel import INSTALL_HINT, NO_PARENT, OpenTelemetry
 
 __all__ = ["CallInfo", "Observer"]
 
@@ -61,13 +68,17 @@ class CallInfo:
     call, read only when a callback runs: the start is kept as ``time.time()`` (a float, not a
     datetime) until then."""
 
-    __slots__ = ("call_type", "fields", "stream", "started")
+    __slots__ = ("call_type", "fields", "stream", "started", "parent")
 
     def __init__(self, call_type: str, fields: dict[str, Any], stream: bool, started: float) -> None:
         self.call_type = call_type  # "completion", "acompletion", "embedding", "aembedding"
         self.fields = fields  # the request's fields (model, messages / input, metadata, ...)
         self.stream = stream
         self.started = started  # time.time() at the start
+        #: The OpenTelemetry context current at the start, for the call's span: set for streams only
+        #: (see :meth:`Observer.start_context`); None: the context current when the call is reported
+        #: (the same one: a non-stream call is reported by the thread or task that started it).
+        self.parent: Any = None
 
     @property
     def start_time(self) -> datetime.datetime:
@@ -238,6 +249,50 @@ def _report_callback_error(callback: Any) -> None:
 
 _warned_strings: set[str] = set()
 
+#: The callback names that mean OpenTelemetry spans on the global tracer provider (LiteLLM's name).
+OTEL_CALLBACK_NAMES = frozenset({"otel"})
+#: The tracer the names above stand for: empty until first needed, then [tracer] or [None] (no
+#: opentelemetry-api: warned once).
+_shared_tracer: list[Optional[OpenTelemetry]] = []
+
+
+def _otel_tracer() -> Optional[OpenTelemetry]:
+    """The tracer of the ``"otel"`` callback (the global tracer provider), or None without
+    opentelemetry-api (warned once; the calls go on without spans)."""
+    if not _shared_tracer:
+        try:
+            tracer: Optional[OpenTelemetry] = OpenTelemetry()
+        except ImportError:
+            tracer = None
+            warnings.warn(f"llmux: callback 'otel' skipped: {INSTALL_HINT}", LiteLLMCompatibilityWarning,
+                          stacklevel=5)
+        _shared_tracer.append(tracer)
+    return _shared_tracer[0]
+
+
+def _split(entries: list[Any]) -> tuple[list[OpenTelemetry], list[Any]]:
+    """The entries that make spans (each tracer once), and the others (LiteLLM-style callbacks)."""
+    tracers: list[OpenTelemetry] = []
+    others: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, str) and entry in OTEL_CALLBACK_NAMES:
+            entry = _otel_tracer()
+            if entry is None:
+                continue
+        if isinstance(entry, OpenTelemetry):
+            if not any(entry is seen for seen in tracers):
+                tracers.append(entry)
+        else:
+            others.append(entry)
+    return tracers, others
+
+
+def current_otel_context() -> Any:
+    """OpenTelemetry's current context; NO_PARENT while opentelemetry is not imported (then no
+    span can be current)."""
+    module = sys.modules.get("opentelemetry.context")
+    return NO_PARENT if module is None else module.get_current()
+
 
 def _skip_string(name: str) -> None:
     if name not in _warned_strings:
@@ -256,23 +311,37 @@ class Observer:
         #: Whether the router must ask the library for its events.
         self.wants_events = on_event is not None
         for entry in self._callbacks:
-            if isinstance(entry, str):
+            if isinstance(entry, str) and entry not in OTEL_CALLBACK_NAMES:
                 _skip_string(entry)
+        # "otel" is resolved now, so that a missing opentelemetry-api is told at the Router's creation.
+        self._traces = bool(_split(self._callbacks)[0])
+
+    def start_context(self) -> Any:
+        """For a stream, at its start: the OpenTelemetry context its span will have for parent (it
+        may be iterated anywhere), or None when no span can be made (no callback anywhere)."""
+        if self._traces or _module_callbacks(True) or _module_callbacks(False):
+            return current_otel_context()
+        return None
 
     def idle(self, raw: Optional[list[bytes]], success: bool) -> bool:
         """True when nothing would run for a call's end: no events, no on_event, no callback
         anywhere (the common case, checked without building anything)."""
         return not raw and self._on_event is None and not self._callbacks and not _module_callbacks(success)
 
-    def _targets(self, success: bool) -> list[Any]:
+    def _all_targets(self, success: bool) -> list[Any]:
         """The callbacks for the outcome: the module's success/failure list, the module's
         ``callbacks``, the router's ``callbacks``."""
         own = _module_list("success_callback" if success else "failure_callback")
         return own + _module_list("callbacks") + self._callbacks
 
-    def _prepare(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any],
+    def _targets(self, success: bool) -> list[Any]:
+        """The LiteLLM-style callbacks for the outcome (without the OpenTelemetry tracers)."""
+        return _split(self._all_targets(success))[1]
+
+    def _prepare(self, raw: Optional[list[bytes]], info: CallInfo, metadata: Mapping[str, Any], response: Any,
                  exception: Optional[BaseException]) -> Optional[tuple[list[Any], dict[str, Any]]]:
-        """Runs on_event; returns (callbacks, kwargs), or None when no callback is registered."""
+        """Runs on_event and makes the call's spans; returns (callbacks, kwargs), or None when no
+        LiteLLM-style callback is registered."""
         events = _events(raw)
         if self._on_event is not None:
             for event in events:
@@ -280,7 +349,12 @@ class Observer:
                     self._on_event(event)
                 except Exception:
                     _report_callback_error(self._on_event)
-        targets = self._targets(exception is None)
+        tracers, targets = _split(self._all_targets(exception is None))
+        for tracer in tracers:
+            try:
+                tracer._record_call(info, metadata, response, exception)
+            except Exception:
+                _report_callback_error(tracer)
         if not targets:
             return None
         return targets, _kwargs(info, metadata, events, exception, datetime.datetime.now())
@@ -341,7 +415,7 @@ class Observer:
         """Runs the sync callbacks for a call that ended (sync completion, embedding or stream)."""
         if self.idle(raw, exception is None):
             return
-        prepared = self._prepare(raw, info, metadata, exception)
+        prepared = self._prepare(raw, info, metadata, response, exception)
         if prepared is None:
             return
         targets, kwargs = prepared
@@ -423,7 +497,7 @@ class Observer:
         functions are awaited, plain functions called."""
         if self.idle(raw, exception is None):
             return
-        prepared = self._prepare(raw, info, metadata, exception)
+        prepared = self._prepare(raw, info, metadata, response, exception)
         if prepared is None:
             return
         targets, kwargs = prepared

@@ -396,7 +396,10 @@ class Router(ModelInfoMixin, RouterAdminMixin, PolicyApiMixin, EndpointsMixin):
             raise
 
     def _report(self, call_type: str, request: dict[str, Any], stream: bool) -> "CallReport":
-        return CallReport(self._observer, CallInfo(call_type, request, stream, time.time()))
+        info = CallInfo(call_type, request, stream, time.time())
+        if stream:  # may end in another thread or task: its span's parent is taken now
+            info.parent = self._observer.start_context()
+        return CallReport(self._observer, info)
 
     # ---- completions -------------------------------------------------------------------------
 
