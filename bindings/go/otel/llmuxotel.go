@@ -322,10 +322,9 @@ func (c *call) end() {
 	if c.err != nil {
 		span.SetStatus(codes.Error, c.err.Error())
 	}
-	attemptStart := c.start
 	for i, a := range m.AttemptLog {
-		// TODO(start_ms): place each attempt at the call start + its start_ms once the
-		// metadata carries it; until then, right after the attempts before it.
+		// Each attempt on the call's timeline: waits between attempts show as gaps.
+		attemptStart := c.start.Add(a.Start)
 		attemptEnd := attemptStart.Add(a.Latency)
 		attemptAttrs := []attribute.KeyValue{AttemptIndexKey.Int(i), ModelGroupKey.String(a.ModelGroup),
 			DeploymentIDKey.String(a.DeploymentID)}
@@ -341,7 +340,6 @@ func (c *call) end() {
 			attempt.SetStatus(codes.Error, a.ErrorType)
 		}
 		attempt.End(trace.WithTimestamp(attemptEnd))
-		attemptStart = attemptEnd
 	}
 	span.End(trace.WithTimestamp(end))
 }
