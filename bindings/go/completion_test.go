@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	llmux "github.com/llmux/llmux/bindings/go"
 )
