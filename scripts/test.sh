@@ -29,7 +29,7 @@ echo "== release build =="
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
   -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=ON -DLLMUX_BUILD_BENCHMARKS=ON
 cmake --build build/release -j "$JOBS"
-ctest --test-dir build/release -j "$JOBS" --timeout 300
+ctest --test-dir build/release -j "$JOBS" --output-on-failure --timeout 300
 echo "== installed package: find_package(llmux) and pkg-config =="
 rm -rf build/release/install build/release/consumer
 cmake --install build/release --prefix "$PWD/build/release/install" >/dev/null
@@ -79,7 +79,7 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERR
   -DLLMUX_SANITIZE=address,undefined -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=OFF -DLLMUX_BUILD_BENCHMARKS=OFF
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan -j "$JOBS" --timeout 600
+  ctest --test-dir build/asan -j "$JOBS" --output-on-failure --timeout 600
 
 # ThreadSanitizer. Debian's abseil is not built with TSan, so llmux keeps every
 # cross-thread synchronisation on std primitives (std::mutex, std::condition_variable,
@@ -89,7 +89,7 @@ echo "== sanitizer build (thread) =="
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
   -DLLMUX_SANITIZE=thread -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=OFF -DLLMUX_BUILD_BENCHMARKS=OFF
 cmake --build build/tsan -j "$JOBS"
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan -j "$JOBS" --timeout 600
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan -j "$JOBS" --output-on-failure --timeout 600
 
 echo "== fuzzing (libFuzzer, every target ${LLMUX_FUZZ_SECONDS:-30} s) =="
 bash scripts/fuzz.sh "${LLMUX_FUZZ_SECONDS:-30}"

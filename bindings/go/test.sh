@@ -9,6 +9,8 @@
 # With LLMUX_INSTALL_PREFIX=<prefix> (a `cmake --install` of that build), also builds and runs a program
 # in a fresh module outside the repository that requires this one, with nothing but
 # PKG_CONFIG_PATH=<prefix>/lib/pkgconfig and LD_LIBRARY_PATH=<prefix>/lib: what a user of an install gets.
+# Always (as root, where a private mount namespace can be made): the same program built and run with no
+# environment variable at all against this build installed in /usr/local (scripts/with_system_install.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,13 +70,11 @@ run_suite() {
   return $status
 }
 
-# Builds and runs a program of its own module (in a fresh directory, requiring this module by a replace) against
-# the llmux installed in $1, found through its llmux.pc only.
-run_install_consumer() {
-  local prefix="$1" dir
-  dir="$(mktemp -d)"
-  # The module's files alone, away from capi/ (as `go get` puts them in the module cache); a directory
-  # Go has not seen also keeps it from reusing a package compiled with the build tree's flags.
+# Copies the module's files alone into $1/module, away from capi/ (as `go get` puts them in the module
+# cache; a directory Go has not seen also keeps it from reusing a package compiled with the build tree's
+# flags), and a program of its own module that requires it (by a replace) into $1/consumer.
+prepare_consumer() {
+  local dir="$1"
   mkdir "$dir/module" "$dir/consumer"
   cp "$here"/go.mod "$here"/*.go "$here"/*.c "$here"/*.h "$dir/module/"
   cp "$here/testdata/install_consumer/main.go" "$dir/consumer/"
@@ -82,11 +82,36 @@ run_install_consumer() {
     cd "$dir/consumer"
     go mod init example.com/llmux-consumer >/dev/null 2>&1
     go mod edit -require=github.com/llmux/llmux/bindings/go@v0.0.0 -replace=github.com/llmux/llmux/bindings/go=../module
+  )
+}
+
+# Builds and runs the consumer against the llmux installed in $1, found through its llmux.pc only.
+run_install_consumer() {
+  local prefix="$1" dir
+  dir="$(mktemp -d)"
+  (
+    prepare_consumer "$dir"
+    cd "$dir/consumer"
     # Not the build tree's: the installed llmux.pc alone, which has no rpath.
     env -u CGO_CPPFLAGS PKG_CONFIG_PATH="$prefix/lib/pkgconfig" go build -o consumer .
     LD_LIBRARY_PATH="$prefix/lib" ./consumer
   ) || { rm -rf "$dir"; return 1; }
   rm -rf "$dir"
+}
+
+# Builds and runs the consumer where $build is installed as `sudo cmake --install && sudo ldconfig` put it
+# (/usr/local, in a private mount namespace: scripts/with_system_install.sh), with no environment
+# variable but PATH and Go's own cache locations: pkg-config and the loader find llmux by themselves.
+# Returns 77 when the machine cannot make the namespace.
+run_system_install_consumer() {
+  local dir status=0
+  dir="$(mktemp -d)"
+  prepare_consumer "$dir" || { rm -rf "$dir"; return 1; }
+  bash "$repo/scripts/with_system_install.sh" "$build" env -i PATH="$(dirname "$(command -v go)"):/usr/bin:/bin" \
+    HOME="$HOME" GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" \
+    bash -euc 'cd "$1" && go build -o consumer . && env -i ./consumer' build-and-run "$dir/consumer" || status=$?
+  rm -rf "$dir"
+  return $status
 }
 
 go vet ./...
@@ -99,6 +124,13 @@ GODEBUG=cgocheck=1 run_suite "cgocheck=1" || status=1
   export GOPROXY="$otel_goproxy"
   go vet ./... && run_suite "otel, race" -race
 ) || status=1
+system_status=0
+run_system_install_consumer || system_status=$?
+case $system_status in
+  0) echo "go (llmux installed in /usr/local, no environment variable): ok" ;;
+  77) echo "go (llmux installed in /usr/local): skipped, this machine cannot make a private mount namespace" ;;
+  *) echo "go (llmux installed in /usr/local, no environment variable): FAILED" >&2; status=1 ;;
+esac
 if [[ -n "${LLMUX_INSTALL_PREFIX:-}" ]]; then
   if run_install_consumer "$LLMUX_INSTALL_PREFIX"; then
     echo "go (installed llmux in $LLMUX_INSTALL_PREFIX through pkg-config): ok"

@@ -1,5 +1,6 @@
 // A program of its own module that uses an installed llmux: bindings/go/test.sh builds it in a fresh
-// directory with only PKG_CONFIG_PATH pointing at the installation's llmux.pc (no CGO_* flags).
+// directory, once with only PKG_CONFIG_PATH pointing at the installation's llmux.pc
+// (no CGO_* flags), once installed in /usr/local with no environment variable at all.
 package main
 
 import (
