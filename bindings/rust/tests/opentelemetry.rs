@@ -246,7 +246,7 @@ fn a_stream_is_one_chat_span_from_its_start_to_its_end() {
     request["stream_options"] = json!({"include_usage": true});
 
     // The context current when the stream starts is the parent, not the one
-    // current while it is read.
+    // current where it is read (another thread, here).
     let caller = Context::current_with_span(provider.tracer("caller").start("request handler"));
     let mut stream = {
         let _attached = caller.clone().attach();
@@ -254,8 +254,16 @@ fn a_stream_is_one_chat_span_from_its_start_to_its_end() {
     };
     let first = stream.next().expect("a first chunk").unwrap();
     assert!(spans_named(&exporter.get_finished_spans().unwrap(), "chat broken").is_empty(), "ended before the stream");
-    let mut chunks = vec![first];
-    chunks.extend((&mut stream).map(|c| c.unwrap()));
+    let (stream, rest) = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let rest: Vec<_> = (&mut stream).map(|c| c.unwrap()).collect();
+                (stream, rest)
+            })
+            .join()
+            .unwrap()
+    });
+    let chunks: Vec<_> = std::iter::once(first).chain(rest).collect();
     caller.span().end();
 
     let spans = exporter.get_finished_spans().unwrap();
