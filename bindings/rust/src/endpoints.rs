@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::response::Response;
-use crate::router::Router;
+use crate::router::{raw_request_model, request_model, Router};
 use crate::sys;
 
 /// An OpenAI endpoint for [`Router::call`].
@@ -29,6 +29,18 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The `gen_ai.operation.name` of its spans (the GenAI conventions' names;
+    /// the Responses API is "chat" there, moderation has none of its own).
+    #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code))]
+    fn operation(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletions | Endpoint::Responses => "chat",
+            Endpoint::Embeddings => "embeddings",
+            Endpoint::TextCompletions => "text_completion",
+            Endpoint::Moderations => "moderation",
+        }
+    }
+
     fn raw(self) -> sys::llmux_endpoint {
         match self {
             Endpoint::ChatCompletions => sys::LLMUX_ENDPOINT_CHAT_COMPLETIONS,
@@ -45,11 +57,18 @@ impl Router {
     /// `input` or `prompt`, and router keys) non-streaming; blocks until the
     /// call ends. The response body is the provider's, plus `_llmux`.
     pub fn call(&self, endpoint: Endpoint, request: &Value) -> Result<Response, Error> {
-        Response::from_text(&self.call_raw(endpoint, &request.to_string())?)
+        self.traced(endpoint.operation(), request_model(request), || {
+            Response::from_text(&self.call_text(endpoint, &request.to_string())?)
+        })
     }
 
     /// [`call`](Router::call) with JSON text in and out.
     pub fn call_raw(&self, endpoint: Endpoint, request: &str) -> Result<String, Error> {
+        self.traced(endpoint.operation(), raw_request_model(request), || self.call_text(endpoint, request))
+    }
+
+    /// `llmux_call`, untraced.
+    fn call_text(&self, endpoint: Endpoint, request: &str) -> Result<String, Error> {
         self.text_call("llmux_call", |out, error| unsafe {
             // SAFETY: the request is borrowed for the call; out-params are valid.
             sys::llmux_call(self.as_raw(), endpoint.raw(), request.as_ptr().cast(), request.len(), out, error)

@@ -198,21 +198,29 @@ impl RouterOptions {
         self
     }
 
-    /// Records every [`completion`](crate::Router::completion) and
-    /// [`embedding`](crate::Router::embedding) as OpenTelemetry spans through
-    /// `tracer` (for the host's SDK: `opentelemetry::global::tracer("llmux")`, or
-    /// a tracer of its own provider). One span of kind CLIENT per call, named
-    /// `"chat {model}"` / `"embeddings {model}"`, a child of the caller's current
-    /// [`opentelemetry::Context`] at call start, with the GenAI semantic
-    /// conventions' attributes (`gen_ai.request.model`, `gen_ai.provider.name`,
-    /// `gen_ai.usage.input_tokens`, ...) and the router's (`llmux.model_group`,
-    /// `llmux.deployment_id`, `llmux.retries`, `llmux.fallbacks`,
-    /// `llmux.response_cost`, ...); one child span `"attempt {model group}"` per
-    /// backend attempt, retries and fallbacks included. A failure is status
-    /// ERROR with `error.type`, the LiteLLM exception class name
-    /// ("RateLimitError"). The spans are recorded on the calling thread when the
-    /// call returns, from its router metadata; they carry neither API keys nor
+    /// Records every call that carries router metadata —
+    /// [`completion`](crate::Router::completion) and its typed and raw forms,
+    /// [`stream`](crate::Router::stream), [`embedding`](crate::Router::embedding),
+    /// [`call`](crate::Router::call) and the endpoints on it — as OpenTelemetry
+    /// spans through `tracer` (for the host's SDK:
+    /// `opentelemetry::global::tracer("llmux")`, or a tracer of its own
+    /// provider). One span of kind CLIENT per call, named `"{operation} {model}"`
+    /// (`chat`, `embeddings`, `text_completion`, `moderation`), a child of the
+    /// caller's current [`opentelemetry::Context`] at call start, with the GenAI
+    /// semantic conventions' attributes (`gen_ai.request.model`,
+    /// `gen_ai.provider.name`, `gen_ai.usage.input_tokens`, ...) and the
+    /// router's (`llmux.model_group`, `llmux.deployment_id`, `llmux.retries`,
+    /// `llmux.fallbacks`, `llmux.response_cost`, `llmux.stream`, ...); one child
+    /// span `"attempt {model group}"` per backend attempt, retries and fallbacks
+    /// included. A failure is status ERROR with `error.type`, the LiteLLM
+    /// exception class name ("RateLimitError"). The spans are recorded when the
+    /// call ends, from its router metadata; they carry neither API keys nor
     /// message content.
+    ///
+    /// A [`Stream`](crate::Stream)'s span runs from the `stream` call to the
+    /// stream's end (with `llmux.time_to_first_token_ms`), its failure, or its
+    /// drop before the end: a drop keeps status UNSET and adds the event
+    /// `llmux.stream.cancelled`.
     ///
     /// ```
     /// # fn main() -> Result<(), llmux::Error> {

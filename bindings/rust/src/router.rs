@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::chat::ChatCompletion;
 use crate::error::{copied, Error};
 use crate::observe::RouterOptions;
-use crate::response::{Deployment, DeploymentHealth, HealthReport, Response};
+use crate::response::{decode_json, Deployment, DeploymentHealth, HealthReport, Response};
 use crate::stream::Stream;
 use crate::sys;
 
@@ -95,7 +95,7 @@ impl Router {
     /// body (`model` names a model group); router-only keys (`fallbacks`,
     /// `num_retries`, `mock_response`, ...) are honoured and stripped.
     pub fn completion(&self, request: &Value) -> Result<Response, Error> {
-        self.traced("chat", request, || {
+        self.traced("chat", request_model(request), || {
             with_encoded(request, |request| self.completion_bytes(request, Response::from_slice))
         })
     }
@@ -107,7 +107,22 @@ impl Router {
     /// written or parsed. `request` is anything that serialises to an OpenAI
     /// chat-completions body: a `serde_json::Value`, or structs of your own
     /// deriving `Serialize`.
+    ///
+    /// With a tracer (`RouterOptions::tracer`, feature `opentelemetry`) the
+    /// answer is `llmux_completion`'s JSON instead, "_llmux" included: the
+    /// attempt log the spans are made of is only there.
     pub fn completion_typed<R: Serialize + ?Sized>(&self, request: &R) -> Result<ChatCompletion, Error> {
+        #[cfg(feature = "opentelemetry")]
+        if self.tracer.is_some() {
+            return with_encoded(request, |request| {
+                self.traced(
+                    "chat",
+                    || json_request_model(request),
+                    || self.completion_bytes(request, crate::otel::TracedCompletion::from_slice),
+                )
+            })
+            .map(|traced| traced.completion);
+        }
         // llmux_completion_split: the provider's body and the router metadata
         // as plain fields. Only the body is parsed here; the "_llmux" JSON,
         // two thirds of a typical answer, is neither written by the library
@@ -161,9 +176,11 @@ impl Router {
     /// provider's body with the router metadata under "_llmux". Text that is
     /// not valid JSON is an [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument).
     pub fn completion_raw(&self, request: &str) -> Result<String, Error> {
-        self.text_call("llmux_completion", |out, error| unsafe {
-            // SAFETY: the request is borrowed for the call; out-params are valid.
-            sys::llmux_completion(self.as_raw(), request.as_ptr().cast(), request.len(), out, error)
+        self.traced("chat", raw_request_model(request), || {
+            self.text_call("llmux_completion", |out, error| unsafe {
+                // SAFETY: the request is borrowed for the call; out-params are valid.
+                sys::llmux_completion(self.as_raw(), request.as_ptr().cast(), request.len(), out, error)
+            })
         })
     }
 
@@ -175,44 +192,59 @@ impl Router {
 
     /// A blocking embeddings call (an OpenAI `/embeddings` body).
     pub fn embedding(&self, request: &Value) -> Result<Response, Error> {
-        self.traced("embeddings", request, || Response::from_text(&self.embedding_raw(&request.to_string())?))
+        self.traced("embeddings", request_model(request), || {
+            Response::from_text(&self.embedding_text(&request.to_string())?)
+        })
+    }
+
+    /// [`embedding`](Router::embedding) with JSON text in and out.
+    pub fn embedding_raw(&self, request: &str) -> Result<String, Error> {
+        self.traced("embeddings", raw_request_model(request), || self.embedding_text(request))
+    }
+
+    /// `llmux_embedding`, untraced.
+    fn embedding_text(&self, request: &str) -> Result<String, Error> {
+        self.text_call("llmux_embedding", |out, error| unsafe {
+            // SAFETY: the request is borrowed for the call; out-params are valid.
+            sys::llmux_embedding(self.as_raw(), request.as_ptr().cast(), request.len(), out, error)
+        })
     }
 
     /// Runs `call`, recorded as OpenTelemetry spans of `operation` when the
-    /// router has a tracer (see [`RouterOptions::tracer`]).
+    /// router has a tracer (see [`RouterOptions::tracer`]); `request_model`
+    /// gives the request's "model", asked for only then.
     #[cfg(feature = "opentelemetry")]
-    fn traced(
+    pub(crate) fn traced<T: crate::otel::Traced>(
         &self,
         operation: &'static str,
-        request: &Value,
-        call: impl FnOnce() -> Result<Response, Error>,
-    ) -> Result<Response, Error> {
+        request_model: impl FnOnce() -> String,
+        call: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let Some(tracer) = &self.tracer else {
             return call();
         };
         let start = crate::otel::CallStart::now();
         let result = call();
-        crate::otel::record_call(tracer, operation, start, request["model"].as_str().unwrap_or_default(), &result);
+        crate::otel::record_result(tracer, operation, start, &request_model(), &result);
         result
     }
 
+    /// Runs `call` (no tracing without the feature `opentelemetry`).
     #[cfg(not(feature = "opentelemetry"))]
     #[inline(always)]
-    fn traced(
+    pub(crate) fn traced<T>(
         &self,
         _operation: &'static str,
-        _request: &Value,
-        call: impl FnOnce() -> Result<Response, Error>,
-    ) -> Result<Response, Error> {
+        _request_model: impl FnOnce() -> String,
+        call: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
         call()
     }
 
-    /// [`embedding`](Router::embedding) with JSON text in and out.
-    pub fn embedding_raw(&self, request: &str) -> Result<String, Error> {
-        self.text_call("llmux_embedding", |out, error| unsafe {
-            // SAFETY: the request is borrowed for the call; out-params are valid.
-            sys::llmux_embedding(self.as_raw(), request.as_ptr().cast(), request.len(), out, error)
-        })
+    /// The tracer of [`RouterOptions::tracer`], when the router has one.
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn tracer(&self) -> Option<&opentelemetry::global::BoxedTracer> {
+        self.tracer.as_ref()
     }
 
     /// The health of the deployments of `model_group` (all when `None`):
@@ -394,6 +426,26 @@ fn with_encoded<R: Serialize + ?Sized, T>(
         let _ = REQUEST_BUFFER.try_with(|kept| kept.set(buffer));
     }
     outcome
+}
+
+/// The "model" of a request, for [`Router::traced`].
+pub(crate) fn request_model(request: &Value) -> impl FnOnce() -> String + '_ {
+    || request["model"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The "model" of a request given as JSON text, for [`Router::traced`].
+pub(crate) fn raw_request_model(request: &str) -> impl FnOnce() -> String + '_ {
+    || json_request_model(request.as_bytes())
+}
+
+/// The "model" of a request body (JSON); "" when it has none.
+pub(crate) fn json_request_model(json: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Request {
+        #[serde(default)]
+        model: Value,
+    }
+    decode_json::<Request>(json).ok().and_then(|r| r.model.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// `text` as a C string; an interior NUL is an InvalidArgument error.

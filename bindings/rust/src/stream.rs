@@ -32,6 +32,11 @@ struct CallbackState {
 /// iterator ends. Dropping the stream before its end cancels the call and
 /// waits for the library to let go of it.
 ///
+/// With a tracer (`RouterOptions::tracer`, feature `opentelemetry`) the
+/// stream's span starts with [`Router::stream`] and ends with the stream: at
+/// its end, at its failure (status ERROR), or when it is dropped before its
+/// end (status unset, event `llmux.stream.cancelled`).
+///
 /// ```no_run
 /// # fn main() -> Result<(), llmux::Error> {
 /// # let router = llmux::Router::from_config("model_list: []")?;
@@ -50,11 +55,16 @@ pub struct Stream<'r> {
     events: Receiver<StreamEvent>,
     finished: bool,
     outcome: Option<Response>,
+    /// The call's span, until it ends.
+    #[cfg(feature = "opentelemetry")]
+    span: Option<crate::otel::StreamSpan<'r>>,
 }
 
 impl<'r> Stream<'r> {
     /// Starts `llmux_completion_stream` with `request` (JSON text).
     pub(crate) fn start(router: &'r Router, request: &str) -> Result<Stream<'r>, Error> {
+        #[cfg(feature = "opentelemetry")]
+        let span = router.tracer().map(|tracer| crate::otel::StreamSpan::start(tracer, request));
         let (sender, events) = mpsc::channel();
         let state = Box::into_raw(Box::new(CallbackState { events: sender }));
         let mut call_id = 0u64;
@@ -75,9 +85,30 @@ impl<'r> Stream<'r> {
             // Refused before taking the request: on_done will not run.
             // SAFETY: `state` came from Box::into_raw above and was not handed over.
             drop(unsafe { Box::from_raw(state) });
-            return Err(Error::from_status(status, "llmux_completion_stream"));
+            let error = Error::from_status(status, "llmux_completion_stream");
+            #[cfg(feature = "opentelemetry")]
+            if let Some(span) = span {
+                span.end(Err(&error), crate::otel::StreamEnd::Finished);
+            }
+            return Err(error);
         }
-        Ok(Stream { router, call_id, events, finished: false, outcome: None })
+        Ok(Stream {
+            router,
+            call_id,
+            events,
+            finished: false,
+            outcome: None,
+            #[cfg(feature = "opentelemetry")]
+            span,
+        })
+    }
+
+    /// Ends the call's span (when it has one that has not ended) with `outcome`.
+    #[cfg(feature = "opentelemetry")]
+    fn end_span(&mut self, outcome: Result<&Response, &Error>, how: crate::otel::StreamEnd) {
+        if let Some(span) = self.span.take() {
+            span.end(outcome, how);
+        }
     }
 
     /// The call id (as `llmux_cancel` takes it).
@@ -111,10 +142,20 @@ impl Iterator for Stream<'_> {
             return None;
         }
         match self.events.recv() {
-            Ok(StreamEvent::Chunk(text)) => Some(Chunk::from_text(&text)),
+            Ok(StreamEvent::Chunk(text)) => {
+                let chunk = Chunk::from_text(&text);
+                #[cfg(feature = "opentelemetry")]
+                if let (Some(span), Ok(chunk)) = (&mut self.span, &chunk) {
+                    span.chunk(chunk);
+                }
+                Some(chunk)
+            }
             Ok(StreamEvent::Done(outcome)) => {
                 self.finished = true;
-                match outcome.and_then(|text| Response::from_text(&text)) {
+                let outcome = outcome.and_then(|text| Response::from_text(&text));
+                #[cfg(feature = "opentelemetry")]
+                self.end_span(outcome.as_ref(), crate::otel::StreamEnd::Finished);
+                match outcome {
                     Ok(response) => {
                         self.outcome = Some(response);
                         None
@@ -124,7 +165,10 @@ impl Iterator for Stream<'_> {
             }
             Err(mpsc::RecvError) => {
                 self.finished = true;
-                Some(Err(Error::internal("the stream ended without its done callback".to_owned())))
+                let error = Error::internal("the stream ended without its done callback".to_owned());
+                #[cfg(feature = "opentelemetry")]
+                self.end_span(Err(&error), crate::otel::StreamEnd::Finished);
+                Some(Err(error))
             }
         }
     }
@@ -140,10 +184,22 @@ impl Drop for Stream<'_> {
         unsafe { sys::llmux_cancel(self.router.as_raw(), self.call_id) };
         // Wait for on_done so that, once dropped, nothing of the call is left
         // and no callback of it runs any more.
-        while let Ok(event) = self.events.recv() {
-            if let StreamEvent::Done(_) = event {
-                break;
+        #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+        let outcome = loop {
+            match self.events.recv() {
+                Ok(StreamEvent::Done(outcome)) => break outcome,
+                Ok(StreamEvent::Chunk(_)) => {}
+                Err(mpsc::RecvError) => {
+                    break Err(Error::internal("the stream ended without its done callback".to_owned()))
+                }
             }
+        };
+        // The span of a dropped stream still has the call's metadata (usually
+        // a cancellation error's), read only when there is a span.
+        #[cfg(feature = "opentelemetry")]
+        if self.span.is_some() {
+            let outcome = outcome.and_then(|text| Response::from_text(&text));
+            self.end_span(outcome.as_ref(), crate::otel::StreamEnd::Dropped);
         }
     }
 }
