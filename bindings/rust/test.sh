@@ -5,8 +5,10 @@
 # cargo's output goes to <build-dir>/rust-target so the checkout stays clean.
 # Then the two other ways build.rs finds the library:
 #   - no LLMUX_LIB_DIR and no llmux for pkg-config: build.rs builds the core with
-#     CMake (the doctests, in <build-dir>/rust-bundled: a fixed path inside the
-#     checkout, so ccache hits in another clone);
+#     CMake (the doctests, and a consumer crate in a fresh directory, in
+#     <build-dir>/rust-bundled), with no environment variable set;
+#   - llmux installed in /usr/local (a private mount namespace): the consumer crate
+#     links it through pkg-config, again with no environment variable;
 #   - an installed llmux found by pkg-config, when <build-dir>/install holds one
 #     (scripts/test.sh installs there): the offline example, built and run.
 set -euo pipefail
@@ -30,19 +32,65 @@ fi
 cd "$crate_dir"
 status=0
 
-echo "bindings/rust/test.sh: cargo test with no llmux given (build.rs builds the core with CMake)"
-bundled="$build_dir/rust-bundled"
-mkdir -p "$bundled/empty-pkgconfig"
-# PKG_CONFIG_LIBDIR stays: the core's own CMake finds hiredis through pkg-config.
-if (unset LLMUX_LIB_DIR; export PKG_CONFIG_PATH="$bundled/empty-pkgconfig"; ! pkg-config --exists llmux); then
-  (unset LLMUX_LIB_DIR LLMUX_SOURCE_DIR
-    PKG_CONFIG_PATH="$bundled/empty-pkgconfig" CARGO_TARGET_DIR="$bundled/target" \
-      cargo test --locked --doc) || status=1
-else
-  echo "bindings/rust/test.sh: pkg-config finds an installed llmux outside $build_dir; the CMake path" \
+# The environment of a user who has set nothing for llmux: PATH and HOME (and rustup's and cargo's homes,
+# and ccache's settings when set, so that the core's objects come from the cache: they change nothing in
+# what is built). build.rs then finds no LLMUX_LIB_DIR and, with nothing installed, no llmux for pkg-config.
+clean_env=(env -i PATH="$(dirname "$(command -v cargo)"):/usr/bin:/bin" HOME="$HOME")
+for variable in RUSTUP_HOME CARGO_HOME CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR; do
+  if [[ -n "${!variable:-}" ]]; then clean_env+=("$variable=${!variable}"); fi
+done
+bundled="$build_dir/rust-bundled" # a fixed path inside the checkout: ccache hits in another clone
+
+echo "bindings/rust/test.sh: cargo test --doc with no llmux given (build.rs builds the core with CMake)"
+if "${clean_env[@]}" pkg-config --exists llmux; then
+  echo "bindings/rust/test.sh: pkg-config finds an installed llmux on this machine; the CMake path" \
     "of build.rs cannot be tested here" >&2
   status=1
+else
+  "${clean_env[@]}" cargo test --locked --doc --target-dir "$bundled/target" || status=1
 fi
+
+# A program of its own crate, in a fresh directory outside the checkout, that depends on this crate by
+# path (what `cargo add --path` writes), built and run in that same environment:
+#   1. nothing installed: build.rs builds the bundled core with CMake (into the target directory of the
+#      doctests above). `cargo run` finds libllmux in the target directory; a binary run elsewhere needs
+#      the rpath of bindings/rust/README.md or an installed llmux (Cargo passes no dependency's link
+#      arguments on to its dependents);
+#   2. llmux installed in /usr/local as `sudo cmake --install && sudo ldconfig` leaves it (a private mount
+#      namespace: scripts/with_system_install.sh; skipped where one cannot be made): pkg-config finds it
+#      and the binary runs on its own.
+consumer="$(mktemp -d)"
+trap 'rm -rf "$consumer"' EXIT
+mkdir -p "$consumer/src" "$consumer/.cargo"
+cat >"$consumer/Cargo.toml" <<TOML
+[package]
+name = "llmux-consumer"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+llmux-router = { path = "$crate_dir" }
+serde_json = "1"
+TOML
+cp "$crate_dir/examples/offline.rs" "$consumer/src/main.rs"
+cp "$crate_dir/Cargo.lock" "$consumer/Cargo.lock" # the versions this crate is tested with
+printf '[build]\ntarget-dir = "%s"\n' "$bundled/target" >"$consumer/.cargo/config.toml"
+echo "bindings/rust/test.sh: a consumer crate in $consumer, no environment variable: the bundled core"
+(cd "$consumer" && "${clean_env[@]}" cargo run --quiet) || status=1
+printf '[build]\ntarget-dir = "%s"\n' "$bundled/system-target" >"$consumer/.cargo/config.toml"
+echo "bindings/rust/test.sh: the consumer crate, no environment variable, llmux installed in /usr/local"
+system_status=0
+bash "$crate_dir/../../scripts/with_system_install.sh" "$build_dir" bash -euc \
+  'cd "$1"; target="$2"; shift 2
+   "$@" cargo build --quiet && ldd "$target/debug/llmux-consumer" | grep -q "libllmux.* => /usr/local/lib/" &&
+     env -i "$target/debug/llmux-consumer"' \
+  consumer "$consumer" "$bundled/system-target" "${clean_env[@]}" || system_status=$?
+case $system_status in
+  0) ;;
+  77) echo "bindings/rust/test.sh: skipped (this machine cannot make a private mount namespace)" ;;
+  *) echo "bindings/rust/test.sh: the consumer against llmux in /usr/local FAILED" >&2; status=1 ;;
+esac
 
 installed_pc="$build_dir/install/lib/pkgconfig"
 if [[ -f "$installed_pc/llmux.pc" ]]; then
