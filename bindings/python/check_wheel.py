@@ -3,7 +3,8 @@
     python check_wheel.py <wheel> <llmux_fake_server>
 
 Installs the wheel into a fresh venv (no system site packages) made in an empty temporary directory,
-then, from that directory, with LLMUX_LIBRARY and every other llmux variable unset:
+then, from that directory, with no environment variable but PATH=/usr/bin:/bin and an empty HOME
+(LLMUX_LIBRARY and every other llmux variable unset):
 
 1. every library the wheel ships (libllmux.so and llmux.libs/*) needs only libraries the wheel also
    ships or the system libraries a target machine is expected to have (readelf NEEDED), and
@@ -18,7 +19,6 @@ Exits non-zero with the reason on the first failure.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -129,9 +129,11 @@ def main() -> None:
         # The base interpreter, so the venv cannot inherit anything from a venv this script runs in.
         run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)])
         python = venv / "bin" / "python"
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("LLMUX_", "PYTHON", "VIRTUAL_ENV", "LD_", "PIP_"))}
-        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        # What a new user's shell has: a PATH of system directories and a home (an empty one, here);
+        # no LLMUX_*, LD_*, PYTHON* or PIP_* variable, nothing of the build's environment.
+        home = root / "home"
+        home.mkdir()
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
         run([str(python), "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", str(wheel)], cwd=root, env=env)
         site = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"],
                         cwd=root, env=env).strip())
