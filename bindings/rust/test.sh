@@ -5,8 +5,8 @@
 # cargo's output goes to <build-dir>/rust-target so the checkout stays clean.
 # Then the two other ways build.rs finds the library:
 #   - no LLMUX_LIB_DIR and no llmux for pkg-config: build.rs builds the core with
-#     CMake (the doctests, and a consumer crate in a fresh directory, in
-#     <build-dir>/rust-bundled), with no environment variable set;
+#     CMake (`cargo test` as in a clean checkout, and a consumer crate in a fresh
+#     directory, in <build-dir>/rust-bundled), with no environment variable set;
 #   - llmux installed in /usr/local (a private mount namespace): the consumer crate
 #     links it through pkg-config, again with no environment variable;
 #   - an installed llmux found by pkg-config, when <build-dir>/install holds one
@@ -41,13 +41,15 @@ for variable in RUSTUP_HOME CARGO_HOME CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDI
 done
 bundled="$build_dir/rust-bundled" # a fixed path inside the checkout: ccache hits in another clone
 
-echo "bindings/rust/test.sh: cargo test --doc with no llmux given (build.rs builds the core with CMake)"
+# `cargo test` as in a clean checkout: build.rs builds the core, the tests' support builds the fake
+# provider with CMake (tests/support/mod.rs, as LLMUX_FAKE_SERVER is not set).
+echo "bindings/rust/test.sh: cargo test with no llmux given (build.rs builds the core with CMake)"
 if "${clean_env[@]}" pkg-config --exists llmux; then
   echo "bindings/rust/test.sh: pkg-config finds an installed llmux on this machine; the CMake path" \
     "of build.rs cannot be tested here" >&2
   status=1
 else
-  "${clean_env[@]}" cargo test --locked --doc --target-dir "$bundled/target" || status=1
+  "${clean_env[@]}" cargo test --locked --no-fail-fast --target-dir "$bundled/target" || status=1
 fi
 
 # A program of its own crate, in a fresh directory outside the checkout, that depends on this crate by

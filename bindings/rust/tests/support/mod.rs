@@ -2,9 +2,11 @@
 //! pointed at it.
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 
 use llmux::Router;
 use serde_json::{json, Value};
@@ -20,11 +22,59 @@ pub struct FakeServer {
     pub base_url: String,
 }
 
+/// The fake provider binary: `LLMUX_FAKE_SERVER` (`<build-dir>/tests/support/llmux_fake_server`), else
+/// built here once with CMake from the checkout (its target alone, into cargo's per-target temporary
+/// directory, where later runs find it built), so that `cargo test` works in a clean checkout.
 fn fake_server_path() -> PathBuf {
     if let Some(path) = std::env::var_os("LLMUX_FAKE_SERVER").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../build/tests/support/llmux_fake_server")
+    let checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Once per test binary: its tests run on several threads.
+    static BUILT_HERE: OnceLock<PathBuf> = OnceLock::new();
+    BUILT_HERE.get_or_init(|| build_fake_server(&checkout)).clone()
+}
+
+/// Configures the checkout (no tests: those need Catch2; the examples bring in the test support) and
+/// builds the `llmux_fake_server` target only. CMake's output goes to stderr on failure only.
+fn build_fake_server(checkout: &Path) -> PathBuf {
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("llmux-fake-server");
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).to_string();
+    let steps: [Vec<&OsStr>; 2] = [
+        vec![
+            "-S".as_ref(),
+            checkout.as_os_str(),
+            "-B".as_ref(),
+            build.as_os_str(),
+            "-DCMAKE_BUILD_TYPE=RelWithDebInfo".as_ref(),
+            "-DLLMUX_BUILD_TESTS=OFF".as_ref(),
+            "-DLLMUX_BUILD_EXAMPLES=ON".as_ref(),
+            "-DLLMUX_BUILD_BENCHMARKS=OFF".as_ref(),
+            "-DLLMUX_INSTALL=OFF".as_ref(),
+        ],
+        vec![
+            "--build".as_ref(),
+            build.as_os_str(),
+            "--target".as_ref(),
+            "llmux_fake_server".as_ref(),
+            "--parallel".as_ref(),
+            jobs.as_ref(),
+        ],
+    ];
+    for arguments in steps {
+        let output = Command::new("cmake").args(&arguments).output().unwrap_or_else(|e| {
+            panic!("no LLMUX_FAKE_SERVER and cannot run cmake to build the fake provider ({e}); set LLMUX_FAKE_SERVER")
+        });
+        assert!(
+            output.status.success(),
+            "building the fake provider with CMake in {} failed ({}):\n{}{}",
+            build.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    build.join("tests/support/llmux_fake_server")
 }
 
 impl FakeServer {
