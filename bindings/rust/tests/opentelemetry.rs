@@ -21,6 +21,21 @@ fn router(provider: &SdkTracerProvider, config: serde_json::Value) -> llmux::Rou
     llmux::Router::with_options(&config.to_string(), options).expect("router from the test config")
 }
 
+/// Group "broken" (one deployment answering 503) falls back to group "chat" (`chat_model` of the fake
+/// provider), with no retry: a call to "broken" makes two attempts, one failed.
+fn broken_then_chat(provider: &SdkTracerProvider, server: &FakeServer, chat_model: &str) -> llmux::Router {
+    router(
+        provider,
+        json!({
+            "model_list": [
+                server.deployment("broken", "status-503-x", "broken-1"),
+                server.deployment("chat", chat_model, "chat-1"),
+            ],
+            "router_settings": {"num_retries": 0, "fallbacks": [{"broken": ["chat"]}]},
+        }),
+    )
+}
+
 fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
     span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
 }
@@ -57,16 +72,7 @@ fn assert_no_secret_or_content(spans: &[SpanData], content: &str) {
 fn a_call_with_a_failed_attempt_is_one_call_span_with_one_child_per_attempt() {
     let server = FakeServer::start();
     let (provider, exporter) = in_memory();
-    let router = router(
-        &provider,
-        json!({
-            "model_list": [
-                server.deployment("broken", "status-503-x", "broken-1"),
-                server.deployment("chat", "ok-chat", "chat-1"),
-            ],
-            "router_settings": {"num_retries": 0, "fallbacks": [{"broken": ["chat"]}]},
-        }),
-    );
+    let router = broken_then_chat(&provider, &server, "ok-chat");
 
     // The caller's own span: the call's span must be its child.
     let caller_tracer = provider.tracer("caller");
@@ -232,16 +238,7 @@ fn only<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
 fn a_stream_is_one_chat_span_from_its_start_to_its_end() {
     let server = FakeServer::start();
     let (provider, exporter) = in_memory();
-    let router = router(
-        &provider,
-        json!({
-            "model_list": [
-                server.deployment("broken", "status-503-x", "broken-1"),
-                server.deployment("chat", "ok-usage", "chat-1"),
-            ],
-            "router_settings": {"num_retries": 0, "fallbacks": [{"broken": ["chat"]}]},
-        }),
-    );
+    let router = broken_then_chat(&provider, &server, "ok-usage");
     let mut request = chat("broken", "a confidential stream");
     request["stream_options"] = json!({"include_usage": true});
 
@@ -412,16 +409,7 @@ fn a_stream_dropped_before_any_answer_ends_its_span_as_cancelled() {
 fn a_typed_completion_is_traced_like_completion() {
     let server = FakeServer::start();
     let (provider, exporter) = in_memory();
-    let router = router(
-        &provider,
-        json!({
-            "model_list": [
-                server.deployment("broken", "status-503-x", "broken-1"),
-                server.deployment("chat", "ok-typed", "chat-1"),
-            ],
-            "router_settings": {"num_retries": 0, "fallbacks": [{"broken": ["chat"]}]},
-        }),
-    );
+    let router = broken_then_chat(&provider, &server, "ok-typed");
 
     let caller = Context::current_with_span(provider.tracer("caller").start("request handler"));
     let completion = {
