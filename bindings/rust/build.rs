@@ -6,15 +6,21 @@
 //! 3. the bundled core built with CMake into cargo's `OUT_DIR`: the repository this crate sits in
 //!    (`<crate>/../..`), or the llmux source tree `LLMUX_SOURCE_DIR` names.
 //!
-//! The shared library is linked, with an rpath to the directory it was found in, so this crate's
-//! tests and examples run without `LD_LIBRARY_PATH`. Shared rather than static because libllmux.so
-//! already records its own dependencies (libcurl, OpenSSL, Abseil's dozens of libraries, yaml-cpp,
-//! ...); linking libllmux.a would mean restating that whole list here, per platform.
+//! An LLMUX_LIB_DIR or installed library is linked shared, with an rpath to the directory it was found
+//! in, so this crate's tests and examples run without `LD_LIBRARY_PATH` (Cargo passes no link argument
+//! on to dependents: their programs find an installed llmux where the loader looks).
+//!
+//! The bundled core is linked statically on Linux (libllmux.a), followed by the shared libraries it
+//! uses, read from the NEEDED entries of the libllmux.so built beside it (the same objects, linked
+//! against the same dependencies: libcurl, OpenSSL, Abseil's dozens of libraries, yaml-cpp, ...). A
+//! program depending on this crate then runs anywhere the system has those libraries, with nothing to
+//! set: there is no libllmux to find. Elsewhere (or with no `readelf`) the shared build is linked.
 //!
 //! Under docs.rs (`DOCS_RS` set) nothing is found, built or linked: rustdoc does not link, and docs.rs
 //! builds offline without the core's C++ dependencies.
 use std::env;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// File names the linker accepts for `-l llmux` on the platforms llmux builds on.
 const LIBRARY_FILES: [&str; 4] = ["libllmux.so", "libllmux.dylib", "libllmux.a", "llmux.lib"];
@@ -93,8 +99,10 @@ fn build_bundled_core() -> PathBuf {
     }
     let install_dir = cmake::Config::new(&source)
         // The core is a router on the hot path of every call: optimised even
-        // in cargo's debug profile.
-        .profile("RelWithDebInfo")
+        // in cargo's debug profile. Release, not RelWithDebInfo: the static
+        // archive is linked into every test and example, and with debug
+        // information it is ten times the size.
+        .profile("Release")
         .define("LLMUX_BUILD_TESTS", "OFF")
         .define("LLMUX_BUILD_EXAMPLES", "OFF")
         .define("LLMUX_BUILD_BENCHMARKS", "OFF")
@@ -102,6 +110,47 @@ fn build_bundled_core() -> PathBuf {
         .define("CMAKE_INSTALL_LIBDIR", "lib")
         .build();
     install_dir.join("lib")
+}
+
+/// Shared libraries a program gets from Rust's standard library anyway (and the dynamic loader):
+/// not named again.
+const C_RUNTIME: [&str; 8] =
+    ["libc.so", "libm.so", "libgcc_s.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "ld-linux"];
+
+/// The NEEDED entries of an ELF shared library (`readelf -d`), or None when readelf cannot tell.
+fn needed_libraries(library: &Path) -> Option<Vec<String>> {
+    let output = Command::new("readelf").arg("-d").arg("--wide").arg(library).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    // "0x0000000000000001 (NEEDED)             Shared library: [libfmt.so.9]"
+    let needed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .filter_map(|line| Some(line[line.find('[')? + 1..line.rfind(']')?].to_owned()))
+        .collect();
+    (!needed.is_empty()).then_some(needed)
+}
+
+/// Links the bundled core statically (see the top of this file); false when it cannot, so the
+/// caller links the shared build.
+fn link_bundled_statically(lib_dir: &Path) -> bool {
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") || !lib_dir.join("libllmux.a").is_file() {
+        return false;
+    }
+    let Some(needed) = needed_libraries(&lib_dir.join("libllmux.so")) else {
+        println!("cargo:warning=readelf cannot list libllmux.so's dependencies; linking the bundled core shared");
+        return false;
+    };
+    println!("cargo:rustc-link-search=native={}", lib_dir.display());
+    println!("cargo:rustc-link-lib=static=llmux");
+    for soname in needed.iter().filter(|name| !C_RUNTIME.iter().any(|runtime| name.starts_with(runtime))) {
+        // By file name (-l:libabsl_strings.so.20220623): the very libraries the shared build was
+        // linked with, whatever development symlinks the system has.
+        println!("cargo:rustc-link-lib=dylib:+verbatim={soname}");
+    }
+    println!("cargo:lib_dir={}", lib_dir.display());
+    true
 }
 
 fn main() {
@@ -129,5 +178,8 @@ fn main() {
     if link_with_pkg_config() {
         return;
     }
-    link_directory(&build_bundled_core());
+    let bundled = build_bundled_core();
+    if !link_bundled_statically(&bundled) {
+        link_directory(&bundled);
+    }
 }
