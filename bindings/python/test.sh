@@ -11,8 +11,10 @@
 # 2. with the pinned LiteLLM (benchmarks/bindings/requirements-litellm.txt) and pytest from PyPI, in
 #    <build-dir>/python-venv-litellm-<version> (made once by scripts/pinned_venv.sh, then reused
 #    offline), with the same wheel installed, and LLMUX_TEST_WITH_LITELLM=1: every test
-#    runs with litellm imported, so llmux hands out LiteLLM's exception and response types.
-# LLMUX_PYTHON_SKIP_LITELLM=1 skips the second pass (say so: it is part of the test command).
+#    runs with litellm imported, so llmux hands out LiteLLM's exception and response types;
+# 3. the type hints: mypy --strict (pinned, in <build-dir>/python-venv-mypy with the wheel) on
+#    tests/typing/user_code.py, whose assert_type lines are what a user's editor must see.
+# LLMUX_PYTHON_SKIP_LITELLM=1 skips the second pass and the third (say so: it is part of the test command).
 # Exits non-zero on any failure.
 set -euo pipefail
 
@@ -27,6 +29,7 @@ build="$(cd "$1" && pwd)"
 pinned_litellm=$(grep -E '^litellm==' "$repo/benchmarks/bindings/requirements-litellm.txt" | head -n 1)
 pinned_pytest="pytest==8.3.5"
 pinned_otel=(opentelemetry-api==1.39.1 opentelemetry-sdk==1.39.1)  # pass 2 runs test_otel.py with them (litellm pulls neither)
+pinned_mypy="mypy==2.4.1"  # the type check of tests/typing/user_code.py
 
 export LLMUX_FAKE_SERVER="$build/tests/support/llmux_fake_server"
 for needed in "$build/lib/libllmux.so" "$LLMUX_FAKE_SERVER"; do
@@ -122,3 +125,15 @@ esac
 echo "bindings/python/test.sh: pass 2 of 2, with $pinned_litellm imported ($litellm_venv)"
 # LiteLLM's own pydantic objects warn about their own fields when dumped: not ours to see.
 LLMUX_TEST_WITH_LITELLM=1 run_suite "$litellm_venv/bin/python" -W "ignore:Pydantic serializer warnings:UserWarning"
+
+# The wheel's type hints as a user's editor sees them: mypy --strict on code that uses the public API,
+# in a venv holding only mypy and the wheel (not litellm, whose sources mypy would then read too).
+mypy_venv="$build/python-venv-mypy"
+bash "$repo/scripts/pinned_venv.sh" "$mypy_venv" "$pinned_mypy" || {
+  echo "bindings/python/test.sh: could not make $mypy_venv (PyPI is needed once)" >&2
+  exit 1
+}
+install_wheel "$mypy_venv/bin/python"
+echo "bindings/python/test.sh: mypy --strict on tests/typing/user_code.py against the installed wheel"
+# --cache-dir=/dev/null: no .mypy_cache written into the checkout.
+(cd "$here/tests/typing" && "$mypy_venv/bin/python" -m mypy --strict --cache-dir=/dev/null user_code.py)
