@@ -78,13 +78,8 @@ echo "== sanitizer build (address, undefined) == (${SECONDS} s after the start)"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMUX_WERROR=ON \
   -DLLMUX_SANITIZE=address,undefined -DLLMUX_BUILD_TESTS=ON -DLLMUX_BUILD_EXAMPLES=OFF -DLLMUX_BUILD_BENCHMARKS=OFF
 cmake --build build/asan -j "$JOBS"
-# --repeat until-pass:2: this build runs the loopback integration tests several times slower, and a
-# timing-dependent test that failed here once in CI (router_fleet_test; not reproduced in nine runs under
-# ASan and TSan on a loaded machine) gets a second run. The first run's output stays in the log
-# (--output-on-failure); a deterministic defect fails both. The TSan stage gets no second run: a race
-# seen once must fail it.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan -j "$JOBS" --output-on-failure --repeat until-pass:2 --timeout 600
+  ctest --test-dir build/asan -j "$JOBS" --output-on-failure --timeout 600
 
 # ThreadSanitizer. Debian's abseil is not built with TSan, so llmux keeps every
 # cross-thread synchronisation on std primitives (std::mutex, std::condition_variable,
