@@ -105,12 +105,11 @@ void Call::attempt() {
   attempt_.entry = sel.entry;
   if (ClientSideDeployments::applies(request_.router) && !use_client_side_twin(now)) return;
   attempt_.probe = is_probe_candidate(*attempt_.entry, now) && core_.cooldowns->begin_probe(*attempt_.entry->health, now);
-  if (!attempt_.probe && late_reservation_ == attempt_.entry) {
-    // The reservation sent for it counts this request when it lands (if the
-    // fleet was already at the limit it does not, but the count stands
-    // there anyway).
-    attempt_.reserved = true;
-    late_reservation_ = nullptr;
+  if (late_reservation_) {
+    // The reservation Redis did not answer in time: this choice is the local
+    // decision, and its attempt counts itself.
+    if (core_.fleet) core_.fleet->give_up(late_reservation_);
+    late_reservation_.reset();
   }
   if (core_.fleet && (attempt_.probe || !fleet_too_slow_) &&
       core_.fleet->needs_admission(*attempt_.entry, attempt_.probe, now)) {
@@ -151,11 +150,15 @@ void Call::ask_fleet(size_t candidates, size_t usable, TimePoint now) {
   const bool probe = attempt_.probe;
   const Duration lease = std::min<Duration>(remaining(), kMaxProbeLease);
   std::weak_ptr<Call*> alive = self_;
-  core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, usable, probe,
-                                                           lease](FleetSync::Verdict v) {
+  asked_reservation_ = core_.fleet->admit(*attempt_.entry, probe, lease, now, [this, alive, candidates, usable, probe,
+                                                                                lease](FleetSync::Verdict v) {
     if (alive.expired()) return;  // the call ended (and was deleted) meanwhile
     EntryGuard guard(this);
-    if (state_ != State::kPreparing) return;  // cancelled meanwhile
+    std::shared_ptr<FleetSync::LateReservation> asked = std::move(asked_reservation_);
+    if (state_ != State::kPreparing) {  // cancelled meanwhile (finish() gave up a late one)
+      if (core_.fleet) core_.fleet->give_up(asked);
+      return;
+    }
     state_ = State::kIdle;
     const PoolEntry* entry = attempt_.entry;
     switch (v) {
@@ -194,7 +197,7 @@ void Call::ask_fleet(size_t candidates, size_t usable, TimePoint now) {
         // would let every call waiting on the same slow answer through, far
         // past the limit.
         fleet_too_slow_ = true;
-        late_reservation_ = entry;
+        late_reservation_ = std::move(asked);
         attempt();
         return;
       case FleetSync::Verdict::kAdmitted:
@@ -503,6 +506,13 @@ void Call::fail(Error error) {
 void Call::finish(Result<Response> result) {
   if (state_ == State::kDone) return;
   state_ = State::kDone;
+  // Redis may still count a reservation this call stopped waiting for, or
+  // one it is still waiting for (cancelled meanwhile).
+  if (core_.fleet) {
+    core_.fleet->give_up(late_reservation_);
+    core_.fleet->give_up(asked_reservation_);
+  }
+  late_reservation_.reset();
   // A probe claimed by an attempt that never reported (cancelled while its
   // credentials or the fleet's admission were pending) frees its slot.
   if (attempt_.probe && attempt_.entry) core_.cooldowns->end_probe_without_verdict(*attempt_.entry->health);

@@ -128,7 +128,12 @@ class Call final : public transport::TransferObserver {
   // its later choices are local decisions, without asking again. The
   // reservation itself may still land in Redis, for this deployment.
   bool fleet_too_slow_ = false;
-  const PoolEntry* late_reservation_ = nullptr;
+  // The reservation admit() made for the attempt being admitted; kept as
+  // late_reservation_ when Redis did not answer in time, and given up at the
+  // next choice or when the call ends (FleetSync::give_up): the attempts that
+  // follow count themselves.
+  std::shared_ptr<FleetSync::LateReservation> asked_reservation_;
+  std::shared_ptr<FleetSync::LateReservation> late_reservation_;
   std::vector<AttemptRecord> attempt_log_;
   // Twins (client-side credentials) this call used: kept alive until it ends.
   std::vector<std::shared_ptr<const PoolEntry>> twins_;

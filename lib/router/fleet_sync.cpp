@@ -67,6 +67,13 @@ constexpr std::string_view kReserveScript =
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
     "return n\n";
 
+// Counts back one reserved request whose call gave it up (see
+// FleetSync::LateReservation): only while the key exists, so that a minute key
+// that expired meanwhile is not made again, without an expiry, at -1.
+constexpr std::string_view kReleaseScript =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "return redis.call('INCRBYFLOAT', KEYS[1], -1)\n";
+
 // Adds one spend to a budget window atomically, as LiteLLM's budget limiter
 // leaves the keys: the first spend of a window (no start key, or a start older
 // than the window) SETs the start (epoch seconds) and the spend, both expiring
@@ -271,8 +278,8 @@ bool FleetSync::needs_admission(const PoolEntry& e, bool probe, TimePoint now) c
   return enforced && rpm_near_limit(e, now);
 }
 
-void FleetSync::admit(const PoolEntry& e, bool probe, Duration lease, TimePoint now,
-                      std::function<void(Verdict)> done) {
+std::shared_ptr<FleetSync::LateReservation> FleetSync::admit(const PoolEntry& e, bool probe, Duration lease,
+                                                             TimePoint now, std::function<void(Verdict)> done) {
   struct Pending {
     std::function<void(Verdict)> done;
     bool finished = false;
@@ -308,31 +315,49 @@ void FleetSync::admit(const PoolEntry& e, bool probe, Duration lease, TimePoint 
                        finish(v);
                      });
                    });
-    return;
+    return nullptr;
   }
   const int64_t minute = utc_minute(now);
   const int64_t rpm = e.deployment->rpm_limit();
   std::shared_ptr<FleetDeploymentState> fleet = e.fleet;
-  link_->command({"EVAL", kReserveScript, "1",
-                  keys_.usage_v2(e.deployment->id(), e.deployment->config().model, state::UsageCounter::kRpm,
-                                 minute_tag(now)),
-                  fmt::format("{}", rpm), fmt::format("{}", kMinuteKeySeconds)},
-                 [finish, fleet, minute, rpm, loop, alive = alive_](Result<state::RedisReply> r) {
-                   Verdict v = Verdict::kFailOpen;
-                   if (r.ok() && r->type == state::RedisReply::Type::kInteger) {
-                     if (r->integer >= 0) {
-                       fleet->requests.observe(minute, r->integer);
-                       v = Verdict::kAdmitted;
-                     } else {
-                       // Refused: the fleet's count stands at the limit (at least).
-                       fleet->requests.observe(minute, std::max(rpm, -r->integer - 1));
-                       v = Verdict::kRateLimited;
-                     }
-                   }
-                   loop->post([finish, v, alive] {
-                     if (alive->load()) finish(v);
-                   });
-                 });
+  auto reservation = std::make_shared<LateReservation>();
+  reservation->usage_key =
+      keys_.usage_v2(e.deployment->id(), e.deployment->config().model, state::UsageCounter::kRpm, minute_tag(now));
+  link_->command(
+      {"EVAL", kReserveScript, "1", reservation->usage_key, fmt::format("{}", rpm),
+       fmt::format("{}", kMinuteKeySeconds)},
+      [this, pending, finish, fleet, minute, rpm, reservation, alive = alive_](Result<state::RedisReply> r) {
+        Verdict v = Verdict::kFailOpen;
+        int64_t count = 0;  // the fleet's, as the answer says
+        if (r.ok() && r->type == state::RedisReply::Type::kInteger) {
+          v = r->integer >= 0 ? Verdict::kAdmitted : Verdict::kRateLimited;
+          // Refused: the fleet's count stands at the limit (at least).
+          count = r->integer >= 0 ? r->integer : std::max(rpm, -r->integer - 1);
+        }
+        core_.loop->post([this, pending, finish, fleet, minute, reservation, v, count, alive] {
+          if (!alive->load()) return;
+          reservation->answered = true;
+          reservation->admitted = v == Verdict::kAdmitted;
+          // Given up already (its call went on without it, or ended): counted back.
+          if (reservation->admitted && reservation->given_up) release(*reservation);
+          // Late, the count is not taken into the view either (which only grows
+          // within a minute): the call is not waiting for it any more.
+          if (pending->finished) return;
+          if (v != Verdict::kFailOpen && !reservation->given_up) fleet->requests.observe(minute, count);
+          finish(v);
+        });
+      });
+  return reservation;
+}
+
+void FleetSync::give_up(const std::shared_ptr<LateReservation>& reservation) {
+  if (!reservation || reservation->given_up) return;
+  reservation->given_up = true;
+  if (reservation->admitted) release(*reservation);
+}
+
+void FleetSync::release(const LateReservation& reservation) {
+  if (link_) link_->command({"EVAL", kReleaseScript, "1", reservation.usage_key});
 }
 
 // --- bookkeeping ------------------------------------------------------------------

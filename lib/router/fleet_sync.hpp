@@ -131,9 +131,26 @@ class FleetSync final : public state::RedisLinkObserver {
   // Whether the attempt must ask Redis first: a probe (the fleet-wide lease),
   // or a deployment whose rpm limit is near its fleet-wide count.
   bool needs_admission(const PoolEntry& e, bool probe, TimePoint now) const;
+  // An rpm reservation that admit() stopped waiting for (kFailOpen): Redis may
+  // still count it. Its call goes on with its local decision, and an attempt
+  // it makes counts itself like any unreserved one; so the call gives the
+  // reservation up (at its next choice, or when it ends), and one that Redis
+  // admitted, before or after, is counted back: the fleet never counts a
+  // request that did not go, nor one twice. Loop thread only.
+  struct LateReservation {
+    std::string usage_key;  // the minute key it counts in
+    bool answered = false;
+    bool admitted = false;  // Redis counted it
+    bool given_up = false;
+  };
   // Asks; `done` runs on the loop thread exactly once, at the latest
   // redis_max_wait later. `lease` bounds the probe lease (the call's time).
-  void admit(const PoolEntry& e, bool probe, Duration lease, TimePoint now, std::function<void(Verdict)> done);
+  // Returns the reservation an rpm admission makes (null for a probe), for the
+  // call to give_up() should `done` say kFailOpen.
+  std::shared_ptr<LateReservation> admit(const PoolEntry& e, bool probe, Duration lease, TimePoint now,
+                                         std::function<void(Verdict)> done);
+  // The call no longer waits for `reservation` (null: nothing); idempotent.
+  void give_up(const std::shared_ptr<LateReservation>& reservation);
 
   // --- Bookkeeping of attempts (loop thread, never waiting) ---
   // An attempt went out; `reserved` when admit() already counted it in Redis.
@@ -199,6 +216,7 @@ class FleetSync final : public state::RedisLinkObserver {
   void usage_counted(const std::shared_ptr<FleetDeploymentState>& fleet);
   void flush_usage();
   void write_usage(const std::shared_ptr<FleetDeploymentState>& fleet);
+  void release(const LateReservation& reservation);
 
   RouterCore& core_;
   state::SharedStateSettings settings_;
