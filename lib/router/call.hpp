@@ -126,7 +126,7 @@ class Call final : public transport::TransferObserver {
   std::vector<const PoolEntry*> excluded_;  // went silent: not used again by this call
   // An rpm reservation of this call found Redis too slow (redis_max_wait):
   // its later choices are local decisions, without asking again. The
-  // reservation itself may still land in Redis, for this deployment.
+  // reservation itself may still land in Redis (and is counted back).
   bool fleet_too_slow_ = false;
   // The reservation admit() made for the attempt being admitted; kept as
   // late_reservation_ when Redis did not answer in time, and given up at the
