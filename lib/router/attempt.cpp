@@ -40,7 +40,7 @@ Selection select_deployment(RouterCore& core, const SelectionInput& in) {
   const bool strategy_limits = core.strategy->enforces_rate_limits();
   f.enforce_rate_limits = settings.enable_pre_call_checks || strategy_limits;
   f.budgets = core.budgets;
-  f.fleet = core.fleet;
+  f.fleet = in.own_counts ? nullptr : core.fleet;
   f.excluded = in.excluded;
   f.avoid = in.avoid;
   f.addressed_by_id = stage.single != nullptr;

@@ -69,6 +69,9 @@ struct SelectionInput {
   const PoolEntry* avoid = nullptr;            // failed just now: avoided when another is left
   TimePoint now{};
   const RouterSettings* settings = nullptr;  // the call's snapshot; null = the router's current
+  // rpm/tpm limits on this replica's counts alone, as without Redis: the
+  // call found Redis too slow to admit it (its fleet view may be behind).
+  bool own_counts = false;
 };
 Selection select_deployment(RouterCore& core, const SelectionInput& in);
 

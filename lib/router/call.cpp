@@ -93,7 +93,8 @@ void Call::attempt() {
   }
   attempt_ = Attempt{};
   const TimePoint now = core_.loop->now();
-  Selection sel = select_deployment(core_, SelectionInput{&stage_, &request_, options_.stream, excluded_, last_failed_, now, settings_.get()});
+  Selection sel = select_deployment(core_, SelectionInput{&stage_, &request_, options_.stream, excluded_,
+                                                          last_failed_, now, settings_.get(), fleet_too_slow_});
   if (sel.wait_for_slot) {
     wait_for_slot();
     return;
